@@ -1,0 +1,155 @@
+/*
+ * The OpenCL engine's internals: device state, program cache, buffers and
+ * the launchers of the kernels in kernels/. Only host/cl/ and the
+ * tests include this header; the rest of the library goes through the
+ * dg__cl_* functions declared in dg_internal.h.
+ */
+#ifndef DG_CL_H
+#define DG_CL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+
+#include "dg_internal.h"
+
+/* Kernel sources embedded at build time (cmake/embed.cmake). */
+extern const char dg_cl_src_iou[];
+extern const char dg_cl_src_match[];
+extern const char dg_cl_src_accum[];
+
+/* Flags of a ground truth in the packed group order (kernels' gflag). */
+enum { DG_CL_FLAG_CROWD = 1, DG_CL_FLAG_IGNORED = 2 };
+
+/* iou_off of a group whose IoUs match_greedy computes itself. */
+#define DG_CL_IOU_ON_THE_FLY UINT64_MAX
+
+/* How the context's program was obtained. */
+enum { DG_CL_PROGRAM_BUILT = 1, DG_CL_PROGRAM_CACHED = 2 };
+
+/* A device buffer that grows and is kept between calls. */
+typedef struct dg_cl_buf {
+    cl_mem mem;
+    size_t cap;
+} dg_cl_buf;
+
+enum {
+    DG_CL_BUF_GRP,     /* uint4 per group: dt_off, n_d, gt_off, n_g */
+    DG_CL_BUF_IOU_OFF, /* ulong per group */
+    DG_CL_BUF_DGRP,    /* uint per detection: its group */
+    DG_CL_BUF_DBOX,    /* double4 per detection */
+    DG_CL_BUF_DIDX,    /* uint per detection: chunk index */
+    DG_CL_BUF_GBOX,    /* double4 per ground truth */
+    DG_CL_BUF_GFLAG,   /* uchar per ground truth */
+    DG_CL_BUF_GIDX,    /* int per ground truth: chunk index */
+    DG_CL_BUF_IOU,     /* double per stored pair */
+    DG_CL_BUF_THR,     /* double per threshold */
+    DG_CL_BUF_TAKEN,   /* uchar per (threshold, ground truth) */
+    DG_CL_BUF_STATUS,  /* uchar per (threshold, detection) */
+    DG_CL_BUF_MATCHED, /* int per (threshold, detection) */
+    DG_CL_BUF_ORDER,   /* accumulation: uint per detection */
+    DG_CL_BUF_ST_IN,   /* accumulation: uchar per (row, detection) */
+    DG_CL_BUF_M_IN,    /* accumulation: int per (row, detection) */
+    DG_CL_N_BUFS
+};
+
+struct dg_cl_state {
+    /* The selection this state was made for. */
+    dg_device_kind kind;
+    char select[256];
+
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    cl_program program;
+    cl_kernel k_iou, k_match, k_accum;
+
+    char platform_name[256], device_name[256], driver[128];
+    char label[540]; /* "OpenCL: <platform> / <device>" */
+    int is_gpu, is_cpu;
+    uint64_t global_mem, max_alloc;
+
+    /*
+     * Bytes one batch of matching may hold on the device; 0 means a share
+     * of global memory. Tests lower it to force batching and on-the-fly
+     * IoU (dg__cl_set_batch_bytes).
+     */
+    uint64_t batch_bytes;
+
+    int program_source;  /* DG_CL_PROGRAM_BUILT or _CACHED */
+    int kernels_from_dir; /* DETGRID_KERNEL_DIR was used */
+    int fault_oom_armed; /* DETGRID_FAULT=cl-oom, not yet fired */
+    char cache_path[4160]; /* file the binary was read from or written to */
+
+    dg_cl_buf bufs[DG_CL_N_BUFS];
+
+    /* Statistics of the last dg__cl_match call. */
+    unsigned last_batches;
+    uint64_t last_groups, last_fly_groups, last_pairs;
+};
+
+/*
+ * Sets up ctx->cl for the context's device selection if not yet done:
+ * device, context, queue, program (from the binary cache when it can) and
+ * kernels. DG_ENODEV when no device fits, DG_ECL on OpenCL failures, DG_EIO
+ * when DETGRID_KERNEL_DIR cannot be read.
+ */
+dg_status dg__cl_ensure(dg_ctx *ctx);
+
+/* Records an OpenCL failure in ctx (call text, code name, place): DG_ECL. */
+dg_status dg__cl_fail(dg_ctx *ctx, const char *call, cl_int err,
+                      const char *file, int line);
+
+/* "CL_OUT_OF_RESOURCES" and so on; "CL_UNKNOWN_ERROR" if unknown. */
+const char *dg__cl_errname(cl_int err);
+
+/* Assumes a dg_status st and an out: label in scope. */
+#define DG_CL_TRY(ctx, call)                                                 \
+    do {                                                                     \
+        cl_int e_ = (call);                                                  \
+        if (e_ != CL_SUCCESS) {                                              \
+            st = dg__cl_fail((ctx), #call, e_, __FILE__, __LINE__);          \
+            goto out;                                                        \
+        }                                                                    \
+    } while (0)
+
+/*
+ * Makes state buffer which hold at least bytes (contents not kept when it
+ * grows). Honours DETGRID_FAULT=cl-oom on the state's first allocation.
+ */
+dg_status dg__cl_buf_reserve(dg_ctx *ctx, int which, size_t bytes);
+
+/* Whether DETGRID_FAULT (a comma-separated list) names fault. */
+int dg__cl_fault(const char *fault);
+
+/* Test hook: bytes one batch of matching may use (0: the default). */
+void dg__cl_set_batch_bytes(dg_ctx *ctx, uint64_t bytes);
+
+/* The default batch budget for this device. */
+uint64_t dg__cl_default_batch_bytes(const struct dg_cl_state *s);
+
+/*
+ * Enqueues kernel k over n x rows work-items (rows 1: a 1-D launch), in
+ * work-groups of up to 64 along the first dimension; the global size is
+ * rounded up, so kernels check their bounds.
+ */
+cl_int dg__cl_launch(struct dg_cl_state *s, cl_kernel k, size_t n,
+                     size_t rows);
+
+/* Shorthands for the launchers. */
+#define DG_CL_ARG(k, i, v) clSetKernelArg((k), (i), sizeof(v), &(v))
+#define DG_CL_BUF(s, which) ((s)->bufs[(which)].mem)
+
+/* Launchers, one per kernel, each named after its kernel. */
+dg_status dg__cl_iou_pairwise(dg_ctx *ctx, cl_uint n_det, cl_uint grp_base,
+                              cl_uint dt_base, cl_uint gt_base,
+                              cl_ulong iou_base);
+dg_status dg__cl_match_greedy(dg_ctx *ctx, cl_uint n_grp, cl_uint n_thr,
+                              cl_uint dt_base, cl_uint gt_base,
+                              cl_ulong iou_base, cl_uint n_gt,
+                              cl_uint out_base, cl_ulong n_out);
+dg_status dg__cl_accumulate_permute(dg_ctx *ctx, cl_ulong n, cl_uint n_rows);
+
+#endif

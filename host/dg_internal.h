@@ -1,0 +1,313 @@
+/*
+ * Internal declarations shared by the library's parts. Nothing here is
+ * installed. Internal non-static names carry the dg__ prefix.
+ */
+#ifndef DG_INTERNAL_H
+#define DG_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detgrid/detgrid.h"
+
+#if defined(__GNUC__)
+#define DG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define DG_PRINTF(a, b)
+#endif
+
+/* ---- context ---------------------------------------------------------- */
+
+struct dg_cl_state; /* host/cl/, NULL until first device use */
+
+struct dg_ctx {
+    char err[4096];
+    char *warnings; /* malloc'd, newline-separated, or NULL */
+    size_t warnings_len;
+    dg_device_kind device_kind;
+    char device_select[256]; /* "", "0.1" or a name substring */
+    dg_progress_fn progress;
+    void *progress_user;
+    dg_eval_stats stats;
+    struct dg_cl_state *cl;
+};
+
+/* Sets ctx->err from fmt and returns st. ctx may be NULL. */
+dg_status dg__fail(dg_ctx *ctx, dg_status st, const char *fmt, ...)
+    DG_PRINTF(3, 4);
+/* Prepends "prefix: " to the current error message; returns st. */
+dg_status dg__fail_prefix(dg_ctx *ctx, dg_status st, const char *fmt, ...)
+    DG_PRINTF(3, 4);
+/* Appends one warning line. */
+void dg__warn(dg_ctx *ctx, const char *fmt, ...) DG_PRINTF(2, 3);
+void dg__progress(dg_ctx *ctx, const char *phase, uint64_t done,
+                  uint64_t total);
+
+/* Monotonic seconds. */
+double dg__now(void);
+
+/* malloc that sets DG_ENOMEM on failure; n * size overflow-checked. */
+void *dg__alloc(dg_ctx *ctx, size_t n, size_t size);
+void *dg__calloc(dg_ctx *ctx, size_t n, size_t size);
+char *dg__strdup(dg_ctx *ctx, const char *s);
+
+/* ---- boxes ------------------------------------------------------------ */
+
+/*
+ * A columnar set of boxes sorted by frame (stable: input order kept within a
+ * frame). Labels use area, iscrowd and ignore; inference sets use score.
+ * Boxes are x, y, w, h in pixels, as doubles, so IoU equals pycocotools'.
+ */
+typedef struct dg_boxset {
+    uint64_t n, cap;
+    uint32_t *frame;
+    uint32_t *cls;
+    double *x, *y, *w, *h;
+    double *score;    /* inference sets, else NULL */
+    double *area;     /* labels, else NULL */
+    uint8_t *iscrowd; /* labels, else NULL */
+    uint8_t *ignore;  /* labels, else NULL */
+    uint64_t *frame_off; /* n_frames + 1 entries once sorted, else NULL */
+} dg_boxset;
+
+enum { DG_BOXES_LABELS = 1, DG_BOXES_DETS = 2 };
+
+/* Empty set of the kind given; columns grow on push. */
+void dg__boxset_init(dg_boxset *b);
+void dg__boxset_release(dg_boxset *b);
+/* Makes room for n more boxes; kind picks the optional columns. */
+dg_status dg__boxset_reserve(dg_ctx *ctx, dg_boxset *b, int kind,
+                             uint64_t more);
+/* Appends one box (reserve first). score is ignored for labels and area,
+ * crowd, ignore for detections. */
+void dg__boxset_push(dg_boxset *b, uint32_t frame, uint32_t cls, double x,
+                     double y, double w, double h, double score, double area,
+                     uint8_t iscrowd, uint8_t ignore);
+/* Stable-sorts by frame and builds frame_off for n_frames frames. */
+dg_status dg__boxset_sort_by_frame(dg_ctx *ctx, dg_boxset *b,
+                                   uint32_t n_frames);
+
+/* ---- project ---------------------------------------------------------- */
+
+typedef struct dg_meta_col {
+    char *name;
+    int is_num;    /* 1: num[] valid, 0: str[] valid */
+    double *num;   /* n_frames, NaN for missing */
+    char **str;    /* n_frames, "" for missing */
+} dg_meta_col;
+
+typedef struct dg_infset {
+    char *name;
+    uint64_t n;         /* box count, known without loading */
+    int loaded;
+    int dirty;          /* boxes changed since open: must be written */
+    dg_boxset boxes;
+    uint64_t fingerprint; /* of the boxes, to detect stale results */
+    struct dg_results *results; /* attached by eval, or NULL */
+    int results_dirty;
+} dg_infset;
+
+struct dg_project {
+    char *path;         /* file it was opened from, or NULL */
+    int64_t file;       /* hid_t of the open source file, or -1 */
+    int format_version;
+    double default_conf, default_iou;
+    int meta_dirty;     /* defaults, classes, frames or labels changed */
+
+    uint32_t n_classes;
+    char **class_names;
+    int64_t *class_ids;
+
+    uint32_t n_frames;
+    char **frame_ids;
+    int64_t *frame_num;  /* numeric image id (COCO) or -1 */
+    double *frame_w, *frame_h;
+    uint32_t n_meta;
+    dg_meta_col *meta;
+
+    uint64_t n_labels;
+    int labels_loaded;
+    dg_boxset labels;
+
+    uint32_t n_inf;
+    dg_infset *inf;
+};
+
+/* Loads labels (if not yet) from the source file. */
+dg_status dg__project_load_labels(dg_ctx *ctx, dg_project *p);
+/* Loads the boxes of inference set i (if not yet). */
+dg_status dg__project_load_inferences(dg_ctx *ctx, dg_project *p, uint32_t i);
+/*
+ * Reads frames [lo, hi) of labels (which = -1) or of inference set which
+ * into out (initialised here, frame_off relative to lo, frames kept
+ * absolute). Reads from the file when not loaded, else copies.
+ */
+dg_status dg__project_read_range(dg_ctx *ctx, dg_project *p, int which,
+                                 uint32_t lo, uint32_t hi, dg_boxset *out);
+/*
+ * The frame offsets (n_frames + 1) of labels (which = -1) or inference set
+ * which, malloc'd, without loading the boxes when the file stores them.
+ */
+dg_status dg__project_frame_offsets(dg_ctx *ctx, dg_project *p, int which,
+                                    uint64_t **out);
+/* Adds an empty inference set (boxes loaded, dirty); returns its index. */
+dg_status dg__project_add_inferences(dg_ctx *ctx, dg_project *p,
+                                     const char *name, uint32_t *idx);
+/* Appends a class; returns DG_EEXIST on a duplicate name. */
+dg_status dg__project_add_class(dg_ctx *ctx, dg_project *p, const char *name,
+                                int64_t id);
+/* Appends a frame. */
+dg_status dg__project_add_frame(dg_ctx *ctx, dg_project *p, const char *id,
+                                int64_t num, double w, double h);
+/* A 64-bit fingerprint of a box set's columns. */
+uint64_t dg__boxset_fingerprint(const dg_boxset *b);
+/* Fingerprint of labels (which = -1) or inference set which, from the
+ * file's attribute when stored, else computed. */
+dg_status dg__project_fingerprint(dg_ctx *ctx, dg_project *p, int which,
+                                  uint64_t *fp);
+
+/* ---- matching --------------------------------------------------------- */
+
+/* Per-detection outcome at one IoU threshold. */
+enum { DG_FP = 0, DG_TP = 1, DG_IGN = 2 };
+
+/*
+ * What matching consumes: labels and detections of the same frames (both
+ * sorted by frame, frame_off relative to frame_lo), and the thresholds.
+ */
+typedef struct dg_match_input {
+    uint32_t n_frames;  /* frames in this chunk */
+    uint32_t n_classes;
+    const dg_boxset *gt;
+    const dg_boxset *dt;
+    int n_iou;
+    const double *iou;
+} dg_match_input;
+
+/*
+ * What matching produces, per detection of the chunk in dt order:
+ * status[t * n_dt + d] in {DG_FP, DG_TP, DG_IGN} and matched[t * n_dt + d],
+ * the index into gt (chunk-relative) of the ground truth taken, or -1.
+ */
+typedef struct dg_match_output {
+    uint8_t *status;
+    int32_t *matched;
+} dg_match_output;
+
+/*
+ * IoU of detection box d and ground truth g, as pycocotools' bbIou computes
+ * it in double: 0 when they do not overlap, intersection / detection area
+ * for crowd ground truths, else intersection / union.
+ */
+static inline double dg__iou(double dx, double dy, double dw, double dh,
+                             double gx, double gy, double gw, double gh,
+                             int crowd)
+{
+    double w = (dw + dx < gw + gx ? dw + dx : gw + gx) - (dx > gx ? dx : gx);
+    if (w <= 0)
+        return 0.0;
+    double h = (dh + dy < gh + gy ? dh + dy : gh + gy) - (dy > gy ? dy : gy);
+    if (h <= 0)
+        return 0.0;
+    double i = w * h;
+    double da = dw * dh;
+    double u = crowd ? da : da + gw * gh - i;
+    return i / u;
+}
+
+/* The reference: obviously right, plain C, one group at a time. */
+dg_status dg__match_ref(dg_ctx *ctx, const dg_match_input *in,
+                        dg_match_output *out);
+
+/* ---- results ---------------------------------------------------------- */
+
+/*
+ * Stored results of one inference set. Detections are ordered by class,
+ * then descending score, then inference-set order ("sorted order").
+ */
+struct dg_results {
+    int n_iou;
+    double iou[DG_MAX_IOU_THRESHOLDS];
+    uint32_t n_classes;
+    uint64_t n_det;
+    uint64_t n_gt_total;
+    uint64_t fingerprint;  /* of the inference set evaluated */
+    uint64_t labels_fingerprint;
+    uint64_t *class_off;   /* n_classes + 1, into sorted order */
+    uint32_t *order;       /* sorted position -> inference-set index */
+    double *score;         /* n_det, sorted order */
+    uint8_t *status;       /* n_iou * n_det, row per threshold */
+    int32_t *matched;      /* n_iou * n_det: label index or -1 */
+    uint64_t *gt_count;    /* n_classes: non-ignored ground truths */
+    char device[256];
+    int refs;              /* handles sharing this (project + loads) */
+    /*
+     * Results read from a file load lazily: status one row at a time,
+     * order and matched on first use. src is the file (hid_t) or -1 when
+     * everything is in memory.
+     */
+    int64_t src;
+    char src_group[600];
+    uint8_t row_loaded[DG_MAX_IOU_THRESHOLDS];
+    int order_loaded, matched_loaded;
+};
+
+/* An empty results object with refs = 1, everything in memory. */
+struct dg_results *dg__results_new(dg_ctx *ctx);
+/* Row t of status (n_det bytes), loading it if needed; NULL on error. */
+const uint8_t *dg__results_status_row(dg_ctx *ctx, struct dg_results *r,
+                                      int t);
+/* order[] and matched[] (all rows), loading them if needed. */
+dg_status dg__results_load_order(dg_ctx *ctx, struct dg_results *r);
+dg_status dg__results_load_matched(dg_ctx *ctx, struct dg_results *r);
+
+/* Drops one reference; frees r at zero. Accepts NULL. */
+void dg__results_destroy(struct dg_results *r);
+
+/*
+ * The sort of accumulation: order[] and class_off[] for detections with
+ * classes cls[] and scores score[] (class ascending, score descending,
+ * index ascending). Fills r->order, r->score, r->class_off.
+ */
+dg_status dg__results_sort(dg_ctx *ctx, struct dg_results *r,
+                           const dg_boxset *dt);
+
+/*
+ * Accumulation on the host: permutes status/matched (dt order, global
+ * label indices) into r's sorted order. Used by the reference path and
+ * as the oracle for the device's.
+ */
+dg_status dg__accumulate_ref(dg_ctx *ctx, struct dg_results *r,
+                             const uint8_t *status, const int32_t *matched);
+
+/* Writes r as group name under loc (loads lazy parts first). */
+dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
+                            struct dg_results *r);
+/* Opens /results/<name> of file: attributes and small arrays now, the
+ * rest lazily. DG_ENOTFOUND if absent. */
+dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
+                           struct dg_results **out);
+
+/* ---- OpenCL (host/cl/) -------------------------------------------------- */
+
+/*
+ * Runs matching on the context's OpenCL device; same contract and same
+ * bytes as dg__match_ref. DG_ENODEV when no device fits the selection.
+ */
+dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
+                       dg_match_output *out);
+/*
+ * Accumulation on the device; same contract and bytes as
+ * dg__accumulate_ref (r's order/score/class_off already filled).
+ */
+dg_status dg__cl_accumulate(dg_ctx *ctx, struct dg_results *r,
+                            const uint8_t *status, const int32_t *matched);
+/* "OpenCL: <platform> / <device>" of the device in use, or NULL. */
+const char *dg__cl_device_desc(dg_ctx *ctx);
+/* 1 if any OpenCL GPU device is present (no context is created). */
+int dg__cl_have_gpu(dg_ctx *ctx);
+/* Releases the OpenCL state of ctx. */
+void dg__cl_release(dg_ctx *ctx);
+
+#endif

@@ -1,0 +1,1006 @@
+/*
+ * COCO importers: an instances file (categories, images, annotations) fills
+ * an empty project; a results file becomes an inference set.
+ *
+ * Both validate every record before they touch the project. The file is
+ * parsed with cJSON, checked and converted into temporaries, and only when
+ * nothing is left that can fail on user input are the temporaries moved
+ * into the project, so a failed import leaves the project as it was.
+ *
+ * Every message names the file, the record (its array and 0-based index,
+ * "[12]" for a bare top-level array) and the field:
+ *
+ *     'dt.json': [12]: field 'bbox': width is negative (-3)
+ *
+ * Warnings are counted while reading and reported once per kind at the end,
+ * with the first offending record and the total. docs/IMPORT.md lists what
+ * is an error and what a warning.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "dg_internal.h"
+#include "detgrid/import.h"
+
+/*
+ * Integers beyond 2^53 do not survive the trip through a double, which is
+ * how cJSON hands out every number; such ids would silently collide.
+ */
+#define MAX_EXACT_INT 9007199254740992.0
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Where a record lives, for messages: "'<path>': <array>[<index>]". */
+typedef struct rec {
+    const char *path;
+    const char *array; /* "" for a bare top-level array */
+    size_t index;
+} rec;
+
+/*
+ * Formats v so that it reads back as the same double: a user who wrote
+ * 1.0000001 must not be told that 1 is out of range.
+ */
+static const char *fmt_num(char *buf, size_t size, double v)
+{
+    snprintf(buf, size, "%.15g", v);
+    if (isfinite(v) && strtod(buf, NULL) != v)
+        snprintf(buf, size, "%.17g", v);
+    return buf;
+}
+
+static const char *json_type(const cJSON *item)
+{
+    if (cJSON_IsNumber(item))
+        return "number";
+    if (cJSON_IsString(item))
+        return "string";
+    if (cJSON_IsBool(item))
+        return "boolean";
+    if (cJSON_IsNull(item))
+        return "null";
+    if (cJSON_IsArray(item))
+        return "array";
+    if (cJSON_IsObject(item))
+        return "object";
+    return "invalid value";
+}
+
+/* "'<path>': <array>[<index>]: field '<field>': <problem>"; field may be NULL. */
+static dg_status rec_fail(dg_ctx *ctx, const rec *r, const char *field,
+                          const char *fmt, ...) DG_PRINTF(4, 5);
+static dg_status rec_fail(dg_ctx *ctx, const rec *r, const char *field,
+                          const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (field)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': %s[%zu]: field '%s': %s",
+                        r->path, r->array, r->index, field, msg);
+    return dg__fail(ctx, DG_EFORMAT, "'%s': %s[%zu]: %s", r->path, r->array,
+                    r->index, msg);
+}
+
+/* A warning that may fire on many records: counted, reported once. */
+typedef struct warn_count {
+    size_t n;
+    size_t first; /* index of the first record it fired on */
+    const char *field;
+    char what[64]; /* the problem, as found on the first record */
+} warn_count;
+
+static void warn_note(warn_count *w, size_t index, const char *field,
+                      const char *what)
+{
+    if (w->n++ == 0) {
+        w->first = index;
+        w->field = field;
+        snprintf(w->what, sizeof(w->what), "%s", what);
+    }
+}
+
+static void warn_emit(dg_ctx *ctx, const warn_count *w, const char *path,
+                      const char *array, const char *noun)
+{
+    if (w->n == 0)
+        return;
+    dg__warn(ctx, "'%s': %s[%zu]: field '%s': %s (%zu %s%s in all)", path,
+             array, w->first, w->field, w->what, w->n, noun,
+             w->n == 1 ? "" : "s");
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* Reads and parses path; *out is the caller's to cJSON_Delete. */
+static dg_status read_json(dg_ctx *ctx, const char *path, cJSON **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dg__fail(ctx, DG_EIO, "'%s': cannot open: %s", path,
+                        strerror(errno));
+
+    /* Grown as we go, so pipes and special files work as well as files. */
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        return dg__fail(ctx, DG_ENOMEM, "'%s': out of memory", path);
+    }
+    for (;;) {
+        if (cap - len < 2) {
+            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return dg__fail(ctx, DG_ENOMEM, "'%s': out of memory",
+                                path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        int e = errno;
+        free(buf);
+        fclose(f);
+        return dg__fail(ctx, DG_EIO, "'%s': cannot read: %s", path,
+                        strerror(e));
+    }
+    fclose(f);
+    buf[len] = '\0';
+
+    if (len == 0) {
+        free(buf);
+        return dg__fail(ctx, DG_EFORMAT, "'%s': not valid JSON: file is empty",
+                        path);
+    }
+    /*
+     * cJSON stops at a NUL and would accept whatever follows it; JSON has
+     * no place for a raw NUL, so say where it is.
+     */
+    size_t nul = strlen(buf);
+    const char *end = NULL;
+    cJSON *root = NULL;
+    if (nul == len) {
+        /* The length counts the terminator: cJSON checks it is there. */
+        root = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 1);
+    } else {
+        end = buf + nul;
+    }
+    if (!root) {
+        size_t off = end && end >= buf && end <= buf + len
+                         ? (size_t)(end - buf) : 0;
+        size_t line = 1;
+        for (size_t i = 0; i < off; i++)
+            line += buf[i] == '\n';
+        free(buf);
+        return dg__fail(ctx, DG_EFORMAT,
+                        "'%s': not valid JSON near byte %zu (line %zu)%s",
+                        path, off, line, nul != len ? ": NUL byte" : "");
+    }
+    free(buf);
+    *out = root;
+    return DG_OK;
+}
+
+/* ---- id maps ----------------------------------------------------------- */
+
+/*
+ * Open addressing with linear probing, int64 key to uint32 value. COCO
+ * scale (hundreds of thousands of lookups) rules out linear scans.
+ */
+#define IDMAP_NONE UINT32_MAX
+
+typedef struct idmap {
+    int64_t *key;
+    uint32_t *val; /* IDMAP_NONE marks an empty slot */
+    size_t mask;
+} idmap;
+
+static uint64_t mix64(uint64_t x)
+{
+    /* splitmix64's finaliser: consecutive ids spread over the table. */
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+static dg_status idmap_init(dg_ctx *ctx, idmap *m, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n + 2)
+        cap *= 2;
+    m->key = dg__alloc(ctx, cap, sizeof(*m->key));
+    m->val = dg__alloc(ctx, cap, sizeof(*m->val));
+    if (!m->key || !m->val) {
+        free(m->key);
+        free(m->val);
+        m->key = NULL;
+        m->val = NULL;
+        return DG_ENOMEM;
+    }
+    memset(m->val, 0xff, cap * sizeof(*m->val));
+    m->mask = cap - 1;
+    return DG_OK;
+}
+
+static void idmap_release(idmap *m)
+{
+    free(m->key);
+    free(m->val);
+    m->key = NULL;
+    m->val = NULL;
+}
+
+/*
+ * The slot of key, claimed for it if it was free. Returns a pointer to its
+ * value, IDMAP_NONE when the key is new. The table never fills: it has at
+ * least twice the slots of the keys it was sized for.
+ */
+static uint32_t *idmap_slot(idmap *m, int64_t key)
+{
+    size_t i = (size_t)mix64((uint64_t)key) & m->mask;
+    while (m->val[i] != IDMAP_NONE && m->key[i] != key)
+        i = (i + 1) & m->mask;
+    m->key[i] = key;
+    return &m->val[i];
+}
+
+static uint32_t idmap_get(const idmap *m, int64_t key)
+{
+    size_t i = (size_t)mix64((uint64_t)key) & m->mask;
+    while (m->val[i] != IDMAP_NONE) {
+        if (m->key[i] == key)
+            return m->val[i];
+        i = (i + 1) & m->mask;
+    }
+    return IDMAP_NONE;
+}
+
+/* ---- fields ------------------------------------------------------------ */
+
+/*
+ * Fetches the named members of obj in one pass over its members (records
+ * have a handful; the first of a repeated key wins, as in cJSON's lookup).
+ */
+static void get_fields(const cJSON *obj, const char *const *names, int n,
+                       const cJSON **out)
+{
+    const cJSON *c;
+    for (int i = 0; i < n; i++)
+        out[i] = NULL;
+    cJSON_ArrayForEach(c, obj) {
+        if (!c->string)
+            continue;
+        for (int i = 0; i < n; i++) {
+            if (!out[i] && strcmp(c->string, names[i]) == 0) {
+                out[i] = c;
+                break;
+            }
+        }
+    }
+}
+
+/* Absent and null are the same to optional fields. */
+static int is_absent(const cJSON *item)
+{
+    return !item || cJSON_IsNull(item);
+}
+
+static dg_status get_number(dg_ctx *ctx, const rec *r, const char *field,
+                            const cJSON *item, double *out)
+{
+    char nb[40];
+    if (!item)
+        return rec_fail(ctx, r, field, "missing");
+    if (!cJSON_IsNumber(item))
+        return rec_fail(ctx, r, field, "not a number (got %s)",
+                        json_type(item));
+    if (!isfinite(item->valuedouble))
+        return rec_fail(ctx, r, field, "not a finite number (%s)",
+                        fmt_num(nb, sizeof(nb), item->valuedouble));
+    *out = item->valuedouble;
+    return DG_OK;
+}
+
+/* An integral number, exact in a double. */
+static dg_status get_int(dg_ctx *ctx, const rec *r, const char *field,
+                         const cJSON *item, int64_t *out)
+{
+    char nb[40];
+    double v = 0;
+    dg_status st = get_number(ctx, r, field, item, &v);
+    if (st < 0)
+        return st;
+    if (v != floor(v))
+        return rec_fail(ctx, r, field, "not an integer (%s)",
+                        fmt_num(nb, sizeof(nb), v));
+    if (fabs(v) > MAX_EXACT_INT)
+        return rec_fail(ctx, r, field, "out of range (%s)",
+                        fmt_num(nb, sizeof(nb), v));
+    *out = (int64_t)v;
+    return DG_OK;
+}
+
+/* An optional 0/1 flag; JSON true and false are accepted too. */
+static dg_status get_flag(dg_ctx *ctx, const rec *r, const char *field,
+                          const cJSON *item, uint8_t *out)
+{
+    char nb[40];
+    *out = 0;
+    if (is_absent(item))
+        return DG_OK;
+    if (cJSON_IsBool(item)) {
+        *out = cJSON_IsTrue(item) ? 1 : 0;
+        return DG_OK;
+    }
+    if (!cJSON_IsNumber(item))
+        return rec_fail(ctx, r, field, "not 0 or 1 (got %s)",
+                        json_type(item));
+    if (item->valuedouble != 0.0 && item->valuedouble != 1.0)
+        return rec_fail(ctx, r, field, "not 0 or 1 (%s)",
+                        fmt_num(nb, sizeof(nb), item->valuedouble));
+    *out = item->valuedouble != 0.0;
+    return DG_OK;
+}
+
+/*
+ * [x, y, w, h]: four finite numbers, w and h not negative. *zero is set
+ * when w or h is 0, which is legal but suspicious.
+ */
+static dg_status get_bbox(dg_ctx *ctx, const rec *r, const cJSON *item,
+                          double v[4], int *zero)
+{
+    static const char *const what[4] = { "x", "y", "width", "height" };
+    char nb[40];
+    const cJSON *c;
+    int n = 0;
+    if (!item)
+        return rec_fail(ctx, r, "bbox", "missing");
+    if (!cJSON_IsArray(item))
+        return rec_fail(ctx, r, "bbox", "not an array of 4 numbers (got %s)",
+                        json_type(item));
+    cJSON_ArrayForEach(c, item) {
+        if (n < 4) {
+            if (!cJSON_IsNumber(c))
+                return rec_fail(ctx, r, "bbox", "%s is not a number (got %s)",
+                                what[n], json_type(c));
+            v[n] = c->valuedouble;
+        }
+        n++;
+    }
+    if (n != 4)
+        return rec_fail(ctx, r, "bbox", "has %d values, expected 4 "
+                        "[x, y, width, height]", n);
+    for (int i = 0; i < 4; i++) {
+        if (!isfinite(v[i]))
+            return rec_fail(ctx, r, "bbox", "%s is not a finite number (%s)",
+                            what[i], fmt_num(nb, sizeof(nb), v[i]));
+    }
+    for (int i = 2; i < 4; i++) {
+        if (v[i] < 0)
+            return rec_fail(ctx, r, "bbox", "%s is negative (%s)", what[i],
+                            fmt_num(nb, sizeof(nb), v[i]));
+    }
+    *zero = v[2] == 0 || v[3] == 0;
+    return DG_OK;
+}
+
+/* The member of root named name, which must be an array (or absent). */
+static dg_status get_array(dg_ctx *ctx, const char *path, const cJSON *item,
+                           const char *name, const cJSON **out, size_t *n)
+{
+    const cJSON *c;
+    *out = NULL;
+    *n = 0;
+    if (!item)
+        return DG_OK;
+    if (!cJSON_IsArray(item))
+        return dg__fail(ctx, DG_EFORMAT, "'%s': field '%s': not an array "
+                        "(got %s)", path, name, json_type(item));
+    cJSON_ArrayForEach(c, item)
+        (*n)++;
+    *out = item;
+    return DG_OK;
+}
+
+/* ---- ground truth ------------------------------------------------------ */
+
+typedef struct cat_rec {
+    const char *name; /* points into the cJSON tree */
+    int64_t id;
+    size_t index;     /* in categories[] */
+} cat_rec;
+
+typedef struct img_rec {
+    int64_t id;
+    double w, h;
+    size_t index;     /* in images[] */
+} img_rec;
+
+static int cat_by_name(const void *a, const void *b)
+{
+    const cat_rec *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+static int img_by_id(const void *a, const void *b)
+{
+    const img_rec *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+typedef struct gt_state {
+    const char *path;
+    size_t n_cat, n_img, n_ann;
+    cat_rec *cats;    /* file order */
+    img_rec *imgs;    /* sorted by id once read */
+    idmap cat_map;    /* category id -> class index */
+    idmap img_map;    /* image id -> frame index */
+    dg_boxset labels;
+} gt_state;
+
+static dg_status read_categories(dg_ctx *ctx, gt_state *s, const cJSON *arr)
+{
+    static const char *const names[] = { "id", "name" };
+    const cJSON *f[2], *c;
+    rec r = { s->path, "categories", 0 };
+    dg_status st;
+
+    s->cats = dg__calloc(ctx, s->n_cat, sizeof(*s->cats));
+    if (!s->cats)
+        return DG_ENOMEM;
+    if ((st = idmap_init(ctx, &s->cat_map, s->n_cat)) < 0)
+        return st;
+
+    cJSON_ArrayForEach(c, arr) {
+        cat_rec *cr = &s->cats[r.index];
+        if (!cJSON_IsObject(c))
+            return rec_fail(ctx, &r, NULL, "not an object (got %s)",
+                            json_type(c));
+        get_fields(c, names, 2, f);
+        if ((st = get_int(ctx, &r, "id", f[0], &cr->id)) < 0)
+            return st;
+        if (!f[1])
+            return rec_fail(ctx, &r, "name", "missing");
+        if (!cJSON_IsString(f[1]))
+            return rec_fail(ctx, &r, "name", "not a string (got %s)",
+                            json_type(f[1]));
+        if (!f[1]->valuestring[0])
+            return rec_fail(ctx, &r, "name", "empty");
+        cr->name = f[1]->valuestring;
+        cr->index = r.index;
+        uint32_t *slot = idmap_slot(&s->cat_map, cr->id);
+        if (*slot != IDMAP_NONE)
+            return rec_fail(ctx, &r, "id", "duplicate category %" PRId64
+                            " (also categories[%" PRIu32 "])", cr->id, *slot);
+        *slot = (uint32_t)r.index;
+        r.index++;
+    }
+
+    /*
+     * Duplicate names by sorting a copy: exact, and O(n log n) for the
+     * tens of thousands of classes some datasets have. The one reported
+     * is the first repeat in file order.
+     */
+    cat_rec *sorted = dg__alloc(ctx, s->n_cat, sizeof(*sorted));
+    if (!sorted)
+        return DG_ENOMEM;
+    memcpy(sorted, s->cats, s->n_cat * sizeof(*sorted));
+    qsort(sorted, s->n_cat, sizeof(*sorted), cat_by_name);
+    size_t bad = SIZE_MAX, first = 0;
+    for (size_t i = 1; i < s->n_cat; i++) {
+        if (strcmp(sorted[i - 1].name, sorted[i].name) == 0 &&
+            sorted[i].index < bad)
+            bad = sorted[i].index;
+    }
+    free(sorted);
+    if (bad != SIZE_MAX) {
+        /* Name the earliest record that has the same name. */
+        while (strcmp(s->cats[first].name, s->cats[bad].name) != 0)
+            first++;
+        r.index = bad;
+        return rec_fail(ctx, &r, "name", "duplicate name '%s' "
+                        "(also categories[%zu])", s->cats[bad].name, first);
+    }
+    return DG_OK;
+}
+
+static dg_status read_images(dg_ctx *ctx, gt_state *s, const cJSON *arr,
+                             warn_count *no_size)
+{
+    static const char *const names[] = { "id", "width", "height" };
+    const cJSON *f[3], *c;
+    rec r = { s->path, "images", 0 };
+    dg_status st;
+    char nb[40];
+
+    if (s->n_img >= UINT32_MAX)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': field 'images': too many "
+                        "images (%zu)", s->path, s->n_img);
+    s->imgs = dg__calloc(ctx, s->n_img, sizeof(*s->imgs));
+    if (!s->imgs)
+        return DG_ENOMEM;
+    if ((st = idmap_init(ctx, &s->img_map, s->n_img)) < 0)
+        return st;
+
+    cJSON_ArrayForEach(c, arr) {
+        img_rec *ir = &s->imgs[r.index];
+        if (!cJSON_IsObject(c))
+            return rec_fail(ctx, &r, NULL, "not an object (got %s)",
+                            json_type(c));
+        get_fields(c, names, 3, f);
+        if ((st = get_int(ctx, &r, "id", f[0], &ir->id)) < 0)
+            return st;
+        /* frame_num is -1 for "none", so COCO ids must not be negative. */
+        if (ir->id < 0)
+            return rec_fail(ctx, &r, "id", "negative (%" PRId64 ")", ir->id);
+        /* Size is optional: eval does not need it. One warning per image. */
+        double *dim[2] = { &ir->w, &ir->h };
+        const char *missing = NULL;
+        for (int k = 0; k < 2; k++) {
+            const char *field = names[1 + k];
+            *dim[k] = NAN;
+            if (is_absent(f[1 + k])) {
+                if (!missing)
+                    missing = field;
+                continue;
+            }
+            if ((st = get_number(ctx, &r, field, f[1 + k], dim[k])) < 0)
+                return st;
+            if (*dim[k] < 0)
+                return rec_fail(ctx, &r, field, "negative (%s)",
+                                fmt_num(nb, sizeof(nb), *dim[k]));
+        }
+        if (missing)
+            warn_note(no_size, r.index, missing, "missing, stored as unknown");
+        ir->index = r.index;
+        uint32_t *slot = idmap_slot(&s->img_map, ir->id);
+        if (*slot != IDMAP_NONE)
+            return rec_fail(ctx, &r, "id", "duplicate image %" PRId64
+                            " (also images[%" PRIu32 "])", ir->id, *slot);
+        *slot = (uint32_t)r.index;
+        r.index++;
+    }
+
+    /* pycocotools evaluates images in ascending id order; so do we. */
+    qsort(s->imgs, s->n_img, sizeof(*s->imgs), img_by_id);
+    for (size_t i = 0; i < s->n_img; i++)
+        *idmap_slot(&s->img_map, s->imgs[i].id) = (uint32_t)i;
+    return DG_OK;
+}
+
+static dg_status read_annotations(dg_ctx *ctx, gt_state *s, const cJSON *arr,
+                                  warn_count *zero_box, warn_count *dup_id)
+{
+    static const char *const names[] = {
+        "image_id", "category_id", "bbox", "area", "iscrowd", "ignore", "id"
+    };
+    const cJSON *f[7], *c;
+    rec r = { s->path, "annotations", 0 };
+    idmap ann_ids = { NULL, NULL, 0 };
+    dg_status st;
+    char nb[40];
+
+    if ((st = dg__boxset_reserve(ctx, &s->labels, DG_BOXES_LABELS,
+                                 s->n_ann ? s->n_ann : 1)) < 0)
+        return st;
+    if ((st = idmap_init(ctx, &ann_ids, s->n_ann)) < 0)
+        return st;
+
+    cJSON_ArrayForEach(c, arr) {
+        int64_t img, cat, id;
+        double bb[4], area;
+        uint8_t crowd, ign;
+        int zero;
+        uint32_t frame, cls;
+
+        if (!cJSON_IsObject(c)) {
+            st = rec_fail(ctx, &r, NULL, "not an object (got %s)",
+                          json_type(c));
+            goto out;
+        }
+        get_fields(c, names, 7, f);
+        if ((st = get_int(ctx, &r, "image_id", f[0], &img)) < 0)
+            goto out;
+        if ((frame = idmap_get(&s->img_map, img)) == IDMAP_NONE) {
+            st = rec_fail(ctx, &r, "image_id", "unknown image %" PRId64, img);
+            goto out;
+        }
+        if ((st = get_int(ctx, &r, "category_id", f[1], &cat)) < 0)
+            goto out;
+        if ((cls = idmap_get(&s->cat_map, cat)) == IDMAP_NONE) {
+            st = rec_fail(ctx, &r, "category_id", "unknown category %" PRId64,
+                          cat);
+            goto out;
+        }
+        if ((st = get_bbox(ctx, &r, f[2], bb, &zero)) < 0)
+            goto out;
+        if (zero)
+            warn_note(zero_box, r.index, "bbox", "zero width or height");
+        if (is_absent(f[3])) {
+            area = bb[2] * bb[3];
+        } else {
+            if ((st = get_number(ctx, &r, "area", f[3], &area)) < 0)
+                goto out;
+            if (area < 0) {
+                st = rec_fail(ctx, &r, "area", "negative (%s)",
+                              fmt_num(nb, sizeof(nb), area));
+                goto out;
+            }
+        }
+        if ((st = get_flag(ctx, &r, "iscrowd", f[4], &crowd)) < 0)
+            goto out;
+        if ((st = get_flag(ctx, &r, "ignore", f[5], &ign)) < 0)
+            goto out;
+        /* Ids are optional (pycocotools numbers results itself). */
+        if (!is_absent(f[6])) {
+            if ((st = get_int(ctx, &r, "id", f[6], &id)) < 0)
+                goto out;
+            uint32_t *slot = idmap_slot(&ann_ids, id);
+            if (*slot != IDMAP_NONE) {
+                char what[64];
+                snprintf(what, sizeof(what), "duplicate annotation id %"
+                         PRId64 ", first in annotations[%" PRIu32 "]", id,
+                         *slot);
+                warn_note(dup_id, r.index, "id", what);
+            } else {
+                *slot = (uint32_t)r.index;
+            }
+        }
+        dg__boxset_push(&s->labels, frame, cls, bb[0], bb[1], bb[2], bb[3],
+                        0.0, area, crowd, ign);
+        r.index++;
+    }
+    st = DG_OK;
+out:
+    idmap_release(&ann_ids);
+    return st;
+}
+
+/*
+ * Moves classes and frames from src to dst (which has none), swapping so
+ * that src, freed next, takes whatever empty arrays dst had. This lists
+ * every per-class and per-frame member of struct dg_project: keep it in
+ * step with dg_internal.h.
+ */
+static void move_classes_frames(dg_project *dst, dg_project *src)
+{
+    uint32_t nc = dst->n_classes, nf = dst->n_frames;
+    char **cn = dst->class_names, **fi = dst->frame_ids;
+    int64_t *ci = dst->class_ids, *fn = dst->frame_num;
+    double *fw = dst->frame_w, *fh = dst->frame_h;
+
+    dst->n_classes = src->n_classes;
+    dst->class_names = src->class_names;
+    dst->class_ids = src->class_ids;
+    dst->n_frames = src->n_frames;
+    dst->frame_ids = src->frame_ids;
+    dst->frame_num = src->frame_num;
+    dst->frame_w = src->frame_w;
+    dst->frame_h = src->frame_h;
+
+    src->n_classes = nc;
+    src->class_names = cn;
+    src->class_ids = ci;
+    src->n_frames = nf;
+    src->frame_ids = fi;
+    src->frame_num = fn;
+    src->frame_w = fw;
+    src->frame_h = fh;
+}
+
+dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
+{
+    static const char *const names[] = { "categories", "images",
+                                         "annotations" };
+    gt_state s;
+    cJSON *root = NULL;
+    dg_project *tmp = NULL;
+    const cJSON *f[3], *cats, *imgs, *anns;
+    warn_count no_size = { 0 }, zero_box = { 0 }, dup_id = { 0 };
+    dg_status st;
+
+    if (!p || !path)
+        return dg__fail(ctx, DG_EINVAL, "import: no project or no path");
+    /*
+     * Inference sets and metadata columns are sized by the frames, so a
+     * project that has any cannot take new frames either.
+     */
+    if (p->n_classes || p->n_frames || p->n_labels || p->n_meta || p->n_inf)
+        return dg__fail(ctx, DG_EINVAL, "'%s': cannot import ground truth "
+                        "into a project that already has classes or frames",
+                        path);
+
+    memset(&s, 0, sizeof(s));
+    s.path = path;
+    dg__boxset_init(&s.labels);
+
+    if ((st = read_json(ctx, path, &root)) < 0)
+        goto out;
+    if (!cJSON_IsObject(root)) {
+        st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is not an object "
+                      "(got %s)", path, json_type(root));
+        goto out;
+    }
+    get_fields(root, names, 3, f);
+
+    if ((st = get_array(ctx, path, f[0], "categories", &cats, &s.n_cat)) < 0 ||
+        (st = get_array(ctx, path, f[1], "images", &imgs, &s.n_img)) < 0 ||
+        (st = get_array(ctx, path, f[2], "annotations", &anns, &s.n_ann)) < 0)
+        goto out;
+    if (!cats) {
+        st = dg__fail(ctx, DG_EFORMAT, "'%s': field 'categories': missing",
+                      path);
+        goto out;
+    }
+    if (s.n_cat == 0) {
+        st = dg__fail(ctx, DG_EFORMAT, "'%s': field 'categories': no "
+                      "categories", path);
+        goto out;
+    }
+    if (!imgs) {
+        st = dg__fail(ctx, DG_EFORMAT, "'%s': field 'images': missing", path);
+        goto out;
+    }
+    if (s.n_img == 0) {
+        st = dg__fail(ctx, DG_EFORMAT, "'%s': field 'images': no images",
+                      path);
+        goto out;
+    }
+    /* Indices are stored as uint32, with UINT32_MAX for "none". */
+    if (s.n_cat >= UINT32_MAX || s.n_ann >= UINT32_MAX) {
+        st = dg__fail(ctx, DG_EFORMAT, "'%s': field '%s': too many records",
+                      path, s.n_cat >= UINT32_MAX ? "categories"
+                                                  : "annotations");
+        goto out;
+    }
+
+    if ((st = read_categories(ctx, &s, cats)) < 0 ||
+        (st = read_images(ctx, &s, imgs, &no_size)) < 0 ||
+        (st = read_annotations(ctx, &s, anns, &zero_box, &dup_id)) < 0)
+        goto out;
+    if ((st = dg__boxset_sort_by_frame(ctx, &s.labels,
+                                       (uint32_t)s.n_img)) < 0)
+        goto out;
+
+    /*
+     * Everything is valid. Classes and frames go into a scratch project
+     * first, so that running out of memory half-way leaves p untouched.
+     */
+    if ((st = dg_project_create(ctx, &tmp)) < 0)
+        goto out;
+    for (size_t i = 0; i < s.n_cat; i++) {
+        if ((st = dg__project_add_class(ctx, tmp, s.cats[i].name,
+                                        s.cats[i].id)) < 0)
+            goto out;
+    }
+    for (size_t i = 0; i < s.n_img; i++) {
+        char id[24];
+        snprintf(id, sizeof(id), "%" PRId64, s.imgs[i].id);
+        if ((st = dg__project_add_frame(ctx, tmp, id, s.imgs[i].id,
+                                        s.imgs[i].w, s.imgs[i].h)) < 0)
+            goto out;
+    }
+
+    move_classes_frames(p, tmp);
+    dg_boxset old = p->labels;
+    p->labels = s.labels;
+    s.labels = old; /* released below */
+    p->n_labels = p->labels.n;
+    p->labels_loaded = 1;
+    p->meta_dirty = 1;
+
+    if (!f[2])
+        dg__warn(ctx, "'%s': field 'annotations': missing, so the project "
+                 "has no labels", path);
+    else if (s.n_ann == 0)
+        dg__warn(ctx, "'%s': field 'annotations': empty, so the project "
+                 "has no labels", path);
+    warn_emit(ctx, &no_size, path, "images", "image");
+    warn_emit(ctx, &zero_box, path, "annotations", "annotation");
+    warn_emit(ctx, &dup_id, path, "annotations", "annotation");
+    st = DG_OK;
+out:
+    dg_project_free(tmp);
+    dg__boxset_release(&s.labels);
+    idmap_release(&s.img_map);
+    idmap_release(&s.cat_map);
+    free(s.imgs);
+    free(s.cats);
+    cJSON_Delete(root);
+    return st;
+}
+
+/* ---- detections -------------------------------------------------------- */
+
+static dg_status read_detections(dg_ctx *ctx, const dg_project *p,
+                                 const char *path, const char *array,
+                                 const cJSON *arr, size_t n, dg_boxset *b,
+                                 warn_count *zero_box)
+{
+    static const char *const names[] = { "image_id", "category_id", "bbox",
+                                         "score" };
+    const cJSON *f[4], *c;
+    rec r = { path, array, 0 };
+    idmap frames = { NULL, NULL, 0 }, classes = { NULL, NULL, 0 };
+    dg_status st;
+    char nb[40];
+
+    if ((st = idmap_init(ctx, &frames, p->n_frames)) < 0 ||
+        (st = idmap_init(ctx, &classes, p->n_classes)) < 0)
+        goto out;
+    /* The first of repeated ids wins; COCO import never makes repeats. */
+    for (uint32_t i = 0; i < p->n_frames; i++) {
+        if (p->frame_num[i] < 0)
+            continue;
+        uint32_t *slot = idmap_slot(&frames, p->frame_num[i]);
+        if (*slot == IDMAP_NONE)
+            *slot = i;
+    }
+    for (uint32_t i = 0; i < p->n_classes; i++) {
+        uint32_t *slot = idmap_slot(&classes, p->class_ids[i]);
+        if (*slot == IDMAP_NONE)
+            *slot = i;
+    }
+    if ((st = dg__boxset_reserve(ctx, b, DG_BOXES_DETS, n ? n : 1)) < 0)
+        goto out;
+
+    cJSON_ArrayForEach(c, arr) {
+        int64_t img, cat;
+        double bb[4], score;
+        int zero;
+        uint32_t frame, cls;
+
+        if (!cJSON_IsObject(c)) {
+            st = rec_fail(ctx, &r, NULL, "not an object (got %s)",
+                          json_type(c));
+            goto out;
+        }
+        get_fields(c, names, 4, f);
+        if ((st = get_int(ctx, &r, "image_id", f[0], &img)) < 0)
+            goto out;
+        if ((frame = idmap_get(&frames, img)) == IDMAP_NONE) {
+            st = rec_fail(ctx, &r, "image_id", "unknown image %" PRId64, img);
+            goto out;
+        }
+        if ((st = get_int(ctx, &r, "category_id", f[1], &cat)) < 0)
+            goto out;
+        if ((cls = idmap_get(&classes, cat)) == IDMAP_NONE) {
+            st = rec_fail(ctx, &r, "category_id", "unknown category %" PRId64,
+                          cat);
+            goto out;
+        }
+        if ((st = get_bbox(ctx, &r, f[2], bb, &zero)) < 0)
+            goto out;
+        if (zero)
+            warn_note(zero_box, r.index, "bbox", "zero width or height");
+        if ((st = get_number(ctx, &r, "score", f[3], &score)) < 0)
+            goto out;
+        if (score < 0 || score > 1) {
+            st = rec_fail(ctx, &r, "score", "out of range [0, 1] (%s)",
+                          fmt_num(nb, sizeof(nb), score));
+            goto out;
+        }
+        dg__boxset_push(b, frame, cls, bb[0], bb[1], bb[2], bb[3], score,
+                        0.0, 0, 0);
+        r.index++;
+    }
+    st = DG_OK;
+out:
+    idmap_release(&classes);
+    idmap_release(&frames);
+    return st;
+}
+
+dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
+                            const char *name, int replace)
+{
+    cJSON *root = NULL;
+    const cJSON *arr;
+    const char *array = "";
+    dg_boxset b;
+    warn_count zero_box = { 0 };
+    int64_t have = -1;
+    size_t n = 0;
+    dg_status st;
+
+    if (!p || !path)
+        return dg__fail(ctx, DG_EINVAL, "import: no project or no path");
+    if (!name || !name[0])
+        return dg__fail(ctx, DG_EINVAL, "'%s': no inference set name", path);
+    for (uint32_t i = 0; i < p->n_inf; i++) {
+        if (strcmp(p->inf[i].name, name) == 0) {
+            have = i;
+            break;
+        }
+    }
+    if (have >= 0 && !replace)
+        return dg__fail(ctx, DG_EEXIST, "inference set '%s' already exists",
+                        name);
+    if (p->n_frames == 0)
+        return dg__fail(ctx, DG_EINVAL, "'%s': the project has no frames; "
+                        "import ground truth first", path);
+
+    dg__boxset_init(&b);
+    if ((st = read_json(ctx, path, &root)) < 0)
+        goto out;
+    /* Some tools wrap the list as {"annotations": [...]}. */
+    arr = root;
+    if (cJSON_IsObject(root)) {
+        arr = cJSON_GetObjectItemCaseSensitive(root, "annotations");
+        if (!cJSON_IsArray(arr)) {
+            st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is an object "
+                          "without an 'annotations' array", path);
+            goto out;
+        }
+        array = "annotations";
+    } else if (!cJSON_IsArray(root)) {
+        st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is not an array "
+                      "(got %s)", path, json_type(root));
+        goto out;
+    }
+    {
+        const cJSON *c;
+        cJSON_ArrayForEach(c, arr)
+            n++;
+    }
+    if ((st = read_detections(ctx, p, path, array, arr, n, &b,
+                              &zero_box)) < 0)
+        goto out;
+    cJSON_Delete(root);
+    root = NULL;
+    if ((st = dg__boxset_sort_by_frame(ctx, &b, p->n_frames)) < 0)
+        goto out;
+
+    /* Valid: only now does the project change. */
+    if (have < 0) {
+        uint32_t idx;
+        if ((st = dg__project_add_inferences(ctx, p, name, &idx)) < 0)
+            goto out;
+        have = idx;
+    }
+    dg_infset *inf = &p->inf[have];
+    dg_boxset old = inf->boxes;
+    inf->boxes = b;
+    b = old; /* released below */
+    inf->n = inf->boxes.n;
+    inf->loaded = 1;
+    inf->dirty = 1;
+    inf->fingerprint = dg__boxset_fingerprint(&inf->boxes);
+    if (inf->results) {
+        dg__results_destroy(inf->results);
+        inf->results = NULL;
+    }
+    /* The stored results, if any, no longer belong to these boxes. */
+    inf->results_dirty = 1;
+
+    if (n == 0)
+        dg__warn(ctx, "'%s': no detections", path);
+    warn_emit(ctx, &zero_box, path, array, "detection");
+    st = DG_OK;
+out:
+    dg__boxset_release(&b);
+    cJSON_Delete(root);
+    return st;
+}

@@ -1,0 +1,399 @@
+/*
+ * Results: the sort and accumulation that turn per-detection match outcomes
+ * into per-class tables, their storage under /results/<name>, and lazy
+ * loading so that a query reads only the rows it needs.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h5io.h"
+
+struct dg_results *dg__results_new(dg_ctx *ctx)
+{
+    struct dg_results *r = dg__calloc(ctx, 1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->refs = 1;
+    r->src = -1;
+    r->order_loaded = r->matched_loaded = 1;
+    memset(r->row_loaded, 1, sizeof(r->row_loaded));
+    return r;
+}
+
+void dg__results_destroy(struct dg_results *r)
+{
+    if (!r || --r->refs > 0)
+        return;
+    free(r->class_off);
+    free(r->order);
+    free(r->score);
+    free(r->status);
+    free(r->matched);
+    free(r->gt_count);
+    free(r);
+}
+
+/* Descending-score key whose unsigned order is the wanted order. */
+static inline uint64_t score_key(double s)
+{
+    double z = s + 0.0; /* -0.0 becomes +0.0 */
+    uint64_t b;
+    memcpy(&b, &z, 8);
+    /* Scores are >= 0, so the bits order like the values; invert. */
+    return ~b;
+}
+
+dg_status dg__results_sort(dg_ctx *ctx, struct dg_results *r,
+                           const dg_boxset *dt)
+{
+    uint64_t n = dt->n;
+    uint32_t nc = r->n_classes;
+    uint64_t *key = dg__alloc(ctx, n ? n : 1, 8);
+    uint64_t *key2 = dg__alloc(ctx, n ? n : 1, 8);
+    uint32_t *idx = dg__alloc(ctx, n ? n : 1, 4);
+    uint32_t *idx2 = dg__alloc(ctx, n ? n : 1, 4);
+    uint64_t *cnt = dg__calloc(ctx, 65536 > nc + 1 ? 65536 : (size_t)nc + 1, 8);
+    dg_status st = DG_OK;
+    if (!key || !key2 || !idx || !idx2 || !cnt) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    if (n > UINT32_MAX) {
+        st = dg__fail(ctx, DG_ERANGE, "too many detections (%llu)",
+                      (unsigned long long)n);
+        goto out;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        key[i] = score_key(dt->score[i]);
+        idx[i] = (uint32_t)i;
+    }
+    /* LSD radix sort on the score key, 16 bits a pass: stable, so equal
+     * scores keep index order. */
+    for (int pass = 0; pass < 4; pass++) {
+        int sh = pass * 16;
+        memset(cnt, 0, 65536 * 8);
+        for (uint64_t i = 0; i < n; i++)
+            cnt[(key[i] >> sh) & 0xffff]++;
+        if (cnt[(n ? key[0] >> sh : 0) & 0xffff] == n)
+            continue; /* every key has this digit: nothing moves */
+        uint64_t sum = 0;
+        for (int b = 0; b < 65536; b++) {
+            uint64_t c = cnt[b];
+            cnt[b] = sum;
+            sum += c;
+        }
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t o = cnt[(key[i] >> sh) & 0xffff]++;
+            key2[o] = key[i];
+            idx2[o] = idx[i];
+        }
+        uint64_t *tk = key;
+        key = key2;
+        key2 = tk;
+        uint32_t *ti = idx;
+        idx = idx2;
+        idx2 = ti;
+    }
+    /* Stable counting sort by class. */
+    r->class_off = dg__calloc(ctx, (size_t)nc + 1, 8);
+    r->order = dg__alloc(ctx, n ? n : 1, 4);
+    r->score = dg__alloc(ctx, n ? n : 1, 8);
+    if (!r->class_off || !r->order || !r->score) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        if (dt->cls[i] >= nc) {
+            st = dg__fail(ctx, DG_EFORMAT, "detection %llu: class %u out of "
+                          "range", (unsigned long long)i, dt->cls[i]);
+            goto out;
+        }
+        r->class_off[dt->cls[i] + 1]++;
+    }
+    for (uint32_t c = 0; c < nc; c++)
+        r->class_off[c + 1] += r->class_off[c];
+    memcpy(cnt, r->class_off, (size_t)nc * 8);
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t d = idx[i];
+        uint64_t o = cnt[dt->cls[d]]++;
+        r->order[o] = d;
+        r->score[o] = dt->score[d];
+    }
+    r->n_det = n;
+out:
+    free(key);
+    free(key2);
+    free(idx);
+    free(idx2);
+    free(cnt);
+    return st;
+}
+
+dg_status dg__accumulate_ref(dg_ctx *ctx, struct dg_results *r,
+                             const uint8_t *status, const int32_t *matched)
+{
+    uint64_t n = r->n_det;
+    size_t tot = (size_t)r->n_iou * n;
+    r->status = dg__alloc(ctx, tot ? tot : 1, 1);
+    r->matched = dg__alloc(ctx, tot ? tot : 1, 4);
+    if (!r->status || !r->matched)
+        return DG_ENOMEM;
+    for (int t = 0; t < r->n_iou; t++) {
+        const uint8_t *s = status + (size_t)t * n;
+        const int32_t *m = matched + (size_t)t * n;
+        uint8_t *so = r->status + (size_t)t * n;
+        int32_t *mo = r->matched + (size_t)t * n;
+        for (uint64_t k = 0; k < n; k++) {
+            so[k] = s[r->order[k]];
+            mo[k] = m[r->order[k]];
+        }
+    }
+    return DG_OK;
+}
+
+dg_status dg__results_load_order(dg_ctx *ctx, struct dg_results *r)
+{
+    if (r->order_loaded)
+        return DG_OK;
+    char path[700];
+    snprintf(path, sizeof(path), "%s/order", r->src_group);
+    dg_status st = dg__h5_read_1d(ctx, (hid_t)r->src, path, H5T_NATIVE_UINT32,
+                                  H5T_INTEGER, r->order, r->n_det, 0, r->n_det);
+    if (st >= 0)
+        r->order_loaded = 1;
+    return st;
+}
+
+dg_status dg__results_load_matched(dg_ctx *ctx, struct dg_results *r)
+{
+    if (r->matched_loaded)
+        return DG_OK;
+    char path[700];
+    snprintf(path, sizeof(path), "%s/matched", r->src_group);
+    dg_status st = dg__h5_read_2d(ctx, (hid_t)r->src, path, H5T_NATIVE_INT32,
+                                  r->matched, (uint64_t)r->n_iou, r->n_det);
+    if (st >= 0)
+        r->matched_loaded = 1;
+    return st;
+}
+
+const uint8_t *dg__results_status_row(dg_ctx *ctx, struct dg_results *r,
+                                      int t)
+{
+    if (t < 0 || t >= r->n_iou) {
+        dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", t);
+        return NULL;
+    }
+    uint8_t *row = r->status + (size_t)t * r->n_det;
+    if (r->row_loaded[t] || !r->n_det)
+        return row;
+    char path[700];
+    snprintf(path, sizeof(path), "%s/status", r->src_group);
+    hid_t ds = H5Dopen2((hid_t)r->src, path, H5P_DEFAULT);
+    hid_t sp = ds >= 0 ? H5Dget_space(ds) : H5I_INVALID_HID;
+    hsize_t dims[2] = {0, 0};
+    int ok = 0;
+    if (sp >= 0 && H5Sget_simple_extent_ndims(sp) == 2 &&
+        H5Sget_simple_extent_dims(sp, dims, NULL) == 2 &&
+        dims[0] == (hsize_t)r->n_iou && dims[1] == r->n_det) {
+        hsize_t start[2] = {(hsize_t)t, 0}, count[2] = {1, r->n_det};
+        hsize_t mdims[1] = {r->n_det};
+        hid_t ms = H5Screate_simple(1, mdims, NULL);
+        ok = H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count,
+                                 NULL) >= 0 &&
+             H5Dread(ds, H5T_NATIVE_UINT8, ms, sp, H5P_DEFAULT, row) >= 0;
+        H5Sclose(ms);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (!ok) {
+        dg__fail(ctx, DG_EFORMAT, "'%s': cannot read '%s' row %d",
+                 dg__h5_fname((hid_t)r->src), path, t);
+        return NULL;
+    }
+    for (uint64_t k = 0; k < r->n_det; k++)
+        if (row[k] > DG_IGN) {
+            dg__fail(ctx, DG_EFORMAT, "'%s': '%s' row %d record %llu: invalid "
+                     "status %u", dg__h5_fname((hid_t)r->src), path, t,
+                     (unsigned long long)k, row[k]);
+            return NULL;
+        }
+    r->row_loaded[t] = 1;
+    return row;
+}
+
+dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
+                            struct dg_results *r)
+{
+    dg_status st;
+    for (int t = 0; t < r->n_iou; t++)
+        if (!dg__results_status_row(ctx, r, t))
+            return DG_EFORMAT;
+    if ((st = dg__results_load_order(ctx, r)) < 0 ||
+        (st = dg__results_load_matched(ctx, r)) < 0)
+        return st;
+    hid_t g = H5Gcreate2((hid_t)loc, name, H5P_DEFAULT, H5P_DEFAULT,
+                         H5P_DEFAULT);
+    if (g < 0)
+        return dg__fail(ctx, DG_EIO, "cannot create results group '%s'", name);
+    uint64_t n = r->n_det, nt = (uint64_t)r->n_iou;
+    int32_t ver = 1;
+    if ((st = dg__h5_attr_write(ctx, g, "results_version", H5T_NATIVE_INT32,
+                                H5T_STD_I32LE, &ver, 1)) < 0 ||
+        (st = dg__h5_attr_write(ctx, g, "iou_thresholds", H5T_NATIVE_DOUBLE,
+                                H5T_IEEE_F64LE, r->iou, nt)) < 0 ||
+        (st = dg__h5_attr_write(ctx, g, "fingerprint", H5T_NATIVE_UINT64,
+                                H5T_STD_U64LE, &r->fingerprint, 1)) < 0 ||
+        (st = dg__h5_attr_write(ctx, g, "labels_fingerprint",
+                                H5T_NATIVE_UINT64, H5T_STD_U64LE,
+                                &r->labels_fingerprint, 1)) < 0 ||
+        (st = dg__h5_attr_write(ctx, g, "n_gt", H5T_NATIVE_UINT64,
+                                H5T_STD_U64LE, &r->n_gt_total, 1)) < 0 ||
+        (st = dg__h5_attr_write_str(ctx, g, "device", r->device)) < 0 ||
+        (st = dg__h5_write_1d(ctx, g, "class_offsets", H5T_NATIVE_UINT64,
+                              H5T_STD_U64LE, r->class_off,
+                              (uint64_t)r->n_classes + 1, 0)) < 0 ||
+        (st = dg__h5_write_1d(ctx, g, "gt_count", H5T_NATIVE_UINT64,
+                              H5T_STD_U64LE, r->gt_count, r->n_classes, 0)) < 0 ||
+        (st = dg__h5_write_1d(ctx, g, "score", H5T_NATIVE_DOUBLE,
+                              H5T_IEEE_F64LE, r->score, n, 0)) < 0 ||
+        (st = dg__h5_write_1d(ctx, g, "order", H5T_NATIVE_UINT32,
+                              H5T_STD_U32LE, r->order, n, 1)) < 0 ||
+        (st = dg__h5_write_2d(ctx, g, "status", H5T_NATIVE_UINT8, H5T_STD_U8LE,
+                              r->status, nt, n, 1)) < 0 ||
+        (st = dg__h5_write_2d(ctx, g, "matched", H5T_NATIVE_INT32,
+                              H5T_STD_I32LE, r->matched, nt, n, 1)) < 0)
+        goto out;
+out:
+    H5Gclose(g);
+    return st;
+}
+
+dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
+                           struct dg_results **out)
+{
+    hid_t f = (hid_t)file;
+    char gp[600];
+    snprintf(gp, sizeof(gp), "/results/%s", name);
+    if (!dg__h5_exists(f, gp))
+        return DG_ENOTFOUND;
+    hid_t g = H5Gopen2(f, gp, H5P_DEFAULT);
+    if (g < 0)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': '%s' is not a group",
+                        dg__h5_fname(f), gp);
+    dg_status st = DG_OK;
+    struct dg_results *r = dg__results_new(ctx);
+    if (!r) {
+        H5Gclose(g);
+        return DG_ENOMEM;
+    }
+    hid_t a = H5Aopen(g, "iou_thresholds", H5P_DEFAULT);
+    hssize_t nt = -1;
+    if (a >= 0) {
+        hid_t sp = H5Aget_space(a);
+        nt = H5Sget_simple_extent_npoints(sp);
+        H5Sclose(sp);
+        H5Aclose(a);
+    }
+    if (nt < 1 || nt > DG_MAX_IOU_THRESHOLDS) {
+        st = dg__fail(ctx, DG_EFORMAT,
+                      "'%s': %s: attribute 'iou_thresholds' missing or with "
+                      "%lld values",
+                      dg__h5_fname(f), gp, (long long)nt);
+        goto fail;
+    }
+    r->n_iou = (int)nt;
+    if ((st = dg__h5_attr_read(ctx, g, "iou_thresholds", H5T_NATIVE_DOUBLE,
+                               r->iou, (uint64_t)nt)) < 0 ||
+        (st = dg__h5_attr_read(ctx, g, "fingerprint", H5T_NATIVE_UINT64,
+                               &r->fingerprint, 1)) < 0 ||
+        (st = dg__h5_attr_read(ctx, g, "labels_fingerprint",
+                               H5T_NATIVE_UINT64, &r->labels_fingerprint,
+                               1)) < 0 ||
+        (st = dg__h5_attr_read(ctx, g, "n_gt", H5T_NATIVE_UINT64,
+                               &r->n_gt_total, 1)) < 0) {
+        if (st == DG_ENOTFOUND)
+            st = dg__fail(ctx, DG_EFORMAT, "'%s': %s: attribute missing",
+                          dg__h5_fname(f), gp);
+        goto fail;
+    }
+    for (int t = 0; t < r->n_iou; t++)
+        if (!(r->iou[t] > 0 && r->iou[t] <= 1) ||
+            (t && !(r->iou[t] > r->iou[t - 1]))) {
+            st = dg__fail(ctx, DG_EFORMAT,
+                          "'%s': %s: iou_thresholds must ascend within (0, 1]",
+                          dg__h5_fname(f), gp);
+            goto fail;
+        }
+    dg__h5_attr_read_str(ctx, g, "device", r->device, sizeof(r->device));
+    uint64_t nc1, nd;
+    char p1[700];
+    snprintf(p1, sizeof(p1), "%s/class_offsets", gp);
+    if ((st = dg__h5_len(ctx, f, p1, &nc1)) < 0)
+        goto fail;
+    if (nc1 < 1 || nc1 - 1 > UINT32_MAX) {
+        st = dg__fail(ctx, DG_EFORMAT, "'%s': %s is empty", dg__h5_fname(f),
+                      p1);
+        goto fail;
+    }
+    r->n_classes = (uint32_t)(nc1 - 1);
+    r->class_off = dg__alloc(ctx, nc1, 8);
+    r->gt_count = dg__alloc(ctx, nc1, 8);
+    if (!r->class_off || !r->gt_count) {
+        st = DG_ENOMEM;
+        goto fail;
+    }
+    if ((st = dg__h5_read_1d(ctx, f, p1, H5T_NATIVE_UINT64, H5T_INTEGER,
+                             r->class_off, nc1, 0, nc1)) < 0)
+        goto fail;
+    nd = r->class_off[r->n_classes];
+    for (uint32_t c = 0; c < r->n_classes; c++)
+        if (r->class_off[c + 1] < r->class_off[c] || r->class_off[0] != 0) {
+            st = dg__fail(ctx, DG_EFORMAT,
+                          "'%s': %s must be non-decreasing from 0",
+                          dg__h5_fname(f), p1);
+            goto fail;
+        }
+    r->n_det = nd;
+    snprintf(p1, sizeof(p1), "%s/gt_count", gp);
+    if ((st = dg__h5_read_1d(ctx, f, p1, H5T_NATIVE_UINT64, H5T_INTEGER,
+                             r->gt_count, r->n_classes, 0, r->n_classes)) < 0)
+        goto fail;
+    r->score = dg__alloc(ctx, nd ? nd : 1, 8);
+    r->order = dg__alloc(ctx, nd ? nd : 1, 4);
+    r->status = dg__alloc(ctx, (size_t)nt * (nd ? nd : 1), 1);
+    r->matched = dg__alloc(ctx, (size_t)nt * (nd ? nd : 1), 4);
+    if (!r->score || !r->order || !r->status || !r->matched) {
+        st = DG_ENOMEM;
+        goto fail;
+    }
+    snprintf(p1, sizeof(p1), "%s/score", gp);
+    if ((st = dg__h5_read_1d(ctx, f, p1, H5T_NATIVE_DOUBLE, H5T_FLOAT,
+                             r->score, nd, 0, nd)) < 0)
+        goto fail;
+    for (uint32_t c = 0; c < r->n_classes; c++)
+        for (uint64_t k = r->class_off[c]; k < r->class_off[c + 1]; k++)
+            if (!(r->score[k] >= 0 && r->score[k] <= 1) ||
+                (k > r->class_off[c] && r->score[k] > r->score[k - 1])) {
+                st = dg__fail(ctx, DG_EFORMAT,
+                              "'%s': %s record %llu: scores must descend "
+                              "within a class and lie in [0, 1]",
+                              dg__h5_fname(f), p1, (unsigned long long)k);
+                goto fail;
+            }
+    r->src = file;
+    snprintf(r->src_group, sizeof(r->src_group), "%s", gp);
+    memset(r->row_loaded, 0, sizeof(r->row_loaded));
+    r->order_loaded = r->matched_loaded = 0;
+    H5Gclose(g);
+    *out = r;
+    return DG_OK;
+fail:
+    H5Gclose(g);
+    dg__results_destroy(r);
+    return st;
+}

@@ -1,0 +1,589 @@
+/*
+ * COCO import: exact statuses and messages for bad input, the project left
+ * as it was after every failure, and the mapping (class order, frame order,
+ * per-frame order, crowd and area columns) on hand-checked fixtures in
+ * tests/data/import/ and on the 100-image val2014 sample.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "dg_internal.h"
+#include "detgrid/import.h"
+
+static dg_ctx *ctx;
+static char tmpdir[512];
+
+/* Writes text to tmpdir/name and returns the path (a static buffer). */
+static const char *write_tmp(const char *name, const char *text)
+{
+    static char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static const char *data(const char *name)
+{
+    static char path[1024];
+    snprintf(path, sizeof(path), "%s/import/%s", DG_TEST_DATA, name);
+    return path;
+}
+
+/* Reports which case failed, since the CHECKs inside helpers share lines. */
+static void note_case(int before, const char *what)
+{
+    if (check_failures != before)
+        fprintf(stderr, "    in case: %s\n", what);
+}
+
+static void check_empty(const dg_project *p)
+{
+    dg_project_info info;
+    dg_project_get_info(p, &info);
+    CHECK_EQ_INT(info.n_classes, 0);
+    CHECK_EQ_INT(info.n_frames, 0);
+    CHECK_EQ_INT(info.n_labels, 0);
+    CHECK_EQ_INT(info.n_inferences, 0);
+}
+
+/* Imports text as gt.json and expects st with want in the message. */
+static void gt_fails(const char *text, dg_status st, const char *want)
+{
+    int before = check_failures;
+    dg_project *p;
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    const char *path = write_tmp("gt.json", text);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, path), st);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), want);
+    check_empty(p);
+    dg_project_free(p);
+    dg_ctx_take_warnings(ctx);
+    note_case(before, text);
+}
+
+/* A project from tests/data/import/gt-small.json. */
+static dg_project *small_project(void)
+{
+    dg_project *p;
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json")), DG_OK);
+    dg_ctx_take_warnings(ctx);
+    return p;
+}
+
+/* Imports text as dt.json into the small project and expects st. */
+static void dt_fails(const char *text, dg_status st, const char *want)
+{
+    int before = check_failures;
+    dg_project *p = small_project();
+    const char *path = write_tmp("dt.json", text);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, path, "det", 0), st);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), want);
+    CHECK_EQ_INT(p->n_inf, 0);
+    dg_project_free(p);
+    note_case(before, text);
+}
+
+#define CATS "\"categories\": [{\"id\": 1, \"name\": \"a\"}, " \
+             "{\"id\": 2, \"name\": \"b\"}]"
+#define IMGS "\"images\": [{\"id\": 5, \"width\": 10, \"height\": 10}]"
+/* A valid file with one annotation whose fields are the argument. */
+#define GT_ANN(fields) "{" CATS ", " IMGS ", \"annotations\": [" \
+    "{\"image_id\": 5, \"category_id\": 1, \"bbox\": [1, 2, 3, 4]}, {" \
+    fields "}]}"
+
+static void test_gt_errors(void)
+{
+    char missing[1024];
+    snprintf(missing, sizeof(missing), "%s/nonexistent.json", tmpdir);
+    dg_project *p;
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, missing), DG_EIO);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx),
+                       "nonexistent.json': cannot open: No such file or "
+                       "directory");
+    check_empty(p);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, tmpdir), DG_EIO);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "': cannot read: Is a "
+                       "directory");
+    check_empty(p);
+    dg_project_free(p);
+
+    /* Files that are not JSON, or not the right JSON. */
+    gt_fails("", DG_EFORMAT, "gt.json': not valid JSON: file is empty");
+    gt_fails("{\"images\": [1, 2,}", DG_EFORMAT,
+             "gt.json': not valid JSON near byte 17 (line 1)");
+    gt_fails("{\n\"images\": [],\n\"x\": tru\n}", DG_EFORMAT,
+             "not valid JSON near byte 21 (line 3)");
+    gt_fails("{} trailing", DG_EFORMAT, "not valid JSON near byte 3 (line 1)");
+    gt_fails("[1, 2]", DG_EFORMAT,
+             "gt.json': top level is not an object (got array)");
+    gt_fails("{" CATS "}", DG_EFORMAT, "gt.json': field 'images': missing");
+    gt_fails("{" CATS ", \"images\": {}}", DG_EFORMAT,
+             "gt.json': field 'images': not an array (got object)");
+    gt_fails("{" CATS ", \"images\": []}", DG_EFORMAT,
+             "gt.json': field 'images': no images");
+    gt_fails("{" IMGS "}", DG_EFORMAT,
+             "gt.json': field 'categories': missing");
+    gt_fails("{\"categories\": [], " IMGS "}", DG_EFORMAT,
+             "gt.json': field 'categories': no categories");
+    gt_fails("{" CATS ", " IMGS ", \"annotations\": 3}", DG_EFORMAT,
+             "gt.json': field 'annotations': not an array (got number)");
+
+    /* Categories. */
+    gt_fails("{\"categories\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 2, "
+             "\"name\": \"b\"}, {\"id\": 1, \"name\": \"c\"}], " IMGS "}",
+             DG_EFORMAT, "gt.json': categories[2]: field 'id': duplicate "
+             "category 1 (also categories[0])");
+    gt_fails("{\"categories\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 2, "
+             "\"name\": \"b\"}, {\"id\": 3, \"name\": \"b\"}, {\"id\": 4, "
+             "\"name\": \"a\"}], " IMGS "}",
+             DG_EFORMAT, "gt.json': categories[2]: field 'name': duplicate "
+             "name 'b' (also categories[1])");
+    gt_fails("{\"categories\": [{\"id\": 1}], " IMGS "}", DG_EFORMAT,
+             "gt.json': categories[0]: field 'name': missing");
+    gt_fails("{\"categories\": [{\"id\": \"1\", \"name\": \"a\"}], " IMGS "}",
+             DG_EFORMAT, "gt.json': categories[0]: field 'id': not a number "
+             "(got string)");
+    gt_fails("{\"categories\": [{\"id\": 1, \"name\": \"\"}], " IMGS "}",
+             DG_EFORMAT, "gt.json': categories[0]: field 'name': empty");
+    gt_fails("{\"categories\": [7], " IMGS "}", DG_EFORMAT,
+             "gt.json': categories[0]: not an object (got number)");
+
+    /* Images. */
+    gt_fails("{" CATS ", \"images\": [{\"id\": 5}, {\"id\": 6}, {\"id\": 5}]}",
+             DG_EFORMAT, "gt.json': images[2]: field 'id': duplicate image 5 "
+             "(also images[0])");
+    gt_fails("{" CATS ", \"images\": [{\"id\": 1.5}]}", DG_EFORMAT,
+             "gt.json': images[0]: field 'id': not an integer (1.5)");
+    gt_fails("{" CATS ", \"images\": [{\"id\": -4}]}", DG_EFORMAT,
+             "gt.json': images[0]: field 'id': negative (-4)");
+    gt_fails("{" CATS ", \"images\": [{\"id\": 1e17}]}", DG_EFORMAT,
+             "gt.json': images[0]: field 'id': out of range (1e+17)");
+    gt_fails("{" CATS ", \"images\": [{\"file_name\": \"a.jpg\"}]}",
+             DG_EFORMAT, "gt.json': images[0]: field 'id': missing");
+    gt_fails("{" CATS ", \"images\": [{\"id\": 1, \"width\": -640}]}",
+             DG_EFORMAT, "gt.json': images[0]: field 'width': negative (-640)");
+    gt_fails("{" CATS ", \"images\": [{\"id\": 1, \"height\": \"480\"}]}",
+             DG_EFORMAT, "gt.json': images[0]: field 'height': not a number "
+             "(got string)");
+
+    /* Annotations. */
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 91, "
+                    "\"bbox\": [0, 0, 1, 1]"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'category_id': "
+             "unknown category 91");
+    gt_fails(GT_ANN("\"image_id\": 6, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, 1, 1]"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'image_id': "
+             "unknown image 6");
+    gt_fails(GT_ANN("\"category_id\": 1, \"bbox\": [0, 0, 1, 1]"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'image_id': "
+             "missing");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, 1]"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'bbox': has 3 "
+             "values, expected 4");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, 1, 1, 5]"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'bbox': has 5 "
+             "values, expected 4");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": \"0,0,1,1\""),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'bbox': not an "
+             "array of 4 numbers (got string)");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, null, 1, 1]"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'bbox': y is not "
+             "a number (got null)");
+    /* JSON has no NaN; a number too large for a double reads as inf. */
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [1e400, 0, 1, 1]"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'bbox': x is not "
+             "a finite number (inf)");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, 1, -1e400]"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'bbox': height is "
+             "not a finite number (-inf)");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, -3, 4]"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'bbox': width is "
+             "negative (-3)");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, 3, -0.25]"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'bbox': height is "
+             "negative (-0.25)");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, 3, 4], \"area\": -1"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'area': negative "
+             "(-1)");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, 3, 4], \"area\": 1e999"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'area': not a "
+             "finite number (inf)");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, 3, 4], \"iscrowd\": 2"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'iscrowd': not 0 "
+             "or 1 (2)");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, 3, 4], \"ignore\": \"yes\""),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'ignore': not 0 "
+             "or 1 (got string)");
+    gt_fails(GT_ANN("\"image_id\": 5, \"category_id\": 1, "
+                    "\"bbox\": [0, 0, 3, 4], \"id\": 0.5"),
+             DG_EFORMAT, "gt.json': annotations[1]: field 'id': not an "
+             "integer (0.5)");
+    gt_fails("{" CATS ", " IMGS ", \"annotations\": [[5, 1]]}", DG_EFORMAT,
+             "gt.json': annotations[0]: not an object (got array)");
+
+    /* Only an empty project takes ground truth. */
+    p = small_project();
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json")), DG_EINVAL);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "already has classes or "
+                       "frames");
+    CHECK_EQ_INT(p->n_classes, 3);
+    CHECK_EQ_INT(p->n_frames, 3);
+    dg_project_free(p);
+
+    /* A failed import leaves the project usable: the next one succeeds. */
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, write_tmp("gt.json",
+        GT_ANN("\"image_id\": 5, \"category_id\": 9, \"bbox\": [0,0,1,1]"))),
+        DG_EFORMAT);
+    check_empty(p);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json")), DG_OK);
+    CHECK_EQ_INT(p->n_labels, 5);
+    dg_project_free(p);
+    dg_ctx_take_warnings(ctx);
+}
+
+static void test_gt_small(void)
+{
+    dg_project *p;
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json")), DG_OK);
+    const char *w = dg_ctx_take_warnings(ctx);
+    CHECK_STR_CONTAINS(w, "gt-small.json': images[2]: field 'width': "
+                       "missing, stored as unknown (1 image in all)");
+    CHECK_STR_CONTAINS(w, "gt-small.json': annotations[3]: field 'bbox': "
+                       "zero width or height (1 annotation in all)");
+    CHECK_STR_CONTAINS(w, "gt-small.json': annotations[4]: field 'id': "
+                       "duplicate annotation id 4, first in annotations[3] "
+                       "(1 annotation in all)");
+
+    dg_project_info info;
+    dg_project_get_info(p, &info);
+    CHECK_EQ_INT(info.n_classes, 3);
+    CHECK_EQ_INT(info.n_frames, 3);
+    CHECK_EQ_INT(info.n_labels, 5);
+    CHECK_EQ_INT(p->labels_loaded, 1);
+    CHECK_EQ_INT(p->meta_dirty, 1);
+
+    /* Classes in file order, with their ids. */
+    CHECK(strcmp(dg_project_class_name(p, 0), "cat") == 0);
+    CHECK(strcmp(dg_project_class_name(p, 1), "person") == 0);
+    CHECK(strcmp(dg_project_class_name(p, 2), "dog") == 0);
+    CHECK_EQ_INT(dg_project_class_id(p, 0), 3);
+    CHECK_EQ_INT(dg_project_class_id(p, 1), 1);
+    CHECK_EQ_INT(dg_project_class_id(p, 2), 7);
+
+    /* Frames by image id; the id string is the decimal image id. */
+    CHECK(strcmp(dg_project_frame_id(p, 0), "10") == 0);
+    CHECK(strcmp(dg_project_frame_id(p, 1), "20") == 0);
+    CHECK(strcmp(dg_project_frame_id(p, 2), "30") == 0);
+    CHECK_EQ_INT(p->frame_num[0], 10);
+    CHECK_EQ_INT(p->frame_num[1], 20);
+    CHECK_EQ_INT(p->frame_num[2], 30);
+    CHECK_EQ_DBL(p->frame_w[0], 320);
+    CHECK_EQ_DBL(p->frame_h[0], 240);
+    CHECK_EQ_DBL(p->frame_w[1], NAN);
+    CHECK_EQ_DBL(p->frame_h[1], NAN);
+    CHECK_EQ_DBL(p->frame_w[2], 640);
+
+    /*
+     * Labels by frame, file order within a frame:
+     * image 10: annotations 1, 3; image 20: none; image 30: 0, 2, 4.
+     */
+    const dg_boxset *b = &p->labels;
+    CHECK_EQ_INT(b->n, 5);
+    CHECK(b->frame_off != NULL);
+    static const uint64_t off[] = { 0, 2, 2, 5 };
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_INT(b->frame_off[i], off[i]);
+    static const uint32_t frame[] = { 0, 0, 2, 2, 2 };
+    static const uint32_t cls[] = { 0, 1, 1, 2, 0 };
+    static const double x[] = { 0, 5, 10, 1.5, 100 };
+    static const double h[] = { 5, 10, 40, 4.75, 25 };
+    static const double area[] = { 25, 0, 1000.5, 12, 1250 };
+    static const uint8_t crowd[] = { 0, 0, 0, 1, 0 };
+    static const uint8_t ign[] = { 0, 1, 0, 0, 0 };
+    for (int i = 0; i < 5; i++) {
+        CHECK_EQ_INT(b->frame[i], frame[i]);
+        CHECK_EQ_INT(b->cls[i], cls[i]);
+        CHECK_EQ_DBL(b->x[i], x[i]);
+        CHECK_EQ_DBL(b->h[i], h[i]);
+        CHECK_EQ_DBL(b->area[i], area[i]);
+        CHECK_EQ_INT(b->iscrowd[i], crowd[i]);
+        CHECK_EQ_INT(b->ignore[i], ign[i]);
+    }
+    CHECK_EQ_DBL(b->y[3], 2.5);
+    CHECK_EQ_DBL(b->w[3], 3.25);
+    dg_project_free(p);
+
+    /* No annotations at all is legal, with a warning. */
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, write_tmp("gt.json",
+                 "{" CATS ", " IMGS "}")), DG_OK);
+    CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx), "gt.json': field "
+                       "'annotations': missing, so the project has no labels");
+    CHECK_EQ_INT(p->n_labels, 0);
+    CHECK_EQ_INT(p->n_frames, 1);
+    CHECK(p->labels.frame_off != NULL);
+    CHECK_EQ_INT(p->labels.frame_off[1], 0);
+    dg_project_free(p);
+}
+
+static void test_dt_errors(void)
+{
+    dt_fails("{\"image_id\": 10}", DG_EFORMAT, "dt.json': top level is an "
+             "object without an 'annotations' array");
+    dt_fails("42", DG_EFORMAT, "dt.json': top level is not an array "
+             "(got number)");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": 1.5}]", DG_EFORMAT,
+             "dt.json': [0]: field 'score': out of range [0, 1] (1.5)");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": -0.5}]", DG_EFORMAT,
+             "dt.json': [0]: field 'score': out of range [0, 1] (-0.5)");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": 1.0000001}]", DG_EFORMAT,
+             "dt.json': [0]: field 'score': out of range [0, 1] (1.0000001)");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": 0.5}, {\"image_id\": 10, \"category_id\": 1, "
+             "\"bbox\": [0, 0, 1, 1]}]", DG_EFORMAT,
+             "dt.json': [1]: field 'score': missing");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": \"0.5\"}]", DG_EFORMAT,
+             "dt.json': [0]: field 'score': not a number (got string)");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": 1e400}]", DG_EFORMAT,
+             "dt.json': [0]: field 'score': not a finite number (inf)");
+    dt_fails("[{\"image_id\": 99, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": 0.5}]", DG_EFORMAT,
+             "dt.json': [0]: field 'image_id': unknown image 99");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 2, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": 0.5}]", DG_EFORMAT,
+             "dt.json': [0]: field 'category_id': unknown category 2");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, -2], "
+             "\"score\": 0.5}]", DG_EFORMAT,
+             "dt.json': [0]: field 'bbox': height is negative (-2)");
+    dt_fails("{\"annotations\": [{\"image_id\": 10, \"category_id\": 1, "
+             "\"bbox\": [0, 0, 1], \"score\": 0.5}]}", DG_EFORMAT,
+             "dt.json': annotations[0]: field 'bbox': has 3 values, "
+             "expected 4");
+    dt_fails("[null]", DG_EFORMAT, "dt.json': [0]: not an object (got null)");
+    dt_fails("[{\"image_id\": 10, ", DG_EFORMAT,
+             "dt.json': not valid JSON near byte 18 (line 1)");
+
+    /* Detections need frames to attach to. */
+    dg_project *p;
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "d", 0),
+                 DG_EINVAL);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "dt-small.json': the project "
+                       "has no frames; import ground truth first");
+    dg_project_free(p);
+
+    p = small_project();
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "", 0),
+                 DG_EINVAL);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "a/b", 0),
+                 DG_EINVAL);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "invalid inference set name");
+    CHECK_EQ_INT(p->n_inf, 0);
+    dg_project_free(p);
+}
+
+static void test_dt_small(void)
+{
+    dg_project *p = small_project();
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "det", 0),
+                 DG_OK);
+    CHECK(strcmp(dg_ctx_take_warnings(ctx), "") == 0);
+    CHECK_EQ_INT(p->n_inf, 1);
+    CHECK(strcmp(dg_project_inference_name(p, 0), "det") == 0);
+    CHECK_EQ_INT(dg_project_inference_size(p, 0), 5);
+    dg_infset *s = &p->inf[0];
+    CHECK_EQ_INT(s->loaded, 1);
+    CHECK_EQ_INT(s->dirty, 1);
+    CHECK(s->results == NULL);
+    CHECK_EQ_INT(s->fingerprint, dg__boxset_fingerprint(&s->boxes));
+
+    /*
+     * By frame, file order within a frame (pycocotools breaks score ties
+     * by this order): image 10: records 1, 3; image 30: records 0, 2, 4.
+     */
+    const dg_boxset *b = &s->boxes;
+    CHECK(b->score != NULL);
+    CHECK(b->area == NULL);
+    static const uint64_t off[] = { 0, 2, 2, 5 };
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_INT(b->frame_off[i], off[i]);
+    static const uint32_t frame[] = { 0, 0, 2, 2, 2 };
+    static const uint32_t cls[] = { 0, 2, 1, 1, 0 };
+    static const double x[] = { 0, 1, 10, 11, 0 };
+    static const double score[] = { 0.5, 0.25, 0.9, 0.9, 0 };
+    for (int i = 0; i < 5; i++) {
+        CHECK_EQ_INT(b->frame[i], frame[i]);
+        CHECK_EQ_INT(b->cls[i], cls[i]);
+        CHECK_EQ_DBL(b->x[i], x[i]);
+        CHECK_EQ_DBL(b->score[i], score[i]);
+    }
+
+    /* The name is taken. */
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-wrapped.json"), "det", 0),
+                 DG_EEXIST);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "inference set 'det' already "
+                       "exists");
+    CHECK_EQ_INT(p->inf[0].n, 5);
+
+    /* A failed replace keeps the old boxes. */
+    const char *bad = write_tmp("dt.json", "[{\"image_id\": 10, "
+                                "\"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+                                "\"score\": 2}]");
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, bad, "det", 1), DG_EFORMAT);
+    CHECK_EQ_INT(p->n_inf, 1);
+    CHECK_EQ_INT(p->inf[0].n, 5);
+    CHECK_EQ_INT(p->inf[0].boxes.n, 5);
+    CHECK_EQ_DBL(p->inf[0].boxes.score[0], 0.5);
+
+    /*
+     * Replace with the wrapped form; results computed for the old boxes
+     * go away, though a handle the caller holds stays valid.
+     */
+    struct dg_results *held = dg__results_new(ctx);
+    CHECK(held != NULL);
+    held->refs++;
+    p->inf[0].results = held;
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-wrapped.json"), "det", 1),
+                 DG_OK);
+    CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx), "dt-wrapped.json': "
+                       "annotations[0]: field 'bbox': zero width or height "
+                       "(1 detection in all)");
+    CHECK_EQ_INT(p->n_inf, 1);
+    s = &p->inf[0];
+    CHECK(s->results == NULL);
+    CHECK_EQ_INT(s->results_dirty, 1);
+    CHECK_EQ_INT(held->refs, 1);
+    dg__results_destroy(held);
+    CHECK_EQ_INT(s->n, 2);
+    CHECK_EQ_INT(s->boxes.n, 2);
+    CHECK_EQ_INT(s->boxes.frame_off[1], 1);
+    CHECK_EQ_INT(s->boxes.frame_off[2], 2);
+    CHECK_EQ_INT(s->boxes.frame_off[3], 2);
+    CHECK_EQ_INT(s->boxes.frame[0], 0);
+    CHECK_EQ_INT(s->boxes.cls[0], 1);
+    CHECK_EQ_DBL(s->boxes.score[0], 0.125);
+    CHECK_EQ_INT(s->boxes.frame[1], 1);
+    CHECK_EQ_INT(s->boxes.cls[1], 2);
+    CHECK_EQ_DBL(s->boxes.score[1], 1);
+
+    /* An empty list is a legal, empty inference set. */
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, write_tmp("dt.json", " [ ]\n"),
+                                   "none", 0), DG_OK);
+    CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx), "dt.json': no detections");
+    CHECK_EQ_INT(p->n_inf, 2);
+    CHECK_EQ_INT(p->inf[1].n, 0);
+    CHECK_EQ_INT(p->inf[1].loaded, 1);
+    CHECK(p->inf[1].boxes.frame_off != NULL);
+    CHECK_EQ_INT(p->inf[1].boxes.frame_off[3], 0);
+    dg_project_free(p);
+}
+
+static void test_coco_sample(void)
+{
+    char gt[1024], dt[1024];
+    snprintf(gt, sizeof(gt), "%s/coco_val2014_100_fakebbox/"
+             "instances_val2014_100.json", DG_SHARED_DATA);
+    snprintf(dt, sizeof(dt), "%s/coco_val2014_100_fakebbox/"
+             "instances_val2014_fakebbox100_results.json", DG_SHARED_DATA);
+    if (access(gt, R_OK) != 0 || access(dt, R_OK) != 0) {
+        printf("note: %s not found, skipping the val2014 sample\n", gt);
+        return;
+    }
+    dg_project *p;
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    double t0 = dg__now();
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, gt), DG_OK);
+    double t1 = dg__now();
+    CHECK(strcmp(dg_ctx_take_warnings(ctx), "") == 0);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, dt, "fakebbox", 0), DG_OK);
+    double t2 = dg__now();
+    CHECK(strcmp(dg_ctx_take_warnings(ctx), "") == 0);
+    printf("val2014 sample: gt %.1f ms, dt %.1f ms\n", (t1 - t0) * 1e3,
+           (t2 - t1) * 1e3);
+
+    CHECK_EQ_INT(p->n_frames, 100);
+    CHECK_EQ_INT(p->n_classes, 80);
+    CHECK_EQ_INT(p->n_labels, 839);
+    uint64_t crowd = 0;
+    for (uint64_t i = 0; i < p->labels.n; i++)
+        crowd += p->labels.iscrowd[i];
+    CHECK_EQ_INT(crowd, 9);
+    CHECK_EQ_INT(p->n_inf, 1);
+    CHECK_EQ_INT(p->inf[0].n, 734);
+
+    /* The lowest image ids are 42, 73, 74; the highest is 1292. */
+    CHECK(strcmp(dg_project_frame_id(p, 0), "42") == 0);
+    CHECK(strcmp(dg_project_frame_id(p, 2), "74") == 0);
+    CHECK(strcmp(dg_project_frame_id(p, 99), "1292") == 0);
+    for (uint32_t i = 1; i < p->n_frames; i++)
+        CHECK(p->frame_num[i - 1] < p->frame_num[i]);
+    CHECK(strcmp(dg_project_class_name(p, 0), "person") == 0);
+    CHECK_EQ_INT(dg_project_class_id(p, 79), 90);
+    CHECK_EQ_INT(p->labels.frame_off[100], 839);
+    CHECK_EQ_INT(p->inf[0].boxes.frame_off[100], 734);
+    /* The first detection of image 42 in the file. */
+    CHECK_EQ_INT(p->inf[0].boxes.frame[0], 0);
+    CHECK_EQ_DBL(p->inf[0].boxes.x[0], 258.15);
+    CHECK_EQ_DBL(p->inf[0].boxes.score[0], 0.236);
+    dg_project_free(p);
+}
+
+int main(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/dg-test-import-XXXXXX",
+             base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    if (dg_ctx_new(&ctx) < 0)
+        return 2;
+
+    test_gt_errors();
+    test_gt_small();
+    test_dt_errors();
+    test_dt_small();
+    test_coco_sample();
+
+    dg_ctx_free(ctx);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/gt.json", tmpdir);
+    remove(path);
+    snprintf(path, sizeof(path), "%s/dt.json", tmpdir);
+    remove(path);
+    rmdir(tmpdir);
+    return check_done("test-import");
+}

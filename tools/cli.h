@@ -1,0 +1,87 @@
+/*
+ * Shared pieces of the detgrid CLI: the option table parser (help is
+ * generated from the same table, as git's parse-options does), messages,
+ * exit codes and output helpers.
+ */
+#ifndef DG_CLI_H
+#define DG_CLI_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "detgrid/detgrid.h"
+
+/* Exit codes (documented in README.md). */
+enum {
+    EXIT_OK = 0,
+    EXIT_GATE = 1,    /* a check ran and something did not pass */
+    EXIT_ERROR = 2,   /* bad input, I/O, missing results, device failure */
+    EXIT_USAGE = 129  /* bad command line */
+};
+
+typedef enum { OPT_END = 0, OPT_STR, OPT_DBL, OPT_INT, OPT_FLAG, OPT_MULTI } opt_type;
+
+typedef struct cli_opt {
+    opt_type type;
+    char short_name;       /* 0 if none */
+    const char *long_name;
+    void *value;           /* const char **, double *, long *, int *, strlist * */
+    const char *argh;      /* argument placeholder, e.g. "<file>" */
+    const char *help;
+    int seen;
+} cli_opt;
+
+/* Repeatable string option. */
+typedef struct strlist {
+    const char *v[64];
+    int n;
+} strlist;
+
+/*
+ * Parses argv[1..] (argv[0] is the subcommand name) against opts; positional
+ * arguments go to pos (at most max_pos). -h/--help prints the usage to
+ * stdout and exits 0; a bad option prints usage to stderr and exits 129.
+ */
+int cli_parse(int argc, const char **argv, cli_opt *opts,
+              const char *const *usage, const char **pos, int max_pos);
+void cli_usage(FILE *f, const char *const *usage, const cli_opt *opts);
+/* Prints usage to stderr with a message and exits 129. */
+void cli_usage_error(const char *const *usage, const cli_opt *opts,
+                     const char *fmt, ...);
+
+/* "error: <msg>" to stderr; returns EXIT_ERROR. */
+int cli_error(const char *fmt, ...);
+/* Reports a failed library call with the context's message. */
+int cli_fail(dg_ctx *ctx, dg_status st);
+/* Prints and clears the context's warnings to stderr. */
+void cli_flush_warnings(dg_ctx *ctx);
+
+/* A context with the device from --device (NULL: env/auto); exits on error. */
+dg_ctx *cli_ctx(const char *device);
+/* Installs a stderr progress bar when stderr is a terminal. */
+void cli_progress(dg_ctx *ctx);
+
+/* Prints a cJSON tree to stdout (compact when compact != 0) and frees it. */
+void cli_print_json(cJSON *j, int compact);
+/* A number, or null for NaN. */
+cJSON *cli_num(double v);
+
+/* Writes text to path atomically (tmp, fsync, rename); "-" is stdout. */
+int cli_write_file(const char *path, const char *data, size_t len);
+
+/* The per-class table and JSON of `metrics`, shared with `demo`. */
+int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
+                       double conf, double iou, int json, int compact);
+
+
+/* name, or the project's only inference set when name is NULL; NULL with a
+ * message when that is ambiguous or absent. */
+const char *cli_pick_inferences(dg_project *p, const char *name);
+/* Opens a project or exits with a message (EXIT_ERROR). */
+dg_project *cli_open(dg_ctx *ctx, const char *path);
+
+/* Monotonic seconds. */
+double dg__cli_now(void);
+
+#endif

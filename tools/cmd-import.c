@@ -1,0 +1,113 @@
+/*
+ * detgrid import coco: COCO instances and results JSON into a project.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmds.h"
+
+static const char *const usage[] = {
+    "detgrid import coco --gt <instances.json> [--dt <results.json> "
+    "[--name <name>]]... -o <project.h5> [--force]",
+    "detgrid import coco --dt <results.json> [--name <name>]... "
+    "-o <existing.h5> [--replace]",
+    NULL};
+
+/* Inference set name from a results path: its base name less ".json". */
+static void name_from_path(const char *path, char *out, size_t cap)
+{
+    char *dup = strdup(path);
+    const char *b = dup ? basename(dup) : path;
+    snprintf(out, cap, "%s", b);
+    size_t n = strlen(out);
+    if (n > 5 && !strcmp(out + n - 5, ".json"))
+        out[n - 5] = 0;
+    free(dup);
+}
+
+int cmd_import(int argc, const char **argv)
+{
+    const char *gt = NULL, *out = NULL;
+    strlist dts = {{0}, 0}, names = {{0}, 0};
+    int force = 0, replace = 0;
+    cli_opt opts[] = {
+        {OPT_STR, 0, "gt", &gt, "<file>", "COCO instances (creates a project)", 0},
+        {OPT_MULTI, 0, "dt", &dts, "<file>", "COCO results, repeatable", 0},
+        {OPT_MULTI, 0, "name", &names, "<name>",
+         "inference set name for the --dt at the same position (default: file "
+         "name)",
+         0},
+        {OPT_STR, 'o', "output", &out, "<project.h5>", "project file", 0},
+        {OPT_FLAG, 'f', "force", &force, NULL,
+         "with --gt: overwrite an existing project file", 0},
+        {OPT_FLAG, 0, "replace", &replace, NULL,
+         "replace inference sets of the same name", 0},
+        {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
+    const char *pos[1];
+    int npos = cli_parse(argc, argv, opts, usage, pos, 1);
+    if (npos != 1 || strcmp(pos[0], "coco"))
+        cli_usage_error(usage, opts, "the only format is 'coco' for now");
+    if (!out)
+        cli_usage_error(usage, opts, "need -o <project.h5>");
+    if (!gt && !dts.n)
+        cli_usage_error(usage, opts, "need --gt or --dt");
+    if (names.n > dts.n)
+        cli_usage_error(usage, opts, "more --name than --dt options");
+    dg_ctx *ctx = cli_ctx(NULL);
+    dg_project *p = NULL;
+    dg_status st;
+    int rc = EXIT_OK;
+    if (gt) {
+        if (!force && access(out, F_OK) == 0) {
+            rc = cli_error("'%s' exists (use --force to overwrite, or leave "
+                           "out --gt to add inference sets to it)",
+                           out);
+            goto done;
+        }
+        if ((st = dg_project_create(ctx, &p)) < 0 ||
+            (st = dg_import_coco_gt(ctx, p, gt)) < 0) {
+            rc = cli_fail(ctx, st);
+            goto done;
+        }
+    } else {
+        if ((st = dg_project_open(ctx, out, &p)) < 0) {
+            rc = cli_fail(ctx, st);
+            goto done;
+        }
+    }
+    cli_flush_warnings(ctx);
+    for (int i = 0; i < dts.n; i++) {
+        char name[256];
+        if (i < names.n)
+            snprintf(name, sizeof(name), "%s", names.v[i]);
+        else
+            name_from_path(dts.v[i], name, sizeof(name));
+        if ((st = dg_import_coco_dt(ctx, p, dts.v[i], name, replace)) < 0) {
+            rc = cli_fail(ctx, st);
+            goto done;
+        }
+        cli_flush_warnings(ctx);
+        fprintf(stderr, "imported '%s' as inference set '%s' (%llu detections)\n",
+                dts.v[i], name,
+                (unsigned long long)dg_project_inference_size(
+                    p, (uint32_t)dg_project_inference_index(p, name)));
+    }
+    if ((st = dg_project_save(ctx, p, out)) < 0) {
+        rc = cli_fail(ctx, st);
+        goto done;
+    }
+    dg_project_info in;
+    dg_project_get_info(p, &in);
+    fprintf(stderr, "wrote '%s': %u classes, %u frames, %llu labels, %u "
+            "inference set%s\n",
+            out, in.n_classes, in.n_frames, (unsigned long long)in.n_labels,
+            in.n_inferences, in.n_inferences == 1 ? "" : "s");
+done:
+    dg_project_free(p);
+    dg_ctx_free(ctx);
+    return rc;
+}

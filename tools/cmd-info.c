@@ -1,0 +1,80 @@
+/*
+ * detgrid info: what a project file holds.
+ */
+#include <stdlib.h>
+
+#include "cli.h"
+#include "cmds.h"
+
+static const char *const usage[] = {"detgrid info <project.h5> [--json]", NULL};
+
+int cmd_info(int argc, const char **argv)
+{
+    int json = 0;
+    cli_opt opts[] = {{OPT_FLAG, 0, "json", &json, NULL, "JSON on stdout", 0},
+                      {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
+    const char *pos[1];
+    if (cli_parse(argc, argv, opts, usage, pos, 1) != 1)
+        cli_usage_error(usage, opts, "need a project file");
+    dg_ctx *ctx = cli_ctx(NULL);
+    dg_project *p = cli_open(ctx, pos[0]);
+    dg_project_info in;
+    dg_project_get_info(p, &in);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "file", pos[0]);
+    cJSON_AddNumberToObject(j, "format_version", in.format_version);
+    cJSON_AddNumberToObject(j, "classes", in.n_classes);
+    cJSON_AddNumberToObject(j, "frames", in.n_frames);
+    cJSON_AddNumberToObject(j, "labels", (double)in.n_labels);
+    cJSON_AddNumberToObject(j, "default_conf", in.default_conf);
+    cJSON_AddNumberToObject(j, "default_iou", in.default_iou);
+    cJSON *cl = cJSON_AddArrayToObject(j, "class_names");
+    for (uint32_t i = 0; i < in.n_classes; i++)
+        cJSON_AddItemToArray(cl, cJSON_CreateString(dg_project_class_name(p, i)));
+    cJSON *sets = cJSON_AddArrayToObject(j, "inferences");
+    for (uint32_t i = 0; i < in.n_inferences; i++) {
+        const char *name = dg_project_inference_name(p, i);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddNumberToObject(o, "detections",
+                                (double)dg_project_inference_size(p, i));
+        dg_results *r;
+        if (dg_results_load(ctx, p, name, &r) == DG_OK) {
+            cJSON *t = cJSON_AddArrayToObject(o, "iou_thresholds");
+            for (int k = 0; k < dg_results_n_iou(r); k++)
+                cJSON_AddItemToArray(t, cJSON_CreateNumber(dg_results_iou(r, k)));
+            cJSON_AddStringToObject(o, "evaluated_on", dg_results_device(r));
+            dg_results_free(r);
+        } else {
+            cJSON_AddNullToObject(o, "iou_thresholds");
+            cJSON_AddStringToObject(o, "results", dg_ctx_last_error(ctx));
+        }
+        cJSON_AddItemToArray(sets, o);
+    }
+    if (json) {
+        cli_print_json(j, 0);
+    } else {
+        printf("%s: detgrid project, format %d\n", pos[0], in.format_version);
+        printf("  %u classes, %u frames, %llu labels\n", in.n_classes,
+               in.n_frames, (unsigned long long)in.n_labels);
+        printf("  defaults: confidence %g, IoU %g\n", in.default_conf,
+               in.default_iou);
+        cJSON *o;
+        cJSON_ArrayForEach(o, sets) {
+            cJSON *t = cJSON_GetObjectItem(o, "iou_thresholds");
+            printf("  inference set '%s': %.0f detections, ",
+                   cJSON_GetObjectItem(o, "name")->valuestring,
+                   cJSON_GetObjectItem(o, "detections")->valuedouble);
+            if (cJSON_IsArray(t))
+                printf("evaluated at %d IoU thresholds on %s\n",
+                       cJSON_GetArraySize(t),
+                       cJSON_GetObjectItem(o, "evaluated_on")->valuestring);
+            else
+                printf("not evaluated\n");
+        }
+        cJSON_Delete(j);
+    }
+    dg_project_free(p);
+    dg_ctx_free(ctx);
+    return EXIT_OK;
+}

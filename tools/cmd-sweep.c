@@ -1,0 +1,292 @@
+/*
+ * detgrid sweep: precision, recall and F1 against confidence per class and
+ * IoU threshold, at every distinct score or on a step grid, and the
+ * confidence that maximises F1 per class.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmds.h"
+
+static const char *const usage[] = {
+    "detgrid sweep <project.h5> [--inferences <name>] [--iou <t>|all] "
+    "[--class <name>] [--step <s>] [--format csv|json] [-o <file>]",
+    "detgrid sweep <project.h5> [--inferences <name>] [--iou <t>] --best "
+    "[--json]",
+    NULL};
+
+typedef struct buf {
+    char *s;
+    size_t n, cap;
+    int oom;
+} buf;
+
+static void bprintf(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0,
+                          fmt, ap);
+        va_end(ap);
+        if (k < 0)
+            return;
+        if (b->s && b->n + (size_t)k < b->cap) {
+            b->n += (size_t)k;
+            return;
+        }
+        size_t nc = (b->cap ? b->cap * 2 : 1 << 16) + (size_t)k;
+        char *ns = realloc(b->s, nc);
+        if (!ns) {
+            b->oom = 1;
+            return;
+        }
+        b->s = ns;
+        b->cap = nc;
+    }
+}
+
+static void fmt_opt(char *o, size_t cap, double v)
+{
+    if (isnan(v))
+        snprintf(o, cap, "%s", "");
+    else
+        snprintf(o, cap, "%.6f", v);
+}
+
+/* Best F1 point of one class at one IoU: highest F1, higher conf on ties. */
+static int best_f1(const dg_sweep_point *pts, uint64_t n, uint64_t n_gt,
+                   dg_sweep_point *best, double *f1)
+{
+    int found = 0;
+    *f1 = -1;
+    for (uint64_t i = 0; i < n; i++) {
+        dg_counts c = {pts[i].tp, pts[i].fp, pts[i].fn, n_gt, 0};
+        dg_prf m = dg_counts_prf(&c);
+        if (!isnan(m.f1) && m.f1 > *f1) {
+            *f1 = m.f1;
+            *best = pts[i];
+            found = 1;
+        }
+    }
+    return found;
+}
+
+int cmd_sweep(int argc, const char **argv)
+{
+    const char *inf = NULL, *iou_s = NULL, *cls = NULL, *format = "csv",
+               *out = "-";
+    double step = NAN;
+    int best = 0, json = 0;
+    cli_opt opts[] = {
+        {OPT_STR, 'i', "inferences", &inf, "<name>",
+         "inference set (default: the only one)", 0},
+        {OPT_STR, 't', "iou", &iou_s, "<t>|all",
+         "one stored IoU threshold, or all (default all; --best: project's)", 0},
+        {OPT_STR, 0, "class", &cls, "<name>", "one class (default: all)", 0},
+        {OPT_DBL, 0, "step", &step, "<s>",
+         "points at conf = 0, s, 2s, ..., 1 instead of every distinct score", 0},
+        {OPT_STR, 0, "format", &format, "csv|json", "output format (default csv)",
+         0},
+        {OPT_STR, 'o', "output", &out, "<file>", "write here (default stdout)", 0},
+        {OPT_FLAG, 0, "best", &best, NULL,
+         "only the F1-maximising confidence per class", 0},
+        {OPT_FLAG, 0, "json", &json, NULL, "same as --format json", 0},
+        {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
+    const char *pos[1];
+    if (cli_parse(argc, argv, opts, usage, pos, 1) != 1)
+        cli_usage_error(usage, opts, "need a project file");
+    if (json)
+        format = "json";
+    if (strcmp(format, "csv") && strcmp(format, "json"))
+        cli_usage_error(usage, opts, "--format must be csv or json");
+    if (!isnan(step) && !(step > 0 && step <= 1))
+        cli_usage_error(usage, opts, "--step must be in (0, 1]");
+    int is_json = !strcmp(format, "json");
+    dg_ctx *ctx = cli_ctx(NULL);
+    dg_project *p = cli_open(ctx, pos[0]);
+    dg_project_info info;
+    dg_project_get_info(p, &info);
+    dg_results *r = NULL;
+    int rc = EXIT_OK;
+    buf b = {0};
+    cJSON *j = NULL;
+    dg_counts *cc = NULL;
+    const char *name = cli_pick_inferences(p, inf);
+    if (!name) {
+        rc = EXIT_ERROR;
+        goto done;
+    }
+    dg_status st = dg_results_load(ctx, p, name, &r);
+    if (st < 0) {
+        rc = cli_fail(ctx, st);
+        goto done;
+    }
+    int nt = dg_results_n_iou(r), t_lo = 0, t_hi = nt;
+    if ((iou_s && strcmp(iou_s, "all")) || (best && !iou_s)) {
+        double v = iou_s ? strtod(iou_s, NULL) : info.default_iou;
+        int t = dg_results_find_iou(ctx, r, v);
+        if (t < 0) {
+            rc = cli_fail(ctx, (dg_status)t);
+            goto done;
+        }
+        t_lo = t;
+        t_hi = t + 1;
+    }
+    uint32_t nc = dg_results_n_classes(r), c_lo = 0, c_hi = nc;
+    if (cls) {
+        int64_t c = dg_project_class_index(p, cls);
+        if (c < 0) {
+            rc = cli_error("no class '%s' in '%s'", cls, pos[0]);
+            goto done;
+        }
+        c_lo = (uint32_t)c;
+        c_hi = c_lo + 1;
+    }
+    cc = calloc(nc ? nc : 1, sizeof(*cc));
+    if (!cc) {
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    cJSON *jcurves = NULL, *jbest = NULL;
+    if (is_json) {
+        j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "inferences", name);
+        if (!best)
+            jcurves = cJSON_AddArrayToObject(j, "curves");
+        jbest = cJSON_AddArrayToObject(j, "best_f1");
+    } else {
+        bprintf(&b, "class,iou,conf,tp,fp,fn,precision,recall,f1\n");
+    }
+    for (int t = t_lo; t < t_hi; t++) {
+        double thr = dg_results_iou(r, t);
+        /* Ground-truth counts per class (at no detections). */
+        if ((st = dg_results_counts(ctx, r, INFINITY, t, cc)) < 0) {
+            rc = cli_fail(ctx, st);
+            goto done;
+        }
+        for (uint32_t c = c_lo; c < c_hi; c++) {
+            const char *cn = dg_project_class_name(p, c);
+            dg_sweep_point *pts = NULL;
+            uint64_t np = 0;
+            if ((st = dg_results_sweep(ctx, r, c, t, &pts, &np)) < 0) {
+                rc = cli_fail(ctx, st);
+                goto done;
+            }
+            dg_counts base = {0, 0, 0, cc[c].n_gt, 0};
+            cJSON *jc = NULL, *jconf = NULL, *jtp = NULL, *jfp = NULL,
+                  *jfn = NULL;
+            if (jcurves) {
+                jc = cJSON_CreateObject();
+                cJSON_AddStringToObject(jc, "class", cn);
+                cJSON_AddNumberToObject(jc, "iou", thr);
+                cJSON_AddNumberToObject(jc, "n_gt", (double)base.n_gt);
+                jconf = cJSON_AddArrayToObject(jc, "conf");
+                jtp = cJSON_AddArrayToObject(jc, "tp");
+                jfp = cJSON_AddArrayToObject(jc, "fp");
+                jfn = cJSON_AddArrayToObject(jc, "fn");
+                cJSON_AddItemToArray(jcurves, jc);
+            }
+            if (!best) {
+                uint64_t m = np;
+                if (!isnan(step))
+                    m = (uint64_t)floor(1.0 / step + 1e-9) + 1;
+                for (uint64_t i = 0; i < m; i++) {
+                    dg_sweep_point pt;
+                    if (isnan(step)) {
+                        pt = pts[i];
+                    } else {
+                        /* Counts at conf = i * step, from the distinct-score
+                         * points: the last point whose score >= conf. */
+                        double conf = round((double)i * step * 1e9) / 1e9;
+                        uint64_t lo = 0, hi = np;
+                        while (lo < hi) {
+                            uint64_t mid = (lo + hi) / 2;
+                            if (pts[mid].conf >= conf)
+                                lo = mid + 1;
+                            else
+                                hi = mid;
+                        }
+                        pt.conf = conf;
+                        pt.tp = lo ? pts[lo - 1].tp : 0;
+                        pt.fp = lo ? pts[lo - 1].fp : 0;
+                        pt.fn = base.n_gt - pt.tp;
+                    }
+                    dg_counts c2 = {pt.tp, pt.fp, pt.fn, base.n_gt, 0};
+                    dg_prf m2 = dg_counts_prf(&c2);
+                    if (jc) {
+                        cJSON_AddItemToArray(jconf, cJSON_CreateNumber(pt.conf));
+                        cJSON_AddItemToArray(jtp, cJSON_CreateNumber((double)pt.tp));
+                        cJSON_AddItemToArray(jfp, cJSON_CreateNumber((double)pt.fp));
+                        cJSON_AddItemToArray(jfn, cJSON_CreateNumber((double)pt.fn));
+                    } else {
+                        char a[32], bb[32], f[32];
+                        fmt_opt(a, sizeof(a), m2.precision);
+                        fmt_opt(bb, sizeof(bb), m2.recall);
+                        fmt_opt(f, sizeof(f), m2.f1);
+                        bprintf(&b, "\"%s\",%g,%.17g,%llu,%llu,%llu,%s,%s,%s\n",
+                                cn, thr, pt.conf, (unsigned long long)pt.tp,
+                                (unsigned long long)pt.fp,
+                                (unsigned long long)pt.fn, a, bb, f);
+                    }
+                }
+            }
+            dg_sweep_point bp = {0, 0, 0, 0};
+            double f1;
+            int found = best_f1(pts, np, base.n_gt, &bp, &f1);
+            if (found) {
+                dg_counts c2 = {bp.tp, bp.fp, bp.fn, base.n_gt, 0};
+                dg_prf m2 = dg_counts_prf(&c2);
+                if (jbest) {
+                    cJSON *o = cJSON_CreateObject();
+                    cJSON_AddStringToObject(o, "class", cn);
+                    cJSON_AddNumberToObject(o, "iou", thr);
+                    cJSON_AddNumberToObject(o, "conf", bp.conf);
+                    cJSON_AddNumberToObject(o, "f1", m2.f1);
+                    cJSON_AddItemToObject(o, "precision", cli_num(m2.precision));
+                    cJSON_AddItemToObject(o, "recall", cli_num(m2.recall));
+                    cJSON_AddNumberToObject(o, "tp", (double)bp.tp);
+                    cJSON_AddNumberToObject(o, "fp", (double)bp.fp);
+                    cJSON_AddNumberToObject(o, "fn", (double)bp.fn);
+                    cJSON_AddItemToArray(jbest, o);
+                } else if (best) {
+                    char a[32], bb[32], f[32];
+                    fmt_opt(a, sizeof(a), m2.precision);
+                    fmt_opt(bb, sizeof(bb), m2.recall);
+                    fmt_opt(f, sizeof(f), m2.f1);
+                    bprintf(&b, "\"%s\",%g,%.17g,%llu,%llu,%llu,%s,%s,%s\n", cn,
+                            thr, bp.conf, (unsigned long long)bp.tp,
+                            (unsigned long long)bp.fp,
+                            (unsigned long long)bp.fn, a, bb, f);
+                }
+            }
+            free(pts);
+        }
+    }
+    if (is_json) {
+        char *s = cJSON_PrintUnformatted(j);
+        if (!s) {
+            rc = cli_error("out of memory");
+            goto done;
+        }
+        size_t len = strlen(s);
+        s[len] = '\n';
+        rc = cli_write_file(out, s, len + 1);
+        free(s);
+    } else if (b.oom) {
+        rc = cli_error("out of memory");
+    } else {
+        rc = cli_write_file(out, b.s ? b.s : "", b.n);
+    }
+done:
+    cJSON_Delete(j);
+    free(b.s);
+    free(cc);
+    dg_results_free(r);
+    dg_project_free(p);
+    dg_ctx_free(ctx);
+    return rc;
+}

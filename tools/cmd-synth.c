@@ -1,0 +1,119 @@
+/*
+ * detgrid synth: synthetic projects and COCO JSON, deterministic for a seed.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "cmds.h"
+
+static const char *const usage[] = {
+    "detgrid synth -o <project.h5> [<options>]",
+    "detgrid synth --coco-gt <gt.json> [--coco-dt-prefix <prefix>] [<options>]",
+    NULL};
+
+int cmd_synth(int argc, const char **argv)
+{
+    const char *out = NULL, *coco_gt = NULL, *coco_dt = NULL;
+    long seed = 1, frames = -1, classes = -1, sets = -1, levels = -1;
+    double scale = NAN, objects = NAN, crowd = NAN, miss = NAN, jitter = NAN,
+           confuse = NAN, dup = NAN, bgfp = NAN, junk = NAN;
+    cli_opt opts[] = {
+        {OPT_STR, 'o', "output", &out, "<project.h5>", "write a project file", 0},
+        {OPT_STR, 0, "coco-gt", &coco_gt, "<file>", "write COCO instances JSON", 0},
+        {OPT_STR, 0, "coco-dt-prefix", &coco_dt, "<prefix>",
+         "write COCO results JSON to <prefix>-<set>.json", 0},
+        {OPT_INT, 's', "seed", &seed, "<n>", "random seed (default 1)", 0},
+        {OPT_DBL, 0, "coco-scale", &scale, "<x>",
+         "COCO val2017-like preset times x (5000x frames, 80 classes)", 0},
+        {OPT_INT, 0, "frames", &frames, "<n>", "frames (default 200)", 0},
+        {OPT_INT, 0, "classes", &classes, "<n>", "classes (default 10)", 0},
+        {OPT_INT, 0, "inferences", &sets, "<n>",
+         "inference sets model-a, model-b, ... (default 1)", 0},
+        {OPT_DBL, 0, "objects", &objects, "<mean>", "objects per frame", 0},
+        {OPT_DBL, 0, "crowd-rate", &crowd, "<p>", "frames with a crowd region", 0},
+        {OPT_DBL, 0, "miss-rate", &miss, "<p>", "objects the detector misses", 0},
+        {OPT_DBL, 0, "jitter", &jitter, "<f>", "localization noise (box fraction)", 0},
+        {OPT_DBL, 0, "confuse-rate", &confuse, "<p>", "detections of the wrong class", 0},
+        {OPT_DBL, 0, "duplicate-rate", &dup, "<p>", "duplicate detections", 0},
+        {OPT_DBL, 0, "background-fp", &bgfp, "<mean>", "background false positives per frame", 0},
+        {OPT_DBL, 0, "low-score-fp", &junk, "<mean>", "low-score detections per frame", 0},
+        {OPT_INT, 0, "score-levels", &levels, "<n>", "round scores to n levels (ties)", 0},
+        {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
+    const char *pos[1];
+    if (cli_parse(argc, argv, opts, usage, pos, 0) != 0)
+        cli_usage_error(usage, opts, "no positional arguments expected");
+    if (!out && !coco_gt && !coco_dt)
+        cli_usage_error(usage, opts, "need -o, --coco-gt or --coco-dt-prefix");
+    dg_synth_opts o;
+    if (!isnan(scale)) {
+        if (!(scale > 0))
+            cli_usage_error(usage, opts, "--coco-scale must be positive");
+        dg_synth_opts_coco(&o, scale);
+    } else {
+        dg_synth_opts_default(&o);
+    }
+    if (seed < 0)
+        cli_usage_error(usage, opts, "--seed must be >= 0");
+    o.seed = (uint64_t)seed;
+#define SETU(v, field, lo)                                                    \
+    if (v >= 0) {                                                             \
+        if (v < lo || v > 2000000000L)                                        \
+            cli_usage_error(usage, opts, "--%s out of range", #field);       \
+        o.field = (uint32_t)v;                                                \
+    }
+    SETU(frames, n_frames, 1);
+    SETU(classes, n_classes, 1);
+    SETU(sets, n_inferences, 1);
+    SETU(levels, score_levels, 0);
+#define SETD(v, field)                                                        \
+    if (!isnan(v)) {                                                          \
+        if (v < 0)                                                            \
+            cli_usage_error(usage, opts, "negative value for " #field);      \
+        o.field = v;                                                          \
+    }
+    SETD(objects, objects_per_frame);
+    SETD(crowd, crowd_rate);
+    SETD(miss, miss_rate);
+    SETD(jitter, jitter);
+    SETD(confuse, confuse_rate);
+    SETD(dup, duplicate_rate);
+    SETD(bgfp, background_fp);
+    SETD(junk, low_score_fp);
+    dg_ctx *ctx = cli_ctx(NULL);
+    int rc = EXIT_OK;
+    dg_status st;
+    if (coco_gt || coco_dt) {
+        if ((st = dg_synth_coco_json(ctx, &o, coco_gt, coco_dt)) < 0) {
+            rc = cli_fail(ctx, st);
+            goto done;
+        }
+    }
+    if (out) {
+        dg_project *p;
+        if ((st = dg_synth_project(ctx, &o, &p)) < 0) {
+            rc = cli_fail(ctx, st);
+            goto done;
+        }
+        st = dg_project_save(ctx, p, out);
+        if (st < 0) {
+            rc = cli_fail(ctx, st);
+        } else {
+            dg_project_info in;
+            dg_project_get_info(p, &in);
+            uint64_t nd = 0;
+            for (uint32_t i = 0; i < in.n_inferences; i++)
+                nd += dg_project_inference_size(p, i);
+            fprintf(stderr,
+                    "wrote '%s': %u classes, %u frames, %llu labels, %u "
+                    "inference set%s, %llu detections\n",
+                    out, in.n_classes, in.n_frames,
+                    (unsigned long long)in.n_labels, in.n_inferences,
+                    in.n_inferences == 1 ? "" : "s", (unsigned long long)nd);
+        }
+        dg_project_free(p);
+    }
+done:
+    dg_ctx_free(ctx);
+    return rc;
+}

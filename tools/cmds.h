@@ -1,0 +1,14 @@
+/* One function per subcommand, each in tools/cmd-<name>.c. */
+#ifndef DG_CMDS_H
+#define DG_CMDS_H
+
+int cmd_demo(int argc, const char **argv);
+int cmd_synth(int argc, const char **argv);
+int cmd_import(int argc, const char **argv);
+int cmd_info(int argc, const char **argv);
+int cmd_eval(int argc, const char **argv);
+int cmd_metrics(int argc, const char **argv);
+int cmd_sweep(int argc, const char **argv);
+int cmd_devices(int argc, const char **argv);
+
+#endif

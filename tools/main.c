@@ -1,0 +1,72 @@
+/*
+ * detgrid: the command table and dispatch, as git's builtin table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmds.h"
+
+static const struct cmd {
+    const char *name;
+    int (*fn)(int argc, const char **argv);
+    const char *help;
+} commands[] = {
+    {"demo", cmd_demo, "generate a synthetic project, evaluate it, print metrics"},
+    {"synth", cmd_synth, "write a synthetic project or COCO JSON files"},
+    {"import", cmd_import, "import COCO JSON into a project file"},
+    {"info", cmd_info, "summarise a project file"},
+    {"eval", cmd_eval, "match detections to labels at every IoU threshold"},
+    {"metrics", cmd_metrics, "per-class TP/FP/FN, precision, recall, F1"},
+    {"sweep", cmd_sweep, "precision/recall/F1 against confidence; best-F1 thresholds"},
+    {"devices", cmd_devices, "list OpenCL platforms and devices"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: detgrid <command> [<options>] [<args>]\n"
+               "       detgrid <command> --help\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "    %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nexit codes: 0 success, 1 a check did not pass, 2 error, "
+               "129 usage error\n");
+}
+
+int main(int argc, const char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+        printf("detgrid %s (project format %d)\n", DG_VERSION_STRING,
+               DG_FORMAT_VERSION);
+        return EXIT_OK;
+    }
+    if (!strcmp(name, "help")) {
+        if (argc < 3) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        name = argv[2];
+        static const char *hv[3];
+        hv[0] = name;
+        hv[1] = "--help";
+        argv = hv;
+        argc = 2;
+    } else {
+        argv++;
+        argc--;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(commands[i].name, name))
+            return commands[i].fn(argc, argv);
+    fprintf(stderr, "error: '%s' is not a detgrid command (see 'detgrid --help')\n",
+            name);
+    return EXIT_USAGE;
+}
