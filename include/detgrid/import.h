@@ -3,7 +3,7 @@
  * read. An error names the file, the record (0-based index in its array)
  * and the field, e.g.
  *
- *     'dt.json': record 12: field 'bbox': width is negative (-3)
+ *     'dt.json': [12]: field 'bbox': width is negative (-3)
  *
  * and leaves the project unchanged. What is an error and what a warning is
  * listed in docs/IMPORT.md; warnings go to dg_ctx_take_warnings().
