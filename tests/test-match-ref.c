@@ -1,0 +1,237 @@
+/*
+ * Hand-checked cases for the reference matcher and the IoU it uses: every
+ * expected value here was worked out on paper from the rules in eval.h.
+ */
+#include <stdlib.h>
+
+#include "check.h"
+#include "dg_internal.h"
+
+/* A tiny builder: one frame unless frames are given. */
+typedef struct {
+    dg_boxset gt, dt;
+} pair;
+
+static void pair_init(pair *p)
+{
+    dg__boxset_init(&p->gt);
+    dg__boxset_init(&p->dt);
+    dg__boxset_reserve(NULL, &p->gt, DG_BOXES_LABELS, 64);
+    dg__boxset_reserve(NULL, &p->dt, DG_BOXES_DETS, 64);
+}
+
+static void gt(pair *p, uint32_t f, uint32_t c, double x, double y, double w,
+               double h, int crowd, int ignore)
+{
+    dg__boxset_push(&p->gt, f, c, x, y, w, h, 0, w * h, (uint8_t)crowd,
+                    (uint8_t)ignore);
+}
+
+static void dt(pair *p, uint32_t f, uint32_t c, double x, double y, double w,
+               double h, double s)
+{
+    dg__boxset_push(&p->dt, f, c, x, y, w, h, s, 0, 0, 0);
+}
+
+/* Runs the matcher; status/matched are n_iou x n_dt. */
+static void run(pair *p, uint32_t nf, const double *iou, int n_iou,
+                uint8_t *status, int32_t *matched)
+{
+    dg__boxset_sort_by_frame(NULL, &p->gt, nf);
+    dg__boxset_sort_by_frame(NULL, &p->dt, nf);
+    dg_match_input in = {nf, 8, &p->gt, &p->dt, n_iou, iou};
+    dg_match_output out = {status, matched};
+    CHECK_EQ_INT(dg__match_ref(NULL, &in, &out), DG_OK);
+}
+
+static void pair_release(pair *p)
+{
+    dg__boxset_release(&p->gt);
+    dg__boxset_release(&p->dt);
+}
+
+static void test_iou(void)
+{
+    /* Identical boxes. */
+    CHECK_EQ_DBL(dg__iou(0, 0, 10, 10, 0, 0, 10, 10, 0), 1.0);
+    /* Half overlap: inter 50, union 150. */
+    CHECK_EQ_DBL(dg__iou(0, 0, 10, 10, 5, 0, 10, 10, 0), 50.0 / 150.0);
+    /* Touching edges do not overlap. */
+    CHECK_EQ_DBL(dg__iou(0, 0, 10, 10, 10, 0, 10, 10, 0), 0.0);
+    /* Zero-area detection: no overlap. */
+    CHECK_EQ_DBL(dg__iou(5, 5, 0, 0, 0, 0, 10, 10, 0), 0.0);
+    /* Crowd: intersection over detection area (det inside crowd → 1). */
+    CHECK_EQ_DBL(dg__iou(2, 2, 4, 4, 0, 0, 100, 100, 1), 1.0);
+    /* Crowd, det half outside: inter 50 / det area 100. */
+    CHECK_EQ_DBL(dg__iou(-5, 0, 10, 10, 0, 0, 100, 100, 1), 0.5);
+    /* Exactly 0.5 in double: [0,2]x[0,1] vs [0,1]x[0,1]: inter 1, union 2. */
+    CHECK_EQ_DBL(dg__iou(0, 0, 2, 1, 0, 0, 1, 1, 0), 0.5);
+}
+
+static void test_threshold_equality(void)
+{
+    pair p;
+    pair_init(&p);
+    gt(&p, 0, 0, 0, 0, 1, 1, 0, 0);
+    dt(&p, 0, 0, 0, 0, 2, 1, 0.9); /* IoU exactly 0.5 */
+    double iou[3] = {0.45, 0.5, 0.55};
+    uint8_t st[3];
+    int32_t m[3];
+    run(&p, 1, iou, 3, st, m);
+    CHECK_EQ_INT(st[0], DG_TP);
+    CHECK_EQ_INT(st[1], DG_TP); /* IoU >= t, equality counts */
+    CHECK_EQ_INT(st[2], DG_FP);
+    CHECK_EQ_INT(m[1], 0);
+    CHECK_EQ_INT(m[2], -1);
+    pair_release(&p);
+}
+
+static void test_score_order_and_ties(void)
+{
+    pair p;
+    pair_init(&p);
+    gt(&p, 0, 0, 0, 0, 10, 10, 0, 0);
+    /* Lower score but listed first; the higher one matches first. */
+    dt(&p, 0, 0, 0, 0, 10, 10, 0.5);
+    dt(&p, 0, 0, 1, 0, 10, 10, 0.9);
+    /* Equal scores: input order decides. */
+    gt(&p, 0, 1, 50, 50, 10, 10, 0, 0);
+    dt(&p, 0, 1, 50, 50, 10, 10, 0.7);
+    dt(&p, 0, 1, 50, 50, 10, 10, 0.7);
+    double iou[1] = {0.5};
+    uint8_t st[4];
+    int32_t m[4];
+    run(&p, 1, iou, 1, st, m);
+    CHECK_EQ_INT(st[0], DG_FP);
+    CHECK_EQ_INT(st[1], DG_TP);
+    CHECK_EQ_INT(st[2], DG_TP);
+    CHECK_EQ_INT(st[3], DG_FP);
+    CHECK_EQ_INT(m[2], 1);
+    pair_release(&p);
+}
+
+static void test_best_iou_and_tie_to_later(void)
+{
+    pair p;
+    pair_init(&p);
+    /* Two GTs; the det overlaps the second more. */
+    gt(&p, 0, 0, 0, 0, 10, 10, 0, 0);
+    gt(&p, 0, 0, 2, 0, 10, 10, 0, 0);
+    dt(&p, 0, 0, 2, 0, 10, 10, 0.9);
+    /* Equal IoU with two GTs: the later one wins (pycocotools). */
+    gt(&p, 0, 2, 100, 0, 10, 10, 0, 0);
+    gt(&p, 0, 2, 110, 0, 10, 10, 0, 0);
+    dt(&p, 0, 2, 105, 0, 10, 10, 0.8);
+    double iou[1] = {0.3};
+    uint8_t st[2];
+    int32_t m[2];
+    run(&p, 1, iou, 1, st, m);
+    CHECK_EQ_INT(st[0], DG_TP);
+    CHECK_EQ_INT(m[0], 1);
+    CHECK_EQ_INT(st[1], DG_TP);
+    CHECK_EQ_INT(m[1], 3);
+    pair_release(&p);
+}
+
+static void test_crowd(void)
+{
+    pair p;
+    pair_init(&p);
+    gt(&p, 0, 0, 0, 0, 100, 100, 1, 0); /* crowd listed first */
+    gt(&p, 0, 0, 10, 10, 10, 10, 0, 0);
+    dt(&p, 0, 0, 10, 10, 10, 10, 0.9); /* regular GT wins over crowd */
+    dt(&p, 0, 0, 50, 50, 10, 10, 0.8); /* inside the crowd: ignored */
+    dt(&p, 0, 0, 60, 60, 10, 10, 0.7); /* crowd absorbs another */
+    dt(&p, 0, 0, 10, 10, 10, 10, 0.6); /* regular taken; falls to crowd */
+    dt(&p, 0, 0, 200, 200, 5, 5, 0.5); /* nothing: FP */
+    double iou[1] = {0.5};
+    uint8_t st[5];
+    int32_t m[5];
+    run(&p, 1, iou, 1, st, m);
+    CHECK_EQ_INT(st[0], DG_TP);
+    CHECK_EQ_INT(m[0], 1);
+    CHECK_EQ_INT(st[1], DG_IGN);
+    CHECK_EQ_INT(m[1], 0);
+    CHECK_EQ_INT(st[2], DG_IGN);
+    CHECK_EQ_INT(st[3], DG_IGN);
+    CHECK_EQ_INT(st[4], DG_FP);
+    pair_release(&p);
+}
+
+static void test_ignore_flag(void)
+{
+    pair p;
+    pair_init(&p);
+    gt(&p, 0, 0, 0, 0, 10, 10, 0, 1); /* ignored, not crowd: taken once */
+    dt(&p, 0, 0, 0, 0, 10, 10, 0.9);
+    dt(&p, 0, 0, 0, 0, 10, 10, 0.8);
+    double iou[1] = {0.5};
+    uint8_t st[2];
+    int32_t m[2];
+    run(&p, 1, iou, 1, st, m);
+    CHECK_EQ_INT(st[0], DG_IGN);
+    CHECK_EQ_INT(st[1], DG_FP);
+    pair_release(&p);
+}
+
+static void test_frames_and_classes(void)
+{
+    pair p;
+    pair_init(&p);
+    /* Frame 0: GT only. Frame 1: dets only. Frame 2: class on one side. */
+    gt(&p, 0, 0, 0, 0, 10, 10, 0, 0);
+    dt(&p, 1, 0, 0, 0, 10, 10, 0.9);
+    gt(&p, 2, 3, 0, 0, 10, 10, 0, 0);
+    dt(&p, 2, 4, 0, 0, 10, 10, 0.9); /* same box, other class: FP */
+    /* Zero-area GT and det: never match. */
+    gt(&p, 3, 0, 5, 5, 0, 0, 0, 0);
+    dt(&p, 3, 0, 5, 5, 0, 0, 0.9);
+    double iou[2] = {0.05, 0.95};
+    uint8_t st[6];
+    int32_t m[6];
+    run(&p, 5, iou, 2, st, m);
+    for (int k = 0; k < 6; k++)
+        CHECK_EQ_INT(st[k], DG_FP);
+    pair_release(&p);
+}
+
+static void test_sort_and_accumulate(void)
+{
+    dg_boxset d;
+    dg__boxset_init(&d);
+    dg__boxset_reserve(NULL, &d, DG_BOXES_DETS, 8);
+    double sc[6] = {0.5, 0.9, 0.5, 0.1, -0.0, 0.9};
+    uint32_t cl[6] = {1, 0, 1, 1, 0, 0};
+    for (int i = 0; i < 6; i++)
+        dg__boxset_push(&d, 0, cl[i], 0, 0, 1, 1, sc[i], 0, 0, 0);
+    struct dg_results *r = dg__results_new(NULL);
+    r->n_classes = 2;
+    r->n_iou = 1;
+    CHECK_EQ_INT(dg__results_sort(NULL, r, &d), DG_OK);
+    /* class 0: 0.9 (1), 0.9 (5), -0.0 (4); class 1: 0.5 (0), 0.5 (2), 0.1 (3) */
+    uint32_t want[6] = {1, 5, 4, 0, 2, 3};
+    for (int i = 0; i < 6; i++)
+        CHECK_EQ_INT(r->order[i], want[i]);
+    CHECK_EQ_INT(r->class_off[1], 3);
+    uint8_t st[6] = {0, 1, 2, 0, 1, 2};
+    int32_t m[6] = {-1, 7, 8, -1, 9, 10};
+    CHECK_EQ_INT(dg__accumulate_ref(NULL, r, st, m), DG_OK);
+    CHECK_EQ_INT(r->status[0], 1);
+    CHECK_EQ_INT(r->matched[1], 10);
+    CHECK_EQ_INT(r->matched[4], 8);
+    dg__results_destroy(r);
+    dg__boxset_release(&d);
+}
+
+int main(void)
+{
+    test_iou();
+    test_threshold_equality();
+    test_score_order_and_ties();
+    test_best_iou_and_tie_to_later();
+    test_crowd();
+    test_ignore_flag();
+    test_frames_and_classes();
+    test_sort_and_accumulate();
+    return check_done("test-match-ref");
+}
