@@ -189,6 +189,7 @@ uint64_t dg__boxset_fingerprint(const dg_boxset *b)
     if (b->score)
         h = fnv(h, b->score, b->n * 8);
     if (b->area) {
+        h = fnv(h, b->area, b->n * 8);
         h = fnv(h, b->iscrowd, b->n);
         h = fnv(h, b->ignore, b->n);
     }

@@ -472,13 +472,11 @@ static int gen_gt(const model *m, uint32_t f, sbuf *gt)
     gt->n = 0;
 
     uint32_t n = 0;
-    if (unif(&r) >= 0.01) {
-        double rest = m->lambda / 0.99 - 1;
-        if (rest > 0)
-            n = 1 + poisson(&r, -rest * log(unif_pos(&r)));
-        else
-            n = poisson(&r, m->lambda);
-    }
+    double rest = m->lambda / 0.99 - 1;
+    if (rest <= 0)
+        n = poisson(&r, m->lambda); /* too sparse for the COCO shape */
+    else if (unif(&r) >= 0.01)
+        n = 1 + poisson(&r, -rest * log(unif_pos(&r)));
     uint32_t focus = draw_class(m, &r);
     for (uint32_t i = 0; i < n; i++) {
         sbox *b = sbuf_add(gt);
@@ -779,9 +777,10 @@ void dg_synth_opts_coco(dg_synth_opts *o, double scale)
     o->objects_per_frame = 7.27;
     o->crowd_rate = 0.09;
     /*
-     * A detector near Faster R-CNN R50-FPN: pycocotools gives AP 0.37,
-     * AP50 0.60, AP75 0.42, AP small/medium/large 0.22/0.43/0.56 for
-     * model-a (that model's published 37.9/58.8/41.0/22.4/41.1/49.1).
+     * A detector near Faster R-CNN R50-FPN: at scale 1 pycocotools gives
+     * model-a AP 0.367, AP50 0.596, AP75 0.412, AP small/medium/large
+     * 0.216/0.422/0.548 (that model's published figures: 37.9, 58.8,
+     * 41.0, 22.4/41.1/49.1), and model-b AP 0.313.
      */
     o->miss_rate = 0.3;
     o->jitter = 0.065;

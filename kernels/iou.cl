@@ -31,7 +31,13 @@ double dg_iou(double dx, double dy, double dw, double dh, double gx,
         return 0.0;
     double i = w * h;
     double da = dw * dh;
-    double u = crowd ? da : da + gw * gh - i;
+    /*
+     * da + gw * gh - i with one rounding per operation, spelled out step by
+     * step; the pragma above forbids fusing the product and sum into an FMA.
+     */
+    double ga = gw * gh;
+    double s = da + ga;
+    double u = crowd ? da : s - i;
     return i / u;
 }
 

@@ -367,6 +367,56 @@ static void test_crowd(void)
     dg_project_free(p);
 }
 
+/* Odd corners: one class, a tiny frame, many sets, one score level. */
+static void test_edges(void)
+{
+    dg_synth_opts o;
+    dg_synth_opts_default(&o);
+    o.n_classes = 1;
+    o.n_frames = 50;
+    o.frame_width = 3;
+    o.frame_height = 2;
+    o.n_inferences = 28;
+    o.score_levels = 1;
+    o.crowd_rate = 0.3;
+    o.max_dets_per_frame = 4;
+    o.confuse_rate = 1;
+    dg_project *p = synth(&o);
+    if (!p)
+        return;
+    CHECK_EQ_INT(p->n_inf, 28);
+    CHECK(!strcmp(dg_project_inference_name(p, 25), "model-z"));
+    CHECK(!strcmp(dg_project_inference_name(p, 26), "model-27"));
+    check_set(p, &p->labels, 0);
+    for (uint32_t k = 0; k < p->n_inf; k++) {
+        const dg_boxset *d = &p->inf[k].boxes;
+        check_set(p, d, 1);
+        uint64_t not_one = 0, over = 0;
+        for (uint64_t i = 0; i < d->n; i++)
+            not_one += d->score[i] != 1.0;
+        for (uint32_t f = 0; f < p->n_frames; f++)
+            over += d->frame_off[f + 1] - d->frame_off[f] > 4;
+        CHECK_EQ_INT(not_one, 0);
+        CHECK_EQ_INT(over, 0);
+    }
+    dg_project_free(p);
+
+    /* The mean count follows objects_per_frame, sparse or dense. */
+    static const double lambdas[] = {0.5, 3, 20};
+    for (int i = 0; i < 3; i++) {
+        dg_synth_opts_default(&o);
+        o.n_frames = 4000;
+        o.crowd_rate = 0;
+        o.objects_per_frame = lambdas[i];
+        p = synth(&o);
+        if (!p)
+            return;
+        CHECK_NEAR((double)p->labels.n / p->n_frames, lambdas[i],
+                   0.05 * lambdas[i] + 0.02);
+        dg_project_free(p);
+    }
+}
+
 /* ---- COCO JSON -------------------------------------------------------- */
 
 static cJSON *load_json(const char *path)
@@ -603,6 +653,7 @@ int main(void)
     test_coco_scale();
     test_ties();
     test_crowd();
+    test_edges();
     test_json();
     test_errors();
     dg_ctx_free(ctx);

@@ -15,7 +15,8 @@ static const char *const usage[] = {
 int cmd_synth(int argc, const char **argv)
 {
     const char *out = NULL, *coco_gt = NULL, *coco_dt = NULL;
-    long seed = 1, frames = -1, classes = -1, sets = -1, levels = -1;
+    long seed = 1, frames = -1, classes = -1, sets = -1, levels = -1,
+         maxdets = -1;
     double scale = NAN, objects = NAN, crowd = NAN, miss = NAN, jitter = NAN,
            confuse = NAN, dup = NAN, bgfp = NAN, junk = NAN;
     cli_opt opts[] = {
@@ -39,6 +40,8 @@ int cmd_synth(int argc, const char **argv)
         {OPT_DBL, 0, "background-fp", &bgfp, "<mean>", "background false positives per frame", 0},
         {OPT_DBL, 0, "low-score-fp", &junk, "<mean>", "low-score detections per frame", 0},
         {OPT_INT, 0, "score-levels", &levels, "<n>", "round scores to n levels (ties)", 0},
+        {OPT_INT, 0, "max-dets", &maxdets, "<n>",
+         "keep the n best detections per frame (0: all; COCO preset 100)", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     if (cli_parse(argc, argv, opts, usage, pos, 0) != 0)
@@ -66,6 +69,7 @@ int cmd_synth(int argc, const char **argv)
     SETU(classes, n_classes, 1);
     SETU(sets, n_inferences, 1);
     SETU(levels, score_levels, 0);
+    SETU(maxdets, max_dets_per_frame, 0);
 #define SETD(v, field)                                                        \
     if (!isnan(v)) {                                                          \
         if (v < 0)                                                            \
