@@ -21,9 +21,10 @@
  * chunk's detection order. Must give the same bytes as match_group() in
  * host/ref/match_ref.c (dg__match_ref).
  *
- * IoUs come from the matrix iou_pairwise stored, or, for groups too large
- * for one, from dg_iou() (iou.cl) computed here: the same function, so
- * the same doubles. Taken flags live in a private 64-bit mask for groups
+ * The scan covers the candidates iou_pairwise kept for the detection (see
+ * iou.cl for why skipping the others changes nothing) or, for groups too
+ * large to store, every ground truth with IoUs from dg_iou() (iou.cl)
+ * computed here: the same function, so the same doubles. Taken flags live in a private 64-bit mask for groups
  * of at most 64 ground truths and in global scratch (n_thr rows of the
  * batch's ground truths) otherwise.
  */
@@ -38,6 +39,8 @@ __kernel void match_greedy(__global const uint4 *grp,
                            __global const uchar *gflag,
                            __global const int *gidx,
                            __global const double *iou,
+                           __global const uint *cand,
+                           __global const uint *ncand,
                            __global const double *thr,
                            __global uchar *taken_rows, uint n_grp,
                            uint n_thr, uint dt_base, uint gt_base,
@@ -53,7 +56,7 @@ __kernel void match_greedy(__global const uint4 *grp,
     uint d0 = g.s0 - dt_base, n_d = g.s1, g0 = g.s2 - gt_base, n_g = g.s3;
     ulong off = iou_off[gi];
     int fly = off == DG_IOU_ON_THE_FLY;
-    __global const double *mat = iou + (fly ? 0 : off - iou_base);
+    ulong base = fly ? 0 : off - iou_base;
     double th = thr[t];
     int small = n_g <= 64;
     ulong mask = 0;
@@ -66,7 +69,10 @@ __kernel void match_greedy(__global const uint4 *grp,
         double4 d = dbox[d0 + i];
         double best = th;
         int m = -1, m_regular = 0;
-        for (uint j = 0; j < n_g; j++) {
+        ulong row = base + (ulong)i * n_g;
+        uint n_scan = fly ? n_g : n_g ? ncand[d0 + i] : 0;
+        for (uint q = 0; q < n_scan; q++) {
+            uint j = fly ? q : cand[row + q];
             uchar f = gflag[g0 + j];
             int crowd = f & DG_FLAG_CROWD, ignored = f & DG_FLAG_IGNORED;
             int tk = small ? (int)((mask >> j) & 1) : taken[j];
@@ -79,7 +85,7 @@ __kernel void match_greedy(__global const uint4 *grp,
                 double4 b = gbox[g0 + j];
                 v = dg_iou(d.x, d.y, d.z, d.w, b.x, b.y, b.z, b.w, crowd);
             } else {
-                v = mat[(ulong)i * n_g + j];
+                v = iou[row + q];
             }
             if (v < best)
                 continue;

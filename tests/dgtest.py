@@ -28,7 +28,7 @@ EXIT_OK, EXIT_CHECK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 129
 def _find_bin():
     b = os.environ.get("DETGRID_BIN")
     if b:
-        return b
+        return os.path.abspath(b)
     for d in ("build-py", "build"):
         p = os.path.join(REPO, d, "detgrid")
         if os.access(p, os.X_OK):

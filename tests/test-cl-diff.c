@@ -459,7 +459,7 @@ static void sparse_chunk(chunk *c)
 static void odd_chunk(chunk *c)
 {
     rng_state = 5;
-    chunk_init(c, 3, 2);
+    chunk_init(c, 5, 2);
     for (int k = 0; k < 4; k++) {
         add_gt(c, 0, 0, 0, 5, 5, 0, 0);
         add_dt(c, 0, 0, 0, 5, 5, 1.0);
@@ -475,6 +475,26 @@ static void odd_chunk(chunk *c)
             add_dt(c, rnd_below(4), (double)rnd_below(5), (double)rnd_below(5),
                    (double)rnd_below(5) - 1, (double)rnd_below(5) - 1,
                    i % 7 == 0 ? INFINITY : (i % 5 == 0 ? -INFINITY : 0.5));
+        next_frame(c);
+    }
+    /*
+     * NaN IoUs (a NaN width, an infinite box): a NaN best makes every later
+     * ground truth compare as not below it, which the device's candidate
+     * lists must reproduce.
+     */
+    for (int rep = 0; rep < 2; rep++) {
+        add_gt(c, 0, 0, 0, 4, 4, 0, 0);
+        add_gt(c, 0, 0, 0, NAN, 4, 0, 0);
+        add_gt(c, 0, 50, 50, 4, 4, 0, 0); /* far away: IoU 0 */
+        add_gt(c, 0, 1, 0, 4, 4, 0, 0);
+        add_gt(c, 0, 60, 60, 4, 4, 0, 1); /* ignored, far away */
+        add_gt(c, 0, -INFINITY, 0, INFINITY, 4, 1, 0);
+        add_gt(c, 1, 70, 70, 4, 4, 0, 0);
+        add_gt(c, 1, 0, 0, 4, 4, 0, 0);
+        for (int i = 0; i < 6; i++)
+            add_dt(c, i % 2, 0.5 * i, 0, 4, 4, 0.9 - 0.1 * i);
+        add_dt(c, 1, NAN, 0, 4, 4, 0.95);
+        CHECK(isnan(dg__iou(0, 0, 4, 4, 0, 0, NAN, 4, 0)));
         next_frame(c);
     }
 }
@@ -560,12 +580,15 @@ int main(void)
     for (int i = 0; i < DG_MAX_IOU_THRESHOLDS; i++)
         many[i] = i / 100.0;
     many[0] = 0.001;
+    static const double zero[3] = {0.5, 0.0, -0.25};
     int seeds = 0;
     for (uint64_t seed = 1; seed <= 240; seed++, seeds++) {
         random_chunk(&c, seed);
         snprintf(label, sizeof(label), "seed %llu", (unsigned long long)seed);
         if (seed % 50 == 0)
             compare(label, &c, many, DG_MAX_IOU_THRESHOLDS, 0);
+        else if (seed % 20 == 0)
+            compare(label, &c, zero, 3, 0); /* IoU 0 itself matches */
         else if (seed % 25 == 0)
             compare(label, &c, &grid[9], 1, 0);
         else

@@ -43,7 +43,9 @@ enum {
     DG_CL_BUF_GBOX,    /* double4 per ground truth */
     DG_CL_BUF_GFLAG,   /* uchar per ground truth */
     DG_CL_BUF_GIDX,    /* int per ground truth: chunk index */
-    DG_CL_BUF_IOU,     /* double per stored pair */
+    DG_CL_BUF_IOU,     /* double per stored pair: candidates' IoUs */
+    DG_CL_BUF_CAND,    /* uint per stored pair: candidates' indices */
+    DG_CL_BUF_NCAND,   /* uint per detection: its candidate count */
     DG_CL_BUF_THR,     /* double per threshold */
     DG_CL_BUF_TAKEN,   /* uchar per (threshold, ground truth) */
     DG_CL_BUF_STATUS,  /* uchar per (threshold, detection) */
@@ -145,7 +147,7 @@ cl_int dg__cl_launch(struct dg_cl_state *s, cl_kernel k, size_t n,
 /* Launchers, one per kernel, each named after its kernel. */
 dg_status dg__cl_iou_pairwise(dg_ctx *ctx, cl_uint n_det, cl_uint grp_base,
                               cl_uint dt_base, cl_uint gt_base,
-                              cl_ulong iou_base);
+                              cl_ulong iou_base, cl_double thr_min);
 dg_status dg__cl_match_greedy(dg_ctx *ctx, cl_uint n_grp, cl_uint n_thr,
                               cl_uint dt_base, cl_uint gt_base,
                               cl_ulong iou_base, cl_uint n_gt,

@@ -14,16 +14,19 @@
  *     without detections in their frame are left out: nothing can take
  *     them);
  *   - grp[g] = (dt_off, n_d, gt_off, n_g) and iou_off[g], the start of its
- *     n_d x n_g IoU matrix among the stored pairs, or
- *     DG_CL_IOU_ON_THE_FLY when the frame's matrices would not fit.
+ *     n_d rows of n_g pairs among the stored pairs, or
+ *     DG_CL_IOU_ON_THE_FLY when storing a frame's pairs would take more
+ *     than half the batch budget (the groups past that point go without).
  *
  * Frames are then cut into batches that fit the device (each buffer under
  * CL_DEVICE_MAX_MEM_ALLOC_SIZE, all of them under the batch budget). Per
- * batch: upload, iou_pairwise (one work-item per detection row),
+ * batch: upload, iou_pairwise (one work-item per detection: its row of
+ * IoUs, compacted to the ground truths at or above the lowest threshold),
  * match_greedy (one work-item per group and threshold, all thresholds in
- * one launch, results scattered into chunk detection order), and two
- * rectangular reads that drop the rows into out->status/matched. The queue
- * is in order, so batches pipeline without host waits until the end.
+ * one launch, scanning only those candidates, results scattered into
+ * chunk detection order), and two rectangular reads that drop the rows
+ * into out->status/matched. The queue is in order, so batches pipeline
+ * without host waits until the end.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,9 @@ typedef struct {
     double score;
     uint32_t idx;
 } skey;
+
+/* Device bytes per stored pair: an IoU and a candidate index. */
+#define PAIR_BYTES (sizeof(cl_double) + sizeof(cl_uint))
 
 /*
  * Stable sort by descending score: equal scores keep their (ascending
@@ -204,7 +210,7 @@ static dg_status pack(dg_ctx *ctx, const dg_match_input *in, uint64_t iou_cap,
             g->s[1] = dcnt[l];
             g->s[2] = goff;
             g->s[3] = ng;
-            if ((fpairs + np) * sizeof(cl_double) <= iou_cap) {
+            if ((fpairs + np) * PAIR_BYTES <= iou_cap) {
                 p->iou_off[n_grp + l] = pairs + fpairs;
                 fpairs += np;
             } else {
@@ -308,6 +314,8 @@ static void batch_sizes(const packed *p, const dg_match_input *in,
     sz[DG_CL_BUF_GFLAG] = t;
     sz[DG_CL_BUF_GIDX] = t * sizeof(cl_int);
     sz[DG_CL_BUF_IOU] = pr * sizeof(cl_double);
+    sz[DG_CL_BUF_CAND] = pr * sizeof(cl_uint);
+    sz[DG_CL_BUF_NCAND] = d * sizeof(cl_uint);
     sz[DG_CL_BUF_THR] = ni * sizeof(cl_double);
     sz[DG_CL_BUF_TAKEN] = ni * t;
     sz[DG_CL_BUF_STATUS] = ni * d;
@@ -329,7 +337,7 @@ static int fits(const size_t *sz, uint64_t max_alloc, uint64_t budget)
 
 dg_status dg__cl_iou_pairwise(dg_ctx *ctx, cl_uint n_det, cl_uint grp_base,
                               cl_uint dt_base, cl_uint gt_base,
-                              cl_ulong iou_base)
+                              cl_ulong iou_base, cl_double thr_min)
 {
     struct dg_cl_state *s = ctx->cl;
     cl_kernel k = s->k_iou;
@@ -345,7 +353,10 @@ dg_status dg__cl_iou_pairwise(dg_ctx *ctx, cl_uint n_det, cl_uint grp_base,
     DG_CL_TRY(ctx, DG_CL_ARG(k, 8, dt_base));
     DG_CL_TRY(ctx, DG_CL_ARG(k, 9, gt_base));
     DG_CL_TRY(ctx, DG_CL_ARG(k, 10, iou_base));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 11, DG_CL_BUF(s, DG_CL_BUF_IOU)));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 11, thr_min));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 12, DG_CL_BUF(s, DG_CL_BUF_IOU)));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 13, DG_CL_BUF(s, DG_CL_BUF_CAND)));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 14, DG_CL_BUF(s, DG_CL_BUF_NCAND)));
     DG_CL_TRY(ctx, dg__cl_launch(s, k, n_det, 1));
 out:
     return st;
@@ -367,18 +378,20 @@ dg_status dg__cl_match_greedy(dg_ctx *ctx, cl_uint n_grp, cl_uint n_thr,
     DG_CL_TRY(ctx, DG_CL_ARG(k, 5, DG_CL_BUF(s, DG_CL_BUF_GFLAG)));
     DG_CL_TRY(ctx, DG_CL_ARG(k, 6, DG_CL_BUF(s, DG_CL_BUF_GIDX)));
     DG_CL_TRY(ctx, DG_CL_ARG(k, 7, DG_CL_BUF(s, DG_CL_BUF_IOU)));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 8, DG_CL_BUF(s, DG_CL_BUF_THR)));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 9, DG_CL_BUF(s, DG_CL_BUF_TAKEN)));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 10, n_grp));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 11, n_thr));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 12, dt_base));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 13, gt_base));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 14, iou_base));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 15, n_gt));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 16, out_base));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 17, n_out));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 18, DG_CL_BUF(s, DG_CL_BUF_STATUS)));
-    DG_CL_TRY(ctx, DG_CL_ARG(k, 19, DG_CL_BUF(s, DG_CL_BUF_MATCHED)));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 8, DG_CL_BUF(s, DG_CL_BUF_CAND)));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 9, DG_CL_BUF(s, DG_CL_BUF_NCAND)));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 10, DG_CL_BUF(s, DG_CL_BUF_THR)));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 11, DG_CL_BUF(s, DG_CL_BUF_TAKEN)));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 12, n_grp));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 13, n_thr));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 14, dt_base));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 15, gt_base));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 16, iou_base));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 17, n_gt));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 18, out_base));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 19, n_out));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 20, DG_CL_BUF(s, DG_CL_BUF_STATUS)));
+    DG_CL_TRY(ctx, DG_CL_ARG(k, 21, DG_CL_BUF(s, DG_CL_BUF_MATCHED)));
     DG_CL_TRY(ctx, dg__cl_launch(s, k, (size_t)n_grp * n_thr, 1));
 out:
     return st;
@@ -441,7 +454,11 @@ dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
 
     uint64_t budget = s->batch_bytes ? s->batch_bytes
                                      : dg__cl_default_batch_bytes(s);
-    uint64_t iou_cap = budget / 2 < s->max_alloc ? budget / 2 : s->max_alloc;
+    /* One frame's pairs may take half the budget, and no buffer more than
+     * the largest allocation. */
+    uint64_t iou_cap = budget / 2;
+    if (iou_cap / sizeof(cl_double) * PAIR_BYTES > s->max_alloc)
+        iou_cap = s->max_alloc / sizeof(cl_double) * PAIR_BYTES;
     st = pack(ctx, in, iou_cap, &p);
     if (st < 0)
         return st;
@@ -499,9 +516,12 @@ dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
             goto out;
     }
 
-    double thr[DG_MAX_IOU_THRESHOLDS];
-    for (int t = 0; t < in->n_iou; t++)
+    double thr[DG_MAX_IOU_THRESHOLDS], thr_min = 0;
+    for (int t = 0; t < in->n_iou; t++) {
         thr[t] = in->iou[t] < 1 - 1e-10 ? in->iou[t] : 1 - 1e-10;
+        if (t == 0 || thr[t] < thr_min)
+            thr_min = thr[t];
+    }
     enqueued = 1;
     PUT(DG_CL_BUF_THR, thr, (size_t)in->n_iou * sizeof(*thr));
 
@@ -530,7 +550,7 @@ dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
         PUT(DG_CL_BUF_GIDX, p.gidx + ta, nt * sizeof(cl_int));
 
         if (pb > pa) {
-            st = dg__cl_iou_pairwise(ctx, nd, ga, da, ta, pa);
+            st = dg__cl_iou_pairwise(ctx, nd, ga, da, ta, pa, thr_min);
             if (st < 0)
                 goto out;
         }

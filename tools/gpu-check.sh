@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# One command for a GPU node: build detgrid, run the differential tests on
+# the NVIDIA OpenCL platform, run the benchmark. Meant to finish within 10
+# minutes.
+#
+#   tools/gpu-check.sh --prepare   # on a Debian machine with network: fetch
+#                                  # the libraries a bare GPU node lacks into
+#                                  # .gpu-debs/ (git-ignored)
+#   tools/gpu-check.sh [OUTDIR]    # on the GPU node: build, test, benchmark;
+#                                  # logs and the table go to OUTDIR
+set -uo pipefail
+cd "$(dirname "$0")/.."
+debs=(libhdf5-dev libhdf5-103-1 libsz2 libaec0 libcjson1 libcjson-dev
+      ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-c-headers)
+if [ "${1:-}" = "--prepare" ]; then
+    mkdir -p .gpu-debs && cd .gpu-debs && apt-get download "${debs[@]}"
+    exit $?
+fi
+out=${1:-gpu-check-out}
+mkdir -p "$out"
+log="$out/gpu-check.log"
+exec > >(tee "$log") 2>&1
+t0=$(date +%s)
+echo "== machine"; nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"
+root=$PWD/.gpu-root
+extra=()
+if ! [ -f /usr/include/hdf5/serial/hdf5.h ] && [ -d .gpu-debs ]; then
+    rm -rf "$root"; mkdir -p "$root"
+    for d in .gpu-debs/*.deb; do dpkg -x "$d" "$root"; done
+    export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu/hdf5/serial:${LD_LIBRARY_PATH:-}"
+    extra+=(-DDETGRID_HDF5_ROOT="$root"
+            -DCJSON_INCLUDE_DIR="$root/usr/include"
+            -DCJSON_LIBRARY="$root/usr/lib/x86_64-linux-gnu/libcjson.so.1"
+            -DOpenCL_INCLUDE_DIR="$root/usr/include"
+            -DOpenCL_LIBRARY="$root/usr/lib/x86_64-linux-gnu/libOpenCL.so.1")
+fi
+# The NVIDIA driver's OpenCL ICD: register it if the image has the library
+# but no vendor file.
+if ! ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
+    lib=$(ldconfig -p | awk '/libnvidia-opencl.so.1/ {print $NF; exit}')
+    [ -z "$lib" ] && lib=$(ls /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 /usr/local/nvidia/lib64/libnvidia-opencl.so.1 2>/dev/null | head -1)
+    if [ -n "$lib" ]; then
+        mkdir -p /etc/OpenCL/vendors && echo "$lib" > /etc/OpenCL/vendors/nvidia.icd
+    fi
+fi
+echo "== build"
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release "${extra[@]}" >/dev/null &&
+    cmake --build build-gpu -j"$(nproc)" >/dev/null || { echo "BUILD FAILED"; exit 1; }
+build-gpu/detgrid devices
+export DETGRID_CACHE_DIR=$PWD/build-gpu/cl-cache
+echo "== differential tests on the GPU (DETGRID_DEVICE=gpu)"
+DETGRID_DEVICE=gpu DETGRID_TEST_DEVICE=gpu timeout 300 ctest --test-dir build-gpu -R 'cl|match|project' --output-on-failure
+rc=$?
+echo "== eval on gpu and ref give identical metrics (COCO val scale)"
+p=$out/coco1.h5
+build-gpu/detgrid synth --coco-scale 1 -o "$p"
+cp "$p" "$out/coco1-ref.h5"
+build-gpu/detgrid eval "$p" --device gpu
+build-gpu/detgrid eval "$out/coco1-ref.h5" --device ref
+same=1
+for c in 0.05 0.37 0.5 0.9; do for t in 0.5 0.55 0.75 0.95; do
+    cmp -s <(build-gpu/detgrid metrics "$p" --conf $c --iou $t --json) \
+           <(build-gpu/detgrid metrics "$out/coco1-ref.h5" --conf $c --iou $t --json) || same=0
+done; done
+echo "gpu == ref at 16 points: $same"
+rm -f "$p" "$out/coco1-ref.h5"
+echo "== benchmark"
+python3 tools/bench.py --bin build-gpu/detgrid --scales 1,10 --runs 5 --json "$out/bench.json" | tee "$out/bench.md"
+echo "== done in $(( $(date +%s) - t0 )) s; tests rc=$rc identical=$same"
+[ $rc = 0 ] && [ $same = 1 ]
