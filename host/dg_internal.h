@@ -22,7 +22,7 @@
 struct dg_cl_state; /* host/cl/, NULL until first device use */
 
 struct dg_ctx {
-    char err[4096];
+    char err[16384]; /* room for a full OpenCL build log */
     char *warnings; /* malloc'd, newline-separated, or NULL */
     size_t warnings_len;
     dg_device_kind device_kind;

@@ -388,7 +388,8 @@ dg_status dg__h5_attr_write(dg_ctx *ctx, hid_t loc, const char *name,
                             uint64_t n)
 {
     hsize_t dims[1] = {n};
-    hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL);
+    /* n == 0 means one scalar; otherwise a 1-D array of n, even n == 1. */
+    hid_t sp = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL);
     hid_t a = H5Acreate2(loc, name, filetype, sp, H5P_DEFAULT, H5P_DEFAULT);
     dg_status st = DG_OK;
     if (a < 0 || H5Awrite(a, memtype, v) < 0)
@@ -406,7 +407,7 @@ dg_status dg__h5_attr_write_str(dg_ctx *ctx, hid_t loc, const char *name,
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
     H5Tset_cset(t, H5T_CSET_UTF8);
-    dg_status st = dg__h5_attr_write(ctx, loc, name, t, t, &s, 1);
+    dg_status st = dg__h5_attr_write(ctx, loc, name, t, t, &s, 0);
     H5Tclose(t);
     return st;
 }
@@ -422,7 +423,7 @@ dg_status dg__h5_attr_read(dg_ctx *ctx, hid_t loc, const char *name,
     dg_status st = DG_OK;
     hssize_t npts = H5Sget_simple_extent_npoints(sp);
     H5T_class_t fc = H5Tget_class(ft);
-    if (npts != (hssize_t)n || (fc != H5T_INTEGER && fc != H5T_FLOAT))
+    if (npts != (hssize_t)(n ? n : 1) || (fc != H5T_INTEGER && fc != H5T_FLOAT))
         st = dg__fail(ctx, DG_EFORMAT,
                       "'%s': attribute '%s' should hold %llu number%s",
                       dg__h5_fname(loc), name, (unsigned long long)n,

@@ -53,7 +53,7 @@ dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
                               uint64_t n, char ***out);
 void dg__strings_free(char **s, uint64_t n);
 
-/* Scalar attributes. */
+/* Attributes: n == 0 writes a scalar, n >= 1 a 1-D array of n. */
 dg_status dg__h5_attr_write(dg_ctx *ctx, hid_t loc, const char *name,
                             hid_t memtype, hid_t filetype, const void *v,
                             uint64_t n);

@@ -886,7 +886,7 @@ static dg_status write_boxes(dg_ctx *ctx, hid_t parent, const char *name,
     uint64_t n = b->n;
     uint64_t fp = dg__boxset_fingerprint(b);
     if ((st = dg__h5_attr_write(ctx, g, "fingerprint", H5T_NATIVE_UINT64,
-                                H5T_STD_U64LE, &fp, 1)) < 0)
+                                H5T_STD_U64LE, &fp, 0)) < 0)
         goto out;
     if ((st = dg__h5_write_1d(ctx, g, "frame", H5T_NATIVE_UINT32,
                               H5T_STD_U32LE, b->frame, n, 1)) < 0 ||
@@ -947,11 +947,11 @@ static dg_status write_meta(dg_ctx *ctx, dg_project *p, hid_t f)
     hid_t g = H5I_INVALID_HID;
     if ((st = dg__h5_attr_write_str(ctx, f, "format", FORMAT_TAG)) < 0 ||
         (st = dg__h5_attr_write(ctx, f, "format_version", H5T_NATIVE_INT32,
-                                H5T_STD_I32LE, &ver, 1)) < 0 ||
+                                H5T_STD_I32LE, &ver, 0)) < 0 ||
         (st = dg__h5_attr_write(ctx, f, "default_conf", H5T_NATIVE_DOUBLE,
-                                H5T_IEEE_F64LE, &p->default_conf, 1)) < 0 ||
+                                H5T_IEEE_F64LE, &p->default_conf, 0)) < 0 ||
         (st = dg__h5_attr_write(ctx, f, "default_iou", H5T_NATIVE_DOUBLE,
-                                H5T_IEEE_F64LE, &p->default_iou, 1)) < 0 ||
+                                H5T_IEEE_F64LE, &p->default_iou, 0)) < 0 ||
         (st = dg__h5_attr_write_str(ctx, f, "writer",
                                     "detgrid " DG_VERSION_STRING)) < 0)
         return st;

@@ -243,16 +243,16 @@ dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
     uint64_t n = r->n_det, nt = (uint64_t)r->n_iou;
     int32_t ver = 1;
     if ((st = dg__h5_attr_write(ctx, g, "results_version", H5T_NATIVE_INT32,
-                                H5T_STD_I32LE, &ver, 1)) < 0 ||
+                                H5T_STD_I32LE, &ver, 0)) < 0 ||
         (st = dg__h5_attr_write(ctx, g, "iou_thresholds", H5T_NATIVE_DOUBLE,
                                 H5T_IEEE_F64LE, r->iou, nt)) < 0 ||
         (st = dg__h5_attr_write(ctx, g, "fingerprint", H5T_NATIVE_UINT64,
-                                H5T_STD_U64LE, &r->fingerprint, 1)) < 0 ||
+                                H5T_STD_U64LE, &r->fingerprint, 0)) < 0 ||
         (st = dg__h5_attr_write(ctx, g, "labels_fingerprint",
                                 H5T_NATIVE_UINT64, H5T_STD_U64LE,
-                                &r->labels_fingerprint, 1)) < 0 ||
+                                &r->labels_fingerprint, 0)) < 0 ||
         (st = dg__h5_attr_write(ctx, g, "n_gt", H5T_NATIVE_UINT64,
-                                H5T_STD_U64LE, &r->n_gt_total, 1)) < 0 ||
+                                H5T_STD_U64LE, &r->n_gt_total, 0)) < 0 ||
         (st = dg__h5_attr_write_str(ctx, g, "device", r->device)) < 0 ||
         (st = dg__h5_write_1d(ctx, g, "class_offsets", H5T_NATIVE_UINT64,
                               H5T_STD_U64LE, r->class_off,

@@ -237,6 +237,10 @@ class Project:
                 for k in f["results"]:
                     g = f["results"][k]
                     r = {a: g.attrs[a] for a in g.attrs}
+                    # (a one-threshold grid may come back as a scalar; the
+                    # stored shape is checked in test_cli)
+                    if "iou_thresholds" in r:
+                        r["iou_thresholds"] = np.atleast_1d(r["iou_thresholds"])
                     for d in g:
                         r[d] = g[d][()]
                     self.results[k] = r
@@ -485,7 +489,8 @@ def query_points(rng, scores, thresholds, n_random=30):
         confs += [float(s[0]), float(s[-1])]
     while len(confs) < n_random:
         confs.append(float(rng.uniform(0, 1)))
-    confs = [c for c in confs if 0.0 <= c <= 1.0]
+    # in [0, 1]; no subnormal numbers (the doubles next to 0)
+    confs = [c for c in confs if c == 0.0 or 1e-300 < c <= 1.0]
     pts = []
     for i, c in enumerate(confs):
         pts.append((c, ts[i % len(ts)]))

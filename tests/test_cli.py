@@ -286,8 +286,8 @@ def test_metrics(ck, d):
     t = run(["metrics", dst, "--conf", repr(conf)]).out
     check_table(ck, t, Pd, od.counts(conf, od.t_index(0.5)), "table above top score")
     ck.ok(t.count(" - ") >= Pd.n_classes, "undefined precision printed as '-'")
-    j = dgtest.metrics_json(dst, top, 0.5)
-    ck.ok(sum(c["tp"] + c["fp"] for c in j["classes"]) >= 1, "conf = top score counts it")
+    dgtest.check_metrics(ck, dgtest.metrics_json(dst, top, 0.5), od.counts(top, od.t_index(0.5)),
+                         "at the top score", Pd.class_names)
     r = run(["eval", dst, "-i", "nosuch"], rc=EXIT_ERROR)
     ck.contains(r.err, "nosuch", what="eval unknown set")
     r = run(["eval", os.path.join(d, "nofile.h5")], rc=EXIT_ERROR)
@@ -634,6 +634,97 @@ def test_import(ck, d):
           dgtest.metrics_json(sp, 0.3, 0.5, "model-b")["classes"], "replaced set metrics")
 
 
+def test_atomic(ck, d):
+    """A write that fails at the last step (DETGRID_FAULT=rename simulates the
+    rename of the finished temporary file failing) leaves the old file as it
+    was and no temporary file behind."""
+    sub = os.path.join(d, "atomic")
+    os.mkdir(sub)
+    p = os.path.join(sub, "a.h5")
+    run(["synth", "-o", p, "--frames", "30", "--classes", "3"])
+    g = os.path.join(sub, "g.json")
+    run(["synth", "--coco-gt", g, "--coco-dt-prefix", os.path.join(sub, "d"),
+         "--frames", "30", "--classes", "3"])
+    before = file_bytes(p)
+    listing = sorted(os.listdir(sub))
+    fault = {"DETGRID_FAULT": "rename"}
+    for args in (["eval", p, "-q"],
+                 ["synth", "-o", p, "--seed", "9"],
+                 ["import", "coco", "--gt", g, "-o", p, "--force"],
+                 ["import", "coco", "--dt", os.path.join(sub, "d-model-a.json"),
+                  "--name", "x", "-o", p]):
+        r = run(args, rc=EXIT_ERROR, env=fault)
+        ck.contains(r.err, "'%s'" % p, what="failed write: " + " ".join(args))
+        ck.ok(file_bytes(p) == before, "failed write changed the file: %s" % args)
+        ck.eq(sorted(os.listdir(sub)), listing, "failed write left files: %s" % args)
+    # and without the fault the same commands work
+    run(["eval", p, "-q"])
+    ck.ok(file_bytes(p) != before, "eval rewrote the file")
+    shutil.rmtree(sub)
+
+
+# --------------------------------------------------------------------------
+# Output details (each found broken once; all are checked, then reported)
+
+
+def detail_single_threshold_shape(ck, d):
+    """docs/FORMAT.md: /results/<name> attribute iou_thresholds has shape T,
+    also when T = 1 (a reader does len(attrs['iou_thresholds']))."""
+    p = os.path.join(d, "one.h5")
+    run(["synth", "-o", p, "--frames", "20", "--classes", "2"])
+    run(["eval", p, "-q", "--iou-thresholds", "0.5"])
+    with h5py.File(p, "r") as f:
+        shape = f["results/model-a"].attrs.get_id("iou_thresholds").shape
+    ck.eq(shape, (1,), "eval --iou-thresholds 0.5: shape of attribute iou_thresholds")
+
+
+def detail_tiny_conf(ck, d):
+    """--conf takes any finite number; 1e-310 (subnormal) is one."""
+    p = os.path.join(d, "tiny.h5")
+    run(["synth", "-o", p, "--frames", "20", "--classes", "2"])
+    run(["eval", p, "-q"])
+    r = run(["metrics", p, "--conf", "1e-310", "--json"], rc=None)
+    ck.eq(r.rc, 0, "metrics --conf 1e-310 exit code (stderr: %s)" % r.err.strip()[:120])
+    ck.eq(r.json()["classes"], dgtest.metrics_json(p, 0.0)["classes"],
+          "metrics at conf 1e-310 equals conf 0 (no score below it)")
+
+
+def detail_csv_quoting(ck, d):
+    """sweep --format csv: a class name holding a quote and a comma still
+    reads back as one field (RFC 4180 doubles the quote)."""
+    p = os.path.join(d, "quote.h5")
+    name = 'say "hi", ok'
+    with h5py.File(p, "w") as f:
+        f.attrs["format"] = "detgrid-project"
+        f.attrs["format_version"] = np.int32(1)
+        f["classes/name"] = np.array([name], dtype=object).astype(h5py.string_dtype())
+        f["frames/id"] = np.array(["0"], dtype=object).astype(h5py.string_dtype())
+        for g, sc in (("labels", None), ("inferences/m", 0.5)):
+            grp = f.create_group(g)
+            grp["frame"] = np.array([0], np.uint32)
+            grp["class"] = np.array([0], np.uint32)
+            for k in "xywh":
+                grp[k] = np.array([1.0])
+            if sc is not None:
+                grp["score"] = np.array([sc])
+    run(["eval", p, "-q", "--iou-thresholds", "0.5"])
+    for extra in ([], ["--best"]):
+        rows = list(csv.reader(io.StringIO(run(["sweep", p] + extra).out)))
+        ck.eq(rows[1:], [[name, "0.5", "0.5", "1", "0", "0", "1.000000", "1.000000",
+                          "1.000000"]], "sweep %s csv with a quoted class name" % extra)
+
+
+def test_output_details(ck, d):
+    failures = []
+    for fn in (detail_single_threshold_shape, detail_tiny_conf, detail_csv_quoting):
+        try:
+            fn(ck, d)
+        except AssertionError as e:
+            failures.append("%s: %s" % (fn.__name__, e))
+    if failures:
+        raise AssertionError("\n".join(failures))
+
+
 def main():
     ck = Checker("test_cli")
     with TempDir() as d:
@@ -653,6 +744,8 @@ def main():
         test_thresholds(ck, d)
         test_info_devices(ck, d, p)
         test_import(ck, d)
+        test_atomic(ck, d)
+        test_output_details(ck, d)
     ck.done()
 
 

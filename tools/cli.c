@@ -57,6 +57,8 @@ static int set_value(cli_opt *o, const char *arg, const char *const *usage,
     case OPT_DBL:
         errno = 0;
         *(double *)o->value = strtod(arg, &end);
+        if (errno == ERANGE && fabs(*(double *)o->value) < 1)
+            errno = 0; /* underflow to a subnormal or 0 is still a number */
         if (!*arg || *end || errno || !isfinite(*(double *)o->value))
             cli_usage_error(usage, opts, "option '--%s' needs a number, got '%s'",
                             o->long_name, arg);
@@ -199,9 +201,24 @@ void cli_progress(dg_ctx *ctx)
         dg_ctx_set_progress(ctx, progress_bar, NULL);
 }
 
+void cli_fmt_double(char *buf, size_t cap, double v)
+{
+    /* The shortest of %.15g..%.17g that reads back as the same double:
+     * cJSON's own printing settles for "close", which is not exact. */
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
 cJSON *cli_num(double v)
 {
-    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    char buf[40];
+    cli_fmt_double(buf, sizeof(buf), v);
+    return cJSON_CreateRaw(buf);
 }
 
 void cli_print_json(cJSON *j, int compact)

@@ -64,8 +64,10 @@ void cli_progress(dg_ctx *ctx);
 
 /* Prints a cJSON tree to stdout (compact when compact != 0) and frees it. */
 void cli_print_json(cJSON *j, int compact);
-/* A number, or null for NaN. */
+/* A number printed so it reads back exactly, or null for NaN/inf. */
 cJSON *cli_num(double v);
+/* The shortest decimal that reads back as v. */
+void cli_fmt_double(char *buf, size_t cap, double v);
 
 /* Writes text to path atomically (tmp, fsync, rename); "-" is stdout. */
 int cli_write_file(const char *path, const char *data, size_t len);

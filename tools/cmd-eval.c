@@ -94,10 +94,10 @@ int cmd_eval(int argc, const char **argv)
             cJSON_AddNumberToObject(o, "detections", (double)nd);
             cJSON_AddNumberToObject(o, "iou_thresholds", n_iou);
             cJSON_AddStringToObject(o, "device", s.device);
-            cJSON_AddNumberToObject(o, "load_s", s.load_s);
-            cJSON_AddNumberToObject(o, "match_s", s.match_s);
-            cJSON_AddNumberToObject(o, "accumulate_s", s.accumulate_s);
-            cJSON_AddNumberToObject(o, "total_s", s.total_s);
+            cJSON_AddItemToObject(o, "load_s", cli_num(s.load_s));
+            cJSON_AddItemToObject(o, "match_s", cli_num(s.match_s));
+            cJSON_AddItemToObject(o, "accumulate_s", cli_num(s.accumulate_s));
+            cJSON_AddItemToObject(o, "total_s", cli_num(s.total_s));
             cJSON_AddItemToArray(j, o);
         }
     }
@@ -115,7 +115,7 @@ int cmd_eval(int argc, const char **argv)
     if (j) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "evaluations", j);
-        cJSON_AddNumberToObject(o, "store_s", dg__cli_now() - t0);
+        cJSON_AddItemToObject(o, "store_s", cli_num(dg__cli_now() - t0));
         cli_print_json(o, 0);
     }
 done:

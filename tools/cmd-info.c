@@ -26,8 +26,8 @@ int cmd_info(int argc, const char **argv)
     cJSON_AddNumberToObject(j, "classes", in.n_classes);
     cJSON_AddNumberToObject(j, "frames", in.n_frames);
     cJSON_AddNumberToObject(j, "labels", (double)in.n_labels);
-    cJSON_AddNumberToObject(j, "default_conf", in.default_conf);
-    cJSON_AddNumberToObject(j, "default_iou", in.default_iou);
+    cJSON_AddItemToObject(j, "default_conf", cli_num(in.default_conf));
+    cJSON_AddItemToObject(j, "default_iou", cli_num(in.default_iou));
     cJSON *cl = cJSON_AddArrayToObject(j, "class_names");
     for (uint32_t i = 0; i < in.n_classes; i++)
         cJSON_AddItemToArray(cl, cJSON_CreateString(dg_project_class_name(p, i)));
@@ -42,7 +42,7 @@ int cmd_info(int argc, const char **argv)
         if (dg_results_load(ctx, p, name, &r) == DG_OK) {
             cJSON *t = cJSON_AddArrayToObject(o, "iou_thresholds");
             for (int k = 0; k < dg_results_n_iou(r); k++)
-                cJSON_AddItemToArray(t, cJSON_CreateNumber(dg_results_iou(r, k)));
+                cJSON_AddItemToArray(t, cli_num(dg_results_iou(r, k)));
             cJSON_AddStringToObject(o, "evaluated_on", dg_results_device(r));
             dg_results_free(r);
         } else {

@@ -76,8 +76,8 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
     if (json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "inferences", name);
-        cJSON_AddNumberToObject(j, "conf", conf);
-        cJSON_AddNumberToObject(j, "iou", thr);
+        cJSON_AddItemToObject(j, "conf", cli_num(conf));
+        cJSON_AddItemToObject(j, "iou", cli_num(thr));
         cJSON *cl = cJSON_AddArrayToObject(j, "classes");
         for (uint32_t k = 0; k < nc; k++) {
             cJSON *o = cJSON_CreateObject();

@@ -49,6 +49,22 @@ static void bprintf(buf *b, const char *fmt, ...)
     }
 }
 
+/* One CSV row; the class name quoted with quotes doubled (RFC 4180). */
+static void csv_row(buf *b, const char *cls, double iou, double conf,
+                    uint64_t tp, uint64_t fp, uint64_t fn, const char *p,
+                    const char *r, const char *f1)
+{
+    char ti[40], tc[40];
+    cli_fmt_double(ti, sizeof(ti), iou);
+    cli_fmt_double(tc, sizeof(tc), conf);
+    bprintf(b, "\"");
+    for (const char *c = cls; *c; c++)
+        bprintf(b, *c == '"' ? "\"\"" : "%c", *c);
+    bprintf(b, "\",%s,%s,%llu,%llu,%llu,%s,%s,%s\n", ti, tc,
+            (unsigned long long)tp, (unsigned long long)fp,
+            (unsigned long long)fn, p, r, f1);
+}
+
 static void fmt_opt(char *o, size_t cap, double v)
 {
     if (isnan(v))
@@ -182,7 +198,7 @@ int cmd_sweep(int argc, const char **argv)
             if (jcurves) {
                 jc = cJSON_CreateObject();
                 cJSON_AddStringToObject(jc, "class", cn);
-                cJSON_AddNumberToObject(jc, "iou", thr);
+                cJSON_AddItemToObject(jc, "iou", cli_num(thr));
                 cJSON_AddNumberToObject(jc, "n_gt", (double)base.n_gt);
                 jconf = cJSON_AddArrayToObject(jc, "conf");
                 jtp = cJSON_AddArrayToObject(jc, "tp");
@@ -218,7 +234,7 @@ int cmd_sweep(int argc, const char **argv)
                     dg_counts c2 = {pt.tp, pt.fp, pt.fn, base.n_gt, 0};
                     dg_prf m2 = dg_counts_prf(&c2);
                     if (jc) {
-                        cJSON_AddItemToArray(jconf, cJSON_CreateNumber(pt.conf));
+                        cJSON_AddItemToArray(jconf, cli_num(pt.conf));
                         cJSON_AddItemToArray(jtp, cJSON_CreateNumber((double)pt.tp));
                         cJSON_AddItemToArray(jfp, cJSON_CreateNumber((double)pt.fp));
                         cJSON_AddItemToArray(jfn, cJSON_CreateNumber((double)pt.fn));
@@ -227,10 +243,8 @@ int cmd_sweep(int argc, const char **argv)
                         fmt_opt(a, sizeof(a), m2.precision);
                         fmt_opt(bb, sizeof(bb), m2.recall);
                         fmt_opt(f, sizeof(f), m2.f1);
-                        bprintf(&b, "\"%s\",%g,%.17g,%llu,%llu,%llu,%s,%s,%s\n",
-                                cn, thr, pt.conf, (unsigned long long)pt.tp,
-                                (unsigned long long)pt.fp,
-                                (unsigned long long)pt.fn, a, bb, f);
+                        csv_row(&b, cn, thr, pt.conf, pt.tp, pt.fp, pt.fn, a,
+                                bb, f);
                     }
                 }
             }
@@ -243,9 +257,9 @@ int cmd_sweep(int argc, const char **argv)
                 if (jbest) {
                     cJSON *o = cJSON_CreateObject();
                     cJSON_AddStringToObject(o, "class", cn);
-                    cJSON_AddNumberToObject(o, "iou", thr);
-                    cJSON_AddNumberToObject(o, "conf", bp.conf);
-                    cJSON_AddNumberToObject(o, "f1", m2.f1);
+                    cJSON_AddItemToObject(o, "iou", cli_num(thr));
+                    cJSON_AddItemToObject(o, "conf", cli_num(bp.conf));
+                    cJSON_AddItemToObject(o, "f1", cli_num(m2.f1));
                     cJSON_AddItemToObject(o, "precision", cli_num(m2.precision));
                     cJSON_AddItemToObject(o, "recall", cli_num(m2.recall));
                     cJSON_AddNumberToObject(o, "tp", (double)bp.tp);
@@ -257,10 +271,8 @@ int cmd_sweep(int argc, const char **argv)
                     fmt_opt(a, sizeof(a), m2.precision);
                     fmt_opt(bb, sizeof(bb), m2.recall);
                     fmt_opt(f, sizeof(f), m2.f1);
-                    bprintf(&b, "\"%s\",%g,%.17g,%llu,%llu,%llu,%s,%s,%s\n", cn,
-                            thr, bp.conf, (unsigned long long)bp.tp,
-                            (unsigned long long)bp.fp,
-                            (unsigned long long)bp.fn, a, bb, f);
+                    csv_row(&b, cn, thr, bp.conf, bp.tp, bp.fp, bp.fn, a, bb,
+                            f);
                 }
             }
             free(pts);

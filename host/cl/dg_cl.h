@@ -118,6 +118,18 @@ const char *dg__cl_errname(cl_int err);
     } while (0)
 
 /*
+ * The same for calls that return an object and report through an errcode
+ * argument: err is that code, what names the call.
+ */
+#define DG_CL_TRY_ERR(ctx, err, what)                                        \
+    do {                                                                     \
+        if ((err) != CL_SUCCESS) {                                           \
+            st = dg__cl_fail((ctx), (what), (err), __FILE__, __LINE__);      \
+            goto out;                                                        \
+        }                                                                    \
+    } while (0)
+
+/*
  * Makes state buffer which hold at least bytes (contents not kept when it
  * grows). Honours DETGRID_FAULT=cl-oom on the state's first allocation.
  */

@@ -38,6 +38,9 @@ typedef struct {
     uint32_t idx;
 } skey;
 
+/* Detection class ids at or above this are refused. */
+#define MAX_CLASS_ID (1u << 26)
+
 /* Device bytes per stored pair: an IoU and a candidate index. */
 #define PAIR_BYTES (sizeof(cl_double) + sizeof(cl_uint))
 
@@ -121,12 +124,23 @@ static dg_status pack(dg_ctx *ctx, const dg_match_input *in, uint64_t iou_cap,
     uint32_t *ucls = NULL, *dcnt = NULL, *greg = NULL, *gign = NULL;
     uint32_t *dcur = NULL, *rcur = NULL, *icur = NULL;
     skey *keys = NULL, *tmp = NULL;
-    uint32_t n_cls = in->n_classes, max_fd = 0;
+    uint32_t n_cls = 0, max_fd = 0;
 
     memset(p, 0, sizeof(*p));
+    /*
+     * Class ids index a table as long as the largest among the detections
+     * (labels of other classes cannot match anything); n_classes is only a
+     * hint the data need not respect.
+     */
     for (uint64_t k = d_lo; k < d_hi; k++)
-        if (dt->cls[k] >= n_cls)
+        if (dt->cls[k] >= n_cls) {
+            if (dt->cls[k] >= MAX_CLASS_ID)
+                return dg__fail(ctx, DG_ERANGE,
+                                "dg__cl_match: class id %u of detection %llu "
+                                "is out of range",
+                                dt->cls[k], (unsigned long long)k);
             n_cls = dt->cls[k] + 1;
+        }
     for (uint32_t f = 0; f < nf; f++)
         if (dt->frame_off[f + 1] - dt->frame_off[f] > max_fd)
             max_fd = (uint32_t)(dt->frame_off[f + 1] - dt->frame_off[f]);
@@ -477,7 +491,7 @@ dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
         batch_sizes(&p, in, fa, fb, sz);
         if (!fits(sz, s->max_alloc, 0))
             break; /* reported below */
-        /* Grow by doubling steps, then back off linearly by halving. */
+        /* Gallop: double the step while the frames fit, halve it if not. */
         uint32_t step = 1;
         while (fb < nf) {
             uint32_t nb = fb + step > nf ? nf : fb + step;

@@ -166,7 +166,7 @@ static dg_status list_devices(dg_ctx *ctx, cand **out, int *n_out)
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: no ICD installed */ ||
         (err == CL_SUCCESS && n_plat == 0))
         return DG_OK;
-    DG_CL_TRY(ctx, err);
+    DG_CL_TRY_ERR(ctx, err, "clGetPlatformIDs");
     plats = dg__alloc(ctx, n_plat, sizeof(*plats));
     if (!plats)
         return DG_ENOMEM;
@@ -393,8 +393,9 @@ static dg_status select_device(dg_ctx *ctx, dg_device_kind kind,
                           what, seen);
             goto out;
         }
-        if (kind == DG_DEVICE_AUTO && !(c[pick].type & CL_DEVICE_TYPE_GPU))
-            dg__warn(ctx, "no OpenCL GPU found; using %s device '%s'",
+        if (ctx && kind == DG_DEVICE_AUTO &&
+            !(c[pick].type & CL_DEVICE_TYPE_GPU))
+            dg__warn(ctx, "warning: no OpenCL GPU found; using %s device '%s'",
                      type_name(c[pick].type), c[pick].name);
     }
     *chosen = c[pick];
@@ -482,7 +483,20 @@ static void sb_str(sbuf *b, const char *s)
  * The program's source: the DG_* defines the kernels share with the host,
  * then each stage behind a #line so build logs name the right file.
  */
-static dg_status assemble_source(dg_ctx *ctx, int *from_dir, char **out)
+static size_t count_lines(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += s[i] == '\n';
+    return c;
+}
+
+/*
+ * starts[i] is the line of the whole program where stage i begins, for
+ * compilers whose logs ignore #line.
+ */
+static dg_status assemble_source(dg_ctx *ctx, int *from_dir, char **out,
+                                 size_t *starts)
 {
     sbuf b = {0};
     char line[256];
@@ -499,6 +513,7 @@ static dg_status assemble_source(dg_ctx *ctx, int *from_dir, char **out)
     for (size_t i = 0; i < N_STAGES; i++) {
         snprintf(line, sizeof(line), "#line 1 \"%s\"\n", stages[i].file);
         sb_str(&b, line);
+        starts[i] = b.failed ? 0 : count_lines(b.s, b.len) + 1;
         if (*from_dir) {
             char path[4096];
             size_t n = 0;
@@ -646,8 +661,18 @@ static void cache_store(const char *dir, const char *path, uint64_t key,
 /* ---- program ---------------------------------------------------------- */
 
 static dg_status build_log_fail(dg_ctx *ctx, struct dg_cl_state *s,
-                                cl_program prog, cl_int err)
+                                cl_program prog, cl_int err,
+                                const size_t *starts)
 {
+    char layout[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < N_STAGES && len < sizeof(layout); i++) {
+        int w = snprintf(layout + len, sizeof(layout) - len, "%s%s at %zu",
+                         i ? ", " : "", stages[i].file, starts[i]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
     size_t n = 0;
     char *log = NULL;
     if (clGetProgramBuildInfo(prog, s->device, CL_PROGRAM_BUILD_LOG, 0, NULL,
@@ -660,9 +685,9 @@ static dg_status build_log_fail(dg_ctx *ctx, struct dg_cl_state *s,
         log[0] = 0;
     dg_status st = dg__fail(ctx, DG_ECL,
                             "cannot build the OpenCL program for '%s': %s "
-                            "(%d); build log:\n%s",
+                            "(%d); program lines: %s; build log:\n%s",
                             s->device_name, dg__cl_errname(err), (int)err,
-                            log && *log ? log : "(empty)");
+                            layout, log && *log ? log : "(empty)");
     free(log);
     return st;
 }
@@ -675,10 +700,11 @@ static dg_status build_program(dg_ctx *ctx, struct dg_cl_state *s)
     cl_program prog = NULL;
     cl_int err;
     char dir[4096], pver[256], dver[256];
+    size_t starts[N_STAGES] = {0};
     const char *extra = getenv("DETGRID_CL_BUILD_OPTIONS");
     size_t bin_len = 0;
 
-    st = assemble_source(ctx, &s->kernels_from_dir, &src);
+    st = assemble_source(ctx, &s->kernels_from_dir, &src, starts);
     if (st < 0)
         return st;
     /* No fast-math flags: IoU at a threshold must compare as in C. */
@@ -728,10 +754,10 @@ static dg_status build_program(dg_ctx *ctx, struct dg_cl_state *s)
 
     const char *sp = src;
     prog = clCreateProgramWithSource(s->context, 1, &sp, NULL, &err);
-    DG_CL_TRY(ctx, err);
+    DG_CL_TRY_ERR(ctx, err, "clCreateProgramWithSource");
     err = clBuildProgram(prog, 1, &s->device, opts, NULL, NULL);
     if (err != CL_SUCCESS) {
-        st = build_log_fail(ctx, s, prog, err);
+        st = build_log_fail(ctx, s, prog, err, starts);
         goto out;
     }
     s->program = prog;
@@ -863,18 +889,18 @@ dg_status dg__cl_ensure(dg_ctx *ctx)
     cl_context_properties props[] = {
         CL_CONTEXT_PLATFORM, (cl_context_properties)s->platform, 0};
     s->context = clCreateContext(props, 1, &s->device, NULL, NULL, &err);
-    DG_CL_TRY(ctx, err);
+    DG_CL_TRY_ERR(ctx, err, "clCreateContext");
     s->queue = clCreateCommandQueue(s->context, s->device, 0, &err);
-    DG_CL_TRY(ctx, err);
+    DG_CL_TRY_ERR(ctx, err, "clCreateCommandQueue");
     st = build_program(ctx, s);
     if (st < 0)
         goto out;
     s->k_iou = clCreateKernel(s->program, "iou_pairwise", &err);
-    DG_CL_TRY(ctx, err);
+    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(iou_pairwise)");
     s->k_match = clCreateKernel(s->program, "match_greedy", &err);
-    DG_CL_TRY(ctx, err);
+    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(match_greedy)");
     s->k_accum = clCreateKernel(s->program, "accumulate_permute", &err);
-    DG_CL_TRY(ctx, err);
+    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(accumulate_permute)");
     ctx->cl = s;
     s = NULL;
 out:
@@ -920,7 +946,7 @@ dg_status dg__cl_buf_reserve(dg_ctx *ctx, int which, size_t bytes)
         cap = bytes;
         b->mem = clCreateBuffer(s->context, CL_MEM_READ_WRITE, cap, NULL, &err);
     }
-    DG_CL_TRY(ctx, err);
+    DG_CL_TRY_ERR(ctx, err, "clCreateBuffer");
     b->cap = cap;
 out:
     return st;

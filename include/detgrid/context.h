@@ -20,7 +20,10 @@ extern "C" {
 
 typedef struct dg_ctx dg_ctx;
 
-/* Where eval runs. AUTO takes a GPU when one exists, else the reference. */
+/*
+ * Where eval runs. AUTO takes an OpenCL GPU when one exists, else the
+ * reference path, which beats PoCL on CPUs (tools/bench.py measures it).
+ */
 typedef enum {
     DG_DEVICE_AUTO = 0,
     DG_DEVICE_GPU,

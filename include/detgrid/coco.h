@@ -1,0 +1,167 @@
+/*
+ * The COCO detection protocol: what pycocotools' COCOeval computes with
+ * iouType 'bbox' and its default Params (10 IoU thresholds 0.50:0.95, 101
+ * recall thresholds, area ranges all/small/medium/large, maxDets 1/10/100),
+ * bit for bit: the 12 summary numbers, per-class AP, and the precision,
+ * scores and recall arrays of COCOeval.eval. docs/COCO.md lists every rule
+ * that this takes from pycocotools and the switches for its known quirks.
+ *
+ *     dg_coco_result r;
+ *     if (dg_coco_evaluate(ctx, p, "model-a", NULL, &r) == 0) {
+ *         printf("AP %.3f\n", r.stats[DG_COCO_AP]);
+ *         for (uint32_t k = 0; k < r.n_cats; k++)
+ *             printf("%s %.3f\n", dg_project_class_name(p, r.cat_class[k]),
+ *                    r.ap[k]);
+ *         dg_coco_result_release(&r);
+ *     }
+ *
+ * Evaluation matches each image and category once per area range, on the
+ * context's device when it is an OpenCL one (dg_ctx_set_device "gpu" or
+ * "cpu"), else on the plain-C reference matcher, which is the default:
+ * both give the same bytes.
+ */
+#ifndef DETGRID_COCO_H
+#define DETGRID_COCO_H
+
+#include <stdint.h>
+
+#include "detgrid/project.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DG_COCO_N_IOU 10    /* T: IoU thresholds */
+#define DG_COCO_N_REC 101   /* R: recall thresholds 0, 0.01, ..., 1 */
+#define DG_COCO_N_AREA 4    /* A: all, small, medium, large */
+#define DG_COCO_N_MAXDET 3  /* M: maxDets 1, 10, 100 */
+#define DG_COCO_N_STATS 12
+
+/* Indices into dg_coco_result.stats, in pycocotools' summarize() order. */
+enum {
+    DG_COCO_AP = 0,  /* AP @[.50:.95], area all, maxDets 100 */
+    DG_COCO_AP50,    /* AP @.50 */
+    DG_COCO_AP75,    /* AP @.75 */
+    DG_COCO_AP_S,    /* AP small */
+    DG_COCO_AP_M,    /* AP medium */
+    DG_COCO_AP_L,    /* AP large */
+    DG_COCO_AR1,     /* AR, maxDets 1 */
+    DG_COCO_AR10,    /* AR, maxDets 10 */
+    DG_COCO_AR100,   /* AR, maxDets 100 */
+    DG_COCO_AR_S,    /* AR small */
+    DG_COCO_AR_M,    /* AR medium */
+    DG_COCO_AR_L     /* AR large */
+};
+
+/*
+ * Options. All zero (or a NULL pointer) is pycocotools exactly; each
+ * switch departs from it on purpose.
+ */
+typedef struct dg_coco_opts {
+    /*
+     * IoU thresholds as the doubles nearest 0.50, 0.55, ..., 0.95 instead
+     * of numpy.linspace(.5, .95, 10), whose third value is
+     * 0.6000000000000001 (so an IoU of exactly 0.6 fails it).
+     */
+    int exact_iou;
+    /*
+     * Treat labels whose ignore column is set as ignored (neither TP nor
+     * FN; detections on them neither TP nor FP). pycocotools overwrites a
+     * file's ignore flag with iscrowd, so by default only crowd regions
+     * and the area ranges decide.
+     */
+    int use_ignore;
+    /* Worker threads; 0 means one per online CPU, at most 16. */
+    int n_threads;
+} dg_coco_opts;
+
+/* Timings of one evaluation, in seconds. */
+typedef struct dg_coco_timing {
+    double load_s;       /* loading boxes from the project file */
+    double prepare_s;    /* ordering, ranks, truncation to 100 per image */
+    double match_s;      /* matching, 4 area ranges x 10 IoU thresholds */
+    double accumulate_s; /* PR curves */
+    double summarize_s;
+    double total_s;
+} dg_coco_timing;
+
+/*
+ * What an evaluation produces. Category k (0 <= k < n_cats) is the k-th
+ * class in ascending class id (the COCO category id), as in pycocotools'
+ * sorted catIds; cat_class[k] is its class index in the project. Arrays
+ * are C-ordered as in COCOeval.eval:
+ *
+ *     precision[T][R][K][A][M], scores[T][R][K][A][M], recall[T][K][A][M]
+ *
+ * with -1 where category k has no ground truth in area range a (after
+ * crowd regions are left out). Use dg_coco_index() and
+ * dg_coco_recall_index() to find an entry.
+ */
+typedef struct dg_coco_result {
+    double stats[DG_COCO_N_STATS]; /* -1 where undefined, as pycocotools */
+    double iou[DG_COCO_N_IOU];     /* the thresholds used */
+    double rec[DG_COCO_N_REC];     /* numpy.linspace(0, 1, 101) */
+    int max_dets[DG_COCO_N_MAXDET];            /* 1, 10, 100 */
+    double area_rng[DG_COCO_N_AREA][2];        /* inclusive, in pixels^2 */
+    uint32_t n_cats;
+    uint32_t *cat_class;
+    double *precision;
+    double *scores;
+    double *recall;
+    /*
+     * Per category: AP (mean of precision[:, :, k, all, 100] over entries
+     * > -1), AP at IoU 0.5 and 0.75, and AR with 100 detections (mean of
+     * recall[:, k, all, 100]); NaN where the category has no ground truth.
+     */
+    double *ap, *ap50, *ap75, *ar100;
+    uint64_t n_gt;  /* labels, crowd included */
+    uint64_t n_det; /* detections evaluated (after 100 per image and category) */
+    uint64_t n_det_dropped; /* beyond the 100 best of an image and category */
+    dg_coco_timing timing;
+    char device[256]; /* "reference" or "OpenCL: <platform> / <device>" */
+} dg_coco_result;
+
+/*
+ * Evaluates inference set name of p against its labels with COCO
+ * semantics and fills *out (caller-owned; release with
+ * dg_coco_result_release()). opts may be NULL. Loads the labels and the
+ * inference set if they are not loaded yet. On failure *out is left
+ * empty (safe to release). DG_ENOTFOUND when there is no such set,
+ * DG_ERANGE when a count does not fit the matcher's 32-bit indices.
+ */
+dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
+                           const dg_coco_opts *opts, dg_coco_result *out);
+
+/* Frees what dg_coco_evaluate() allocated in r and zeroes it. */
+void dg_coco_result_release(dg_coco_result *r);
+
+/* Index of precision/scores[t][ri][k][a][m]. */
+static inline size_t dg_coco_index(const dg_coco_result *r, int t, int ri,
+                                   uint32_t k, int a, int m)
+{
+    return ((((size_t)t * DG_COCO_N_REC + (size_t)ri) * r->n_cats + k) *
+                DG_COCO_N_AREA + (size_t)a) * DG_COCO_N_MAXDET + (size_t)m;
+}
+
+/* Index of recall[t][k][a][m]. */
+static inline size_t dg_coco_recall_index(const dg_coco_result *r, int t,
+                                          uint32_t k, int a, int m)
+{
+    return (((size_t)t * r->n_cats + k) * DG_COCO_N_AREA + (size_t)a) *
+               DG_COCO_N_MAXDET + (size_t)m;
+}
+
+/*
+ * The summarize() line of stat i (0 <= i < 12) without its value, e.g.
+ * " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]";
+ * NULL for another i. Static storage.
+ */
+const char *dg_coco_stat_label(int i);
+
+/* A short name of stat i: "AP", "AP50", ..., "ARl"; NULL for another i. */
+const char *dg_coco_stat_name(int i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
