@@ -10,8 +10,15 @@
 #                                  # logs and the table go to OUTDIR
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# HDF5, cJSON and the OpenCL ICD loader with everything Debian's libhdf5
+# links against, so the node needs none of them installed.
 debs=(libhdf5-dev libhdf5-103-1 libsz2 libaec0 libcjson1 libcjson-dev
-      ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-c-headers)
+      ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-c-headers
+      libbrotli1 libcurl4 libffi8 libgmp10 libgnutls30 libgssapi-krb5-2
+      libhogweed6 libidn2-0 libk5crypto3 libkrb5-3 libkrb5support0
+      libldap-2.5-0 libnettle8 libnghttp2-14 libp11-kit0 libpsl5 librtmp1
+      libsasl2-2 libssh2-1 libssl3 libtasn1-6 libunistring2 libzstd1
+      libcom-err2 libkeyutils1 zlib1g)
 if [ "${1:-}" = "--prepare" ]; then
     mkdir -p .gpu-debs && cd .gpu-debs && apt-get download "${debs[@]}"
     exit $?
@@ -27,8 +34,12 @@ extra=()
 if ! [ -f /usr/include/hdf5/serial/hdf5.h ] && [ -d .gpu-debs ]; then
     rm -rf "$root"; mkdir -p "$root"
     for d in .gpu-debs/*.deb; do dpkg -x "$d" "$root"; done
-    export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu/hdf5/serial:${LD_LIBRARY_PATH:-}"
-    extra+=(-DDETGRID_HDF5_ROOT="$root"
+    # An old-style RPATH (searched for indirect dependencies too) points only
+    # detgrid's binaries at the carried libraries; nothing else sees them.
+    lib="$root/usr/lib/x86_64-linux-gnu"
+    extra+=(-DCMAKE_BUILD_RPATH="$lib;$lib/hdf5/serial;$root/lib/x86_64-linux-gnu"
+            -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags"
+            -DDETGRID_HDF5_ROOT="$root"
             -DCJSON_INCLUDE_DIR="$root/usr/include"
             -DCJSON_LIBRARY="$root/usr/lib/x86_64-linux-gnu/libcjson.so.1"
             -DOpenCL_INCLUDE_DIR="$root/usr/include"
