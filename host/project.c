@@ -786,7 +786,13 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         for (uint64_t i = 0; i < n; i++)
             p->class_ids[i] = (int64_t)i + 1;
     }
-    for (uint32_t i = 0; i < p->n_classes; i++)
+    for (uint32_t i = 0; i < p->n_classes; i++) {
+        if (!p->class_names[i][0]) {
+            st = dg__fail(ctx, DG_EFORMAT,
+                          "'%s': /classes/name record %u: empty class name",
+                          path, i);
+            goto fail;
+        }
         for (uint32_t j = 0; j < i; j++)
             if (!strcmp(p->class_names[i], p->class_names[j])) {
                 st = dg__fail(ctx, DG_EFORMAT,
@@ -795,6 +801,7 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
                               path, i, p->class_names[i]);
                 goto fail;
             }
+    }
 
     if ((st = dg__h5_len(ctx, file, "/frames/id", &n)) < 0)
         goto fail;

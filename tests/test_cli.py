@@ -372,7 +372,7 @@ def test_sweep(ck, d, p):
                   (P.class_names[c], ts[t], int(o.n_gt[c])), what)
             ck.eq(len(cv["conf"]), len(w), what + " points")
             for a, b in zip(cv["conf"], w):
-                ck.close(a, b[0], what + " conf", rel=1e-15)
+                ck.eq(a, b[0], what + " conf (exact double)")
             ck.eq((cv["tp"], cv["fp"], cv["fn"]),
                   ([x[1] for x in w], [x[2] for x in w], [x[3] for x in w]),
                   what + " counts")
@@ -400,7 +400,7 @@ def test_sweep(ck, d, p):
                    int(row[5]), row[8]), (cn, iou, conf, tp, fp, fn, f6(f)), what + " csv")
             ck.eq((jr["class"], jr["iou"], jr["tp"], jr["fp"], jr["fn"]),
                   (cn, iou, tp, fp, fn), what + " json")
-            ck.close(jr["conf"], conf, what + " json conf", rel=1e-15)
+            ck.eq(jr["conf"], conf, what + " json conf (exact double)")
             ck.close(jr["f1"], f, what + " json f1")
             # F1 at the best conf is the maximum over all distinct scores and
             # over a fine grid of confidences (oracle, recomputed from counts)

@@ -110,10 +110,8 @@ def check_config(ck, d, k, synth_args, spec, rng):
             gp = dgtest.metrics_json(p, conf, iou, name)
             gq = dgtest.metrics_json(q, conf, iou, name)
             ck.eq(gq, gp, "%s metrics cpu vs ref at conf %r iou %r" % (what, conf, iou))
-            # (exact round trip of printed numbers is checked in
-            # test_h5py_project; here only the value)
-            ck.close(gp["conf"], conf, what + " echoed conf", rel=1e-15)
-            ck.close(gp["iou"], iou, what + " echoed iou", rel=1e-15)
+            ck.eq(gp["conf"], conf, what + " echoed conf (exact double)")
+            ck.eq(gp["iou"], iou, what + " echoed iou (exact double)")
             ck.eq(gp["inferences"], name, what + " echoed name")
             dgtest.check_metrics(ck, gp, o.counts(conf, o.t_index(iou)),
                                  "%s at conf %r iou %r" % (what, conf, iou),
