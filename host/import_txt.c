@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -213,7 +214,6 @@ static dg_status strmap_grow(dg_ctx *ctx, strmap *m, const strvec *sv)
             strmap_insert(m, sv, old[i]);
     }
     free(old);
-    (void)sv;
     return DG_OK;
 }
 
@@ -284,11 +284,12 @@ static void warn_note(warn_count *w, const char *path, size_t line,
     }
 }
 
-static void warn_emit(dg_ctx *ctx, const warn_count *w, const char *noun)
+static void warn_emit(dg_ctx *ctx, const warn_count *w, const char *one,
+                      const char *many)
 {
     if (w->n)
-        dg__warn(ctx, "%s: %s (%zu %s%s in all)", w->where, w->what, w->n,
-                 noun, w->n == 1 ? "" : "s");
+        dg__warn(ctx, "%s: %s (%zu %s in all)", w->where, w->what, w->n,
+                 w->n == 1 ? one : many);
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -397,7 +398,8 @@ static dg_status list_dir(dg_ctx *ctx, const char *dir, const char *ext,
     closedir(d);
     if (st < 0)
         return st;
-    qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), cmp_str);
     return DG_OK;
 }
 
@@ -791,7 +793,7 @@ static dg_status read_sizes(imp *s, const char *path)
 {
     dg_ctx *ctx = s->ctx;
     char *buf = NULL, *ln, *f[4];
-    size_t len;
+    size_t len, *line_of = NULL, line_cap = 0;
     lines it;
     dg_status st;
     int nul;
@@ -809,7 +811,6 @@ static dg_status read_sizes(imp *s, const char *path)
             st = read_sizes_json(s, path, buf, len);
         goto out;
     }
-    size_t *line_of = NULL;
     lines_init(&it, buf, len);
     int first = 1;
     while ((ln = lines_next(&it, &nul))) {
@@ -846,18 +847,20 @@ static dg_status read_sizes(imp *s, const char *path)
                            "(also line %zu)", f[0], line_of[dup]);
             break;
         }
-        if (s->snames.n > 0) {
-            size_t *nl = realloc(line_of, s->s_cap * sizeof(*nl));
+        if (s->snames.n > line_cap) {
+            size_t nc = line_cap ? line_cap * 2 : 256;
+            size_t *nl = realloc(line_of, nc * sizeof(*nl));
             if (!nl) {
                 st = dg__fail(ctx, DG_ENOMEM, "out of memory");
                 break;
             }
             line_of = nl;
-            line_of[s->snames.n - 1] = it.no;
+            line_cap = nc;
         }
+        line_of[s->snames.n - 1] = it.no;
     }
-    free(line_of);
 out:
+    free(line_of);
     free(buf);
     return st;
 }
@@ -865,8 +868,9 @@ out:
 /* ---- frames --------------------------------------------------------------- */
 
 typedef struct frame_key {
-    char *key;  /* stem + the ground truth's extension: the sort key */
+    const char *key; /* stem + the ground truth's extension: the sort key */
     size_t stem;
+    int owned;       /* key was made here (a frame without labels) */
 } frame_key;
 
 static int cmp_frame_key(const void *a, const void *b)
@@ -877,7 +881,8 @@ static int cmp_frame_key(const void *a, const void *b)
 /*
  * The frames when creating: one per ground-truth file, plus (with
  * unlabeled_frames) one per detection file without one, ordered by the
- * ground-truth file name, and their sizes from the sizes file.
+ * ground-truth file name (for the latter: as if it existed), and their
+ * sizes from the sizes file.
  */
 static dg_status make_frames(imp *s, const strvec *gt_files,
                              const char *gt_ext, const strvec *dt_files,
@@ -885,10 +890,11 @@ static dg_status make_frames(imp *s, const strvec *gt_files,
 {
     dg_ctx *ctx = s->ctx;
     dg_status st = DG_OK;
-    size_t n = gt_files->n, cap = gt_files->n, el = strlen(gt_ext);
-    strvec tmp = {0};
+    size_t n = 0, cap = gt_files->n, el = strlen(gt_ext);
+    strvec seen_v = {0};
     strmap seen = {0};
     frame_key *k = NULL;
+    uint32_t idx;
 
     for (int i = 0; s->o->unlabeled_frames && i < n_dt; i++)
         cap += dt_files[i].n;
@@ -896,23 +902,22 @@ static dg_status make_frames(imp *s, const strvec *gt_files,
     if (!k)
         return DG_ENOMEM;
     for (size_t i = 0; i < gt_files->n; i++) {
-        uint32_t idx;
         const char *f = gt_files->v[i];
-        if ((st = strmap_add(ctx, &seen, &tmp, f, strlen(f) - el, &idx)) < 0)
+        size_t sl = strlen(f) - el;
+        if ((st = strmap_add(ctx, &seen, &seen_v, f, sl, &idx)) < 0)
             goto out;
-        k[i].key = gt_files->v[i];
-        k[i].stem = strlen(f) - el;
+        k[n].key = f;
+        k[n].stem = sl;
+        n++;
     }
     for (int d = 0; s->o->unlabeled_frames && d < n_dt; d++) {
         for (size_t i = 0; i < dt_files[d].n; i++) {
             const char *f = dt_files[d].v[i];
             size_t sl = stem_len(f);
-            uint32_t idx;
-            if (strmap_find(&seen, &tmp, f, sl) != NONE)
+            if (strmap_find(&seen, &seen_v, f, sl) != NONE)
                 continue;
-            if ((st = strmap_add(ctx, &seen, &tmp, f, sl, &idx)) < 0)
+            if ((st = strmap_add(ctx, &seen, &seen_v, f, sl, &idx)) < 0)
                 goto out;
-            /* The sort key: as if the ground-truth file existed. */
             char *key = dg__alloc(ctx, sl + el + 1, 1);
             if (!key) {
                 st = DG_ENOMEM;
@@ -920,17 +925,12 @@ static dg_status make_frames(imp *s, const strvec *gt_files,
             }
             memcpy(key, f, sl);
             memcpy(key + sl, gt_ext, el + 1);
-            free(tmp.v[idx]);
-            tmp.v[idx] = key; /* owned here, freed with tmp */
-            key[sl] = 0;      /* still a valid map key until the sort */
             k[n].key = key;
             k[n].stem = sl;
+            k[n].owned = 1;
             n++;
         }
     }
-    /* Restore the keys' extensions (the map is not used any more). */
-    for (size_t i = gt_files->n; i < n; i++)
-        k[i].key[k[i].stem] = gt_ext[0];
     qsort(k, n, sizeof(*k), cmp_frame_key);
     if (n >= NONE) {
         st = dg__fail(ctx, DG_ERANGE, "too many frames");
@@ -943,7 +943,6 @@ static dg_status make_frames(imp *s, const strvec *gt_files,
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        uint32_t idx;
         if ((st = strmap_add(ctx, &s->fmap, &s->fids, k[i].key, k[i].stem,
                              &idx)) < 0)
             goto out;
@@ -952,9 +951,12 @@ static dg_status make_frames(imp *s, const strvec *gt_files,
         s->fh[i] = sz != NONE ? s->sh[sz] : NAN;
     }
 out:
+    for (size_t i = 0; i < n; i++)
+        if (k[i].owned)
+            free((char *)k[i].key);
     free(k);
     strmap_release(&seen);
-    strvec_release(&tmp);
+    strvec_release(&seen_v);
     return st;
 }
 
@@ -995,7 +997,8 @@ static dg_status project_frames(imp *s)
  * to be dropped. Errors name the file and line.
  */
 static dg_status resolve_class(imp *s, const char *path, size_t line,
-                               const char *tok, int is_dt, uint32_t *cls)
+                               const char *field, const char *tok, int is_dt,
+                               uint32_t *cls)
 {
     dg_ctx *ctx = s->ctx;
     const dg_txt_opts *o = s->o;
@@ -1007,11 +1010,11 @@ static dg_status resolve_class(imp *s, const char *path, size_t line,
         while (isdigit((unsigned char)*q))
             q++;
         if (q == tok || *q || q - tok > 9)
-            return line_fail(ctx, path, line, "class", "not a class index "
+            return line_fail(ctx, path, line, field, "not a class index "
                              "('%s')", tok);
         idx = (uint32_t)strtoul(tok, NULL, 10);
         if (idx >= s->cnames.n)
-            return line_fail(ctx, path, line, "class", "unknown class index "
+            return line_fail(ctx, path, line, field, "unknown class index "
                              "%u ('%s' has %zu class%s)", idx, o->names_path,
                              s->cnames.n, s->cnames.n == 1 ? "" : "es");
     } else {
@@ -1020,7 +1023,7 @@ static dg_status resolve_class(imp *s, const char *path, size_t line,
         if (idx == NONE) {
             if (!s->fixed) {
                 if (n > MAX_NAME)
-                    return line_fail(ctx, path, line, "class", "class name "
+                    return line_fail(ctx, path, line, field, "class name "
                                      "longer than %d bytes", MAX_NAME);
                 if ((st = strmap_add(ctx, &s->cmap, &s->cnames, tok, n,
                                      &idx)) < 0)
@@ -1029,15 +1032,15 @@ static dg_status resolve_class(imp *s, const char *path, size_t line,
                 return DG_OK;
             }
             if (is_dt && o->drop_unknown_classes) {
-                warn_note(&s->dropped, path, line, "class", "unknown class "
+                warn_note(&s->dropped, path, line, field, "unknown class "
                           "'%s', detection dropped", tok);
                 *cls = NONE;
                 return DG_OK;
             }
             if (s->creating)
-                return line_fail(ctx, path, line, "class", "unknown class "
+                return line_fail(ctx, path, line, field, "unknown class "
                                  "'%s' (not in '%s')", tok, o->names_path);
-            return line_fail(ctx, path, line, "class", "unknown class '%s' "
+            return line_fail(ctx, path, line, field, "unknown class '%s' "
                              "(the project has no such class)", tok);
         }
     }
@@ -1045,11 +1048,11 @@ static dg_status resolve_class(imp *s, const char *path, size_t line,
     if (*cls == NONE) {
         /* A YOLO name the project does not have. */
         if (is_dt && o->drop_unknown_classes) {
-            warn_note(&s->dropped, path, line, "class", "unknown class '%s' "
+            warn_note(&s->dropped, path, line, field, "unknown class '%s' "
                       "(index %s), detection dropped", s->cnames.v[idx], tok);
             return DG_OK;
         }
-        return line_fail(ctx, path, line, "class", "unknown class '%s' (index "
+        return line_fail(ctx, path, line, field, "unknown class '%s' (index "
                          "%s; the project has no such class)",
                          s->cnames.v[idx], tok);
     }
@@ -1166,7 +1169,7 @@ static dg_status read_txt(imp *s, const char *path, uint32_t frame, int is_dt,
         return st;
     lines_init(&it, buf, len);
     while ((ln = lines_next(&it, &nul))) {
-        double v[4], box[4], conf = 0;
+        double v[4] = {0}, box[4] = {0}, conf = 0;
         uint8_t difficult = 0;
         uint32_t cls;
         if (nul) {
@@ -1185,8 +1188,18 @@ static dg_status read_txt(imp *s, const char *path, uint32_t frame, int is_dt,
                                ? " (class names cannot contain spaces)" : "");
             goto out;
         }
+        if (n == want + 1) {
+            if (strcmp(f[want], "difficult")) {
+                st = line_fail(ctx, path, it.no, "difficult", "expected "
+                               "'difficult' or nothing, got '%s' (class names "
+                               "cannot contain spaces)", f[want]);
+                goto out;
+            }
+            difficult = 1;
+        }
         int k = 1; /* next field */
-        if ((st = resolve_class(s, path, it.no, f[0], is_dt, &cls)) < 0)
+        if ((st = resolve_class(s, path, it.no, "class", f[0], is_dt,
+                                 &cls)) < 0)
             goto out;
         if (is_dt && o->conf_leading) {
             if ((st = field_num(ctx, path, it.no, "confidence", f[k++],
@@ -1207,15 +1220,6 @@ static dg_status read_txt(imp *s, const char *path, uint32_t frame, int is_dt,
             st = line_fail(ctx, path, it.no, "confidence", "out of range "
                            "[0, 1] (%s)", fmt_num(n1, sizeof(n1), conf));
             goto out;
-        }
-        if (n == want + 1) {
-            if (strcmp(f[k], "difficult")) {
-                st = line_fail(ctx, path, it.no, "difficult", "expected "
-                               "'difficult' or nothing, got '%s' (class names "
-                               "cannot contain spaces)", f[k]);
-                goto out;
-            }
-            difficult = 1;
         }
         if ((st = convert_box(s, path, it.no, frame, v, box)) < 0)
             goto out;
@@ -1569,7 +1573,8 @@ static dg_status read_xml(imp *s, const char *path, uint32_t frame,
         struct xobj *o = &x->objs[i];
         uint32_t cls;
         double box[4];
-        if ((st = resolve_class(s, path, o->line, o->name, 0, &cls)) < 0)
+        if ((st = resolve_class(s, path, o->line, "name", o->name, 0,
+                                     &cls)) < 0)
             goto out;
         box[0] = o->v[0];
         box[1] = o->v[1];
@@ -1656,7 +1661,7 @@ static dg_status finish_classes(imp *s, dg_boxset *labels, dg_boxset *dts,
             rank[i] = (uint32_t)i;
             s->class_id[i] = (int64_t)i;
         }
-    } else {
+    } else if (n) {
         memcpy(sorted, s->cnames.v, n * sizeof(*sorted));
         qsort(sorted, n, sizeof(*sorted), cmp_str);
         for (size_t i = 0; i < n; i++) {
@@ -1679,12 +1684,14 @@ static dg_status finish_classes(imp *s, dg_boxset *labels, dg_boxset *dts,
     return DG_OK;
 }
 
+/* As project.c's check, so that the sets can be added after the rest is
+ * done. */
 static int valid_set_name(const char *name)
 {
-    if (!name || !*name)
+    if (!name || !*name || !strcmp(name, ".") || !strcmp(name, ".."))
         return 0;
     for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-        if (*c == '/' || *c < 0x20 || *c == 0x7f)
+        if (*c == '/' || *c < 0x20)
             return 0;
     return 1;
 }
@@ -1816,38 +1823,31 @@ dg_status dg_import_txt(dg_ctx *ctx, dg_project *p, const dg_txt_opts *o,
     if (gt_dir) {
         if ((st = list_dir(ctx, gt_dir, gt_ext, &gt_files)) < 0)
             goto out;
-        if (gt_files.n == 0) {
-            st = dg__fail(ctx, DG_EFORMAT, "'%s': no %s files", gt_dir,
-                          gt_ext);
-            goto out;
-        }
     }
     for (int i = 0; i < n_dt; i++) {
         if ((st = list_dir(ctx, dt_dirs[i], ".txt", &dt_files[i])) < 0)
             goto out;
     }
     /* labelImg writes the class list beside YOLO labels. */
-    if (o->format == DG_TXT_YOLO) {
-        strvec *lists[2] = {&gt_files, NULL};
-        for (int i = -1; i < n_dt; i++) {
-            strvec *l = i < 0 ? lists[0] : &dt_files[i];
-            const char *dir = i < 0 ? gt_dir : dt_dirs[i];
-            for (size_t k = 0; dir && k < l->n; k++) {
-                if (strcmp(l->v[k], "classes.txt"))
-                    continue;
-                dg__warn(ctx, "'%s/classes.txt': skipped (a class list, as "
-                         "labelImg writes, not a label file)", dir);
-                free(l->v[k]);
-                memmove(&l->v[k], &l->v[k + 1], (l->n - k - 1) * sizeof(char *));
-                l->n--;
-                break;
-            }
+    for (int i = -1; o->format == DG_TXT_YOLO && i < n_dt; i++) {
+        strvec *l = i < 0 ? &gt_files : &dt_files[i];
+        const char *dir = i < 0 ? gt_dir : dt_dirs[i];
+        for (size_t k = 0; dir && k < l->n; k++) {
+            if (strcmp(l->v[k], "classes.txt"))
+                continue;
+            char *path = join_path(ctx, dir, "classes.txt");
+            dg__warn(ctx, "'%s': skipped (a class list, as labelImg writes "
+                     "it, not a label file)", path ? path : "classes.txt");
+            free(path);
+            free(l->v[k]);
+            memmove(&l->v[k], &l->v[k + 1], (l->n - k - 1) * sizeof(char *));
+            l->n--;
+            break;
         }
-        if (gt_dir && gt_files.n == 0) {
-            st = dg__fail(ctx, DG_EFORMAT, "'%s': no %s files", gt_dir,
-                          gt_ext);
-            goto out;
-        }
+    }
+    if (gt_dir && gt_files.n == 0) {
+        st = dg__fail(ctx, DG_EFORMAT, "'%s': no %s files", gt_dir, gt_ext);
+        goto out;
     }
     if (gt_dir)
         st = make_frames(&s, &gt_files, gt_ext, dt_files, n_dt);
@@ -1973,10 +1973,10 @@ dg_status dg_import_txt(dg_ctx *ctx, dg_project *p, const dg_txt_opts *o,
                                                  &idx)) < 0) {
                 for (int k = n_added; k-- > 0;)
                     dg_project_remove_inferences(ctx, p,
-                                                 p->inf[added[k]].name);
+                                                 set_names[added[k]]);
                 goto out;
             }
-            added[n_added++] = idx;
+            added[n_added++] = (uint32_t)d;
         }
         for (int d = 0; d < n_dt; d++)
             set_boxes(p, (uint32_t)dg_project_inference_index(p, set_names[d]),
@@ -1991,9 +1991,9 @@ dg_status dg_import_txt(dg_ctx *ctx, dg_project *p, const dg_txt_opts *o,
         if (p->inf[i].boxes.n == 0)
             dg__warn(ctx, "'%s': no detections", dt_dirs[d]);
     }
-    warn_emit(ctx, &s.zero_box, "box");
-    warn_emit(ctx, &s.out_of_range, "box");
-    warn_emit(ctx, &s.dropped, "detection");
+    warn_emit(ctx, &s.zero_box, "box", "boxes");
+    warn_emit(ctx, &s.out_of_range, "box", "boxes");
+    warn_emit(ctx, &s.dropped, "detection", "detections");
     st = DG_OK;
 out:
     free(added);

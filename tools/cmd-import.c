@@ -47,10 +47,13 @@ int cmd_import(int argc, const char **argv)
         {OPT_FLAG, 0, "replace", &replace, NULL,
          "replace inference sets of the same name", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
+    if (argc >= 2 && argv[1][0] != '-' && strcmp(argv[1], "coco"))
+        return cmd_import_txt(argc, argv, argv[1]);
     const char *pos[1];
     int npos = cli_parse(argc, argv, opts, usage, pos, 1);
     if (npos != 1 || strcmp(pos[0], "coco"))
-        cli_usage_error(usage, opts, "the only format is 'coco' for now");
+        cli_usage_error(usage, opts, "the format comes first: coco, cartucho, "
+                        "voc-txt, padilla, rafaelpadilla, yolo or voc-xml");
     if (!out)
         cli_usage_error(usage, opts, "need -o <project.h5>");
     if (!gt && !dts.n)
