@@ -38,16 +38,13 @@ int dg__coco_curve_ref(const uint8_t *tp, const uint8_t *fp,
                        double *recall);
 
 /*
- * The same curve from its true positives only: n_tp of them, the c-th
- * with fp_at[c] false positives before it and score tp_score[c];
- * first_score is the score of the first detection (any outcome), used
- * when nd > 0. Writes q[101] and ss[101] (zeros past the last reachable
- * recall) and *recall. env is scratch of n_tp doubles.
+ * The same curve as the evaluator builds it (from its true positives,
+ * walking backwards; see struct curve in host/coco.c). Must give the same
+ * bytes as dg__coco_curve_ref.
  */
-void dg__coco_curve_fast(uint64_t n_tp, const uint32_t *fp_at,
-                         const double *tp_score, size_t nd,
-                         double first_score, uint64_t npig,
+void dg__coco_curve_fast(const uint8_t *tp, const uint8_t *fp,
+                         const double *score, size_t nd, uint64_t npig,
                          const double *rec, double *q, double *ss,
-                         double *recall, double *env);
+                         double *recall);
 
 #endif

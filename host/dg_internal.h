@@ -220,6 +220,28 @@ static inline double dg__iou(double dx, double dy, double dw, double dh,
 dg_status dg__match_ref(dg_ctx *ctx, const dg_match_input *in,
                         dg_match_output *out);
 
+/*
+ * Class-agnostic matching (the confusion matrix's methodology), per
+ * detection and threshold: the index into in->gt of the ground truth taken
+ * (any class), or one of these.
+ */
+enum { DG_AGN_BACKGROUND = -1, DG_AGN_IGNORED = -2 };
+
+/*
+ * The class-agnostic reference. Per frame, detections of every class go in
+ * descending score (equal scores in input order); at threshold t each takes,
+ * among the frame's regular ground truths (neither crowd nor ignored) of any
+ * class not yet taken, the one with the highest IoU >= min(t, 1 - 1e-10);
+ * on equal IoU one of the detection's class wins, then the lower index. A
+ * NaN IoU never matches. A detection that takes nothing is DG_AGN_IGNORED
+ * when some crowd or ignored ground truth of the frame (any class) has IoU
+ * >= that threshold with it (crowd: intersection over detection area),
+ * else DG_AGN_BACKGROUND. Writes agn[t * in->dt->n + d] for the chunk's
+ * detections d; other cells are left alone.
+ */
+dg_status dg__match_agnostic_ref(dg_ctx *ctx, const dg_match_input *in,
+                                 int32_t *agn);
+
 /* ---- results ---------------------------------------------------------- */
 
 /*
@@ -240,6 +262,15 @@ struct dg_results {
     uint8_t *status;       /* n_iou * n_det, row per threshold */
     int32_t *matched;      /* n_iou * n_det: label index or -1 */
     uint64_t *gt_count;    /* n_classes: non-ignored ground truths */
+    /*
+     * Version 2: class-agnostic matches, n_iou * n_det in sorted order
+     * (label index, DG_AGN_BACKGROUND or DG_AGN_IGNORED), and the class of
+     * each of the n_gt_total labels (frame-sorted order). Both NULL for
+     * version-1 results, which hold no agnostic matching.
+     */
+    int version;
+    int32_t *agnostic;
+    uint32_t *label_class;
     char device[256];
     int refs;              /* handles sharing this (project + loads) */
     /*
@@ -251,6 +282,8 @@ struct dg_results {
     char src_group[600];
     uint8_t row_loaded[DG_MAX_IOU_THRESHOLDS];
     int order_loaded, matched_loaded;
+    uint8_t agn_row_loaded[DG_MAX_IOU_THRESHOLDS];
+    int label_class_loaded;
 };
 
 /* An empty results object with refs = 1, everything in memory. */
@@ -261,6 +294,20 @@ const uint8_t *dg__results_status_row(dg_ctx *ctx, struct dg_results *r,
 /* order[] and matched[] (all rows), loading them if needed. */
 dg_status dg__results_load_order(dg_ctx *ctx, struct dg_results *r);
 dg_status dg__results_load_matched(dg_ctx *ctx, struct dg_results *r);
+/*
+ * Row t of agnostic (n_det values, checked to lie in -2 .. n_gt_total - 1),
+ * loading it if needed; NULL with DG_ESTALE's message for version-1
+ * results, NULL on other errors.
+ */
+const int32_t *dg__results_agnostic_row(dg_ctx *ctx, struct dg_results *r,
+                                        int t);
+/* Every agnostic row and label_class (a no-op for version 1). */
+dg_status dg__results_load_agnostic(dg_ctx *ctx, struct dg_results *r);
+/* label_class (n_gt_total, checked < n_classes), loading it if needed. */
+const uint32_t *dg__results_label_class(dg_ctx *ctx, struct dg_results *r);
+
+/* Number of entries of the descending s[0..n) that are >= conf. */
+uint64_t dg__count_at_least(const double *s, uint64_t n, double conf);
 
 /* Drops one reference; frees r at zero. Accepts NULL. */
 void dg__results_destroy(struct dg_results *r);
@@ -281,6 +328,14 @@ dg_status dg__results_sort(dg_ctx *ctx, struct dg_results *r,
 dg_status dg__accumulate_ref(dg_ctx *ctx, struct dg_results *r,
                              const uint8_t *status, const int32_t *matched);
 
+/*
+ * The agnostic permutation: r->agnostic[t * n + k] = agn[t * n + order[k]]
+ * (agn in inference-set order with global label indices). r's order must
+ * be filled.
+ */
+dg_status dg__accumulate_agnostic(dg_ctx *ctx, struct dg_results *r,
+                                  const int32_t *agn);
+
 /* Writes r as group name under loc (loads lazy parts first). */
 dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
                             struct dg_results *r);
@@ -297,6 +352,12 @@ dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
  */
 dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
                        dg_match_output *out);
+/*
+ * Class-agnostic matching on the device; same contract and bytes as
+ * dg__match_agnostic_ref.
+ */
+dg_status dg__cl_match_agnostic(dg_ctx *ctx, const dg_match_input *in,
+                                int32_t *agn);
 /*
  * Accumulation on the device; same contract and bytes as
  * dg__accumulate_ref (r's order/score/class_off already filled).

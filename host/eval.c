@@ -1,7 +1,9 @@
 /*
  * eval: streams frames in chunks from the project, matches each chunk on the
  * OpenCL device or the reference path while a reader thread loads the next
- * chunk, then sorts and accumulates the per-class tables.
+ * chunk, then sorts and accumulates the per-class tables. Each chunk is
+ * matched twice: class-wise (metrics) and class-agnostically (the confusion
+ * matrix), on the same path.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -168,6 +170,54 @@ static void chunk_release(chunk *c)
     dg__boxset_release(&c->dt);
 }
 
+/* ---- work beside the main thread ---------------------------------------- */
+
+/*
+ * On the reference path the class-agnostic matching of a chunk runs on a
+ * second thread while the main thread does the class-wise matching, and its
+ * permutation into sorted order beside the class-wise accumulation: the
+ * two read the same inputs and write different outputs.
+ */
+typedef struct side {
+    pthread_t th;
+    int running;
+    const dg_match_input *in; /* set: match this chunk into out */
+    int32_t *out;
+    struct dg_results *r;     /* else: permute agn into r->agnostic */
+    const int32_t *agn;
+    dg_status st;
+    dg_ctx local;
+} side;
+
+static void *side_run(void *arg)
+{
+    side *s = arg;
+    memset(&s->local, 0, sizeof(s->local));
+    s->st = s->in ? dg__match_agnostic_ref(&s->local, s->in, s->out)
+                  : dg__accumulate_agnostic(&s->local, s->r, s->agn);
+    return NULL;
+}
+
+static void side_start(side *s)
+{
+    s->running = pthread_create(&s->th, NULL, side_run, s) == 0;
+    if (!s->running)
+        side_run(s); /* no thread: run in line */
+}
+
+/* Waits for s; on its failure moves its message to ctx (unless NULL). */
+static dg_status side_join(dg_ctx *ctx, side *s)
+{
+    if (s->running)
+        pthread_join(s->th, NULL);
+    s->running = 0;
+    if (s->st < 0 && ctx)
+        memcpy(ctx->err, s->local.err, sizeof(ctx->err));
+    free(s->local.warnings);
+    s->local.warnings = NULL;
+    return s->st;
+}
+
 /* ---- eval --------------------------------------------------------------- */
 
 static uint64_t chunk_target(void)
@@ -186,7 +236,8 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
     dg_status st = DG_OK;
     uint64_t *goff = NULL, *doff = NULL;
     uint8_t *status = NULL, *cst = NULL;
-    int32_t *matched = NULL, *cma = NULL;
+    int32_t *matched = NULL, *cma = NULL, *agn = NULL, *cag = NULL;
+    side *sd = NULL;
     uint32_t *bounds = NULL;
     struct dg_results *r = NULL;
     dg_boxset all;
@@ -265,8 +316,14 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
     matched = dg__alloc(ctx, out_n ? out_n : 1, 4);
     cst = dg__alloc(ctx, (size_t)n_iou * (max_dt ? max_dt : 1), 1);
     cma = dg__alloc(ctx, (size_t)n_iou * (max_dt ? max_dt : 1), 4);
+    agn = dg__alloc(ctx, out_n ? out_n : 1, 4);
+    sd = dg__calloc(ctx, 1, sizeof(*sd));
+    cag = dg__alloc(ctx, (size_t)n_iou * (max_dt ? max_dt : 1), 4);
     r->gt_count = dg__calloc(ctx, p->n_classes ? p->n_classes : 1, 8);
-    if (!status || !matched || !cst || !cma || !r->gt_count ||
+    r->label_class = dg__alloc(ctx, goff[nf] ? goff[nf] : 1, 4);
+    r->version = 2;
+    if (!status || !matched || !cst || !cma || !agn || !cag || !sd ||
+        !r->gt_count || !r->label_class ||
         (st = dg__boxset_reserve(ctx, &all, DG_BOXES_DETS, n_det ? n_det : 1)) <
             0) {
         st = DG_ENOMEM;
@@ -301,6 +358,13 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
         dg_match_input in = {cur.hi - cur.lo, p->n_classes, &cur.gt, &cur.dt,
                              n_iou, iou};
         dg_match_output mo = {cst, cma};
+        int agn_beside = !use_cl;
+        if (agn_beside) {
+            memset(sd, 0, sizeof(*sd));
+            sd->in = &in;
+            sd->out = cag;
+            side_start(sd);
+        }
         if (use_cl) {
             st = dg__cl_match(ctx, &in, &mo);
             if (st == DG_ENODEV || st == DG_ECL || st == DG_ENOMEM) {
@@ -314,7 +378,32 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
                 goto out;
             }
         }
-        if (!use_cl && (st = dg__match_ref(ctx, &in, &mo)) < 0)
+        if (!use_cl)
+            st = dg__match_ref(ctx, &in, &mo);
+        if (agn_beside) {
+            /* Joined even when the class-wise matching failed: it reads
+             * the chunk. */
+            dg_status st2 = side_join(st < 0 ? NULL : ctx, sd);
+            if (st >= 0)
+                st = st2;
+        }
+        if (st < 0)
+            goto out;
+        if (use_cl && !agn_beside) {
+            st = dg__cl_match_agnostic(ctx, &in, cag);
+            if (st == DG_ENODEV || st == DG_ECL || st == DG_ENOMEM) {
+                dg__warn(ctx,
+                         "warning: OpenCL class-agnostic matching failed, "
+                         "falling back to the reference path: %s",
+                         ctx->err);
+                use_cl = 0;
+                st = DG_OK;
+            } else if (st < 0) {
+                goto out;
+            }
+        }
+        if (!use_cl && !agn_beside &&
+            (st = dg__match_agnostic_ref(ctx, &in, cag)) < 0)
             goto out;
         for (int t = 0; t < n_iou; t++) {
             memcpy(status + (size_t)t * n_det + dbase, cst + (size_t)t * ndc,
@@ -323,7 +412,13 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
             const int32_t *src = cma + (size_t)t * ndc;
             for (uint64_t k = 0; k < ndc; k++)
                 dst[k] = src[k] < 0 ? -1 : src[k] + (int32_t)gbase;
+            dst = agn + (size_t)t * n_det + dbase;
+            src = cag + (size_t)t * ndc;
+            for (uint64_t k = 0; k < ndc; k++)
+                dst[k] = src[k] < 0 ? src[k] : src[k] + (int32_t)gbase;
         }
+        for (uint64_t k = 0; k < cur.gt.n; k++)
+            r->label_class[gbase + k] = cur.gt.cls[k];
         for (uint64_t k = 0; k < cur.gt.n; k++)
             if (!cur.gt.iscrowd[k] && !cur.gt.ignore[k])
                 r->gt_count[cur.gt.cls[k]]++;
@@ -339,6 +434,11 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
     double t0 = dg__now();
     if ((st = dg__results_sort(ctx, r, &all)) < 0)
         goto out;
+    /* The agnostic permutation beside the class-wise accumulation. */
+    memset(sd, 0, sizeof(*sd));
+    sd->r = r;
+    sd->agn = agn;
+    side_start(sd);
     if (use_cl) {
         st = dg__cl_accumulate(ctx, r, status, matched);
         if (st == DG_ENODEV || st == DG_ECL || st == DG_ENOMEM) {
@@ -352,11 +452,14 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
             r->matched = NULL;
             use_cl = 0;
             st = DG_OK;
-        } else if (st < 0) {
-            goto out;
         }
     }
-    if (!use_cl && (st = dg__accumulate_ref(ctx, r, status, matched)) < 0)
+    if (!use_cl && st >= 0)
+        st = dg__accumulate_ref(ctx, r, status, matched);
+    dg_status st_agn = side_join(st < 0 ? NULL : ctx, sd);
+    if (st >= 0)
+        st = st_agn;
+    if (st < 0)
         goto out;
     t_acc = dg__now() - t0;
 
@@ -389,6 +492,9 @@ out:
     free(matched);
     free(cst);
     free(cma);
+    free(agn);
+    free(cag);
+    free(sd);
     free(bounds);
     return st;
 }

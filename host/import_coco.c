@@ -3,9 +3,12 @@
  * an empty project; a results file becomes an inference set.
  *
  * Both validate every record before they touch the project. The file is
- * parsed with cJSON, checked and converted into temporaries, and only when
- * nothing is left that can fail on user input are the temporaries moved
- * into the project, so a failed import leaves the project as it was.
+ * parsed by host/json.c (strict RFC 8259, numbers and strings converted
+ * only where a field is read), checked and converted into temporaries, and
+ * only when nothing is left that can fail on user input are the
+ * temporaries moved into the project, so a failed import leaves the
+ * project as it was. A syntax error anywhere in the file is reported
+ * before any record's problem, since the whole file is parsed first.
  *
  * Every message names the file, the record (its array and 0-based index,
  * "[12]" for a bare top-level array) and the field:
@@ -24,14 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "dg_internal.h"
 #include "detgrid/import.h"
+#include "json.h"
 
 /*
  * Integers beyond 2^53 do not survive the trip through a double, which is
- * how cJSON hands out every number; such ids would silently collide.
+ * how every JSON number is read; such ids would silently collide.
  */
 #define MAX_EXACT_INT 9007199254740992.0
 
@@ -54,23 +56,6 @@ static const char *fmt_num(char *buf, size_t size, double v)
     if (isfinite(v) && strtod(buf, NULL) != v)
         snprintf(buf, size, "%.17g", v);
     return buf;
-}
-
-static const char *json_type(const cJSON *item)
-{
-    if (cJSON_IsNumber(item))
-        return "number";
-    if (cJSON_IsString(item))
-        return "string";
-    if (cJSON_IsBool(item))
-        return "boolean";
-    if (cJSON_IsNull(item))
-        return "null";
-    if (cJSON_IsArray(item))
-        return "array";
-    if (cJSON_IsObject(item))
-        return "object";
-    return "invalid value";
 }
 
 /* "'<path>': <array>[<index>]: field '<field>': <problem>"; field may be NULL. */
@@ -117,84 +102,6 @@ static void warn_emit(dg_ctx *ctx, const warn_count *w, const char *path,
     dg__warn(ctx, "'%s': %s[%zu]: field '%s': %s (%zu %s%s in all)", path,
              array, w->first, w->field, w->what, w->n, noun,
              w->n == 1 ? "" : "s");
-}
-
-/* ---- reading ----------------------------------------------------------- */
-
-/* Reads and parses path; *out is the caller's to cJSON_Delete. */
-static dg_status read_json(dg_ctx *ctx, const char *path, cJSON **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dg__fail(ctx, DG_EIO, "'%s': cannot open: %s", path,
-                        strerror(errno));
-
-    /* Grown as we go, so pipes and special files work as well as files. */
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return dg__fail(ctx, DG_ENOMEM, "'%s': out of memory", path);
-    }
-    for (;;) {
-        if (cap - len < 2) {
-            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return dg__fail(ctx, DG_ENOMEM, "'%s': out of memory",
-                                path);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(buf);
-        fclose(f);
-        return dg__fail(ctx, DG_EIO, "'%s': cannot read: %s", path,
-                        strerror(e));
-    }
-    fclose(f);
-    buf[len] = '\0';
-
-    if (len == 0) {
-        free(buf);
-        return dg__fail(ctx, DG_EFORMAT, "'%s': not valid JSON: file is empty",
-                        path);
-    }
-    /*
-     * cJSON stops at a NUL and would accept whatever follows it; JSON has
-     * no place for a raw NUL, so say where it is.
-     */
-    size_t nul = strlen(buf);
-    const char *end = NULL;
-    cJSON *root = NULL;
-    if (nul == len) {
-        /* The length counts the terminator: cJSON checks it is there. */
-        root = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 1);
-    } else {
-        end = buf + nul;
-    }
-    if (!root) {
-        size_t off = end && end >= buf && end <= buf + len
-                         ? (size_t)(end - buf) : 0;
-        size_t line = 1;
-        for (size_t i = 0; i < off; i++)
-            line += buf[i] == '\n';
-        free(buf);
-        return dg__fail(ctx, DG_EFORMAT,
-                        "'%s': not valid JSON near byte %zu (line %zu)%s",
-                        path, off, line, nul != len ? ": NUL byte" : "");
-    }
-    free(buf);
-    *out = root;
-    return DG_OK;
 }
 
 /* ---- id maps ----------------------------------------------------------- */
@@ -276,57 +183,39 @@ static uint32_t idmap_get(const idmap *m, int64_t key)
 
 /* ---- fields ------------------------------------------------------------ */
 
-/*
- * Fetches the named members of obj in one pass over its members (records
- * have a handful; the first of a repeated key wins, as in cJSON's lookup).
- */
-static void get_fields(const cJSON *obj, const char *const *names, int n,
-                       const cJSON **out)
-{
-    const cJSON *c;
-    for (int i = 0; i < n; i++)
-        out[i] = NULL;
-    cJSON_ArrayForEach(c, obj) {
-        if (!c->string)
-            continue;
-        for (int i = 0; i < n; i++) {
-            if (!out[i] && strcmp(c->string, names[i]) == 0) {
-                out[i] = c;
-                break;
-            }
-        }
-    }
-}
+/* A JSON value node, or NONE when the field is absent. */
+#define NONE DG_JSON_NONE
 
 /* Absent and null are the same to optional fields. */
-static int is_absent(const cJSON *item)
+static int is_absent(const dg_json *j, uint32_t item)
 {
-    return !item || cJSON_IsNull(item);
+    return item == NONE || dg__json_type(j, item) == DG_JSON_NULL;
 }
 
 static dg_status get_number(dg_ctx *ctx, const rec *r, const char *field,
-                            const cJSON *item, double *out)
+                            const dg_json *j, uint32_t item, double *out)
 {
     char nb[40];
-    if (!item)
+    if (item == NONE)
         return rec_fail(ctx, r, field, "missing");
-    if (!cJSON_IsNumber(item))
+    if (dg__json_type(j, item) != DG_JSON_NUMBER)
         return rec_fail(ctx, r, field, "not a number (got %s)",
-                        json_type(item));
-    if (!isfinite(item->valuedouble))
+                        dg__json_type_name(j, item));
+    double v = dg__json_number(j, item);
+    if (!isfinite(v))
         return rec_fail(ctx, r, field, "not a finite number (%s)",
-                        fmt_num(nb, sizeof(nb), item->valuedouble));
-    *out = item->valuedouble;
+                        fmt_num(nb, sizeof(nb), v));
+    *out = v;
     return DG_OK;
 }
 
 /* An integral number, exact in a double. */
 static dg_status get_int(dg_ctx *ctx, const rec *r, const char *field,
-                         const cJSON *item, int64_t *out)
+                         const dg_json *j, uint32_t item, int64_t *out)
 {
     char nb[40];
     double v = 0;
-    dg_status st = get_number(ctx, r, field, item, &v);
+    dg_status st = get_number(ctx, r, field, j, item, &v);
     if (st < 0)
         return st;
     if (v != floor(v))
@@ -341,23 +230,25 @@ static dg_status get_int(dg_ctx *ctx, const rec *r, const char *field,
 
 /* An optional 0/1 flag; JSON true and false are accepted too. */
 static dg_status get_flag(dg_ctx *ctx, const rec *r, const char *field,
-                          const cJSON *item, uint8_t *out)
+                          const dg_json *j, uint32_t item, uint8_t *out)
 {
     char nb[40];
     *out = 0;
-    if (is_absent(item))
+    if (is_absent(j, item))
         return DG_OK;
-    if (cJSON_IsBool(item)) {
-        *out = cJSON_IsTrue(item) ? 1 : 0;
+    int t = dg__json_type(j, item);
+    if (t == DG_JSON_TRUE || t == DG_JSON_FALSE) {
+        *out = t == DG_JSON_TRUE;
         return DG_OK;
     }
-    if (!cJSON_IsNumber(item))
+    if (t != DG_JSON_NUMBER)
         return rec_fail(ctx, r, field, "not 0 or 1 (got %s)",
-                        json_type(item));
-    if (item->valuedouble != 0.0 && item->valuedouble != 1.0)
+                        dg__json_type_name(j, item));
+    double v = dg__json_number(j, item);
+    if (v != 0.0 && v != 1.0)
         return rec_fail(ctx, r, field, "not 0 or 1 (%s)",
-                        fmt_num(nb, sizeof(nb), item->valuedouble));
-    *out = item->valuedouble != 0.0;
+                        fmt_num(nb, sizeof(nb), v));
+    *out = v != 0.0;
     return DG_OK;
 }
 
@@ -365,30 +256,27 @@ static dg_status get_flag(dg_ctx *ctx, const rec *r, const char *field,
  * [x, y, w, h]: four finite numbers, w and h not negative. *zero is set
  * when w or h is 0, which is legal but suspicious.
  */
-static dg_status get_bbox(dg_ctx *ctx, const rec *r, const cJSON *item,
-                          double v[4], int *zero)
+static dg_status get_bbox(dg_ctx *ctx, const rec *r, const dg_json *j,
+                          uint32_t item, double v[4], int *zero)
 {
     static const char *const what[4] = { "x", "y", "width", "height" };
     char nb[40];
-    const cJSON *c;
-    int n = 0;
-    if (!item)
+    if (item == NONE)
         return rec_fail(ctx, r, "bbox", "missing");
-    if (!cJSON_IsArray(item))
+    if (dg__json_type(j, item) != DG_JSON_ARRAY)
         return rec_fail(ctx, r, "bbox", "not an array of 4 numbers (got %s)",
-                        json_type(item));
-    cJSON_ArrayForEach(c, item) {
-        if (n < 4) {
-            if (!cJSON_IsNumber(c))
-                return rec_fail(ctx, r, "bbox", "%s is not a number (got %s)",
-                                what[n], json_type(c));
-            v[n] = c->valuedouble;
-        }
-        n++;
+                        dg__json_type_name(j, item));
+    uint32_t n = dg__json_count(j, item), c = item + 1;
+    for (uint32_t i = 0; i < n && i < 4; i++) {
+        if (dg__json_type(j, c) != DG_JSON_NUMBER)
+            return rec_fail(ctx, r, "bbox", "%s is not a number (got %s)",
+                            what[i], dg__json_type_name(j, c));
+        v[i] = dg__json_number(j, c);
+        c = dg__json_next(j, c);
     }
     if (n != 4)
-        return rec_fail(ctx, r, "bbox", "has %d values, expected 4 "
-                        "[x, y, width, height]", n);
+        return rec_fail(ctx, r, "bbox", "has %u values, expected 4 "
+                        "[x, y, width, height]", (unsigned)n);
     for (int i = 0; i < 4; i++) {
         if (!isfinite(v[i]))
             return rec_fail(ctx, r, "bbox", "%s is not a finite number (%s)",
@@ -404,19 +292,18 @@ static dg_status get_bbox(dg_ctx *ctx, const rec *r, const cJSON *item,
 }
 
 /* The member of root named name, which must be an array (or absent). */
-static dg_status get_array(dg_ctx *ctx, const char *path, const cJSON *item,
-                           const char *name, const cJSON **out, size_t *n)
+static dg_status get_array(dg_ctx *ctx, const char *path, const dg_json *j,
+                           uint32_t item, const char *name, uint32_t *out,
+                           size_t *n)
 {
-    const cJSON *c;
-    *out = NULL;
+    *out = NONE;
     *n = 0;
-    if (!item)
+    if (item == NONE)
         return DG_OK;
-    if (!cJSON_IsArray(item))
+    if (dg__json_type(j, item) != DG_JSON_ARRAY)
         return dg__fail(ctx, DG_EFORMAT, "'%s': field '%s': not an array "
-                        "(got %s)", path, name, json_type(item));
-    cJSON_ArrayForEach(c, item)
-        (*n)++;
+                        "(got %s)", path, name, dg__json_type_name(j, item));
+    *n = dg__json_count(j, item);
     *out = item;
     return DG_OK;
 }
@@ -424,7 +311,7 @@ static dg_status get_array(dg_ctx *ctx, const char *path, const cJSON *item,
 /* ---- ground truth ------------------------------------------------------ */
 
 typedef struct cat_rec {
-    const char *name; /* points into the cJSON tree */
+    const char *name; /* points into the JSON text */
     int64_t id;
     size_t index;     /* in categories[] */
 } cat_rec;
@@ -452,6 +339,7 @@ static int img_by_id(const void *a, const void *b)
 
 typedef struct gt_state {
     const char *path;
+    dg_json *j;
     size_t n_cat, n_img, n_ann;
     cat_rec *cats;    /* file order */
     img_rec *imgs;    /* sorted by id once read */
@@ -460,10 +348,11 @@ typedef struct gt_state {
     dg_boxset labels;
 } gt_state;
 
-static dg_status read_categories(dg_ctx *ctx, gt_state *s, const cJSON *arr)
+static dg_status read_categories(dg_ctx *ctx, gt_state *s, uint32_t arr)
 {
     static const char *const names[] = { "id", "name" };
-    const cJSON *f[2], *c;
+    dg_json *j = s->j;
+    uint32_t f[2], c = arr + 1;
     rec r = { s->path, "categories", 0 };
     dg_status st;
 
@@ -473,22 +362,22 @@ static dg_status read_categories(dg_ctx *ctx, gt_state *s, const cJSON *arr)
     if ((st = idmap_init(ctx, &s->cat_map, s->n_cat)) < 0)
         return st;
 
-    cJSON_ArrayForEach(c, arr) {
+    for (size_t i = 0; i < s->n_cat; i++, c = dg__json_next(j, c)) {
         cat_rec *cr = &s->cats[r.index];
-        if (!cJSON_IsObject(c))
+        if (dg__json_type(j, c) != DG_JSON_OBJECT)
             return rec_fail(ctx, &r, NULL, "not an object (got %s)",
-                            json_type(c));
-        get_fields(c, names, 2, f);
-        if ((st = get_int(ctx, &r, "id", f[0], &cr->id)) < 0)
+                            dg__json_type_name(j, c));
+        dg__json_fields(j, c, names, 2, f);
+        if ((st = get_int(ctx, &r, "id", j, f[0], &cr->id)) < 0)
             return st;
-        if (!f[1])
+        if (f[1] == NONE)
             return rec_fail(ctx, &r, "name", "missing");
-        if (!cJSON_IsString(f[1]))
+        if (dg__json_type(j, f[1]) != DG_JSON_STRING)
             return rec_fail(ctx, &r, "name", "not a string (got %s)",
-                            json_type(f[1]));
-        if (!f[1]->valuestring[0])
+                            dg__json_type_name(j, f[1]));
+        cr->name = dg__json_string(j, f[1]);
+        if (!cr->name[0])
             return rec_fail(ctx, &r, "name", "empty");
-        cr->name = f[1]->valuestring;
         cr->index = r.index;
         uint32_t *slot = idmap_slot(&s->cat_map, cr->id);
         if (*slot != IDMAP_NONE)
@@ -526,11 +415,12 @@ static dg_status read_categories(dg_ctx *ctx, gt_state *s, const cJSON *arr)
     return DG_OK;
 }
 
-static dg_status read_images(dg_ctx *ctx, gt_state *s, const cJSON *arr,
+static dg_status read_images(dg_ctx *ctx, gt_state *s, uint32_t arr,
                              warn_count *no_size)
 {
     static const char *const names[] = { "id", "width", "height" };
-    const cJSON *f[3], *c;
+    dg_json *j = s->j;
+    uint32_t f[3], c = arr + 1;
     rec r = { s->path, "images", 0 };
     dg_status st;
     char nb[40];
@@ -544,13 +434,13 @@ static dg_status read_images(dg_ctx *ctx, gt_state *s, const cJSON *arr,
     if ((st = idmap_init(ctx, &s->img_map, s->n_img)) < 0)
         return st;
 
-    cJSON_ArrayForEach(c, arr) {
+    for (size_t i = 0; i < s->n_img; i++, c = dg__json_next(j, c)) {
         img_rec *ir = &s->imgs[r.index];
-        if (!cJSON_IsObject(c))
+        if (dg__json_type(j, c) != DG_JSON_OBJECT)
             return rec_fail(ctx, &r, NULL, "not an object (got %s)",
-                            json_type(c));
-        get_fields(c, names, 3, f);
-        if ((st = get_int(ctx, &r, "id", f[0], &ir->id)) < 0)
+                            dg__json_type_name(j, c));
+        dg__json_fields(j, c, names, 3, f);
+        if ((st = get_int(ctx, &r, "id", j, f[0], &ir->id)) < 0)
             return st;
         /* frame_num is -1 for "none", so COCO ids must not be negative. */
         if (ir->id < 0)
@@ -561,12 +451,12 @@ static dg_status read_images(dg_ctx *ctx, gt_state *s, const cJSON *arr,
         for (int k = 0; k < 2; k++) {
             const char *field = names[1 + k];
             *dim[k] = NAN;
-            if (is_absent(f[1 + k])) {
+            if (is_absent(j, f[1 + k])) {
                 if (!missing)
                     missing = field;
                 continue;
             }
-            if ((st = get_number(ctx, &r, field, f[1 + k], dim[k])) < 0)
+            if ((st = get_number(ctx, &r, field, j, f[1 + k], dim[k])) < 0)
                 return st;
             if (*dim[k] < 0)
                 return rec_fail(ctx, &r, field, "negative (%s)",
@@ -590,13 +480,14 @@ static dg_status read_images(dg_ctx *ctx, gt_state *s, const cJSON *arr,
     return DG_OK;
 }
 
-static dg_status read_annotations(dg_ctx *ctx, gt_state *s, const cJSON *arr,
+static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr,
                                   warn_count *zero_box, warn_count *dup_id)
 {
     static const char *const names[] = {
         "image_id", "category_id", "bbox", "area", "iscrowd", "ignore", "id"
     };
-    const cJSON *f[7], *c;
+    dg_json *j = s->j;
+    uint32_t f[7], c = arr == NONE ? NONE : arr + 1;
     rec r = { s->path, "annotations", 0 };
     idmap ann_ids = { NULL, NULL, 0 };
     dg_status st;
@@ -608,40 +499,40 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, const cJSON *arr,
     if ((st = idmap_init(ctx, &ann_ids, s->n_ann)) < 0)
         return st;
 
-    cJSON_ArrayForEach(c, arr) {
+    for (size_t i = 0; i < s->n_ann; i++, c = dg__json_next(j, c)) {
         int64_t img, cat, id;
         double bb[4], area;
         uint8_t crowd, ign;
         int zero;
         uint32_t frame, cls;
 
-        if (!cJSON_IsObject(c)) {
+        if (dg__json_type(j, c) != DG_JSON_OBJECT) {
             st = rec_fail(ctx, &r, NULL, "not an object (got %s)",
-                          json_type(c));
+                          dg__json_type_name(j, c));
             goto out;
         }
-        get_fields(c, names, 7, f);
-        if ((st = get_int(ctx, &r, "image_id", f[0], &img)) < 0)
+        dg__json_fields(j, c, names, 7, f);
+        if ((st = get_int(ctx, &r, "image_id", j, f[0], &img)) < 0)
             goto out;
         if ((frame = idmap_get(&s->img_map, img)) == IDMAP_NONE) {
             st = rec_fail(ctx, &r, "image_id", "unknown image %" PRId64, img);
             goto out;
         }
-        if ((st = get_int(ctx, &r, "category_id", f[1], &cat)) < 0)
+        if ((st = get_int(ctx, &r, "category_id", j, f[1], &cat)) < 0)
             goto out;
         if ((cls = idmap_get(&s->cat_map, cat)) == IDMAP_NONE) {
             st = rec_fail(ctx, &r, "category_id", "unknown category %" PRId64,
                           cat);
             goto out;
         }
-        if ((st = get_bbox(ctx, &r, f[2], bb, &zero)) < 0)
+        if ((st = get_bbox(ctx, &r, j, f[2], bb, &zero)) < 0)
             goto out;
         if (zero)
             warn_note(zero_box, r.index, "bbox", "zero width or height");
-        if (is_absent(f[3])) {
+        if (is_absent(j, f[3])) {
             area = bb[2] * bb[3];
         } else {
-            if ((st = get_number(ctx, &r, "area", f[3], &area)) < 0)
+            if ((st = get_number(ctx, &r, "area", j, f[3], &area)) < 0)
                 goto out;
             if (area < 0) {
                 st = rec_fail(ctx, &r, "area", "negative (%s)",
@@ -649,13 +540,13 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, const cJSON *arr,
                 goto out;
             }
         }
-        if ((st = get_flag(ctx, &r, "iscrowd", f[4], &crowd)) < 0)
+        if ((st = get_flag(ctx, &r, "iscrowd", j, f[4], &crowd)) < 0)
             goto out;
-        if ((st = get_flag(ctx, &r, "ignore", f[5], &ign)) < 0)
+        if ((st = get_flag(ctx, &r, "ignore", j, f[5], &ign)) < 0)
             goto out;
         /* Ids are optional (pycocotools numbers results itself). */
-        if (!is_absent(f[6])) {
-            if ((st = get_int(ctx, &r, "id", f[6], &id)) < 0)
+        if (!is_absent(j, f[6])) {
+            if ((st = get_int(ctx, &r, "id", j, f[6], &id)) < 0)
                 goto out;
             uint32_t *slot = idmap_slot(&ann_ids, id);
             if (*slot != IDMAP_NONE) {
@@ -715,9 +606,9 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
     static const char *const names[] = { "categories", "images",
                                          "annotations" };
     gt_state s;
-    cJSON *root = NULL;
+    dg_json j;
     dg_project *tmp = NULL;
-    const cJSON *f[3], *cats, *imgs, *anns;
+    uint32_t f[3], cats, imgs, anns;
     warn_count no_size = { 0 }, zero_box = { 0 }, dup_id = { 0 };
     dg_status st;
 
@@ -733,23 +624,27 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
                         path);
 
     memset(&s, 0, sizeof(s));
+    memset(&j, 0, sizeof(j));
     s.path = path;
+    s.j = &j;
     dg__boxset_init(&s.labels);
 
-    if ((st = read_json(ctx, path, &root)) < 0)
+    if ((st = dg__json_read(ctx, path, &j)) < 0)
         goto out;
-    if (!cJSON_IsObject(root)) {
+    if (dg__json_type(&j, 0) != DG_JSON_OBJECT) {
         st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is not an object "
-                      "(got %s)", path, json_type(root));
+                      "(got %s)", path, dg__json_type_name(&j, 0));
         goto out;
     }
-    get_fields(root, names, 3, f);
+    dg__json_fields(&j, 0, names, 3, f);
 
-    if ((st = get_array(ctx, path, f[0], "categories", &cats, &s.n_cat)) < 0 ||
-        (st = get_array(ctx, path, f[1], "images", &imgs, &s.n_img)) < 0 ||
-        (st = get_array(ctx, path, f[2], "annotations", &anns, &s.n_ann)) < 0)
+    if ((st = get_array(ctx, path, &j, f[0], "categories", &cats,
+                        &s.n_cat)) < 0 ||
+        (st = get_array(ctx, path, &j, f[1], "images", &imgs, &s.n_img)) < 0 ||
+        (st = get_array(ctx, path, &j, f[2], "annotations", &anns,
+                        &s.n_ann)) < 0)
         goto out;
-    if (!cats) {
+    if (cats == NONE) {
         st = dg__fail(ctx, DG_EFORMAT, "'%s': field 'categories': missing",
                       path);
         goto out;
@@ -759,7 +654,7 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
                       "categories", path);
         goto out;
     }
-    if (!imgs) {
+    if (imgs == NONE) {
         st = dg__fail(ctx, DG_EFORMAT, "'%s': field 'images': missing", path);
         goto out;
     }
@@ -811,7 +706,7 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
     p->labels_loaded = 1;
     p->meta_dirty = 1;
 
-    if (!f[2])
+    if (f[2] == NONE)
         dg__warn(ctx, "'%s': field 'annotations': missing, so the project "
                  "has no labels", path);
     else if (s.n_ann == 0)
@@ -828,7 +723,7 @@ out:
     idmap_release(&s.cat_map);
     free(s.imgs);
     free(s.cats);
-    cJSON_Delete(root);
+    dg__json_release(&j);
     return st;
 }
 
@@ -836,12 +731,12 @@ out:
 
 static dg_status read_detections(dg_ctx *ctx, const dg_project *p,
                                  const char *path, const char *array,
-                                 const cJSON *arr, size_t n, dg_boxset *b,
-                                 warn_count *zero_box)
+                                 dg_json *j, uint32_t arr, size_t n,
+                                 dg_boxset *b, warn_count *zero_box)
 {
     static const char *const names[] = { "image_id", "category_id", "bbox",
                                          "score" };
-    const cJSON *f[4], *c;
+    uint32_t f[4], c = arr + 1;
     rec r = { path, array, 0 };
     idmap frames = { NULL, NULL, 0 }, classes = { NULL, NULL, 0 };
     dg_status st;
@@ -866,36 +761,36 @@ static dg_status read_detections(dg_ctx *ctx, const dg_project *p,
     if ((st = dg__boxset_reserve(ctx, b, DG_BOXES_DETS, n ? n : 1)) < 0)
         goto out;
 
-    cJSON_ArrayForEach(c, arr) {
+    for (size_t i = 0; i < n; i++, c = dg__json_next(j, c)) {
         int64_t img, cat;
         double bb[4], score;
         int zero;
         uint32_t frame, cls;
 
-        if (!cJSON_IsObject(c)) {
+        if (dg__json_type(j, c) != DG_JSON_OBJECT) {
             st = rec_fail(ctx, &r, NULL, "not an object (got %s)",
-                          json_type(c));
+                          dg__json_type_name(j, c));
             goto out;
         }
-        get_fields(c, names, 4, f);
-        if ((st = get_int(ctx, &r, "image_id", f[0], &img)) < 0)
+        dg__json_fields(j, c, names, 4, f);
+        if ((st = get_int(ctx, &r, "image_id", j, f[0], &img)) < 0)
             goto out;
         if ((frame = idmap_get(&frames, img)) == IDMAP_NONE) {
             st = rec_fail(ctx, &r, "image_id", "unknown image %" PRId64, img);
             goto out;
         }
-        if ((st = get_int(ctx, &r, "category_id", f[1], &cat)) < 0)
+        if ((st = get_int(ctx, &r, "category_id", j, f[1], &cat)) < 0)
             goto out;
         if ((cls = idmap_get(&classes, cat)) == IDMAP_NONE) {
             st = rec_fail(ctx, &r, "category_id", "unknown category %" PRId64,
                           cat);
             goto out;
         }
-        if ((st = get_bbox(ctx, &r, f[2], bb, &zero)) < 0)
+        if ((st = get_bbox(ctx, &r, j, f[2], bb, &zero)) < 0)
             goto out;
         if (zero)
             warn_note(zero_box, r.index, "bbox", "zero width or height");
-        if ((st = get_number(ctx, &r, "score", f[3], &score)) < 0)
+        if ((st = get_number(ctx, &r, "score", j, f[3], &score)) < 0)
             goto out;
         if (score < 0 || score > 1) {
             st = rec_fail(ctx, &r, "score", "out of range [0, 1] (%s)",
@@ -916,8 +811,8 @@ out:
 dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
                             const char *name, int replace)
 {
-    cJSON *root = NULL;
-    const cJSON *arr;
+    dg_json j;
+    uint32_t arr;
     const char *array = "";
     dg_boxset b;
     warn_count zero_box = { 0 };
@@ -943,33 +838,30 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
                         "import ground truth first", path);
 
     dg__boxset_init(&b);
-    if ((st = read_json(ctx, path, &root)) < 0)
+    memset(&j, 0, sizeof(j));
+    if ((st = dg__json_read(ctx, path, &j)) < 0)
         goto out;
     /* Some tools wrap the list as {"annotations": [...]}. */
-    arr = root;
-    if (cJSON_IsObject(root)) {
-        arr = cJSON_GetObjectItemCaseSensitive(root, "annotations");
-        if (!cJSON_IsArray(arr)) {
+    arr = 0;
+    if (dg__json_type(&j, 0) == DG_JSON_OBJECT) {
+        static const char *const wrap[] = { "annotations" };
+        dg__json_fields(&j, 0, wrap, 1, &arr);
+        if (arr == NONE || dg__json_type(&j, arr) != DG_JSON_ARRAY) {
             st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is an object "
                           "without an 'annotations' array", path);
             goto out;
         }
         array = "annotations";
-    } else if (!cJSON_IsArray(root)) {
+    } else if (dg__json_type(&j, 0) != DG_JSON_ARRAY) {
         st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is not an array "
-                      "(got %s)", path, json_type(root));
+                      "(got %s)", path, dg__json_type_name(&j, 0));
         goto out;
     }
-    {
-        const cJSON *c;
-        cJSON_ArrayForEach(c, arr)
-            n++;
-    }
-    if ((st = read_detections(ctx, p, path, array, arr, n, &b,
+    n = dg__json_count(&j, arr);
+    if ((st = read_detections(ctx, p, path, array, &j, arr, n, &b,
                               &zero_box)) < 0)
         goto out;
-    cJSON_Delete(root);
-    root = NULL;
+    dg__json_release(&j);
     if ((st = dg__boxset_sort_by_frame(ctx, &b, p->n_frames)) < 0)
         goto out;
 
@@ -1001,6 +893,6 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
     st = DG_OK;
 out:
     dg__boxset_release(&b);
-    cJSON_Delete(root);
+    dg__json_release(&j);
     return st;
 }

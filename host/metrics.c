@@ -146,8 +146,7 @@ dg_prf dg_counts_prf(const dg_counts *c)
     return r;
 }
 
-/* Number of entries of the descending s[0..n) that are >= conf. */
-static uint64_t count_at_least(const double *s, uint64_t n, double conf)
+uint64_t dg__count_at_least(const double *s, uint64_t n, double conf)
 {
     uint64_t lo = 0, hi = n;
     while (lo < hi) {
@@ -170,7 +169,7 @@ dg_status dg_results_counts(dg_ctx *ctx, dg_results *r, double conf,
         return DG_EFORMAT;
     for (uint32_t c = 0; c < r->n_classes; c++) {
         uint64_t lo = r->class_off[c], hi = r->class_off[c + 1];
-        uint64_t k = count_at_least(r->score + lo, hi - lo, conf);
+        uint64_t k = dg__count_at_least(r->score + lo, hi - lo, conf);
         uint64_t tp = 0, ign = 0;
         for (uint64_t j = lo; j < lo + k; j++) {
             tp += row[j] == DG_TP;

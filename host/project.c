@@ -1067,6 +1067,7 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
                 dg__results_status_row(ctx, r, t);
             dg__results_load_order(ctx, r);
             dg__results_load_matched(ctx, r);
+            dg__results_load_agnostic(ctx, r);
             r->src = -1;
         } else {
             r->src = nf;

@@ -19,6 +19,8 @@ struct dg_results *dg__results_new(dg_ctx *ctx)
     r->src = -1;
     r->order_loaded = r->matched_loaded = 1;
     memset(r->row_loaded, 1, sizeof(r->row_loaded));
+    memset(r->agn_row_loaded, 1, sizeof(r->agn_row_loaded));
+    r->label_class_loaded = 1;
     return r;
 }
 
@@ -32,6 +34,8 @@ void dg__results_destroy(struct dg_results *r)
     free(r->status);
     free(r->matched);
     free(r->gt_count);
+    free(r->agnostic);
+    free(r->label_class);
     free(r);
 }
 
@@ -153,6 +157,24 @@ dg_status dg__accumulate_ref(dg_ctx *ctx, struct dg_results *r,
     return DG_OK;
 }
 
+dg_status dg__accumulate_agnostic(dg_ctx *ctx, struct dg_results *r,
+                                  const int32_t *agn)
+{
+    uint64_t n = r->n_det;
+    size_t tot = (size_t)r->n_iou * n;
+    free(r->agnostic);
+    r->agnostic = dg__alloc(ctx, tot ? tot : 1, 4);
+    if (!r->agnostic)
+        return DG_ENOMEM;
+    for (int t = 0; t < r->n_iou; t++) {
+        const int32_t *a = agn + (size_t)t * n;
+        int32_t *o = r->agnostic + (size_t)t * n;
+        for (uint64_t k = 0; k < n; k++)
+            o[k] = a[r->order[k]];
+    }
+    return DG_OK;
+}
+
 dg_status dg__results_load_order(dg_ctx *ctx, struct dg_results *r)
 {
     if (r->order_loaded)
@@ -179,18 +201,15 @@ dg_status dg__results_load_matched(dg_ctx *ctx, struct dg_results *r)
     return st;
 }
 
-const uint8_t *dg__results_status_row(dg_ctx *ctx, struct dg_results *r,
-                                      int t)
+/*
+ * Reads row t of the T x n_det dataset name of r's group into dst, as
+ * memtype; 0 on success.
+ */
+static int read_row(struct dg_results *r, const char *name, hid_t memtype,
+                    int t, void *dst)
 {
-    if (t < 0 || t >= r->n_iou) {
-        dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", t);
-        return NULL;
-    }
-    uint8_t *row = r->status + (size_t)t * r->n_det;
-    if (r->row_loaded[t] || !r->n_det)
-        return row;
     char path[700];
-    snprintf(path, sizeof(path), "%s/status", r->src_group);
+    snprintf(path, sizeof(path), "%s/%s", r->src_group, name);
     hid_t ds = H5Dopen2((hid_t)r->src, path, H5P_DEFAULT);
     hid_t sp = ds >= 0 ? H5Dget_space(ds) : H5I_INVALID_HID;
     hsize_t dims[2] = {0, 0};
@@ -203,27 +222,120 @@ const uint8_t *dg__results_status_row(dg_ctx *ctx, struct dg_results *r,
         hid_t ms = H5Screate_simple(1, mdims, NULL);
         ok = H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count,
                                  NULL) >= 0 &&
-             H5Dread(ds, H5T_NATIVE_UINT8, ms, sp, H5P_DEFAULT, row) >= 0;
+             H5Dread(ds, memtype, ms, sp, H5P_DEFAULT, dst) >= 0;
         H5Sclose(ms);
     }
     if (sp >= 0)
         H5Sclose(sp);
     if (ds >= 0)
         H5Dclose(ds);
-    if (!ok) {
-        dg__fail(ctx, DG_EFORMAT, "'%s': cannot read '%s' row %d",
-                 dg__h5_fname((hid_t)r->src), path, t);
+    return ok ? 0 : -1;
+}
+
+const uint8_t *dg__results_status_row(dg_ctx *ctx, struct dg_results *r,
+                                      int t)
+{
+    if (t < 0 || t >= r->n_iou) {
+        dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", t);
+        return NULL;
+    }
+    uint8_t *row = r->status + (size_t)t * r->n_det;
+    if (r->row_loaded[t] || !r->n_det)
+        return row;
+    if (read_row(r, "status", H5T_NATIVE_UINT8, t, row) < 0) {
+        dg__fail(ctx, DG_EFORMAT, "'%s': cannot read '%s/status' row %d",
+                 dg__h5_fname((hid_t)r->src), r->src_group, t);
         return NULL;
     }
     for (uint64_t k = 0; k < r->n_det; k++)
         if (row[k] > DG_IGN) {
-            dg__fail(ctx, DG_EFORMAT, "'%s': '%s' row %d record %llu: invalid "
-                     "status %u", dg__h5_fname((hid_t)r->src), path, t,
-                     (unsigned long long)k, row[k]);
+            dg__fail(ctx, DG_EFORMAT, "'%s': '%s/status' row %d record %llu: "
+                     "invalid status %u", dg__h5_fname((hid_t)r->src),
+                     r->src_group, t, (unsigned long long)k, row[k]);
             return NULL;
         }
     r->row_loaded[t] = 1;
     return row;
+}
+
+/* The message for confusion queries on results without agnostic rows. */
+static void *no_agnostic(dg_ctx *ctx, const struct dg_results *r)
+{
+    const char *name = strrchr(r->src_group, '/');
+    dg__fail(ctx, DG_ESTALE,
+             "'%s': the results for '%s' were computed by an older detgrid "
+             "(results version %d) without class-agnostic matching; run "
+             "'detgrid eval' again for confusion matrices and examples",
+             r->src >= 0 ? dg__h5_fname((hid_t)r->src) : "(project)",
+             name ? name + 1 : "?", r->version);
+    return NULL;
+}
+
+const int32_t *dg__results_agnostic_row(dg_ctx *ctx, struct dg_results *r,
+                                        int t)
+{
+    if (t < 0 || t >= r->n_iou) {
+        dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", t);
+        return NULL;
+    }
+    if (r->version < 2 || !r->agnostic)
+        return no_agnostic(ctx, r);
+    int32_t *row = r->agnostic + (size_t)t * r->n_det;
+    if (r->agn_row_loaded[t] || !r->n_det)
+        return row;
+    if (r->src < 0 || read_row(r, "agnostic", H5T_NATIVE_INT32, t, row) < 0) {
+        dg__fail(ctx, DG_EFORMAT, "'%s': cannot read '%s/agnostic' row %d",
+                 r->src >= 0 ? dg__h5_fname((hid_t)r->src) : "?",
+                 r->src_group, t);
+        return NULL;
+    }
+    for (uint64_t k = 0; k < r->n_det; k++)
+        if (row[k] < DG_AGN_IGNORED ||
+            (row[k] >= 0 && (uint64_t)row[k] >= r->n_gt_total)) {
+            dg__fail(ctx, DG_EFORMAT, "'%s': '%s/agnostic' row %d record "
+                     "%llu: invalid value %d", dg__h5_fname((hid_t)r->src),
+                     r->src_group, t, (unsigned long long)k, (int)row[k]);
+            return NULL;
+        }
+    r->agn_row_loaded[t] = 1;
+    return row;
+}
+
+const uint32_t *dg__results_label_class(dg_ctx *ctx, struct dg_results *r)
+{
+    if (r->version < 2 || !r->label_class)
+        return no_agnostic(ctx, r);
+    if (r->label_class_loaded)
+        return r->label_class;
+    char path[700];
+    snprintf(path, sizeof(path), "%s/label_class", r->src_group);
+    if (r->src < 0) {
+        dg__fail(ctx, DG_EFORMAT, "'%s' is not loaded", path);
+        return NULL;
+    }
+    if (dg__h5_read_1d(ctx, (hid_t)r->src, path, H5T_NATIVE_UINT32,
+                       H5T_INTEGER, r->label_class, r->n_gt_total, 0,
+                       r->n_gt_total) < 0)
+        return NULL;
+    for (uint64_t j = 0; j < r->n_gt_total; j++)
+        if (r->label_class[j] >= r->n_classes) {
+            dg__fail(ctx, DG_EFORMAT, "'%s': '%s' record %llu: class %u out "
+                     "of range", dg__h5_fname((hid_t)r->src), path,
+                     (unsigned long long)j, r->label_class[j]);
+            return NULL;
+        }
+    r->label_class_loaded = 1;
+    return r->label_class;
+}
+
+dg_status dg__results_load_agnostic(dg_ctx *ctx, struct dg_results *r)
+{
+    if (r->version < 2)
+        return DG_OK;
+    for (int t = 0; t < r->n_iou; t++)
+        if (!dg__results_agnostic_row(ctx, r, t))
+            return DG_EFORMAT;
+    return dg__results_label_class(ctx, r) ? DG_OK : DG_EFORMAT;
 }
 
 dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
@@ -234,14 +346,15 @@ dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
         if (!dg__results_status_row(ctx, r, t))
             return DG_EFORMAT;
     if ((st = dg__results_load_order(ctx, r)) < 0 ||
-        (st = dg__results_load_matched(ctx, r)) < 0)
+        (st = dg__results_load_matched(ctx, r)) < 0 ||
+        (st = dg__results_load_agnostic(ctx, r)) < 0)
         return st;
     hid_t g = H5Gcreate2((hid_t)loc, name, H5P_DEFAULT, H5P_DEFAULT,
                          H5P_DEFAULT);
     if (g < 0)
         return dg__fail(ctx, DG_EIO, "cannot create results group '%s'", name);
     uint64_t n = r->n_det, nt = (uint64_t)r->n_iou;
-    int32_t ver = 1;
+    int32_t ver = r->version >= 2 ? 2 : 1;
     if ((st = dg__h5_attr_write(ctx, g, "results_version", H5T_NATIVE_INT32,
                                 H5T_STD_I32LE, &ver, 0)) < 0 ||
         (st = dg__h5_attr_write(ctx, g, "iou_thresholds", H5T_NATIVE_DOUBLE,
@@ -267,6 +380,13 @@ dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
                               r->status, nt, n, 1)) < 0 ||
         (st = dg__h5_write_2d(ctx, g, "matched", H5T_NATIVE_INT32,
                               H5T_STD_I32LE, r->matched, nt, n, 1)) < 0)
+        goto out;
+    if (ver >= 2 &&
+        ((st = dg__h5_write_2d(ctx, g, "agnostic", H5T_NATIVE_INT32,
+                               H5T_STD_I32LE, r->agnostic, nt, n, 1)) < 0 ||
+         (st = dg__h5_write_1d(ctx, g, "label_class", H5T_NATIVE_UINT32,
+                               H5T_STD_U32LE, r->label_class, r->n_gt_total,
+                               1)) < 0))
         goto out;
 out:
     H5Gclose(g);
@@ -329,6 +449,23 @@ dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
                           dg__h5_fname(f), gp);
             goto fail;
         }
+    int32_t ver = 1; /* absent: version 1 */
+    st = dg__h5_attr_read(ctx, g, "results_version", H5T_NATIVE_INT32, &ver,
+                          1);
+    if (st < 0 && st != DG_ENOTFOUND)
+        goto fail;
+    if (ver < 1 || ver > 2) {
+        st = dg__fail(ctx, ver > 2 ? DG_EVERSION : DG_EFORMAT,
+                      "'%s': %s: results_version %d is not supported (this "
+                      "detgrid reads 1 and 2)%s",
+                      dg__h5_fname(f), gp, (int)ver,
+                      ver > 2 ? "; upgrade detgrid or run 'detgrid eval' "
+                                "again"
+                              : "");
+        goto fail;
+    }
+    r->version = ver;
+    st = DG_OK;
     dg__h5_attr_read_str(ctx, g, "device", r->device, sizeof(r->device));
     uint64_t nc1, nd;
     char p1[700];
@@ -385,9 +522,51 @@ dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
                               dg__h5_fname(f), p1, (unsigned long long)k);
                 goto fail;
             }
+    if (r->version >= 2) {
+        /* Shapes now, values on first use. */
+        uint64_t nl = 0;
+        hid_t ds = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+        hsize_t dims[2] = {0, 0};
+        snprintf(p1, sizeof(p1), "%s/agnostic", gp);
+        int ok = dg__h5_exists(f, p1) &&
+                 (ds = H5Dopen2(f, p1, H5P_DEFAULT)) >= 0 &&
+                 (sp = H5Dget_space(ds)) >= 0 &&
+                 H5Sget_simple_extent_ndims(sp) == 2 &&
+                 H5Sget_simple_extent_dims(sp, dims, NULL) == 2 &&
+                 dims[0] == (hsize_t)nt && dims[1] == nd;
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (ds >= 0)
+            H5Dclose(ds);
+        if (!ok) {
+            st = dg__fail(ctx, DG_EFORMAT,
+                          "'%s': %s missing or not %lld x %llu",
+                          dg__h5_fname(f), p1, (long long)nt,
+                          (unsigned long long)nd);
+            goto fail;
+        }
+        snprintf(p1, sizeof(p1), "%s/label_class", gp);
+        if ((st = dg__h5_len(ctx, f, p1, &nl)) < 0)
+            goto fail;
+        if (nl != r->n_gt_total) {
+            st = dg__fail(ctx, DG_EFORMAT,
+                          "'%s': %s has %llu values, n_gt is %llu",
+                          dg__h5_fname(f), p1, (unsigned long long)nl,
+                          (unsigned long long)r->n_gt_total);
+            goto fail;
+        }
+        r->agnostic = dg__alloc(ctx, (size_t)nt * (nd ? nd : 1), 4);
+        r->label_class = dg__alloc(ctx, nl ? nl : 1, 4);
+        if (!r->agnostic || !r->label_class) {
+            st = DG_ENOMEM;
+            goto fail;
+        }
+    }
     r->src = file;
     snprintf(r->src_group, sizeof(r->src_group), "%s", gp);
     memset(r->row_loaded, 0, sizeof(r->row_loaded));
+    memset(r->agn_row_loaded, 0, sizeof(r->agn_row_loaded));
+    r->label_class_loaded = 0;
     r->order_loaded = r->matched_loaded = 0;
     H5Gclose(g);
     *out = r;

@@ -36,6 +36,19 @@
  * crowd region. Boxes are clipped to the frame. Set k is slightly worse and
  * more confident than set k-1, with its own per-class skills, so per-class
  * comparisons go both ways.
+ *
+ * Planted label mistakes (the plant_* options) come from a stream of their
+ * own, seeded per (seed, frame), and change only the labels written: the
+ * detectors are generated from the true objects as before. With every
+ * plant_* rate zero that stream is never drawn from, so the output is the
+ * same, byte for byte, as without the feature. Per regular object one
+ * uniform draw picks at most one of missing, wrong class or bad box; then
+ * Poisson(n_objects * plant_spurious) spurious labels are placed by
+ * rejection where they overlap no object (IoU < 0.1; 30 tries, else that
+ * one is not planted). A bad box shifts the object's box along one axis or
+ * scales it about its centre towards a target IoU drawn in [0.2, 0.45] and
+ * keeps the result if, after clipping and snapping, its IoU with the
+ * object is in [0.15, 0.5) (16 tries, else the label is left correct).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -68,6 +81,8 @@ static uint64_t hash3(uint64_t a, uint64_t b, uint64_t c)
 }
 
 enum { STREAM_GT = 1, STREAM_SKILL = 2, STREAM_DET = 16 };
+/* Above every STREAM_DET + k (k < 1000) and STREAM_SKILL + (k << 8). */
+#define STREAM_PLANT 0x504c414e54ULL
 
 static void rng_seed(rng_t *r, uint64_t seed, uint64_t stream, uint64_t frame)
 {
@@ -292,6 +307,16 @@ static dg_status model_init(dg_ctx *ctx, const dg_synth_opts *opts, model *m)
         return dg__fail(ctx, DG_EINVAL,
                         "synth: background_fp %g or low_score_fp %g not in "
                         "[0, 10000]", o->background_fp, o->low_score_fp);
+    if (bad_rate(o->plant_missing) || bad_rate(o->plant_wrong_class) ||
+        bad_rate(o->plant_bad_box) ||
+        !(o->plant_missing + o->plant_wrong_class + o->plant_bad_box <= 1))
+        return dg__fail(ctx, DG_EINVAL,
+                        "synth: plant_missing, plant_wrong_class and "
+                        "plant_bad_box must be in [0, 1] and sum to at most 1");
+    if (!(o->plant_spurious >= 0 && o->plant_spurious <= 100))
+        return dg__fail(ctx, DG_EINVAL,
+                        "synth: plant_spurious %g not in [0, 100]",
+                        o->plant_spurious);
     if (bad_rate(o->crowd_rate) || bad_rate(o->miss_rate) ||
         bad_rate(o->confuse_rate) || bad_rate(o->duplicate_rate))
         return dg__fail(ctx, DG_EINVAL,
@@ -717,6 +742,180 @@ static int gen_dets(const model *m, uint32_t k, uint32_t f, const sbuf *gt,
     return apply_cap(dt, m->o.max_dets_per_frame, &sc->rk, &sc->rk_cap);
 }
 
+/* ---- planted label mistakes ------------------------------------------- */
+
+typedef struct {
+    dg_synth_plant *v;
+    uint64_t n, cap;
+} plant_log;
+
+static int log_add(plant_log *lg, const dg_synth_plant *pl)
+{
+    if (lg->n == lg->cap) {
+        uint64_t cap = lg->cap ? 2 * lg->cap : 256;
+        dg_synth_plant *v = realloc(lg->v, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        lg->v = v;
+        lg->cap = cap;
+    }
+    lg->v[lg->n++] = *pl;
+    return 0;
+}
+
+static int planting(const model *m)
+{
+    const dg_synth_opts *o = &m->o;
+    return o->plant_missing > 0 || o->plant_wrong_class > 0 ||
+           o->plant_bad_box > 0 || o->plant_spurious > 0;
+}
+
+static void box4(double *v, const sbox *b)
+{
+    v[0] = b->x;
+    v[1] = b->y;
+    v[2] = b->w;
+    v[3] = b->h;
+}
+
+/*
+ * A copy of g's box moved or resized so that its IoU with g is in
+ * [0.15, 0.5), into *b; 0 if 16 tries found none.
+ */
+static int bad_box(const model *m, rng_t *r, const sbox *g, sbox *b)
+{
+    for (int attempt = 0; attempt < 16; attempt++) {
+        double T = unif_in(r, 0.2, 0.45);
+        double x1 = g->x, y1 = g->y, x2 = g->x + g->w, y2 = g->y + g->h;
+        if (unif(r) < 0.5) {
+            /* Shifting by s of the size along one axis gives
+             * IoU (1 - s) / (1 + s). */
+            double sh = (1 - T) / (1 + T);
+            double sign = rng_next(r) >> 63 ? 1.0 : -1.0;
+            if (unif(r) < 0.5) {
+                x1 += sign * sh * g->w;
+                x2 += sign * sh * g->w;
+            } else {
+                y1 += sign * sh * g->h;
+                y2 += sign * sh * g->h;
+            }
+        } else {
+            /* Scaling by k about the centre gives IoU k^2 or 1 / k^2. */
+            double k = unif(r) < 0.5 ? sqrt(1 / T) : sqrt(T);
+            double cx = g->x + g->w / 2, cy = g->y + g->h / 2;
+            x1 = cx - g->w * k / 2;
+            x2 = cx + g->w * k / 2;
+            y1 = cy - g->h * k / 2;
+            y2 = cy + g->h * k / 2;
+        }
+        sbox t = *g;
+        set_box(m, &t, x1, y1, x2, y2);
+        double v = iou_of(&t, g);
+        if (v >= 0.15 && v < 0.5) {
+            *b = t;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The labels of frame f: its true objects gt with mistakes planted, into
+ * lab (emptied first). Returns gt itself when nothing is to be planted (no
+ * random number is drawn then), lab otherwise, NULL when out of memory.
+ * With lg, each mistake is recorded there, label indices counted from
+ * label0.
+ */
+static const sbuf *plant_labels(const model *m, uint32_t f, const sbuf *gt,
+                                sbuf *lab, plant_log *lg, uint64_t label0)
+{
+    if (!planting(m))
+        return gt;
+    const dg_synth_opts *o = &m->o;
+    rng_t r;
+    rng_seed(&r, o->seed, STREAM_PLANT, f);
+    lab->n = 0;
+    uint32_t n_regular = 0;
+    dg_synth_plant pl;
+
+    for (size_t i = 0; i < gt->n; i++) {
+        const sbox *g = &gt->b[i];
+        sbox *b = sbuf_add(lab);
+        if (!b)
+            return NULL;
+        *b = *g;
+        if (g->crowd)
+            continue;
+        n_regular++;
+        memset(&pl, 0, sizeof(pl));
+        pl.frame = f;
+        pl.cls = pl.true_cls = g->cls;
+        box4(pl.box, g);
+        box4(pl.true_box, g);
+        pl.iou = 1;
+        double u = unif(&r);
+        if (u < o->plant_missing) {
+            lab->n--;
+            pl.kind = DG_PLANT_MISSING;
+            pl.label = -1;
+        } else if ((u -= o->plant_missing) < o->plant_wrong_class) {
+            if (m->n_classes < 2)
+                continue;
+            uint32_t c = below(&r, m->n_classes - 1);
+            b->cls = c >= g->cls ? c + 1 : c;
+            pl.kind = DG_PLANT_WRONG_CLASS;
+            pl.label = (int64_t)(label0 + lab->n - 1);
+            pl.cls = b->cls;
+        } else if ((u -= o->plant_wrong_class) < o->plant_bad_box) {
+            if (!bad_box(m, &r, g, b))
+                continue;
+            b->area = b->w * b->h;
+            pl.kind = DG_PLANT_BAD_BOX;
+            pl.label = (int64_t)(label0 + lab->n - 1);
+            box4(pl.box, b);
+            pl.iou = iou_of(b, g);
+        } else {
+            continue;
+        }
+        if (lg && log_add(lg, &pl) < 0)
+            return NULL;
+    }
+
+    uint32_t n_sp = o->plant_spurious > 0 && n_regular
+                        ? poisson(&r, o->plant_spurious * n_regular)
+                        : 0;
+    for (uint32_t j = 0; j < n_sp; j++) {
+        sbox t;
+        int ok = 0;
+        for (int attempt = 0; attempt < 30 && !ok; attempt++) {
+            memset(&t, 0, sizeof(t));
+            random_object(m, &r, &t, draw_class(m, &r));
+            ok = 1;
+            for (size_t i = 0; i < gt->n && ok; i++)
+                if (iou_of(&t, &gt->b[i]) >= 0.1)
+                    ok = 0;
+        }
+        if (!ok)
+            continue;
+        sbox *b = sbuf_add(lab);
+        if (!b)
+            return NULL;
+        t.area = t.w * t.h;
+        *b = t;
+        memset(&pl, 0, sizeof(pl));
+        pl.kind = DG_PLANT_SPURIOUS;
+        pl.frame = f;
+        pl.label = (int64_t)(label0 + lab->n - 1);
+        pl.cls = pl.true_cls = t.cls;
+        box4(pl.box, &t);
+        box4(pl.true_box, &t);
+        pl.iou = 1;
+        if (lg && log_add(lg, &pl) < 0)
+            return NULL;
+    }
+    return lab;
+}
+
 static void class_name(uint32_t c, char *buf, size_t size)
 {
     if (c < N_NAMED)
@@ -807,7 +1006,7 @@ dg_status dg_synth_project(dg_ctx *ctx, const dg_synth_opts *opts,
 {
     model m;
     dg_project *p = NULL;
-    sbuf gt = {0}, dt = {0};
+    sbuf gt = {0}, dt = {0}, lab = {0};
     scratch_t sc = {0};
     char name[64];
     dg_status st;
@@ -865,11 +1064,14 @@ dg_status dg_synth_project(dg_ctx *ctx, const dg_synth_opts *opts,
     for (uint32_t f = 0; f < m.n_frames; f++) {
         if (gen_gt(&m, f, &gt) < 0)
             goto oom;
-        st = room(ctx, &p->labels, DG_BOXES_LABELS, gt.n);
+        const sbuf *L = plant_labels(&m, f, &gt, &lab, NULL, 0);
+        if (!L)
+            goto oom;
+        st = room(ctx, &p->labels, DG_BOXES_LABELS, L->n);
         if (st < 0)
             goto out;
-        for (size_t i = 0; i < gt.n; i++) {
-            const sbox *b = &gt.b[i];
+        for (size_t i = 0; i < L->n; i++) {
+            const sbox *b = &L->b[i];
             dg__boxset_push(&p->labels, f, b->cls, b->x, b->y, b->w, b->h, 0,
                             b->area, b->crowd, 0);
         }
@@ -918,6 +1120,7 @@ out:
     dg_project_free(p);
     free(gt.b);
     free(dt.b);
+    free(lab.b);
     free(sc.rk);
     model_release(&m);
     return st;
@@ -1029,7 +1232,7 @@ static char *put_box(char *p, const sbox *b)
 static dg_status write_gt(dg_ctx *ctx, const model *m, const char *path)
 {
     out_file o;
-    sbuf gt = {0};
+    sbuf gt = {0}, lab = {0};
     char line[512], name[64];
     dg_status st = out_open(ctx, path, &o);
     if (st < 0)
@@ -1047,12 +1250,15 @@ static dg_status write_gt(dg_ctx *ctx, const model *m, const char *path)
     fputs("],\n\"annotations\":[\n", fp);
     uint64_t id = 0;
     for (uint32_t f = 0; f < m->n_frames; f++) {
-        if (gen_gt(m, f, &gt) < 0) {
+        const sbuf *L = gen_gt(m, f, &gt) < 0
+                            ? NULL
+                            : plant_labels(m, f, &gt, &lab, NULL, 0);
+        if (!L) {
             st = dg__fail(ctx, DG_ENOMEM, "synth: out of memory");
             goto out;
         }
-        for (size_t i = 0; i < gt.n; i++) {
-            const sbox *b = &gt.b[i];
+        for (size_t i = 0; i < L->n; i++) {
+            const sbox *b = &L->b[i];
             char *p = line;
             p += sprintf(p, "%s{\"id\":%llu,\"image_id\":%lu,"
                          "\"category_id\":%lu,\"bbox\":", id ? ",\n" : "",
@@ -1076,6 +1282,7 @@ static dg_status write_gt(dg_ctx *ctx, const model *m, const char *path)
     fputs("]}\n", fp);
 out:
     free(gt.b);
+    free(lab.b);
     dg_status st2 = out_close(ctx, &o, st == DG_OK);
     return st < 0 ? st : st2;
 }
@@ -1144,6 +1351,71 @@ dg_status dg_synth_coco_json(dg_ctx *ctx, const dg_synth_opts *opts,
         st = write_dt(ctx, &m, k, path);
         free(path);
     }
+    model_release(&m);
+    return st;
+}
+
+/* ---- public: planted mistakes ----------------------------------------- */
+
+const char *dg_plant_kind_name(dg_plant_kind k)
+{
+    switch (k) {
+    case DG_PLANT_MISSING:
+        return "missing";
+    case DG_PLANT_WRONG_CLASS:
+        return "wrong-class";
+    case DG_PLANT_BAD_BOX:
+        return "bad-box";
+    case DG_PLANT_SPURIOUS:
+        return "spurious";
+    default:
+        return NULL;
+    }
+}
+
+void dg_synth_frame_id(uint32_t f, char *buf, size_t size)
+{
+    frame_name(f, buf, size);
+}
+
+void dg_synth_class_name(uint32_t c, char *buf, size_t size)
+{
+    class_name(c, buf, size);
+}
+
+dg_status dg_synth_planted(dg_ctx *ctx, const dg_synth_opts *opts,
+                           dg_synth_plant **out, uint64_t *n)
+{
+    model m;
+    sbuf gt = {0}, lab = {0};
+    plant_log lg = {0};
+    dg_status st = DG_OK;
+
+    if (!out || !n)
+        return dg__fail(ctx, DG_EINVAL, "synth: out is NULL");
+    *out = NULL;
+    *n = 0;
+    if ((st = model_init(ctx, opts, &m)) < 0)
+        return st;
+    uint64_t label0 = 0;
+    for (uint32_t f = 0; f < m.n_frames; f++) {
+        const sbuf *L = gen_gt(&m, f, &gt) < 0
+                            ? NULL
+                            : plant_labels(&m, f, &gt, &lab, &lg, label0);
+        if (!L) {
+            st = dg__fail(ctx, DG_ENOMEM, "synth: out of memory");
+            break;
+        }
+        label0 += L->n;
+    }
+    if (st == DG_OK && lg.n) {
+        *out = lg.v;
+        *n = lg.n;
+        lg.v = NULL;
+    }
+    free(lg.v);
+    free(gt.b);
+    free(lab.b);
     model_release(&m);
     return st;
 }

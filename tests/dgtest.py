@@ -457,7 +457,7 @@ def check_results(ck, proj, name, oracle, what):
     dets = proj.inferences[name]
     N = len(dets)
     T = len(oracle.thresholds)
-    ck.eq(int(r["results_version"]), 1, what + " results_version")
+    ck.eq(int(r["results_version"]), 2, what + " results_version")
     ck.array_eq(np.asarray(r["iou_thresholds"], np.float64),
                 np.asarray(oracle.thresholds), what + " iou_thresholds")
     ck.array_eq(r["order"].astype(np.int64), oracle.order, what + " order")

@@ -151,10 +151,11 @@ static long file_size(const char *path)
 static int copy_kernels(const char *dir, const char *which,
                         const char *extra)
 {
-    static const char *names[] = {"iou.cl", "match.cl", "accum.cl"};
+    static const char *names[] = {"iou.cl", "match.cl", "accum.cl",
+                                  "confusion.cl"};
     char from[1024], to[1024];
     mkdir(dir, 0755);
-    for (int i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(from, sizeof(from), "%s/../../kernels/%s", DG_TEST_DATA,
                  names[i]);
         snprintf(to, sizeof(to), "%s/%s", dir, names[i]);

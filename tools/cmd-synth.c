@@ -1,8 +1,10 @@
 /*
- * detgrid synth: synthetic projects and COCO JSON, deterministic for a seed.
+ * detgrid synth: synthetic projects and COCO JSON, deterministic for a seed,
+ * optionally with planted label mistakes listed in a JSON file.
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "cmds.h"
@@ -12,13 +14,95 @@ static const char *const usage[] = {
     "detgrid synth --coco-gt <gt.json> [--coco-dt-prefix <prefix>] [<options>]",
     NULL};
 
+static cJSON *box_json(const double *b)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < 4; i++)
+        cJSON_AddItemToArray(a, cli_num(b[i]));
+    return a;
+}
+
+/*
+ * The planted mistakes as JSON (docs/ERRORS.md): per mistake its kind, the
+ * frame (id, index, COCO image id), the label (record index and COCO
+ * annotation id; null for a missing label), classes and boxes.
+ */
+static int write_planted(dg_ctx *ctx, const dg_synth_opts *o,
+                         const char *path)
+{
+    dg_synth_plant *pl;
+    uint64_t n;
+    dg_status st = dg_synth_planted(ctx, o, &pl, &n);
+    if (st < 0)
+        return cli_fail(ctx, st);
+    uint64_t count[DG_PLANT_N_KINDS] = {0};
+    char name[64];
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "seed", (double)o->seed);
+    cJSON *rates = cJSON_AddObjectToObject(j, "rates");
+    cJSON_AddItemToObject(rates, "missing", cli_num(o->plant_missing));
+    cJSON_AddItemToObject(rates, "wrong-class", cli_num(o->plant_wrong_class));
+    cJSON_AddItemToObject(rates, "bad-box", cli_num(o->plant_bad_box));
+    cJSON_AddItemToObject(rates, "spurious", cli_num(o->plant_spurious));
+    cJSON *counts = cJSON_AddObjectToObject(j, "counts");
+    cJSON *arr = cJSON_AddArrayToObject(j, "planted");
+    for (uint64_t i = 0; i < n; i++) {
+        const dg_synth_plant *p = &pl[i];
+        count[p->kind]++;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "kind", dg_plant_kind_name(p->kind));
+        dg_synth_frame_id(p->frame, name, sizeof(name));
+        cJSON_AddStringToObject(e, "frame", name);
+        cJSON_AddNumberToObject(e, "frame_index", p->frame);
+        cJSON_AddNumberToObject(e, "image_id", (double)p->frame + 1);
+        if (p->label >= 0) {
+            cJSON_AddNumberToObject(e, "label", (double)p->label);
+            cJSON_AddNumberToObject(e, "annotation_id", (double)p->label + 1);
+        } else {
+            cJSON_AddNullToObject(e, "label");
+            cJSON_AddNullToObject(e, "annotation_id");
+        }
+        dg_synth_class_name(p->cls, name, sizeof(name));
+        cJSON_AddStringToObject(e, "class", name);
+        cJSON_AddNumberToObject(e, "class_index", p->cls);
+        dg_synth_class_name(p->true_cls, name, sizeof(name));
+        cJSON_AddStringToObject(e, "true_class", name);
+        cJSON_AddNumberToObject(e, "true_class_index", p->true_cls);
+        cJSON_AddItemToObject(e, "box", box_json(p->box));
+        cJSON_AddItemToObject(e, "true_box", box_json(p->true_box));
+        cJSON_AddItemToObject(e, "iou", cli_num(p->iou));
+        cJSON_AddItemToArray(arr, e);
+    }
+    for (int k = 0; k < DG_PLANT_N_KINDS; k++)
+        cJSON_AddNumberToObject(counts, dg_plant_kind_name((dg_plant_kind)k),
+                                (double)count[k]);
+    free(pl);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text)
+        return cli_error("out of memory");
+    size_t len = strlen(text);
+    int rc = cli_write_file(path, text, len);
+    free(text);
+    if (rc == EXIT_OK)
+        fprintf(stderr,
+                "wrote '%s': %llu missing, %llu wrong-class, %llu bad-box, "
+                "%llu spurious\n",
+                path, (unsigned long long)count[DG_PLANT_MISSING],
+                (unsigned long long)count[DG_PLANT_WRONG_CLASS],
+                (unsigned long long)count[DG_PLANT_BAD_BOX],
+                (unsigned long long)count[DG_PLANT_SPURIOUS]);
+    return rc;
+}
+
 int cmd_synth(int argc, const char **argv)
 {
-    const char *out = NULL, *coco_gt = NULL, *coco_dt = NULL;
+    const char *out = NULL, *coco_gt = NULL, *coco_dt = NULL, *planted = NULL;
     long seed = 1, frames = -1, classes = -1, sets = -1, levels = -1,
          maxdets = -1;
     double scale = NAN, objects = NAN, crowd = NAN, miss = NAN, jitter = NAN,
-           confuse = NAN, dup = NAN, bgfp = NAN, junk = NAN;
+           confuse = NAN, dup = NAN, bgfp = NAN, junk = NAN, pmiss = NAN,
+           pwrong = NAN, pbox = NAN, pspur = NAN;
     cli_opt opts[] = {
         {OPT_STR, 'o', "output", &out, "<project.h5>", "write a project file", 0},
         {OPT_STR, 0, "coco-gt", &coco_gt, "<file>", "write COCO instances JSON", 0},
@@ -42,12 +126,23 @@ int cmd_synth(int argc, const char **argv)
         {OPT_INT, 0, "score-levels", &levels, "<n>", "round scores to n levels (ties)", 0},
         {OPT_INT, 0, "max-dets", &maxdets, "<n>",
          "keep the n best detections per frame (0: all; COCO preset 100)", 0},
+        {OPT_DBL, 0, "plant-missing", &pmiss, "<p>",
+         "drop the labels of a fraction p of objects", 0},
+        {OPT_DBL, 0, "plant-wrong-class", &pwrong, "<p>",
+         "label a fraction p of objects with another class", 0},
+        {OPT_DBL, 0, "plant-bad-box", &pbox, "<p>",
+         "shift or scale the label boxes of a fraction p of objects", 0},
+        {OPT_DBL, 0, "plant-spurious", &pspur, "<r>",
+         "add r spurious labels per object where nothing is", 0},
+        {OPT_STR, 0, "planted", &planted, "<file.json>",
+         "list the planted label mistakes in a JSON file", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     if (cli_parse(argc, argv, opts, usage, pos, 0) != 0)
         cli_usage_error(usage, opts, "no positional arguments expected");
-    if (!out && !coco_gt && !coco_dt)
-        cli_usage_error(usage, opts, "need -o, --coco-gt or --coco-dt-prefix");
+    if (!out && !coco_gt && !coco_dt && !planted)
+        cli_usage_error(usage, opts,
+                        "need -o, --coco-gt, --coco-dt-prefix or --planted");
     dg_synth_opts o;
     if (!isnan(scale)) {
         if (!(scale > 0))
@@ -84,9 +179,15 @@ int cmd_synth(int argc, const char **argv)
     SETD(dup, duplicate_rate);
     SETD(bgfp, background_fp);
     SETD(junk, low_score_fp);
+    SETD(pmiss, plant_missing);
+    SETD(pwrong, plant_wrong_class);
+    SETD(pbox, plant_bad_box);
+    SETD(pspur, plant_spurious);
     dg_ctx *ctx = cli_ctx(NULL);
     int rc = EXIT_OK;
     dg_status st;
+    if (planted && (rc = write_planted(ctx, &o, planted)) != EXIT_OK)
+        goto done;
     if (coco_gt || coco_dt) {
         if ((st = dg_synth_coco_json(ctx, &o, coco_gt, coco_dt)) < 0) {
             rc = cli_fail(ctx, st);

@@ -9,6 +9,13 @@ int cmd_info(int argc, const char **argv);
 int cmd_eval(int argc, const char **argv);
 int cmd_metrics(int argc, const char **argv);
 int cmd_sweep(int argc, const char **argv);
+int cmd_confusion(int argc, const char **argv);
+int cmd_examples(int argc, const char **argv);
 int cmd_devices(int argc, const char **argv);
+int cmd_voc(int argc, const char **argv);
+int cmd_import_txt(int argc, const char **argv, const char *format);
+int cmd_coco(int argc, const char **argv);
+int cmd_label_errors(int argc, const char **argv);
+int cmd_errors(int argc, const char **argv);
 
 #endif

@@ -18,7 +18,13 @@ static const struct cmd {
     {"info", cmd_info, "summarise a project file"},
     {"eval", cmd_eval, "match detections to labels at every IoU threshold"},
     {"metrics", cmd_metrics, "per-class TP/FP/FN, precision, recall, F1"},
+    {"coco", cmd_coco, "COCO AP/AR exactly as pycocotools, from JSON or a project"},
     {"sweep", cmd_sweep, "precision/recall/F1 against confidence; best-F1 thresholds"},
+    {"confusion", cmd_confusion, "class-agnostic confusion matrix with background"},
+    {"examples", cmd_examples, "the boxes behind one confusion-matrix cell, sorted"},
+    {"voc", cmd_voc, "Pascal VOC AP per class and mAP (voc07, voc12)"},
+    {"label-errors", cmd_label_errors, "ranked likely labelling mistakes (missing, wrong class, ...)"},
+    {"errors", cmd_errors, "TIDE error taxonomy: Cls/Loc/Both/Dupe/Bkg/Miss and their dAP"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
 };
 
@@ -27,7 +33,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: detgrid <command> [<options>] [<args>]\n"
                "       detgrid <command> --help\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "    %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "    %-13s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nexit codes: 0 success, 1 a check did not pass, 2 error, "
                "129 usage error\n");
 }

@@ -33,7 +33,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ "$want_test" = 1 ]; then
-    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import numpy, h5py, pycocotools" 2>/dev/null; then
+    # Installed, not importable: tidecv's cv2 may lack libGL on a bare machine.
+    have='import importlib.metadata as m; [m.version(p) for p in ("numpy", "h5py", "pycocotools", "tidecv")]'
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "$have" 2>/dev/null; then
         echo "setup.sh: creating .venv with the test oracles" >&2
         python3 -m venv .venv
         .venv/bin/python -m pip install -q --upgrade pip

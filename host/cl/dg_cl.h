@@ -18,6 +18,7 @@
 extern const char dg_cl_src_iou[];
 extern const char dg_cl_src_match[];
 extern const char dg_cl_src_accum[];
+extern const char dg_cl_src_confusion[];
 
 /* Flags of a ground truth in the packed group order (kernels' gflag). */
 enum { DG_CL_FLAG_CROWD = 1, DG_CL_FLAG_IGNORED = 2 };
@@ -53,6 +54,14 @@ enum {
     DG_CL_BUF_ORDER,   /* accumulation: uint per detection */
     DG_CL_BUF_ST_IN,   /* accumulation: uchar per (row, detection) */
     DG_CL_BUF_M_IN,    /* accumulation: int per (row, detection) */
+    /*
+     * Class-agnostic matching (confusion.c) reuses the buffers above with
+     * a frame as the group, and adds these.
+     */
+    DG_CL_BUF_DCLS,    /* uint per detection: its class */
+    DG_CL_BUF_GCLS,    /* uint per ground truth: its class */
+    DG_CL_BUF_NIGN,    /* uint per frame: crowd or ignored ground truths */
+    DG_CL_BUF_IBEST,   /* double per detection: best IoU with those */
     DG_CL_N_BUFS
 };
 
@@ -67,6 +76,7 @@ struct dg_cl_state {
     cl_command_queue queue;
     cl_program program;
     cl_kernel k_iou, k_match, k_accum;
+    cl_kernel k_agn_iou, k_agn_greedy; /* confusion.cl */
 
     char platform_name[256], device_name[256], driver[128];
     char label[540]; /* "OpenCL: <platform> / <device>" */
@@ -165,5 +175,12 @@ dg_status dg__cl_match_greedy(dg_ctx *ctx, cl_uint n_grp, cl_uint n_thr,
                               cl_ulong iou_base, cl_uint n_gt,
                               cl_uint out_base, cl_ulong n_out);
 dg_status dg__cl_accumulate_permute(dg_ctx *ctx, cl_ulong n, cl_uint n_rows);
+dg_status dg__cl_agnostic_iou(dg_ctx *ctx, cl_uint n_det, cl_uint frm_base,
+                              cl_uint dt_base, cl_uint gt_base,
+                              cl_ulong pair_base, cl_double thr_min);
+dg_status dg__cl_agnostic_greedy(dg_ctx *ctx, cl_uint n_frm, cl_uint n_thr,
+                                 cl_uint dt_base, cl_uint gt_base,
+                                 cl_ulong pair_base, cl_uint n_gt,
+                                 cl_uint out_base, cl_ulong n_out);
 
 #endif

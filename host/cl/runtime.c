@@ -37,6 +37,7 @@ static const struct {
     {"iou.cl", dg_cl_src_iou},
     {"match.cl", dg_cl_src_match},
     {"accum.cl", dg_cl_src_accum},
+    {"confusion.cl", dg_cl_src_confusion}, /* uses dg_iou() too */
 };
 #define N_STAGES (sizeof(stages) / sizeof(stages[0]))
 
@@ -791,6 +792,10 @@ static void state_free(struct dg_cl_state *s)
     for (int i = 0; i < DG_CL_N_BUFS; i++)
         if (s->bufs[i].mem)
             clReleaseMemObject(s->bufs[i].mem);
+    if (s->k_agn_greedy)
+        clReleaseKernel(s->k_agn_greedy);
+    if (s->k_agn_iou)
+        clReleaseKernel(s->k_agn_iou);
     if (s->k_accum)
         clReleaseKernel(s->k_accum);
     if (s->k_match)
@@ -901,6 +906,10 @@ dg_status dg__cl_ensure(dg_ctx *ctx)
     DG_CL_TRY_ERR(ctx, err, "clCreateKernel(match_greedy)");
     s->k_accum = clCreateKernel(s->program, "accumulate_permute", &err);
     DG_CL_TRY_ERR(ctx, err, "clCreateKernel(accumulate_permute)");
+    s->k_agn_iou = clCreateKernel(s->program, "agnostic_iou", &err);
+    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(agnostic_iou)");
+    s->k_agn_greedy = clCreateKernel(s->program, "agnostic_greedy", &err);
+    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(agnostic_greedy)");
     ctx->cl = s;
     s = NULL;
 out:

@@ -60,8 +60,8 @@ enum {
 typedef struct dg_coco_opts {
     /*
      * IoU thresholds as the doubles nearest 0.50, 0.55, ..., 0.95 instead
-     * of numpy.linspace(.5, .95, 10), whose third value is
-     * 0.6000000000000001 (so an IoU of exactly 0.6 fails it).
+     * of numpy.linspace(.5, .95, 10), whose ninth value is
+     * 0.8999999999999999 (so an IoU just below 0.9 passes it).
      */
     int exact_iou;
     /*
@@ -115,7 +115,7 @@ typedef struct dg_coco_result {
      */
     double *ap, *ap50, *ap75, *ar100;
     uint64_t n_gt;  /* labels, crowd included */
-    uint64_t n_det; /* detections evaluated (after 100 per image and category) */
+    uint64_t n_det; /* detections evaluated (100 per image and category) */
     uint64_t n_det_dropped; /* beyond the 100 best of an image and category */
     dg_coco_timing timing;
     char device[256]; /* "reference" or "OpenCL: <platform> / <device>" */

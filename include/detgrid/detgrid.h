@@ -23,10 +23,15 @@
 #include "detgrid/context.h"
 #include "detgrid/project.h"
 #include "detgrid/import.h"
+#include "detgrid/import_txt.h"
+#include "detgrid/voc.h"
 #include "detgrid/synth.h"
 #include "detgrid/eval.h"
 #include "detgrid/metrics.h"
+#include "detgrid/confusion.h"
 #include "detgrid/device.h"
+#include "detgrid/coco.h"
+#include "detgrid/errors.h"
 
 #define DG_VERSION_STRING "0.1.0"
 

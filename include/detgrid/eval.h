@@ -14,6 +14,9 @@
  * ground truth is held no ignored one is considered (pycocotools' rules).
  * Crowd IoU is intersection over detection area. A detection on an ignored
  * ground truth is ignored: neither TP nor FP.
+ *
+ * eval also stores a class-agnostic matching of the same frames, on the same
+ * path, for confusion matrices (see detgrid/confusion.h).
  */
 #ifndef DETGRID_EVAL_H
 #define DETGRID_EVAL_H

@@ -8,6 +8,7 @@
 #ifndef DETGRID_SYNTH_H
 #define DETGRID_SYNTH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "detgrid/project.h"
@@ -35,7 +36,55 @@ typedef struct dg_synth_opts {
     /* Keep at most this many detections per frame, the best by score, as
      * COCO submissions keep 100 per image; 0 = no cap. */
     uint32_t max_dets_per_frame;
+    /*
+     * Planted label mistakes (each 0 = none; docs/ERRORS.md). The detector
+     * still sees the true objects; only the labels written change. Each
+     * regular object gets at most one of the first three, so their sum
+     * must not exceed 1:
+     *   plant_missing:     fraction of objects whose label is dropped;
+     *   plant_wrong_class: fraction labelled with another class (uniform
+     *                      among the others);
+     *   plant_bad_box:     fraction whose label box is shifted or scaled to
+     *                      IoU 0.15-0.5 with the object;
+     *   plant_spurious:    labels on empty space (IoU < 0.1 with every
+     *                      object), per true object: a frame with n
+     *                      objects gets Poisson(n * plant_spurious).
+     * dg_synth_planted() lists what was planted.
+     */
+    double plant_missing;
+    double plant_wrong_class;
+    double plant_bad_box;
+    double plant_spurious;
 } dg_synth_opts;
+
+/* The kinds of planted label mistakes. */
+typedef enum {
+    DG_PLANT_MISSING = 0,
+    DG_PLANT_WRONG_CLASS,
+    DG_PLANT_BAD_BOX,
+    DG_PLANT_SPURIOUS,
+    DG_PLANT_N_KINDS
+} dg_plant_kind;
+
+/* "missing", "wrong-class", "bad-box", "spurious"; NULL for another k. */
+const char *dg_plant_kind_name(dg_plant_kind k);
+
+/* One planted label mistake. */
+typedef struct dg_synth_plant {
+    dg_plant_kind kind;
+    uint32_t frame;     /* frame index (the COCO image id is frame + 1) */
+    /*
+     * The label's record index in the project's labels, which is also its
+     * COCO annotation id - 1; -1 for a missing label (there is none).
+     */
+    int64_t label;
+    uint32_t cls;       /* class as labelled (missing: the object's) */
+    uint32_t true_cls;  /* the object's class (spurious: same as cls) */
+    double box[4];      /* x, y, w, h as labelled (missing: the object's) */
+    double true_box[4]; /* the object's box (spurious: same as box) */
+    double iou;         /* IoU(box, true_box): < 0.5 for bad-box, else 1 */
+} dg_synth_plant;
+
 
 /* Fills opts with the defaults above (seed 1). */
 void dg_synth_opts_default(dg_synth_opts *opts);
@@ -55,6 +104,20 @@ dg_status dg_synth_project(dg_ctx *ctx, const dg_synth_opts *opts,
  */
 dg_status dg_synth_coco_json(dg_ctx *ctx, const dg_synth_opts *opts,
                              const char *gt_path, const char *dt_prefix);
+
+/*
+ * The label mistakes that dg_synth_project() and dg_synth_coco_json() plant
+ * with opts, in frame order and, within a frame, in object order with
+ * spurious labels last. *out is malloc'd (free() it; NULL when *n is 0).
+ * Fails with DG_EINVAL on bad opts, DG_ENOMEM.
+ */
+dg_status dg_synth_planted(dg_ctx *ctx, const dg_synth_opts *opts,
+                           dg_synth_plant **out, uint64_t *n);
+
+/* The frame id ("frame-000001" for frame 0) and class name ("person" for
+ * class 0) that synthetic projects use, into buf. */
+void dg_synth_frame_id(uint32_t f, char *buf, size_t size);
+void dg_synth_class_name(uint32_t c, char *buf, size_t size);
 
 #ifdef __cplusplus
 }
