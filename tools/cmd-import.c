@@ -15,6 +15,8 @@ static const char *const usage[] = {
     "[--name <name>]]... -o <project.h5> [--force]",
     "detgrid import coco --dt <results.json> [--name <name>]... "
     "-o <existing.h5> [--replace]",
+    "detgrid import cartucho|padilla|yolo|voc-xml ... (see 'detgrid import "
+    "<format> --help')",
     NULL};
 
 /* Inference set name from a results path: its base name less ".json". */

@@ -14,7 +14,7 @@ static const struct cmd {
 } commands[] = {
     {"demo", cmd_demo, "generate a synthetic project, evaluate it, print metrics"},
     {"synth", cmd_synth, "write a synthetic project or COCO JSON files"},
-    {"import", cmd_import, "import COCO JSON into a project file"},
+    {"import", cmd_import, "import COCO JSON, VOC/YOLO txt or VOC XML into a project"},
     {"info", cmd_info, "summarise a project file"},
     {"eval", cmd_eval, "match detections to labels at every IoU threshold"},
     {"metrics", cmd_metrics, "per-class TP/FP/FN, precision, recall, F1"},
