@@ -188,6 +188,75 @@ dg_status dg__results_load_order(dg_ctx *ctx, struct dg_results *r)
     return st;
 }
 
+/*
+ * The T x N label-index table `matched` changes little from one IoU
+ * threshold to the next, and is only ever read whole, so it is stored with
+ * each row XORed with the row before it (dataset attribute encoding =
+ * "xor-previous-row"): the rows become mostly zeros, which deflate
+ * compresses fast and small. A dataset without the attribute is plain, so
+ * h5py-written or older files still read. `agnostic` stays plain because a
+ * confusion query reads a single row of it; the reader still honours the
+ * attribute there.
+ */
+#define XOR_ENCODING "xor-previous-row"
+
+static void xor_rows(uint32_t *dst, const int32_t *src, int rows, uint64_t n)
+{
+    /* Encodes from the last row down so dst may not alias src. */
+    for (int t = rows - 1; t >= 0; t--)
+        for (uint64_t k = 0; k < n; k++) {
+            uint32_t v = (uint32_t)src[(size_t)t * n + k];
+            if (t)
+                v ^= (uint32_t)src[(size_t)(t - 1) * n + k];
+            dst[(size_t)t * n + k] = v;
+        }
+}
+
+/* Undoes xor_rows in place over rows [0, rows). */
+static void unxor_rows(int32_t *a, int rows, uint64_t n)
+{
+    for (int t = 1; t < rows; t++)
+        for (uint64_t k = 0; k < n; k++)
+            a[(size_t)t * n + k] = (int32_t)((uint32_t)a[(size_t)t * n + k] ^
+                                             (uint32_t)a[(size_t)(t - 1) * n + k]);
+}
+
+/* 1 if dataset name of r's group carries the XOR row encoding. */
+static int xor_encoded(const struct dg_results *r, const char *name)
+{
+    char path[700], enc[64] = "";
+    snprintf(path, sizeof(path), "%s/%s", r->src_group, name);
+    hid_t ds = H5Dopen2((hid_t)r->src, path, H5P_DEFAULT);
+    if (ds < 0)
+        return 0;
+    dg__h5_attr_read_str(NULL, ds, "encoding", enc, sizeof(enc));
+    H5Dclose(ds);
+    return !strcmp(enc, XOR_ENCODING);
+}
+
+/* Writes a T x N int32 table with the XOR row encoding. */
+static dg_status write_xor_table(dg_ctx *ctx, hid_t g, const char *name,
+                                 const int32_t *a, int rows, uint64_t n)
+{
+    size_t tot = (size_t)rows * n;
+    uint32_t *enc = dg__alloc(ctx, tot ? tot : 1, 4);
+    if (!enc)
+        return DG_ENOMEM;
+    xor_rows(enc, a, rows, n);
+    /* Written as int32 bit patterns: no conversion may touch them. */
+    dg_status st = dg__h5_write_2d(ctx, g, name, H5T_NATIVE_INT32,
+                                   H5T_STD_I32LE, enc, (uint64_t)rows, n, 1);
+    free(enc);
+    if (st < 0)
+        return st;
+    hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+    if (ds < 0)
+        return dg__fail(ctx, DG_EIO, "cannot reopen dataset '%s'", name);
+    st = dg__h5_attr_write_str(ctx, ds, "encoding", XOR_ENCODING);
+    H5Dclose(ds);
+    return st;
+}
+
 dg_status dg__results_load_matched(dg_ctx *ctx, struct dg_results *r)
 {
     if (r->matched_loaded)
@@ -196,8 +265,11 @@ dg_status dg__results_load_matched(dg_ctx *ctx, struct dg_results *r)
     snprintf(path, sizeof(path), "%s/matched", r->src_group);
     dg_status st = dg__h5_read_2d(ctx, (hid_t)r->src, path, H5T_NATIVE_INT32,
                                   r->matched, (uint64_t)r->n_iou, r->n_det);
-    if (st >= 0)
+    if (st >= 0) {
+        if (xor_encoded(r, "matched"))
+            unxor_rows(r->matched, r->n_iou, r->n_det);
         r->matched_loaded = 1;
+    }
     return st;
 }
 
@@ -205,8 +277,8 @@ dg_status dg__results_load_matched(dg_ctx *ctx, struct dg_results *r)
  * Reads row t of the T x n_det dataset name of r's group into dst, as
  * memtype; 0 on success.
  */
-static int read_row(struct dg_results *r, const char *name, hid_t memtype,
-                    int t, void *dst)
+static int read_rows(struct dg_results *r, const char *name, hid_t memtype,
+                     int t, int rows, void *dst)
 {
     char path[700];
     snprintf(path, sizeof(path), "%s/%s", r->src_group, name);
@@ -217,9 +289,9 @@ static int read_row(struct dg_results *r, const char *name, hid_t memtype,
     if (sp >= 0 && H5Sget_simple_extent_ndims(sp) == 2 &&
         H5Sget_simple_extent_dims(sp, dims, NULL) == 2 &&
         dims[0] == (hsize_t)r->n_iou && dims[1] == r->n_det) {
-        hsize_t start[2] = {(hsize_t)t, 0}, count[2] = {1, r->n_det};
-        hsize_t mdims[1] = {r->n_det};
-        hid_t ms = H5Screate_simple(1, mdims, NULL);
+        hsize_t start[2] = {(hsize_t)t, 0};
+        hsize_t count[2] = {(hsize_t)rows, r->n_det};
+        hid_t ms = H5Screate_simple(2, count, NULL);
         ok = H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count,
                                  NULL) >= 0 &&
              H5Dread(ds, memtype, ms, sp, H5P_DEFAULT, dst) >= 0;
@@ -242,7 +314,7 @@ const uint8_t *dg__results_status_row(dg_ctx *ctx, struct dg_results *r,
     uint8_t *row = r->status + (size_t)t * r->n_det;
     if (r->row_loaded[t] || !r->n_det)
         return row;
-    if (read_row(r, "status", H5T_NATIVE_UINT8, t, row) < 0) {
+    if (read_rows(r, "status", H5T_NATIVE_UINT8, t, 1, row) < 0) {
         dg__fail(ctx, DG_EFORMAT, "'%s': cannot read '%s/status' row %d",
                  dg__h5_fname((hid_t)r->src), r->src_group, t);
         return NULL;
@@ -283,21 +355,33 @@ const int32_t *dg__results_agnostic_row(dg_ctx *ctx, struct dg_results *r,
     int32_t *row = r->agnostic + (size_t)t * r->n_det;
     if (r->agn_row_loaded[t] || !r->n_det)
         return row;
-    if (r->src < 0 || read_row(r, "agnostic", H5T_NATIVE_INT32, t, row) < 0) {
+    /* XOR-encoded rows decode from row 0 up to t. */
+    int xr = r->src >= 0 && xor_encoded(r, "agnostic");
+    int first = xr ? 0 : t;
+    if (r->src < 0 ||
+        read_rows(r, "agnostic", H5T_NATIVE_INT32, first, t - first + 1,
+                  r->agnostic + (size_t)first * r->n_det) < 0) {
         dg__fail(ctx, DG_EFORMAT, "'%s': cannot read '%s/agnostic' row %d",
                  r->src >= 0 ? dg__h5_fname((hid_t)r->src) : "?",
                  r->src_group, t);
         return NULL;
     }
-    for (uint64_t k = 0; k < r->n_det; k++)
-        if (row[k] < DG_AGN_IGNORED ||
-            (row[k] >= 0 && (uint64_t)row[k] >= r->n_gt_total)) {
-            dg__fail(ctx, DG_EFORMAT, "'%s': '%s/agnostic' row %d record "
-                     "%llu: invalid value %d", dg__h5_fname((hid_t)r->src),
-                     r->src_group, t, (unsigned long long)k, (int)row[k]);
-            return NULL;
-        }
-    r->agn_row_loaded[t] = 1;
+    if (xr)
+        unxor_rows(r->agnostic, t + 1, r->n_det);
+    for (int u = first; u <= t; u++) {
+        const int32_t *ru = r->agnostic + (size_t)u * r->n_det;
+        for (uint64_t k = 0; k < r->n_det; k++)
+            if (ru[k] < DG_AGN_IGNORED ||
+                (ru[k] >= 0 && (uint64_t)ru[k] >= r->n_gt_total)) {
+                dg__fail(ctx, DG_EFORMAT, "'%s': '%s/agnostic' row %d record "
+                         "%llu: invalid value %d", dg__h5_fname((hid_t)r->src),
+                         r->src_group, u, (unsigned long long)k, (int)ru[k]);
+                for (int v = first; v <= t; v++)
+                    r->agn_row_loaded[v] = 0;
+                return NULL;
+            }
+        r->agn_row_loaded[u] = 1;
+    }
     return row;
 }
 
@@ -378,10 +462,10 @@ dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
                               H5T_STD_U32LE, r->order, n, 1)) < 0 ||
         (st = dg__h5_write_2d(ctx, g, "status", H5T_NATIVE_UINT8, H5T_STD_U8LE,
                               r->status, nt, n, 1)) < 0 ||
-        (st = dg__h5_write_2d(ctx, g, "matched", H5T_NATIVE_INT32,
-                              H5T_STD_I32LE, r->matched, nt, n, 1)) < 0)
+        (st = write_xor_table(ctx, g, "matched", r->matched, (int)nt, n)) < 0)
         goto out;
     if (ver >= 2 &&
+        /* Not XOR-encoded: a confusion query reads one row of it. */
         ((st = dg__h5_write_2d(ctx, g, "agnostic", H5T_NATIVE_INT32,
                                H5T_STD_I32LE, r->agnostic, nt, n, 1)) < 0 ||
          (st = dg__h5_write_1d(ctx, g, "label_class", H5T_NATIVE_UINT32,
