@@ -27,15 +27,6 @@ void dg__boxset_release(dg_boxset *b)
     memset(b, 0, sizeof(*b));
 }
 
-static int grow(void **p, uint64_t cap, size_t size)
-{
-    void *q = realloc(*p, cap != 0 ? (size_t)cap * size : 1);
-    if (!q)
-        return -1;
-    *p = q;
-    return 0;
-}
-
 dg_status dg__boxset_reserve(dg_ctx *ctx, dg_boxset *b, int kind,
                              uint64_t more)
 {
@@ -48,18 +39,20 @@ dg_status dg__boxset_reserve(dg_ctx *ctx, dg_boxset *b, int kind,
     if (cap > (uint64_t)SIZE_MAX / 8)
         return dg__fail(ctx, DG_ENOMEM, "too many boxes (%llu)",
                         (unsigned long long)need);
-    if (grow((void **)&b->frame, cap, 4) || grow((void **)&b->cls, cap, 4) ||
-        grow((void **)&b->x, cap, 8) || grow((void **)&b->y, cap, 8) ||
-        grow((void **)&b->w, cap, 8) || grow((void **)&b->h, cap, 8))
+    size_t n = (size_t)cap;
+    if (dg__grow((void **)&b->frame, n, 4) ||
+        dg__grow((void **)&b->cls, n, 4) || dg__grow((void **)&b->x, n, 8) ||
+        dg__grow((void **)&b->y, n, 8) || dg__grow((void **)&b->w, n, 8) ||
+        dg__grow((void **)&b->h, n, 8))
         goto oom;
     if (kind == DG_BOXES_DETS || b->score) {
-        if (grow((void **)&b->score, cap, 8))
+        if (dg__grow((void **)&b->score, n, 8))
             goto oom;
     }
     if (kind == DG_BOXES_LABELS || b->area) {
-        if (grow((void **)&b->area, cap, 8) ||
-            grow((void **)&b->iscrowd, cap, 1) ||
-            grow((void **)&b->ignore, cap, 1))
+        if (dg__grow((void **)&b->area, n, 8) ||
+            dg__grow((void **)&b->iscrowd, n, 1) ||
+            dg__grow((void **)&b->ignore, n, 1))
             goto oom;
     }
     b->cap = cap;

@@ -51,6 +51,12 @@ double dg__now(void);
 void *dg__alloc(dg_ctx *ctx, size_t n, size_t size);
 void *dg__calloc(dg_ctx *ctx, size_t n, size_t size);
 char *dg__strdup(dg_ctx *ctx, const char *s);
+/*
+ * Resizes the array *p to n elements of size bytes (contents kept, as
+ * realloc). 0, or -1 with *p unchanged when memory runs out; sets no
+ * error message, so that callers report it in their own words.
+ */
+int dg__grow(void **p, size_t n, size_t size);
 
 /* ---- boxes ------------------------------------------------------------ */
 
@@ -139,6 +145,13 @@ dg_status dg__project_load_labels(dg_ctx *ctx, dg_project *p);
 /* Loads the boxes of inference set i (if not yet). */
 dg_status dg__project_load_inferences(dg_ctx *ctx, dg_project *p, uint32_t i);
 /*
+ * Loads the labels and inference set name (if not yet) for an analysis of
+ * the whole set: *gt and *dt point into p. DG_ENOTFOUND, "no inference set
+ * '<name>'", when p has none of that name.
+ */
+dg_status dg__project_load_set(dg_ctx *ctx, dg_project *p, const char *name,
+                               const dg_boxset **gt, const dg_boxset **dt);
+/*
  * Reads frames [lo, hi) of labels (which = -1) or of inference set which
  * into out (initialised here, frame_off relative to lo, frames kept
  * absolute). Reads from the file when not loaded, else copies.
@@ -160,6 +173,23 @@ dg_status dg__project_add_class(dg_ctx *ctx, dg_project *p, const char *name,
 /* Appends a frame. */
 dg_status dg__project_add_frame(dg_ctx *ctx, dg_project *p, const char *id,
                                 int64_t num, double w, double h);
+/*
+ * Moves classes and frames from src to dst (which has none), swapping so
+ * that src, freed next, takes whatever empty arrays dst had. Importers
+ * build a temporary project and move it in once the input is valid.
+ */
+void dg__project_move_classes_frames(dg_project *dst, dg_project *src);
+/*
+ * Makes b's boxes p's labels (loaded, to be written); b gets the old
+ * labels, for the caller to release.
+ */
+void dg__project_take_labels(dg_project *p, dg_boxset *b);
+/*
+ * Makes b's boxes those of inference set i (loaded, to be written) and
+ * drops the set's results, which no longer belong to them; b gets the old
+ * boxes, for the caller to release.
+ */
+void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b);
 /* A 64-bit fingerprint of a box set's columns. */
 uint64_t dg__boxset_fingerprint(const dg_boxset *b);
 /* Fingerprint of labels (which = -1) or inference set which, from the

@@ -569,38 +569,6 @@ out:
     return st;
 }
 
-/*
- * Moves classes and frames from src to dst (which has none), swapping so
- * that src, freed next, takes whatever empty arrays dst had. This lists
- * every per-class and per-frame member of struct dg_project: keep it in
- * step with dg_internal.h.
- */
-static void move_classes_frames(dg_project *dst, dg_project *src)
-{
-    uint32_t nc = dst->n_classes, nf = dst->n_frames;
-    char **cn = dst->class_names, **fi = dst->frame_ids;
-    int64_t *ci = dst->class_ids, *fn = dst->frame_num;
-    double *fw = dst->frame_w, *fh = dst->frame_h;
-
-    dst->n_classes = src->n_classes;
-    dst->class_names = src->class_names;
-    dst->class_ids = src->class_ids;
-    dst->n_frames = src->n_frames;
-    dst->frame_ids = src->frame_ids;
-    dst->frame_num = src->frame_num;
-    dst->frame_w = src->frame_w;
-    dst->frame_h = src->frame_h;
-
-    src->n_classes = nc;
-    src->class_names = cn;
-    src->class_ids = ci;
-    src->n_frames = nf;
-    src->frame_ids = fi;
-    src->frame_num = fn;
-    src->frame_w = fw;
-    src->frame_h = fh;
-}
-
 dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
 {
     static const char *const names[] = { "categories", "images",
@@ -698,13 +666,8 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
             goto out;
     }
 
-    move_classes_frames(p, tmp);
-    dg_boxset old = p->labels;
-    p->labels = s.labels;
-    s.labels = old; /* released below */
-    p->n_labels = p->labels.n;
-    p->labels_loaded = 1;
-    p->meta_dirty = 1;
+    dg__project_move_classes_frames(p, tmp);
+    dg__project_take_labels(p, &s.labels); /* the old ones released below */
 
     if (f[2] == NONE)
         dg__warn(ctx, "'%s': field 'annotations': missing, so the project "
@@ -872,20 +835,8 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
             goto out;
         have = idx;
     }
-    dg_infset *inf = &p->inf[have];
-    dg_boxset old = inf->boxes;
-    inf->boxes = b;
-    b = old; /* released below */
-    inf->n = inf->boxes.n;
-    inf->loaded = 1;
-    inf->dirty = 1;
-    inf->fingerprint = dg__boxset_fingerprint(&inf->boxes);
-    if (inf->results) {
-        dg__results_destroy(inf->results);
-        inf->results = NULL;
-    }
-    /* The stored results, if any, no longer belong to these boxes. */
-    inf->results_dirty = 1;
+    /* b gets the old boxes, released below. */
+    dg__project_take_inferences(p, (uint32_t)have, &b);
 
     if (n == 0)
         dg__warn(ctx, "'%s': no detections", path);

@@ -1600,47 +1600,6 @@ out:
 
 /* ---- committing -------------------------------------------------------------- */
 
-/* As import_coco.c's: moves classes and frames from src to the empty dst.
- * Keep in step with struct dg_project. */
-static void move_classes_frames(dg_project *dst, dg_project *src)
-{
-    dg_project t = *dst;
-    dst->n_classes = src->n_classes;
-    dst->class_names = src->class_names;
-    dst->class_ids = src->class_ids;
-    dst->n_frames = src->n_frames;
-    dst->frame_ids = src->frame_ids;
-    dst->frame_num = src->frame_num;
-    dst->frame_w = src->frame_w;
-    dst->frame_h = src->frame_h;
-    src->n_classes = t.n_classes;
-    src->class_names = t.class_names;
-    src->class_ids = t.class_ids;
-    src->n_frames = t.n_frames;
-    src->frame_ids = t.frame_ids;
-    src->frame_num = t.frame_num;
-    src->frame_w = t.frame_w;
-    src->frame_h = t.frame_h;
-}
-
-/* Hands boxes b to inference set i of p (b gets the old boxes). */
-static void set_boxes(dg_project *p, uint32_t i, dg_boxset *b)
-{
-    dg_infset *inf = &p->inf[i];
-    dg_boxset old = inf->boxes;
-    inf->boxes = *b;
-    *b = old;
-    inf->n = inf->boxes.n;
-    inf->loaded = 1;
-    inf->dirty = 1;
-    inf->fingerprint = dg__boxset_fingerprint(&inf->boxes);
-    if (inf->results) {
-        dg__results_destroy(inf->results);
-        inf->results = NULL;
-    }
-    inf->results_dirty = 1;
-}
-
 /* Sorts the open class list by name and renumbers the boxes' classes. */
 static dg_status finish_classes(imp *s, dg_boxset *labels, dg_boxset *dts,
                                 int n_dt)
@@ -1943,15 +1902,10 @@ dg_status dg_import_txt(dg_ctx *ctx, dg_project *p, const dg_txt_opts *o,
             if ((st = dg__project_add_inferences(ctx, tmp, set_names[d],
                                                  &idx)) < 0)
                 goto out;
-            set_boxes(tmp, idx, &dts[d]);
+            dg__project_take_inferences(tmp, idx, &dts[d]);
         }
-        move_classes_frames(p, tmp);
-        dg_boxset old = p->labels;
-        p->labels = labels;
-        labels = old; /* released below */
-        p->n_labels = p->labels.n;
-        p->labels_loaded = 1;
-        p->meta_dirty = 1;
+        dg__project_move_classes_frames(p, tmp);
+        dg__project_take_labels(p, &labels); /* the old ones released below */
         /* p had no inference sets: take tmp's. */
         dg_infset *inf = p->inf;
         p->inf = tmp->inf;
@@ -1978,9 +1932,10 @@ dg_status dg_import_txt(dg_ctx *ctx, dg_project *p, const dg_txt_opts *o,
             }
             added[n_added++] = (uint32_t)d;
         }
-        for (int d = 0; d < n_dt; d++)
-            set_boxes(p, (uint32_t)dg_project_inference_index(p, set_names[d]),
-                      &dts[d]);
+        for (int d = 0; d < n_dt; d++) {
+            int64_t i = dg_project_inference_index(p, set_names[d]);
+            dg__project_take_inferences(p, (uint32_t)i, &dts[d]);
+        }
     }
 
     if (gt_dir && p->labels.n == 0)

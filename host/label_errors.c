@@ -102,39 +102,30 @@ typedef struct {
     double *iou;      /* n_d x n_g */
 } scratch;
 
-static int grow(void **p, size_t n, size_t size)
-{
-    void *q = realloc(*p, n * size);
-    if (!q)
-        return -1;
-    *p = q;
-    return 0;
-}
-
 static int scratch_fit(scratch *s, size_t nd, size_t ng)
 {
     if (nd > s->cap_d) {
         size_t c = nd + nd / 2 + 16;
-        if (grow((void **)&s->di, c, sizeof(*s->di)) ||
-            grow((void **)&s->ord, c, sizeof(*s->ord)) ||
-            grow((void **)&s->status, c, 1) ||
-            grow((void **)&s->dmatch, c, sizeof(*s->dmatch)) ||
-            grow((void **)&s->maxany, c, sizeof(double)) ||
-            grow((void **)&s->cand, c, 1) ||
-            grow((void **)&s->support, c, sizeof(*s->support)))
+        if (dg__grow((void **)&s->di, c, sizeof(*s->di)) ||
+            dg__grow((void **)&s->ord, c, sizeof(*s->ord)) ||
+            dg__grow((void **)&s->status, c, 1) ||
+            dg__grow((void **)&s->dmatch, c, sizeof(*s->dmatch)) ||
+            dg__grow((void **)&s->maxany, c, sizeof(double)) ||
+            dg__grow((void **)&s->cand, c, 1) ||
+            dg__grow((void **)&s->support, c, sizeof(*s->support)))
             return -1;
         s->cap_d = c;
     }
     if (ng > s->cap_g) {
         size_t c = ng + ng / 2 + 16;
-        if (grow((void **)&s->gmatch, c, sizeof(*s->gmatch)) ||
-            grow((void **)&s->taken, c, 1))
+        if (dg__grow((void **)&s->gmatch, c, sizeof(*s->gmatch)) ||
+            dg__grow((void **)&s->taken, c, 1))
             return -1;
         s->cap_g = c;
     }
     if (nd * ng > s->cap_iou) {
         size_t c = nd * ng + nd * ng / 2 + 64;
-        if (grow((void **)&s->iou, c, sizeof(double)))
+        if (dg__grow((void **)&s->iou, c, sizeof(double)))
             return -1;
         s->cap_iou = c;
     }
@@ -235,13 +226,9 @@ dg_status dg_label_errors_find(dg_ctx *ctx, dg_project *p, const char *name,
                         "label errors: confidence %g not in [0, 1]", o.conf);
     unsigned kinds = o.kinds ? o.kinds : (1u << DG_LE_N_KINDS) - 1;
 
-    int64_t which = dg_project_inference_index(p, name);
-    if (which < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "no inference set '%s'", name);
-    if ((st = dg__project_load_labels(ctx, p)) < 0 ||
-        (st = dg__project_load_inferences(ctx, p, (uint32_t)which)) < 0)
+    const dg_boxset *gt, *dt;
+    if ((st = dg__project_load_set(ctx, p, name, &gt, &dt)) < 0)
         return st;
-    const dg_boxset *gt = &p->labels, *dt = &p->inf[which].boxes;
     if (gt->n > INT32_MAX || dt->n > INT32_MAX)
         return dg__fail(ctx, DG_ERANGE,
                         "label errors: more than 2^31 boxes in a set");
@@ -456,7 +443,7 @@ dg_status dg_label_errors_find(dg_ctx *ctx, dg_project *p, const char *name,
             } else if (kinds & (1u << DG_LE_SPURIOUS)) {
                 if (n_sp == cap_sp) {
                     cap_sp = cap_sp ? 2 * cap_sp : 256;
-                    if (grow((void **)&sp, cap_sp, sizeof(*sp)) < 0)
+                    if (dg__grow((void **)&sp, cap_sp, sizeof(*sp)) < 0)
                         goto oom;
                 }
                 sp[n_sp].label = g;

@@ -272,6 +272,58 @@ dg_status dg__project_add_frame(dg_ctx *ctx, dg_project *p, const char *id,
     return DG_OK;
 }
 
+/*
+ * This lists every per-class and per-frame member of struct dg_project:
+ * keep it in step with dg_internal.h.
+ */
+void dg__project_move_classes_frames(dg_project *dst, dg_project *src)
+{
+    dg_project t = *dst;
+    dst->n_classes = src->n_classes;
+    dst->class_names = src->class_names;
+    dst->class_ids = src->class_ids;
+    dst->n_frames = src->n_frames;
+    dst->frame_ids = src->frame_ids;
+    dst->frame_num = src->frame_num;
+    dst->frame_w = src->frame_w;
+    dst->frame_h = src->frame_h;
+    src->n_classes = t.n_classes;
+    src->class_names = t.class_names;
+    src->class_ids = t.class_ids;
+    src->n_frames = t.n_frames;
+    src->frame_ids = t.frame_ids;
+    src->frame_num = t.frame_num;
+    src->frame_w = t.frame_w;
+    src->frame_h = t.frame_h;
+}
+
+void dg__project_take_labels(dg_project *p, dg_boxset *b)
+{
+    dg_boxset old = p->labels;
+    p->labels = *b;
+    *b = old;
+    p->n_labels = p->labels.n;
+    p->labels_loaded = 1;
+    p->meta_dirty = 1;
+}
+
+void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
+{
+    dg_infset *inf = &p->inf[i];
+    dg_boxset old = inf->boxes;
+    inf->boxes = *b;
+    *b = old;
+    inf->n = inf->boxes.n;
+    inf->loaded = 1;
+    inf->dirty = 1;
+    inf->fingerprint = dg__boxset_fingerprint(&inf->boxes);
+    if (inf->results) {
+        dg__results_destroy(inf->results);
+        inf->results = NULL;
+    }
+    inf->results_dirty = 1;
+}
+
 /* ---- reading ------------------------------------------------------------ */
 
 static herr_t collect_name(hid_t g, const char *name, const H5L_info_t *info,
@@ -523,6 +575,21 @@ dg_status dg__project_load_inferences(dg_ctx *ctx, dg_project *p, uint32_t i)
         return st;
     s->boxes = b;
     s->loaded = 1;
+    return DG_OK;
+}
+
+dg_status dg__project_load_set(dg_ctx *ctx, dg_project *p, const char *name,
+                               const dg_boxset **gt, const dg_boxset **dt)
+{
+    dg_status st;
+    int64_t which = dg_project_inference_index(p, name);
+    if (which < 0)
+        return dg__fail(ctx, DG_ENOTFOUND, "no inference set '%s'", name);
+    if ((st = dg__project_load_labels(ctx, p)) < 0 ||
+        (st = dg__project_load_inferences(ctx, p, (uint32_t)which)) < 0)
+        return st;
+    *gt = &p->labels;
+    *dt = &p->inf[which].boxes;
     return DG_OK;
 }
 

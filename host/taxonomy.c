@@ -345,15 +345,6 @@ static size_t argmax(const double *v, size_t n)
     return m;
 }
 
-static int grow(void **p, size_t n, size_t size)
-{
-    void *q = realloc(*p, n * size);
-    if (!q)
-        return -1;
-    *p = q;
-    return 0;
-}
-
 dg_status dg_tide_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
                            const dg_tide_opts *opts, dg_tide_result *out)
 {
@@ -398,13 +389,9 @@ dg_status dg_tide_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
                         o.conf);
     const double pos = o.fg_iou, bg = o.bg_iou;
 
-    int64_t which = dg_project_inference_index(p, name);
-    if (which < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "no inference set '%s'", name);
-    if ((st = dg__project_load_labels(ctx, p)) < 0 ||
-        (st = dg__project_load_inferences(ctx, p, (uint32_t)which)) < 0)
+    const dg_boxset *gt, *dt;
+    if ((st = dg__project_load_set(ctx, p, name, &gt, &dt)) < 0)
         return st;
-    const dg_boxset *gt = &p->labels, *dt = &p->inf[which].boxes;
     uint32_t K = p->n_classes;
     S.K = K;
 
@@ -459,14 +446,14 @@ dg_status dg_tide_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
         size_t nd = 0, ng = 0, ni = 0;
         if ((size_t)(d1 - d0) > cap_d) {
             cap_d = (size_t)(d1 - d0) * 2 + 16;
-            if (grow((void **)&fd, cap_d, sizeof(*fd)) < 0)
+            if (dg__grow((void **)&fd, cap_d, sizeof(*fd)) < 0)
                 goto oom;
         }
         if ((size_t)(g1 - g0) > cap_g) {
             cap_g = (size_t)(g1 - g0) * 2 + 16;
-            if (grow((void **)&rg, cap_g, sizeof(*rg)) < 0 ||
-                grow((void **)&ri, cap_g, sizeof(*ri)) < 0 ||
-                grow((void **)&row, cap_g, sizeof(double)) < 0)
+            if (dg__grow((void **)&rg, cap_g, sizeof(*rg)) < 0 ||
+                dg__grow((void **)&ri, cap_g, sizeof(*ri)) < 0 ||
+                dg__grow((void **)&row, cap_g, sizeof(double)) < 0)
                 goto oom;
         }
         for (uint64_t d = d0; d < d1; d++)
@@ -514,7 +501,7 @@ dg_status dg_tide_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
 
         if (nd * ng > cap_iou) {
             cap_iou = nd * ng * 2 + 64;
-            if (grow((void **)&iou, cap_iou, sizeof(double)) < 0)
+            if (dg__grow((void **)&iou, cap_iou, sizeof(double)) < 0)
                 goto oom;
         }
         for (size_t i = 0; i < nd; i++) {

@@ -205,6 +205,17 @@ void *dg__calloc(dg_ctx *ctx, size_t n, size_t size)
     return p;
 }
 
+int dg__grow(void **p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return -1;
+    void *q = realloc(*p, n != 0 && size != 0 ? n * size : 1);
+    if (!q)
+        return -1;
+    *p = q;
+    return 0;
+}
+
 char *dg__strdup(dg_ctx *ctx, const char *s)
 {
     size_t n = strlen(s) + 1;

@@ -18,146 +18,14 @@
 #include "check.h"
 #include "cl/dg_cl.h"
 #include "dg_internal.h"
-
-/* ---- random numbers (splitmix64), reproducible across platforms ------------ */
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint32_t rnd_below(uint32_t n)
-{
-    return n ? (uint32_t)(rnd() % n) : 0;
-}
-
-static double rnd_unit(void)
-{
-    return (double)(rnd() >> 11) / 9007199254740992.0;
-}
-
-/* ---- chunks built by hand ---------------------------------------------------- */
-
-typedef struct {
-    uint32_t n_frames, n_classes;
-    dg_boxset gt, dt;
-    uint64_t gcap, dcap;
-    uint32_t cur_frame; /* frame being appended to */
-} chunk;
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return q;
-}
-
-static void grow(dg_boxset *b, uint64_t *cap, int labels)
-{
-    if (b->n < *cap)
-        return;
-    *cap = *cap ? *cap * 2 : 64;
-    b->frame = xrealloc(b->frame, *cap * sizeof(*b->frame));
-    b->cls = xrealloc(b->cls, *cap * sizeof(*b->cls));
-    b->x = xrealloc(b->x, *cap * sizeof(double));
-    b->y = xrealloc(b->y, *cap * sizeof(double));
-    b->w = xrealloc(b->w, *cap * sizeof(double));
-    b->h = xrealloc(b->h, *cap * sizeof(double));
-    if (labels) {
-        b->area = xrealloc(b->area, *cap * sizeof(double));
-        b->iscrowd = xrealloc(b->iscrowd, *cap);
-        b->ignore = xrealloc(b->ignore, *cap);
-    } else {
-        b->score = xrealloc(b->score, *cap * sizeof(double));
-    }
-}
-
-static void chunk_init(chunk *c, uint32_t n_frames, uint32_t n_classes)
-{
-    memset(c, 0, sizeof(*c));
-    c->n_frames = n_frames;
-    c->n_classes = n_classes;
-    c->gt.frame_off = xrealloc(NULL, (n_frames + 1) * sizeof(uint64_t));
-    c->dt.frame_off = xrealloc(NULL, (n_frames + 1) * sizeof(uint64_t));
-    c->gt.frame_off[0] = c->dt.frame_off[0] = 0;
-    grow(&c->gt, &c->gcap, 1);
-    grow(&c->dt, &c->dcap, 0);
-}
-
-/* Boxes are appended to the current frame; next_frame() closes it. */
-static void add_gt(chunk *c, uint32_t cls, double x, double y, double w,
-                   double h, int crowd, int ignore)
-{
-    dg_boxset *b = &c->gt;
-    grow(b, &c->gcap, 1);
-    uint64_t i = b->n++;
-    b->frame[i] = c->cur_frame;
-    b->cls[i] = cls;
-    b->x[i] = x;
-    b->y[i] = y;
-    b->w[i] = w;
-    b->h[i] = h;
-    b->area[i] = w * h;
-    b->iscrowd[i] = (uint8_t)crowd;
-    b->ignore[i] = (uint8_t)ignore;
-}
-
-static void add_dt(chunk *c, uint32_t cls, double x, double y, double w,
-                   double h, double score)
-{
-    dg_boxset *b = &c->dt;
-    grow(b, &c->dcap, 0);
-    uint64_t i = b->n++;
-    b->frame[i] = c->cur_frame;
-    b->cls[i] = cls;
-    b->x[i] = x;
-    b->y[i] = y;
-    b->w[i] = w;
-    b->h[i] = h;
-    b->score[i] = score;
-}
-
-static void next_frame(chunk *c)
-{
-    c->cur_frame++;
-    c->gt.frame_off[c->cur_frame] = c->gt.n;
-    c->dt.frame_off[c->cur_frame] = c->dt.n;
-}
-
-static void chunk_free(chunk *c)
-{
-    dg_boxset *b[2] = {&c->gt, &c->dt};
-    for (int i = 0; i < 2; i++) {
-        free(b[i]->frame);
-        free(b[i]->cls);
-        free(b[i]->x);
-        free(b[i]->y);
-        free(b[i]->w);
-        free(b[i]->h);
-        free(b[i]->score);
-        free(b[i]->area);
-        free(b[i]->iscrowd);
-        free(b[i]->ignore);
-        free(b[i]->frame_off);
-    }
-}
+#include "gen.h"
 
 /* ---- comparison ------------------------------------------------------------ */
 
 static dg_ctx *ctx;
 static int n_compared;
 
-/* Thresholds: 0.05, 0.10, ..., 0.95 (each the double nearest the decimal,
- * as i / 20.0 is) and 1.0. */
-static double grid[20];
+static double grid[20]; /* grid_init */
 
 static void report_diff(const char *what, const char *label, int n_iou,
                         uint64_t n, const uint8_t *s1, const int32_t *m1,
@@ -258,13 +126,6 @@ static void compare_all(const char *label, chunk *c, const double *iou,
 }
 
 /* ---- random chunks ------------------------------------------------------- */
-
-static double coord(int grid_mode, double lim)
-{
-    if (grid_mode)
-        return (double)rnd_below((uint32_t)lim + 1);
-    return rnd_unit() * lim;
-}
 
 static void random_chunk(chunk *c, uint64_t seed)
 {
@@ -504,31 +365,15 @@ static void odd_chunk(chunk *c)
 int main(void)
 {
     double t_start = dg__now();
-    for (int i = 0; i < 19; i++)
-        grid[i] = (i + 1) / 20.0;
-    grid[19] = 1.0;
+    grid_init(grid);
 
     if (dg_ctx_new(&ctx) != DG_OK)
         return 2;
-    const char *dev = getenv("DETGRID_DEVICE");
-    if (!dev || !strncmp(dev, "ref", 3))
-        dev = "auto";
-    if (dg_ctx_set_device(ctx, dev) != DG_OK) {
-        fprintf(stderr, "%s\n", dg_ctx_last_error(ctx));
-        return 2;
-    }
-    dg_status st = dg__cl_ensure(ctx);
-    if (st == DG_ENODEV) {
-        printf("SKIP: no OpenCL device (%s)\n", dg_ctx_last_error(ctx));
+    int rc = device_open(ctx, "");
+    if (rc) {
         dg_ctx_free(ctx);
-        return 77;
+        return rc;
     }
-    if (st != DG_OK) {
-        fprintf(stderr, "cannot set up OpenCL: %s\n", dg_ctx_last_error(ctx));
-        dg_ctx_free(ctx);
-        return 1;
-    }
-    printf("device: %s\n", dg__cl_device_desc(ctx));
 
     chunk c;
     char label[64];
@@ -577,9 +422,7 @@ int main(void)
 
     /* Random chunks; a few with 1 or all 101 thresholds. */
     double many[DG_MAX_IOU_THRESHOLDS];
-    for (int i = 0; i < DG_MAX_IOU_THRESHOLDS; i++)
-        many[i] = i / 100.0;
-    many[0] = 0.001;
+    many_init(many);
     static const double zero[3] = {0.5, 0.0, -0.25};
     int seeds = 0;
     for (uint64_t seed = 1; seed <= 240; seed++, seeds++) {

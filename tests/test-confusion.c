@@ -19,142 +19,9 @@
 #include "check.h"
 #include "cl/dg_cl.h"
 #include "dg_internal.h"
+#include "gen.h"
 
-/* ---- random numbers (splitmix64) ------------------------------------------- */
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint32_t rnd_below(uint32_t n)
-{
-    return n ? (uint32_t)(rnd() % n) : 0;
-}
-
-static double rnd_unit(void)
-{
-    return (double)(rnd() >> 11) / 9007199254740992.0;
-}
-
-/* ---- chunks built by hand -------------------------------------------------- */
-
-typedef struct {
-    uint32_t n_frames, n_classes;
-    dg_boxset gt, dt;
-    uint64_t gcap, dcap;
-    uint32_t cur_frame;
-} chunk;
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return q;
-}
-
-static void grow(dg_boxset *b, uint64_t *cap, int labels)
-{
-    if (b->n < *cap)
-        return;
-    *cap = *cap ? *cap * 2 : 64;
-    b->frame = xrealloc(b->frame, *cap * sizeof(*b->frame));
-    b->cls = xrealloc(b->cls, *cap * sizeof(*b->cls));
-    b->x = xrealloc(b->x, *cap * sizeof(double));
-    b->y = xrealloc(b->y, *cap * sizeof(double));
-    b->w = xrealloc(b->w, *cap * sizeof(double));
-    b->h = xrealloc(b->h, *cap * sizeof(double));
-    if (labels) {
-        b->area = xrealloc(b->area, *cap * sizeof(double));
-        b->iscrowd = xrealloc(b->iscrowd, *cap);
-        b->ignore = xrealloc(b->ignore, *cap);
-    } else {
-        b->score = xrealloc(b->score, *cap * sizeof(double));
-    }
-}
-
-static void chunk_init(chunk *c, uint32_t n_frames, uint32_t n_classes)
-{
-    memset(c, 0, sizeof(*c));
-    c->n_frames = n_frames;
-    c->n_classes = n_classes;
-    c->gt.frame_off = xrealloc(NULL, (n_frames + 1) * sizeof(uint64_t));
-    c->dt.frame_off = xrealloc(NULL, (n_frames + 1) * sizeof(uint64_t));
-    memset(c->gt.frame_off, 0, (n_frames + 1) * sizeof(uint64_t));
-    memset(c->dt.frame_off, 0, (n_frames + 1) * sizeof(uint64_t));
-    grow(&c->gt, &c->gcap, 1);
-    grow(&c->dt, &c->dcap, 0);
-}
-
-/* Appends to the current frame; returns the box's index. */
-static uint64_t add_gt(chunk *c, uint32_t cls, double x, double y, double w,
-                       double h, int crowd, int ignore)
-{
-    dg_boxset *b = &c->gt;
-    grow(b, &c->gcap, 1);
-    uint64_t i = b->n++;
-    b->frame[i] = c->cur_frame;
-    b->cls[i] = cls;
-    b->x[i] = x;
-    b->y[i] = y;
-    b->w[i] = w;
-    b->h[i] = h;
-    b->area[i] = w * h;
-    b->iscrowd[i] = (uint8_t)crowd;
-    b->ignore[i] = (uint8_t)ignore;
-    return i;
-}
-
-static uint64_t add_dt(chunk *c, uint32_t cls, double x, double y, double w,
-                       double h, double score)
-{
-    dg_boxset *b = &c->dt;
-    grow(b, &c->dcap, 0);
-    uint64_t i = b->n++;
-    b->frame[i] = c->cur_frame;
-    b->cls[i] = cls;
-    b->x[i] = x;
-    b->y[i] = y;
-    b->w[i] = w;
-    b->h[i] = h;
-    b->score[i] = score;
-    return i;
-}
-
-static void next_frame(chunk *c)
-{
-    c->cur_frame++;
-    c->gt.frame_off[c->cur_frame] = c->gt.n;
-    c->dt.frame_off[c->cur_frame] = c->dt.n;
-}
-
-static void chunk_free(chunk *c)
-{
-    dg_boxset *b[2] = {&c->gt, &c->dt};
-    for (int i = 0; i < 2; i++) {
-        free(b[i]->frame);
-        free(b[i]->cls);
-        free(b[i]->x);
-        free(b[i]->y);
-        free(b[i]->w);
-        free(b[i]->h);
-        free(b[i]->score);
-        free(b[i]->area);
-        free(b[i]->iscrowd);
-        free(b[i]->ignore);
-        free(b[i]->frame_off);
-    }
-}
-
-static double grid[20]; /* 0.05, ..., 0.95 (as i / 20.0) and 1 */
+static double grid[20]; /* grid_init */
 
 /* The reference's agnostic rows for c (cells it does not own: 0x5a5a5a5a). */
 static int32_t *run_ref(dg_ctx *ctx, chunk *c, const double *iou, int n_iou)
@@ -321,11 +188,6 @@ static void compare_all(dg_ctx *ctx, const char *label, chunk *c,
     compare(ctx, label, c, iou, n_iou, 40000);
 }
 
-static double coord(int grid_mode, double lim)
-{
-    return grid_mode ? (double)rnd_below((uint32_t)lim + 1) : rnd_unit() * lim;
-}
-
 /* Frames of boxes near each other, detections often of another class. */
 static void random_chunk(chunk *c, uint64_t seed)
 {
@@ -448,9 +310,7 @@ int main(void)
 {
     double t_start = dg__now();
     dg_ctx *ctx;
-    for (int i = 0; i < 19; i++)
-        grid[i] = (i + 1) / 20.0;
-    grid[19] = 1.0;
+    grid_init(grid);
     if (dg_ctx_new(&ctx) != DG_OK)
         return 2;
 
@@ -458,27 +318,13 @@ int main(void)
     if (check_failures)
         return check_done("test-confusion");
 
-    const char *dev = getenv("DETGRID_DEVICE");
-    if (!dev || !strncmp(dev, "ref", 3))
-        dev = "auto";
-    if (dg_ctx_set_device(ctx, dev) != DG_OK) {
-        fprintf(stderr, "%s\n", dg_ctx_last_error(ctx));
-        return 2;
-    }
-    dg_status st = dg__cl_ensure(ctx);
-    if (st == DG_ENODEV) {
-        printf("SKIP: reference checks passed; no OpenCL device (%s)\n",
-               dg_ctx_last_error(ctx));
+    int rc = device_open(ctx, "reference checks passed; ");
+    if (rc == 77)
         check_done("test-confusion");
+    if (rc) {
         dg_ctx_free(ctx);
-        return 77;
+        return rc;
     }
-    if (st != DG_OK) {
-        fprintf(stderr, "cannot set up OpenCL: %s\n", dg_ctx_last_error(ctx));
-        dg_ctx_free(ctx);
-        return 1;
-    }
-    printf("device: %s\n", dg__cl_device_desc(ctx));
 
     chunk c;
     char label[64];
@@ -518,9 +364,7 @@ int main(void)
     t_big = dg__now() - t_big;
 
     double many[DG_MAX_IOU_THRESHOLDS];
-    for (int i = 0; i < DG_MAX_IOU_THRESHOLDS; i++)
-        many[i] = i / 100.0;
-    many[0] = 0.001;
+    many_init(many);
     static const double odd[3] = {0.5, 0.0, -0.25};
     int seeds = 0;
     for (uint64_t seed = 1; seed <= 150; seed++, seeds++) {

@@ -268,6 +268,68 @@ int cli_write_file(const char *path, const char *data, size_t len)
     return EXIT_OK;
 }
 
+dg_prf cli_avg_add(cli_avg *a, const dg_counts *c)
+{
+    dg_prf m = dg_counts_prf(c);
+    a->micro.tp += c->tp;
+    a->micro.fp += c->fp;
+    a->micro.fn += c->fn;
+    a->micro.n_gt += c->n_gt;
+    a->micro.n_det += c->n_det;
+    if (!isnan(m.precision))
+        a->sum_p += m.precision, a->n_p++;
+    if (!isnan(m.recall))
+        a->sum_r += m.recall, a->n_r++;
+    if (!isnan(m.f1))
+        a->sum_f += m.f1, a->n_f++;
+    return m;
+}
+
+dg_prf cli_avg_macro(const cli_avg *a)
+{
+    dg_prf m = {a->n_p ? a->sum_p / a->n_p : NAN,
+                a->n_r ? a->sum_r / a->n_r : NAN,
+                a->n_f ? a->sum_f / a->n_f : NAN};
+    return m;
+}
+
+cJSON *cli_prf_json(cJSON *o, dg_prf m)
+{
+    cJSON_AddItemToObject(o, "precision", cli_num(m.precision));
+    cJSON_AddItemToObject(o, "recall", cli_num(m.recall));
+    cJSON_AddItemToObject(o, "f1", cli_num(m.f1));
+    return o;
+}
+
+cJSON *cli_overall_json(cJSON *j, const cli_avg *a)
+{
+    cJSON *ov = cJSON_AddObjectToObject(j, "overall");
+    cJSON *mi = cJSON_AddObjectToObject(ov, "micro");
+    cJSON_AddNumberToObject(mi, "tp", (double)a->micro.tp);
+    cJSON_AddNumberToObject(mi, "fp", (double)a->micro.fp);
+    cJSON_AddNumberToObject(mi, "fn", (double)a->micro.fn);
+    cli_prf_json(mi, dg_counts_prf(&a->micro));
+    return cli_prf_json(cJSON_AddObjectToObject(ov, "macro"),
+                        cli_avg_macro(a));
+}
+
+static void fmt_ratio(char *buf, size_t cap, double v)
+{
+    if (isnan(v))
+        snprintf(buf, cap, "%9s", "-");
+    else
+        snprintf(buf, cap, "%9.4f", v);
+}
+
+void cli_fmt_prf(char *buf, size_t cap, dg_prf m)
+{
+    char a[16], b[16], f[16];
+    fmt_ratio(a, sizeof(a), m.precision);
+    fmt_ratio(b, sizeof(b), m.recall);
+    fmt_ratio(f, sizeof(f), m.f1);
+    snprintf(buf, cap, "%s %s %s", a, b, f);
+}
+
 const char *cli_pick_inferences(dg_project *p, const char *name)
 {
     dg_project_info info;
@@ -298,6 +360,37 @@ dg_project *cli_open(dg_ctx *ctx, const char *path)
     if (st < 0)
         exit(cli_fail(ctx, st));
     return p;
+}
+
+const char *cli_open_inferences(dg_ctx *ctx, const char *path,
+                                const char *inf, double *conf, double *iou,
+                                dg_project **p)
+{
+    dg_project_info info;
+    *p = cli_open(ctx, path);
+    dg_project_get_info(*p, &info);
+    if (conf && isnan(*conf))
+        *conf = info.default_conf;
+    if (iou && isnan(*iou))
+        *iou = info.default_iou;
+    return cli_pick_inferences(*p, inf);
+}
+
+int cli_load_results(dg_ctx *ctx, dg_project *p, const char *name,
+                     double iou, dg_results **r, int *t)
+{
+    dg_status st = dg_results_load(ctx, p, name, r);
+    if (st < 0) {
+        *r = NULL;
+        return cli_fail(ctx, st);
+    }
+    *t = dg_results_find_iou(ctx, *r, iou);
+    if (*t < 0) {
+        dg_results_free(*r);
+        *r = NULL;
+        return cli_fail(ctx, (dg_status)*t);
+    }
+    return EXIT_OK;
 }
 
 double dg__cli_now(void)

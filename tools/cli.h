@@ -32,6 +32,23 @@ typedef struct cli_opt {
     int seen;
 } cli_opt;
 
+/*
+ * Table entries that several commands share, so that their help reads
+ * the same everywhere (git's OPT__QUIET and friends).
+ */
+#define CLI_OPT_INFERENCES(v)                                                \
+    {OPT_STR, 'i', "inferences", &(v), "<name>",                             \
+     "inference set (default: the only one)", 0}
+#define CLI_OPT_STORED_CONF(v)                                               \
+    {OPT_DBL, 'c', "conf", &(v), "<c>",                                      \
+     "count detections with score >= c (default: project's, 0.1)", 0}
+#define CLI_OPT_STORED_IOU(v)                                                \
+    {OPT_DBL, 't', "iou", &(v), "<t>",                                       \
+     "match at IoU >= t, a stored threshold (default: project's, 0.5)", 0}
+#define CLI_OPT_JSON(v) {OPT_FLAG, 0, "json", &(v), NULL, "JSON on stdout", 0}
+#define CLI_OPT_COMPACT(v)                                                   \
+    {OPT_FLAG, 0, "compact", &(v), NULL, "with --json: one line", 0}
+
 /* Repeatable string option. */
 typedef struct strlist {
     const char *v[64];
@@ -72,6 +89,30 @@ void cli_fmt_double(char *buf, size_t cap, double v);
 /* Writes text to path atomically (tmp, fsync, rename); "-" is stdout. */
 int cli_write_file(const char *path, const char *data, size_t len);
 
+/*
+ * Micro and macro averages over classes, which `metrics` and `confusion`
+ * report alike: add each class's counts in turn (from a zeroed struct).
+ * micro sums the counts; the macro average of precision, recall and F1
+ * is over the classes where each is defined, NaN where none is.
+ */
+typedef struct cli_avg {
+    dg_counts micro;
+    double sum_p, sum_r, sum_f;
+    int n_p, n_r, n_f; /* classes with each defined */
+} cli_avg;
+/* Adds one class's counts; returns their precision, recall and F1. */
+dg_prf cli_avg_add(cli_avg *a, const dg_counts *c);
+dg_prf cli_avg_macro(const cli_avg *a);
+/*
+ * Adds "overall": {"micro": {tp, fp, fn, precision, recall, f1}, "macro":
+ * {precision, recall, f1}} to j; returns the macro object.
+ */
+cJSON *cli_overall_json(cJSON *j, const cli_avg *a);
+/* Adds "precision", "recall" and "f1" to o; returns o. */
+cJSON *cli_prf_json(cJSON *o, dg_prf m);
+/* The three as "%9.4f %9.4f %9.4f", "-" in place of NaN. */
+void cli_fmt_prf(char *buf, size_t cap, dg_prf m);
+
 /* The per-class table and JSON of `metrics`, shared with `demo`. */
 int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
                        double conf, double iou, int json, int compact);
@@ -82,6 +123,23 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
 const char *cli_pick_inferences(dg_project *p, const char *name);
 /* Opens a project or exits with a message (EXIT_ERROR). */
 dg_project *cli_open(dg_ctx *ctx, const char *path);
+/*
+ * The start of a command that reads one inference set: opens the project
+ * at path into *p (exits on failure, as cli_open), turns *conf and *iou
+ * into the project's defaults where they are NaN (either pointer may be
+ * NULL) and picks the inference set inf (as cli_pick_inferences). Returns
+ * its name, or NULL with the message printed; *p is open either way.
+ */
+const char *cli_open_inferences(dg_ctx *ctx, const char *path,
+                                const char *inf, double *conf, double *iou,
+                                dg_project **p);
+/*
+ * Loads the stored results of inference set name into *r and finds the
+ * stored threshold iou among them (*t). EXIT_OK, or the message printed,
+ * *r NULL and EXIT_ERROR.
+ */
+int cli_load_results(dg_ctx *ctx, dg_project *p, const char *name,
+                     double iou, dg_results **r, int *t);
 
 /* Monotonic seconds. */
 double dg__cli_now(void);

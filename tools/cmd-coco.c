@@ -305,8 +305,7 @@ int cmd_coco(int argc, const char **argv)
         cli_flush_warnings(ctx);
         t_dt = dg__cli_now() - t0 - t_gt;
     } else {
-        p = cli_open(ctx, pos[0]);
-        if (!(name = cli_pick_inferences(p, inf))) {
+        if (!(name = cli_open_inferences(ctx, pos[0], inf, NULL, NULL, &p))) {
             rc = EXIT_ERROR;
             goto done;
         }

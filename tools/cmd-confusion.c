@@ -111,14 +111,6 @@ static dg_counts report_counts(const view *v, uint32_t k)
     return c;
 }
 
-static void fmt_ratio(char *buf, size_t cap, double x)
-{
-    if (isnan(x))
-        snprintf(buf, cap, "%9s", "-");
-    else
-        snprintf(buf, cap, "%9.4f", x);
-}
-
 static void fmt_cell(char *buf, size_t cap, const view *v, uint32_t g,
                      uint32_t p)
 {
@@ -177,44 +169,24 @@ static void print_report(const view *v)
         w = 40;
     printf("%-*s %8s %8s %8s %8s %9s %9s %9s\n", (int)w, "class", "TP", "FP",
            "FN", "support", "precision", "recall", "F1");
-    dg_counts mi = {0};
-    double sp = 0, sr = 0, sf = 0;
-    int np = 0, nr = 0, nf = 0;
+    cli_avg avg = {0};
+    char prf[64];
     for (uint32_t k = 0; k < v->K; k++) {
         dg_counts c = report_counts(v, k);
-        dg_prf m = dg_counts_prf(&c);
-        char a[16], r[16], f[16];
-        fmt_ratio(a, sizeof(a), m.precision);
-        fmt_ratio(r, sizeof(r), m.recall);
-        fmt_ratio(f, sizeof(f), m.f1);
-        printf("%-*.*s %8llu %8llu %8llu %8llu %s %s %s\n", (int)w, (int)w,
+        cli_fmt_prf(prf, sizeof(prf), cli_avg_add(&avg, &c));
+        printf("%-*.*s %8llu %8llu %8llu %8llu %s\n", (int)w, (int)w,
                axis_name(v, k), (unsigned long long)c.tp,
                (unsigned long long)c.fp, (unsigned long long)c.fn,
-               (unsigned long long)c.n_gt, a, r, f);
-        mi.tp += c.tp;
-        mi.fp += c.fp;
-        mi.fn += c.fn;
-        mi.n_gt += c.n_gt;
-        if (!isnan(m.precision))
-            sp += m.precision, np++;
-        if (!isnan(m.recall))
-            sr += m.recall, nr++;
-        if (!isnan(m.f1))
-            sf += m.f1, nf++;
+               (unsigned long long)c.n_gt, prf);
     }
-    dg_prf mm = dg_counts_prf(&mi);
-    char a[16], r[16], f[16];
-    fmt_ratio(a, sizeof(a), mm.precision);
-    fmt_ratio(r, sizeof(r), mm.recall);
-    fmt_ratio(f, sizeof(f), mm.f1);
-    printf("\n%-*s %8llu %8llu %8llu %8llu %s %s %s\n", (int)w, "micro",
-           (unsigned long long)mi.tp, (unsigned long long)mi.fp,
-           (unsigned long long)mi.fn, (unsigned long long)mi.n_gt, a, r, f);
-    fmt_ratio(a, sizeof(a), np ? sp / np : NAN);
-    fmt_ratio(r, sizeof(r), nr ? sr / nr : NAN);
-    fmt_ratio(f, sizeof(f), nf ? sf / nf : NAN);
-    printf("%-*s %8s %8s %8s %8s %s %s %s\n", (int)w, "macro", "", "", "", "",
-           a, r, f);
+    const dg_counts *mi = &avg.micro;
+    cli_fmt_prf(prf, sizeof(prf), dg_counts_prf(mi));
+    printf("\n%-*s %8llu %8llu %8llu %8llu %s\n", (int)w, "micro",
+           (unsigned long long)mi->tp, (unsigned long long)mi->fp,
+           (unsigned long long)mi->fn, (unsigned long long)mi->n_gt, prf);
+    cli_fmt_prf(prf, sizeof(prf), cli_avg_macro(&avg));
+    printf("%-*s %8s %8s %8s %8s %s\n", (int)w, "macro", "", "", "", "",
+           prf);
 }
 
 static void print_cells(const view *v, const cell *c, size_t n)
@@ -247,14 +219,6 @@ static void print_cells(const view *v, const cell *c, size_t n)
         }
         printf("\n");
     }
-}
-
-static cJSON *prf_json(cJSON *o, dg_prf m)
-{
-    cJSON_AddItemToObject(o, "precision", cli_num(m.precision));
-    cJSON_AddItemToObject(o, "recall", cli_num(m.recall));
-    cJSON_AddItemToObject(o, "f1", cli_num(m.f1));
-    return o;
 }
 
 static void print_json(const view *v, const char *name, double conf,
@@ -305,39 +269,20 @@ static void print_json(const view *v, const char *name, double conf,
         cJSON_AddItemToArray(cs, o);
     }
     cJSON *rep = cJSON_AddArrayToObject(j, "report");
-    dg_counts mi = {0};
-    double sp = 0, sr = 0, sf = 0;
-    int np = 0, nr = 0, nf = 0;
+    cli_avg avg = {0};
     for (uint32_t k = 0; k < v->K; k++) {
         dg_counts ck = report_counts(v, k);
-        dg_prf m = dg_counts_prf(&ck);
+        dg_prf m = cli_avg_add(&avg, &ck);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "class", axis_name(v, k));
         cJSON_AddNumberToObject(o, "tp", (double)ck.tp);
         cJSON_AddNumberToObject(o, "fp", (double)ck.fp);
         cJSON_AddNumberToObject(o, "fn", (double)ck.fn);
         cJSON_AddNumberToObject(o, "support", (double)ck.n_gt);
-        prf_json(o, m);
+        cli_prf_json(o, m);
         cJSON_AddItemToArray(rep, o);
-        mi.tp += ck.tp;
-        mi.fp += ck.fp;
-        mi.fn += ck.fn;
-        mi.n_gt += ck.n_gt;
-        if (!isnan(m.precision))
-            sp += m.precision, np++;
-        if (!isnan(m.recall))
-            sr += m.recall, nr++;
-        if (!isnan(m.f1))
-            sf += m.f1, nf++;
     }
-    cJSON *ov = cJSON_AddObjectToObject(j, "overall");
-    cJSON *mio = cJSON_AddObjectToObject(ov, "micro");
-    cJSON_AddNumberToObject(mio, "tp", (double)mi.tp);
-    cJSON_AddNumberToObject(mio, "fp", (double)mi.fp);
-    cJSON_AddNumberToObject(mio, "fn", (double)mi.fn);
-    prf_json(mio, dg_counts_prf(&mi));
-    dg_prf ma = {np ? sp / np : NAN, nr ? sr / nr : NAN, nf ? sf / nf : NAN};
-    prf_json(cJSON_AddObjectToObject(ov, "macro"), ma);
+    cli_overall_json(j, &avg);
     cli_print_json(j, compact);
 }
 
@@ -347,18 +292,15 @@ int cmd_confusion(int argc, const char **argv)
     double conf = NAN, iou = NAN;
     int json = 0, compact = 0;
     cli_opt opts[] = {
-        {OPT_STR, 'i', "inferences", &inf, "<name>",
-         "inference set (default: the only one)", 0},
-        {OPT_DBL, 'c', "conf", &conf, "<c>",
-         "count detections with score >= c (default: project's, 0.1)", 0},
-        {OPT_DBL, 't', "iou", &iou, "<t>",
-         "match at IoU >= t, a stored threshold (default: project's, 0.5)", 0},
+        CLI_OPT_INFERENCES(inf),
+        CLI_OPT_STORED_CONF(conf),
+        CLI_OPT_STORED_IOU(iou),
         {OPT_STR, 0, "normalize", &norm, "<how>",
          "none (counts), gt (each row sums to 1) or pred (each column)", 0},
         {OPT_STR, 0, "class", &cls, "<name>",
          "also list the non-zero cells of this class, by count", 0},
-        {OPT_FLAG, 0, "json", &json, NULL, "JSON on stdout", 0},
-        {OPT_FLAG, 0, "compact", &compact, NULL, "with --json: one line", 0},
+        CLI_OPT_JSON(json),
+        CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     int npos = cli_parse(argc, argv, opts, usage, pos, 1);
@@ -373,36 +315,24 @@ int cmd_confusion(int argc, const char **argv)
                         "--normalize must be none, gt or pred, not '%s'", norm);
 
     dg_ctx *ctx = cli_ctx(NULL);
-    dg_project *p = cli_open(ctx, pos[0]);
-    dg_project_info info;
-    dg_project_get_info(p, &info);
-    if (isnan(conf))
-        conf = info.default_conf;
-    if (isnan(iou))
-        iou = info.default_iou;
+    dg_project *p = NULL;
     int rc = EXIT_ERROR;
     dg_results *r = NULL;
     uint64_t *m = NULL, *sums = NULL, ignored = 0;
     cell *cells = NULL;
     size_t n_cells = 0;
     int64_t ci = -1;
-    const char *name = cli_pick_inferences(p, inf);
+    const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (!name)
         goto out;
     if (cls && (ci = dg_project_class_index(p, cls)) < 0) {
         rc = cli_error("no class '%s' in '%s'", cls, pos[0]);
         goto out;
     }
-    dg_status st = dg_results_load(ctx, p, name, &r);
-    if (st < 0) {
-        rc = cli_fail(ctx, st);
+    int t;
+    if (cli_load_results(ctx, p, name, iou, &r, &t) != EXIT_OK)
         goto out;
-    }
-    int t = dg_results_find_iou(ctx, r, iou);
-    if (t < 0) {
-        rc = cli_fail(ctx, (dg_status)t);
-        goto out;
-    }
+    dg_status st;
     uint32_t K = dg_results_n_classes(r);
     size_t w = (size_t)K + 1;
     m = calloc(w * w, sizeof(*m));

@@ -40,8 +40,7 @@ int cmd_errors(int argc, const char **argv)
     long max_dets = 100;
     int json = 0, compact = 0;
     cli_opt opts[] = {
-        {OPT_STR, 'i', "inferences", &inf, "<name>",
-         "inference set (default: the only one)", 0},
+        CLI_OPT_INFERENCES(inf),
         {OPT_DBL, 'c', "conf", &conf, "<c>",
          "leave out detections with score < c (default 0, as tidecv)", 0},
         {OPT_DBL, 0, "fg-iou", &fg, "<t>",
@@ -50,8 +49,8 @@ int cmd_errors(int argc, const char **argv)
          "background: IoU <= b with every label (tidecv's background_threshold, 0.1)", 0},
         {OPT_INT, 0, "max-dets", &max_dets, "<n>",
          "keep the n best detections per frame (default 100; 0: all)", 0},
-        {OPT_FLAG, 0, "json", &json, NULL, "JSON on stdout", 0},
-        {OPT_FLAG, 0, "compact", &compact, NULL, "with --json: one line", 0},
+        CLI_OPT_JSON(json),
+        CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     if (cli_parse(argc, argv, opts, usage, pos, 1) != 1)
@@ -66,9 +65,9 @@ int cmd_errors(int argc, const char **argv)
         cli_usage_error(usage, opts, "--max-dets must be >= 0");
 
     dg_ctx *ctx = cli_ctx(NULL);
-    dg_project *p = cli_open(ctx, pos[0]);
+    dg_project *p = NULL;
     int rc = EXIT_ERROR;
-    const char *name = cli_pick_inferences(p, inf);
+    const char *name = cli_open_inferences(ctx, pos[0], inf, NULL, NULL, &p);
     if (!name)
         goto done;
     dg_tide_opts o = {conf, fg, bg, max_dets ? max_dets : -1};

@@ -85,14 +85,11 @@ int cmd_examples(int argc, const char **argv)
     long limit = 20, offset = 0;
     int json = 0, compact = 0, asc = 0, desc = 0;
     cli_opt opts[] = {
-        {OPT_STR, 'i', "inferences", &inf, "<name>",
-         "inference set (default: the only one)", 0},
+        CLI_OPT_INFERENCES(inf),
         {OPT_STR, 0, "cell", &cellspec, "<gt>,<pred>",
          "the cell: class names or 'background' (required)", 0},
-        {OPT_DBL, 'c', "conf", &conf, "<c>",
-         "count detections with score >= c (default: project's, 0.1)", 0},
-        {OPT_DBL, 't', "iou", &iou, "<t>",
-         "match at IoU >= t, a stored threshold (default: project's, 0.5)", 0},
+        CLI_OPT_STORED_CONF(conf),
+        CLI_OPT_STORED_IOU(iou),
         {OPT_STR, 0, "sort", &sort, "<key>",
          "confidence (default), iou or area", 0},
         {OPT_FLAG, 0, "asc", &asc, NULL, "ascending order", 0},
@@ -100,8 +97,8 @@ int cmd_examples(int argc, const char **argv)
         {OPT_INT, 'n', "limit", &limit, "<n>",
          "at most n examples (default 20; 0: all)", 0},
         {OPT_INT, 0, "offset", &offset, "<k>", "skip the first k", 0},
-        {OPT_FLAG, 0, "json", &json, NULL, "JSON on stdout", 0},
-        {OPT_FLAG, 0, "compact", &compact, NULL, "with --json: one line", 0},
+        CLI_OPT_JSON(json),
+        CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     int npos = cli_parse(argc, argv, opts, usage, pos, 1);
@@ -129,18 +126,12 @@ int cmd_examples(int argc, const char **argv)
                         sort);
 
     dg_ctx *ctx = cli_ctx(NULL);
-    dg_project *p = cli_open(ctx, pos[0]);
-    dg_project_info info;
-    dg_project_get_info(p, &info);
-    if (isnan(conf))
-        conf = info.default_conf;
-    if (isnan(iou))
-        iou = info.default_iou;
+    dg_project *p = NULL;
     int rc = EXIT_ERROR;
     dg_results *r = NULL;
     dg_examples *ex = NULL;
     int64_t g = 0, pc = 0;
-    const char *name = cli_pick_inferences(p, inf);
+    const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (!name)
         goto out;
     int pr = parse_cell(p, cellspec, &g, &pc);
@@ -160,16 +151,10 @@ int cmd_examples(int argc, const char **argv)
                        "definition");
         goto out;
     }
-    dg_status st = dg_results_load(ctx, p, name, &r);
-    if (st < 0) {
-        rc = cli_fail(ctx, st);
+    int t;
+    if (cli_load_results(ctx, p, name, iou, &r, &t) != EXIT_OK)
         goto out;
-    }
-    int t = dg_results_find_iou(ctx, r, iou);
-    if (t < 0) {
-        rc = cli_fail(ctx, (dg_status)t);
-        goto out;
-    }
+    dg_status st;
     dg_examples_query q = {conf, t, (int32_t)g, (int32_t)pc, key, asc,
                            (uint64_t)offset, (uint64_t)limit};
     if ((st = dg_examples_new(ctx, p, r, &q, &ex)) < 0) {

@@ -86,8 +86,7 @@ int cmd_label_errors(int argc, const char **argv)
     long limit = 20;
     int json = 0, compact = 0;
     cli_opt opts[] = {
-        {OPT_STR, 'i', "inferences", &inf, "<name>",
-         "inference set (default: the only one)", 0},
+        CLI_OPT_INFERENCES(inf),
         {OPT_DBL, 't', "iou", &iou, "<t>",
          "match at IoU >= t (default: project's, 0.5)", 0},
         {OPT_DBL, 0, "bg-iou", &bg, "<b>",
@@ -99,8 +98,8 @@ int cmd_label_errors(int argc, const char **argv)
          "a comma list or all (default)", 0},
         {OPT_INT, 'n', "limit", &limit, "<n>",
          "entries per list (default 20; 0: all)", 0},
-        {OPT_FLAG, 0, "json", &json, NULL, "JSON on stdout", 0},
-        {OPT_FLAG, 0, "compact", &compact, NULL, "with --json: one line", 0},
+        CLI_OPT_JSON(json),
+        CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     if (cli_parse(argc, argv, opts, usage, pos, 1) != 1)
@@ -129,9 +128,9 @@ int cmd_label_errors(int argc, const char **argv)
     }
 
     dg_ctx *ctx = cli_ctx(NULL);
-    dg_project *p = cli_open(ctx, pos[0]);
+    dg_project *p = NULL;
     int rc = EXIT_ERROR;
-    const char *name = cli_pick_inferences(p, inf);
+    const char *name = cli_open_inferences(ctx, pos[0], inf, NULL, NULL, &p);
     if (!name)
         goto done;
     dg_label_errors_opts o = {0};

@@ -14,34 +14,14 @@ static const char *const usage[] = {
     "[--iou <t>] [--json]",
     NULL};
 
-static void fmt_ratio(char *buf, size_t cap, double v)
-{
-    if (isnan(v))
-        snprintf(buf, cap, "%9s", "-");
-    else
-        snprintf(buf, cap, "%9.4f", v);
-}
-
-static cJSON *prf_json(cJSON *o, dg_prf m)
-{
-    cJSON_AddItemToObject(o, "precision", cli_num(m.precision));
-    cJSON_AddItemToObject(o, "recall", cli_num(m.recall));
-    cJSON_AddItemToObject(o, "f1", cli_num(m.f1));
-    return o;
-}
-
 int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
                        double conf, double iou, int json, int compact)
 {
     dg_results *r;
-    dg_status st = dg_results_load(ctx, p, name, &r);
-    if (st < 0)
-        return cli_fail(ctx, st);
-    int t = dg_results_find_iou(ctx, r, iou);
-    if (t < 0) {
-        dg_results_free(r);
-        return cli_fail(ctx, (dg_status)t);
-    }
+    dg_status st;
+    int t, rc = cli_load_results(ctx, p, name, iou, &r, &t);
+    if (rc != EXIT_OK)
+        return rc;
     uint32_t nc = dg_results_n_classes(r);
     dg_counts *c = calloc(nc ? nc : 1, sizeof(*c));
     if (!c) {
@@ -53,25 +33,9 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
         dg_results_free(r);
         return cli_fail(ctx, st);
     }
-    dg_counts micro = {0};
-    double sp = 0, sr = 0, sf = 0;
-    int np = 0, nr = 0, nf = 0;
-    for (uint32_t k = 0; k < nc; k++) {
-        micro.tp += c[k].tp;
-        micro.fp += c[k].fp;
-        micro.fn += c[k].fn;
-        micro.n_gt += c[k].n_gt;
-        micro.n_det += c[k].n_det;
-        dg_prf m = dg_counts_prf(&c[k]);
-        if (!isnan(m.precision))
-            sp += m.precision, np++;
-        if (!isnan(m.recall))
-            sr += m.recall, nr++;
-        if (!isnan(m.f1))
-            sf += m.f1, nf++;
-    }
-    dg_prf mm = dg_counts_prf(&micro);
-    dg_prf ma = {np ? sp / np : NAN, nr ? sr / nr : NAN, nf ? sf / nf : NAN};
+    cli_avg avg = {0};
+    for (uint32_t k = 0; k < nc; k++)
+        cli_avg_add(&avg, &c[k]);
     double thr = dg_results_iou(r, t);
     if (json) {
         cJSON *j = cJSON_CreateObject();
@@ -87,20 +51,13 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
             cJSON_AddNumberToObject(o, "fp", (double)c[k].fp);
             cJSON_AddNumberToObject(o, "fn", (double)c[k].fn);
             cJSON_AddNumberToObject(o, "n_gt", (double)c[k].n_gt);
-            prf_json(o, dg_counts_prf(&c[k]));
+            cli_prf_json(o, dg_counts_prf(&c[k]));
             cJSON_AddItemToArray(cl, o);
         }
-        cJSON *ov = cJSON_AddObjectToObject(j, "overall");
-        cJSON *mi = cJSON_AddObjectToObject(ov, "micro");
-        cJSON_AddNumberToObject(mi, "tp", (double)micro.tp);
-        cJSON_AddNumberToObject(mi, "fp", (double)micro.fp);
-        cJSON_AddNumberToObject(mi, "fn", (double)micro.fn);
-        prf_json(mi, mm);
-        cJSON *mac = cJSON_AddObjectToObject(ov, "macro");
-        prf_json(mac, ma);
-        cJSON_AddNumberToObject(mac, "classes_precision", np);
-        cJSON_AddNumberToObject(mac, "classes_recall", nr);
-        cJSON_AddNumberToObject(mac, "classes_f1", nf);
+        cJSON *mac = cli_overall_json(j, &avg);
+        cJSON_AddNumberToObject(mac, "classes_precision", avg.n_p);
+        cJSON_AddNumberToObject(mac, "classes_recall", avg.n_r);
+        cJSON_AddNumberToObject(mac, "classes_f1", avg.n_f);
         cli_print_json(j, compact);
     } else {
         printf("%s at confidence >= %g, IoU >= %g\n\n", name, conf, thr);
@@ -112,29 +69,21 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
             w = 40;
         printf("%-*s %8s %8s %8s %9s %9s %9s\n", (int)w, "class", "TP", "FP",
                "FN", "precision", "recall", "F1");
+        char prf[64];
         for (uint32_t k = 0; k < nc; k++) {
-            char a[16], b[16], f[16];
-            dg_prf m = dg_counts_prf(&c[k]);
-            fmt_ratio(a, sizeof(a), m.precision);
-            fmt_ratio(b, sizeof(b), m.recall);
-            fmt_ratio(f, sizeof(f), m.f1);
-            printf("%-*.*s %8llu %8llu %8llu %s %s %s\n", (int)w, (int)w,
+            cli_fmt_prf(prf, sizeof(prf), dg_counts_prf(&c[k]));
+            printf("%-*.*s %8llu %8llu %8llu %s\n", (int)w, (int)w,
                    dg_project_class_name(p, k), (unsigned long long)c[k].tp,
-                   (unsigned long long)c[k].fp, (unsigned long long)c[k].fn, a,
-                   b, f);
+                   (unsigned long long)c[k].fp, (unsigned long long)c[k].fn,
+                   prf);
         }
-        char a[16], b[16], f[16];
-        fmt_ratio(a, sizeof(a), mm.precision);
-        fmt_ratio(b, sizeof(b), mm.recall);
-        fmt_ratio(f, sizeof(f), mm.f1);
-        printf("\n%-*s %8llu %8llu %8llu %s %s %s\n", (int)w, "micro",
-               (unsigned long long)micro.tp, (unsigned long long)micro.fp,
-               (unsigned long long)micro.fn, a, b, f);
-        fmt_ratio(a, sizeof(a), ma.precision);
-        fmt_ratio(b, sizeof(b), ma.recall);
-        fmt_ratio(f, sizeof(f), ma.f1);
-        printf("%-*s %8s %8s %8s %s %s %s\n", (int)w, "macro", "", "", "", a,
-               b, f);
+        cli_fmt_prf(prf, sizeof(prf), dg_counts_prf(&avg.micro));
+        printf("\n%-*s %8llu %8llu %8llu %s\n", (int)w, "micro",
+               (unsigned long long)avg.micro.tp,
+               (unsigned long long)avg.micro.fp,
+               (unsigned long long)avg.micro.fn, prf);
+        cli_fmt_prf(prf, sizeof(prf), cli_avg_macro(&avg));
+        printf("%-*s %8s %8s %8s %s\n", (int)w, "macro", "", "", "", prf);
     }
     free(c);
     dg_results_free(r);
@@ -147,29 +96,20 @@ int cmd_metrics(int argc, const char **argv)
     double conf = NAN, iou = NAN;
     int json = 0, compact = 0;
     cli_opt opts[] = {
-        {OPT_STR, 'i', "inferences", &inf, "<name>",
-         "inference set (default: the only one)", 0},
-        {OPT_DBL, 'c', "conf", &conf, "<c>",
-         "count detections with score >= c (default: project's, 0.1)", 0},
-        {OPT_DBL, 't', "iou", &iou, "<t>",
-         "match at IoU >= t, a stored threshold (default: project's, 0.5)", 0},
-        {OPT_FLAG, 0, "json", &json, NULL, "JSON on stdout", 0},
-        {OPT_FLAG, 0, "compact", &compact, NULL, "with --json: one line", 0},
+        CLI_OPT_INFERENCES(inf),
+        CLI_OPT_STORED_CONF(conf),
+        CLI_OPT_STORED_IOU(iou),
+        CLI_OPT_JSON(json),
+        CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     int npos = cli_parse(argc, argv, opts, usage, pos, 1);
     if (npos != 1)
         cli_usage_error(usage, opts, "need a project file");
     dg_ctx *ctx = cli_ctx(NULL);
-    dg_project *p = cli_open(ctx, pos[0]);
-    dg_project_info info;
-    dg_project_get_info(p, &info);
-    if (isnan(conf))
-        conf = info.default_conf;
-    if (isnan(iou))
-        iou = info.default_iou;
+    dg_project *p = NULL;
     int rc = EXIT_ERROR;
-    const char *name = cli_pick_inferences(p, inf);
+    const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (name)
         rc = cli_metrics_report(ctx, p, name, conf, iou, json, compact);
     dg_project_free(p);

@@ -98,8 +98,7 @@ int cmd_sweep(int argc, const char **argv)
     double step = NAN;
     int best = 0, json = 0;
     cli_opt opts[] = {
-        {OPT_STR, 'i', "inferences", &inf, "<name>",
-         "inference set (default: the only one)", 0},
+        CLI_OPT_INFERENCES(inf),
         {OPT_STR, 't', "iou", &iou_s, "<t>|all",
          "one stored IoU threshold, or all (default all; --best: project's)", 0},
         {OPT_STR, 0, "class", &cls, "<name>", "one class (default: all)", 0},
@@ -123,15 +122,15 @@ int cmd_sweep(int argc, const char **argv)
         cli_usage_error(usage, opts, "--step must be in (0, 1]");
     int is_json = !strcmp(format, "json");
     dg_ctx *ctx = cli_ctx(NULL);
-    dg_project *p = cli_open(ctx, pos[0]);
-    dg_project_info info;
-    dg_project_get_info(p, &info);
+    dg_project *p = NULL;
+    double default_iou = NAN;
     dg_results *r = NULL;
     int rc = EXIT_OK;
     buf b = {0};
     cJSON *j = NULL;
     dg_counts *cc = NULL;
-    const char *name = cli_pick_inferences(p, inf);
+    const char *name =
+        cli_open_inferences(ctx, pos[0], inf, NULL, &default_iou, &p);
     if (!name) {
         rc = EXIT_ERROR;
         goto done;
@@ -143,7 +142,7 @@ int cmd_sweep(int argc, const char **argv)
     }
     int nt = dg_results_n_iou(r), t_lo = 0, t_hi = nt;
     if ((iou_s && strcmp(iou_s, "all")) || (best && !iou_s)) {
-        double v = iou_s ? strtod(iou_s, NULL) : info.default_iou;
+        double v = iou_s ? strtod(iou_s, NULL) : default_iou;
         int t = dg_results_find_iou(ctx, r, v);
         if (t < 0) {
             rc = cli_fail(ctx, (dg_status)t);

@@ -119,8 +119,7 @@ int cmd_voc(int argc, const char **argv)
     int plus1 = 0, no_plus1 = 0, json = 0, compact = 0, curves = 0;
     txt_cli t = {0};
     cli_opt opts[] = {
-        {OPT_STR, 'i', "inferences", &inf, "<name>",
-         "inference set (default: the only one)", 0},
+        CLI_OPT_INFERENCES(inf),
         {OPT_STR, 0, "protocol", &protocol, "<p>",
          "voc07 (11-point AP) or voc12 (all-point AP, the default)", 0},
         {OPT_DBL, 't', "iou", &iou, "<t>", "a match needs IoU >= t (0.5)", 0},
@@ -129,8 +128,8 @@ int cmd_voc(int argc, const char **argv)
         {OPT_FLAG, 0, "no-plus1", &no_plus1, NULL, "continuous IoU", 0},
         {OPT_STR, 0, "recall-points", &points, "numpy|exact",
          "voc07: numpy's i * 0.1 (default) or exactly i / 10", 0},
-        {OPT_FLAG, 0, "json", &json, NULL, "JSON on stdout", 0},
-        {OPT_FLAG, 0, "compact", &compact, NULL, "with --json: one line", 0},
+        CLI_OPT_JSON(json),
+        CLI_OPT_COMPACT(compact),
         {OPT_FLAG, 0, "curves", &curves, NULL,
          "with --json: each class's precision/recall curve", 0},
         {OPT_STR, 0, "format", &format, "<format>",
@@ -213,8 +212,7 @@ int cmd_voc(int argc, const char **argv)
         cli_flush_warnings(ctx);
         name = set_buf;
     } else {
-        p = cli_open(ctx, pos[0]);
-        name = cli_pick_inferences(p, inf);
+        name = cli_open_inferences(ctx, pos[0], inf, NULL, NULL, &p);
         if (!name) {
             rc = EXIT_ERROR;
             goto done;

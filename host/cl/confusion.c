@@ -16,7 +16,7 @@
  *     DG_CL_IOU_ON_THE_FLY when they would take more than half the batch
  *     budget.
  *
- * Frames are cut into batches that fit the device as in match.c. Per batch:
+ * Frames are cut into batches that fit the device by batch.c. Per batch:
  * upload, agnostic_iou (one work-item per detection), agnostic_greedy (one
  * per frame and threshold, every threshold in one launch) and one
  * rectangular read that drops the rows into agn. The buffers are the
@@ -34,43 +34,6 @@
 /* The kernel file spells these out; keep them in step. */
 _Static_assert(DG_AGN_BACKGROUND == -1 && DG_AGN_IGNORED == -2,
                "kernels/confusion.cl defines DG_AGN_* as -1 and -2");
-
-/* Device bytes per stored pair: an IoU and a candidate index. */
-#define PAIR_BYTES (sizeof(cl_double) + sizeof(cl_uint))
-
-typedef struct {
-    double score;
-    uint32_t idx;
-} skey;
-
-/* Stable sort by descending score (dg__match_agnostic_ref's order for
- * every score that is not NaN). */
-static void sort_desc(skey *a, skey *tmp, uint32_t n)
-{
-    if (n <= 16) {
-        for (uint32_t i = 1; i < n; i++) {
-            skey v = a[i];
-            uint32_t j = i;
-            while (j > 0 && a[j - 1].score < v.score) {
-                a[j] = a[j - 1];
-                j--;
-            }
-            a[j] = v;
-        }
-        return;
-    }
-    uint32_t h = n / 2;
-    sort_desc(a, tmp, h);
-    sort_desc(a + h, tmp, n - h);
-    if (!(a[h - 1].score < a[h].score))
-        return;
-    memcpy(tmp, a, h * sizeof(*a));
-    uint32_t i = 0, j = h, k = 0;
-    while (i < h && j < n)
-        a[k++] = a[j].score > tmp[i].score ? a[j++] : tmp[i++];
-    while (i < h)
-        a[k++] = tmp[i++];
-}
 
 typedef struct {
     uint32_t n_frames, n_det, n_gt;
@@ -105,14 +68,6 @@ static void packed_release(packed *p)
     free(p->f_pairs);
 }
 
-static void put_box(cl_double *dst, size_t o, const dg_boxset *b, uint64_t k)
-{
-    dst[4 * o + 0] = b->x[k];
-    dst[4 * o + 1] = b->y[k];
-    dst[4 * o + 2] = b->w[k];
-    dst[4 * o + 3] = b->h[k];
-}
-
 static dg_status pack(dg_ctx *ctx, const dg_match_input *in, uint64_t iou_cap,
                       packed *p)
 {
@@ -121,7 +76,7 @@ static dg_status pack(dg_ctx *ctx, const dg_match_input *in, uint64_t iou_cap,
     uint64_t d_lo = dt->frame_off[0], d_hi = dt->frame_off[nf];
     uint64_t g_lo = gt->frame_off[0], g_hi = gt->frame_off[nf];
     uint32_t n_det = (uint32_t)(d_hi - d_lo), max_fd = 0;
-    skey *keys = NULL, *tmp = NULL;
+    dg_cl_skey *keys = NULL, *tmp = NULL;
     dg_status st = DG_OK;
 
     memset(p, 0, sizeof(*p));
@@ -170,7 +125,7 @@ static dg_status pack(dg_ctx *ctx, const dg_match_input *in, uint64_t iou_cap,
                 int crowd = gt->iscrowd[j] != 0;
                 int ig = crowd || gt->ignore[j];
                 uint32_t o = ig ? ic++ : rc++;
-                put_box(p->gbox, o, gt, j);
+                dg__cl_put_box(p->gbox, o, gt, j);
                 p->gflag[o] = (cl_uchar)((crowd ? DG_CL_FLAG_CROWD : 0) |
                                          (ig ? DG_CL_FLAG_IGNORED : 0));
                 p->gcls[o] = gt->cls[j];
@@ -180,16 +135,16 @@ static dg_status pack(dg_ctx *ctx, const dg_match_input *in, uint64_t iou_cap,
                 keys[i].score = dt->score[d0 + i];
                 keys[i].idx = (uint32_t)(d0 + i);
             }
-            sort_desc(keys, tmp, n_d);
+            dg__cl_sort_desc(keys, tmp, n_d);
             for (uint32_t i = 0; i < n_d; i++) {
                 uint32_t k = keys[i].idx, o = doff + i;
                 p->dfrm[o] = f;
                 p->dcls[o] = dt->cls[k];
                 p->didx[o] = k;
-                put_box(p->dbox, o, dt, k);
+                dg__cl_put_box(p->dbox, o, dt, k);
             }
             uint64_t np = (uint64_t)n_d * n_reg;
-            if (np * PAIR_BYTES <= iou_cap) {
+            if (np * DG_CL_PAIR_BYTES <= iou_cap) {
                 p->pair_off[f] = pairs;
                 pairs += np;
             }
@@ -215,9 +170,10 @@ out:
 }
 
 /* Bytes each device buffer needs for frames [fa, fb). */
-static void batch_sizes(const packed *p, const dg_match_input *in,
+static void batch_sizes(const void *packed_, const dg_match_input *in,
                         uint32_t fa, uint32_t fb, size_t *sz)
 {
+    const packed *p = packed_;
     const uint64_t *doff = in->dt->frame_off;
     uint64_t f = fb - fa;
     uint64_t d = doff[fb] - doff[fa];
@@ -244,17 +200,6 @@ static void batch_sizes(const packed *p, const dg_match_input *in,
     sz[DG_CL_BUF_THR] = ni * sizeof(cl_double);
     sz[DG_CL_BUF_TAKEN] = ni * g;
     sz[DG_CL_BUF_MATCHED] = ni * d * sizeof(cl_int);
-}
-
-static int fits(const size_t *sz, uint64_t max_alloc, uint64_t budget)
-{
-    uint64_t total = 0;
-    for (int i = 0; i < DG_CL_N_BUFS; i++) {
-        if (sz[i] > max_alloc)
-            return 0;
-        total += sz[i];
-    }
-    return !budget || total <= budget;
 }
 
 dg_status dg__cl_agnostic_iou(dg_ctx *ctx, cl_uint n_det, cl_uint frm_base,
@@ -322,41 +267,30 @@ out:
     return st;
 }
 
-#define PUT(which, ptr, n)                                                   \
-    do {                                                                     \
-        if ((n) > 0)                                                         \
-            DG_CL_TRY(ctx, clEnqueueWriteBuffer(s->queue,                    \
-                                                DG_CL_BUF(s, which),         \
-                                                CL_FALSE, 0, (n), (ptr), 0,  \
-                                                NULL, NULL));                \
-    } while (0)
+/* The buffers the agnostic matcher uses (batch_sizes sets them). */
+static const int used_bufs[] = {
+    DG_CL_BUF_GRP,   DG_CL_BUF_IOU_OFF, DG_CL_BUF_NIGN,  DG_CL_BUF_DGRP,
+    DG_CL_BUF_DCLS,  DG_CL_BUF_DIDX,    DG_CL_BUF_DBOX,  DG_CL_BUF_NCAND,
+    DG_CL_BUF_IBEST, DG_CL_BUF_GBOX,    DG_CL_BUF_GFLAG, DG_CL_BUF_GCLS,
+    DG_CL_BUF_GIDX,  DG_CL_BUF_IOU,     DG_CL_BUF_CAND,  DG_CL_BUF_THR,
+    DG_CL_BUF_TAKEN, DG_CL_BUF_MATCHED};
 
 dg_status dg__cl_match_agnostic(dg_ctx *ctx, const dg_match_input *in,
                                 int32_t *agn)
 {
     dg_status st = DG_OK;
     packed p;
-    int packed_ok = 0, enqueued = 0;
-    uint32_t *cuts = NULL, n_batches = 0;
-    struct dg_cl_state *s;
+    dg_cl_batches b;
 
     const dg_boxset *gt = in ? in->gt : NULL, *dt = in ? in->dt : NULL;
     if (!in || !agn || !gt || !dt || !gt->frame_off || !dt->frame_off ||
         !gt->iscrowd || !gt->ignore || !dt->score)
         return dg__fail(ctx, DG_EINVAL, "dg__cl_match_agnostic: bad "
                         "argument");
-    if (in->n_iou < 0 || in->n_iou > DG_MAX_IOU_THRESHOLDS ||
-        (in->n_iou && !in->iou))
-        return dg__fail(ctx, DG_EINVAL,
-                        "dg__cl_match_agnostic: bad thresholds");
-    if (dt->n >= UINT32_MAX || gt->n > INT32_MAX)
-        return dg__fail(ctx, DG_ERANGE,
-                        "dg__cl_match_agnostic: chunk too large (%llu "
-                        "detections, %llu labels)",
-                        (unsigned long long)dt->n, (unsigned long long)gt->n);
+    if ((st = dg__cl_check_chunk(ctx, "dg__cl_match_agnostic", in)) < 0)
+        return st;
     if ((st = dg__cl_ensure(ctx)) < 0)
         return st;
-    s = ctx->cl;
     if (dg__cl_fault("cl-agnostic"))
         return dg__cl_fail(ctx,
                            "dg__cl_match_agnostic (simulated: "
@@ -366,82 +300,16 @@ dg_status dg__cl_match_agnostic(dg_ctx *ctx, const dg_match_input *in,
     if (nf == 0 || in->n_iou == 0 || dt->frame_off[nf] == dt->frame_off[0])
         return DG_OK;
 
-    uint64_t budget = s->batch_bytes ? s->batch_bytes
-                                     : dg__cl_default_batch_bytes(s);
-    uint64_t iou_cap = budget / 2;
-    if (iou_cap / sizeof(cl_double) * PAIR_BYTES > s->max_alloc)
-        iou_cap = s->max_alloc / sizeof(cl_double) * PAIR_BYTES;
-    if ((st = pack(ctx, in, iou_cap, &p)) < 0)
+    if ((st = pack(ctx, in, dg__cl_batches_init(ctx, &b), &p)) < 0)
         return st;
-    packed_ok = 1;
-
-    size_t need[DG_CL_N_BUFS] = {0}, sz[DG_CL_N_BUFS];
-    cuts = dg__alloc(ctx, (size_t)nf + 1, sizeof(*cuts));
-    if (!cuts) {
-        st = DG_ENOMEM;
+    st = dg__cl_batches_plan(ctx, &b, in, batch_sizes, &p, used_bufs,
+                             sizeof(used_bufs) / sizeof(used_bufs[0]));
+    if (st < 0)
         goto out;
-    }
-    cuts[n_batches++] = 0;
-    for (uint32_t fa = 0; fa < nf;) {
-        uint32_t fb = fa + 1;
-        batch_sizes(&p, in, fa, fb, sz);
-        if (!fits(sz, s->max_alloc, 0))
-            break; /* reported below */
-        uint32_t step = 1;
-        while (fb < nf) {
-            uint32_t nb = fb + step > nf ? nf : fb + step;
-            batch_sizes(&p, in, fa, nb, sz);
-            if (fits(sz, s->max_alloc, budget)) {
-                fb = nb;
-                step *= 2;
-            } else if (step > 1) {
-                step /= 2;
-            } else {
-                break;
-            }
-        }
-        batch_sizes(&p, in, fa, fb, sz);
-        for (int i = 0; i < DG_CL_N_BUFS; i++)
-            if (sz[i] > need[i])
-                need[i] = sz[i];
-        cuts[n_batches++] = fb;
-        fa = fb;
-    }
-    if (cuts[n_batches - 1] != nf) {
-        uint32_t f = cuts[n_batches - 1];
-        st = dg__fail(ctx, DG_ENOMEM,
-                      "frame %u of the chunk (%llu detections) does not fit "
-                      "the OpenCL device's maximum allocation of %llu bytes",
-                      f,
-                      (unsigned long long)(dt->frame_off[f + 1] -
-                                           dt->frame_off[f]),
-                      (unsigned long long)s->max_alloc);
-        goto out;
-    }
-    n_batches--;
-    static const int used[] = {
-        DG_CL_BUF_GRP,  DG_CL_BUF_IOU_OFF, DG_CL_BUF_NIGN,  DG_CL_BUF_DGRP,
-        DG_CL_BUF_DCLS, DG_CL_BUF_DIDX,    DG_CL_BUF_DBOX,  DG_CL_BUF_NCAND,
-        DG_CL_BUF_IBEST, DG_CL_BUF_GBOX,   DG_CL_BUF_GFLAG, DG_CL_BUF_GCLS,
-        DG_CL_BUF_GIDX, DG_CL_BUF_IOU,     DG_CL_BUF_CAND,  DG_CL_BUF_THR,
-        DG_CL_BUF_TAKEN, DG_CL_BUF_MATCHED};
-    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
-        if ((st = dg__cl_buf_reserve(ctx, used[i], need[used[i]])) < 0)
-            goto out;
-
-    double thr[DG_MAX_IOU_THRESHOLDS], thr_min = 0;
-    for (int t = 0; t < in->n_iou; t++) {
-        thr[t] = in->iou[t] < 1 - 1e-10 ? in->iou[t] : 1 - 1e-10;
-        if (t == 0 || thr[t] < thr_min)
-            thr_min = thr[t];
-    }
-    enqueued = 1;
-    PUT(DG_CL_BUF_THR, thr, (size_t)in->n_iou * sizeof(*thr));
 
     uint64_t d_lo = dt->frame_off[0];
-    size_t n_dt = dt->n;
-    for (uint32_t b = 0; b < n_batches; b++) {
-        uint32_t fa = cuts[b], fb = cuts[b + 1];
+    for (uint32_t k = 0; k < b.n; k++) {
+        uint32_t fa = b.cuts[k], fb = b.cuts[k + 1];
         uint32_t ta = p.f_gt[fa], tb = p.f_gt[fb];
         uint64_t pa = p.f_pairs[fa];
         uint64_t oa = dt->frame_off[fa], ob = dt->frame_off[fb];
@@ -449,40 +317,33 @@ dg_status dg__cl_match_agnostic(dg_ctx *ctx, const dg_match_input *in,
         uint32_t nfr = fb - fa, nd = db - da, nt = tb - ta;
         if (nd == 0)
             continue;
-        PUT(DG_CL_BUF_GRP, p.frm + fa, nfr * sizeof(cl_uint4));
-        PUT(DG_CL_BUF_IOU_OFF, p.pair_off + fa, nfr * sizeof(cl_ulong));
-        PUT(DG_CL_BUF_NIGN, p.n_ign + fa, nfr * sizeof(cl_uint));
-        PUT(DG_CL_BUF_DGRP, p.dfrm + da, nd * sizeof(cl_uint));
-        PUT(DG_CL_BUF_DCLS, p.dcls + da, nd * sizeof(cl_uint));
-        PUT(DG_CL_BUF_DIDX, p.didx + da, nd * sizeof(cl_uint));
-        PUT(DG_CL_BUF_DBOX, p.dbox + 4 * (size_t)da,
-            nd * 4 * sizeof(cl_double));
-        PUT(DG_CL_BUF_GBOX, p.gbox + 4 * (size_t)ta,
-            nt * 4 * sizeof(cl_double));
-        PUT(DG_CL_BUF_GFLAG, p.gflag + ta, nt);
-        PUT(DG_CL_BUF_GCLS, p.gcls + ta, nt * sizeof(cl_uint));
-        PUT(DG_CL_BUF_GIDX, p.gidx + ta, nt * sizeof(cl_int));
+        DG_CL_PUT(ctx, DG_CL_BUF_GRP, p.frm + fa, nfr * sizeof(cl_uint4));
+        DG_CL_PUT(ctx, DG_CL_BUF_IOU_OFF, p.pair_off + fa,
+                  nfr * sizeof(cl_ulong));
+        DG_CL_PUT(ctx, DG_CL_BUF_NIGN, p.n_ign + fa, nfr * sizeof(cl_uint));
+        DG_CL_PUT(ctx, DG_CL_BUF_DGRP, p.dfrm + da, nd * sizeof(cl_uint));
+        DG_CL_PUT(ctx, DG_CL_BUF_DCLS, p.dcls + da, nd * sizeof(cl_uint));
+        DG_CL_PUT(ctx, DG_CL_BUF_DIDX, p.didx + da, nd * sizeof(cl_uint));
+        DG_CL_PUT(ctx, DG_CL_BUF_DBOX, p.dbox + 4 * (size_t)da,
+                  nd * 4 * sizeof(cl_double));
+        DG_CL_PUT(ctx, DG_CL_BUF_GBOX, p.gbox + 4 * (size_t)ta,
+                  nt * 4 * sizeof(cl_double));
+        DG_CL_PUT(ctx, DG_CL_BUF_GFLAG, p.gflag + ta, nt);
+        DG_CL_PUT(ctx, DG_CL_BUF_GCLS, p.gcls + ta, nt * sizeof(cl_uint));
+        DG_CL_PUT(ctx, DG_CL_BUF_GIDX, p.gidx + ta, nt * sizeof(cl_int));
 
-        if ((st = dg__cl_agnostic_iou(ctx, nd, fa, da, ta, pa, thr_min)) < 0)
+        if ((st = dg__cl_agnostic_iou(ctx, nd, fa, da, ta, pa,
+                                      b.thr_min)) < 0)
             goto out;
         if ((st = dg__cl_agnostic_greedy(ctx, nfr, (cl_uint)in->n_iou, da,
                                           ta, pa, nt, (cl_uint)oa, nd)) < 0)
             goto out;
-        size_t bo[3] = {0, 0, 0}, ho[3] = {oa * sizeof(cl_int), 0, 0};
-        size_t reg[3] = {nd * sizeof(cl_int), (size_t)in->n_iou, 1};
-        DG_CL_TRY(ctx, clEnqueueReadBufferRect(
-                           s->queue, DG_CL_BUF(s, DG_CL_BUF_MATCHED), CL_FALSE,
-                           bo, ho, reg, nd * sizeof(cl_int), 0,
-                           n_dt * sizeof(cl_int), 0, agn, 0, NULL, NULL));
+        if ((st = dg__cl_read_rows(ctx, DG_CL_BUF_MATCHED, sizeof(cl_int), in,
+                                   oa, nd, agn)) < 0)
+            goto out;
     }
 out:
-    if (enqueued) {
-        cl_int e = clFinish(s->queue);
-        if (e != CL_SUCCESS && st == DG_OK)
-            st = dg__cl_fail(ctx, "clFinish(s->queue)", e, __FILE__, __LINE__);
-    }
-    free(cuts);
-    if (packed_ok)
-        packed_release(&p);
+    st = dg__cl_batches_release(ctx, &b, st);
+    packed_release(&p);
     return st;
 }

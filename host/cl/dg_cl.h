@@ -166,6 +166,118 @@ cl_int dg__cl_launch(struct dg_cl_state *s, cl_kernel k, size_t n,
 #define DG_CL_ARG(k, i, v) clSetKernelArg((k), (i), sizeof(v), &(v))
 #define DG_CL_BUF(s, which) ((s)->bufs[(which)].mem)
 
+/*
+ * Non-blocking upload of n bytes from host to the start of state buffer
+ * which (nothing when n is 0). Assumes st and out: as DG_CL_TRY does.
+ */
+#define DG_CL_PUT(ctx, which, ptr, n)                                        \
+    do {                                                                     \
+        if ((n) > 0)                                                         \
+            DG_CL_TRY((ctx), clEnqueueWriteBuffer(                           \
+                                 (ctx)->cl->queue,                           \
+                                 DG_CL_BUF((ctx)->cl, (which)), CL_FALSE, 0, \
+                                 (n), (ptr), 0, NULL, NULL));                \
+    } while (0)
+
+/* ---- batching (batch.c): shared by match.c and confusion.c -------------- */
+
+/*
+ * Both matchers pack a chunk frame by frame on the host, cut the frames
+ * into batches whose buffers fit the device, then upload and launch batch
+ * by batch on the in-order queue, waiting only at the end. What differs is
+ * the packing and the buffers; the rest is here.
+ */
+
+/* Device bytes per stored pair: an IoU and a candidate index. */
+#define DG_CL_PAIR_BYTES (sizeof(cl_double) + sizeof(cl_uint))
+
+/* A detection's sort key: its score and its index in the chunk. */
+typedef struct dg_cl_skey {
+    double score;
+    uint32_t idx;
+} dg_cl_skey;
+
+/*
+ * Stable sort of a[0..n) by descending score: equal scores keep their
+ * (ascending index) order, which is the references' comparator for every
+ * score that is not NaN. tmp holds at least n / 2 keys.
+ */
+void dg__cl_sort_desc(dg_cl_skey *a, dg_cl_skey *tmp, uint32_t n);
+
+/* Writes box k of b as the double4 at index o of dst. */
+static inline void dg__cl_put_box(cl_double *dst, size_t o,
+                                  const dg_boxset *b, uint64_t k)
+{
+    dst[4 * o + 0] = b->x[k];
+    dst[4 * o + 1] = b->y[k];
+    dst[4 * o + 2] = b->w[k];
+    dst[4 * o + 3] = b->h[k];
+}
+
+/*
+ * The checks both launchers make after their own argument checks: the
+ * thresholds, and indices that must travel as 32-bit integers. who names
+ * the launcher in the messages. DG_EINVAL or DG_ERANGE.
+ */
+dg_status dg__cl_check_chunk(dg_ctx *ctx, const char *who,
+                             const dg_match_input *in);
+
+/*
+ * Fills sz[DG_CL_N_BUFS] with the bytes each state buffer needs for frames
+ * [fa, fb) of the packed chunk (0 for buffers the launcher does not use).
+ */
+typedef void (*dg_cl_sizes_fn)(const void *packed, const dg_match_input *in,
+                               uint32_t fa, uint32_t fb, size_t *sz);
+
+/*
+ * One launch's batches. thr lives here, not on a stack frame, because its
+ * upload is non-blocking: it must stay put until dg__cl_batches_release.
+ */
+typedef struct dg_cl_batches {
+    uint64_t budget;   /* bytes one batch may hold on the device */
+    uint32_t n;        /* batches */
+    uint32_t *cuts;    /* n + 1 frame boundaries, malloc'd */
+    cl_double thr[DG_MAX_IOU_THRESHOLDS]; /* clamped to 1 - 1e-10 */
+    cl_double thr_min; /* the lowest of thr */
+    int enqueued;      /* work is on the queue: wait before freeing */
+} dg_cl_batches;
+
+/*
+ * Fills b for ctx's device (dg__cl_ensure done) and returns the cap in
+ * bytes on one frame's stored pairs: half the batch budget, and no more
+ * than the largest allocation holds IoUs.
+ */
+uint64_t dg__cl_batches_init(dg_ctx *ctx, dg_cl_batches *b);
+
+/*
+ * Cuts the in->n_frames frames into batches that fit (every buffer under
+ * the device's maximum allocation, all under the budget), reserves the
+ * n_used buffers in used[] at their largest size over the batches, and
+ * uploads the clamped thresholds to DG_CL_BUF_THR. DG_ENOMEM when a single
+ * frame does not fit, or as dg__cl_buf_reserve fails.
+ */
+dg_status dg__cl_batches_plan(dg_ctx *ctx, dg_cl_batches *b,
+                              const dg_match_input *in, dg_cl_sizes_fn sizes,
+                              const void *packed, const int *used,
+                              size_t n_used);
+
+/*
+ * Non-blocking read of in->n_iou rows of nd elements of elem bytes from the
+ * start of state buffer which into dst, at column oa of rows in->dt->n
+ * elements long.
+ */
+dg_status dg__cl_read_rows(dg_ctx *ctx, int which, size_t elem,
+                           const dg_match_input *in, uint64_t oa,
+                           uint32_t nd, void *dst);
+
+/*
+ * Waits for the queue if anything was enqueued (host memory stays in use
+ * until it drains, even on error) and frees b's contents. Returns st, or
+ * DG_ECL when st is DG_OK and the wait fails.
+ */
+dg_status dg__cl_batches_release(dg_ctx *ctx, dg_cl_batches *b,
+                                 dg_status st);
+
 /* Launchers, one per kernel, each named after its kernel. */
 dg_status dg__cl_iou_pairwise(dg_ctx *ctx, cl_uint n_det, cl_uint grp_base,
                               cl_uint dt_base, cl_uint gt_base,

@@ -18,11 +18,11 @@
  *     DG_CL_IOU_ON_THE_FLY when storing a frame's pairs would take more
  *     than half the batch budget (the groups past that point go without).
  *
- * Frames are then cut into batches that fit the device (each buffer under
- * CL_DEVICE_MAX_MEM_ALLOC_SIZE, all of them under the batch budget). Per
- * batch: upload, iou_pairwise (one work-item per detection: its row of
- * IoUs, compacted to the ground truths at or above the lowest threshold),
- * match_greedy (one work-item per group and threshold, all thresholds in
+ * Frames are then cut into batches that fit the device (batch.c: each
+ * buffer under CL_DEVICE_MAX_MEM_ALLOC_SIZE, all of them under the batch
+ * budget). Per batch: upload, iou_pairwise (one work-item per detection:
+ * its row of IoUs, compacted to the ground truths at or above the lowest
+ * threshold), match_greedy (one work-item per group and threshold, all thresholds in
  * one launch, scanning only those candidates, results scattered into
  * chunk detection order), and two rectangular reads that drop the rows
  * into out->status/matched. The queue is in order, so batches pipeline
@@ -33,48 +33,8 @@
 
 #include "cl/dg_cl.h"
 
-typedef struct {
-    double score;
-    uint32_t idx;
-} skey;
-
 /* Detection class ids at or above this are refused. */
 #define MAX_CLASS_ID (1u << 26)
-
-/* Device bytes per stored pair: an IoU and a candidate index. */
-#define PAIR_BYTES (sizeof(cl_double) + sizeof(cl_uint))
-
-/*
- * Stable sort by descending score: equal scores keep their (ascending
- * index) order, which is dg__match_ref's comparator for every score that is
- * not NaN.
- */
-static void sort_desc(skey *a, skey *tmp, uint32_t n)
-{
-    if (n <= 16) {
-        for (uint32_t i = 1; i < n; i++) {
-            skey v = a[i];
-            uint32_t j = i;
-            while (j > 0 && a[j - 1].score < v.score) {
-                a[j] = a[j - 1];
-                j--;
-            }
-            a[j] = v;
-        }
-        return;
-    }
-    uint32_t h = n / 2;
-    sort_desc(a, tmp, h);
-    sort_desc(a + h, tmp, n - h);
-    if (!(a[h - 1].score < a[h].score))
-        return; /* already in order */
-    memcpy(tmp, a, h * sizeof(*a));
-    uint32_t i = 0, j = h, k = 0;
-    while (i < h && j < n)
-        a[k++] = a[j].score > tmp[i].score ? a[j++] : tmp[i++];
-    while (i < h)
-        a[k++] = tmp[i++];
-}
 
 /* The chunk in group order (see the top of the file). */
 typedef struct {
@@ -123,7 +83,7 @@ static dg_status pack(dg_ctx *ctx, const dg_match_input *in, uint64_t iou_cap,
     int32_t *slot = NULL;
     uint32_t *ucls = NULL, *dcnt = NULL, *greg = NULL, *gign = NULL;
     uint32_t *dcur = NULL, *rcur = NULL, *icur = NULL;
-    skey *keys = NULL, *tmp = NULL;
+    dg_cl_skey *keys = NULL, *tmp = NULL;
     uint32_t n_cls = 0, max_fd = 0;
 
     memset(p, 0, sizeof(*p));
@@ -224,7 +184,7 @@ static dg_status pack(dg_ctx *ctx, const dg_match_input *in, uint64_t iou_cap,
             g->s[1] = dcnt[l];
             g->s[2] = goff;
             g->s[3] = ng;
-            if ((fpairs + np) * PAIR_BYTES <= iou_cap) {
+            if ((fpairs + np) * DG_CL_PAIR_BYTES <= iou_cap) {
                 p->iou_off[n_grp + l] = pairs + fpairs;
                 fpairs += np;
             } else {
@@ -240,22 +200,19 @@ static dg_status pack(dg_ctx *ctx, const dg_match_input *in, uint64_t iou_cap,
         /* Detections: place stably, sort each group, write boxes. */
         for (uint64_t k = d0; k < d1; k++) {
             int32_t l = slot[dt->cls[k]];
-            skey *e = &keys[dcur[l]++];
+            dg_cl_skey *e = &keys[dcur[l]++];
             e->score = dt->score[k];
             e->idx = (uint32_t)k;
         }
         for (uint32_t l = 0; l < nl; l++) {
             cl_uint4 g = p->grp[n_grp + l];
             uint32_t fo = g.s[0] - (uint32_t)(d0 - d_lo);
-            sort_desc(keys + fo, tmp, g.s[1]);
+            dg__cl_sort_desc(keys + fo, tmp, g.s[1]);
             for (uint32_t i = 0; i < g.s[1]; i++) {
                 uint32_t k = keys[fo + i].idx, o = g.s[0] + i;
                 p->dgrp[o] = n_grp + l;
                 p->didx[o] = k;
-                p->dbox[4 * (size_t)o + 0] = dt->x[k];
-                p->dbox[4 * (size_t)o + 1] = dt->y[k];
-                p->dbox[4 * (size_t)o + 2] = dt->w[k];
-                p->dbox[4 * (size_t)o + 3] = dt->h[k];
+                dg__cl_put_box(p->dbox, o, dt, k);
             }
         }
 
@@ -267,10 +224,7 @@ static dg_status pack(dg_ctx *ctx, const dg_match_input *in, uint64_t iou_cap,
             int crowd = gt->iscrowd[j] != 0;
             int ig = crowd || gt->ignore[j];
             uint32_t o = ig ? icur[slot[c]]++ : rcur[slot[c]]++;
-            p->gbox[4 * (size_t)o + 0] = gt->x[j];
-            p->gbox[4 * (size_t)o + 1] = gt->y[j];
-            p->gbox[4 * (size_t)o + 2] = gt->w[j];
-            p->gbox[4 * (size_t)o + 3] = gt->h[j];
+            dg__cl_put_box(p->gbox, o, gt, j);
             p->gflag[o] = (cl_uchar)((crowd ? DG_CL_FLAG_CROWD : 0) |
                                      (ig ? DG_CL_FLAG_IGNORED : 0));
             p->gidx[o] = (cl_int)j;
@@ -308,9 +262,10 @@ out:
 /* ---- batches ------------------------------------------------------------- */
 
 /* Bytes each device buffer needs for frames [fa, fb). */
-static void batch_sizes(const packed *p, const dg_match_input *in,
+static void batch_sizes(const void *packed_, const dg_match_input *in,
                         uint32_t fa, uint32_t fb, size_t *sz)
 {
+    const packed *p = packed_;
     const uint64_t *doff = in->dt->frame_off;
     uint64_t g = p->f_grp[fb] - p->f_grp[fa];
     uint64_t d = doff[fb] - doff[fa];
@@ -335,19 +290,6 @@ static void batch_sizes(const packed *p, const dg_match_input *in,
     sz[DG_CL_BUF_STATUS] = ni * d;
     sz[DG_CL_BUF_MATCHED] = ni * d * sizeof(cl_int);
 }
-
-/* Whether sizes fit: each under max_alloc and, with budget, the total. */
-static int fits(const size_t *sz, uint64_t max_alloc, uint64_t budget)
-{
-    uint64_t total = 0;
-    for (int i = 0; i < DG_CL_N_BUFS; i++) {
-        if (sz[i] > max_alloc)
-            return 0;
-        total += sz[i];
-    }
-    return !budget || total <= budget;
-}
-
 
 dg_status dg__cl_iou_pairwise(dg_ctx *ctx, cl_uint n_det, cl_uint grp_base,
                               cl_uint dt_base, cl_uint gt_base,
@@ -411,15 +353,6 @@ out:
     return st;
 }
 
-/* Non-blocking upload of n bytes from host to the start of buffer which. */
-#define PUT(which, ptr, n)                                                   \
-    do {                                                                     \
-        if ((n) > 0)                                                         \
-            DG_CL_TRY(ctx, clEnqueueWriteBuffer(s->queue, DG_CL_BUF(s, which),        \
-                                                CL_FALSE, 0, (n), (ptr), 0,  \
-                                                NULL, NULL));                \
-    } while (0)
-
 static dg_status check_input(dg_ctx *ctx, const dg_match_input *in,
                              const dg_match_output *out)
 {
@@ -431,25 +364,22 @@ static dg_status check_input(dg_ctx *ctx, const dg_match_input *in,
         return dg__fail(ctx, DG_EINVAL,
                         "dg__cl_match: labels need frame_off, iscrowd and "
                         "ignore; detections need frame_off and score");
-    if (in->n_iou < 0 || in->n_iou > DG_MAX_IOU_THRESHOLDS ||
-        (in->n_iou && !in->iou))
-        return dg__fail(ctx, DG_EINVAL, "dg__cl_match: bad thresholds");
-    /* Detection and label indices travel as 32-bit integers. */
-    if (dt->n >= UINT32_MAX || gt->n > INT32_MAX)
-        return dg__fail(ctx, DG_ERANGE,
-                        "dg__cl_match: chunk too large (%llu detections, "
-                        "%llu labels)",
-                        (unsigned long long)dt->n, (unsigned long long)gt->n);
-    return DG_OK;
+    return dg__cl_check_chunk(ctx, "dg__cl_match", in);
 }
+
+/* The buffers the class-wise matcher uses (batch_sizes sets them). */
+static const int used_bufs[] = {
+    DG_CL_BUF_GRP,   DG_CL_BUF_IOU_OFF, DG_CL_BUF_DGRP,  DG_CL_BUF_DBOX,
+    DG_CL_BUF_DIDX,  DG_CL_BUF_GBOX,    DG_CL_BUF_GFLAG, DG_CL_BUF_GIDX,
+    DG_CL_BUF_IOU,   DG_CL_BUF_CAND,    DG_CL_BUF_NCAND, DG_CL_BUF_THR,
+    DG_CL_BUF_TAKEN, DG_CL_BUF_STATUS,  DG_CL_BUF_MATCHED};
 
 dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
                        dg_match_output *out)
 {
     dg_status st = check_input(ctx, in, out);
     packed p;
-    int packed_ok = 0, enqueued = 0;
-    uint32_t *cuts = NULL, n_batches = 0;
+    dg_cl_batches b;
     struct dg_cl_state *s;
 
     if (st < 0)
@@ -466,105 +396,40 @@ dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
     if (nf == 0 || in->n_iou == 0 || dt->frame_off[nf] == dt->frame_off[0])
         return DG_OK;
 
-    uint64_t budget = s->batch_bytes ? s->batch_bytes
-                                     : dg__cl_default_batch_bytes(s);
-    /* One frame's pairs may take half the budget, and no buffer more than
-     * the largest allocation. */
-    uint64_t iou_cap = budget / 2;
-    if (iou_cap / sizeof(cl_double) * PAIR_BYTES > s->max_alloc)
-        iou_cap = s->max_alloc / sizeof(cl_double) * PAIR_BYTES;
-    st = pack(ctx, in, iou_cap, &p);
+    st = pack(ctx, in, dg__cl_batches_init(ctx, &b), &p);
     if (st < 0)
         return st;
-    packed_ok = 1;
-
-    /* Cut frames into batches; remember the largest size of each buffer. */
-    size_t need[DG_CL_N_BUFS] = {0}, sz[DG_CL_N_BUFS];
-    cuts = dg__alloc(ctx, (size_t)nf + 1, sizeof(*cuts));
-    if (!cuts) {
-        st = DG_ENOMEM;
+    st = dg__cl_batches_plan(ctx, &b, in, batch_sizes, &p, used_bufs,
+                             sizeof(used_bufs) / sizeof(used_bufs[0]));
+    if (st < 0)
         goto out;
-    }
-    cuts[n_batches++] = 0;
-    for (uint32_t fa = 0; fa < nf;) {
-        uint32_t fb = fa + 1;
-        batch_sizes(&p, in, fa, fb, sz);
-        if (!fits(sz, s->max_alloc, 0))
-            break; /* reported below */
-        /* Gallop: double the step while the frames fit, halve it if not. */
-        uint32_t step = 1;
-        while (fb < nf) {
-            uint32_t nb = fb + step > nf ? nf : fb + step;
-            batch_sizes(&p, in, fa, nb, sz);
-            if (fits(sz, s->max_alloc, budget)) {
-                fb = nb;
-                step *= 2;
-            } else if (step > 1) {
-                step /= 2;
-            } else {
-                break;
-            }
-        }
-        batch_sizes(&p, in, fa, fb, sz);
-        for (int i = 0; i < DG_CL_N_BUFS; i++)
-            if (sz[i] > need[i])
-                need[i] = sz[i];
-        cuts[n_batches++] = fb;
-        fa = fb;
-    }
-    if (cuts[n_batches - 1] != nf) {
-        uint32_t f = cuts[n_batches - 1];
-        st = dg__fail(ctx, DG_ENOMEM,
-                      "frame %u of the chunk (%llu detections) does not fit "
-                      "the OpenCL device's maximum allocation of %llu bytes",
-                      f,
-                      (unsigned long long)(dt->frame_off[f + 1] -
-                                           dt->frame_off[f]),
-                      (unsigned long long)s->max_alloc);
-        goto out;
-    }
-    n_batches--;
-
-    for (int i = 0; i <= DG_CL_BUF_MATCHED; i++) {
-        if ((st = dg__cl_buf_reserve(ctx, i, need[i])) < 0)
-            goto out;
-    }
-
-    double thr[DG_MAX_IOU_THRESHOLDS], thr_min = 0;
-    for (int t = 0; t < in->n_iou; t++) {
-        thr[t] = in->iou[t] < 1 - 1e-10 ? in->iou[t] : 1 - 1e-10;
-        if (t == 0 || thr[t] < thr_min)
-            thr_min = thr[t];
-    }
-    enqueued = 1;
-    PUT(DG_CL_BUF_THR, thr, (size_t)in->n_iou * sizeof(*thr));
 
     uint64_t d_lo = dt->frame_off[0];
-    size_t n_dt = dt->n;
-    for (uint32_t b = 0; b < n_batches; b++) {
-        uint32_t fa = cuts[b], fb = cuts[b + 1];
+    for (uint32_t k = 0; k < b.n; k++) {
+        uint32_t fa = b.cuts[k], fb = b.cuts[k + 1];
         uint32_t ga = p.f_grp[fa], gb = p.f_grp[fb];
         uint32_t ta = p.f_gt[fa], tb = p.f_gt[fb];
         uint64_t pa = p.f_pairs[fa], pb = p.f_pairs[fb];
-        uint64_t oa = in->dt->frame_off[fa], ob = in->dt->frame_off[fb];
+        uint64_t oa = dt->frame_off[fa], ob = dt->frame_off[fb];
         uint32_t da = (uint32_t)(oa - d_lo), db = (uint32_t)(ob - d_lo);
         uint32_t ng = gb - ga, nd = db - da, nt = tb - ta;
         if (nd == 0)
             continue;
 
-        PUT(DG_CL_BUF_GRP, p.grp + ga, ng * sizeof(cl_uint4));
-        PUT(DG_CL_BUF_IOU_OFF, p.iou_off + ga, ng * sizeof(cl_ulong));
-        PUT(DG_CL_BUF_DGRP, p.dgrp + da, nd * sizeof(cl_uint));
-        PUT(DG_CL_BUF_DBOX, p.dbox + 4 * (size_t)da,
-            nd * 4 * sizeof(cl_double));
-        PUT(DG_CL_BUF_DIDX, p.didx + da, nd * sizeof(cl_uint));
-        PUT(DG_CL_BUF_GBOX, p.gbox + 4 * (size_t)ta,
-            nt * 4 * sizeof(cl_double));
-        PUT(DG_CL_BUF_GFLAG, p.gflag + ta, nt);
-        PUT(DG_CL_BUF_GIDX, p.gidx + ta, nt * sizeof(cl_int));
+        DG_CL_PUT(ctx, DG_CL_BUF_GRP, p.grp + ga, ng * sizeof(cl_uint4));
+        DG_CL_PUT(ctx, DG_CL_BUF_IOU_OFF, p.iou_off + ga,
+                  ng * sizeof(cl_ulong));
+        DG_CL_PUT(ctx, DG_CL_BUF_DGRP, p.dgrp + da, nd * sizeof(cl_uint));
+        DG_CL_PUT(ctx, DG_CL_BUF_DBOX, p.dbox + 4 * (size_t)da,
+                  nd * 4 * sizeof(cl_double));
+        DG_CL_PUT(ctx, DG_CL_BUF_DIDX, p.didx + da, nd * sizeof(cl_uint));
+        DG_CL_PUT(ctx, DG_CL_BUF_GBOX, p.gbox + 4 * (size_t)ta,
+                  nt * 4 * sizeof(cl_double));
+        DG_CL_PUT(ctx, DG_CL_BUF_GFLAG, p.gflag + ta, nt);
+        DG_CL_PUT(ctx, DG_CL_BUF_GIDX, p.gidx + ta, nt * sizeof(cl_int));
 
         if (pb > pa) {
-            st = dg__cl_iou_pairwise(ctx, nd, ga, da, ta, pa, thr_min);
+            st = dg__cl_iou_pairwise(ctx, nd, ga, da, ta, pa, b.thr_min);
             if (st < 0)
                 goto out;
         }
@@ -573,19 +438,12 @@ dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
         if (st < 0)
             goto out;
 
-        /* Rows of nd results go to out at column oa of rows n_dt long. */
-        size_t bo[3] = {0, 0, 0}, ho[3] = {oa, 0, 0};
-        size_t reg[3] = {nd, (size_t)in->n_iou, 1};
-        DG_CL_TRY(ctx, clEnqueueReadBufferRect(
-                           s->queue, DG_CL_BUF(s, DG_CL_BUF_STATUS), CL_FALSE, bo, ho,
-                           reg, nd, 0, n_dt, 0, out->status, 0, NULL, NULL));
-        size_t bo4[3] = {0, 0, 0}, ho4[3] = {oa * sizeof(cl_int), 0, 0};
-        size_t reg4[3] = {nd * sizeof(cl_int), (size_t)in->n_iou, 1};
-        DG_CL_TRY(ctx, clEnqueueReadBufferRect(
-                           s->queue, DG_CL_BUF(s, DG_CL_BUF_MATCHED), CL_FALSE, bo4,
-                           ho4, reg4, nd * sizeof(cl_int), 0,
-                           n_dt * sizeof(cl_int), 0, out->matched, 0, NULL,
-                           NULL));
+        /* Rows of nd results go to out at column oa of rows dt->n long. */
+        if ((st = dg__cl_read_rows(ctx, DG_CL_BUF_STATUS, 1, in, oa, nd,
+                                   out->status)) < 0 ||
+            (st = dg__cl_read_rows(ctx, DG_CL_BUF_MATCHED, sizeof(cl_int), in,
+                                   oa, nd, out->matched)) < 0)
+            goto out;
         s->last_batches++;
     }
     s->last_groups = p.n_grp;
@@ -593,14 +451,7 @@ dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
     for (uint32_t g = 0; g < p.n_grp; g++)
         s->last_fly_groups += p.iou_off[g] == DG_CL_IOU_ON_THE_FLY;
 out:
-    if (enqueued) {
-        /* Host memory stays in use until the queue drains, even on error. */
-        cl_int e = clFinish(s->queue);
-        if (e != CL_SUCCESS && st == DG_OK)
-            st = dg__cl_fail(ctx, "clFinish(s->queue)", e, __FILE__, __LINE__);
-    }
-    free(cuts);
-    if (packed_ok)
-        packed_release(&p);
+    st = dg__cl_batches_release(ctx, &b, st);
+    packed_release(&p);
     return st;
 }
