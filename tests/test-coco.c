@@ -653,7 +653,9 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--mean"))
         return mean_mode(argv[2]);
-    if (dg_ctx_new(&ctx) < 0)
+    /* The reference path, whatever DETGRID_DEVICE says; the OpenCL case
+     * picks its device from DETGRID_TEST_DEVICE. */
+    if (dg_ctx_new(&ctx) < 0 || dg_ctx_set_device(ctx, "ref") < 0)
         return 2;
     test_numpy();
     test_curve_hand();
