@@ -13,17 +13,19 @@
  *      image and category by descending score, input order breaking ties
  *      (evaluateImg's mergesort); only ranks below 100 (maxDets[-1]) are
  *      matched, ranks below 1 and 10 form the maxDets 1 and 10 lists.
- *   3. Match, once per area range, by the project's matcher
- *      (dg__match_ref, or dg__cl_match on an OpenCL device) on labels
- *      whose ignore column says "area outside the range": crowd regions
- *      and out-of-range labels are then tried last and make a detection
- *      that takes them ignored, exactly as evaluateImg's gtIg. An
- *      unmatched detection whose own w*h is outside the range is ignored
- *      too. Each detection keeps two 10-bit masks per area range: TP and
- *      FP at each IoU threshold. The matcher is handed one "frame" per
- *      (image, category) that has detections, boxes in input order: it
- *      matches class-wise per frame, so this changes no outcome, and it
- *      spares it finding the classes of a crowded image.
+ *   3. Match, per (image, category) group with detections: crowd
+ *      regions and labels whose area is outside the range are tried last
+ *      and make a detection that takes them ignored, exactly as
+ *      evaluateImg's gtIg. An unmatched detection whose own w*h is outside
+ *      the range is ignored too. Each detection keeps two 10-bit masks per
+ *      area range: TP and FP at each IoU threshold. On the CPU one pass
+ *      over each group computes its IoUs once and runs the greedy loop
+ *      for the four area ranges on them (match_group_areas, the rules of
+ *      dg__match_ref). On an OpenCL device, or with a NaN score, the
+ *      project's matcher (dg__cl_match, dg__match_ref) runs once per area
+ *      range on labels whose ignore column says "area outside the range",
+ *      handed one "frame" per group, boxes in input order: it matches
+ *      class-wise per frame, so this changes no outcome.
  *   4. Accumulate. For each (category, area range, maxDets, threshold) the
  *      curve needs only its true positives: recall steps at each of them,
  *      and the precision envelope over a suffix is attained at one of them
@@ -516,6 +518,78 @@ static dg_status order_by_key(dg_ctx *ctx, const int64_t *key, uint32_t n,
     return DG_OK;
 }
 
+/* prepare()'s grouping of the kept detections by (frame, category). */
+typedef struct build_job {
+    coco_state *s;
+    const dg_boxset *dt;
+    skey *keys, *tmp;
+    const uint8_t *rank; /* per detection of dt */
+    uint32_t *newidx;    /* dt index -> w index, UINT32_MAX if dropped */
+    uint64_t *wo;        /* F + 1: kept detections, then offsets into w */
+    uint32_t *qo;        /* F + 1: groups, then offsets */
+    int phase;
+    atomic_uint next;
+} build_job;
+
+#define BUILD_BLOCK 64
+
+static void build_worker(void *arg, int tid)
+{
+    build_job *j = arg;
+    coco_state *s = j->s;
+    const dg_boxset *dt = j->dt;
+    uint32_t F = s->p->n_frames;
+    (void)tid;
+    for (;;) {
+        uint32_t f0 = atomic_fetch_add(&j->next, 1) * BUILD_BLOCK;
+        if (f0 >= F)
+            break;
+        uint32_t f1 = F - f0 > BUILD_BLOCK ? f0 + BUILD_BLOCK : F;
+        for (uint32_t f = f0; f < f1; f++) {
+            uint64_t base = dt->frame_off[f];
+            skey *fk = j->keys + base;
+            if (j->phase == 0) {
+                size_t nf = 0;
+                for (uint64_t d = base; d < dt->frame_off[f + 1]; d++) {
+                    if (j->rank[d] >= max_dets[NM - 1]) {
+                        j->newidx[d] = UINT32_MAX;
+                        continue;
+                    }
+                    fk[nf].key = s->class_rank[dt->cls[d]];
+                    fk[nf++].idx = (uint32_t)d;
+                }
+                sort_keys(fk, j->tmp + base, nf);
+                uint32_t groups = 0;
+                for (size_t i = 0; i < nf; i++)
+                    groups += i == 0 || fk[i].key != fk[i - 1].key;
+                j->wo[f + 1] = nf;
+                j->qo[f + 1] = groups;
+                continue;
+            }
+            size_t nf = (size_t)(j->wo[f + 1] - j->wo[f]);
+            uint64_t o = j->wo[f];
+            uint32_t q = j->qo[f];
+            dg_boxset *w = &s->w;
+            for (size_t i = 0; i < nf; i++, o++) {
+                uint32_t d = fk[i].idx, k = (uint32_t)fk[i].key;
+                if (i == 0 || k != fk[i - 1].key) {
+                    s->pf_doff[q] = o;
+                    s->pf_k[q++] = k;
+                }
+                j->newidx[d] = (uint32_t)o;
+                s->rank[o] = j->rank[d];
+                w->frame[o] = f;
+                w->cls[o] = dt->cls[d];
+                w->x[o] = dt->x[d];
+                w->y[o] = dt->y[d];
+                w->w[o] = dt->w[d];
+                w->h[o] = dt->h[d];
+                w->score[o] = dt->score[d];
+            }
+        }
+    }
+}
+
 static dg_status prepare(coco_state *s, const dg_boxset *dt)
 {
     dg_ctx *ctx = s->ctx;
@@ -628,41 +702,41 @@ static dg_status prepare(coco_state *s, const dg_boxset *dt)
     }
     if ((st = dg__boxset_reserve(ctx, &s->w, DG_BOXES_DETS, m ? m : 1)) < 0)
         goto out;
-    skey *fk = keys; /* reused: one frame's (category, index) keys */
-    s->n_pf = 0;
-    for (uint32_t f = 0; f < F; f++) {
-        s->pf_first[f] = s->n_pf;
-        size_t nf = 0;
-        for (uint64_t d = dt->frame_off[f]; d < dt->frame_off[f + 1]; d++) {
-            if (rank[d] >= max_dets[NM - 1]) {
-                newidx[d] = UINT32_MAX;
-                continue;
-            }
-            fk[nf].key = s->class_rank[dt->cls[d]];
-            fk[nf++].idx = (uint32_t)d;
-        }
-        sort_keys(fk, tmp, nf);
-        dg_boxset *w = &s->w;
-        for (size_t i = 0; i < nf; i++) {
-            uint32_t d = fk[i].idx, k = (uint32_t)fk[i].key;
-            uint64_t o = w->n++;
-            if (i == 0 || k != fk[i - 1].key) {
-                s->pf_doff[s->n_pf] = o;
-                s->pf_k[s->n_pf++] = k;
-            }
-            newidx[d] = (uint32_t)o;
-            s->rank[o] = rank[d];
-            w->frame[o] = f;
-            w->cls[o] = dt->cls[d];
-            w->x[o] = dt->x[d];
-            w->y[o] = dt->y[d];
-            w->w[o] = dt->w[d];
-            w->h[o] = dt->h[d];
-            w->score[o] = dt->score[d];
-        }
+    /* In parallel over frames: each frame's kept detections sorted by
+     * category (in keys and tmp, at the frame's place), then, offsets
+     * known, copied into w. keys is free again: order has its indices. */
+    build_job bj;
+    bj.s = s;
+    bj.dt = dt;
+    bj.keys = keys;
+    bj.tmp = tmp;
+    bj.rank = rank;
+    bj.newidx = newidx;
+    bj.wo = dg__calloc(ctx, (size_t)F + 1, sizeof(*bj.wo));
+    bj.qo = dg__calloc(ctx, (size_t)F + 1, sizeof(*bj.qo));
+    if (!bj.wo || !bj.qo) {
+        free(bj.wo);
+        free(bj.qo);
+        st = DG_ENOMEM;
+        goto out;
     }
-    s->pf_first[F] = s->n_pf;
+    int nt_b = F > 256 ? s->n_threads : 1;
+    bj.phase = 0;
+    atomic_init(&bj.next, 0);
+    run_parallel(nt_b, build_worker, &bj);
+    for (uint32_t f = 0; f < F; f++) {
+        bj.wo[f + 1] += bj.wo[f];
+        bj.qo[f + 1] += bj.qo[f];
+    }
+    memcpy(s->pf_first, bj.qo, ((size_t)F + 1) * sizeof(*bj.qo));
+    s->n_pf = bj.qo[F];
+    s->w.n = bj.wo[F];
+    bj.phase = 1;
+    atomic_store(&bj.next, 0);
+    run_parallel(nt_b, build_worker, &bj);
     s->pf_doff[s->n_pf] = s->w.n;
+    free(bj.wo);
+    free(bj.qo);
 
     /* The accumulation order in w's indices, dropped ones left out. */
     uint64_t o = 0;
@@ -915,6 +989,214 @@ static void match_worker(void *arg, int tid)
     free(local.warnings);
 }
 
+/*
+ * The matcher of the reference path, all four area ranges at once: per
+ * (image, category) group the IoU matrix is computed once, and the greedy
+ * loop of dg__match_ref runs per area range and threshold on it, with the
+ * same rules (evaluateImg's): labels regular first, then ignored (crowd,
+ * or ignored in that range), each part in input order; detections by
+ * descending score, input order on ties, which within a group is the
+ * order of their ranks; each detection takes the last of the best IoUs >=
+ * min(t, 1 - 1e-10) among the labels not yet taken (a crowd region may be
+ * taken again), never an ignored label once it holds a regular one. Used
+ * unless a score is NaN (whose order only dg__match_ref's sort defines).
+ */
+typedef struct match_scratch {
+    double *iou;        /* nd x ng: the candidates' IoUs */
+    uint32_t *cc;       /* nd x ng: the candidates (labels of the group) */
+    uint8_t *reg;       /* ng: regular in the range at hand (neither
+                           crowd nor ignored) */
+    uint8_t *taken;     /* ng */
+    uint16_t *ord;      /* nd: group positions by rank */
+    uint32_t *coff;     /* nd + 1: a detection's candidates */
+    size_t cap_m, cap_g, cap_d;
+} match_scratch;
+
+static int scratch_fit(match_scratch *m, size_t nd, size_t ng)
+{
+    if (nd * ng > m->cap_m) {
+        size_t cap = nd * ng * 2;
+        free(m->iou);
+        free(m->cc);
+        m->iou = malloc(cap * sizeof(*m->iou));
+        m->cc = malloc(cap * sizeof(*m->cc));
+        if (!m->iou || !m->cc) {
+            m->cap_m = 0;
+            return -1;
+        }
+        m->cap_m = cap;
+    }
+    if (ng > m->cap_g) {
+        size_t cap = ng * 2;
+        free(m->reg);
+        free(m->taken);
+        m->reg = malloc(cap);
+        m->taken = malloc(cap);
+        if (!m->reg || !m->taken) {
+            m->cap_g = 0;
+            return -1;
+        }
+        m->cap_g = cap;
+    }
+    if (nd > m->cap_d) {
+        free(m->ord);
+        free(m->coff);
+        m->ord = malloc(nd * sizeof(*m->ord));
+        m->coff = malloc((nd + 1) * sizeof(*m->coff));
+        if (!m->ord || !m->coff) {
+            m->cap_d = 0;
+            return -1;
+        }
+        m->cap_d = nd;
+    }
+    return 0;
+}
+
+static void scratch_free(match_scratch *m)
+{
+    free(m->iou);
+    free(m->cc);
+    free(m->reg);
+    free(m->taken);
+    free(m->ord);
+    free(m->coff);
+}
+
+static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
+{
+    const dg_boxset *gt = &s->g, *w = &s->w;
+    uint64_t d0 = s->pf_doff[q], g0 = s->pf_goff[q];
+    size_t nd = (size_t)(s->pf_doff[q + 1] - d0);
+    size_t ng = (size_t)(s->pf_goff[q + 1] - g0);
+    size_t n_w = w->n, G2 = gt->n;
+    double thr[NT], tmin = INFINITY;
+    for (int t = 0; t < NT; t++) {
+        thr[t] = s->iou[t] < 1 - 1e-10 ? s->iou[t] : 1 - 1e-10;
+        if (thr[t] < tmin)
+            tmin = thr[t];
+    }
+    /* Ranks in a group are 0 .. nd-1 (those >= 100 were dropped). */
+    for (size_t i = 0; i < nd; i++)
+        m->ord[s->rank[d0 + i]] = (uint16_t)i;
+    if (!ng) {
+        /* Every detection unmatched at every threshold. */
+        for (int a = 0; a < NA; a++) {
+            double lo = area_rng[a][0], hi = area_rng[a][1];
+            uint32_t *mask = s->mask + (size_t)a * n_w;
+            for (size_t i = 0; i < nd; i++) {
+                uint64_t o = d0 + i;
+                double da = w->w[o] * w->h[o];
+                mask[s->pos[o]] = (da < lo || da > hi)
+                                      ? 0
+                                      : ((1u << NT) - 1) << 16;
+            }
+        }
+        return;
+    }
+    /* Per detection, the labels that can take it at some threshold (IoU
+     * not below the lowest), in file order: the others are passed over at
+     * every threshold in every range. */
+    uint32_t *cc = m->cc;
+    double *cv = m->iou;
+    size_t nc = 0;
+    for (size_t i = 0; i < nd; i++) {
+        uint64_t di = d0 + m->ord[i];
+        m->coff[i] = (uint32_t)nc;
+        for (size_t j = 0; j < ng; j++) {
+            uint64_t gj = g0 + j;
+            double v = dg__iou(w->x[di], w->y[di], w->w[di], w->h[di],
+                               gt->x[gj], gt->y[gj], gt->w[gj], gt->h[gj],
+                               gt->iscrowd[gj]);
+            if (!(v < tmin)) {
+                cc[nc] = (uint32_t)j;
+                cv[nc++] = v;
+            }
+        }
+    }
+    m->coff[nd] = (uint32_t)nc;
+    const uint8_t *crowd = gt->iscrowd + g0;
+    uint8_t *reg = m->reg;
+    for (int a = 0; a < NA; a++) {
+        /* Regular labels are tried first, then ignored ones (crowd, or
+         * ignored in this range), each part in file order. */
+        const uint8_t *ign = s->ign + (size_t)a * G2 + g0;
+        for (size_t j = 0; j < ng; j++)
+            reg[j] = !(crowd[j] || ign[j]);
+        uint32_t tpm[128], fpm[128]; /* nd <= 100 */
+        memset(tpm, 0, nd * sizeof(*tpm));
+        memset(fpm, 0, nd * sizeof(*fpm));
+        for (int t = 0; t < NT; t++) {
+            memset(m->taken, 0, ng);
+            for (size_t i = 0; i < nd; i++) {
+                double best = thr[t];
+                uint32_t mm = UINT32_MAX;
+                uint32_t e0 = m->coff[i], e1 = m->coff[i + 1];
+                for (uint32_t e = e0; e < e1; e++) {
+                    uint32_t j = cc[e];
+                    if (!reg[j] || m->taken[j] || cv[e] < best)
+                        continue;
+                    best = cv[e];
+                    mm = j;
+                }
+                if (mm == UINT32_MAX)
+                    for (uint32_t e = e0; e < e1; e++) {
+                        uint32_t j = cc[e];
+                        if (reg[j] || (m->taken[j] && !crowd[j]) ||
+                            cv[e] < best)
+                            continue;
+                        best = cv[e];
+                        mm = j;
+                    }
+                if (mm == UINT32_MAX) {
+                    fpm[i] |= 1u << t;
+                } else {
+                    m->taken[mm] = 1;
+                    if (reg[mm])
+                        tpm[i] |= 1u << t;
+                }
+            }
+        }
+        double lo = area_rng[a][0], hi = area_rng[a][1];
+        uint32_t *mask = s->mask + (size_t)a * n_w;
+        for (size_t i = 0; i < nd; i++) {
+            uint64_t o = d0 + m->ord[i];
+            uint32_t fp = fpm[i];
+            double da = w->w[o] * w->h[o];
+            if (da < lo || da > hi)
+                fp = 0; /* an unmatched detection outside the range */
+            mask[s->pos[o]] = tpm[i] | fp << 16;
+        }
+    }
+}
+
+static void match_worker_areas(void *arg, int tid)
+{
+    match_job *j = arg;
+    coco_state *s = j->s;
+    match_scratch m;
+    memset(&m, 0, sizeof(m));
+    (void)tid;
+    for (;;) {
+        if (atomic_load(&s->failed))
+            break;
+        unsigned job = atomic_fetch_add(&s->next_job, 1);
+        if (job >= s->n_chunks)
+            break;
+        const chunk *c = &s->chunks[job];
+        for (uint32_t q = c->lo; q < c->hi; q++) {
+            size_t nd = (size_t)(s->pf_doff[q + 1] - s->pf_doff[q]);
+            size_t ng = (size_t)(s->pf_goff[q + 1] - s->pf_goff[q]);
+            if (scratch_fit(&m, nd, ng) < 0) {
+                worker_fail(s, DG_ENOMEM, "out of memory matching");
+                goto out;
+            }
+            match_group_areas(s, q, &m);
+        }
+    }
+out:
+    scratch_free(&m);
+}
+
 static dg_status match_all(coco_state *s)
 {
     dg_ctx *ctx = s->ctx;
@@ -957,6 +1239,23 @@ static dg_status match_all(coco_state *s)
         } else {
             return DG_OK;
         }
+    }
+
+    /* Scores all comparable: the one-pass matcher. */
+    int has_nan = 0;
+    for (uint64_t i = 0; i < n_w && !has_nan; i++)
+        has_nan = s->w.score[i] != s->w.score[i];
+    if (!has_nan) {
+        if ((st = make_chunks(s, 1u << 12)) < 0)
+            return st;
+        atomic_store(&s->next_job, 0);
+        int nt = s->n_threads;
+        if ((uint64_t)nt > s->n_chunks)
+            nt = s->n_chunks ? (int)s->n_chunks : 1;
+        run_parallel(nt, match_worker_areas, &mj);
+        if (s->st < 0)
+            return dg__fail(ctx, s->st, "%s", s->err);
+        return DG_OK;
     }
 
     if ((st = make_chunks(s, 1u << 14)) < 0)

@@ -9,6 +9,9 @@
  * temporaries moved into the project, so a failed import leaves the
  * project as it was. A syntax error anywhere in the file is reported
  * before any record's problem, since the whole file is parsed first.
+ * A large results file that is a bare array is first read on several
+ * threads (read_detections_par); on any problem that attempt is dropped
+ * and the file read as above, so messages do not depend on it.
  *
  * Every message names the file, the record (its array and 0-based index,
  * "[12]" for a bare top-level array) and the field:
@@ -19,13 +22,16 @@
  * with the first offending record and the total. docs/IMPORT.md lists what
  * is an error and what a warning.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dg_internal.h"
 #include "detgrid/import.h"
@@ -692,76 +698,94 @@ out:
 
 /* ---- detections -------------------------------------------------------- */
 
+/* The project's frames and classes by COCO id. */
+static dg_status det_maps(dg_ctx *ctx, const dg_project *p, idmap *frames,
+                          idmap *classes)
+{
+    dg_status st;
+    if ((st = idmap_init(ctx, frames, p->n_frames)) < 0 ||
+        (st = idmap_init(ctx, classes, p->n_classes)) < 0)
+        return st;
+    /* The first of repeated ids wins; COCO import never makes repeats. */
+    for (uint32_t i = 0; i < p->n_frames; i++) {
+        if (p->frame_num[i] < 0)
+            continue;
+        uint32_t *slot = idmap_slot(frames, p->frame_num[i]);
+        if (*slot == IDMAP_NONE)
+            *slot = i;
+    }
+    for (uint32_t i = 0; i < p->n_classes; i++) {
+        uint32_t *slot = idmap_slot(classes, p->class_ids[i]);
+        if (*slot == IDMAP_NONE)
+            *slot = i;
+    }
+    return DG_OK;
+}
+
+/* One detection record, checked. */
+typedef struct det_rec {
+    uint32_t frame, cls;
+    double bb[4], score;
+} det_rec;
+
+static dg_status read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
+                          const idmap *frames, const idmap *classes,
+                          det_rec *d, int *zero)
+{
+    static const char *const names[] = { "image_id", "category_id", "bbox",
+                                         "score" };
+    uint32_t f[4];
+    int64_t img, cat;
+    dg_status st;
+    char nb[40];
+
+    if (dg__json_type(j, c) != DG_JSON_OBJECT)
+        return rec_fail(ctx, r, NULL, "not an object (got %s)",
+                        dg__json_type_name(j, c));
+    dg__json_fields(j, c, names, 4, f);
+    if ((st = get_int(ctx, r, "image_id", j, f[0], &img)) < 0)
+        return st;
+    if ((d->frame = idmap_get(frames, img)) == IDMAP_NONE)
+        return rec_fail(ctx, r, "image_id", "unknown image %" PRId64, img);
+    if ((st = get_int(ctx, r, "category_id", j, f[1], &cat)) < 0)
+        return st;
+    if ((d->cls = idmap_get(classes, cat)) == IDMAP_NONE)
+        return rec_fail(ctx, r, "category_id", "unknown category %" PRId64,
+                        cat);
+    if ((st = get_bbox(ctx, r, j, f[2], d->bb, zero)) < 0)
+        return st;
+    if ((st = get_number(ctx, r, "score", j, f[3], &d->score)) < 0)
+        return st;
+    if (d->score < 0 || d->score > 1)
+        return rec_fail(ctx, r, "score", "out of range [0, 1] (%s)",
+                        fmt_num(nb, sizeof(nb), d->score));
+    return DG_OK;
+}
+
 static dg_status read_detections(dg_ctx *ctx, const dg_project *p,
                                  const char *path, const char *array,
                                  dg_json *j, uint32_t arr, size_t n,
                                  dg_boxset *b, warn_count *zero_box)
 {
-    static const char *const names[] = { "image_id", "category_id", "bbox",
-                                         "score" };
-    uint32_t f[4], c = arr + 1;
+    uint32_t c = arr + 1;
     rec r = { path, array, 0 };
     idmap frames = { NULL, NULL, 0 }, classes = { NULL, NULL, 0 };
     dg_status st;
-    char nb[40];
 
-    if ((st = idmap_init(ctx, &frames, p->n_frames)) < 0 ||
-        (st = idmap_init(ctx, &classes, p->n_classes)) < 0)
+    if ((st = det_maps(ctx, p, &frames, &classes)) < 0)
         goto out;
-    /* The first of repeated ids wins; COCO import never makes repeats. */
-    for (uint32_t i = 0; i < p->n_frames; i++) {
-        if (p->frame_num[i] < 0)
-            continue;
-        uint32_t *slot = idmap_slot(&frames, p->frame_num[i]);
-        if (*slot == IDMAP_NONE)
-            *slot = i;
-    }
-    for (uint32_t i = 0; i < p->n_classes; i++) {
-        uint32_t *slot = idmap_slot(&classes, p->class_ids[i]);
-        if (*slot == IDMAP_NONE)
-            *slot = i;
-    }
     if ((st = dg__boxset_reserve(ctx, b, DG_BOXES_DETS, n ? n : 1)) < 0)
         goto out;
 
     for (size_t i = 0; i < n; i++, c = dg__json_next(j, c)) {
-        int64_t img, cat;
-        double bb[4], score;
+        det_rec d;
         int zero;
-        uint32_t frame, cls;
-
-        if (dg__json_type(j, c) != DG_JSON_OBJECT) {
-            st = rec_fail(ctx, &r, NULL, "not an object (got %s)",
-                          dg__json_type_name(j, c));
-            goto out;
-        }
-        dg__json_fields(j, c, names, 4, f);
-        if ((st = get_int(ctx, &r, "image_id", j, f[0], &img)) < 0)
-            goto out;
-        if ((frame = idmap_get(&frames, img)) == IDMAP_NONE) {
-            st = rec_fail(ctx, &r, "image_id", "unknown image %" PRId64, img);
-            goto out;
-        }
-        if ((st = get_int(ctx, &r, "category_id", j, f[1], &cat)) < 0)
-            goto out;
-        if ((cls = idmap_get(&classes, cat)) == IDMAP_NONE) {
-            st = rec_fail(ctx, &r, "category_id", "unknown category %" PRId64,
-                          cat);
-            goto out;
-        }
-        if ((st = get_bbox(ctx, &r, j, f[2], bb, &zero)) < 0)
+        if ((st = read_det(ctx, &r, j, c, &frames, &classes, &d, &zero)) < 0)
             goto out;
         if (zero)
             warn_note(zero_box, r.index, "bbox", "zero width or height");
-        if ((st = get_number(ctx, &r, "score", j, f[3], &score)) < 0)
-            goto out;
-        if (score < 0 || score > 1) {
-            st = rec_fail(ctx, &r, "score", "out of range [0, 1] (%s)",
-                          fmt_num(nb, sizeof(nb), score));
-            goto out;
-        }
-        dg__boxset_push(b, frame, cls, bb[0], bb[1], bb[2], bb[3], score,
-                        0.0, 0, 0);
+        dg__boxset_push(b, d.frame, d.cls, d.bb[0], d.bb[1], d.bb[2],
+                        d.bb[3], d.score, 0.0, 0, 0);
         r.index++;
     }
     st = DG_OK;
@@ -769,6 +793,204 @@ out:
     idmap_release(&classes);
     idmap_release(&frames);
     return st;
+}
+
+/*
+ * The parallel reader of a bare top-level array of detections. The bytes
+ * after the array's '[' are cut into one range per CPU at what look like
+ * record boundaries ("}" "," "{"), and each range is parsed and its
+ * records checked on its own thread, one record at a time, nothing written
+ * to the buffer. A cut is right if the range before it, parsed from a
+ * right start, ends exactly there; the first range starts at the first
+ * element, so every cut is checked by induction. On anything unexpected (a
+ * wrong cut, a syntax error, a record's problem, a key with escapes) the
+ * result is thrown away and the sequential reader does it all again, so
+ * messages and record indices are exactly its own.
+ */
+#define PAR_MIN_BYTES (1u << 20)
+#define PAR_MAX_PARTS 16
+
+typedef struct dt_part {
+    const char *path;
+    const idmap *frames, *classes;
+    dg_json scratch;
+    size_t start, stop, end;
+    int closed, ok;
+    det_rec *v;
+    size_t n, cap;
+    warn_count zero_box;
+} dt_part;
+
+static int part_elem(void *arg, dg_json *j)
+{
+    dt_part *pt = arg;
+    rec r = { pt->path, "", pt->n };
+    int zero;
+    /* dg__json_fields would decode an escaped key in place, writing to a
+     * buffer other threads read. */
+    if (dg__json_type(j, 0) == DG_JSON_OBJECT) {
+        uint32_t cnt = dg__json_count(j, 0), key = 1;
+        for (uint32_t m = 0; m < cnt; m++) {
+            if (dg__json_has_escape(j, key))
+                return -1;
+            key = dg__json_next(j, key + 1);
+        }
+    }
+    if (pt->n == pt->cap) {
+        size_t cap = pt->cap ? pt->cap * 2 : 4096;
+        det_rec *nv = realloc(pt->v, cap * sizeof(*nv));
+        if (!nv)
+            return -1;
+        pt->v = nv;
+        pt->cap = cap;
+    }
+    if (read_det(NULL, &r, j, 0, pt->frames, pt->classes, &pt->v[pt->n],
+                 &zero) < 0)
+        return -1;
+    if (zero)
+        warn_note(&pt->zero_box, pt->n, "bbox", "zero width or height");
+    pt->n++;
+    return 0;
+}
+
+static void *part_main(void *arg)
+{
+    dt_part *pt = arg;
+    pt->ok = dg__json_scan_elements(&pt->scratch, pt->start, pt->stop,
+                                    part_elem, pt, &pt->end,
+                                    &pt->closed) == 0;
+    return NULL;
+}
+
+/* A likely element start in [from, limit): the '{' of "}" "," "{". */
+static size_t guess_cut(const char *s, size_t from, size_t limit)
+{
+    for (size_t i = from; i < limit; i++) {
+        if (s[i] != '}')
+            continue;
+        size_t q = i + 1;
+        while (q < limit && (s[q] == ' ' || s[q] == '\n' || s[q] == '\r' ||
+                             s[q] == '\t'))
+            q++;
+        if (q >= limit || s[q] != ',')
+            continue;
+        q++;
+        while (q < limit && (s[q] == ' ' || s[q] == '\n' || s[q] == '\r' ||
+                             s[q] == '\t'))
+            q++;
+        if (q < limit && s[q] == '{')
+            return q;
+    }
+    return SIZE_MAX;
+}
+
+/*
+ * 1: b holds the detections and *zero_box their warnings, *n their count;
+ * 0: not done (the caller reads sequentially); < 0: out of memory.
+ */
+static int read_detections_par(dg_ctx *ctx, const dg_project *p,
+                               const char *path, const char *buf, size_t len,
+                               dg_boxset *b, warn_count *zero_box, size_t *n)
+{
+    if (len < PAR_MIN_BYTES)
+        return 0;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int parts = ncpu > PAR_MAX_PARTS ? PAR_MAX_PARTS : (int)ncpu;
+    if (parts < 2)
+        return 0;
+    if ((size_t)parts > len / (PAR_MIN_BYTES / 4))
+        parts = (int)(len / (PAR_MIN_BYTES / 4));
+    size_t a0 = dg__json_array_start(buf, len);
+    if (a0 == SIZE_MAX)
+        return 0;
+
+    size_t cut[PAR_MAX_PARTS + 1];
+    int np = 0;
+    cut[np++] = a0;
+    for (int k = 1; k < parts; k++) {
+        size_t g = a0 + (len - a0) / (size_t)parts * (size_t)k;
+        if (g <= cut[np - 1])
+            continue;
+        size_t lim = g + (1u << 16) < len ? g + (1u << 16) : len;
+        size_t c = guess_cut(buf, g, lim);
+        if (c != SIZE_MAX && c > cut[np - 1])
+            cut[np++] = c;
+    }
+    if (np < 2)
+        return 0;
+    cut[np] = SIZE_MAX;
+
+    idmap frames = { NULL, NULL, 0 }, classes = { NULL, NULL, 0 };
+    dt_part pt[PAR_MAX_PARTS];
+    pthread_t th[PAR_MAX_PARTS];
+    int started[PAR_MAX_PARTS] = { 0 };
+    int rc = 0;
+    memset(pt, 0, sizeof(pt));
+    if (det_maps(ctx, p, &frames, &classes) < 0) {
+        rc = -1;
+        goto out;
+    }
+    for (int k = 0; k < np; k++) {
+        pt[k].path = path;
+        pt[k].frames = &frames;
+        pt[k].classes = &classes;
+        pt[k].scratch.buf = (char *)buf;
+        pt[k].scratch.len = len;
+        pt[k].start = cut[k];
+        pt[k].stop = cut[k + 1];
+    }
+    for (int k = 1; k < np; k++)
+        started[k] = pthread_create(&th[k], NULL, part_main, &pt[k]) == 0;
+    part_main(&pt[0]);
+    for (int k = 1; k < np; k++) {
+        if (started[k])
+            pthread_join(th[k], NULL);
+        else
+            part_main(&pt[k]);
+    }
+
+    /* Every cut checked by the range before it; the last range ends the
+     * array and the file. */
+    size_t total = 0;
+    for (int k = 0; k < np; k++) {
+        if (!pt[k].ok)
+            goto out;
+        if (k + 1 < np ? (pt[k].closed || pt[k].end != cut[k + 1])
+                       : (!pt[k].closed || pt[k].end != len))
+            goto out;
+        total += pt[k].n;
+    }
+    if (dg__boxset_reserve(ctx, b, DG_BOXES_DETS, total ? total : 1) < 0) {
+        rc = -1;
+        goto out;
+    }
+    size_t base = 0;
+    for (int k = 0; k < np; k++) {
+        for (size_t i = 0; i < pt[k].n; i++) {
+            const det_rec *d = &pt[k].v[i];
+            dg__boxset_push(b, d->frame, d->cls, d->bb[0], d->bb[1], d->bb[2],
+                            d->bb[3], d->score, 0.0, 0, 0);
+        }
+        if (pt[k].zero_box.n) {
+            if (!zero_box->n) {
+                *zero_box = pt[k].zero_box;
+                zero_box->first += base;
+            } else {
+                zero_box->n += pt[k].zero_box.n;
+            }
+        }
+        base += pt[k].n;
+    }
+    *n = total;
+    rc = 1;
+out:
+    for (int k = 0; k < np; k++) {
+        free(pt[k].v);
+        free(pt[k].scratch.node);
+    }
+    idmap_release(&classes);
+    idmap_release(&frames);
+    return rc;
 }
 
 dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
@@ -802,8 +1024,26 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
 
     dg__boxset_init(&b);
     memset(&j, 0, sizeof(j));
-    if ((st = dg__json_read(ctx, path, &j)) < 0)
-        goto out;
+    {
+        char *buf;
+        size_t len;
+        if ((st = dg__json_read_file(ctx, path, &buf, &len)) < 0)
+            goto out;
+        int done = read_detections_par(ctx, p, path, buf, len, &b,
+                                       &zero_box, &n);
+        if (done < 0) {
+            free(buf);
+            st = DG_ENOMEM;
+            goto out;
+        }
+        if (done > 0) {
+            free(buf);
+            goto sort;
+        }
+        /* dg__json_parse owns buf from here. */
+        if ((st = dg__json_parse(ctx, path, buf, len, &j)) < 0)
+            goto out;
+    }
     /* Some tools wrap the list as {"annotations": [...]}. */
     arr = 0;
     if (dg__json_type(&j, 0) == DG_JSON_OBJECT) {
@@ -825,6 +1065,7 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
                               &zero_box)) < 0)
         goto out;
     dg__json_release(&j);
+sort:
     if ((st = dg__boxset_sort_by_frame(ctx, &b, p->n_frames)) < 0)
         goto out;
 

@@ -35,7 +35,20 @@ static inline int node_flags(const dg_jnode *n)
 
 dg_status dg__json_read(dg_ctx *ctx, const char *path, dg_json *out)
 {
+    char *buf;
+    size_t len;
     memset(out, 0, sizeof(*out));
+    dg_status st = dg__json_read_file(ctx, path, &buf, &len);
+    if (st < 0)
+        return st;
+    return dg__json_parse(ctx, path, buf, len, out);
+}
+
+dg_status dg__json_read_file(dg_ctx *ctx, const char *path, char **out,
+                             size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return dg__fail(ctx, DG_EIO, "'%s': cannot open: %s", path,
@@ -78,7 +91,10 @@ dg_status dg__json_read(dg_ctx *ctx, const char *path, dg_json *out)
                         strerror(e));
     }
     fclose(f);
-    return dg__json_parse(ctx, path, buf, len, out);
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return DG_OK;
 }
 
 void dg__json_release(dg_json *j)
@@ -309,56 +325,34 @@ static dg_status syntax_error(dg_ctx *ctx, const char *path,
                     off, line, why ? ": " : "", why ? why : "");
 }
 
-dg_status dg__json_parse(dg_ctx *ctx, const char *path, char *buf,
-                         size_t len, dg_json *out)
+/*
+ * Parses the value at p (whitespace already skipped) into ps->j, with
+ * `base` containers already open around it (for the depth limit). On
+ * success *endp is just past the value; on failure it is where the error
+ * is and *why says what (NULL with ps->oom set when out of memory).
+ */
+static int parse_value(parser *ps, size_t p, int base, size_t *endp,
+                       const char **why_out)
 {
-    const unsigned char *s = (const unsigned char *)buf;
-    memset(out, 0, sizeof(*out));
-    out->buf = buf;
-    out->len = len;
-    buf[len] = '\0';
-
-    if (len == 0) {
-        dg__json_release(out);
-        return dg__fail(ctx, DG_EFORMAT, "'%s': not valid JSON: file is "
-                        "empty", path);
-    }
-    const char *nul = memchr(buf, 0, len);
-    if (nul) {
-        dg_status st = syntax_error(ctx, path, s, (size_t)(nul - buf),
-                                    "NUL byte");
-        dg__json_release(out);
-        return st;
-    }
-
-    parser ps = {s, len, out, 0};
+    const unsigned char *s = ps->s;
+    size_t len = ps->len;
+    dg_json *out = ps->j;
     uint32_t stack[MAX_DEPTH], count[MAX_DEPTH];
     int depth = 0, type, flags;
     const char *why = NULL;
-    size_t p = 0, q;
+    size_t q;
     uint32_t top;
-
-    /* About one node per 7 bytes in a results file. */
-    if (len / 7 + 16 < UINT32_MAX - 1) {
-        out->cap = (uint32_t)(len / 7 + 16);
-        out->node = malloc((size_t)out->cap * sizeof(*out->node));
-        if (!out->node)
-            out->cap = 0;
-    }
-    if (len >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
-        p = 3; /* a UTF-8 byte order mark, as cJSON skips it */
-    p = skip_ws(s, p);
 
 value:
     switch (s[p]) {
     case '{':
     case '[':
-        if (depth == MAX_DEPTH) {
+        if (depth + base == MAX_DEPTH) {
             why = "nested deeper than 1000";
             goto fail;
         }
         type = s[p] == '{' ? DG_JSON_OBJECT : DG_JSON_ARRAY;
-        if ((top = push(&ps, type, 0, p, 0)) == UINT32_MAX)
+        if ((top = push(ps, type, 0, p, 0)) == UINT32_MAX)
             goto fail;
         stack[depth] = top;
         count[depth++] = 0;
@@ -381,7 +375,7 @@ value:
             why = "string longer than 4 GiB";
             goto fail;
         }
-        if (push(&ps, DG_JSON_STRING, flags, p + 1, q - p - 2) == UINT32_MAX)
+        if (push(ps, DG_JSON_STRING, flags, p + 1, q - p - 2) == UINT32_MAX)
             goto fail;
         p = q;
         goto after;
@@ -390,7 +384,7 @@ value:
             why = "expected a value";
             goto fail;
         }
-        if (push(&ps, DG_JSON_TRUE, 0, p, 4) == UINT32_MAX)
+        if (push(ps, DG_JSON_TRUE, 0, p, 4) == UINT32_MAX)
             goto fail;
         p += 4;
         goto after;
@@ -399,7 +393,7 @@ value:
             why = "expected a value";
             goto fail;
         }
-        if (push(&ps, DG_JSON_FALSE, 0, p, 5) == UINT32_MAX)
+        if (push(ps, DG_JSON_FALSE, 0, p, 5) == UINT32_MAX)
             goto fail;
         p += 5;
         goto after;
@@ -408,7 +402,7 @@ value:
             why = "expected a value";
             goto fail;
         }
-        if (push(&ps, DG_JSON_NULL, 0, p, 4) == UINT32_MAX)
+        if (push(ps, DG_JSON_NULL, 0, p, 4) == UINT32_MAX)
             goto fail;
         p += 4;
         goto after;
@@ -423,7 +417,7 @@ value:
                 why = "number longer than 4 GiB";
                 goto fail;
             }
-            if (push(&ps, DG_JSON_NUMBER, 0, p, q - p) == UINT32_MAX)
+            if (push(ps, DG_JSON_NUMBER, 0, p, q - p) == UINT32_MAX)
                 goto fail;
             p = q;
             goto after;
@@ -447,7 +441,7 @@ key:
         why = "string longer than 4 GiB";
         goto fail;
     }
-    if (push(&ps, DG_JSON_STRING, flags, p + 1, q - p - 2) == UINT32_MAX)
+    if (push(ps, DG_JSON_STRING, flags, p + 1, q - p - 2) == UINT32_MAX)
         goto fail;
     p = skip_ws(s, q);
     if (s[p] != ':') {
@@ -464,8 +458,10 @@ closed:
     out->node[top].next = out->n;
     /* fall through */
 after:
-    if (depth == 0)
-        goto done;
+    if (depth == 0) {
+        *endp = p;
+        return 0;
+    }
     count[depth - 1]++;
     p = skip_ws(s, p);
     top = stack[depth - 1];
@@ -486,7 +482,50 @@ after:
                                    : "expected ',' or ']'";
     goto fail;
 
-done:
+fail:
+    *endp = p;
+    *why_out = why;
+    return -1;
+}
+
+dg_status dg__json_parse(dg_ctx *ctx, const char *path, char *buf,
+                         size_t len, dg_json *out)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    memset(out, 0, sizeof(*out));
+    out->buf = buf;
+    out->len = len;
+    buf[len] = '\0';
+
+    if (len == 0) {
+        dg__json_release(out);
+        return dg__fail(ctx, DG_EFORMAT, "'%s': not valid JSON: file is "
+                        "empty", path);
+    }
+    const char *nul = memchr(buf, 0, len);
+    if (nul) {
+        dg_status st = syntax_error(ctx, path, s, (size_t)(nul - buf),
+                                    "NUL byte");
+        dg__json_release(out);
+        return st;
+    }
+
+    parser ps = {s, len, out, 0};
+    const char *why = NULL;
+    size_t p = 0;
+
+    /* About one node per 7 bytes in a results file. */
+    if (len / 7 + 16 < UINT32_MAX - 1) {
+        out->cap = (uint32_t)(len / 7 + 16);
+        out->node = malloc((size_t)out->cap * sizeof(*out->node));
+        if (!out->node)
+            out->cap = 0;
+    }
+    if (len >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
+        p = 3; /* a UTF-8 byte order mark, as cJSON skips it */
+    p = skip_ws(s, p);
+    if (parse_value(&ps, p, 0, &p, &why) < 0)
+        goto fail;
     p = skip_ws(s, p);
     if (p != len) {
         why = "unexpected data after the value";
@@ -503,6 +542,52 @@ fail:
         dg_status st = syntax_error(ctx, path, s, p, why);
         dg__json_release(out);
         return st;
+    }
+}
+
+size_t dg__json_array_start(const char *buf, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t p = 0;
+    if (len >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
+        p = 3;
+    p = skip_ws(s, p);
+    if (s[p] != '[')
+        return SIZE_MAX;
+    p = skip_ws(s, p + 1);
+    return s[p] == ']' || p >= len ? SIZE_MAX : p;
+}
+
+int dg__json_scan_elements(dg_json *scratch, size_t start, size_t stop,
+                           dg_json_elem_fn fn, void *arg, size_t *end,
+                           int *closed)
+{
+    const unsigned char *s = (const unsigned char *)scratch->buf;
+    parser ps = {s, scratch->len, scratch, 0};
+    const char *why = NULL;
+    size_t p = start;
+    *closed = 0;
+    for (;;) {
+        scratch->n = 0;
+        if (parse_value(&ps, p, 1, &p, &why) < 0)
+            return -1;
+        if (fn(arg, scratch) < 0)
+            return -1;
+        p = skip_ws(s, p);
+        if (s[p] == ',') {
+            p = skip_ws(s, p + 1);
+            if (p >= stop) {
+                *end = p;
+                return 0;
+            }
+            continue;
+        }
+        if (s[p] == ']') {
+            *end = skip_ws(s, p + 1);
+            *closed = 1;
+            return 0;
+        }
+        return -1;
     }
 }
 

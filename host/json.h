@@ -61,6 +61,36 @@ dg_status dg__json_parse(dg_ctx *ctx, const char *path, char *buf,
 
 void dg__json_release(dg_json *j);
 
+/*
+ * For a reader that splits a top-level array between threads; nothing is
+ * written to the buffer, so ranges may be scanned at once.
+ *
+ * dg__json_array_start: where the first element of buf's top-level array
+ * starts (after a byte order mark and whitespace), or SIZE_MAX when the
+ * top level is not a non-empty array. buf[len] must be NUL.
+ *
+ * dg__json_scan_elements: parses elements of that array from start (the
+ * first byte of an element), each into scratch (whose buf and len are the
+ * file's, its nodes reused: the element is node 0), calling fn on it; after
+ * an element and its ',' it stops once the next element starts at or past
+ * stop, setting *end there; after the array's ']' it sets *closed and *end
+ * past the whitespace that follows. -1 on a syntax error, on running out
+ * of memory or when fn returns < 0; the caller then falls back to
+ * dg__json_parse for the message. Whether start was really an element's
+ * start is the caller's to check: the scan of the range before must end
+ * exactly there.
+ */
+typedef int (*dg_json_elem_fn)(void *arg, dg_json *j);
+size_t dg__json_array_start(const char *buf, size_t len);
+int dg__json_scan_elements(dg_json *scratch, size_t start, size_t stop,
+                           dg_json_elem_fn fn, void *arg, size_t *end,
+                           int *closed);
+
+/* Reads path into a malloc'd buffer with one byte to spare for a NUL;
+ * errors as dg__json_read's. */
+dg_status dg__json_read_file(dg_ctx *ctx, const char *path, char **buf,
+                             size_t *len);
+
 static inline int dg__json_type(const dg_json *j, uint32_t i)
 {
     return (int)(j->node[i].pos & 7);
@@ -74,6 +104,12 @@ static inline uint32_t dg__json_count(const dg_json *j, uint32_t i)
 static inline uint32_t dg__json_next(const dg_json *j, uint32_t i)
 {
     return j->node[i].next;
+}
+
+/* Whether string node i has escapes (and would be decoded in place). */
+static inline int dg__json_has_escape(const dg_json *j, uint32_t i)
+{
+    return (int)((j->node[i].pos >> 3) & 1);
 }
 
 /* "number", "string", "boolean", "null", "array" or "object". */

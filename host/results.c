@@ -159,6 +159,11 @@ static dg_status plan_make(dg_ctx *ctx, const struct dg_results *r,
 {
     uint64_t n = r->n_det;
     uint32_t nc = r->n_classes;
+    /* Without class offsets (a caller that only set order[]) the plan is
+     * the plain gather: one "class" holding every detection. */
+    int by_class = r->class_off && nc && r->class_off[nc] == n;
+    if (!by_class)
+        nc = 0;
     uint32_t *cls = dg__alloc(ctx, n ? n : 1, 4);
     uint64_t *next = dg__alloc(ctx, (size_t)nc + 1, 8);
     pl->gpos = dg__alloc(ctx, n ? n : 1, 4);
@@ -169,10 +174,15 @@ static dg_status plan_make(dg_ctx *ctx, const struct dg_results *r,
         plan_release(pl);
         return DG_ENOMEM;
     }
-    for (uint32_t c = 0; c < nc; c++)
-        for (uint64_t k = r->class_off[c]; k < r->class_off[c + 1]; k++)
-            cls[r->order[k]] = c;
-    memcpy(next, r->class_off, (size_t)nc * 8);
+    if (by_class) {
+        for (uint32_t c = 0; c < nc; c++)
+            for (uint64_t k = r->class_off[c]; k < r->class_off[c + 1]; k++)
+                cls[r->order[k]] = c;
+        memcpy(next, r->class_off, (size_t)nc * 8);
+    } else {
+        memset(cls, 0, (size_t)(n ? n : 1) * 4);
+        next[0] = 0;
+    }
     for (uint64_t d = 0; d < n; d++)
         pl->gpos[d] = (uint32_t)next[cls[d]]++;
     for (uint64_t k = 0; k < n; k++)

@@ -560,6 +560,86 @@ static void test_coco_sample(void)
     dg_project_free(p);
 }
 
+/*
+ * A results file over 1 MiB, which the importer reads on several threads
+ * where there are several CPUs: n records, record `bad` (if < n) with
+ * score 2, records zero1 and zero2 with zero width, and a string holding
+ * "}, {" in every seventh record, so that a cut may land inside it.
+ * wrap: inside {"annotations": ...}, which is read on one thread.
+ */
+static char *big_dt(size_t n, size_t bad, size_t zero1, size_t zero2,
+                    int wrap)
+{
+    size_t cap = n * 160 + 64, len = 0;
+    char *b = malloc(cap);
+    static const int img[3] = { 10, 20, 30 }, cat[3] = { 1, 3, 7 };
+    if (!b)
+        exit(2);
+    len += (size_t)snprintf(b + len, cap - len, "%s",
+                            wrap ? "{\"annotations\": [\n" : "[\n");
+    for (size_t i = 0; i < n; i++) {
+        double w = i == zero1 || i == zero2 ? 0 : 3 + (double)(i % 5);
+        double sc = i == bad ? 2 : (double)(i % 1000) / 1000.0;
+        len += (size_t)snprintf(
+            b + len, cap - len,
+            "%s{\"image_id\": %d, \"category_id\": %d, \"bbox\": [%zu.5, %zu, "
+            "%g, 4], \"score\": %g%s}",
+            i ? (i % 3 ? ", " : ",\n ") : "", img[i % 3], cat[(i / 3) % 3],
+            i % 100, i % 37, w, sc,
+            i % 7 ? "" : ", \"note\": \"}, {\\\"x\\\": 1}, {\"");
+    }
+    len += (size_t)snprintf(b + len, cap - len, "%s", wrap ? "]}\n" : "]\n");
+    return b;
+}
+
+static void test_dt_large(void)
+{
+    const size_t n = 16000;
+    char *text = big_dt(n, n, 7001, 11998, 0);
+    CHECK(strlen(text) > (1u << 20));
+    dg_project *p = small_project(), *q = small_project();
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, write_tmp("dt.json", text), "det",
+                                   0), DG_OK);
+    CHECK(strstr(dg_ctx_take_warnings(ctx),
+                 "dt.json': [7001]: field 'bbox': zero width or height "
+                 "(2 detections in all)") != NULL);
+    free(text);
+    text = big_dt(n, n, 7001, 11998, 1);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, q, write_tmp("dt.json", text), "det",
+                                   0), DG_OK);
+    CHECK(strstr(dg_ctx_take_warnings(ctx),
+                 "dt.json': annotations[7001]: field 'bbox': zero width or "
+                 "height (2 detections in all)") != NULL);
+    free(text);
+    /* The same boxes, in the same order, either way. */
+    const dg_boxset *a = &p->inf[0].boxes, *b = &q->inf[0].boxes;
+    CHECK_EQ_INT(a->n, n);
+    CHECK_EQ_INT(b->n, n);
+    int same = a->n == b->n;
+    for (uint64_t i = 0; same && i < a->n; i++)
+        same = a->frame[i] == b->frame[i] && a->cls[i] == b->cls[i] &&
+               a->x[i] == b->x[i] && a->y[i] == b->y[i] &&
+               a->w[i] == b->w[i] && a->h[i] == b->h[i] &&
+               a->score[i] == b->score[i];
+    CHECK(same);
+    dg_project_free(p);
+    dg_project_free(q);
+
+    /* Errors name the record, wherever it is. */
+    text = big_dt(n, 9876, n, n, 0);
+    dt_fails(text, DG_EFORMAT, "dt.json': [9876]: field 'score': out of "
+             "range [0, 1] (2)");
+    free(text);
+    text = big_dt(n, 3, n, n, 0);
+    dt_fails(text, DG_EFORMAT, "dt.json': [3]: field 'score': out of "
+             "range [0, 1] (2)");
+    /* A syntax error late in the file comes before the record's problem. */
+    size_t len = strlen(text);
+    text[len - 3] = ',';
+    dt_fails(text, DG_EFORMAT, "not valid JSON near byte");
+    free(text);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -576,6 +656,7 @@ int main(void)
     test_gt_small();
     test_dt_errors();
     test_dt_small();
+    test_dt_large();
     test_coco_sample();
 
     dg_ctx_free(ctx);
