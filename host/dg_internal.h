@@ -314,6 +314,16 @@ struct dg_results {
     int order_loaded, matched_loaded;
     uint8_t agn_row_loaded[DG_MAX_IOU_THRESHOLDS];
     int label_class_loaded;
+    /*
+     * Index of the inference set in the project these results belong to
+     * (set by dg_results_load and eval); the frame of each sorted position
+     * (n_det entries, NULL until dg__results_det_frame builds it); and the
+     * restriction of queries to a set of frames: frame_mask has one byte
+     * per project frame, 1 = kept, or is NULL for every frame.
+     */
+    int64_t inf_index;
+    uint32_t *det_frame;
+    uint8_t *frame_mask;
 };
 
 /* An empty results object with refs = 1, everything in memory. */
@@ -335,6 +345,14 @@ const int32_t *dg__results_agnostic_row(dg_ctx *ctx, struct dg_results *r,
 dg_status dg__results_load_agnostic(dg_ctx *ctx, struct dg_results *r);
 /* label_class (n_gt_total, checked < n_classes), loading it if needed. */
 const uint32_t *dg__results_label_class(dg_ctx *ctx, struct dg_results *r);
+
+/*
+ * The frame index of each sorted position (r->n_det entries), built on
+ * first use from r->order and the frame offsets of inference set
+ * r->inf_index of p, and kept in r. NULL on error.
+ */
+const uint32_t *dg__results_det_frame(dg_ctx *ctx, struct dg_results *r,
+                                      dg_project *p);
 
 /* Number of entries of the descending s[0..n) that are >= conf. */
 uint64_t dg__count_at_least(const double *s, uint64_t n, double conf);

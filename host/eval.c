@@ -468,6 +468,7 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
     dg_infset *s = &p->inf[which];
     dg__results_destroy(s->results);
     s->results = r;
+    r->inf_index = which;
     s->results_dirty = 1;
     r = NULL;
 

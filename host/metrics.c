@@ -82,6 +82,7 @@ dg_status dg_results_load(dg_ctx *ctx, dg_project *p, const char *name,
         }
     }
     s->results->refs++;
+    s->results->inf_index = i;
     *out = s->results;
     return DG_OK;
 }

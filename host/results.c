@@ -17,6 +17,7 @@ struct dg_results *dg__results_new(dg_ctx *ctx)
         return NULL;
     r->refs = 1;
     r->src = -1;
+    r->inf_index = -1;
     r->order_loaded = r->matched_loaded = 1;
     memset(r->row_loaded, 1, sizeof(r->row_loaded));
     memset(r->agn_row_loaded, 1, sizeof(r->agn_row_loaded));
@@ -36,6 +37,8 @@ void dg__results_destroy(struct dg_results *r)
     free(r->gt_count);
     free(r->agnostic);
     free(r->label_class);
+    free(r->det_frame);
+    free(r->frame_mask);
     free(r);
 }
 

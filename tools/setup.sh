@@ -2,7 +2,8 @@
 # Installs what detgrid needs on Debian/Ubuntu: compiler, CMake, OpenCL
 # headers and ICD loader with PoCL (a CPU OpenCL device), HDF5 and cJSON.
 # With --test it also makes .venv/ with the Python test oracles
-# (numpy, h5py, pycocotools). Safe to run again: it skips what is there.
+# (numpy, h5py, pycocotools, tidecv) and the packages the browser, MPI and
+# fuzz tests use. Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,10 @@ for a in "$@"; do
     esac
 done
 if [ "$want_test" = 1 ]; then
-    pkgs+=(python3 python3-venv python3-pip clang valgrind)
+    # clang + compiler-rt: libFuzzer targets; chromium: the report's browser
+    # test; Open MPI: the multi-rank eval tests; xmllint: JUnit schema checks.
+    pkgs+=(python3 python3-venv python3-pip clang libclang-rt-14-dev valgrind
+           chromium openmpi-bin libopenmpi-dev libxml2-utils)
 fi
 
 missing=()
