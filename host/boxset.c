@@ -149,8 +149,7 @@ oom:
     return DG_ENOMEM;
 }
 
-/* A fast 64-bit mix over words (not cryptographic: detects changes). */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+uint64_t dg__fnv_words(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *c = p;
     size_t i = 0;
@@ -170,21 +169,21 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 uint64_t dg__boxset_fingerprint(const dg_boxset *b)
 {
     uint64_t h = 14695981039346656037ULL;
-    h = fnv(h, &b->n, sizeof(b->n));
+    h = dg__fnv_words(h, &b->n, sizeof(b->n));
     if (!b->n)
         return h;
-    h = fnv(h, b->frame, b->n * 4);
-    h = fnv(h, b->cls, b->n * 4);
-    h = fnv(h, b->x, b->n * 8);
-    h = fnv(h, b->y, b->n * 8);
-    h = fnv(h, b->w, b->n * 8);
-    h = fnv(h, b->h, b->n * 8);
+    h = dg__fnv_words(h, b->frame, b->n * 4);
+    h = dg__fnv_words(h, b->cls, b->n * 4);
+    h = dg__fnv_words(h, b->x, b->n * 8);
+    h = dg__fnv_words(h, b->y, b->n * 8);
+    h = dg__fnv_words(h, b->w, b->n * 8);
+    h = dg__fnv_words(h, b->h, b->n * 8);
     if (b->score)
-        h = fnv(h, b->score, b->n * 8);
+        h = dg__fnv_words(h, b->score, b->n * 8);
     if (b->area) {
-        h = fnv(h, b->area, b->n * 8);
-        h = fnv(h, b->iscrowd, b->n);
-        h = fnv(h, b->ignore, b->n);
+        h = dg__fnv_words(h, b->area, b->n * 8);
+        h = dg__fnv_words(h, b->iscrowd, b->n);
+        h = dg__fnv_words(h, b->ignore, b->n);
     }
     return h;
 }

@@ -45,11 +45,17 @@ dg_status dg_confusion_matrix(dg_ctx *ctx, dg_results *r, double conf,
     uint32_t K = r->n_classes;
     size_t w = (size_t)K + 1;
     uint64_t ign = 0;
+    /* A segment restriction (host/segments.c) skips other frames. */
+    const uint8_t *mask = r->frame_mask;
+    const uint32_t *df = r->det_frame;
+    const uint64_t *gtc = mask ? r->mask_gt_count : r->gt_count;
     memset(counts, 0, w * w * sizeof(*counts));
     for (uint32_t c = 0; c < K; c++) {
         uint64_t lo = r->class_off[c], hi = r->class_off[c + 1];
         uint64_t k = dg__count_at_least(r->score + lo, hi - lo, conf);
         for (uint64_t j = lo; j < lo + k; j++) {
+            if (mask && !mask[df[j]])
+                continue;
             int32_t a = row[j];
             if (a == DG_AGN_IGNORED)
                 ign++;
@@ -63,14 +69,14 @@ dg_status dg_confusion_matrix(dg_ctx *ctx, dg_results *r, double conf,
         uint64_t taken = 0;
         for (uint32_t c = 0; c < K; c++)
             taken += counts[(size_t)g * w + c];
-        if (taken > r->gt_count[g])
+        if (taken > gtc[g])
             return dg__fail(ctx, DG_EFORMAT,
                             "stored results are inconsistent: %llu "
                             "detections took ground truths of class %u, "
                             "which has %llu",
                             (unsigned long long)taken, g,
-                            (unsigned long long)r->gt_count[g]);
-        counts[(size_t)g * w + K] = r->gt_count[g] - taken;
+                            (unsigned long long)gtc[g]);
+        counts[(size_t)g * w + K] = gtc[g] - taken;
     }
     if (n_ignored)
         *n_ignored = ign;
@@ -204,6 +210,8 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_project *p, dg_results *r,
         uint64_t k = dg__count_at_least(r->score + lo, hi - lo, q->conf);
         for (uint64_t j = lo; j < lo + k; j++) {
             int32_t a = row[j];
+            if (r->frame_mask && !r->frame_mask[dt->frame[r->order[j]]])
+                continue;
             if (g == DG_BACKGROUND ? a != DG_AGN_BACKGROUND
                                    : (a < 0 || lc[a] != (uint32_t)g))
                 continue;
@@ -243,6 +251,8 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_project *p, dg_results *r,
         for (uint64_t m = 0; m < gt->n; m++) {
             if (taken[m] || gt->cls[m] != (uint32_t)g || gt->iscrowd[m] ||
                 gt->ignore[m])
+                continue;
+            if (r->frame_mask && !r->frame_mask[gt->frame[m]])
                 continue;
             if ((st = grow(ctx, x, &cap)) < 0)
                 goto fail;

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "detgrid/detgrid.h"
 
@@ -31,6 +32,10 @@ struct dg_ctx {
     void *progress_user;
     dg_eval_stats stats;
     struct dg_cl_state *cl;
+    /* host/shard.c: dg_ctx_set_memory_budget (0: unbounded) and the MPI
+     * world this context shards eval over (size 1: none). */
+    uint64_t mem_budget;
+    int mpi_rank, mpi_size;
 };
 
 /* Sets ctx->err from fmt and returns st. ctx may be NULL. */
@@ -57,6 +62,8 @@ char *dg__strdup(dg_ctx *ctx, const char *s);
  * error message, so that callers report it in their own words.
  */
 int dg__grow(void **p, size_t n, size_t size);
+/* 1 if the NUL-terminated s is valid UTF-8 (RFC 3629), else 0. */
+int dg__utf8_valid(const char *s);
 
 /* ---- boxes ------------------------------------------------------------ */
 
@@ -138,6 +145,9 @@ struct dg_project {
 
     uint32_t n_inf;
     dg_infset *inf;
+
+    struct dg_segments *segs; /* host/segments.c; NULL until first use */
+    struct dg_embed_store *emb; /* host/embeddings.c; NULL until first use */
 };
 
 /* Loads labels (if not yet) from the source file. */
@@ -192,10 +202,39 @@ void dg__project_take_labels(dg_project *p, dg_boxset *b);
 void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b);
 /* A 64-bit fingerprint of a box set's columns. */
 uint64_t dg__boxset_fingerprint(const dg_boxset *b);
+/*
+ * The fingerprint's word hash, a fast 64-bit mix (not cryptographic: it
+ * detects changes), continuing from h (start at 14695981039346656037).
+ * Fed in multiples of 8 bytes it gives the same value as one call over
+ * the whole buffer, so columns may be hashed a block at a time.
+ */
+uint64_t dg__fnv_words(uint64_t h, const void *p, size_t n);
 /* Fingerprint of labels (which = -1) or inference set which, from the
  * file's attribute when stored, else computed. */
 dg_status dg__project_fingerprint(dg_ctx *ctx, dg_project *p, int which,
                                   uint64_t *fp);
+
+/* ---- segments (host/segments.c) --------------------------------------- */
+
+/* Reads /segments (names, kinds, targets, metadata; frames on first use)
+ * from the project's source file; a no-op when absent. */
+dg_status dg__segments_open(dg_ctx *ctx, dg_project *p);
+/* Writes /segments into the new file f (copied from src when unchanged). */
+dg_status dg__segments_save(dg_ctx *ctx, dg_project *p, int64_t src,
+                            int64_t f);
+void dg__segments_free(dg_project *p);
+
+/* ---- embeddings (host/embeddings.c) ----------------------------------- */
+
+/* Lists /embeddings (models, dims, which matrices; data on first use)
+ * from the project's source file; a no-op when absent. */
+dg_status dg__embeddings_open(dg_ctx *ctx, dg_project *p);
+/* Writes /embeddings into the new file f (copied from src when unchanged). */
+dg_status dg__embeddings_save(dg_ctx *ctx, dg_project *p, int64_t src,
+                              int64_t f);
+/* Loads every matrix still only in the file (before the file goes away). */
+dg_status dg__embeddings_load_all(dg_ctx *ctx, dg_project *p);
+void dg__embeddings_free(dg_project *p);
 
 /* ---- matching --------------------------------------------------------- */
 
@@ -324,6 +363,14 @@ struct dg_results {
     int64_t inf_index;
     uint32_t *det_frame;
     uint8_t *frame_mask;
+    /* With frame_mask: non-ignored ground truths per class in the kept
+     * frames (n_classes), set by dg_results_restrict_frames. */
+    uint64_t *mask_gt_count;
+    /*
+     * Bounded-memory eval (host/shard.c): match outcomes not yet written,
+     * in compact form; dg__results_write streams them. NULL otherwise.
+     */
+    struct dg_pending *pending;
 };
 
 /* An empty results object with refs = 1, everything in memory. */
@@ -347,6 +394,12 @@ dg_status dg__results_load_agnostic(dg_ctx *ctx, struct dg_results *r);
 const uint32_t *dg__results_label_class(dg_ctx *ctx, struct dg_results *r);
 
 /*
+ * DG_OK when r covers as many classes as p, else DG_ESTALE with a message
+ * saying to run eval again (host/results_frames.c).
+ */
+dg_status dg__results_check_classes(dg_ctx *ctx, const struct dg_results *r,
+                                    const dg_project *p);
+/*
  * The frame index of each sorted position (r->n_det entries), built on
  * first use from r->order and the frame offsets of inference set
  * r->inf_index of p, and kept in r. NULL on error.
@@ -356,6 +409,28 @@ const uint32_t *dg__results_det_frame(dg_ctx *ctx, struct dg_results *r,
 
 /* Number of entries of the descending s[0..n) that are >= conf. */
 uint64_t dg__count_at_least(const double *s, uint64_t n, double conf);
+
+/*
+ * A key whose ascending unsigned order is descending score order: scores
+ * are >= 0, so their bits order like their values once -0.0 becomes +0.0;
+ * inverting them reverses that.
+ */
+static inline uint64_t dg__score_key(double s)
+{
+    double z = s + 0.0;
+    uint64_t b;
+    memcpy(&b, &z, 8);
+    return ~b;
+}
+/*
+ * Sorts (*key)[0..n) ascending, carrying (*idx)[0..n) along: an LSD radix
+ * sort, 16 bits a pass, stable, so equal keys keep their order. *key2 and
+ * *idx2 are scratch of n entries and cnt of 65536; the pointers are
+ * swapped as the passes go, so the sorted keys and indices end in *key and
+ * *idx, and the four still own one buffer each.
+ */
+void dg__radix_sort_keys(uint64_t **key, uint32_t **idx, uint64_t **key2,
+                         uint32_t **idx2, uint64_t *cnt, uint64_t n);
 
 /* Drops one reference; frees r at zero. Accepts NULL. */
 void dg__results_destroy(struct dg_results *r);

@@ -4,6 +4,11 @@
  * chunk, then sorts and accumulates the per-class tables. Each chunk is
  * matched twice: class-wise (metrics) and class-agnostically (the confusion
  * matrix), on the same path.
+ *
+ * With a memory budget (dg_ctx_set_memory_budget) or over MPI ranks, the
+ * keys are sorted first and each chunk's outcomes go, run-length encoded,
+ * to the pending store of host/shard.c (or to rank 0, host/mpi.c) instead
+ * of T x N tables; dg_project_save writes them (docs/SCALE.md).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -12,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
+#include "h5io.h"
+#include "shard.h"
 
 int dg_default_iou_thresholds(double *out, int cap)
 {
@@ -218,6 +224,167 @@ static dg_status side_join(dg_ctx *ctx, side *s)
     return s->st;
 }
 
+/* ---- bounded memory -------------------------------------------------- */
+
+void dg_ctx_set_memory_budget(dg_ctx *ctx, uint64_t bytes)
+{
+    ctx->mem_budget = bytes;
+}
+
+/*
+ * One column of inference set which, whole: from the set in memory (*col
+ * points into it, *owned 0), else read from the file (malloc'd, *owned 1).
+ */
+static dg_status key_column(dg_ctx *ctx, dg_project *p, int which,
+                            const char *name, uint64_t n, void **col,
+                            int *owned)
+{
+    dg_infset *s = &p->inf[which];
+    int is_cls = !strcmp(name, "class");
+    *owned = 0;
+    if (s->loaded) {
+        *col = is_cls ? (void *)s->boxes.cls : (void *)s->boxes.score;
+        return DG_OK;
+    }
+    char path[600];
+    *col = dg__alloc(ctx, n ? n : 1, is_cls ? 4 : 8);
+    if (!*col)
+        return DG_ENOMEM;
+    *owned = 1;
+    snprintf(path, sizeof(path), "/inferences/%s/%s", s->name, name);
+    return dg__h5_read_1d(ctx, (hid_t)p->file, path,
+                          is_cls ? H5T_NATIVE_UINT32 : H5T_NATIVE_DOUBLE,
+                          is_cls ? H5T_INTEGER : H5T_FLOAT, *col, n, 0, n);
+}
+
+/*
+ * r->class_off, r->order and r->score exactly as dg__results_sort computes
+ * them (class ascending, score descending, record ascending), from the
+ * class and score columns alone and in less memory: a stable counting sort
+ * by class first, then a stable radix sort of each class's scores, whose
+ * scratch is sized by the largest class. Peak: about 20 bytes a detection
+ * plus 24 a detection of the largest class, against 48 for the whole-set
+ * radix sort.
+ */
+static dg_status sort_keys(dg_ctx *ctx, struct dg_results *r, dg_project *p,
+                           int which, uint64_t n)
+{
+    uint32_t nc = r->n_classes;
+    uint32_t *cls = NULL, *idx = NULL, *idx2 = NULL;
+    double *sc = NULL;
+    uint64_t *key = NULL, *key2 = NULL, *cnt = NULL;
+    int own_cls = 0, own_sc = 0;
+    dg_status st;
+    if (n > UINT32_MAX)
+        return dg__fail(ctx, DG_ERANGE, "too many detections (%llu)",
+                        (unsigned long long)n);
+    r->class_off = dg__calloc(ctx, (size_t)nc + 1, 8);
+    r->order = dg__alloc(ctx, n ? n : 1, 4);
+    if (!r->class_off || !r->order)
+        return DG_ENOMEM;
+    if ((st = key_column(ctx, p, which, "class", n, (void **)&cls,
+                         &own_cls)) < 0)
+        goto out;
+    for (uint64_t i = 0; i < n; i++) {
+        if (cls[i] >= nc) {
+            st = dg__fail(ctx, DG_EFORMAT, "detection %llu: class %u out of "
+                          "range", (unsigned long long)i, cls[i]);
+            goto out;
+        }
+        r->class_off[cls[i] + 1]++;
+    }
+    uint64_t m_max = 0;
+    for (uint32_t c = 0; c < nc; c++) {
+        uint64_t m = r->class_off[c + 1];
+        if (m > m_max)
+            m_max = m;
+        r->class_off[c + 1] += r->class_off[c];
+    }
+    cnt = dg__alloc(ctx, 65536 > (size_t)nc + 1 ? 65536 : (size_t)nc + 1, 8);
+    if (!cnt) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    memcpy(cnt, r->class_off, (size_t)nc * 8);
+    for (uint64_t i = 0; i < n; i++)
+        r->order[cnt[cls[i]]++] = (uint32_t)i;
+    if (own_cls)
+        free(cls);
+    cls = NULL;
+    if ((st = key_column(ctx, p, which, "score", n, (void **)&sc, &own_sc)) <
+        0)
+        goto out;
+    for (uint64_t i = 0; i < n; i++)
+        if (!(sc[i] >= 0 && sc[i] <= 1)) {
+            st = dg__fail(ctx, DG_EFORMAT,
+                          "'%s': /inferences/%s record %llu: field 'score': "
+                          "invalid value %g",
+                          p->path ? p->path : "(project)", p->inf[which].name,
+                          (unsigned long long)i, sc[i]);
+            goto out;
+        }
+    r->score = dg__alloc(ctx, n ? n : 1, 8);
+    key = dg__alloc(ctx, m_max ? m_max : 1, 8);
+    key2 = dg__alloc(ctx, m_max ? m_max : 1, 8);
+    idx = dg__alloc(ctx, m_max ? m_max : 1, 4);
+    idx2 = dg__alloc(ctx, m_max ? m_max : 1, 4);
+    if (!r->score || !key || !key2 || !idx || !idx2) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    for (uint32_t c = 0; c < nc; c++) {
+        uint64_t a = r->class_off[c], m = r->class_off[c + 1] - a;
+        uint32_t *seg = r->order + a;
+        for (uint64_t k = 0; k < m; k++) {
+            key[k] = dg__score_key(sc[seg[k]]);
+            idx[k] = seg[k];
+        }
+        /* Stable, so equal scores keep record order (the segment is in
+         * record order). */
+        dg__radix_sort_keys(&key, &idx, &key2, &idx2, cnt, m);
+        for (uint64_t k = 0; k < m; k++) {
+            seg[k] = idx[k];
+            r->score[a + k] = sc[idx[k]];
+        }
+    }
+    r->n_det = n;
+out:
+    if (own_cls)
+        free(cls);
+    if (own_sc)
+        free(sc);
+    free(key);
+    free(key2);
+    free(idx);
+    free(idx2);
+    free(cnt);
+    return st;
+}
+
+/* Where the scratch file of a pending store goes: beside the project. */
+static void scratch_dir(const dg_project *p, char *buf, size_t cap)
+{
+    const char *e = getenv("DETGRID_SCRATCH_DIR");
+    if (e && *e) {
+        snprintf(buf, cap, "%s", e);
+        return;
+    }
+    const char *slash = p->path ? strrchr(p->path, '/') : NULL;
+    if (!slash)
+        snprintf(buf, cap, ".");
+    else if (slash == p->path)
+        snprintf(buf, cap, "/");
+    else
+        snprintf(buf, cap, "%.*s", (int)(slash - p->path), p->path);
+}
+
+/* DETGRID_FAULT=rank<k>: rank k fails after its first chunk (tests). */
+static int fault_here(int rank)
+{
+    const char *e = getenv("DETGRID_FAULT");
+    return e && !strncmp(e, "rank", 4) && atoi(e + 4) == rank;
+}
+
 /* ---- eval --------------------------------------------------------------- */
 
 static uint64_t chunk_target(void)
@@ -238,8 +405,10 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
     uint8_t *status = NULL, *cst = NULL;
     int32_t *matched = NULL, *cma = NULL, *agn = NULL, *cag = NULL;
     side *sd = NULL;
-    uint32_t *bounds = NULL;
+    uint32_t *bounds = NULL, *pos = NULL;
     struct dg_results *r = NULL;
+    dg_pending *pd = NULL;
+    dg_bytes enc = {NULL, 0, 0};
     dg_boxset all;
     chunk cur, next;
     reader rd = {0};
@@ -259,6 +428,15 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
             return dg__fail(ctx, DG_EINVAL,
                             "IoU thresholds must ascend within (0, 1]");
 
+    /*
+     * Sharded over MPI ranks, or within a memory budget: the outcomes go
+     * to a pending store (rank 0) or to rank 0 (other ranks) instead of
+     * T x N tables, and are written in sorted order at save.
+     */
+    int mpi_size = ctx->mpi_size > 1 ? ctx->mpi_size : 1;
+    int rank = mpi_size > 1 ? ctx->mpi_rank : 0;
+    int streamed = ctx->mem_budget > 0 || mpi_size > 1;
+
     /* Which path: a GPU when auto finds one; else the reference, which
      * the benchmark shows faster than PoCL on a CPU. */
     int use_cl = 0;
@@ -276,6 +454,7 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
     r->n_iou = n_iou;
     memcpy(r->iou, iou, (size_t)n_iou * sizeof(double));
     r->n_classes = p->n_classes;
+    r->inf_index = which;
     if ((st = dg__project_fingerprint(ctx, p, (int)which, &r->fingerprint)) <
             0 ||
         (st = dg__project_fingerprint(ctx, p, -1, &r->labels_fingerprint)) < 0 ||
@@ -291,18 +470,22 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
                       (unsigned long long)n_det);
         goto out;
     }
+    /* This rank's frames. */
+    uint32_t flo = 0, fhi = nf;
+    if (mpi_size > 1)
+        dg__shard_range(doff, goff, nf, rank, mpi_size, &flo, &fhi);
     /* Chunk boundaries: whole frames, about target detections each. */
     bounds = dg__alloc(ctx, (size_t)nf + 2, sizeof(*bounds));
     if (!bounds) {
         st = DG_ENOMEM;
-        goto out;
+        goto matched_all;
     }
     uint32_t nb = 0, max_fr = 0;
     uint64_t max_dt = 0;
-    bounds[nb++] = 0;
-    for (uint32_t f = 0; f < nf;) {
+    bounds[nb++] = flo;
+    for (uint32_t f = flo; f < fhi;) {
         uint32_t g = f + 1;
-        while (g < nf && doff[g + 1] - doff[f] + goff[g + 1] - goff[f] <= target)
+        while (g < fhi && doff[g + 1] - doff[f] + goff[g + 1] - goff[f] <= target)
             g++;
         bounds[nb++] = g;
         if (doff[g] - doff[f] > max_dt)
@@ -312,22 +495,56 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
         f = g;
     }
     size_t out_n = (size_t)n_iou * n_det;
-    status = dg__alloc(ctx, out_n ? out_n : 1, 1);
-    matched = dg__alloc(ctx, out_n ? out_n : 1, 4);
+    if (!streamed) {
+        status = dg__alloc(ctx, out_n ? out_n : 1, 1);
+        matched = dg__alloc(ctx, out_n ? out_n : 1, 4);
+        agn = dg__alloc(ctx, out_n ? out_n : 1, 4);
+        if (!status || !matched || !agn ||
+            (st = dg__boxset_reserve(ctx, &all, DG_BOXES_DETS,
+                                     n_det ? n_det : 1)) < 0) {
+            st = DG_ENOMEM;
+            goto matched_all;
+        }
+    }
     cst = dg__alloc(ctx, (size_t)n_iou * (max_dt ? max_dt : 1), 1);
     cma = dg__alloc(ctx, (size_t)n_iou * (max_dt ? max_dt : 1), 4);
-    agn = dg__alloc(ctx, out_n ? out_n : 1, 4);
     sd = dg__calloc(ctx, 1, sizeof(*sd));
     cag = dg__alloc(ctx, (size_t)n_iou * (max_dt ? max_dt : 1), 4);
     r->gt_count = dg__calloc(ctx, p->n_classes ? p->n_classes : 1, 8);
     r->label_class = dg__alloc(ctx, goff[nf] ? goff[nf] : 1, 4);
     r->version = 2;
-    if (!status || !matched || !cst || !cma || !agn || !cag || !sd ||
-        !r->gt_count || !r->label_class ||
-        (st = dg__boxset_reserve(ctx, &all, DG_BOXES_DETS, n_det ? n_det : 1)) <
-            0) {
+    if (!cst || !cma || !cag || !sd || !r->gt_count || !r->label_class) {
         st = DG_ENOMEM;
-        goto out;
+        goto matched_all;
+    }
+    if (streamed && rank == 0) {
+        /*
+         * The sort first, from the keys alone, so that every outcome can
+         * go straight to the bucket of its sorted position.
+         */
+        double t0 = dg__now();
+        char dir[4096];
+        if ((st = sort_keys(ctx, r, p, (int)which, n_det)) < 0)
+            goto matched_all;
+        pos = dg__alloc(ctx, n_det ? n_det : 1, 4);
+        if (!pos) {
+            st = DG_ENOMEM;
+            goto matched_all;
+        }
+        for (uint64_t k = 0; k < n_det; k++)
+            pos[r->order[k]] = (uint32_t)k;
+        /* Other sets' pending outcomes make room for this one's. */
+        for (uint32_t i = 0; i < p->n_inf; i++)
+            if (p->inf[i].results && p->inf[i].results->pending &&
+                (st = dg__pending_spill(ctx, p->inf[i].results->pending)) < 0)
+                goto matched_all;
+        scratch_dir(p, dir, sizeof(dir));
+        pd = dg__pending_new(ctx, n_iou, n_det, ctx->mem_budget, dir);
+        if (!pd) {
+            st = DG_ENOMEM;
+            goto matched_all;
+        }
+        t_acc += dg__now() - t0;
     }
 
     rd.p = p;
@@ -346,7 +563,7 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
         if (cur.st < 0) {
             memcpy(ctx->err, cur.err, sizeof(ctx->err));
             st = cur.st;
-            goto out;
+            goto matched_all;
         }
         if (b + 2 < nb) {
             reader_start(&rd, &next, bounds[b + 1], bounds[b + 2]);
@@ -375,7 +592,7 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
                 use_cl = 0;
                 st = DG_OK;
             } else if (st < 0) {
-                goto out;
+                goto matched_all;
             }
         }
         if (!use_cl)
@@ -388,7 +605,7 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
                 st = st2;
         }
         if (st < 0)
-            goto out;
+            goto matched_all;
         if (use_cl && !agn_beside) {
             st = dg__cl_match_agnostic(ctx, &in, cag);
             if (st == DG_ENODEV || st == DG_ECL || st == DG_ENOMEM) {
@@ -399,76 +616,153 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
                 use_cl = 0;
                 st = DG_OK;
             } else if (st < 0) {
-                goto out;
+                goto matched_all;
             }
         }
         if (!use_cl && !agn_beside &&
             (st = dg__match_agnostic_ref(ctx, &in, cag)) < 0)
-            goto out;
-        for (int t = 0; t < n_iou; t++) {
-            memcpy(status + (size_t)t * n_det + dbase, cst + (size_t)t * ndc,
-                   ndc);
-            int32_t *dst = matched + (size_t)t * n_det + dbase;
-            const int32_t *src = cma + (size_t)t * ndc;
-            for (uint64_t k = 0; k < ndc; k++)
-                dst[k] = src[k] < 0 ? -1 : src[k] + (int32_t)gbase;
-            dst = agn + (size_t)t * n_det + dbase;
-            src = cag + (size_t)t * ndc;
-            for (uint64_t k = 0; k < ndc; k++)
-                dst[k] = src[k] < 0 ? src[k] : src[k] + (int32_t)gbase;
+            goto matched_all;
+        if (streamed) {
+            /* Rank 0 files the chunk's outcomes by sorted position; other
+             * ranks keep them for rank 0. */
+            if (rank == 0)
+                enc.n = 0;
+            if ((st = dg__stream_encode(ctx, &enc, n_iou, ndc, cst, cma, cag,
+                                        (int64_t)gbase)) < 0)
+                goto matched_all;
+            if (rank == 0 &&
+                (st = dg__pending_add(ctx, pd, pos, dbase, enc.p, enc.n,
+                                      NULL)) < 0)
+                goto matched_all;
+        } else {
+            for (int t = 0; t < n_iou; t++) {
+                memcpy(status + (size_t)t * n_det + dbase,
+                       cst + (size_t)t * ndc, ndc);
+                int32_t *dst = matched + (size_t)t * n_det + dbase;
+                const int32_t *src = cma + (size_t)t * ndc;
+                for (uint64_t k = 0; k < ndc; k++)
+                    dst[k] = src[k] < 0 ? -1 : src[k] + (int32_t)gbase;
+                dst = agn + (size_t)t * n_det + dbase;
+                src = cag + (size_t)t * ndc;
+                for (uint64_t k = 0; k < ndc; k++)
+                    dst[k] = src[k] < 0 ? src[k] : src[k] + (int32_t)gbase;
+            }
+            memcpy(all.cls + dbase, cur.dt.cls, ndc * 4);
+            memcpy(all.score + dbase, cur.dt.score, ndc * 8);
         }
         for (uint64_t k = 0; k < cur.gt.n; k++)
             r->label_class[gbase + k] = cur.gt.cls[k];
         for (uint64_t k = 0; k < cur.gt.n; k++)
             if (!cur.gt.iscrowd[k] && !cur.gt.ignore[k])
                 r->gt_count[cur.gt.cls[k]]++;
-        memcpy(all.cls + dbase, cur.dt.cls, ndc * 4);
-        memcpy(all.score + dbase, cur.dt.score, ndc * 8);
         r->n_gt_total += cur.gt.n;
         chunk_release(&cur);
         t_match += dg__now() - t0;
         dg__progress(ctx, "match", bounds[b + 1], nf);
+        if (fault_here(rank)) {
+            st = dg__fail(ctx, DG_EIO, "rank %d: simulated failure "
+                          "(DETGRID_FAULT=rank%d)", rank, rank);
+            goto matched_all;
+        }
+    }
+matched_all:
+    /* Every rank learns whether every rank matched its frames. */
+    if (mpi_size > 1)
+        st = dg_mpi_agree(ctx, st);
+    if (st < 0)
+        goto out;
+    if (mpi_size > 1) {
+        double t0 = dg__now();
+        if (rank) {
+            st = dg__mpi_send_part(ctx, r->label_class + goff[flo],
+                                   goff[fhi] - goff[flo], r->gt_count,
+                                   p->n_classes, &enc);
+        } else {
+            const char *fe = getenv("DETGRID_FAULT");
+            if (fe && !strcmp(fe, "gather"))
+                st = dg__fail(ctx, DG_EIO, "rank 0: simulated failure while "
+                              "gathering (DETGRID_FAULT=gather)");
+            /* Every rank's part is received, failed or not (a sender
+             * must not be left blocked); after a failure, dropped. */
+            for (int src = 1; src < mpi_size; src++) {
+                uint32_t slo, shi;
+                dg__shard_range(doff, goff, nf, src, mpi_size, &slo, &shi);
+                dg_status s2 = dg__mpi_recv_part(
+                    ctx, src, r->label_class + goff[slo],
+                    goff[shi] - goff[slo], r->gt_count, p->n_classes,
+                    st < 0 ? NULL : pd, pos, doff[slo], doff[shi] - doff[slo]);
+                if (st >= 0)
+                    st = s2;
+            }
+        }
+        st = dg_mpi_agree(ctx, st);
+        t_load += dg__now() - t0;
+        if (st < 0)
+            goto out;
+        r->n_gt_total = goff[nf];
+        if (rank) {
+            /* Rank 0 holds and stores the results. */
+            ctx->stats.load_s = t_load;
+            ctx->stats.match_s = t_match;
+            ctx->stats.accumulate_s = 0;
+            ctx->stats.total_s = dg__now() - t_start;
+            const char *desc = use_cl ? dg__cl_device_desc(ctx) : NULL;
+            snprintf(ctx->stats.device, sizeof(ctx->stats.device), "%s",
+                     desc ? desc : "reference");
+            goto out;
+        }
     }
     all.n = n_det;
 
     double t0 = dg__now();
-    if ((st = dg__results_sort(ctx, r, &all)) < 0)
-        goto out;
-    /* The agnostic permutation beside the class-wise accumulation. */
-    memset(sd, 0, sizeof(*sd));
-    sd->r = r;
-    sd->agn = agn;
-    side_start(sd);
-    if (use_cl) {
-        st = dg__cl_accumulate(ctx, r, status, matched);
-        if (st == DG_ENODEV || st == DG_ECL || st == DG_ENOMEM) {
-            dg__warn(ctx,
-                     "warning: OpenCL accumulation failed, using the "
-                     "reference path: %s",
-                     ctx->err);
-            free(r->status);
-            free(r->matched);
-            r->status = NULL;
-            r->matched = NULL;
-            use_cl = 0;
-            st = DG_OK;
+    if (streamed) {
+        if (dg__pending_count(pd) != n_det) {
+            st = dg__fail(ctx, DG_EINVAL,
+                          "outcomes of %llu of %llu detections arrived",
+                          (unsigned long long)dg__pending_count(pd),
+                          (unsigned long long)n_det);
+            goto out;
         }
+        r->pending = pd;
+        pd = NULL; /* the tables exist only there until saved */
+    } else {
+        if ((st = dg__results_sort(ctx, r, &all)) < 0)
+            goto out;
+        /* The agnostic permutation beside the class-wise accumulation. */
+        memset(sd, 0, sizeof(*sd));
+        sd->r = r;
+        sd->agn = agn;
+        side_start(sd);
+        if (use_cl) {
+            st = dg__cl_accumulate(ctx, r, status, matched);
+            if (st == DG_ENODEV || st == DG_ECL || st == DG_ENOMEM) {
+                dg__warn(ctx,
+                         "warning: OpenCL accumulation failed, using the "
+                         "reference path: %s",
+                         ctx->err);
+                free(r->status);
+                free(r->matched);
+                r->status = NULL;
+                r->matched = NULL;
+                use_cl = 0;
+                st = DG_OK;
+            }
+        }
+        if (!use_cl && st >= 0)
+            st = dg__accumulate_ref(ctx, r, status, matched);
+        dg_status st_agn = side_join(st < 0 ? NULL : ctx, sd);
+        if (st >= 0)
+            st = st_agn;
+        if (st < 0)
+            goto out;
     }
-    if (!use_cl && st >= 0)
-        st = dg__accumulate_ref(ctx, r, status, matched);
-    dg_status st_agn = side_join(st < 0 ? NULL : ctx, sd);
-    if (st >= 0)
-        st = st_agn;
-    if (st < 0)
-        goto out;
-    t_acc = dg__now() - t0;
+    t_acc += dg__now() - t0;
 
     const char *desc = use_cl ? dg__cl_device_desc(ctx) : NULL;
     snprintf(r->device, sizeof(r->device), "%s", desc ? desc : "reference");
     dg_infset *s = &p->inf[which];
     dg__results_destroy(s->results);
     s->results = r;
-    r->inf_index = which;
     s->results_dirty = 1;
     r = NULL;
 
@@ -486,7 +780,10 @@ out:
     chunk_release(&cur);
     ctx->device_kind = saved_kind;
     dg__results_destroy(r);
+    dg__pending_free(pd);
     dg__boxset_release(&all);
+    free(enc.p);
+    free(pos);
     free(goff);
     free(doff);
     free(status);

@@ -3,9 +3,11 @@
  * and the atomic temporary-file commit.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +52,8 @@ int dg__h5_exists(hid_t loc, const char *name)
     }
 }
 
-static hid_t make_dcpl(int rank, const hsize_t *dims, const hsize_t *chunk,
-                       int compress)
+hid_t dg__h5_dcpl(int rank, const hsize_t *dims, const hsize_t *chunk,
+                  int compress)
 {
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (dcpl < 0)
@@ -70,6 +72,11 @@ static hid_t make_dcpl(int rank, const hsize_t *dims, const hsize_t *chunk,
     return dcpl;
 }
 
+hsize_t dg__h5_chunk_1d(uint64_t n)
+{
+    return n < 65536 ? (n ? n : 1) : 65536;
+}
+
 static dg_status write_nd(dg_ctx *ctx, hid_t loc, const char *name,
                           hid_t memtype, hid_t filetype, const void *data,
                           int rank, const hsize_t *dims, const hsize_t *chunk,
@@ -77,7 +84,7 @@ static dg_status write_nd(dg_ctx *ctx, hid_t loc, const char *name,
 {
     dg_status st = DG_OK;
     hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t dcpl = make_dcpl(rank, dims, chunk, compress);
+    hid_t dcpl = dg__h5_dcpl(rank, dims, chunk, compress);
     hid_t ds = H5I_INVALID_HID;
     if (space < 0 || dcpl < 0)
         goto fail;
@@ -109,7 +116,7 @@ dg_status dg__h5_write_1d(dg_ctx *ctx, hid_t loc, const char *name,
                           uint64_t n, int compress)
 {
     hsize_t dims[1] = {n};
-    hsize_t chunk[1] = {n < 65536 ? (n ? n : 1) : 65536};
+    hsize_t chunk[1] = {dg__h5_chunk_1d(n)};
     return write_nd(ctx, loc, name, memtype, filetype, data, 1, dims, chunk,
                     compress);
 }
@@ -348,6 +355,8 @@ dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
         mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, len + 1);
         H5Tset_strpad(mt, H5T_STR_NULLTERM);
+        /* HDF5 converts no fixed-length string between character sets. */
+        H5Tset_cset(mt, H5Tget_cset(ft));
         char *buf = dg__alloc(ctx, n ? n : 1, len + 1);
         if (!buf) {
             st = DG_ENOMEM;
@@ -367,6 +376,12 @@ dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
         }
         free(buf);
     }
+    /* Names and ids end up in JSON and tables: UTF-8 only. */
+    for (uint64_t i = 0; i < n && st == DG_OK; i++)
+        if (!dg__utf8_valid(res[i]))
+            st = dg__fail(ctx, DG_EFORMAT,
+                          "'%s': dataset '%s' record %llu: not valid UTF-8",
+                          dg__h5_fname(loc), name, (unsigned long long)i);
 out:
     if (st != DG_OK) {
         dg__strings_free(res, n);
@@ -493,11 +508,12 @@ hid_t dg__h5_create_tmp(dg_ctx *ctx, const char *path, char *tmp,
         dg__fail(ctx, DG_EINVAL, "path too long: '%s'", path);
         return H5I_INVALID_HID;
     }
+    errno = 0;
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) {
         int e = errno;
-        dg__fail(ctx, DG_EIO, "cannot create '%s': %s", tmp,
-                 e ? strerror(e) : "HDF5 error");
+        dg__fail(ctx, DG_EIO, "cannot write '%s': cannot create '%s': %s",
+                 path, tmp, e ? strerror(e) : "HDF5 error");
     }
     return f;
 }
@@ -509,12 +525,66 @@ void dg__h5_abort_tmp(hid_t file, const char *tmp)
     unlink(tmp);
 }
 
+/*
+ * Removes the temporary files "<path>.tmp.<pid>" that writers killed
+ * before their rename left behind, once a save of the same target has
+ * succeeded. Only files of processes that no longer exist (kill(pid, 0)
+ * fails with ESRCH) go: a live writer's file is never touched, and a file
+ * whose pid was reused by another process merely stays until later.
+ */
+static void remove_stale_tmps(const char *path)
+{
+    char *d1 = strdup(path), *d2 = strdup(path);
+    DIR *dir = NULL;
+    if (!d1 || !d2)
+        goto out;
+    const char *dname = dirname(d1), *base = basename(d2);
+    size_t bl = strlen(base);
+    if (!(dir = opendir(dname)))
+        goto out;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, bl) || strncmp(n + bl, ".tmp.", 5))
+            continue;
+        const char *num = n + bl + 5;
+        char *end = NULL;
+        long pid = strtol(num, &end, 10);
+        if (end == num || *end || pid <= 0 || pid == (long)getpid() ||
+            (pid_t)pid != pid)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char full[4096];
+        if ((size_t)snprintf(full, sizeof(full), "%s/%s", dname, n) <
+            sizeof(full))
+            unlink(full);
+    }
+out:
+    if (dir)
+        closedir(dir);
+    free(d1);
+    free(d2);
+}
+
 dg_status dg__h5_commit_tmp(dg_ctx *ctx, hid_t file, const char *tmp,
                             const char *path)
 {
-    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(file) < 0) {
+    /* DETGRID_FAULT=enospc: the disk fills up as the file is written. */
+    const char *fault = getenv("DETGRID_FAULT");
+    int enospc = fault && strstr(fault, "enospc");
+    errno = 0;
+    if (enospc || H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ||
+        H5Fclose(file) < 0) {
+        int e = enospc ? ENOSPC : errno;
+        if (enospc)
+            H5Fclose(file);
         unlink(tmp);
-        return dg__fail(ctx, DG_EIO, "cannot write '%s' (disk full?)", tmp);
+        return dg__fail(ctx, DG_EIO, "cannot write '%s': %s%s; '%s' is "
+                        "unchanged", tmp,
+                        e ? strerror(e) : "write failed (disk full?)",
+                        enospc ? " (simulated: DETGRID_FAULT=enospc)" : "",
+                        path);
     }
     int fd = open(tmp, O_RDONLY);
     if (fd < 0 || fsync(fd) < 0) {
@@ -546,5 +616,58 @@ dg_status dg__h5_commit_tmp(dg_ctx *ctx, hid_t file, const char *tmp,
         }
         free(dup);
     }
+    remove_stale_tmps(path);
     return DG_OK;
+}
+
+/* ---- listing groups ------------------------------------------------------ */
+
+static herr_t collect_name(hid_t g, const char *name, const H5L_info_t *info,
+                           void *data)
+{
+    (void)g;
+    (void)info;
+    char ***list = data;
+    size_t n = 0;
+    while ((*list)[n])
+        n++;
+    char **nl = realloc(*list, (n + 2) * sizeof(char *));
+    if (!nl)
+        return -1;
+    nl[n] = strdup(name);
+    nl[n + 1] = NULL;
+    *list = nl;
+    return nl[n] ? 0 : -1;
+}
+
+dg_status dg__h5_list_group(dg_ctx *ctx, hid_t file, const char *path,
+                            char ***out)
+{
+    char **list = calloc(1, sizeof(char *));
+    if (!list)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory");
+    *out = list;
+    if (!dg__h5_exists(file, path))
+        return DG_OK;
+    hid_t g = H5Gopen2(file, path, H5P_DEFAULT);
+    if (g < 0)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': '%s' is not a group",
+                        dg__h5_fname(file), path);
+    hsize_t idx = 0;
+    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name,
+                          out);
+    H5Gclose(g);
+    if (e < 0)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': cannot list group '%s'",
+                        dg__h5_fname(file), path);
+    return DG_OK;
+}
+
+void dg__h5_list_free(char **l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; l[i]; i++)
+        free(l[i]);
+    free(l);
 }

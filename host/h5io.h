@@ -19,6 +19,16 @@ const char *dg__h5_fname(hid_t loc);
 int dg__h5_exists(hid_t loc, const char *name);
 
 /*
+ * Dataset creation properties as the writers below set them: chunked as
+ * chunk unless some dimension is 0, shuffle+deflate when compress is 1.
+ * Negative on failure; close with H5Pclose.
+ */
+hid_t dg__h5_dcpl(int rank, const hsize_t *dims, const hsize_t *chunk,
+                  int compress);
+/* The chunk length dg__h5_write_1d gives a dataset of n elements. */
+hsize_t dg__h5_chunk_1d(uint64_t n);
+
+/*
  * Writes a 1-D dataset of n elements. compress: 0 none, 1 shuffle+deflate.
  */
 dg_status dg__h5_write_1d(dg_ctx *ctx, hid_t loc, const char *name,
@@ -74,5 +84,13 @@ dg_status dg__h5_commit_tmp(dg_ctx *ctx, hid_t file, const char *tmp,
                             const char *path);
 /* Closes and removes tmp after a failure. */
 void dg__h5_abort_tmp(hid_t file, const char *tmp);
+
+/*
+ * Names of the links in group path, NULL-terminated, malloc'd (free with
+ * dg__h5_list_free); an empty list when path does not exist.
+ */
+dg_status dg__h5_list_group(dg_ctx *ctx, hid_t file, const char *path,
+                            char ***out);
+void dg__h5_list_free(char **list);
 
 #endif

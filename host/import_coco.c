@@ -892,14 +892,27 @@ static int read_detections_par(dg_ctx *ctx, const dg_project *p,
                                const char *path, const char *buf, size_t len,
                                dg_boxset *b, warn_count *zero_box, size_t *n)
 {
-    if (len < PAR_MIN_BYTES)
-        return 0;
+    /*
+     * DETGRID_JSON_PAR="<min bytes>,<parts>" is a test hook: the fuzz
+     * target tests/fuzz/fuzz-coco-json.c reaches this path with small
+     * files, cut into up to 16 parts, and compares it with the sequential
+     * reader.
+     */
+    size_t min_bytes = PAR_MIN_BYTES;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *hook = getenv("DETGRID_JSON_PAR");
+    if (hook) {
+        unsigned long mb = 0, np_ = 0;
+        if (sscanf(hook, "%lu,%lu", &mb, &np_) == 2 && mb >= 4)
+            min_bytes = mb, ncpu = (long)np_;
+    }
+    if (len < min_bytes)
+        return 0;
     int parts = ncpu > PAR_MAX_PARTS ? PAR_MAX_PARTS : (int)ncpu;
     if (parts < 2)
         return 0;
-    if ((size_t)parts > len / (PAR_MIN_BYTES / 4))
-        parts = (int)(len / (PAR_MIN_BYTES / 4));
+    if ((size_t)parts > len / (min_bytes / 4))
+        parts = (int)(len / (min_bytes / 4));
     size_t a0 = dg__json_array_start(buf, len);
     if (a0 == SIZE_MAX)
         return 0;

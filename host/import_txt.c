@@ -611,6 +611,15 @@ static dg_status read_names(imp *s, const char *path)
                            "%d bytes", MAX_NAME);
             goto out;
         }
+        char end = ln[n];
+        ln[n] = 0;
+        int utf8 = dg__utf8_valid(ln);
+        ln[n] = end;
+        if (!utf8) {
+            st = line_fail(ctx, path, it.no, NULL, "class name is not valid "
+                           "UTF-8");
+            goto out;
+        }
         uint32_t have = strmap_find(&s->cmap, &s->cnames, ln, n);
         if (have != NONE) {
             ln[n] = 0;
@@ -904,6 +913,11 @@ static dg_status make_frames(imp *s, const strvec *gt_files,
     for (size_t i = 0; i < gt_files->n; i++) {
         const char *f = gt_files->v[i];
         size_t sl = strlen(f) - el;
+        if (!dg__utf8_valid(f)) {
+            st = dg__fail(ctx, DG_EFORMAT, "'%s/%s': the file name (the "
+                          "frame id) is not valid UTF-8", s->gt_dir, f);
+            goto out;
+        }
         if ((st = strmap_add(ctx, &seen, &seen_v, f, sl, &idx)) < 0)
             goto out;
         k[n].key = f;
@@ -916,6 +930,11 @@ static dg_status make_frames(imp *s, const strvec *gt_files,
             size_t sl = stem_len(f);
             if (strmap_find(&seen, &seen_v, f, sl) != NONE)
                 continue;
+            if (!dg__utf8_valid(f)) {
+                st = dg__fail(ctx, DG_EFORMAT, "'%s': the file name (the "
+                              "frame id) is not valid UTF-8", f);
+                goto out;
+            }
             if ((st = strmap_add(ctx, &seen, &seen_v, f, sl, &idx)) < 0)
                 goto out;
             char *key = dg__alloc(ctx, sl + el + 1, 1);
@@ -1019,6 +1038,9 @@ static dg_status resolve_class(imp *s, const char *path, size_t line,
                              s->cnames.n, s->cnames.n == 1 ? "" : "es");
     } else {
         size_t n = strlen(tok);
+        if (!dg__utf8_valid(tok))
+            return line_fail(ctx, path, line, field, "class name is not "
+                             "valid UTF-8");
         idx = strmap_find(&s->cmap, &s->cnames, tok, n);
         if (idx == NONE) {
             if (!s->fixed) {

@@ -168,20 +168,35 @@ dg_status dg_results_counts(dg_ctx *ctx, dg_results *r, double conf,
     const uint8_t *row = dg__results_status_row(ctx, r, iou_idx);
     if (!row)
         return DG_EFORMAT;
+    /* A segment restriction (host/segments.c) skips other frames. */
+    const uint8_t *mask = r->frame_mask;
+    const uint32_t *df = r->det_frame;
+    const uint64_t *gtc = mask ? r->mask_gt_count : r->gt_count;
     for (uint32_t c = 0; c < r->n_classes; c++) {
         uint64_t lo = r->class_off[c], hi = r->class_off[c + 1];
         uint64_t k = dg__count_at_least(r->score + lo, hi - lo, conf);
-        uint64_t tp = 0, ign = 0;
-        for (uint64_t j = lo; j < lo + k; j++) {
-            tp += row[j] == DG_TP;
-            ign += row[j] == DG_IGN;
+        uint64_t tp = 0, ign = 0, kept = k;
+        if (mask) {
+            kept = 0;
+            for (uint64_t j = lo; j < lo + k; j++) {
+                if (!mask[df[j]])
+                    continue;
+                kept++;
+                tp += row[j] == DG_TP;
+                ign += row[j] == DG_IGN;
+            }
+        } else {
+            for (uint64_t j = lo; j < lo + k; j++) {
+                tp += row[j] == DG_TP;
+                ign += row[j] == DG_IGN;
+            }
         }
         dg_counts *o = &per_class[c];
         o->tp = tp;
-        o->fp = k - tp - ign;
-        o->n_gt = r->gt_count[c];
-        o->fn = r->gt_count[c] - tp;
-        o->n_det = k - ign;
+        o->fp = kept - tp - ign;
+        o->n_gt = gtc[c];
+        o->fn = gtc[c] - tp;
+        o->n_det = kept - ign;
     }
     return DG_OK;
 }
@@ -198,17 +213,30 @@ dg_status dg_results_sweep(dg_ctx *ctx, dg_results *r, uint32_t cls,
     dg_sweep_point *pts = dg__alloc(ctx, hi - lo ? hi - lo : 1, sizeof(*pts));
     if (!pts)
         return DG_ENOMEM;
+    /* Under a segment restriction, only kept frames' detections make
+     * points (host/segments.c). */
+    const uint8_t *mask = r->frame_mask;
+    const uint32_t *df = r->det_frame;
+    uint64_t gtc = mask ? r->mask_gt_count[cls] : r->gt_count[cls];
     uint64_t m = 0, tp = 0, fp = 0;
+    double last = NAN;
     for (uint64_t k = lo; k < hi; k++) {
+        if (mask && !mask[df[k]])
+            continue;
         tp += row[k] == DG_TP;
         fp += row[k] == DG_FP;
-        if (k + 1 == hi || r->score[k + 1] != r->score[k]) {
-            pts[m].conf = r->score[k];
-            pts[m].tp = tp;
-            pts[m].fp = fp;
-            pts[m].fn = r->gt_count[cls] - tp;
-            m++;
+        if (m && r->score[k] == last) {
+            /* Same score as the previous kept detection: one point. */
+            pts[m - 1].tp = tp;
+            pts[m - 1].fp = fp;
+            pts[m - 1].fn = gtc - tp;
+            continue;
         }
+        pts[m].conf = last = r->score[k];
+        pts[m].tp = tp;
+        pts[m].fp = fp;
+        pts[m].fn = gtc - tp;
+        m++;
     }
     *out = pts;
     *n = m;

@@ -71,6 +71,8 @@ void dg_project_free(dg_project *p)
     for (uint32_t i = 0; i < p->n_inf; i++)
         infset_release(&p->inf[i]);
     free(p->inf);
+    dg__segments_free(p);
+    dg__embeddings_free(p);
     free(p);
 }
 
@@ -326,56 +328,6 @@ void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
 
 /* ---- reading ------------------------------------------------------------ */
 
-static herr_t collect_name(hid_t g, const char *name, const H5L_info_t *info,
-                           void *data)
-{
-    (void)g;
-    (void)info;
-    char ***list = data;
-    size_t n = 0;
-    while ((*list)[n])
-        n++;
-    char **nl = realloc(*list, (n + 2) * sizeof(char *));
-    if (!nl)
-        return -1;
-    nl[n] = strdup(name);
-    nl[n + 1] = NULL;
-    *list = nl;
-    return nl[n] ? 0 : -1;
-}
-
-/* Names of the links in group path, NULL-terminated; empty if absent. */
-static dg_status list_group(dg_ctx *ctx, hid_t file, const char *path,
-                            char ***out)
-{
-    char **list = calloc(1, sizeof(char *));
-    if (!list)
-        return dg__fail(ctx, DG_ENOMEM, "out of memory");
-    *out = list;
-    if (!dg__h5_exists(file, path))
-        return DG_OK;
-    hid_t g = H5Gopen2(file, path, H5P_DEFAULT);
-    if (g < 0)
-        return dg__fail(ctx, DG_EFORMAT, "'%s': '%s' is not a group",
-                        dg__h5_fname(file), path);
-    hsize_t idx = 0;
-    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name,
-                          out);
-    H5Gclose(g);
-    if (e < 0)
-        return dg__fail(ctx, DG_EFORMAT, "'%s': cannot list group '%s'",
-                        dg__h5_fname(file), path);
-    return DG_OK;
-}
-
-static void free_list(char **l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; l[i]; i++)
-        free(l[i]);
-    free(l);
-}
 
 /*
  * Reads records [start, start+count) of the box group gpath into out (kind
@@ -671,6 +623,11 @@ dg_status dg__project_read_range(dg_ctx *ctx, dg_project *p, int which,
     for (uint32_t f = lo; f <= hi; f++)
         out->frame_off[f - lo] = so[f] - a;
     free(off);
+    if (src && !cnt) {
+        /* src's columns may be NULL: nothing to copy (NULL + 0 is UB). */
+        out->n = 0;
+        return DG_OK;
+    }
     if (src) {
         memcpy(out->frame, src->frame + a, cnt * 4);
         memcpy(out->cls, src->cls + a, cnt * 4);
@@ -709,7 +666,7 @@ static dg_status read_meta_cols(dg_ctx *ctx, dg_project *p)
 {
     char **names = NULL;
     hid_t file = (hid_t)p->file;
-    dg_status st = list_group(ctx, file, "/frames/meta", &names);
+    dg_status st = dg__h5_list_group(ctx, file, "/frames/meta", &names);
     if (st < 0)
         goto out;
     size_t n = 0;
@@ -753,7 +710,7 @@ static dg_status read_meta_cols(dg_ctx *ctx, dg_project *p)
             goto out;
     }
 out:
-    free_list(names);
+    dg__h5_list_free(names);
     return st;
 }
 
@@ -768,7 +725,8 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         return dg__fail(ctx, DG_EFORMAT, "'%s' is not an HDF5 file", path);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
-        return dg__fail(ctx, DG_EIO, "cannot open '%s' (HDF5 error)", path);
+        return dg__fail(ctx, DG_EIO, "cannot open '%s': HDF5 cannot read "
+                        "it (damaged or truncated?)", path);
     dg_project *p = dg__calloc(ctx, 1, sizeof(*p));
     char **sets = NULL;
     if (!p) {
@@ -798,16 +756,27 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
                                &ver, 1)) < 0) {
         if (st == DG_ENOTFOUND)
             st = dg__fail(ctx, DG_EFORMAT,
-                          "'%s': root attribute 'format_version' is missing",
+                          "'%s': root attribute 'format_version' is missing "
+                          "(every detgrid project has it; a file written by "
+                          "hand needs format_version = 1, see "
+                          "docs/FORMAT.md)",
                           path);
         goto fail;
     }
-    if (ver > DG_FORMAT_VERSION || ver < 1) {
+    /* docs/FORMAT.md "Versions": what each version means to this reader. */
+    if (ver > DG_FORMAT_VERSION) {
         st = dg__fail(ctx, DG_EVERSION,
-                      "'%s' has format version %d; this detgrid reads "
-                      "version %d%s",
-                      path, ver, DG_FORMAT_VERSION,
-                      ver > DG_FORMAT_VERSION ? " (upgrade detgrid)" : "");
+                      "'%s' was written by a newer detgrid (format version "
+                      "%d); this detgrid reads up to %d: upgrade detgrid",
+                      path, (int)ver, DG_FORMAT_VERSION);
+        goto fail;
+    }
+    if (ver < 1) {
+        st = dg__fail(ctx, DG_EVERSION,
+                      "'%s': format_version %d is not a detgrid format "
+                      "version (they start at 1; this detgrid reads 1 to "
+                      "%d): the file was not written by detgrid",
+                      path, (int)ver, DG_FORMAT_VERSION);
         goto fail;
     }
     p->format_version = ver;
@@ -919,7 +888,7 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         }
     }
 
-    if ((st = list_group(ctx, file, "/inferences", &sets)) < 0)
+    if ((st = dg__h5_list_group(ctx, file, "/inferences", &sets)) < 0)
         goto fail;
     for (size_t i = 0; sets[i]; i++) {
         char gp[600];
@@ -939,11 +908,18 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         if ((st = dg__h5_len(ctx, file, gp, &s->n)) < 0)
             goto fail;
     }
-    free_list(sets);
+    dg__h5_list_free(sets);
+    if ((st = dg__segments_open(ctx, p)) < 0)
+        goto fail_segs;
+    if ((st = dg__embeddings_open(ctx, p)) < 0)
+        goto fail_segs;
     *out = p;
     return DG_OK;
+fail_segs:
+    dg_project_free(p);
+    return st;
 fail:
-    free_list(sets);
+    dg__h5_list_free(sets);
     dg_project_free(p);
     return st;
 }
@@ -1071,6 +1047,12 @@ out:
     return st;
 }
 
+/* The root attributes, /classes and /frames (host/synth.c streams the rest). */
+dg_status dg__project_write_meta(dg_ctx *ctx, dg_project *p, int64_t f)
+{
+    return write_meta(ctx, p, (hid_t)f);
+}
+
 dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
 {
     char tmp[4200];
@@ -1115,7 +1097,9 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
     }
     H5Gclose(rg);
     H5Gclose(g);
-    if (st < 0)
+    if (st < 0 || (st = dg__segments_save(ctx, p, src, f)) < 0)
+        goto fail;
+    if ((st = dg__embeddings_save(ctx, p, src, f)) < 0)
         goto fail;
     if ((st = dg__h5_commit_tmp(ctx, f, tmp, path)) < 0)
         return st;

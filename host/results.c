@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "h5io.h"
+#include "shard.h"
 
 struct dg_results *dg__results_new(dg_ctx *ctx)
 {
@@ -39,17 +40,46 @@ void dg__results_destroy(struct dg_results *r)
     free(r->label_class);
     free(r->det_frame);
     free(r->frame_mask);
+    free(r->mask_gt_count);
+    dg__pending_free(r->pending);
     free(r);
 }
 
-/* Descending-score key whose unsigned order is the wanted order. */
-static inline uint64_t score_key(double s)
+void dg__radix_sort_keys(uint64_t **key, uint32_t **idx, uint64_t **key2,
+                         uint32_t **idx2, uint64_t *cnt, uint64_t n)
 {
-    double z = s + 0.0; /* -0.0 becomes +0.0 */
-    uint64_t b;
-    memcpy(&b, &z, 8);
-    /* Scores are >= 0, so the bits order like the values; invert. */
-    return ~b;
+    uint64_t *k1 = *key, *k2 = *key2;
+    uint32_t *i1 = *idx, *i2 = *idx2;
+    /* LSD radix, 16 bits a pass: stable, so equal keys keep their order. */
+    for (int pass = 0; pass < 4 && n > 1; pass++) {
+        int sh = pass * 16;
+        memset(cnt, 0, 65536 * 8);
+        for (uint64_t i = 0; i < n; i++)
+            cnt[(k1[i] >> sh) & 0xffff]++;
+        if (cnt[(k1[0] >> sh) & 0xffff] == n)
+            continue; /* every key has this digit: nothing moves */
+        uint64_t sum = 0;
+        for (int b = 0; b < 65536; b++) {
+            uint64_t c = cnt[b];
+            cnt[b] = sum;
+            sum += c;
+        }
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t o = cnt[(k1[i] >> sh) & 0xffff]++;
+            k2[o] = k1[i];
+            i2[o] = i1[i];
+        }
+        uint64_t *tk = k1;
+        k1 = k2;
+        k2 = tk;
+        uint32_t *ti = i1;
+        i1 = i2;
+        i2 = ti;
+    }
+    *key = k1;
+    *key2 = k2;
+    *idx = i1;
+    *idx2 = i2;
 }
 
 dg_status dg__results_sort(dg_ctx *ctx, struct dg_results *r,
@@ -73,36 +103,12 @@ dg_status dg__results_sort(dg_ctx *ctx, struct dg_results *r,
         goto out;
     }
     for (uint64_t i = 0; i < n; i++) {
-        key[i] = score_key(dt->score[i]);
+        key[i] = dg__score_key(dt->score[i]);
         idx[i] = (uint32_t)i;
     }
-    /* LSD radix sort on the score key, 16 bits a pass: stable, so equal
-     * scores keep index order. */
-    for (int pass = 0; pass < 4; pass++) {
-        int sh = pass * 16;
-        memset(cnt, 0, 65536 * 8);
-        for (uint64_t i = 0; i < n; i++)
-            cnt[(key[i] >> sh) & 0xffff]++;
-        if (cnt[(n ? key[0] >> sh : 0) & 0xffff] == n)
-            continue; /* every key has this digit: nothing moves */
-        uint64_t sum = 0;
-        for (int b = 0; b < 65536; b++) {
-            uint64_t c = cnt[b];
-            cnt[b] = sum;
-            sum += c;
-        }
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t o = cnt[(key[i] >> sh) & 0xffff]++;
-            key2[o] = key[i];
-            idx2[o] = idx[i];
-        }
-        uint64_t *tk = key;
-        key = key2;
-        key2 = tk;
-        uint32_t *ti = idx;
-        idx = idx2;
-        idx2 = ti;
-    }
+    /* Stable, so equal scores keep index order. */
+    dg__radix_sort_keys(&key, &idx, &key2, &idx2, cnt, n);
+
     /* Stable counting sort by class. */
     r->class_off = dg__calloc(ctx, (size_t)nc + 1, 8);
     r->order = dg__alloc(ctx, n ? n : 1, 4);
@@ -250,6 +256,18 @@ dg_status dg__accumulate_agnostic(dg_ctx *ctx, struct dg_results *r,
     return DG_OK;
 }
 
+/*
+ * The message for reads of results whose tables a bounded-memory eval has
+ * not yet written (they exist in its pending store only).
+ */
+static void *not_saved(dg_ctx *ctx)
+{
+    dg__fail(ctx, DG_ESTALE,
+             "results of a bounded-memory eval can be read once the project "
+             "is saved");
+    return NULL;
+}
+
 dg_status dg__results_load_order(dg_ctx *ctx, struct dg_results *r)
 {
     if (r->order_loaded)
@@ -258,6 +276,15 @@ dg_status dg__results_load_order(dg_ctx *ctx, struct dg_results *r)
     snprintf(path, sizeof(path), "%s/order", r->src_group);
     dg_status st = dg__h5_read_1d(ctx, (hid_t)r->src, path, H5T_NATIVE_UINT32,
                                   H5T_INTEGER, r->order, r->n_det, 0, r->n_det);
+    /* Queries index the inference set with these: check them once. */
+    for (uint64_t k = 0; st >= 0 && k < r->n_det; k++)
+        if (r->order[k] >= r->n_det)
+            st = dg__fail(ctx, DG_EFORMAT,
+                          "'%s': %s record %llu: %u is not a detection index "
+                          "(%llu detections)",
+                          dg__h5_fname((hid_t)r->src), path,
+                          (unsigned long long)k, r->order[k],
+                          (unsigned long long)r->n_det);
     if (st >= 0)
         r->order_loaded = 1;
     return st;
@@ -334,6 +361,10 @@ static dg_status write_xor_table(dg_ctx *ctx, hid_t g, const char *name,
 
 dg_status dg__results_load_matched(dg_ctx *ctx, struct dg_results *r)
 {
+    if (!r->matched) {
+        not_saved(ctx);
+        return DG_ESTALE;
+    }
     if (r->matched_loaded)
         return DG_OK;
     char path[700];
@@ -382,6 +413,8 @@ static int read_rows(struct dg_results *r, const char *name, hid_t memtype,
 const uint8_t *dg__results_status_row(dg_ctx *ctx, struct dg_results *r,
                                       int t)
 {
+    if (!r->status)
+        return not_saved(ctx);
     if (t < 0 || t >= r->n_iou) {
         dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", t);
         return NULL;
@@ -425,6 +458,8 @@ const int32_t *dg__results_agnostic_row(dg_ctx *ctx, struct dg_results *r,
         dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", t);
         return NULL;
     }
+    if (r->pending && !r->agnostic)
+        return not_saved(ctx);
     if (r->version < 2 || !r->agnostic)
         return no_agnostic(ctx, r);
     int32_t *row = r->agnostic + (size_t)t * r->n_det;
@@ -497,16 +532,17 @@ dg_status dg__results_load_agnostic(dg_ctx *ctx, struct dg_results *r)
     return dg__results_label_class(ctx, r) ? DG_OK : DG_EFORMAT;
 }
 
-dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
-                            struct dg_results *r)
+static dg_status write_group(dg_ctx *ctx, int64_t loc, const char *name,
+                             struct dg_results *r, int pending)
 {
     dg_status st;
-    for (int t = 0; t < r->n_iou; t++)
+    if (!pending)
+        for (int t = 0; t < r->n_iou; t++)
         if (!dg__results_status_row(ctx, r, t))
             return DG_EFORMAT;
-    if ((st = dg__results_load_order(ctx, r)) < 0 ||
-        (st = dg__results_load_matched(ctx, r)) < 0 ||
-        (st = dg__results_load_agnostic(ctx, r)) < 0)
+    if (!pending && ((st = dg__results_load_order(ctx, r)) < 0 ||
+                     (st = dg__results_load_matched(ctx, r)) < 0 ||
+                     (st = dg__results_load_agnostic(ctx, r)) < 0))
         return st;
     hid_t g = H5Gcreate2((hid_t)loc, name, H5P_DEFAULT, H5P_DEFAULT,
                          H5P_DEFAULT);
@@ -534,8 +570,18 @@ dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
         (st = dg__h5_write_1d(ctx, g, "score", H5T_NATIVE_DOUBLE,
                               H5T_IEEE_F64LE, r->score, n, 0)) < 0 ||
         (st = dg__h5_write_1d(ctx, g, "order", H5T_NATIVE_UINT32,
-                              H5T_STD_U32LE, r->order, n, 1)) < 0 ||
-        (st = dg__h5_write_2d(ctx, g, "status", H5T_NATIVE_UINT8, H5T_STD_U8LE,
+                              H5T_STD_U32LE, r->order, n, 1)) < 0)
+        goto out;
+    if (pending) {
+        /* status, matched and agnostic, block by block. */
+        if ((st = dg__pending_write(ctx, r->pending, (int64_t)g)) < 0 ||
+            (st = dg__h5_write_1d(ctx, g, "label_class", H5T_NATIVE_UINT32,
+                                  H5T_STD_U32LE, r->label_class,
+                                  r->n_gt_total, 1)) < 0)
+            goto out;
+        goto out;
+    }
+    if ((st = dg__h5_write_2d(ctx, g, "status", H5T_NATIVE_UINT8, H5T_STD_U8LE,
                               r->status, nt, n, 1)) < 0 ||
         (st = write_xor_table(ctx, g, "matched", r->matched, (int)nt, n)) < 0)
         goto out;
@@ -550,6 +596,41 @@ dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
 out:
     H5Gclose(g);
     return st;
+}
+
+dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
+                            struct dg_results *r)
+{
+    if (!r->pending || r->status)
+        return write_group(ctx, loc, name, r, 0);
+    dg_status st = write_group(ctx, loc, name, r, 1);
+    if (st < 0)
+        return st;
+    /*
+     * From now on the tables are read lazily from the file being saved,
+     * like results opened from a file: dg_project_save points src at the
+     * saved file (src >= 0 marks r as file-backed; 0 until then). The
+     * pending store stays until r goes, should this save fail.
+     */
+    size_t tot = (size_t)r->n_iou * (r->n_det ? r->n_det : 1);
+    r->status = dg__alloc(ctx, tot, 1);
+    r->matched = dg__alloc(ctx, tot, 4);
+    r->agnostic = dg__alloc(ctx, tot, 4);
+    if (!r->status || !r->matched || !r->agnostic) {
+        free(r->status);
+        free(r->matched);
+        free(r->agnostic);
+        r->status = NULL;
+        r->matched = NULL;
+        r->agnostic = NULL;
+        return DG_OK; /* stored; this process just cannot query it */
+    }
+    r->src = 0;
+    snprintf(r->src_group, sizeof(r->src_group), "/results/%s", name);
+    memset(r->row_loaded, 0, sizeof(r->row_loaded));
+    memset(r->agn_row_loaded, 0, sizeof(r->agn_row_loaded));
+    r->matched_loaded = 0;
+    return DG_OK;
 }
 
 dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
@@ -655,6 +736,19 @@ dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
             goto fail;
         }
     r->n_det = nd;
+    /* Check the claimed count against the file before allocating for it. */
+    uint64_t n_score = 0;
+    snprintf(p1, sizeof(p1), "%s/score", gp);
+    if ((st = dg__h5_len(ctx, f, p1, &n_score)) < 0)
+        goto fail;
+    if (n_score != nd) {
+        st = dg__fail(ctx, DG_EFORMAT,
+                      "'%s': %s/class_offsets counts %llu detections, but "
+                      "%s has %llu values",
+                      dg__h5_fname(f), gp, (unsigned long long)nd, p1,
+                      (unsigned long long)n_score);
+        goto fail;
+    }
     snprintf(p1, sizeof(p1), "%s/gt_count", gp);
     if ((st = dg__h5_read_1d(ctx, f, p1, H5T_NATIVE_UINT64, H5T_INTEGER,
                              r->gt_count, r->n_classes, 0, r->n_classes)) < 0)

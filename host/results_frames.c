@@ -8,6 +8,17 @@
 
 #include "dg_internal.h"
 
+dg_status dg__results_check_classes(dg_ctx *ctx, const struct dg_results *r,
+                                    const dg_project *p)
+{
+    if (r->n_classes != p->n_classes)
+        return dg__fail(ctx, DG_ESTALE,
+                        "results cover %u classes, the project has %u (run "
+                        "'detgrid eval')",
+                        r->n_classes, p->n_classes);
+    return DG_OK;
+}
+
 const uint32_t *dg__results_det_frame(dg_ctx *ctx, struct dg_results *r,
                                       dg_project *p)
 {

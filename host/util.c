@@ -224,3 +224,23 @@ char *dg__strdup(dg_ctx *ctx, const char *s)
         memcpy(d, s, n);
     return d;
 }
+
+int dg__utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        int n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+                : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        if (!n)
+            return 0;
+        /* Overlong forms, surrogates and code points past U+10FFFF. */
+        unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+        unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+        for (int i = 1; i < n; i++)
+            if (i == 1 ? (p[1] < lo || p[1] > hi) : (p[i] & 0xc0) != 0x80)
+                return 0;
+        p += n;
+    }
+    return 1;
+}

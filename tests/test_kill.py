@@ -1,6 +1,8 @@
 """No data loss: a writer killed with SIGKILL at random moments leaves the
 project file as the old version or the new one, never a mix, and a reader
 running while a writer updates the file always sees one consistent version.
+The temporary files killed writers leave are removed by the next successful
+save of the same file (only those of processes that no longer exist).
 
 Each round evaluates the project at a different IoU grid (so the stored
 version is recognisable by its thresholds) and kills the writer after a
@@ -36,6 +38,50 @@ def grid_values(spec):
     return tuple(round(float(x), 9) for x in spec.split(","))
 
 
+def dead_pid():
+    """The pid of a process that has exited (and been reaped)."""
+    q = subprocess.Popen(["true"])
+    q.wait()
+    return q.pid
+
+
+def test_stale_temporaries(ck, d):
+    """A save removes '<file>.tmp.<pid>' of dead pids for its own target
+    only: not a live writer's, not another file's, not other names."""
+    p = os.path.join(d, "s.h5")
+    run(["synth", "-o", p, "--frames", "40", "--classes", "3", "--seed", "4"])
+    live = subprocess.Popen(["sleep", "60"])
+    try:
+        dead = dead_pid()
+        names = {
+            "dead": p + ".tmp.%d" % dead,
+            "dead2": p + ".tmp.%d" % dead_pid(),
+            "live": p + ".tmp.%d" % live.pid,
+            "other-target": os.path.join(d, "other.h5.tmp.%d" % dead),
+            "prefix-target": os.path.join(d, "s.h5x.tmp.%d" % dead),
+            "not-a-pid": p + ".tmp.12ab",
+            "pid-0": p + ".tmp.0",
+        }
+        for f in names.values():
+            with open(f, "wb") as fh:
+                fh.write(b"partial")
+        run(["eval", p, "-q", "--device", "ref"])
+        for k, f in names.items():
+            ck.eq(os.path.exists(f), not k.startswith("dead"),
+                  "after a save, %s temporary %s exists" % (k, f))
+        # a failed save removes nothing but its own temporary file
+        with open(names["dead"], "wb") as fh:
+            fh.write(b"partial")
+        run(["eval", p, "-q", "--device", "ref"], rc=2,
+            env={"DETGRID_FAULT": "rename"})
+        ck.ok(os.path.exists(names["dead"]), "a failed save removed a stale temporary")
+    finally:
+        live.kill()
+        live.wait()
+    for f in glob.glob(os.path.join(d, "*.tmp.*")):
+        os.unlink(f)
+
+
 def main():
     ck = Checker("test_kill")
     rng = random.Random(7)
@@ -50,6 +96,7 @@ def main():
         run(["eval", p, "-q", "--iou-thresholds", GRIDS[0]])
         span = time.monotonic() - t0
         kinds = {"old": 0, "new": 0}
+        stale, killed = 0, set()
         for i in range(ROUNDS):
             spec = GRIDS[1 + i % (len(GRIDS) - 1)]
             new = grid_values(spec)
@@ -75,13 +122,21 @@ def main():
                 ck.eq(len(m["classes"]), 20, "round %d: classes at IoU %g" % (i, t))
             kinds["new" if got == new else "old"] += 1
             current = got
-            # A killed writer may leave its temporary file; never the target.
-            for tmp in glob.glob(p + ".tmp.*"):
-                os.unlink(tmp)
-        print("killed %d writers: %d left the old version, %d the new one "
-              "(one eval takes %.2f s here)" % (ROUNDS, kinds["old"], kinds["new"], span))
+            # A killed writer may leave its temporary file (never the
+            # target); the next successful save of p removes it.
+            left = glob.glob(p + ".tmp.*")
+            stale += bool(left)
+            killed.add(w.pid)
+            ck.ok(all(int(t.rsplit(".", 1)[1]) in killed for t in left),
+                  "round %d: temporaries %r are not killed writers'" % (i, left))
+        print("killed %d writers: %d left the old version, %d the new one, "
+              "%d rounds ended with a temporary file (one eval takes %.2f s here)"
+              % (ROUNDS, kinds["old"], kinds["new"], stale, span))
         ck.ok(kinds["old"] > 0 and kinds["new"] > 0,
               "kills should land both before and after the rename: %r" % kinds)
+        run(["eval", p, "-q", "--iou-thresholds", GRIDS[0], "--device", "ref"])
+        ck.eq(glob.glob(p + ".tmp.*"), [], "a successful save removes stale temporaries")
+        test_stale_temporaries(ck, d)
     ck.done()
 
 

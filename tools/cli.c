@@ -393,6 +393,54 @@ int cli_load_results(dg_ctx *ctx, dg_project *p, const char *name,
     return EXIT_OK;
 }
 
+int cli_pick_sets(dg_project *p, const char *path, const strlist *sets,
+                  const char **names, int max)
+{
+    int ns = 0;
+    if (sets->n) {
+        for (int k = 0; k < sets->n && ns < max; k++) {
+            if (dg_project_inference_index(p, sets->v[k]) < 0) {
+                cli_error("'%s': no inference set '%s'", path, sets->v[k]);
+                return -1;
+            }
+            names[ns++] = sets->v[k];
+        }
+    } else {
+        dg_project_info in;
+        dg_project_get_info(p, &in);
+        for (uint32_t k = 0; k < in.n_inferences && ns < max; k++)
+            names[ns++] = dg_project_inference_name(p, k);
+    }
+    return ns;
+}
+
+void cli_bprintf(cli_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int need = vsnprintf(b->s ? b->s + b->n : NULL,
+                             b->s ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (need < 0) {
+            b->oom = 1;
+            return;
+        }
+        if (b->s && b->n + (size_t)need < b->cap) {
+            b->n += (size_t)need;
+            return;
+        }
+        size_t nc = (b->cap ? b->cap * 2 : 4096) + (size_t)need;
+        char *ns = realloc(b->s, nc);
+        if (!ns) {
+            b->oom = 1;
+            return;
+        }
+        b->s = ns;
+        b->cap = nc;
+    }
+}
+
 double dg__cli_now(void)
 {
     struct timespec ts;

@@ -48,6 +48,9 @@ typedef struct cli_opt {
 #define CLI_OPT_JSON(v) {OPT_FLAG, 0, "json", &(v), NULL, "JSON on stdout", 0}
 #define CLI_OPT_COMPACT(v)                                                   \
     {OPT_FLAG, 0, "compact", &(v), NULL, "with --json: one line", 0}
+#define CLI_OPT_SEGMENT(v)                                                   \
+    {OPT_STR, 0, "segment", &(v), "<name>",                                  \
+     "only the frames of this segment (default: all)", 0}
 
 /* Repeatable string option. */
 typedef struct strlist {
@@ -140,6 +143,66 @@ const char *cli_open_inferences(dg_ctx *ctx, const char *path,
  */
 int cli_load_results(dg_ctx *ctx, dg_project *p, const char *name,
                      double iou, dg_results **r, int *t);
+
+/*
+ * Restricts r (and every later load of the same results from p) to the
+ * frames of segment (NULL or "all": none); tools/cli-segment.c. EXIT_OK, or
+ * the message printed and EXIT_ERROR.
+ */
+int cli_restrict_segment(dg_ctx *ctx, dg_project *p, dg_results *r,
+                         const char *segment);
+/*
+ * cli_load_results, then cli_restrict_segment on what it loaded: the start
+ * of a query command with --segment. EXIT_OK, or the message printed, *r
+ * NULL and EXIT_ERROR.
+ */
+int cli_load_segment_results(dg_ctx *ctx, dg_project *p, const char *name,
+                             double iou, const char *segment, dg_results **r,
+                             int *t);
+/*
+ * Loads inference set name's results and restricts them to segment (as
+ * cli_restrict_segment) before a command that loads them again; the
+ * restriction stays with p's copy of the results. EXIT_OK or EXIT_ERROR.
+ */
+int cli_preload_segment(dg_ctx *ctx, dg_project *p, const char *name,
+                        const char *segment);
+/* The whole file at path, NUL-terminated, malloc'd; NULL with a message. */
+char *cli_read_all(const char *path, size_t *len);
+/*
+ * Sets mark[f] = 1 for the frames whose COCO image ids path lists
+ * (integers separated by blanks, commas or brackets, so a JSON array works
+ * too). EXIT_OK, or the message (file:line) printed and EXIT_ERROR.
+ */
+int cli_mark_coco_ids(dg_project *p, const char *path, uint8_t *mark);
+/* import --split NAME=FILE: a split segment of the COCO image ids in FILE. */
+int cli_add_split_segment(dg_ctx *ctx, dg_project *p, const char *spec);
+/* metrics --ci (tools/metrics-ci.c): the metrics table with bootstrap
+ * intervals, on segment (NULL: every frame). */
+int cli_metrics_ci_report(dg_ctx *ctx, dg_project *p, const char *name,
+                          double conf, double iou, const char *segment,
+                          const dg_bootstrap_opts *bo, int json, int compact);
+
+/*
+ * The inference sets a command runs over: those named in sets, each of
+ * which must exist in p (opened from path, for the message), else every
+ * set of p; at most max of them go into names. Returns how many, or -1
+ * with the message printed.
+ */
+int cli_pick_sets(dg_project *p, const char *path, const strlist *sets,
+                  const char **names, int max);
+
+/*
+ * Text built up in memory before it is written whole (cli_write_file):
+ * start from {0}, free s when done. oom is set, and the text left short,
+ * when growing fails.
+ */
+typedef struct cli_buf {
+    char *s;
+    size_t n, cap;
+    int oom;
+} cli_buf;
+/* Appends the printf-formatted text to b, growing it as needed. */
+void cli_bprintf(cli_buf *b, const char *fmt, ...);
 
 /* Monotonic seconds. */
 double dg__cli_now(void);

@@ -19,7 +19,8 @@
 
 static const char *const usage[] = {
     "detgrid confusion <project.h5> [--inferences <name>] [--conf <c>] "
-    "[--iou <t>] [--normalize none|gt|pred] [--class <name>] [--json]",
+    "[--iou <t>] [--normalize none|gt|pred] [--class <name>] "
+    "[--segment <s>] [--json]",
     NULL};
 
 enum { NORM_NONE, NORM_GT, NORM_PRED };
@@ -288,7 +289,7 @@ static void print_json(const view *v, const char *name, double conf,
 
 int cmd_confusion(int argc, const char **argv)
 {
-    const char *inf = NULL, *norm = "none", *cls = NULL;
+    const char *inf = NULL, *norm = "none", *cls = NULL, *segment = NULL;
     double conf = NAN, iou = NAN;
     int json = 0, compact = 0;
     cli_opt opts[] = {
@@ -299,6 +300,7 @@ int cmd_confusion(int argc, const char **argv)
          "none (counts), gt (each row sums to 1) or pred (each column)", 0},
         {OPT_STR, 0, "class", &cls, "<name>",
          "also list the non-zero cells of this class, by count", 0},
+        CLI_OPT_SEGMENT(segment),
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
@@ -330,7 +332,8 @@ int cmd_confusion(int argc, const char **argv)
         goto out;
     }
     int t;
-    if (cli_load_results(ctx, p, name, iou, &r, &t) != EXIT_OK)
+    if (cli_load_segment_results(ctx, p, name, iou, segment, &r, &t) !=
+        EXIT_OK)
         goto out;
     dg_status st;
     uint32_t K = dg_results_n_classes(r);

@@ -12,7 +12,9 @@
 
 static const char *const usage[] = {
     "detgrid eval <project.h5> [--inferences <name>|all]... "
-    "[--iou-thresholds <spec>] [--device <dev>] [--json]",
+    "[--iou-thresholds <spec>] [--device <dev>] [--memory-budget <MB>] "
+    "[--json]",
+    "mpirun -np <N> detgrid eval <project.h5> ...   (shards frames over N ranks)",
     NULL};
 
 int cmd_eval(int argc, const char **argv)
@@ -20,6 +22,8 @@ int cmd_eval(int argc, const char **argv)
     strlist infs = {{0}, 0};
     const char *spec = NULL, *device = NULL, *out = NULL;
     int json = 0, quiet = 0;
+    double budget_mb = 0;
+    int rank = 0, nranks = 1;
     cli_opt opts[] = {
         {OPT_MULTI, 'i', "inferences", &infs, "<name>",
          "inference set to evaluate, repeatable (default: all)", 0},
@@ -29,6 +33,9 @@ int cmd_eval(int argc, const char **argv)
          "auto|gpu|cpu|ref[:P.D|:name] (default $DETGRID_DEVICE or auto)", 0},
         {OPT_STR, 'o', "output", &out, "<file>",
          "write the project here instead of in place", 0},
+        {OPT_DBL, 0, "memory-budget", &budget_mb, "<MB>",
+         "bound the memory of match outcomes (docs/SCALE.md; default: none)",
+         0},
         {OPT_FLAG, 0, "json", &json, NULL, "timings and devices as JSON on stdout",
          0},
         {OPT_FLAG, 'q', "quiet", &quiet, NULL, "no summary on stderr", 0},
@@ -36,7 +43,24 @@ int cmd_eval(int argc, const char **argv)
     const char *pos[1];
     if (cli_parse(argc, argv, opts, usage, pos, 1) != 1)
         cli_usage_error(usage, opts, "need a project file");
+    if (!(budget_mb >= 0) || budget_mb > 1e9)
+        cli_usage_error(usage, opts, "--memory-budget must be 0 to 1e9 MB");
     dg_ctx *ctx = cli_ctx(device);
+    dg_ctx_set_memory_budget(ctx, (uint64_t)(budget_mb * 1048576.0));
+    if (dg_mpi_launched()) {
+        /* Under mpirun or srun: every rank runs this command; rank 0
+         * reports and stores. */
+        dg_status mst = dg_mpi_init(ctx, NULL, NULL, &rank, &nranks);
+        if (mst < 0) {
+            cli_fail(ctx, mst);
+            dg_ctx_free(ctx);
+            return EXIT_ERROR;
+        }
+        if (rank) {
+            quiet = 1;
+            json = 0;
+        }
+    }
     double iou[DG_MAX_IOU_THRESHOLDS];
     int n_iou = spec ? dg_parse_iou_thresholds(ctx, spec, iou,
                                                DG_MAX_IOU_THRESHOLDS)
@@ -44,6 +68,7 @@ int cmd_eval(int argc, const char **argv)
     if (n_iou < 0) {
         cli_fail(ctx, (dg_status)n_iou);
         dg_ctx_free(ctx);
+        dg_mpi_finalize();
         return EXIT_USAGE;
     }
     dg_project *p = cli_open(ctx, pos[0]);
@@ -74,7 +99,8 @@ int cmd_eval(int argc, const char **argv)
         dg_status st = dg_eval(ctx, p, names[i], iou, n_iou);
         cli_flush_warnings(ctx);
         if (st < 0) {
-            rc = cli_fail(ctx, st);
+            /* Under MPI every rank has the failing rank's message. */
+            rc = rank ? EXIT_ERROR : cli_fail(ctx, st);
             cJSON_Delete(j);
             goto done;
         }
@@ -85,9 +111,10 @@ int cmd_eval(int argc, const char **argv)
         if (!quiet)
             fprintf(stderr,
                     "evaluated '%s': %llu detections x %d IoU thresholds in "
-                    "%.3f s on %s (load %.3f, match %.3f, accumulate %.3f)\n",
+                    "%.3f s on %s (load %.3f, match %.3f, accumulate %.3f)%s\n",
                     names[i], (unsigned long long)nd, n_iou, s.total_s,
-                    s.device, s.load_s, s.match_s, s.accumulate_s);
+                    s.device, s.load_s, s.match_s, s.accumulate_s,
+                    nranks > 1 ? " on rank 0 of an MPI run" : "");
         if (j) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "inferences", names[i]);
@@ -98,14 +125,17 @@ int cmd_eval(int argc, const char **argv)
             cJSON_AddItemToObject(o, "match_s", cli_num(s.match_s));
             cJSON_AddItemToObject(o, "accumulate_s", cli_num(s.accumulate_s));
             cJSON_AddItemToObject(o, "total_s", cli_num(s.total_s));
+            cJSON_AddNumberToObject(o, "ranks", nranks);
             cJSON_AddItemToArray(j, o);
         }
     }
     const char *dest = out ? out : pos[0];
     double t0 = dg__cli_now();
-    dg_status st = dg_project_save(ctx, p, dest);
+    /* Rank 0 alone writes; the others learn how that went. */
+    dg_status st = rank ? DG_OK : dg_project_save(ctx, p, dest);
+    st = dg_mpi_agree(ctx, st);
     if (st < 0) {
-        rc = cli_fail(ctx, st);
+        rc = rank ? EXIT_ERROR : cli_fail(ctx, st);
         cJSON_Delete(j);
         goto done;
     }
@@ -121,5 +151,6 @@ int cmd_eval(int argc, const char **argv)
 done:
     dg_project_free(p);
     dg_ctx_free(ctx);
+    dg_mpi_finalize();
     return rc;
 }

@@ -14,7 +14,7 @@
 static const char *const usage[] = {
     "detgrid examples <project.h5> [--inferences <name>] --cell <gt>,<pred> "
     "[--conf <c>] [--iou <t>] [--sort confidence|iou|area] [--asc|--desc] "
-    "[--limit <n>] [--offset <k>] [--json]",
+    "[--limit <n>] [--offset <k>] [--segment <s>] [--json]",
     NULL};
 
 /* A class index, DG_BACKGROUND, or -2 when name is neither. A class named
@@ -81,6 +81,7 @@ static void fmt_box(char *buf, size_t cap, const double *b)
 int cmd_examples(int argc, const char **argv)
 {
     const char *inf = NULL, *cellspec = NULL, *sort = "confidence";
+    const char *segment = NULL;
     double conf = NAN, iou = NAN;
     long limit = 20, offset = 0;
     int json = 0, compact = 0, asc = 0, desc = 0;
@@ -97,6 +98,7 @@ int cmd_examples(int argc, const char **argv)
         {OPT_INT, 'n', "limit", &limit, "<n>",
          "at most n examples (default 20; 0: all)", 0},
         {OPT_INT, 0, "offset", &offset, "<k>", "skip the first k", 0},
+        CLI_OPT_SEGMENT(segment),
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
@@ -152,7 +154,8 @@ int cmd_examples(int argc, const char **argv)
         goto out;
     }
     int t;
-    if (cli_load_results(ctx, p, name, iou, &r, &t) != EXIT_OK)
+    if (cli_load_segment_results(ctx, p, name, iou, segment, &r, &t) !=
+        EXIT_OK)
         goto out;
     dg_status st;
     dg_examples_query q = {conf, t, (int32_t)g, (int32_t)pc, key, asc,

@@ -12,11 +12,14 @@
 
 static const char *const usage[] = {
     "detgrid import coco --gt <instances.json> [--dt <results.json> "
-    "[--name <name>]]... -o <project.h5> [--force]",
+    "[--name <name>]]... [--split <name>=<ids>]... -o <project.h5> "
+    "[--force]",
     "detgrid import coco --dt <results.json> [--name <name>]... "
     "-o <existing.h5> [--replace]",
     "detgrid import cartucho|padilla|yolo|voc-xml ... (see 'detgrid import "
     "<format> --help')",
+    "detgrid import embeddings <project.h5> --model <m> --frames <f.npy> ... "
+    "(see 'detgrid import embeddings --help')",
     NULL};
 
 /* Inference set name from a results path: its base name less ".json". */
@@ -34,7 +37,7 @@ static void name_from_path(const char *path, char *out, size_t cap)
 int cmd_import(int argc, const char **argv)
 {
     const char *gt = NULL, *out = NULL;
-    strlist dts = {{0}, 0}, names = {{0}, 0};
+    strlist dts = {{0}, 0}, names = {{0}, 0}, splits = {{0}, 0};
     int force = 0, replace = 0;
     cli_opt opts[] = {
         {OPT_STR, 0, "gt", &gt, "<file>", "COCO instances (creates a project)", 0},
@@ -48,7 +51,11 @@ int cmd_import(int argc, const char **argv)
          "with --gt: overwrite an existing project file", 0},
         {OPT_FLAG, 0, "replace", &replace, NULL,
          "replace inference sets of the same name", 0},
+        {OPT_MULTI, 0, "split", &splits, "<name>=<file>",
+         "a split segment of the COCO image ids in <file> (repeatable)", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
+    if (argc >= 2 && !strcmp(argv[1], "embeddings"))
+        return cmd_import_embeddings(argc - 1, argv + 1);
     if (argc >= 2 && argv[1][0] != '-' && strcmp(argv[1], "coco"))
         return cmd_import_txt(argc, argv, argv[1]);
     const char *pos[1];
@@ -58,7 +65,7 @@ int cmd_import(int argc, const char **argv)
                         "voc-txt, padilla, rafaelpadilla, yolo or voc-xml");
     if (!out)
         cli_usage_error(usage, opts, "need -o <project.h5>");
-    if (!gt && !dts.n)
+    if (!gt && !dts.n && !splits.n)
         cli_usage_error(usage, opts, "need --gt or --dt");
     if (names.n > dts.n)
         cli_usage_error(usage, opts, "more --name than --dt options");
@@ -101,6 +108,9 @@ int cmd_import(int argc, const char **argv)
                 (unsigned long long)dg_project_inference_size(
                     p, (uint32_t)dg_project_inference_index(p, name)));
     }
+    for (int i = 0; i < splits.n; i++)
+        if ((rc = cli_add_split_segment(ctx, p, splits.v[i])) != EXIT_OK)
+            goto done;
     if ((st = dg_project_save(ctx, p, out)) < 0) {
         rc = cli_fail(ctx, st);
         goto done;

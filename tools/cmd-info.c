@@ -51,6 +51,20 @@ int cmd_info(int argc, const char **argv)
         }
         cJSON_AddItemToArray(sets, o);
     }
+    cJSON *segs = cJSON_AddArrayToObject(j, "segments");
+    for (uint32_t i = 0; i < dg_project_n_segments(p); i++) {
+        const uint32_t *sf;
+        uint32_t sn = 0;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", dg_project_segment_name(p, i));
+        cJSON_AddStringToObject(
+            o, "kind", dg_segment_kind_name(dg_project_segment_kind(p, i)));
+        if (dg_project_segment_frames(ctx, p, i, &sf, &sn) == DG_OK)
+            cJSON_AddNumberToObject(o, "frames", sn);
+        else
+            cJSON_AddNullToObject(o, "frames");
+        cJSON_AddItemToArray(segs, o);
+    }
     if (json) {
         cli_print_json(j, 0);
     } else {
@@ -71,6 +85,13 @@ int cmd_info(int argc, const char **argv)
                        cJSON_GetObjectItem(o, "evaluated_on")->valuestring);
             else
                 printf("not evaluated\n");
+        }
+        cJSON_ArrayForEach(o, segs) {
+            cJSON *fr = cJSON_GetObjectItem(o, "frames");
+            printf("  segment '%s' (%s): %.0f frames\n",
+                   cJSON_GetObjectItem(o, "name")->valuestring,
+                   cJSON_GetObjectItem(o, "kind")->valuestring,
+                   cJSON_IsNumber(fr) ? fr->valuedouble : 0);
         }
         cJSON_Delete(j);
     }

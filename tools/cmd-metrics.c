@@ -11,7 +11,8 @@
 
 static const char *const usage[] = {
     "detgrid metrics <project.h5> [--inferences <name>] [--conf <c>] "
-    "[--iou <t>] [--json]",
+    "[--iou <t>] [--segment <s>] [--ci <level> [--resamples <n>] "
+    "[--seed <n>]] [--json]",
     NULL};
 
 int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
@@ -92,13 +93,20 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
 
 int cmd_metrics(int argc, const char **argv)
 {
-    const char *inf = NULL;
-    double conf = NAN, iou = NAN;
+    const char *inf = NULL, *segment = NULL;
+    double conf = NAN, iou = NAN, ci = NAN;
+    long resamples = 1000, seed = 0;
     int json = 0, compact = 0;
     cli_opt opts[] = {
         CLI_OPT_INFERENCES(inf),
         CLI_OPT_STORED_CONF(conf),
         CLI_OPT_STORED_IOU(iou),
+        CLI_OPT_SEGMENT(segment),
+        {OPT_DBL, 0, "ci", &ci, "<level>",
+         "bootstrap intervals over frames at this level (e.g. 0.95)", 0},
+        {OPT_INT, 0, "resamples", &resamples, "<n>",
+         "--ci: resamples (default 1000)", 0},
+        {OPT_INT, 0, "seed", &seed, "<n>", "--ci: seed (default 0)", 0},
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
@@ -106,11 +114,19 @@ int cmd_metrics(int argc, const char **argv)
     int npos = cli_parse(argc, argv, opts, usage, pos, 1);
     if (npos != 1)
         cli_usage_error(usage, opts, "need a project file");
+    if (!isnan(ci) && !(ci > 0 && ci < 1))
+        cli_usage_error(usage, opts, "--ci must be in (0, 1)");
+    if (resamples < 1 || resamples > 1000000)
+        cli_usage_error(usage, opts, "--resamples must be in [1, 1000000]");
     dg_ctx *ctx = cli_ctx(NULL);
     dg_project *p = NULL;
     int rc = EXIT_ERROR;
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
-    if (name)
+    dg_bootstrap_opts bo = {(uint32_t)resamples, (uint64_t)seed, ci};
+    if (name && !isnan(ci))
+        rc = cli_metrics_ci_report(ctx, p, name, conf, iou, segment, &bo,
+                                   json, compact);
+    else if (name && cli_preload_segment(ctx, p, name, segment) == EXIT_OK)
         rc = cli_metrics_report(ctx, p, name, conf, iou, json, compact);
     dg_project_free(p);
     dg_ctx_free(ctx);

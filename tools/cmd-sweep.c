@@ -4,7 +4,6 @@
  * confidence that maximises F1 per class.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,54 +12,24 @@
 
 static const char *const usage[] = {
     "detgrid sweep <project.h5> [--inferences <name>] [--iou <t>|all] "
-    "[--class <name>] [--step <s>] [--format csv|json] [-o <file>]",
+    "[--class <name>] [--step <s>] [--segment <s>] [--format csv|json] "
+    "[-o <file>]",
     "detgrid sweep <project.h5> [--inferences <name>] [--iou <t>] --best "
     "[--json]",
     NULL};
 
-typedef struct buf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void bprintf(buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0,
-                          fmt, ap);
-        va_end(ap);
-        if (k < 0)
-            return;
-        if (b->s && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t nc = (b->cap ? b->cap * 2 : 1 << 16) + (size_t)k;
-        char *ns = realloc(b->s, nc);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = nc;
-    }
-}
-
 /* One CSV row; the class name quoted with quotes doubled (RFC 4180). */
-static void csv_row(buf *b, const char *cls, double iou, double conf,
+static void csv_row(cli_buf *b, const char *cls, double iou, double conf,
                     uint64_t tp, uint64_t fp, uint64_t fn, const char *p,
                     const char *r, const char *f1)
 {
     char ti[40], tc[40];
     cli_fmt_double(ti, sizeof(ti), iou);
     cli_fmt_double(tc, sizeof(tc), conf);
-    bprintf(b, "\"");
+    cli_bprintf(b, "\"");
     for (const char *c = cls; *c; c++)
-        bprintf(b, *c == '"' ? "\"\"" : "%c", *c);
-    bprintf(b, "\",%s,%s,%llu,%llu,%llu,%s,%s,%s\n", ti, tc,
+        cli_bprintf(b, *c == '"' ? "\"\"" : "%c", *c);
+    cli_bprintf(b, "\",%s,%s,%llu,%llu,%llu,%s,%s,%s\n", ti, tc,
             (unsigned long long)tp, (unsigned long long)fp,
             (unsigned long long)fn, p, r, f1);
 }
@@ -93,6 +62,7 @@ static int best_f1(const dg_sweep_point *pts, uint64_t n, uint64_t n_gt,
 
 int cmd_sweep(int argc, const char **argv)
 {
+    const char *segment = NULL;
     const char *inf = NULL, *iou_s = NULL, *cls = NULL, *format = "csv",
                *out = "-";
     double step = NAN;
@@ -102,6 +72,7 @@ int cmd_sweep(int argc, const char **argv)
         {OPT_STR, 't', "iou", &iou_s, "<t>|all",
          "one stored IoU threshold, or all (default all; --best: project's)", 0},
         {OPT_STR, 0, "class", &cls, "<name>", "one class (default: all)", 0},
+        CLI_OPT_SEGMENT(segment),
         {OPT_DBL, 0, "step", &step, "<s>",
          "points at conf = 0, s, 2s, ..., 1 instead of every distinct score", 0},
         {OPT_STR, 0, "format", &format, "csv|json", "output format (default csv)",
@@ -126,7 +97,7 @@ int cmd_sweep(int argc, const char **argv)
     double default_iou = NAN;
     dg_results *r = NULL;
     int rc = EXIT_OK;
-    buf b = {0};
+    cli_buf b = {0};
     cJSON *j = NULL;
     dg_counts *cc = NULL;
     const char *name =
@@ -140,6 +111,8 @@ int cmd_sweep(int argc, const char **argv)
         rc = cli_fail(ctx, st);
         goto done;
     }
+    if ((rc = cli_restrict_segment(ctx, p, r, segment)) != EXIT_OK)
+        goto done;
     int nt = dg_results_n_iou(r), t_lo = 0, t_hi = nt;
     if ((iou_s && strcmp(iou_s, "all")) || (best && !iou_s)) {
         double v = iou_s ? strtod(iou_s, NULL) : default_iou;
@@ -174,7 +147,7 @@ int cmd_sweep(int argc, const char **argv)
             jcurves = cJSON_AddArrayToObject(j, "curves");
         jbest = cJSON_AddArrayToObject(j, "best_f1");
     } else {
-        bprintf(&b, "class,iou,conf,tp,fp,fn,precision,recall,f1\n");
+        cli_bprintf(&b, "class,iou,conf,tp,fp,fn,precision,recall,f1\n");
     }
     for (int t = t_lo; t < t_hi; t++) {
         double thr = dg_results_iou(r, t);

@@ -95,11 +95,45 @@ static int write_planted(dg_ctx *ctx, const dg_synth_opts *o,
     return rc;
 }
 
+/* Attaches synthetic embeddings (host/synth_embed.c) and says what was
+ * planted. */
+static dg_status cli_synth_embeddings(dg_ctx *ctx, dg_project *p,
+                                      const dg_synth_embed_opts *eo)
+{
+    uint32_t ps, pc;
+    dg_status st = dg_synth_embeddings(ctx, p, eo, &ps, &pc, NULL);
+    if (st >= 0 && ps != UINT32_MAX)
+        fprintf(stderr, "planted pattern '%s': scene %u (frame meta column "
+                "'scene'), class '%s'\n",
+                eo->plant == 1 ? "miss" : "fp", ps,
+                dg_project_class_name(p, pc));
+    return st;
+}
+
+/* The summary of a written project; how says how it was written. */
+static void print_written(dg_project *p, const char *out, const char *how)
+{
+    dg_project_info in;
+    dg_project_get_info(p, &in);
+    uint64_t nd = 0;
+    for (uint32_t i = 0; i < in.n_inferences; i++)
+        nd += dg_project_inference_size(p, i);
+    fprintf(stderr,
+            "wrote '%s'%s: %u classes, %u frames, %llu labels, %u inference "
+            "set%s, %llu detections\n",
+            out, how, in.n_classes, in.n_frames,
+            (unsigned long long)in.n_labels, in.n_inferences,
+            in.n_inferences == 1 ? "" : "s", (unsigned long long)nd);
+}
+
 int cmd_synth(int argc, const char **argv)
 {
     const char *out = NULL, *coco_gt = NULL, *coco_dt = NULL, *planted = NULL;
     long seed = 1, frames = -1, classes = -1, sets = -1, levels = -1,
          maxdets = -1;
+    long emb_dim = 0, emb_scenes = 0;
+    int stream = 0;
+    const char *emb_plant = NULL;
     double scale = NAN, objects = NAN, crowd = NAN, miss = NAN, jitter = NAN,
            confuse = NAN, dup = NAN, bgfp = NAN, junk = NAN, pmiss = NAN,
            pwrong = NAN, pbox = NAN, pspur = NAN;
@@ -136,6 +170,17 @@ int cmd_synth(int argc, const char **argv)
          "add r spurious labels per object where nothing is", 0},
         {OPT_STR, 0, "planted", &planted, "<file.json>",
          "list the planted label mistakes in a JSON file", 0},
+        {OPT_INT, 0, "embeddings", &emb_dim, "<d>",
+         "attach d-dimensional frame and crop embeddings (model 'synth')", 0},
+        {OPT_INT, 0, "scenes", &emb_scenes, "<s>",
+         "with --embeddings: frames fall into s scenes (default 8)", 0},
+        {OPT_STR, 0, "plant-pattern", &emb_plant, "miss|fp",
+         "with --embeddings: in one scene, miss one class entirely or add "
+         "recurring false positives",
+         0},
+        {OPT_FLAG, 0, "stream", &stream, NULL,
+         "write -o frame by frame without holding the boxes (default from "
+         "100000 frames on; docs/SCALE.md)", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     if (cli_parse(argc, argv, opts, usage, pos, 0) != 0)
@@ -183,6 +228,17 @@ int cmd_synth(int argc, const char **argv)
     SETD(pwrong, plant_wrong_class);
     SETD(pbox, plant_bad_box);
     SETD(pspur, plant_spurious);
+    dg_synth_embed_opts eo = {o.seed, 0, 0, 0, NULL};
+    if (emb_dim < 0 || emb_dim > 4096 || emb_scenes < 0 || emb_scenes > 100000)
+        cli_usage_error(usage, opts, "--embeddings or --scenes out of range");
+    if ((emb_scenes || emb_plant) && !emb_dim)
+        cli_usage_error(usage, opts, "--scenes and --plant-pattern need "
+                        "--embeddings");
+    if (emb_plant && strcmp(emb_plant, "miss") && strcmp(emb_plant, "fp"))
+        cli_usage_error(usage, opts, "--plant-pattern is miss or fp");
+    eo.dim = (uint32_t)emb_dim;
+    eo.scenes = (uint32_t)emb_scenes;
+    eo.plant = !emb_plant ? 0 : !strcmp(emb_plant, "miss") ? 1 : 2;
     dg_ctx *ctx = cli_ctx(NULL);
     int rc = EXIT_OK;
     dg_status st;
@@ -194,27 +250,39 @@ int cmd_synth(int argc, const char **argv)
             goto done;
         }
     }
+    if (stream && emb_dim > 0)
+        cli_usage_error(usage, opts, "--stream cannot attach --embeddings");
+    if (out && !emb_dim && (stream || o.n_frames >= 100000)) {
+        /* Streamed: the same file, without the boxes in memory. */
+        if ((st = dg_synth_write(ctx, &o, out)) < 0) {
+            rc = cli_fail(ctx, st);
+            goto done;
+        }
+        dg_project *p;
+        if ((st = dg_project_open(ctx, out, &p)) < 0) {
+            rc = cli_fail(ctx, st);
+            goto done;
+        }
+        print_written(p, out, " (streamed)");
+        dg_project_free(p);
+        out = NULL;
+    }
     if (out) {
         dg_project *p;
         if ((st = dg_synth_project(ctx, &o, &p)) < 0) {
             rc = cli_fail(ctx, st);
             goto done;
         }
+        if (emb_dim > 0 && (st = cli_synth_embeddings(ctx, p, &eo)) < 0) {
+            rc = cli_fail(ctx, st);
+            dg_project_free(p);
+            goto done;
+        }
         st = dg_project_save(ctx, p, out);
         if (st < 0) {
             rc = cli_fail(ctx, st);
         } else {
-            dg_project_info in;
-            dg_project_get_info(p, &in);
-            uint64_t nd = 0;
-            for (uint32_t i = 0; i < in.n_inferences; i++)
-                nd += dg_project_inference_size(p, i);
-            fprintf(stderr,
-                    "wrote '%s': %u classes, %u frames, %llu labels, %u "
-                    "inference set%s, %llu detections\n",
-                    out, in.n_classes, in.n_frames,
-                    (unsigned long long)in.n_labels, in.n_inferences,
-                    in.n_inferences == 1 ? "" : "s", (unsigned long long)nd);
+            print_written(p, out, "");
         }
         dg_project_free(p);
     }

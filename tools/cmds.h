@@ -18,4 +18,13 @@ int cmd_coco(int argc, const char **argv);
 int cmd_label_errors(int argc, const char **argv);
 int cmd_errors(int argc, const char **argv);
 
+int cmd_report(int argc, const char **argv);
+int cmd_segment(int argc, const char **argv);
+int cmd_scenarios(int argc, const char **argv);
+int cmd_check(int argc, const char **argv);
+int cmd_compare(int argc, const char **argv);
+int cmd_frames(int argc, const char **argv);
+int cmd_embeddings(int argc, const char **argv);
+int cmd_import_embeddings(int argc, const char **argv);
+
 #endif

@@ -25,6 +25,13 @@ static const struct cmd {
     {"voc", cmd_voc, "Pascal VOC AP per class and mAP (voc07, voc12)"},
     {"label-errors", cmd_label_errors, "ranked likely labelling mistakes (missing, wrong class, ...)"},
     {"errors", cmd_errors, "TIDE error taxonomy: Cls/Loc/Both/Dupe/Bkg/Miss and their dAP"},
+    {"report", cmd_report, "self-contained interactive HTML report (sliders, confusion, errors)"},
+    {"segment", cmd_segment, "named frame sets (splits, regression tests, scenarios) with targets"},
+    {"scenarios", cmd_scenarios, "per-segment cards: precision/recall/F1 against targets, A vs B"},
+    {"check", cmd_check, "regression gate: every inference set against every regression test"},
+    {"compare", cmd_compare, "two inference sets side by side: differences, bootstrap intervals, churn"},
+    {"frames", cmd_frames, "per-frame TP/FP/FN, precision, recall, F1, sorted"},
+    {"embeddings", cmd_embeddings, "2-D projection of embeddings, clusters, failure patterns, plots"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
 };
 

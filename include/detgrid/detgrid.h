@@ -27,11 +27,16 @@
 #include "detgrid/voc.h"
 #include "detgrid/synth.h"
 #include "detgrid/eval.h"
+#include "detgrid/scale.h"
 #include "detgrid/metrics.h"
+#include "detgrid/segments.h"
 #include "detgrid/confusion.h"
 #include "detgrid/device.h"
 #include "detgrid/coco.h"
 #include "detgrid/errors.h"
+#include "detgrid/frames.h"
+#include "detgrid/bootstrap.h"
+#include "detgrid/embeddings.h"
 
 #define DG_VERSION_STRING "0.1.0"
 

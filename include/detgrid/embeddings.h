@@ -1,0 +1,311 @@
+/*
+ * Embeddings: vectors per frame and per box crop, stored in the project file
+ * under a model name, a 2-D projection of them (PCA) and k-means clusters,
+ * both on the context's OpenCL device or the plain-C reference path with
+ * identical bytes, and failure-pattern discovery over the clusters.
+ *
+ *     const float *f; uint64_t n; uint32_t d;
+ *     dg_project_get_embeddings(ctx, p, "clip", DG_EMBED_FRAMES, NULL,
+ *                               &f, &n, &d);
+ *     const float **rows = ...;          // rows[i] = f + i * d
+ *     dg_embed_points pts = {n, d, rows}; // rows to analyse, no copy
+ *     double *xy = malloc(n * 2 * sizeof(double));
+ *     dg_embed_pca(ctx, &pts, 0, xy, NULL, NULL);
+ *
+ * Layout in the file (docs/EMBEDDINGS.md): /embeddings/<model>/frames
+ * (F x D float32), /embeddings/<model>/labels (labels x D) and
+ * /embeddings/<model>/inferences/<set> (detections x D, in the inference
+ * set's record order); the group /embeddings/<model> carries the
+ * attributes "model" (string) and "dim" (int32).
+ */
+#ifndef DETGRID_EMBEDDINGS_H
+#define DETGRID_EMBEDDINGS_H
+
+#include <stdint.h>
+
+#include "detgrid/metrics.h"
+#include "detgrid/project.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a matrix of embeddings has one row for. */
+typedef enum dg_embed_kind {
+    DG_EMBED_FRAMES = 0,     /* one row per frame */
+    DG_EMBED_LABELS = 1,     /* one row per label record (crop) */
+    DG_EMBED_INFERENCES = 2  /* one row per detection of an inference set */
+} dg_embed_kind;
+
+/* ---- storage ------------------------------------------------------------ */
+
+/* Embedding models the project holds, and the name of model i (or NULL). */
+uint32_t dg_project_n_embedding_models(const dg_project *p);
+const char *dg_project_embedding_model(const dg_project *p, uint32_t i);
+/* The dimension of model's vectors; 0 when the project has no such model. */
+uint32_t dg_project_embedding_dim(const dg_project *p, const char *model);
+/*
+ * 1 when model has a matrix of that kind (set names the inference set for
+ * DG_EMBED_INFERENCES and is ignored otherwise), else 0.
+ */
+int dg_project_has_embeddings(const dg_project *p, const char *model,
+                              dg_embed_kind kind, const char *set);
+
+/*
+ * Stores rows x dim float32 values (row-major) as model's matrix of that
+ * kind, replacing one there. Takes ownership of data (malloc'd), which is
+ * freed by the project, also when this fails; so a matrix read from a .npy
+ * file is kept once. rows must be the frame count, the label count or the
+ * inference set's detection count; dim must equal the model's dimension
+ * when the model exists. Every value must be finite. DG_EINVAL (count or
+ * dimension mismatch, bad model name, non-finite value, naming the row and
+ * column), DG_ENOTFOUND (no such inference set).
+ */
+dg_status dg_project_take_embeddings(dg_ctx *ctx, dg_project *p,
+                                     const char *model, dg_embed_kind kind,
+                                     const char *set, float *data,
+                                     uint64_t rows, uint32_t dim);
+
+/*
+ * Model's matrix of that kind, read from the file on first use (kept in p,
+ * owned by p, valid until p is freed or the matrix replaced). DG_ENOTFOUND
+ * naming what is missing; DG_EFORMAT when the stored shape does not fit.
+ */
+dg_status dg_project_get_embeddings(dg_ctx *ctx, dg_project *p,
+                                    const char *model, dg_embed_kind kind,
+                                    const char *set, const float **data,
+                                    uint64_t *rows, uint32_t *dim);
+
+/*
+ * Reads a .npy file holding a 2-D array of little-endian float32 ('<f4')
+ * or float64 ('<f8') in C order (format versions 1.0 to 3.0) into a
+ * malloc'd float32 matrix (float64 is rounded to nearest). Anything else
+ * (other dtypes, Fortran order, 1-D or 3-D shapes, a truncated file, a
+ * non-finite value) is DG_EFORMAT with a message naming the file and the
+ * header field or the row and column.
+ */
+dg_status dg_npy_read(dg_ctx *ctx, const char *path, float **data,
+                      uint64_t *rows, uint64_t *cols);
+
+/* ---- projection and clustering ------------------------------------------ */
+
+/*
+ * The points to analyse: n rows of dim float32 values each, anywhere in
+ * memory (row[i] points at the i-th), so that frames, label crops and
+ * detection crops can be mixed and filtered without copying.
+ */
+typedef struct dg_embed_points {
+    uint64_t n;
+    uint32_t dim;
+    const float *const *row;
+} dg_embed_points;
+
+/*
+ * PCA to 2-D: the mean and the covariance (double, each entry summed over
+ * the fit rows in ascending order) are computed on the device or the
+ * reference path with the same bytes; the top two eigenvectors come from
+ * subspace iteration on the host (shared code), each with the sign that
+ * makes its largest-magnitude entry positive; every point's coordinates
+ * (centred row dotted with each vector, summed in ascending dimension
+ * order) again on the device or reference. The fit uses every
+ * ceil(n / max_fit)-th point when n > max_fit (max_fit 0: 20000). xy gets
+ * n x 2 doubles; var (or NULL) the two eigenvalues; comp (or NULL) the two
+ * unit vectors, 2 x dim.
+ */
+dg_status dg_embed_pca(dg_ctx *ctx, const dg_embed_points *pts,
+                       uint64_t max_fit, double *xy, double *var,
+                       double *comp);
+
+/*
+ * A neighbourhood-preserving 2-D layout (an option beside PCA): points are
+ * mapped to q = min(16, dim) coordinates by a seeded random projection
+ * (identity when dim <= 16), each point's k nearest neighbours there are
+ * found by brute force, and the PCA coordinates (scaled to standard
+ * deviation 3 along PC1) are moved for `iters` steps: every point at once,
+ * pulled towards its neighbours with weight w - 1.25 w^2, w = 1 / (1 + d^2)
+ * (so they settle about 0.5 apart rather than collapse), pushed from 5
+ * pseudo-randomly picked points with weight 4 / (1 + d^2)^2, the step
+ * clipped to 4 and scaled by a learning rate falling linearly from 1 to 0.
+ * Each step runs on the device or the reference with identical bytes (plain
+ * double arithmetic in a fixed order). The kNN search is O(n^2): at most
+ * 20000 points (DG_ERANGE beyond).
+ */
+typedef struct dg_layout_opts {
+    uint32_t neighbours; /* 0: 10; at most 32 */
+    uint32_t iters;      /* 0: 300 */
+    uint64_t seed;
+} dg_layout_opts;
+dg_status dg_embed_layout(dg_ctx *ctx, const dg_embed_points *pts,
+                          const dg_layout_opts *o, double *xy);
+
+typedef struct dg_kmeans_opts {
+    uint32_t k;        /* clusters; 0: chosen (dg_embed_choose_k) */
+    uint64_t seed;     /* k-means++ initialisation */
+    uint32_t max_iter; /* 0: 50 */
+    uint64_t max_fit;  /* iterate on every ceil(n / max_fit)-th point; 0: 20000 */
+} dg_kmeans_opts;
+
+/*
+ * k-means in the full dimension: seeded k-means++ initialisation on the
+ * host; Lloyd iterations on the fit points (assignment: squared Euclidean
+ * distance in double summed in ascending dimension order, the lowest
+ * centroid index on ties; update: the mean of each cluster's members summed
+ * in ascending point order, an empty cluster keeps its centroid) until no
+ * assignment changes or max_iter; then every point is assigned. Device and
+ * reference give identical assignments and centroids. assign gets n
+ * cluster indices; dist (or NULL) each point's squared distance to its
+ * centroid; centroids (or NULL) k x dim doubles (room for
+ * 12 x dim when o->k is 0); inertia (or NULL)
+ * the sum of squared distances of all points. *k_used (or NULL) gets k,
+ * after choosing when o->k is 0. k must not exceed n.
+ */
+dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
+                          const dg_kmeans_opts *o, uint32_t *assign,
+                          double *dist, double *centroids, double *inertia,
+                          uint32_t *k_used);
+
+/*
+ * Chooses k in 2 .. k_max (0: 12) by the elbow of k-means inertia on a
+ * sample of at most 2000 points: the smallest k after which one more
+ * cluster lowers the inertia by less than 15 %.
+ */
+dg_status dg_embed_choose_k(dg_ctx *ctx, const dg_embed_points *pts,
+                            uint32_t k_max, uint64_t seed, uint32_t *k);
+
+/* ---- failure patterns --------------------------------------------------- */
+
+/* Outcome of a crop at (conf, IoU). */
+typedef enum dg_crop_outcome {
+    DG_CROP_TP = 0,
+    DG_CROP_FP = 1,            /* a false positive on background or a box */
+    DG_CROP_FN = 2,            /* a missed label */
+    DG_CROP_MISCLASSIFIED = 3, /* a false positive on a label of another class */
+    DG_CROP_IGNORED = 4        /* crowd / ignored: neither */
+} dg_crop_outcome;
+
+/* "tp", "fp", "fn", "misclassified", "ignored". */
+const char *dg_crop_outcome_name(dg_crop_outcome o);
+
+/*
+ * The crops at (conf, iou index) of r: every detection with score >= conf
+ * (kind 1, index = its record in the inference set) and every label that is
+ * neither crowd nor ignored (kind 0, index = its label record), with its
+ * frame, class and outcome. Labels matched by a counted detection are TP,
+ * others FN; detections TP or FP by the stored matching, FP ones that the
+ * class-agnostic matching gave to a label of another class are
+ * MISCLASSIFIED. *out is malloc'd (free()).
+ */
+typedef struct dg_crop {
+    uint8_t kind;    /* 0 label, 1 detection */
+    uint8_t outcome; /* dg_crop_outcome */
+    uint32_t frame, cls;
+    uint64_t index;
+    double score;    /* detections; NaN for labels */
+} dg_crop;
+dg_status dg_results_crops(dg_ctx *ctx, dg_results *r, dg_project *p,
+                           double conf, int iou_idx, dg_crop **out,
+                           uint64_t *n);
+
+/* A cluster found by dg_patterns_*. */
+typedef struct dg_pattern_cluster {
+    uint32_t id;         /* k-means cluster index */
+    uint64_t size;       /* frames (or crops) in it */
+    dg_counts counts;    /* pooled TP, FP, FN (frames: all classes) */
+    dg_prf prf;
+    double deficit;      /* frames: overall F1 - cluster F1 */
+    double fp_share, fn_share; /* crops: FP (+ misclassified) among detection crops, FN among label crops */
+    double z;            /* significance: ranking key (larger = worse) */
+    uint32_t top_class[3];   /* dominant classes (labels + detections), UINT32_MAX when fewer */
+    uint64_t top_count[3];
+    uint32_t rep_frame[5];   /* frames nearest the centroid; UINT32_MAX when fewer */
+} dg_pattern_cluster;
+
+/*
+ * Frame clusters ranked worst first. assign[f] is the cluster of frame f
+ * (n_frames entries), dist[f] (or NULL) its distance to its centroid, for
+ * the representatives. Per cluster the pooled counts of its frames (all
+ * classes) at (conf, iou index) and F1 are compared with the overall ones:
+ * with e = 1 - F1 = (FP + FN) / (2TP + FP + FN) read as a proportion of N =
+ * 2TP + FP + FN error opportunities, z = (e_c - e_all) / sqrt(e_all (1 -
+ * e_all) / N_c). *out gets k entries sorted by z descending (malloc'd).
+ */
+dg_status dg_patterns_frames(dg_ctx *ctx, dg_results *r, dg_project *p,
+                             double conf, int iou_idx, const uint32_t *assign,
+                             const double *dist, uint32_t k,
+                             dg_pattern_cluster **out);
+
+/*
+ * Crop clusters ranked worst first: crops[i] is in cluster assign[i];
+ * z is the larger of the binomial z-scores of the cluster's FP share among
+ * its detection crops and of its FN share among its label crops against the
+ * overall shares.
+ */
+dg_status dg_patterns_crops(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
+                            const uint32_t *assign, const double *dist,
+                            uint32_t k, uint32_t n_classes,
+                            dg_pattern_cluster **out);
+
+/* ---- plots -------------------------------------------------------------- */
+
+/*
+ * A scatter plot. Each point has x, y and either a value in [0, 1] drawn
+ * with a viridis-like colour scale (value NaN: grey, "undefined") or a
+ * category index into cat_names drawn with a colour-blind-safe palette
+ * (Okabe-Ito). The title, axis names, the scale or legend and the axes
+ * with ticks are drawn too. When highlight is given, the other points are
+ * faded towards white and the highlighted ones drawn on top in full colour
+ * (with a black ring while there are at most 300 of them).
+ */
+typedef struct dg_plot {
+    const char *title;
+    const char *x_label, *y_label;
+    uint64_t n;
+    const double *x, *y;
+    const double *value;      /* n values in [0, 1], or NULL */
+    const char *value_name;   /* the colour scale's caption */
+    const uint8_t *category;  /* n indices, or NULL */
+    const char *const *cat_names;
+    uint32_t n_cat;
+    const uint8_t *highlight; /* n flags, or NULL */
+    uint32_t width, height;   /* 0: 900 x 700 */
+    const char *note;         /* lines under the legend ('\n'), or NULL */
+} dg_plot;
+
+/* The plot as SVG text (malloc'd, NUL-terminated). */
+dg_status dg_plot_svg(dg_ctx *ctx, const dg_plot *pl, char **out,
+                      size_t *len);
+/* The plot as a PNG image (RGB, stored deflate blocks; malloc'd bytes). */
+dg_status dg_plot_png(dg_ctx *ctx, const dg_plot *pl, unsigned char **out,
+                      size_t *len);
+
+/* ---- synthetic embeddings ----------------------------------------------- */
+
+typedef struct dg_synth_embed_opts {
+    uint64_t seed;
+    uint32_t dim;      /* 0: 64 */
+    uint32_t scenes;   /* frames fall into this many scenes; 0: 8 */
+    /* 0 none, 1 "miss": in one scene every detection of its most common
+     * class is dropped; 2 "fp": in one scene, three confident false
+     * positives per frame of one class on empty space. */
+    int plant;
+    const char *model; /* NULL: "synth" */
+} dg_synth_embed_opts;
+
+/*
+ * Post-processes a synthetic project in memory (before eval): assigns each
+ * frame to a scene, applies the planted pattern to every inference set, and
+ * attaches frame, label and detection embeddings: a frame is its scene's
+ * centre plus noise; a crop its class's centre plus a little of its scene's
+ * plus noise (planted false positives share one centre). *planted_scene
+ * and *planted_class (or NULL) say what was planted (UINT32_MAX: nothing).
+ * scene (or NULL) gets n_frames scene indices, malloc'd.
+ */
+dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
+                              const dg_synth_embed_opts *o,
+                              uint32_t *planted_scene, uint32_t *planted_class,
+                              uint32_t **scene);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

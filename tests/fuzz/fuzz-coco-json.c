@@ -1,0 +1,114 @@
+/*
+ * COCO importers from bytes. The input is "<instances JSON>" alone, or
+ * "<instances JSON>@@DT@@<results JSON>": the instances go through
+ * dg_import_coco_gt (a fixed small instances file stands in when they are
+ * rejected, so results JSON is fuzzed on its own too), the results through
+ * dg_import_coco_dt; what imports is evaluated on the reference path and
+ * queried.
+ *
+ * Results files are read twice: by the parallel reader (which large files
+ * take; the DETGRID_JSON_PAR hook makes small ones take it too, cut into
+ * 2 to 16 parts) and by the sequential one. Both must succeed with the
+ * same boxes and warnings or fail with the same message.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dg_internal.h"
+#include "fuzzutil.h"
+
+static void same_boxes(const dg_boxset *a, const dg_boxset *b)
+{
+    int same = a->n == b->n;
+#define COLUMN(c) (same = same && !memcmp(a->c, b->c, a->n * sizeof(*a->c)))
+    COLUMN(frame);
+    COLUMN(cls);
+    COLUMN(x);
+    COLUMN(y);
+    COLUMN(w);
+    COLUMN(h);
+    COLUMN(score);
+#undef COLUMN
+    if (!same) {
+        fprintf(stderr, "parallel and sequential readers differ\n");
+        abort();
+    }
+}
+
+static const char fixed_gt[] =
+    "{\"images\":[{\"id\":1,\"width\":100,\"height\":80},{\"id\":7}],"
+    "\"categories\":[{\"id\":1,\"name\":\"a\"},{\"id\":3,\"name\":\"b\"}],"
+    "\"annotations\":[{\"id\":1,\"image_id\":1,\"category_id\":1,"
+    "\"bbox\":[1,2,30,40],\"area\":1200,\"iscrowd\":0},"
+    "{\"id\":2,\"image_id\":7,\"category_id\":3,\"bbox\":[5,5,10,10],"
+    "\"iscrowd\":1}]}";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *part[2];
+    size_t len[2];
+    int n = fz_split(data, size, "@@DT@@", part, len, 2);
+    dg_ctx *ctx = fz_ctx();
+    dg_project *p = NULL;
+    if (dg_project_create(ctx, &p) < 0)
+        abort();
+    const char *gt = fz_write("gt.json", part[0], len[0]);
+    dg_status st = dg_import_coco_gt(ctx, p, gt);
+    fz_check(ctx, st, "dg_import_coco_gt");
+    if (st < 0) {
+        if (n < 2)
+            goto out;
+        dg_project_free(p);
+        p = NULL;
+        if (dg_project_create(ctx, &p) < 0 ||
+            dg_import_coco_gt(ctx, p, fz_write("gt.json", fixed_gt,
+                                               sizeof(fixed_gt) - 1)) < 0)
+            abort();
+    }
+    if (n == 2) {
+        const char *dt = fz_write("dt.json", part[1], len[1]);
+        char hook[32];
+        snprintf(hook, sizeof(hook), "16,%d", 2 + (int)(len[1] % 15));
+        (void)dg_ctx_take_warnings(ctx); /* the instances' */
+        setenv("DETGRID_JSON_PAR", hook, 1);
+        st = dg_import_coco_dt(ctx, p, dt, "m", 0);
+        unsetenv("DETGRID_JSON_PAR");
+        fz_check(ctx, st, "dg_import_coco_dt");
+        char *msg = strdup(st < 0 ? dg_ctx_last_error(ctx) : "");
+        char *warn = strdup(dg_ctx_take_warnings(ctx));
+        dg_status st2 = dg_import_coco_dt(ctx, p, dt, "s", 0);
+        if ((st < 0) != (st2 < 0) ||
+            (st < 0 && strcmp(msg, dg_ctx_last_error(ctx))) ||
+            strcmp(warn, dg_ctx_take_warnings(ctx))) {
+            fprintf(stderr, "parallel: %d '%s' '%s'\nsequential: %d '%s'\n",
+                    st, msg, warn, st2, dg_ctx_last_error(ctx));
+            abort();
+        }
+        free(msg);
+        free(warn);
+        if (st >= 0) {
+            int64_t a = dg_project_inference_index(p, "m");
+            int64_t b = dg_project_inference_index(p, "s");
+            if (a < 0 || b < 0 ||
+                dg__project_load_inferences(ctx, p, (uint32_t)a) < 0 ||
+                dg__project_load_inferences(ctx, p, (uint32_t)b) < 0)
+                abort();
+            same_boxes(&p->inf[a].boxes, &p->inf[b].boxes);
+            /* The same file again as a second set, replacing nothing. */
+            st = dg_import_coco_dt(ctx, p, dt, "m", 0);
+            if (st != DG_EEXIST)
+                abort();
+            double iou[] = {0.5, 0.75};
+            st = dg_eval(ctx, p, "m", iou, 2);
+            fz_check(ctx, st, "dg_eval");
+            if (st >= 0)
+                fz_queries(ctx, p);
+        }
+    }
+out:
+    dg_project_free(p);
+    dg_ctx_free(ctx);
+    return 0;
+}

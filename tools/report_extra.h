@@ -1,0 +1,57 @@
+/*
+ * Pieces of `detgrid report` shared between tools/cmd-report.c (the core
+ * payload) and tools/report_extra.c (the optional parts: segments and
+ * embeddings, exported only when the project holds them).
+ */
+#ifndef DG_REPORT_EXTRA_H
+#define DG_REPORT_EXTRA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "detgrid/detgrid.h"
+
+/* The page's binary arrays, each base64 in its own script element. */
+typedef struct report_blobs {
+    char **s;      /* base64 text of each blob */
+    size_t n;
+    size_t bytes;  /* total base64 characters */
+    int oom;       /* set once an allocation failed */
+} report_blobs;
+
+/*
+ * Adds data (n elements of type "f64", "f32", "u32", "i32", "u16" or "u8",
+ * little-endian) as a blob and returns its JSON reference
+ * {"blob": index, "type": type, "n": n}; a JSON null with B->oom set when
+ * memory runs out. Where zlib is available and it pays, the bytes are
+ * byte-shuffled (element size > 1) and deflated first; the reference then
+ * also has "z": 1 and "shuffle": 0 or 1 (docs/REPORT.md).
+ */
+cJSON *report_blob_add(report_blobs *B, const void *data, size_t n,
+                       const char *type);
+/* v[0..n) as the narrowest of u8, u16, u32 holding max. */
+cJSON *report_blob_uint(report_blobs *B, const uint64_t *v, size_t n,
+                        uint64_t max);
+void report_blobs_release(report_blobs *B);
+/*
+ * Boxes x, y, w, h of records idx[0..n) (all n records when idx is NULL),
+ * interleaved. When every coordinate is a decimal with at most 4 places
+ * (k / 10^s exactly, as COCO files hold them) they go as int32 with
+ * "scale": 10^s, which the page turns back into the same doubles; else as
+ * float32 (display only).
+ */
+cJSON *report_blob_boxes(report_blobs *B, const double *x, const double *y,
+                         const double *w, const double *h,
+                         const uint32_t *idx, size_t n);
+
+/*
+ * Adds the project-wide optional parts to the payload j ("segments",
+ * "embeddings"; absent parts are JSON null). EXIT_OK or an exit code with
+ * the message printed.
+ */
+int report_extra_project(dg_ctx *ctx, dg_project *p, report_blobs *B,
+                         cJSON *j);
+
+#endif
