@@ -418,11 +418,36 @@ def test_planted(ck, tmp):
     ck.ok(top["fp_share"] >= 0.9 and top["z"] > 3, "FP concentration")
 
 
+def test_empty_set(ck, tmp):
+    """An inference set without detections takes a 0-row crop matrix,
+    which is stored and reads back as (0, D)."""
+    proj = os.path.join(tmp, "e.h5")
+    nf, nl, nd = write_project(proj)
+    with h5py.File(proj, "a") as h:
+        d = h.create_group("inferences/empty")
+        for k, t in (("frame", np.uint32), ("class", np.uint32)):
+            d[k] = np.zeros(0, t)
+        for k in ("x", "y", "w", "h", "score"):
+            d[k] = np.zeros(0, np.float64)
+    fe = np.ones((nf, 4), np.float32)
+    np.save(os.path.join(tmp, "ef.npy"), fe)
+    np.save(os.path.join(tmp, "ee.npy"), np.zeros((0, 4), np.float32))
+    r = run(["import", "embeddings", proj, "--model", "m0", "--frames",
+             os.path.join(tmp, "ef.npy"), "--inferences",
+             "empty=" + os.path.join(tmp, "ee.npy")])
+    ck.ok(r.rc == 0, r.err)
+    with h5py.File(proj, "r") as h:
+        ck.eq(h["embeddings/m0/inferences/empty"].shape, (0, 4),
+              "empty crop matrix shape")
+        ck.eq(h["embeddings/m0/frames"].shape, (nf, 4), "frame matrix shape")
+
+
 def main():
     ck = Checker("test_embeddings")
     with TempDir() as tmp:
         test_import_and_points(ck, tmp)
         test_planted(ck, tmp)
+        test_empty_set(ck, tmp)
     ck.done()
 
 

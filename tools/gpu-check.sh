@@ -63,7 +63,7 @@ cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release "${extra[@]}" >/dev/null &&
 build-gpu/detgrid devices
 export DETGRID_CACHE_DIR=$PWD/build-gpu/cl-cache
 echo "== differential tests on the GPU (DETGRID_DEVICE=gpu)"
-DETGRID_DEVICE=gpu DETGRID_TEST_DEVICE=gpu timeout 240 ctest --test-dir build-gpu -R 'cl|match|project|confusion|coco' -E 'py_' --output-on-failure
+DETGRID_DEVICE=gpu DETGRID_TEST_DEVICE=gpu timeout 240 ctest --test-dir build-gpu -R 'cl|match|project|confusion|coco|bootstrap|embed' -E 'py_' --output-on-failure
 rc=$?
 echo "== eval on gpu and ref give identical metrics (COCO val scale)"
 p=$out/coco1.h5
