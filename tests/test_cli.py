@@ -172,8 +172,9 @@ def test_demo(ck, d):
 
 
 def check_json_shape(ck, j, what):
-    ck.eq(sorted(j), ["classes", "conf", "inferences", "iou", "overall"],
-          what + " top-level keys")
+    ck.eq(sorted(j), ["classes", "conf", "inferences", "iou", "overall",
+                      "segment"], what + " top-level keys")
+    ck.eq(j["segment"], "all", what + " segment (none given: all frames)")
     ck.ok(isinstance(j["inferences"], str), what + " inferences")
     ck.ok(isinstance(j["conf"], float) or isinstance(j["conf"], int), what + " conf")
     ck.ok(isinstance(j["classes"], list) and j["classes"], what + " classes list")

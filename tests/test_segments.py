@@ -138,6 +138,7 @@ def check_queries(ck, P, path, seg, o, rng):
                 dgtest.check_metrics(ck, got, oracle.counts(conf, t),
                                      "metrics %s --segment %s conf %r t %r"
                                      % (name, seg, conf, thr), P.class_names)
+                ck.eq(got["segment"], seg, "metrics --json names the segment")
         # sweep: every distinct score of the segment's detections
         sw = run(["sweep", path, "-i", name, "--segment", seg, "--iou", "0.75",
                   "--format", "json"]).json()

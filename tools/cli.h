@@ -116,9 +116,11 @@ cJSON *cli_prf_json(cJSON *o, dg_prf m);
 /* The three as "%9.4f %9.4f %9.4f", "-" in place of NaN. */
 void cli_fmt_prf(char *buf, size_t cap, dg_prf m);
 
-/* The per-class table and JSON of `metrics`, shared with `demo`. */
+/* The per-class table and JSON of `metrics`, shared with `demo`; segment
+ * (NULL: every frame) only labels the output: the caller restricts. */
 int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
-                       double conf, double iou, int json, int compact);
+                       const char *segment, double conf, double iou, int json,
+                       int compact);
 
 
 /* name, or the project's only inference set when name is NULL; NULL with a

@@ -74,7 +74,7 @@ int cmd_demo(int argc, const char **argv)
         goto done;
     }
     printf("\n");
-    rc = cli_metrics_report(ctx, p, dg_project_inference_name(p, 0),
+    rc = cli_metrics_report(ctx, p, dg_project_inference_name(p, 0), NULL,
                             in.default_conf, in.default_iou, 0, 0);
     if (rc == EXIT_OK && !made_dir)
         printf("\nnext: detgrid metrics %s --inferences model-b --conf 0.5 "

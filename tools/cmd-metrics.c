@@ -16,7 +16,8 @@ static const char *const usage[] = {
     NULL};
 
 int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
-                       double conf, double iou, int json, int compact)
+                       const char *segment, double conf, double iou, int json,
+                       int compact)
 {
     dg_results *r;
     dg_status st;
@@ -41,6 +42,8 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
     if (json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "inferences", name);
+        cJSON_AddStringToObject(j, "segment",
+                                segment ? segment : DG_SEGMENT_ALL);
         cJSON_AddItemToObject(j, "conf", cli_num(conf));
         cJSON_AddItemToObject(j, "iou", cli_num(thr));
         cJSON *cl = cJSON_AddArrayToObject(j, "classes");
@@ -61,7 +64,10 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
         cJSON_AddNumberToObject(mac, "classes_f1", avg.n_f);
         cli_print_json(j, compact);
     } else {
-        printf("%s at confidence >= %g, IoU >= %g\n\n", name, conf, thr);
+        printf("%s at confidence >= %g, IoU >= %g", name, conf, thr);
+        if (segment && strcmp(segment, DG_SEGMENT_ALL))
+            printf(", segment %s", segment);
+        printf("\n\n");
         size_t w = 5;
         for (uint32_t k = 0; k < nc; k++)
             if (strlen(dg_project_class_name(p, k)) > w)
@@ -127,7 +133,8 @@ int cmd_metrics(int argc, const char **argv)
         rc = cli_metrics_ci_report(ctx, p, name, conf, iou, segment, &bo,
                                    json, compact);
     else if (name && cli_preload_segment(ctx, p, name, segment) == EXIT_OK)
-        rc = cli_metrics_report(ctx, p, name, conf, iou, json, compact);
+        rc = cli_metrics_report(ctx, p, name, segment, conf, iou, json,
+                                compact);
     dg_project_free(p);
     dg_ctx_free(ctx);
     return rc;
