@@ -91,10 +91,14 @@ def main():
         run(["eval", p, "-q", "--iou-thresholds", GRIDS[0]])
         current = grid_values(GRIDS[0])
         ck.eq(thresholds(p), current, "initial grid")
-        # How long one eval takes here, to spread the kills over it.
-        t0 = time.monotonic()
-        run(["eval", p, "-q", "--iou-thresholds", GRIDS[0]])
-        span = time.monotonic() - t0
+        # How long one eval of each grid takes here (sanitizer builds are
+        # several times slower), to spread the kills over its whole run.
+        spans = {}
+        for spec in GRIDS[1:] + GRIDS[:1]:
+            t0 = time.monotonic()
+            run(["eval", p, "-q", "--iou-thresholds", spec, "--device", "ref"])
+            spans[spec] = time.monotonic() - t0
+        span = max(spans.values())
         kinds = {"old": 0, "new": 0}
         stale, killed = 0, set()
         for i in range(ROUNDS):
@@ -105,7 +109,10 @@ def main():
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             # A reader during the write: every read succeeds and sees one
             # of the two versions.
-            deadline = time.monotonic() + rng.uniform(0, span * 1.2)
+            # Readers running beside it slow the writer down (two cores;
+            # more under sanitizers): spread the kills well past its time
+            # alone so that some land after the rename.
+            deadline = time.monotonic() + rng.uniform(0, spans[spec] * 4)
             while time.monotonic() < deadline and w.poll() is None:
                 r = run(["metrics", p, "--json", "--iou", "0.5"], rc=None)
                 ck.eq(r.rc, 0, "round %d: read during the write (%s)" % (i, r.err.strip()))
@@ -130,7 +137,7 @@ def main():
             ck.ok(all(int(t.rsplit(".", 1)[1]) in killed for t in left),
                   "round %d: temporaries %r are not killed writers'" % (i, left))
         print("killed %d writers: %d left the old version, %d the new one, "
-              "%d rounds ended with a temporary file (one eval takes %.2f s here)"
+              "%d rounds ended with a temporary file (the slowest eval takes %.2f s here)"
               % (ROUNDS, kinds["old"], kinds["new"], stale, span))
         ck.ok(kinds["old"] > 0 and kinds["new"] > 0,
               "kills should land both before and after the rename: %r" % kinds)
