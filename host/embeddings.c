@@ -276,6 +276,39 @@ fail:
     return st;
 }
 
+/*
+ * A dataset HDF5 never wrote (h5py's create_dataset with a shape and no
+ * data) reads as fill values and costs no space in the file: a few bytes
+ * can claim gigabytes. Unless a filter compresses it, the file must hold
+ * every value it claims before we allocate room for them.
+ */
+static dg_status check_storage(dg_ctx *ctx, hid_t file, const char *path,
+                               uint64_t rows, uint32_t dim)
+{
+    dg_status st = DG_OK;
+    hid_t ds = H5Dopen2(file, path, H5P_DEFAULT);
+    if (ds < 0)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': '%s' is not a dataset",
+                        dg__h5_fname(file), path);
+    hid_t ty = H5Dget_type(ds), dcpl = H5Dget_create_plist(ds);
+    size_t esize = ty >= 0 ? H5Tget_size(ty) : 0;
+    int filters = dcpl >= 0 ? H5Pget_nfilters(dcpl) : 0;
+    uint64_t have = H5Dget_storage_size(ds);
+    if (rows && filters == 0 && esize &&
+        (dim > UINT64_MAX / rows / esize || have < rows * dim * esize))
+        st = dg__fail(ctx, DG_EFORMAT,
+                      "'%s': dataset '%s' claims %llu x %u values, but the "
+                      "file holds %llu bytes of them (never written?)",
+                      dg__h5_fname(file), path, (unsigned long long)rows, dim,
+                      (unsigned long long)have);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (ty >= 0)
+        H5Tclose(ty);
+    H5Dclose(ds);
+    return st;
+}
+
 dg_status dg_project_get_embeddings(dg_ctx *ctx, dg_project *p,
                                     const char *model, dg_embed_kind kind,
                                     const char *set, const float **data,
@@ -313,12 +346,26 @@ dg_status dg_project_get_embeddings(dg_ctx *ctx, dg_project *p,
         if (p->file < 0)
             return dg__fail(ctx, DG_EIO, "%s: '%s' is not loaded", ptag(p),
                             path);
-        float *d = dg__alloc(ctx, e->rows ? e->rows : 1,
-                             (size_t)m->dim * sizeof(float));
+        if ((st = check_storage(ctx, (hid_t)p->file, path, e->rows,
+                                m->dim)) < 0)
+            return st;
+        /* No rows, no values: (0, D) needs no room, whatever D is. */
+        float *d = e->rows ? dg__alloc(ctx, e->rows,
+                                       (size_t)m->dim * sizeof(float))
+                           : dg__alloc(ctx, 1, sizeof(float));
         if (!d)
             return DG_ENOMEM;
         st = dg__h5_read_2d(ctx, (hid_t)p->file, path, H5T_NATIVE_FLOAT, d,
                             e->rows, m->dim);
+        /* docs/EMBEDDINGS.md: values must be finite (as on import). */
+        for (uint64_t i = 0; st >= 0 && i < e->rows * m->dim; i++)
+            if (!isfinite(d[i]))
+                st = dg__fail(ctx, DG_EFORMAT,
+                              "'%s': dataset '%s': row %llu, column %llu: %g "
+                              "is not a finite float32",
+                              dg__h5_fname((hid_t)p->file), path,
+                              (unsigned long long)(i / m->dim),
+                              (unsigned long long)(i % m->dim), (double)d[i]);
         if (st < 0) {
             free(d);
             return st;

@@ -9,11 +9,18 @@
  * infinite and negative boxes and scores, huge counts in offsets and
  * attributes, results whose attributes, offsets, orders, statuses, matches
  * and class-agnostic rows disagree with the boxes; segments whose names,
- * kinds, offsets, frames, targets and metadata are wrong. Then
+ * kinds, offsets, frames, targets and metadata are wrong; embeddings
+ * (/embeddings/<model>/{frames,labels,inferences/<set>}) of the wrong
+ * shape, rank, type or row count, with NaN and infinite values, missing or
+ * wrong "dim" and "model" attributes, for inference sets that do not
+ * exist, or claiming far more values than the file holds. Then
  * dg_project_open, labels and inference sets loaded, frame offsets,
  * results loaded and every query (also restricted to each segment, with
- * per-frame counts and a bootstrap), eval on the reference path and a save
- * and reopen.
+ * per-frame counts and a bootstrap), every embedding matrix loaded, eval
+ * on the reference path and a save and reopen.
+ *
+ * The embeddings part of the recipe follows "@@E" when the input holds
+ * it, else the bytes the rest left over.
  *
  * libhdf5 itself is not fuzzed here (it is not robust against corrupt
  * bytes; tests/test_bad_inputs.py covers truncated files instead).
@@ -604,9 +611,239 @@ static void segment_queries(dg_ctx *ctx, dg_project *p)
     }
 }
 
-/* Builds the file image; returns a malloc'd buffer and its size. */
-static void *build(rd *r, size_t *size)
+/* What the rest of the file holds, for the embeddings to agree with. */
+typedef struct {
+    uint32_t nf;
+    uint64_t n_gt;
+    int n_sets;
+    uint64_t n_det[3];
+} layout;
+
+static const char *const set_names[4] = {"m", "model b", "m2", "zz"};
+
+/* A rows x dim float matrix, mostly right, else of the wrong shape, rank,
+ * type or row count, or claiming far more than the file holds. */
+static void put_matrix(rd *r, hid_t loc, const char *name, uint64_t rows,
+                       uint32_t dim)
 {
+    uint8_t k = u8(r);
+    int mode = k < 176 ? 0 : 1 + k % 10;
+    uint64_t m = rows;
+    uint64_t d = dim;
+    switch (mode) {
+    case 1: return;                              /* missing */
+    case 2: m = rows + 1; break;
+    case 3: m = rows ? rows - 1 : 1; break;
+    case 4: d = dim + 1; break;
+    case 5: {                                    /* a group */
+        hid_t g = group(loc, name);
+        if (g >= 0)
+            H5Gclose(g);
+        return;
+    }
+    default: break;
+    }
+    int rank = mode == 6 ? 1 : mode == 7 ? 3 : 2;
+    hsize_t dims[3] = {m, d, 1};
+    if (rank == 1)
+        dims[0] = m * d;
+    int huge = mode == 10;
+    if (huge) {
+        /* Never written: HDF5 keeps no storage, reads give the fill value. */
+        uint8_t q = u8(r);
+        if (q & 1)
+            dims[1] = (hsize_t)1 << (20 + q % 12);
+        else
+            dims[0] = (hsize_t)1 << (20 + q % 24);
+    }
+    hid_t ft = mode == 8 ? H5T_STD_I32LE
+               : (u8(r) & 1) ? H5T_IEEE_F64LE
+                             : H5T_IEEE_F32LE;
+    hid_t t = H5Tcopy(ft);
+    if (mode == 9) {
+        H5Tclose(t);
+        t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, 4);
+    }
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (u8(r) & 1) {
+        hsize_t ch[3] = {dims[0] ? (dims[0] < 16 ? dims[0] : 16) : 1,
+                         rank > 1 && dims[1] ? (dims[1] < 16 ? dims[1] : 16) : 1,
+                         1};
+        H5Pset_chunk(dcpl, rank, ch);
+    }
+    hid_t ds = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    uint64_t cells = (uint64_t)dims[0] * dims[1] * (rank == 3 ? dims[2] : 1);
+    if (rank == 1)
+        cells = dims[0];
+    if (ds >= 0 && !huge && cells && cells <= 4096) {
+        int nice_values = u8(r) < 200;
+        double *v = calloc(cells, sizeof(double));
+        for (uint64_t i = 0; i < cells; i++)
+            v[i] = nice_values ? (double)(u8(r) % 16) / 4 - 1 : dbl(r);
+        if (mode == 9) {
+            char *sb = calloc(cells, 4);
+            for (uint64_t i = 0; i < cells; i++)
+                snprintf(sb + i * 4, 4, "%g", v[i]);
+            H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, sb);
+            free(sb);
+        } else {
+            H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+        }
+        free(v);
+    }
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Tclose(t);
+}
+
+/* /embeddings (docs/EMBEDDINGS.md): models with their matrices. */
+static void put_embeddings(rd *r, hid_t f, const layout *lo)
+{
+    uint8_t k = u8(r);
+    if (k < 64)
+        return;
+    if (k >= 250) { /* a dataset where the group should be */
+        double z = 0;
+        put_num(f, "embeddings", H5T_IEEE_F64LE, &z, 1, W_OK);
+        return;
+    }
+    hid_t eg = group(f, "embeddings");
+    if (eg < 0)
+        return;
+    static const char *const models[3] = {"clip", "dino v2", "x"};
+    int nm = 1 + u8(r) % 3;
+    for (int i = 0; i < nm; i++) {
+        uint8_t mk = u8(r);
+        if (mk >= 245) {
+            double z = 0;
+            put_num(eg, models[i], H5T_IEEE_F64LE, &z, 1, W_OK);
+            continue;
+        }
+        hid_t g = group(eg, models[i]);
+        if (g < 0)
+            continue;
+        uint32_t dim = 1 + u8(r) % 8;
+        uint8_t ak = u8(r);
+        int32_t dv = (int32_t)dim;
+        if (ak < 200) {
+            attr_num(g, "dim", H5T_STD_I32LE, &dv, H5T_NATIVE_INT32, 0);
+        } else if (ak < 210) {
+            /* missing */
+        } else if (ak < 215) {
+            attr_str(g, "dim", "8");
+        } else if (ak < 225) {
+            dv = (int32_t)u32(r);
+            attr_num(g, "dim", H5T_STD_I32LE, &dv, H5T_NATIVE_INT32, 0);
+        } else if (ak < 235) {
+            int32_t two[2] = {dv, dv};
+            attr_num(g, "dim", H5T_STD_I32LE, two, H5T_NATIVE_INT32, 2);
+        } else if (ak < 245) {
+            double x = dbl(r);
+            attr_num(g, "dim", H5T_IEEE_F64LE, &x, H5T_NATIVE_DOUBLE, 0);
+        } else {
+            uint64_t x = u64(r);
+            attr_num(g, "dim", H5T_STD_U64LE, &x, H5T_NATIVE_UINT64, 0);
+        }
+        uint8_t nk = u8(r);
+        if (nk < 200)
+            attr_str(g, "model", models[i]);
+        else if (nk < 230)
+            attr_str(g, "model", "another");
+        else if (nk < 245) {
+            int32_t one = 1;
+            attr_num(g, "model", H5T_STD_I32LE, &one, H5T_NATIVE_INT32, 0);
+        }
+        uint8_t which = u8(r);
+        if (which & 1)
+            put_matrix(r, g, "frames", lo->nf, dim);
+        if (which & 2)
+            put_matrix(r, g, "labels", lo->n_gt, dim);
+        if (which & 4) {
+            if (which & 8) {
+                double z = 0;
+                put_num(g, "inferences", H5T_IEEE_F64LE, &z, 1, W_OK);
+            } else {
+                hid_t ig = group(g, "inferences");
+                int ns = u8(r) % 5;
+                for (int s = 0; s < ns && ig >= 0; s++) {
+                    int which_set = u8(r) % 4;
+                    uint64_t rows = which_set < lo->n_sets
+                                        ? lo->n_det[which_set]
+                                        : (uint64_t)(u8(r) % 4);
+                    if (H5Lexists(ig, set_names[which_set], H5P_DEFAULT) <= 0)
+                        put_matrix(r, ig, set_names[which_set], rows, dim);
+                }
+                if (ig >= 0)
+                    H5Gclose(ig);
+            }
+        }
+        H5Gclose(g);
+    }
+    H5Gclose(eg);
+}
+
+/*
+ * Every embedding matrix of p (and some that are not there): what loads
+ * must have the row count the project asks for, the model's dimension and
+ * finite values (docs/EMBEDDINGS.md: "Values must be finite").
+ */
+static void embedding_queries(dg_ctx *ctx, dg_project *p)
+{
+    dg_project_info info;
+    dg_project_get_info(p, &info);
+    uint32_t nm = dg_project_n_embedding_models(p);
+    for (uint32_t i = 0; i <= nm; i++) {
+        const char *model = i < nm ? dg_project_embedding_model(p, i) : "nope";
+        if (!model)
+            abort();
+        uint32_t want_dim = dg_project_embedding_dim(p, model);
+        for (int k = 0; k < 3 + 4; k++) {
+            dg_embed_kind kind = k < 2 ? (dg_embed_kind)k : DG_EMBED_INFERENCES;
+            const char *set = k < 2 ? NULL : k - 2 < 4 ? set_names[k - 2] : NULL;
+            if (k == 6)
+                set = NULL;
+            (void)dg_project_has_embeddings(p, model, kind, set);
+            const float *d = NULL;
+            uint64_t rows = 0;
+            uint32_t dim = 0;
+            dg_status st = dg_project_get_embeddings(ctx, p, model, kind, set,
+                                                     &d, &rows, &dim);
+            fz_check(ctx, st, "dg_project_get_embeddings");
+            if (st < 0)
+                continue;
+            uint64_t want = kind == DG_EMBED_FRAMES ? info.n_frames
+                            : kind == DG_EMBED_LABELS
+                                ? info.n_labels
+                                : dg_project_inference_size(
+                                      p, (uint32_t)dg_project_inference_index(
+                                             p, set));
+            if (rows != want || dim != want_dim || dim == 0 || (rows && !d)) {
+                fprintf(stderr, "embeddings '%s' kind %d: %llu x %u, want "
+                        "%llu x %u\n", model, (int)kind,
+                        (unsigned long long)rows, dim,
+                        (unsigned long long)want, want_dim);
+                abort();
+            }
+            for (uint64_t j = 0; j < rows * dim; j++)
+                if (!isfinite(d[j])) {
+                    fprintf(stderr, "embeddings '%s' kind %d: value %llu is "
+                            "%g\n", model, (int)kind, (unsigned long long)j,
+                            (double)d[j]);
+                    abort();
+                }
+        }
+    }
+}
+
+/* Builds the file image; returns a malloc'd buffer and its size. */
+static void *build(rd *r, rd *re, size_t *size)
+{
+    layout lo;
+    memset(&lo, 0, sizeof(lo));
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_core(fapl, 1 << 16, 0);
     hid_t f = H5Fcreate("fuzz-project.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
@@ -679,8 +916,10 @@ static void *build(rd *r, size_t *size)
     H5Gclose(g);
 
     uint64_t n_gt = u8(r) % 10;
+    lo.nf = nf;
     uint64_t lfp = u64(r);
     if (u8(r) < 230) {
+        lo.n_gt = n_gt;
         g = group(f, "labels");
         put_boxes(r, g, n_gt, nf, nc, 0);
         if (u8(r) & 1)
@@ -689,9 +928,11 @@ static void *build(rd *r, size_t *size)
     }
     hid_t ig = group(f, "inferences"), rg = group(f, "results");
     int n_sets = u8(r) % 3;
+    lo.n_sets = n_sets;
     for (int s = 0; s < n_sets; s++) {
         static const char *const names[3] = {"m", "model b", "m2"};
         uint64_t n_det = u8(r) % 12, fp = u64(r);
+        lo.n_det[s] = n_det;
         g = group(ig, names[s]);
         put_boxes(r, g, n_det, nf, nc, 1);
         if (u8(r) < 230)
@@ -704,6 +945,7 @@ static void *build(rd *r, size_t *size)
     H5Gclose(ig);
     if (u8(r) >= 128)
         put_segments(r, f, nf);
+    put_embeddings(re ? re : r, f, &lo);
     H5Fflush(f, H5F_SCOPE_GLOBAL);
     ssize_t n = H5Fget_file_image(f, NULL, 0);
     void *img = n > 0 ? malloc((size_t)n) : NULL;
@@ -724,9 +966,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    rd r = {data, size};
+    const uint8_t *part[2];
+    size_t len[2];
+    int np = fz_split(data, size, "@@E", part, len, 2);
+    rd r = {part[0], len[0]}, re = {np > 1 ? part[1] : NULL, np > 1 ? len[1] : 0};
     size_t n = 0;
-    void *img = build(&r, &n);
+    void *img = build(&r, np > 1 ? &re : NULL, &n);
     const char *path = fz_write("p.h5", img, n);
     free(img);
 
@@ -759,6 +1004,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fz_queries(ctx, p);
     segment_queries(ctx, p);
+    embedding_queries(ctx, p);
     st = dg__project_load_labels(ctx, p);
     fz_check(ctx, st, "dg__project_load_labels");
     for (uint32_t i = 0; i < info.n_inferences; i++) {
@@ -771,7 +1017,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st = dg_eval(ctx, p, name, iou, 1);
         fz_check(ctx, st, "dg_eval");
     }
-    if (data[0] & 1) {
+    embedding_queries(ctx, p);
+    if (size && (data[0] & 1)) {
         /* Save (copying what did not change) and read it back. */
         const char *out = fz_path("out.h5");
         st = dg_project_save(ctx, p, out);
@@ -780,8 +1027,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             dg_project *q = NULL;
             st = dg_project_open(ctx, out, &q);
             fz_check(ctx, st, "dg_project_open (saved)");
-            if (st >= 0)
+            if (st >= 0) {
                 fz_queries(ctx, q);
+                embedding_queries(ctx, q);
+            }
             dg_project_free(q);
         }
     }
