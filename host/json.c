@@ -380,32 +380,25 @@ value:
         p = q;
         goto after;
     case 't':
-        if (!is_word(s + p, "true")) {
-            why = "expected a value";
-            goto fail;
-        }
-        if (push(ps, DG_JSON_TRUE, 0, p, 4) == UINT32_MAX)
-            goto fail;
-        p += 4;
-        goto after;
     case 'f':
-        if (!is_word(s + p, "false")) {
+    case 'n': {
+        /* The three literals: the first letter picks the word. */
+        const char *word = s[p] == 't'   ? "true"
+                           : s[p] == 'f' ? "false"
+                                         : "null";
+        int type = s[p] == 't'   ? DG_JSON_TRUE
+                   : s[p] == 'f' ? DG_JSON_FALSE
+                                 : DG_JSON_NULL;
+        uint32_t len = (uint32_t)strlen(word);
+        if (!is_word(s + p, word)) {
             why = "expected a value";
             goto fail;
         }
-        if (push(ps, DG_JSON_FALSE, 0, p, 5) == UINT32_MAX)
+        if (push(ps, type, 0, p, len) == UINT32_MAX)
             goto fail;
-        p += 5;
+        p += len;
         goto after;
-    case 'n':
-        if (!is_word(s + p, "null")) {
-            why = "expected a value";
-            goto fail;
-        }
-        if (push(ps, DG_JSON_NULL, 0, p, 4) == UINT32_MAX)
-            goto fail;
-        p += 4;
-        goto after;
+    }
     default:
         if (s[p] == '-' || is_digit(s[p])) {
             q = p;
