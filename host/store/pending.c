@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "h5io.h"
-#include "shard.h"
+#include "pending.h"
 
 #define RUN_BYTES 10
 /* The tables' HDF5 chunk width (dg__h5_write_2d): one row, up to 2^20. */

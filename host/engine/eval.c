@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "h5io.h"
-#include "shard.h"
+#include "pending.h"
 
 int dg_default_iou_thresholds(double *out, int cap)
 {

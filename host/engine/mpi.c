@@ -19,7 +19,7 @@
 #include <mpi.h>
 #endif
 
-#include "shard.h"
+#include "pending.h"
 
 void dg__shard_range(const uint64_t *doff, const uint64_t *goff,
                      uint32_t n_frames, int rank, int size, uint32_t *lo,

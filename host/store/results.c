@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "h5io.h"
-#include "shard.h"
+#include "pending.h"
 
 struct dg_results *dg__results_new(dg_ctx *ctx)
 {

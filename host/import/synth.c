@@ -61,7 +61,7 @@
 #include "dg_internal.h"
 #include "detgrid/synth.h"
 #include "h5io.h"
-#include "shard.h"
+#include "pending.h"
 
 /* ---- random numbers --------------------------------------------------- */
 
