@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
+#include "core.h"
 
 void dg__boxset_init(dg_boxset *b)
 {

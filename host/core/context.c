@@ -1,13 +1,34 @@
 /*
- * Context, status strings, messages, allocation and timing.
+ * The context: status strings, the last error message, warnings, progress,
+ * the device selection and the state the other layers keep in it. Its
+ * fields are private to this file; the layers use the accessors of core.h.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "dg_internal.h"
+#include "core.h"
+
+struct dg_ctx {
+    char err[DG_ERR_CAP];
+    char *warnings; /* malloc'd, newline-separated, or NULL */
+    size_t warnings_len;
+    dg_device_kind device_kind;
+    char device_select[256]; /* "", "0.1" or a name substring */
+    dg_progress_fn progress;
+    void *progress_user;
+    dg_eval_stats stats;
+    /* The device backend's state and its release (host/cl/). */
+    void *backend;
+    void (*backend_release)(void *);
+    /* dg_ctx_set_memory_budget (0: unbounded) and the MPI world this
+     * context shards eval over (size 1: none). */
+    uint64_t mem_budget;
+    int mpi_rank, mpi_size;
+    unsigned threads; /* 0: one per processor */
+    int no_fallback;  /* dg_ctx_set_fallback(ctx, 0) */
+};
 
 const char *dg_strerror(dg_status st)
 {
@@ -48,7 +69,7 @@ void dg_ctx_free(dg_ctx *ctx)
 {
     if (!ctx)
         return;
-    dg__cl_release(ctx);
+    dg__ctx_release_backend(ctx);
     free(ctx->warnings);
     free(ctx);
 }
@@ -61,7 +82,7 @@ const char *dg_ctx_last_error(const dg_ctx *ctx)
 dg_status dg_ctx_set_device(dg_ctx *ctx, const char *spec)
 {
     if (!spec || !*spec)
-        spec = getenv("DETGRID_DEVICE");
+        spec = dg__env("DETGRID_DEVICE");
     if (!spec || !*spec)
         spec = "auto";
     static const struct {
@@ -81,8 +102,7 @@ dg_status dg_ctx_set_device(dg_ctx *ctx, const char *spec)
                                 sel);
             ctx->device_kind = kinds[i].kind;
             strcpy(ctx->device_select, sel);
-            if (ctx->cl)
-                dg__cl_release(ctx);
+            dg__ctx_release_backend(ctx);
             return DG_OK;
         }
     }
@@ -175,72 +195,112 @@ void dg__progress(dg_ctx *ctx, const char *phase, uint64_t done,
         ctx->progress(ctx->progress_user, phase, done, total);
 }
 
-double dg__now(void)
+dg_ctx *dg__ctx_worker(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    dg_ctx *w = calloc(1, sizeof(*w));
+    if (w)
+        w->device_kind = DG_DEVICE_REF;
+    return w;
 }
 
-void *dg__alloc(dg_ctx *ctx, size_t n, size_t size)
+dg_status dg__ctx_adopt(dg_ctx *ctx, dg_ctx *w, dg_status st)
 {
-    if (size && n > SIZE_MAX / size) {
-        dg__fail(ctx, DG_ENOMEM, "allocation of %zu x %zu bytes overflows", n,
-                 size);
-        return NULL;
+    if (!ctx || !w)
+        return st;
+    if (st < 0)
+        memcpy(ctx->err, w->err, sizeof(ctx->err));
+    if (w->warnings && w->warnings_len != (size_t)-1) {
+        /* Line by line, so that ctx's buffer rules apply. */
+        for (char *p = w->warnings; *p;) {
+            char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            dg__warn(ctx, "%.*s", (int)n, p);
+            p += n + (nl ? 1 : 0);
+        }
     }
-    void *p = malloc(n != 0 && size != 0 ? n * size : 1);
-    if (!p)
-        dg__fail(ctx, DG_ENOMEM, "out of memory allocating %zu bytes",
-                 n * size);
-    return p;
+    free(w->warnings);
+    w->warnings = NULL;
+    w->warnings_len = 0;
+    return st;
 }
 
-void *dg__calloc(dg_ctx *ctx, size_t n, size_t size)
+dg_device_kind dg__ctx_device_kind(const dg_ctx *ctx)
 {
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p)
-        dg__fail(ctx, DG_ENOMEM, "out of memory allocating %zu x %zu bytes",
-                 n, size);
-    return p;
+    return ctx->device_kind;
 }
 
-int dg__grow(void **p, size_t n, size_t size)
+const char *dg__ctx_device_select(const dg_ctx *ctx)
 {
-    if (size && n > SIZE_MAX / size)
-        return -1;
-    void *q = realloc(*p, n != 0 && size != 0 ? n * size : 1);
-    if (!q)
-        return -1;
-    *p = q;
-    return 0;
+    return ctx->device_select;
 }
 
-char *dg__strdup(dg_ctx *ctx, const char *s)
+void *dg__ctx_backend(const dg_ctx *ctx)
 {
-    size_t n = strlen(s) + 1;
-    char *d = dg__alloc(ctx, n, 1);
-    if (d)
-        memcpy(d, s, n);
-    return d;
+    return ctx->backend;
 }
 
-int dg__utf8_valid(const char *s)
+void dg__ctx_set_backend(dg_ctx *ctx, void *state, void (*release)(void *))
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned char c = *p;
-        int n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
-                : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        if (!n)
-            return 0;
-        /* Overlong forms, surrogates and code points past U+10FFFF. */
-        unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
-        unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-        for (int i = 1; i < n; i++)
-            if (i == 1 ? (p[1] < lo || p[1] > hi) : (p[i] & 0xc0) != 0x80)
-                return 0;
-        p += n;
-    }
-    return 1;
+    ctx->backend = state;
+    ctx->backend_release = release;
+}
+
+void dg__ctx_release_backend(dg_ctx *ctx)
+{
+    if (ctx->backend && ctx->backend_release)
+        ctx->backend_release(ctx->backend);
+    ctx->backend = NULL;
+    ctx->backend_release = NULL;
+}
+
+dg_eval_stats *dg__ctx_stats(dg_ctx *ctx)
+{
+    return &ctx->stats;
+}
+
+void dg_eval_get_stats(const dg_ctx *ctx, dg_eval_stats *out)
+{
+    *out = ctx->stats;
+}
+
+void dg_ctx_set_memory_budget(dg_ctx *ctx, uint64_t bytes)
+{
+    ctx->mem_budget = bytes;
+}
+
+uint64_t dg__ctx_mem_budget(const dg_ctx *ctx)
+{
+    return ctx->mem_budget;
+}
+
+void dg__ctx_mpi(const dg_ctx *ctx, int *rank, int *size)
+{
+    *rank = ctx->mpi_size > 1 ? ctx->mpi_rank : 0;
+    *size = ctx->mpi_size > 1 ? ctx->mpi_size : 1;
+}
+
+void dg__ctx_set_mpi(dg_ctx *ctx, int rank, int size)
+{
+    ctx->mpi_rank = rank;
+    ctx->mpi_size = size;
+}
+
+unsigned dg__ctx_threads(const dg_ctx *ctx)
+{
+    return ctx ? ctx->threads : 0;
+}
+
+void dg_ctx_set_fallback(dg_ctx *ctx, int allow)
+{
+    ctx->no_fallback = !allow;
+}
+
+int dg__ctx_fallback(const dg_ctx *ctx)
+{
+    return !ctx->no_fallback;
+}
+
+void dg_ctx_set_threads(dg_ctx *ctx, unsigned n)
+{
+    ctx->threads = n;
 }

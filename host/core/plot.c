@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
+#include "core.h"
 
 typedef struct rgb {
     unsigned char r, g, b;

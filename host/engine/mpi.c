@@ -19,7 +19,7 @@
 #include <mpi.h>
 #endif
 
-#include "pending.h"
+#include "mpi.h"
 
 void dg__shard_range(const uint64_t *doff, const uint64_t *goff,
                      uint32_t n_frames, int rank, int size, uint32_t *lo,
@@ -141,8 +141,7 @@ dg_status dg_mpi_init(dg_ctx *ctx, int *argc, char ***argv, int *rank,
 {
     *rank = 0;
     *size = 1;
-    ctx->mpi_rank = 0;
-    ctx->mpi_size = 1;
+    dg__ctx_set_mpi(ctx, 0, 1);
     if (!dg_mpi_launched())
         return DG_OK;
     int init = 0;
@@ -154,8 +153,7 @@ dg_status dg_mpi_init(dg_ctx *ctx, int *argc, char ***argv, int *rank,
     }
     MPI_Comm_rank(MPI_COMM_WORLD, rank);
     MPI_Comm_size(MPI_COMM_WORLD, size);
-    ctx->mpi_rank = *rank;
-    ctx->mpi_size = *size;
+    dg__ctx_set_mpi(ctx, *rank, *size);
     /*
      * One rank per GPU: unless the launcher already restricts which GPUs
      * this rank sees (Slurm's --gpus-per-task, a wrapper script), the
@@ -167,7 +165,7 @@ dg_status dg_mpi_init(dg_ctx *ctx, int *argc, char ***argv, int *rank,
         lr = getenv("SLURM_LOCALID");
     if (!lr)
         lr = getenv("MPI_LOCALRANKID");
-    if (lr && *size > 1 && !getenv("DETGRID_NO_LOCAL_GPU")) {
+    if (lr && *size > 1 && !dg__env("DETGRID_NO_LOCAL_GPU")) {
         if (!getenv("CUDA_VISIBLE_DEVICES"))
             setenv("CUDA_VISIBLE_DEVICES", lr, 1);
         if (!getenv("ROCR_VISIBLE_DEVICES"))
@@ -189,21 +187,23 @@ void dg_mpi_finalize(void)
 
 dg_status dg_mpi_agree(dg_ctx *ctx, dg_status st)
 {
-    if (ctx->mpi_size <= 1)
+    int rank, size;
+    dg__ctx_mpi(ctx, &rank, &size);
+    if (size <= 1)
         return st;
     /* The lowest failing rank, or size when none failed. */
-    int mine = st < 0 ? ctx->mpi_rank : ctx->mpi_size, first = 0;
+    int mine = st < 0 ? rank : size, first = 0;
     MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (first >= ctx->mpi_size)
+    if (first >= size)
         return st < 0 ? st : DG_OK;
     /* Its status and message go to everyone. */
     int code = (int)st;
-    char msg[sizeof(ctx->err)];
-    if (ctx->mpi_rank == first)
-        snprintf(msg, sizeof(msg), "%s", ctx->err);
+    static char msg[DG_ERR_CAP];
+    if (rank == first)
+        snprintf(msg, sizeof(msg), "%s", dg_ctx_last_error(ctx));
     MPI_Bcast(&code, 1, MPI_INT, first, MPI_COMM_WORLD);
     MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, first, MPI_COMM_WORLD);
-    if (ctx->mpi_rank != first) {
+    if (rank != first) {
         if (strncmp(msg, "rank ", 5))
             dg__fail(ctx, (dg_status)code, "rank %d failed: %s", first, msg);
         else

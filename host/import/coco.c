@@ -3,7 +3,7 @@
  * an empty project; a results file becomes an inference set.
  *
  * Both validate every record before they touch the project. The file is
- * parsed by host/json.c (strict RFC 8259, numbers and strings converted
+ * parsed by json.c (strict RFC 8259, numbers and strings converted
  * only where a field is read), checked and converted into temporaries, and
  * only when nothing is left that can fail on user input are the
  * temporaries moved into the project, so a failed import leaves the
@@ -33,7 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dg_internal.h"
+#include "store.h"
 #include "detgrid/import.h"
 #include "json.h"
 
@@ -575,14 +575,89 @@ out:
     return st;
 }
 
-dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
+/*
+ * Reads and parses the instances file and finds its three arrays (f[] the
+ * fields, NONE when missing): categories and images must be there and
+ * hold records, annotations may be missing or empty.
+ */
+static dg_status gt_arrays(dg_ctx *ctx, gt_state *s, uint32_t f[3],
+                           uint32_t *cats, uint32_t *imgs, uint32_t *anns)
 {
     static const char *const names[] = { "categories", "images",
                                          "annotations" };
+    const char *path = s->path;
+    dg_json *j = s->j;
+    dg_status st;
+
+    if ((st = dg__json_read(ctx, path, j)) < 0)
+        return st;
+    if (dg__json_type(j, 0) != DG_JSON_OBJECT)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': top level is not an object "
+                        "(got %s)", path, dg__json_type_name(j, 0));
+    dg__json_fields(j, 0, names, 3, f);
+
+    if ((st = get_array(ctx, path, j, f[0], "categories", cats,
+                        &s->n_cat)) < 0 ||
+        (st = get_array(ctx, path, j, f[1], "images", imgs, &s->n_img)) < 0 ||
+        (st = get_array(ctx, path, j, f[2], "annotations", anns,
+                        &s->n_ann)) < 0)
+        return st;
+    if (*cats == NONE)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': field 'categories': missing",
+                        path);
+    if (s->n_cat == 0)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': field 'categories': no "
+                        "categories", path);
+    if (*imgs == NONE)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': field 'images': missing",
+                        path);
+    if (s->n_img == 0)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': field 'images': no images",
+                        path);
+    /* Indices are stored as uint32, with UINT32_MAX for "none". */
+    if (s->n_cat >= UINT32_MAX || s->n_ann >= UINT32_MAX)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': field '%s': too many records",
+                        path, s->n_cat >= UINT32_MAX ? "categories"
+                                                     : "annotations");
+    return DG_OK;
+}
+
+/*
+ * Everything is valid. Classes and frames go into a scratch project
+ * first, so that running out of memory half-way leaves p untouched; then
+ * p takes them and s's labels (s gets the old ones, for the caller to
+ * release).
+ */
+static dg_status gt_commit(dg_ctx *ctx, dg_project *p, gt_state *s)
+{
+    dg_project *tmp = NULL;
+    dg_status st;
+    if ((st = dg_project_create(ctx, &tmp)) < 0)
+        goto out;
+    for (size_t i = 0; i < s->n_cat; i++) {
+        if ((st = dg__project_add_class(ctx, tmp, s->cats[i].name,
+                                        s->cats[i].id)) < 0)
+            goto out;
+    }
+    for (size_t i = 0; i < s->n_img; i++) {
+        char id[24];
+        snprintf(id, sizeof(id), "%" PRId64, s->imgs[i].id);
+        if ((st = dg__project_add_frame(ctx, tmp, id, s->imgs[i].id,
+                                        s->imgs[i].w, s->imgs[i].h)) < 0)
+            goto out;
+    }
+    dg__project_move_classes_frames(p, tmp);
+    dg__project_take_labels(p, &s->labels);
+out:
+    dg_project_free(tmp);
+    return st;
+}
+
+dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
+{
     gt_state s;
     dg_json j;
-    dg_project *tmp = NULL;
-    uint32_t f[3], cats, imgs, anns;
+    uint32_t f[3], cats = NONE, imgs = NONE, anns = NONE;
     warn_count no_size = { 0 }, zero_box = { 0 }, dup_id = { 0 };
     dg_status st;
 
@@ -592,7 +667,9 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
      * Inference sets and metadata columns are sized by the frames, so a
      * project that has any cannot take new frames either.
      */
-    if (p->n_classes || p->n_frames || p->n_labels || p->n_meta || p->n_inf)
+    if (dg__project_n_classes(p) || dg__project_n_frames(p) ||
+        dg__project_n_labels(p) || dg__project_n_meta(p) ||
+        dg__project_n_inferences(p))
         return dg__fail(ctx, DG_EINVAL, "'%s': cannot import ground truth "
                         "into a project that already has classes or frames",
                         path);
@@ -603,48 +680,8 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
     s.j = &j;
     dg__boxset_init(&s.labels);
 
-    if ((st = dg__json_read(ctx, path, &j)) < 0)
+    if ((st = gt_arrays(ctx, &s, f, &cats, &imgs, &anns)) < 0)
         goto out;
-    if (dg__json_type(&j, 0) != DG_JSON_OBJECT) {
-        st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is not an object "
-                      "(got %s)", path, dg__json_type_name(&j, 0));
-        goto out;
-    }
-    dg__json_fields(&j, 0, names, 3, f);
-
-    if ((st = get_array(ctx, path, &j, f[0], "categories", &cats,
-                        &s.n_cat)) < 0 ||
-        (st = get_array(ctx, path, &j, f[1], "images", &imgs, &s.n_img)) < 0 ||
-        (st = get_array(ctx, path, &j, f[2], "annotations", &anns,
-                        &s.n_ann)) < 0)
-        goto out;
-    if (cats == NONE) {
-        st = dg__fail(ctx, DG_EFORMAT, "'%s': field 'categories': missing",
-                      path);
-        goto out;
-    }
-    if (s.n_cat == 0) {
-        st = dg__fail(ctx, DG_EFORMAT, "'%s': field 'categories': no "
-                      "categories", path);
-        goto out;
-    }
-    if (imgs == NONE) {
-        st = dg__fail(ctx, DG_EFORMAT, "'%s': field 'images': missing", path);
-        goto out;
-    }
-    if (s.n_img == 0) {
-        st = dg__fail(ctx, DG_EFORMAT, "'%s': field 'images': no images",
-                      path);
-        goto out;
-    }
-    /* Indices are stored as uint32, with UINT32_MAX for "none". */
-    if (s.n_cat >= UINT32_MAX || s.n_ann >= UINT32_MAX) {
-        st = dg__fail(ctx, DG_EFORMAT, "'%s': field '%s': too many records",
-                      path, s.n_cat >= UINT32_MAX ? "categories"
-                                                  : "annotations");
-        goto out;
-    }
-
     if ((st = read_categories(ctx, &s, cats)) < 0 ||
         (st = read_images(ctx, &s, imgs, &no_size)) < 0 ||
         (st = read_annotations(ctx, &s, anns, &zero_box, &dup_id)) < 0)
@@ -653,27 +690,9 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
                                        (uint32_t)s.n_img)) < 0)
         goto out;
 
-    /*
-     * Everything is valid. Classes and frames go into a scratch project
-     * first, so that running out of memory half-way leaves p untouched.
-     */
-    if ((st = dg_project_create(ctx, &tmp)) < 0)
+    /* The old labels come back in s.labels, released below. */
+    if ((st = gt_commit(ctx, p, &s)) < 0)
         goto out;
-    for (size_t i = 0; i < s.n_cat; i++) {
-        if ((st = dg__project_add_class(ctx, tmp, s.cats[i].name,
-                                        s.cats[i].id)) < 0)
-            goto out;
-    }
-    for (size_t i = 0; i < s.n_img; i++) {
-        char id[24];
-        snprintf(id, sizeof(id), "%" PRId64, s.imgs[i].id);
-        if ((st = dg__project_add_frame(ctx, tmp, id, s.imgs[i].id,
-                                        s.imgs[i].w, s.imgs[i].h)) < 0)
-            goto out;
-    }
-
-    dg__project_move_classes_frames(p, tmp);
-    dg__project_take_labels(p, &s.labels); /* the old ones released below */
 
     if (f[2] == NONE)
         dg__warn(ctx, "'%s': field 'annotations': missing, so the project "
@@ -686,7 +705,6 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
     warn_emit(ctx, &dup_id, path, "annotations", "annotation");
     st = DG_OK;
 out:
-    dg_project_free(tmp);
     dg__boxset_release(&s.labels);
     idmap_release(&s.img_map);
     idmap_release(&s.cat_map);
@@ -703,19 +721,22 @@ static dg_status det_maps(dg_ctx *ctx, const dg_project *p, idmap *frames,
                           idmap *classes)
 {
     dg_status st;
-    if ((st = idmap_init(ctx, frames, p->n_frames)) < 0 ||
-        (st = idmap_init(ctx, classes, p->n_classes)) < 0)
+    uint32_t n_frames = dg__project_n_frames(p);
+    uint32_t n_classes = dg__project_n_classes(p);
+    if ((st = idmap_init(ctx, frames, n_frames)) < 0 ||
+        (st = idmap_init(ctx, classes, n_classes)) < 0)
         return st;
     /* The first of repeated ids wins; COCO import never makes repeats. */
-    for (uint32_t i = 0; i < p->n_frames; i++) {
-        if (p->frame_num[i] < 0)
+    for (uint32_t i = 0; i < n_frames; i++) {
+        int64_t num = dg_project_frame_num(p, i);
+        if (num < 0)
             continue;
-        uint32_t *slot = idmap_slot(frames, p->frame_num[i]);
+        uint32_t *slot = idmap_slot(frames, num);
         if (*slot == IDMAP_NONE)
             *slot = i;
     }
-    for (uint32_t i = 0; i < p->n_classes; i++) {
-        uint32_t *slot = idmap_slot(classes, p->class_ids[i]);
+    for (uint32_t i = 0; i < n_classes; i++) {
+        uint32_t *slot = idmap_slot(classes, dg_project_class_id(p, i));
         if (*slot == IDMAP_NONE)
             *slot = i;
     }
@@ -900,7 +921,7 @@ static int read_detections_par(dg_ctx *ctx, const dg_project *p,
      */
     size_t min_bytes = PAR_MIN_BYTES;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *hook = getenv("DETGRID_JSON_PAR");
+    const char *hook = dg__env("DETGRID_JSON_PAR");
     if (hook) {
         unsigned long mb = 0, np_ = 0;
         if (sscanf(hook, "%lu,%lu", &mb, &np_) == 2 && mb >= 4)
@@ -1006,11 +1027,60 @@ out:
     return rc;
 }
 
-dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
-                            const char *name, int replace)
+/*
+ * The detections of the results file path into b (not sorted yet), their
+ * count in *n and the name of their array for messages in *array ("" for
+ * a bare top-level array): on several threads when the file is large
+ * (read_detections_par), else parsed whole.
+ */
+static dg_status read_results(dg_ctx *ctx, const dg_project *p,
+                              const char *path, dg_boxset *b,
+                              warn_count *zero_box, size_t *n,
+                              const char **array)
 {
     dg_json j;
     uint32_t arr;
+    char *buf;
+    size_t len;
+    dg_status st;
+
+    memset(&j, 0, sizeof(j));
+    if ((st = dg__json_read_file(ctx, path, &buf, &len)) < 0)
+        return st;
+    int done = read_detections_par(ctx, p, path, buf, len, b, zero_box, n);
+    if (done != 0) {
+        free(buf);
+        return done < 0 ? DG_ENOMEM : DG_OK;
+    }
+    /* dg__json_parse owns buf from here. */
+    if ((st = dg__json_parse(ctx, path, buf, len, &j)) < 0)
+        goto out;
+    /* Some tools wrap the list as {"annotations": [...]}. */
+    arr = 0;
+    if (dg__json_type(&j, 0) == DG_JSON_OBJECT) {
+        static const char *const wrap[] = { "annotations" };
+        dg__json_fields(&j, 0, wrap, 1, &arr);
+        if (arr == NONE || dg__json_type(&j, arr) != DG_JSON_ARRAY) {
+            st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is an object "
+                          "without an 'annotations' array", path);
+            goto out;
+        }
+        *array = "annotations";
+    } else if (dg__json_type(&j, 0) != DG_JSON_ARRAY) {
+        st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is not an array "
+                      "(got %s)", path, dg__json_type_name(&j, 0));
+        goto out;
+    }
+    *n = dg__json_count(&j, arr);
+    st = read_detections(ctx, p, path, *array, &j, arr, *n, b, zero_box);
+out:
+    dg__json_release(&j);
+    return st;
+}
+
+dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
+                            const char *name, int replace)
+{
     const char *array = "";
     dg_boxset b;
     warn_count zero_box = { 0 };
@@ -1022,64 +1092,17 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
         return dg__fail(ctx, DG_EINVAL, "import: no project or no path");
     if (!name || !name[0])
         return dg__fail(ctx, DG_EINVAL, "'%s': no inference set name", path);
-    for (uint32_t i = 0; i < p->n_inf; i++) {
-        if (strcmp(p->inf[i].name, name) == 0) {
-            have = i;
-            break;
-        }
-    }
+    have = dg_project_inference_index(p, name);
     if (have >= 0 && !replace)
         return dg__fail(ctx, DG_EEXIST, "inference set '%s' already exists",
                         name);
-    if (p->n_frames == 0)
+    if (dg__project_n_frames(p) == 0)
         return dg__fail(ctx, DG_EINVAL, "'%s': the project has no frames; "
                         "import ground truth first", path);
 
     dg__boxset_init(&b);
-    memset(&j, 0, sizeof(j));
-    {
-        char *buf;
-        size_t len;
-        if ((st = dg__json_read_file(ctx, path, &buf, &len)) < 0)
-            goto out;
-        int done = read_detections_par(ctx, p, path, buf, len, &b,
-                                       &zero_box, &n);
-        if (done < 0) {
-            free(buf);
-            st = DG_ENOMEM;
-            goto out;
-        }
-        if (done > 0) {
-            free(buf);
-            goto sort;
-        }
-        /* dg__json_parse owns buf from here. */
-        if ((st = dg__json_parse(ctx, path, buf, len, &j)) < 0)
-            goto out;
-    }
-    /* Some tools wrap the list as {"annotations": [...]}. */
-    arr = 0;
-    if (dg__json_type(&j, 0) == DG_JSON_OBJECT) {
-        static const char *const wrap[] = { "annotations" };
-        dg__json_fields(&j, 0, wrap, 1, &arr);
-        if (arr == NONE || dg__json_type(&j, arr) != DG_JSON_ARRAY) {
-            st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is an object "
-                          "without an 'annotations' array", path);
-            goto out;
-        }
-        array = "annotations";
-    } else if (dg__json_type(&j, 0) != DG_JSON_ARRAY) {
-        st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is not an array "
-                      "(got %s)", path, dg__json_type_name(&j, 0));
-        goto out;
-    }
-    n = dg__json_count(&j, arr);
-    if ((st = read_detections(ctx, p, path, array, &j, arr, n, &b,
-                              &zero_box)) < 0)
-        goto out;
-    dg__json_release(&j);
-sort:
-    if ((st = dg__boxset_sort_by_frame(ctx, &b, p->n_frames)) < 0)
+    if ((st = read_results(ctx, p, path, &b, &zero_box, &n, &array)) < 0 ||
+        (st = dg__boxset_sort_by_frame(ctx, &b, dg__project_n_frames(p))) < 0)
         goto out;
 
     /* Valid: only now does the project change. */
@@ -1098,6 +1121,5 @@ sort:
     st = DG_OK;
 out:
     dg__boxset_release(&b);
-    dg__json_release(&j);
     return st;
 }

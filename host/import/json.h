@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dg_internal.h"
+#include "core.h"
 
 enum {
     DG_JSON_NULL = 0,

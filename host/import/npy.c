@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
+#include "core.h"
 
 /* The text after 'key': in the header dict, or NULL. */
 static const char *dict_value(const char *h, const char *key)
@@ -34,17 +34,15 @@ static const char *dict_value(const char *h, const char *key)
     return k;
 }
 
-dg_status dg_npy_read(dg_ctx *ctx, const char *path, float **data,
-                      uint64_t *rows, uint64_t *cols)
+/*
+ * The header of the .npy file f, read up to the data: the element size
+ * (4 or 8) and the shape, checked to be a usable 2-D one.
+ */
+static dg_status read_header(dg_ctx *ctx, const char *path, FILE *f,
+                             int *esize_out, uint64_t *rows, uint64_t *cols)
 {
     dg_status st = DG_OK;
     char *hdr = NULL;
-    unsigned char *raw = NULL;
-    float *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dg__fail(ctx, DG_EIO, "cannot open '%s': %s", path,
-                        strerror(errno));
     unsigned char pre[12];
     if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6)) {
         st = dg__fail(ctx, DG_EFORMAT,
@@ -155,6 +153,25 @@ dg_status dg_npy_read(dg_ctx *ctx, const char *path, float **data,
                       (unsigned long long)dims[1]);
         goto out;
     }
+    *esize_out = esize;
+    *rows = dims[0];
+    *cols = dims[1];
+out:
+    free(hdr);
+    return st;
+}
+
+/*
+ * The values of f after the header, esize bytes each, rows x columns
+ * dims, into *data (malloc'd) as float32: each finite, the file ending
+ * with them.
+ */
+static dg_status read_values(dg_ctx *ctx, const char *path, FILE *f,
+                             int esize, const uint64_t dims[2], float **data)
+{
+    dg_status st = DG_OK;
+    unsigned char *raw = NULL;
+    float *out = NULL;
     uint64_t n = dims[0] * dims[1];
     /* A shape larger than the file is truncation, not a reason to try
      * allocating it. */
@@ -231,12 +248,27 @@ dg_status dg_npy_read(dg_ctx *ctx, const char *path, float **data,
     }
     *data = out;
     out = NULL;
-    *rows = dims[0];
-    *cols = dims[1];
 out:
     free(out);
     free(raw);
-    free(hdr);
+    return st;
+}
+
+dg_status dg_npy_read(dg_ctx *ctx, const char *path, float **data,
+                      uint64_t *rows, uint64_t *cols)
+{
+    dg_status st;
+    int esize = 0;
+    uint64_t dims[2] = {0, 0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dg__fail(ctx, DG_EIO, "cannot open '%s': %s", path,
+                        strerror(errno));
+    if ((st = read_header(ctx, path, f, &esize, &dims[0], &dims[1])) >= 0 &&
+        (st = read_values(ctx, path, f, esize, dims, data)) >= 0) {
+        *rows = dims[0];
+        *cols = dims[1];
+    }
     fclose(f);
     return st;
 }

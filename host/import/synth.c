@@ -58,10 +58,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dg_internal.h"
+#include "store.h"
+#include "detgrid/scale.h"
 #include "detgrid/synth.h"
-#include "h5io.h"
-#include "pending.h"
 
 /* ---- random numbers --------------------------------------------------- */
 
@@ -1003,13 +1002,116 @@ static dg_status room(dg_ctx *ctx, dg_boxset *b, int kind, uint64_t need)
     return dg__boxset_reserve(ctx, b, kind, more);
 }
 
+/* The scratch buffers of frame generation. */
+typedef struct frame_gen {
+    const model *m;
+    sbuf gt, dt, lab;
+    scratch_t sc;
+} frame_gen;
+
+static void frame_gen_release(frame_gen *g)
+{
+    free(g->gt.b);
+    free(g->dt.b);
+    free(g->lab.b);
+    free(g->sc.rk);
+}
+
+/*
+ * Appends frame f's labels to labels and set k's detections to dts[k],
+ * and reports progress every 4096 frames and at the last.
+ */
+static dg_status frame_boxes(dg_ctx *ctx, frame_gen *g, uint32_t f,
+                             dg_boxset *labels, dg_boxset *dts)
+{
+    const model *m = g->m;
+    dg_status st;
+    if (gen_gt(m, f, &g->gt) < 0)
+        goto oom;
+    const sbuf *L = plant_labels(m, f, &g->gt, &g->lab, NULL, 0);
+    if (!L)
+        goto oom;
+    if ((st = room(ctx, labels, DG_BOXES_LABELS, L->n)) < 0)
+        return st;
+    for (size_t i = 0; i < L->n; i++) {
+        const sbox *b = &L->b[i];
+        dg__boxset_push(labels, f, b->cls, b->x, b->y, b->w, b->h, 0, b->area,
+                        b->crowd, 0);
+    }
+    for (uint32_t k = 0; k < m->n_inf; k++) {
+        dg_boxset *bs = &dts[k];
+        if (gen_dets(m, k, f, &g->gt, &g->dt, &g->sc) < 0)
+            goto oom;
+        if ((st = room(ctx, bs, DG_BOXES_DETS, g->dt.n)) < 0)
+            return st;
+        for (size_t i = 0; i < g->dt.n; i++) {
+            const sbox *b = &g->dt.b[i];
+            dg__boxset_push(bs, f, b->cls, b->x, b->y, b->w, b->h, b->score,
+                            0, 0, 0);
+        }
+    }
+    if ((f & 4095) == 4095)
+        dg__progress(ctx, "synth", f + 1, m->n_frames);
+    if (f + 1 == m->n_frames)
+        dg__progress(ctx, "synth", m->n_frames, m->n_frames);
+    return DG_OK;
+oom:
+    return dg__fail(ctx, DG_ENOMEM, "synth: out of memory");
+}
+
+/* A project with the model's classes and frames, and no boxes. */
+static dg_status model_project(dg_ctx *ctx, const model *m, dg_project **out)
+{
+    dg_project *p = NULL;
+    char name[64];
+    dg_status st = dg_project_create(ctx, &p);
+    for (uint32_t c = 0; c < m->n_classes && st >= 0; c++) {
+        class_name(c, name, sizeof(name));
+        st = dg__project_add_class(ctx, p, name, (int64_t)c + 1);
+    }
+    for (uint32_t f = 0; f < m->n_frames && st >= 0; f++) {
+        frame_name(f, name, sizeof(name));
+        st = dg__project_add_frame(ctx, p, name, (int64_t)f + 1, m->W, m->H);
+    }
+    if (st < 0) {
+        dg_project_free(p);
+        return st;
+    }
+    *out = p;
+    return DG_OK;
+}
+
+/* Reserves the expected sizes up front; room() grows beyond them. */
+static dg_status reserve_expected(dg_ctx *ctx, const model *m,
+                                  dg_boxset *labels, dg_boxset *dts)
+{
+    const dg_synth_opts *o = &m->o;
+    double est_gt = m->n_frames * (m->lambda + o->crowd_rate) * 1.05 + 64;
+    dg_status st = dg__boxset_reserve(ctx, labels, DG_BOXES_LABELS,
+                                      (uint64_t)est_gt);
+    if (st < 0)
+        return st;
+    for (uint32_t k = 0; k < m->n_inf; k++) {
+        const detector *d = &m->det[k];
+        double per = m->lambda * (1 + d->dup) + d->bg + d->low +
+                     3.5 * o->crowd_rate;
+        if (o->max_dets_per_frame && per > o->max_dets_per_frame)
+            per = o->max_dets_per_frame;
+        st = dg__boxset_reserve(ctx, &dts[k], DG_BOXES_DETS,
+                                (uint64_t)(m->n_frames * per * 1.05 + 64));
+        if (st < 0)
+            return st;
+    }
+    return DG_OK;
+}
+
 dg_status dg_synth_project(dg_ctx *ctx, const dg_synth_opts *opts,
                            dg_project **out)
 {
     model m;
     dg_project *p = NULL;
-    sbuf gt = {0}, dt = {0}, lab = {0};
-    scratch_t sc = {0};
+    frame_gen g = {0};
+    dg_boxset labels, *dts = NULL;
     char name[64];
     dg_status st;
 
@@ -1019,111 +1121,45 @@ dg_status dg_synth_project(dg_ctx *ctx, const dg_synth_opts *opts,
     st = model_init(ctx, opts, &m);
     if (st < 0)
         return st;
-    st = dg_project_create(ctx, &p);
-    if (st < 0)
+    g.m = &m;
+    dg__boxset_init(&labels);
+    if ((st = model_project(ctx, &m, &p)) < 0)
         goto out;
+    dts = dg__calloc(ctx, m.n_inf, sizeof(*dts));
+    if (!dts) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    if ((st = reserve_expected(ctx, &m, &labels, dts)) < 0)
+        goto out;
+    for (uint32_t f = 0; f < m.n_frames; f++)
+        if ((st = frame_boxes(ctx, &g, f, &labels, dts)) < 0)
+            goto out;
 
-    for (uint32_t c = 0; c < m.n_classes; c++) {
-        class_name(c, name, sizeof(name));
-        st = dg__project_add_class(ctx, p, name, (int64_t)c + 1);
-        if (st < 0)
+    /* Already in frame order, so these only build frame_off. */
+    if ((st = dg__boxset_sort_by_frame(ctx, &labels, m.n_frames)) < 0)
+        goto out;
+    for (uint32_t k = 0; k < m.n_inf; k++)
+        if ((st = dg__boxset_sort_by_frame(ctx, &dts[k], m.n_frames)) < 0)
             goto out;
-    }
-    for (uint32_t f = 0; f < m.n_frames; f++) {
-        frame_name(f, name, sizeof(name));
-        st = dg__project_add_frame(ctx, p, name, (int64_t)f + 1, m.W, m.H);
-        if (st < 0)
-            goto out;
-    }
-    uint32_t inf0 = p->n_inf;
     for (uint32_t k = 0; k < m.n_inf; k++) {
         uint32_t idx;
         inference_name(k, name, sizeof(name));
-        st = dg__project_add_inferences(ctx, p, name, &idx);
-        if (st < 0)
+        if ((st = dg__project_add_inferences(ctx, p, name, &idx)) < 0)
             goto out;
+        dg__project_take_inferences(p, idx, &dts[k]); /* old ones freed below */
     }
-
-    /* Reserve the expected sizes up front; room() grows beyond them. */
-    const dg_synth_opts *o = &m.o;
-    double est_gt = m.n_frames * (m.lambda + o->crowd_rate) * 1.05 + 64;
-    st = dg__boxset_reserve(ctx, &p->labels, DG_BOXES_LABELS,
-                            (uint64_t)est_gt);
-    if (st < 0)
-        goto out;
-    for (uint32_t k = 0; k < m.n_inf; k++) {
-        const detector *d = &m.det[k];
-        double per = m.lambda * (1 + d->dup) + d->bg + d->low +
-                     3.5 * o->crowd_rate;
-        if (o->max_dets_per_frame && per > o->max_dets_per_frame)
-            per = o->max_dets_per_frame;
-        st = dg__boxset_reserve(ctx, &p->inf[inf0 + k].boxes, DG_BOXES_DETS,
-                                (uint64_t)(m.n_frames * per * 1.05 + 64));
-        if (st < 0)
-            goto out;
-    }
-
-    for (uint32_t f = 0; f < m.n_frames; f++) {
-        if (gen_gt(&m, f, &gt) < 0)
-            goto oom;
-        const sbuf *L = plant_labels(&m, f, &gt, &lab, NULL, 0);
-        if (!L)
-            goto oom;
-        st = room(ctx, &p->labels, DG_BOXES_LABELS, L->n);
-        if (st < 0)
-            goto out;
-        for (size_t i = 0; i < L->n; i++) {
-            const sbox *b = &L->b[i];
-            dg__boxset_push(&p->labels, f, b->cls, b->x, b->y, b->w, b->h, 0,
-                            b->area, b->crowd, 0);
-        }
-        for (uint32_t k = 0; k < m.n_inf; k++) {
-            dg_boxset *bs = &p->inf[inf0 + k].boxes;
-            if (gen_dets(&m, k, f, &gt, &dt, &sc) < 0)
-                goto oom;
-            st = room(ctx, bs, DG_BOXES_DETS, dt.n);
-            if (st < 0)
-                goto out;
-            for (size_t i = 0; i < dt.n; i++) {
-                const sbox *b = &dt.b[i];
-                dg__boxset_push(bs, f, b->cls, b->x, b->y, b->w, b->h,
-                                b->score, 0, 0, 0);
-            }
-        }
-        if ((f & 4095) == 4095)
-            dg__progress(ctx, "synth", f + 1, m.n_frames);
-    }
-    dg__progress(ctx, "synth", m.n_frames, m.n_frames);
-
-    /* Already in frame order, so these only build frame_off. */
-    st = dg__boxset_sort_by_frame(ctx, &p->labels, m.n_frames);
-    if (st < 0)
-        goto out;
-    p->n_labels = p->labels.n;
-    p->labels_loaded = 1;
-    p->meta_dirty = 1;
-    for (uint32_t k = 0; k < m.n_inf; k++) {
-        dg_infset *s = &p->inf[inf0 + k];
-        st = dg__boxset_sort_by_frame(ctx, &s->boxes, m.n_frames);
-        if (st < 0)
-            goto out;
-        s->n = s->boxes.n;
-        s->loaded = 1;
-        s->dirty = 1;
-        s->fingerprint = dg__boxset_fingerprint(&s->boxes);
-    }
+    dg__project_take_labels(p, &labels);
     *out = p;
     p = NULL;
     st = DG_OK;
-    goto out;
-oom:
-    st = dg__fail(ctx, DG_ENOMEM, "synth: out of memory");
 out:
     dg_project_free(p);
-    free(gt.b);
-    free(dt.b);
-    free(lab.b);
-    free(sc.rk);
+    dg__boxset_release(&labels);
+    for (uint32_t k = 0; dts && k < m.n_inf; k++)
+        dg__boxset_release(&dts[k]);
+    free(dts);
+    frame_gen_release(&g);
     model_release(&m);
     return st;
 }
@@ -1427,213 +1463,12 @@ dg_status dg_synth_planted(dg_ctx *ctx, const dg_synth_opts *opts,
 /*
  * dg_synth_write (include/detgrid/scale.h) writes the file that
  * dg_synth_project + dg_project_save would write, without holding the
- * boxes: each column is appended to an unlinked scratch file as frames are
- * generated, then hashed (the group fingerprint hashes whole columns one
- * after the other, so it needs them all) and copied into its HDF5 dataset
- * in whole chunks, which compress to the same bytes.
+ * boxes: the store's streaming writer asks for them frame by frame.
  */
-enum { COL_FRAME, COL_CLASS, COL_X, COL_Y, COL_W, COL_H, COL_SCORE, COL_AREA,
-       COL_CROWD, COL_IGNORE, N_COLS };
-
-static const struct {
-    const char *name;
-    size_t esz;
-} col_info[N_COLS] = {
-    {"frame", 4}, {"class", 4}, {"x", 8},    {"y", 8},       {"w", 8},
-    {"h", 8},     {"score", 8}, {"area", 8}, {"iscrowd", 1}, {"ignore", 1}};
-
-typedef struct colset {
-    int kind;          /* DG_BOXES_LABELS or DG_BOXES_DETS */
-    FILE *f[N_COLS];   /* NULL for columns the kind has not */
-    uint64_t n;
-    uint64_t *off;     /* n_frames + 1 */
-} colset;
-
-static int has_col(int kind, int c)
+static dg_status stream_frame(void *arg, dg_ctx *ctx, uint32_t f,
+                              dg_boxset *gt, dg_boxset *dt)
 {
-    if (c == COL_SCORE)
-        return kind == DG_BOXES_DETS;
-    if (c >= COL_AREA)
-        return kind == DG_BOXES_LABELS;
-    return 1;
-}
-
-static dg_status colset_open(dg_ctx *ctx, colset *cs, int kind,
-                             const char *dir, uint32_t n_frames)
-{
-    memset(cs, 0, sizeof(*cs));
-    cs->kind = kind;
-    cs->off = dg__calloc(ctx, (size_t)n_frames + 1, 8);
-    if (!cs->off)
-        return DG_ENOMEM;
-    for (int c = 0; c < N_COLS; c++) {
-        if (!has_col(kind, c))
-            continue;
-        char path[4200];
-        snprintf(path, sizeof(path), "%s/.detgrid-synth-XXXXXX", dir);
-        int fd = mkstemp(path);
-        if (fd < 0)
-            return dg__fail(ctx, DG_EIO, "cannot create a scratch file in "
-                            "'%s': %s", dir, strerror(errno));
-        unlink(path);
-        cs->f[c] = fdopen(fd, "w+b");
-        if (!cs->f[c]) {
-            close(fd);
-            return dg__fail(ctx, DG_EIO, "cannot open a scratch file");
-        }
-        setvbuf(cs->f[c], NULL, _IOFBF, 1 << 20);
-    }
-    return DG_OK;
-}
-
-static void colset_close(colset *cs)
-{
-    for (int c = 0; c < N_COLS; c++)
-        if (cs->f[c])
-            fclose(cs->f[c]);
-    free(cs->off);
-    memset(cs, 0, sizeof(*cs));
-}
-
-/* Appends one box; 0 or -1 on a write error. */
-static int colset_push(colset *cs, uint32_t f, const sbox *b, int labels)
-{
-    uint8_t crowd = b->crowd, ign = 0;
-    int ok = fwrite(&f, 4, 1, cs->f[COL_FRAME]) == 1 &&
-             fwrite(&b->cls, 4, 1, cs->f[COL_CLASS]) == 1 &&
-             fwrite(&b->x, 8, 1, cs->f[COL_X]) == 1 &&
-             fwrite(&b->y, 8, 1, cs->f[COL_Y]) == 1 &&
-             fwrite(&b->w, 8, 1, cs->f[COL_W]) == 1 &&
-             fwrite(&b->h, 8, 1, cs->f[COL_H]) == 1;
-    if (labels)
-        ok = ok && fwrite(&b->area, 8, 1, cs->f[COL_AREA]) == 1 &&
-             fwrite(&crowd, 1, 1, cs->f[COL_CROWD]) == 1 &&
-             fwrite(&ign, 1, 1, cs->f[COL_IGNORE]) == 1;
-    else
-        ok = ok && fwrite(&b->score, 8, 1, cs->f[COL_SCORE]) == 1;
-    cs->n++;
-    return ok ? 0 : -1;
-}
-
-/* Elements per copy block: a multiple of the 65536-element chunks. */
-#define COPY_ELEMS ((size_t)1 << 20)
-
-static dg_status colset_fingerprint(dg_ctx *ctx, colset *cs, void *buf,
-                                    uint64_t *out)
-{
-    uint64_t h = 14695981039346656037ULL;
-    h = dg__fnv_words(h, &cs->n, sizeof(cs->n));
-    /* boxset.c's order: frame, class, x, y, w, h, score, area, iscrowd,
-     * ignore. */
-    for (int c = 0; cs->n && c < N_COLS; c++) {
-        if (!cs->f[c])
-            continue;
-        if (fflush(cs->f[c]) || fseek(cs->f[c], 0, SEEK_SET))
-            return dg__fail(ctx, DG_EIO, "cannot read a scratch file");
-        for (uint64_t o = 0; o < cs->n; o += COPY_ELEMS) {
-            size_t m = cs->n - o < COPY_ELEMS ? (size_t)(cs->n - o) : COPY_ELEMS;
-            if (fread(buf, col_info[c].esz, m, cs->f[c]) != m)
-                return dg__fail(ctx, DG_EIO, "cannot read a scratch file");
-            h = dg__fnv_words(h, buf, m * col_info[c].esz);
-        }
-    }
-    *out = h;
-    return DG_OK;
-}
-
-/* A 1-D column laid out as dg__h5_write_1d(compress = 1) lays it out,
- * filled from file src or from memory mem. */
-static dg_status write_column(dg_ctx *ctx, hid_t g, const char *name,
-                              hid_t mt, hid_t ft, size_t esz, uint64_t n,
-                              FILE *src, const void *mem, void *buf)
-{
-    hsize_t dims[1] = {n};
-    hsize_t chunk[1] = {dg__h5_chunk_1d(n)};
-    hid_t space = H5Screate_simple(1, dims, NULL);
-    hid_t dcpl = dg__h5_dcpl(1, dims, chunk, 1);
-    hid_t ds = H5I_INVALID_HID;
-    dg_status st = DG_OK;
-    if (space < 0 || dcpl < 0)
-        goto fail;
-    ds = H5Dcreate2(g, name, ft, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (ds < 0)
-        goto fail;
-    if (src && (fflush(src) || fseek(src, 0, SEEK_SET)))
-        goto fail;
-    for (uint64_t o = 0; o < n; o += COPY_ELEMS) {
-        size_t m = n - o < COPY_ELEMS ? (size_t)(n - o) : COPY_ELEMS;
-        const void *data = buf;
-        if (src) {
-            if (fread(buf, esz, m, src) != m)
-                goto fail;
-        } else {
-            data = (const char *)mem + o * esz;
-        }
-        hsize_t start[1] = {o}, count[1] = {m};
-        hid_t ms = H5Screate_simple(1, count, NULL);
-        int ok = ms >= 0 &&
-                 H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count,
-                                     NULL) >= 0 &&
-                 H5Dwrite(ds, mt, ms, space, H5P_DEFAULT, data) >= 0;
-        if (ms >= 0)
-            H5Sclose(ms);
-        if (!ok)
-            goto fail;
-    }
-    goto out;
-fail:
-    st = dg__fail(ctx, DG_EIO, "'%s': cannot write dataset '%s'",
-                  dg__h5_fname(g), name);
-out:
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return st;
-}
-
-/* The group write_boxes (host/project.c) writes, from the columns. */
-static dg_status colset_write(dg_ctx *ctx, hid_t parent, const char *name,
-                              colset *cs, uint32_t n_frames, void *buf)
-{
-    uint64_t fp;
-    dg_status st = colset_fingerprint(ctx, cs, buf, &fp);
-    if (st < 0)
-        return st;
-    hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0)
-        return dg__fail(ctx, DG_EIO, "cannot create group '%s'", name);
-    if ((st = dg__h5_attr_write(ctx, g, "fingerprint", H5T_NATIVE_UINT64,
-                                H5T_STD_U64LE, &fp, 0)) < 0)
-        goto out;
-    static const int order[] = {COL_FRAME, COL_CLASS, COL_X, COL_Y, COL_W,
-                                COL_H, -1, COL_SCORE, COL_AREA, COL_CROWD,
-                                COL_IGNORE};
-    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && st >= 0; i++) {
-        int c = order[i];
-        if (c < 0) {
-            st = write_column(ctx, g, "frame_offsets", H5T_NATIVE_UINT64,
-                              H5T_STD_U64LE, 8, (uint64_t)n_frames + 1, NULL,
-                              cs->off, buf);
-            continue;
-        }
-        if (!cs->f[c])
-            continue;
-        hid_t mt, ft;
-        if (col_info[c].esz == 4)
-            mt = H5T_NATIVE_UINT32, ft = H5T_STD_U32LE;
-        else if (col_info[c].esz == 1)
-            mt = H5T_NATIVE_UINT8, ft = H5T_STD_U8LE;
-        else
-            mt = H5T_NATIVE_DOUBLE, ft = H5T_IEEE_F64LE;
-        st = write_column(ctx, g, col_info[c].name, mt, ft, col_info[c].esz,
-                          cs->n, cs->f[c], NULL, buf);
-    }
-out:
-    H5Gclose(g);
-    return st;
+    return frame_boxes(ctx, arg, f, gt, dt);
 }
 
 dg_status dg_synth_write(dg_ctx *ctx, const dg_synth_opts *opts,
@@ -1641,125 +1476,33 @@ dg_status dg_synth_write(dg_ctx *ctx, const dg_synth_opts *opts,
 {
     model m;
     dg_project *p = NULL;
-    sbuf gt = {0}, dt = {0}, lab = {0};
-    scratch_t sc = {0};
-    colset *cs = NULL;
-    void *buf = NULL;
-    char name[64], dir[4096], tmp[4200];
-    hid_t f = H5I_INVALID_HID;
+    frame_gen g = {0};
+    char (*nb)[64] = NULL, **names = NULL;
     dg_status st;
-    uint32_t ncs = 0;
 
     st = model_init(ctx, opts, &m);
     if (st < 0)
         return st;
-    if ((st = dg_project_create(ctx, &p)) < 0)
+    g.m = &m;
+    if ((st = model_project(ctx, &m, &p)) < 0)
         goto out;
-    for (uint32_t c = 0; c < m.n_classes && st >= 0; c++) {
-        class_name(c, name, sizeof(name));
-        st = dg__project_add_class(ctx, p, name, (int64_t)c + 1);
-    }
-    for (uint32_t fr = 0; fr < m.n_frames && st >= 0; fr++) {
-        frame_name(fr, name, sizeof(name));
-        st = dg__project_add_frame(ctx, p, name, (int64_t)fr + 1, m.W, m.H);
-    }
-    if (st < 0)
-        goto out;
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof(dir), ".");
-    else
-        snprintf(dir, sizeof(dir), "%.*s",
-                 (int)(slash == path ? 1 : slash - path), path);
-    ncs = 1 + m.n_inf;
-    cs = dg__calloc(ctx, ncs, sizeof(*cs));
-    buf = dg__alloc(ctx, COPY_ELEMS, 8);
-    if (!cs || !buf) {
+    nb = dg__calloc(ctx, m.n_inf, sizeof(*nb));
+    names = dg__calloc(ctx, m.n_inf, sizeof(*names));
+    if (!nb || !names) {
         st = DG_ENOMEM;
         goto out;
     }
-    for (uint32_t i = 0; i < ncs; i++)
-        if ((st = colset_open(ctx, &cs[i], i ? DG_BOXES_DETS : DG_BOXES_LABELS,
-                              dir, m.n_frames)) < 0)
-            goto out;
-
-    /* The frames, exactly as dg_synth_project generates them. */
-    for (uint32_t fr = 0; fr < m.n_frames; fr++) {
-        if (gen_gt(&m, fr, &gt) < 0)
-            goto oom;
-        const sbuf *L = plant_labels(&m, fr, &gt, &lab, NULL, 0);
-        if (!L)
-            goto oom;
-        for (size_t i = 0; i < L->n; i++)
-            if (colset_push(&cs[0], fr, &L->b[i], 1) < 0)
-                goto werr;
-        cs[0].off[fr + 1] = cs[0].n;
-        for (uint32_t k = 0; k < m.n_inf; k++) {
-            if (gen_dets(&m, k, fr, &gt, &dt, &sc) < 0)
-                goto oom;
-            for (size_t i = 0; i < dt.n; i++)
-                if (colset_push(&cs[1 + k], fr, &dt.b[i], 0) < 0)
-                    goto werr;
-            cs[1 + k].off[fr + 1] = cs[1 + k].n;
-        }
-        if ((fr & 4095) == 4095)
-            dg__progress(ctx, "synth", fr + 1, m.n_frames);
+    for (uint32_t k = 0; k < m.n_inf; k++) {
+        inference_name(k, nb[k], sizeof(nb[k]));
+        names[k] = nb[k];
     }
-    dg__progress(ctx, "synth", m.n_frames, m.n_frames);
-
-    /* The file, in dg_project_save's order. */
-    f = dg__h5_create_tmp(ctx, path, tmp, sizeof(tmp));
-    if (f < 0) {
-        st = DG_EIO;
-        goto out;
-    }
-    p->meta_dirty = 1;
-    if ((st = dg__project_write_meta(ctx, p, (int64_t)f)) < 0 ||
-        (st = colset_write(ctx, f, "labels", &cs[0], m.n_frames, buf)) < 0)
-        goto fail;
-    hid_t g = H5Gcreate2(f, "inferences", H5P_DEFAULT, H5P_DEFAULT,
-                         H5P_DEFAULT);
-    hid_t rg = H5Gcreate2(f, "results", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0 || rg < 0) {
-        if (g >= 0)
-            H5Gclose(g);
-        if (rg >= 0)
-            H5Gclose(rg);
-        st = dg__fail(ctx, DG_EIO, "'%s': cannot create groups", tmp);
-        goto fail;
-    }
-    for (uint32_t k = 0; k < m.n_inf && st >= 0; k++) {
-        inference_name(k, name, sizeof(name));
-        st = colset_write(ctx, g, name, &cs[1 + k], m.n_frames, buf);
-    }
-    H5Gclose(rg);
-    H5Gclose(g);
-    if (st < 0 || (st = dg__segments_save(ctx, p, -1, (int64_t)f)) < 0 ||
-        (st = dg__embeddings_save(ctx, p, -1, (int64_t)f)) < 0)
-        goto fail;
-    st = dg__h5_commit_tmp(ctx, f, tmp, path);
-    f = H5I_INVALID_HID;
-    goto out;
-werr:
-    st = dg__fail(ctx, DG_EIO, "synth: cannot write scratch files in '%s': %s",
-                  dir, strerror(errno));
-    goto out;
-oom:
-    st = dg__fail(ctx, DG_ENOMEM, "synth: out of memory");
-    goto out;
-fail:
-    dg__h5_abort_tmp(f, tmp);
-    f = H5I_INVALID_HID;
+    st = dg__project_stream_write(ctx, p, path, m.n_inf, names, stream_frame,
+                                  &g);
 out:
-    for (uint32_t i = 0; cs && i < ncs; i++)
-        colset_close(&cs[i]);
-    free(cs);
-    free(buf);
+    free(names);
+    free(nb);
     dg_project_free(p);
-    free(gt.b);
-    free(dt.b);
-    free(lab.b);
-    free(sc.rk);
+    frame_gen_release(&g);
     model_release(&m);
     return st;
 }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
+#include "store.h"
 
 static uint64_t mix(uint64_t z)
 {
@@ -58,31 +58,20 @@ static float *centres(dg_ctx *ctx, uint32_t n, uint32_t dim, uint64_t seed)
     return c;
 }
 
+/* A numeric "scene" column, unless the project has one. */
 static dg_status add_scene_meta(dg_ctx *ctx, dg_project *p,
                                 const uint32_t *scene)
 {
-    for (uint32_t i = 0; i < p->n_meta; i++)
-        if (!strcmp(p->meta[i].name, "scene"))
+    uint32_t F = dg__project_n_frames(p);
+    for (uint32_t i = 0; i < dg__project_n_meta(p); i++)
+        if (!strcmp(dg__project_meta(p, i)->name, "scene"))
             return DG_OK;
-    dg_meta_col *nm = realloc(p->meta, (p->n_meta + 1) * sizeof(*nm));
-    if (!nm)
-        return dg__fail(ctx, DG_ENOMEM, "out of memory");
-    p->meta = nm;
-    dg_meta_col *m = &p->meta[p->n_meta];
-    memset(m, 0, sizeof(*m));
-    m->is_num = 1;
-    m->name = dg__strdup(ctx, "scene");
-    m->num = dg__alloc(ctx, p->n_frames ? p->n_frames : 1, sizeof(double));
-    if (!m->name || !m->num) {
-        free(m->name);
-        free(m->num);
+    double *num = dg__alloc(ctx, F ? F : 1, sizeof(double));
+    if (!num)
         return DG_ENOMEM;
-    }
-    for (uint32_t f = 0; f < p->n_frames; f++)
-        m->num[f] = scene[f];
-    p->n_meta++;
-    p->meta_dirty = 1;
-    return DG_OK;
+    for (uint32_t f = 0; f < F; f++)
+        num[f] = scene[f];
+    return dg__project_set_meta(ctx, p, "scene", 1, num, NULL);
 }
 
 /* Rebuilds inference set i with the planted pattern applied. */
@@ -91,18 +80,19 @@ static dg_status plant(dg_ctx *ctx, dg_project *p, uint32_t i,
                        int kind, uint64_t seed)
 {
     dg_status st;
-    if ((st = dg__project_load_inferences(ctx, p, i)) < 0)
+    const dg_boxset *o;
+    if ((st = dg__project_inferences(ctx, p, i, &o)) < 0)
         return st;
-    const dg_boxset *o = &p->inf[i].boxes;
+    uint32_t F = dg__project_n_frames(p);
     uint64_t extra = 0;
-    for (uint32_t f = 0; f < p->n_frames; f++)
+    for (uint32_t f = 0; f < F; f++)
         extra += scene[f] == ps ? 3 : 0;
     dg_boxset b;
     dg__boxset_init(&b);
     if ((st = dg__boxset_reserve(ctx, &b, DG_BOXES_DETS, o->n + extra)) < 0)
         return st;
     rng r = {seed ^ 0x5eedf00dULL ^ ((uint64_t)i << 32)};
-    for (uint32_t f = 0; f < p->n_frames; f++) {
+    for (uint32_t f = 0; f < F; f++) {
         for (uint64_t q = o->frame_off[f]; q < o->frame_off[f + 1]; q++) {
             if (kind == 1 && scene[f] == ps && o->cls[q] == pc)
                 continue;
@@ -110,8 +100,10 @@ static dg_status plant(dg_ctx *ctx, dg_project *p, uint32_t i,
                             o->h[q], o->score[q], 0, 0, 0);
         }
         if (kind == 2 && scene[f] == ps) {
-            double fw = isfinite(p->frame_w[f]) ? p->frame_w[f] : 640;
-            double fh = isfinite(p->frame_h[f]) ? p->frame_h[f] : 480;
+            double fw, fh;
+            dg__project_frame_size(p, f, &fw, &fh);
+            fw = isfinite(fw) ? fw : 640;
+            fh = isfinite(fh) ? fh : 480;
             for (int j = 0; j < 3; j++) {
                 double w = 16 + 24 * unif(&r), h = 16 + 24 * unif(&r);
                 double x = unif(&r) * (fw - w), y = unif(&r) * (fh - h);
@@ -120,7 +112,7 @@ static dg_status plant(dg_ctx *ctx, dg_project *p, uint32_t i,
             }
         }
     }
-    if ((st = dg__boxset_sort_by_frame(ctx, &b, p->n_frames)) < 0) {
+    if ((st = dg__boxset_sort_by_frame(ctx, &b, F)) < 0) {
         dg__boxset_release(&b);
         return st;
     }
@@ -162,7 +154,9 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
     dg_status st = DG_OK;
     uint32_t dim = o->dim ? o->dim : 64, S = o->scenes ? o->scenes : 8;
     const char *model = o->model ? o->model : "synth";
-    uint32_t F = p->n_frames, C = p->n_classes;
+    uint32_t F = dg__project_n_frames(p), C = dg__project_n_classes(p);
+    uint32_t n_inf = dg__project_n_inferences(p);
+    const dg_boxset *lb;
     uint32_t ps = UINT32_MAX, pc = UINT32_MAX;
     uint32_t *scene = dg__alloc(ctx, F ? F : 1, sizeof(uint32_t));
     float *sc = centres(ctx, S, dim, mix(o->seed ^ 0x5ce7e5ULL));
@@ -179,12 +173,11 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
     }
     for (uint32_t f = 0; f < F; f++)
         scene[f] = (uint32_t)(mix(o->seed * 0x100000001b3ULL + f) % S);
-    if ((st = dg__project_load_labels(ctx, p)) < 0)
+    if ((st = dg__project_labels(ctx, p, &lb)) < 0)
         goto out;
     if (o->plant && F && C) {
         ps = (uint32_t)(mix(o->seed ^ 0x91a47ULL) % S);
         /* The class with the most labels in the planted scene. */
-        const dg_boxset *lb = &p->labels;
         for (uint64_t q = 0; q < lb->n; q++)
             if (scene[lb->frame[q]] == ps && !lb->iscrowd[q])
                 count[lb->cls[q]]++;
@@ -192,7 +185,7 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
         for (uint32_t k = 1; k < C; k++)
             if (count[k] > count[pc])
                 pc = k;
-        for (uint32_t i = 0; i < p->n_inf; i++)
+        for (uint32_t i = 0; i < n_inf; i++)
             if ((st = plant(ctx, p, i, scene, ps, pc, o->plant, o->seed)) < 0)
                 goto out;
     }
@@ -213,7 +206,6 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
                                          fm, F, dim)) < 0)
         goto out;
     /* Label crops. */
-    const dg_boxset *lb = &p->labels;
     float *lm = crops(ctx, lb->n, dim, lb->cls, lb->frame, scene, cc, sc, NULL,
                       fpc, mix(o->seed ^ 0x1abe1ULL));
     if (!lm) {
@@ -225,10 +217,10 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
         goto out;
     /* Detection crops, per inference set; planted false positives are the
      * last three detections of each frame of the planted scene. */
-    for (uint32_t i = 0; i < p->n_inf; i++) {
-        if ((st = dg__project_load_inferences(ctx, p, i)) < 0)
+    for (uint32_t i = 0; i < n_inf; i++) {
+        const dg_boxset *b;
+        if ((st = dg__project_inferences(ctx, p, i, &b)) < 0)
             goto out;
-        const dg_boxset *b = &p->inf[i].boxes;
         uint8_t *fl = NULL;
         if (o->plant == 2) {
             fl = dg__calloc(ctx, b->n ? b->n : 1, 1);
@@ -251,7 +243,8 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
         }
         if ((st = dg_project_take_embeddings(ctx, p, model,
                                              DG_EMBED_INFERENCES,
-                                             p->inf[i].name, dm, b->n, dim)) <
+                                             dg_project_inference_name(p, i),
+                                             dm, b->n, dim)) <
             0)
             goto out;
     }

@@ -1,19 +1,19 @@
 /*
  * Percentile bootstrap of precision, recall and F1 over frames.
  *
- * The per-(frame, class) counts (host/frames.c) go to the resampling engine
- * (the device's bootstrap_sums or its reference twin), which returns integer
- * sums per resample, set and class. Everything after that happens here, on
- * the host, whichever engine ran: the sums become precision, recall and F1
- * per class and micro-averaged, differences for paired runs, and the
- * percentiles of each. Device and reference therefore give identical
- * intervals.
+ * The per-(frame, class) counts (frames.c) go to the resampling stage
+ * through the engine (the device's bootstrap_sums or its reference twin:
+ * engine.h chooses), which returns integer sums per resample, set and
+ * class. Everything after that happens here, on the host, whichever path
+ * ran: the sums become precision, recall and F1 per class and
+ * micro-averaged, differences for paired runs, and the percentiles of
+ * each. Device and reference therefore give identical intervals.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootstrap_internal.h"
+#include "query.h"
 
 double dg__quantile_sorted(const double *v, uint64_t m, double q)
 {
@@ -57,36 +57,6 @@ static void prf_set(dg_prf *m, int k, double v)
         m->f1 = v;
 }
 
-/* Whether ctx asks for (or auto finds) an OpenCL device. */
-static int want_cl(dg_ctx *ctx)
-{
-    if (ctx->device_kind == DG_DEVICE_GPU || ctx->device_kind == DG_DEVICE_CPU)
-        return 1;
-    return ctx->device_kind == DG_DEVICE_AUTO && dg__cl_have_gpu(ctx);
-}
-
-static dg_status engine(dg_ctx *ctx, const dg_boot_input *in, uint32_t b0,
-                        uint32_t nb, uint64_t *sums, int *use_cl)
-{
-    if (*use_cl) {
-        dg_device_kind saved = ctx->device_kind;
-        if (saved == DG_DEVICE_AUTO)
-            ctx->device_kind = DG_DEVICE_GPU;
-        dg_status st = dg__cl_bootstrap_sums(ctx, in, b0, nb, sums);
-        ctx->device_kind = saved;
-        if (st == DG_OK)
-            return st;
-        if (st != DG_ENODEV && st != DG_ECL && st != DG_ENOMEM)
-            return st;
-        dg__warn(ctx,
-                 "warning: OpenCL bootstrap failed, falling back to the "
-                 "reference path: %s",
-                 ctx->err);
-        *use_cl = 0;
-    }
-    return dg__bootstrap_sums_ref(ctx, in, b0, nb, sums);
-}
-
 /*
  * The shared driver: S tables over the same universe. Groups of output:
  * g = s for each set, and g = 2 for B - A when S == 2. out[g * (C + 1) + c]
@@ -101,6 +71,7 @@ static dg_status run(dg_ctx *ctx, dg_fcc *t, uint32_t S,
     double level = o && o->level > 0 ? o->level : 0.95;
     uint64_t seed = o ? o->seed : 0;
     uint64_t *off = NULL, *sums = NULL, *point = NULL;
+    dg_engine *eng = NULL;
     uint32_t *cls = NULL, *cnt = NULL;
     double *vals = NULL;
     uint64_t *nval = NULL;
@@ -172,7 +143,8 @@ static dg_status run(dg_ctx *ctx, dg_fcc *t, uint32_t S,
         st = DG_ENOMEM;
         goto out;
     }
-    int use_cl = want_cl(ctx);
+    if ((st = dg__engine_open(ctx, &eng)) < 0)
+        goto out;
     dg_prf *m = dg__alloc(ctx, (size_t)S * K, sizeof(dg_prf));
     if (!m) {
         st = DG_ENOMEM;
@@ -180,7 +152,8 @@ static dg_status run(dg_ctx *ctx, dg_fcc *t, uint32_t S,
     }
     for (uint64_t b0 = 0; b0 < B; b0 += per) {
         uint32_t nb = (uint32_t)(B - b0 < per ? B - b0 : per);
-        if ((st = engine(ctx, &in, (uint32_t)b0, nb, sums, &use_cl)) < 0) {
+        if ((st = dg__engine_bootstrap_sums(eng, ctx, &in, (uint32_t)b0, nb,
+                                            sums)) < 0) {
             free(m);
             goto out;
         }
@@ -226,6 +199,7 @@ static dg_status run(dg_ctx *ctx, dg_fcc *t, uint32_t S,
                         dg__quantile_sorted(v, nval[cell], qhi));
             }
 out:
+    dg__engine_close(eng);
     free(point);
     free(off);
     free(cls);
@@ -294,9 +268,12 @@ dg_status dg_results_bootstrap_paired(dg_ctx *ctx, dg_project *p,
     dg_status st = check_opts(ctx, o);
     if (st < 0)
         return st;
-    if (ra != rb && (ra->frame_mask || rb->frame_mask) &&
-        (!ra->frame_mask || !rb->frame_mask ||
-         memcmp(ra->frame_mask, rb->frame_mask, p->n_frames)))
+    dg_results_info ia, ib;
+    dg__results_info(ra, &ia);
+    dg__results_info(rb, &ib);
+    if (ra != rb && (ia.frame_mask || ib.frame_mask) &&
+        (!ia.frame_mask || !ib.frame_mask ||
+         memcmp(ia.frame_mask, ib.frame_mask, dg__project_n_frames(p))))
         return dg__fail(ctx, DG_EINVAL,
                         "paired bootstrap: the two sets are restricted to "
                         "different frames");

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
+#include "store.h"
 
 /*
  * found[l] = 1 + sorted position of the detection of r (score >= conf,
@@ -16,21 +16,22 @@
 static dg_status found_by(dg_ctx *ctx, struct dg_results *r, double conf,
                           int iou_idx, uint64_t n_labels, uint64_t *found)
 {
+    dg_results_info ri;
+    dg__results_info(r, &ri);
     if (isnan(conf))
         return dg__fail(ctx, DG_EINVAL, "confidence is NaN");
-    if (iou_idx < 0 || iou_idx >= r->n_iou)
+    if (iou_idx < 0 || iou_idx >= ri.n_iou)
         return dg__fail(ctx, DG_EINVAL, "IoU index %d out of range (%d stored)",
-                        iou_idx, r->n_iou);
-    const uint8_t *row = dg__results_status_row(ctx, r, iou_idx);
-    if (!row)
-        return DG_EFORMAT;
-    dg_status st = dg__results_load_matched(ctx, r);
-    if (st < 0)
+                        iou_idx, ri.n_iou);
+    const uint8_t *row;
+    const int32_t *matched;
+    dg_status st = dg__results_status_row(ctx, r, iou_idx, &row);
+    if (st < 0 || (st = dg__results_matched(ctx, r, &matched)) < 0)
         return st;
-    const int32_t *m = r->matched + (size_t)iou_idx * r->n_det;
-    for (uint32_t c = 0; c < r->n_classes; c++) {
-        uint64_t lo = r->class_off[c], hi = r->class_off[c + 1];
-        uint64_t k = dg__count_at_least(r->score + lo, hi - lo, conf);
+    const int32_t *m = matched + (size_t)iou_idx * ri.n_det;
+    for (uint32_t c = 0; c < ri.n_classes; c++) {
+        uint64_t lo = ri.class_off[c], hi = ri.class_off[c + 1];
+        uint64_t k = dg__count_at_least(ri.score + lo, hi - lo, conf);
         for (uint64_t j = lo; j < lo + k; j++) {
             if (row[j] != DG_TP)
                 continue;
@@ -68,15 +69,18 @@ dg_status dg_results_churn(dg_ctx *ctx, dg_project *p, dg_results *ra,
         *items = NULL;
         *n_items = 0;
     }
-    if ((st = dg__project_load_labels(ctx, p)) < 0)
+    const dg_boxset *gt;
+    if ((st = dg__project_labels(ctx, p, &gt)) < 0)
         return st;
-    const dg_boxset *gt = &p->labels;
     uint64_t nl = gt->n;
-    if (ra->n_gt_total != nl || rb->n_gt_total != nl)
+    dg_results_info ia, ib;
+    dg__results_info(ra, &ia);
+    dg__results_info(rb, &ib);
+    if (ia.n_gt_total != nl || ib.n_gt_total != nl)
         return dg__fail(ctx, DG_ESTALE,
                         "results cover %llu labels, the project has %llu "
                         "(run 'detgrid eval')",
-                        (unsigned long long)ra->n_gt_total,
+                        (unsigned long long)ia.n_gt_total,
                         (unsigned long long)nl);
     fa = dg__calloc(ctx, nl ? nl : 1, sizeof(uint64_t));
     fb = dg__calloc(ctx, nl ? nl : 1, sizeof(uint64_t));
@@ -87,11 +91,11 @@ dg_status dg_results_churn(dg_ctx *ctx, dg_project *p, dg_results *ra,
     if ((st = found_by(ctx, ra, conf_a, iou_a, nl, fa)) < 0 ||
         (st = found_by(ctx, rb, conf_b, iou_b, nl, fb)) < 0)
         goto out;
-    uint32_t C = p->n_classes;
+    uint32_t C = dg__project_n_classes(p);
     if (per_class)
         memset(per_class, 0, 2 * (size_t)C * sizeof(uint64_t));
     uint64_t na = 0, nb = 0;
-    const uint8_t *mask = ra->frame_mask;
+    const uint8_t *mask = ia.frame_mask;
     for (uint64_t l = 0; l < nl; l++) {
         if ((mask && !mask[gt->frame[l]]) || (!fa[l]) == (!fb[l]))
             continue;
@@ -118,18 +122,21 @@ dg_status dg_results_churn(dg_ctx *ctx, dg_project *p, dg_results *ra,
         goto out;
 
     struct dg_results *r = which == 0 ? ra : rb;
+    const dg_results_info *ri = which == 0 ? &ia : &ib;
     uint64_t *f = which == 0 ? fa : fb, *g = which == 0 ? fb : fa;
     uint64_t n = which == 0 ? na : nb;
-    if (r->inf_index < 0 || (uint64_t)r->inf_index >= p->n_inf) {
+    if (ri->inf_index < 0 ||
+        (uint64_t)ri->inf_index >= dg__project_n_inferences(p)) {
         st = dg__fail(ctx, DG_EINVAL, "results are not attached to an "
                                       "inference set of this project");
         goto out;
     }
-    if ((st = dg__results_load_order(ctx, r)) < 0 ||
-        (st = dg__project_load_inferences(ctx, p, (uint32_t)r->inf_index)) <
-            0)
+    const uint32_t *order;
+    const dg_boxset *dt;
+    if ((st = dg__results_order(ctx, r, &order)) < 0 ||
+        (st = dg__project_inferences(ctx, p, (uint32_t)ri->inf_index,
+                                     &dt)) < 0)
         goto out;
-    const dg_boxset *dt = &p->inf[r->inf_index].boxes;
     out = dg__alloc(ctx, n ? n : 1, sizeof(*out));
     if (!out) {
         st = DG_ENOMEM;
@@ -140,7 +147,7 @@ dg_status dg_results_churn(dg_ctx *ctx, dg_project *p, dg_results *ra,
         if ((mask && !mask[gt->frame[l]]) || !f[l] || g[l])
             continue;
         uint64_t j = f[l] - 1;
-        uint32_t d = r->order[j];
+        uint32_t d = order[j];
         if (d >= dt->n) {
             st = dg__fail(ctx, DG_ESTALE, "results do not fit the inference "
                                           "set (run 'detgrid eval')");
@@ -155,7 +162,7 @@ dg_status dg_results_churn(dg_ctx *ctx, dg_project *p, dg_results *ra,
         it->box[2] = gt->w[l];
         it->box[3] = gt->h[l];
         it->det = d;
-        it->score = r->score[j];
+        it->score = ri->score[j];
         it->iou = dg__iou(dt->x[d], dt->y[d], dt->w[d], dt->h[d], gt->x[l],
                           gt->y[l], gt->w[l], gt->h[l], 0);
     }

@@ -1,5 +1,5 @@
 /*
- * Internal pieces of the COCO protocol (host/coco.c), exposed for
+ * Internal pieces of the COCO protocol (host/query/coco*.c), exposed for
  * tests/test-coco.c: numpy's arithmetic reproduced bit for bit, and the
  * PR curve of one (category, area range, maxDets, IoU threshold) in two
  * forms, the literal one pycocotools writes and the fast one eval uses.
@@ -39,8 +39,8 @@ int dg__coco_curve_ref(const uint8_t *tp, const uint8_t *fp,
 
 /*
  * The same curve as the evaluator builds it (from its true positives,
- * walking backwards; see struct curve in host/coco.c). Must give the same
- * bytes as dg__coco_curve_ref.
+ * walking backwards; see struct curve in coco_accumulate.c). Must give
+ * the same bytes as dg__coco_curve_ref.
  */
 void dg__coco_curve_fast(const uint8_t *tp, const uint8_t *fp,
                          const double *score, size_t nd, uint64_t npig,

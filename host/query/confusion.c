@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "detgrid/confusion.h"
-#include "dg_internal.h"
+#include "store.h"
 
 int dg_results_has_confusion(const dg_results *r)
 {
-    return r && r->version >= 2 && r->agnostic != NULL;
+    return r && dg__results_has_agnostic(r);
 }
 
 static dg_status check_point(dg_ctx *ctx, const dg_results *r, double conf,
@@ -21,7 +21,7 @@ static dg_status check_point(dg_ctx *ctx, const dg_results *r, double conf,
 {
     if (isnan(conf))
         return dg__fail(ctx, DG_EINVAL, "confidence is NaN");
-    if (iou_idx < 0 || iou_idx >= r->n_iou)
+    if (iou_idx < 0 || iou_idx >= dg_results_n_iou(r))
         return dg__fail(ctx, DG_EINVAL, "IoU index %d out of range",
                         iou_idx);
     return DG_OK;
@@ -36,23 +36,24 @@ dg_status dg_confusion_matrix(dg_ctx *ctx, dg_results *r, double conf,
         return dg__fail(ctx, DG_EINVAL, "dg_confusion_matrix: NULL argument");
     if ((st = check_point(ctx, r, conf, iou_idx)) < 0)
         return st;
-    const int32_t *row = dg__results_agnostic_row(ctx, r, iou_idx);
-    if (!row)
-        return r->version < 2 ? DG_ESTALE : DG_EFORMAT;
-    const uint32_t *lc = dg__results_label_class(ctx, r);
-    if (!lc)
-        return DG_EFORMAT;
-    uint32_t K = r->n_classes;
+    const int32_t *row;
+    const uint32_t *lc;
+    if ((st = dg__results_agnostic_row(ctx, r, iou_idx, &row)) < 0 ||
+        (st = dg__results_label_class(ctx, r, &lc)) < 0)
+        return st;
+    dg_results_info ri;
+    dg__results_info(r, &ri);
+    uint32_t K = ri.n_classes;
     size_t w = (size_t)K + 1;
     uint64_t ign = 0;
-    /* A segment restriction (host/segments.c) skips other frames. */
-    const uint8_t *mask = r->frame_mask;
-    const uint32_t *df = r->det_frame;
-    const uint64_t *gtc = mask ? r->mask_gt_count : r->gt_count;
+    /* A segment restriction (host/query/segments.c) skips other frames. */
+    const uint8_t *mask = ri.frame_mask;
+    const uint32_t *df = dg__results_mask_det_frame(r);
+    const uint64_t *gtc = mask ? ri.mask_gt_count : ri.gt_count;
     memset(counts, 0, w * w * sizeof(*counts));
     for (uint32_t c = 0; c < K; c++) {
-        uint64_t lo = r->class_off[c], hi = r->class_off[c + 1];
-        uint64_t k = dg__count_at_least(r->score + lo, hi - lo, conf);
+        uint64_t lo = ri.class_off[c], hi = ri.class_off[c + 1];
+        uint64_t k = dg__count_at_least(ri.score + lo, hi - lo, conf);
         for (uint64_t j = lo; j < lo + k; j++) {
             if (mask && !mask[df[j]])
                 continue;
@@ -159,7 +160,9 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_project *p, dg_results *r,
     *out = NULL;
     if ((st = check_point(ctx, r, q->conf, q->iou_idx)) < 0)
         return st;
-    int32_t K = (int32_t)r->n_classes;
+    dg_results_info ri;
+    dg__results_info(r, &ri);
+    int32_t K = (int32_t)ri.n_classes;
     int32_t g = q->gt_class, pc = q->pred_class;
     if (g < DG_BACKGROUND || g >= K || pc < DG_BACKGROUND || pc >= K)
         return dg__fail(ctx, DG_EINVAL, "class index out of range");
@@ -169,31 +172,26 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_project *p, dg_results *r,
     if (q->sort != DG_SORT_CONFIDENCE && q->sort != DG_SORT_IOU &&
         q->sort != DG_SORT_AREA)
         return dg__fail(ctx, DG_EINVAL, "unknown sort key %d", (int)q->sort);
-    int64_t which = -1;
-    for (uint32_t i = 0; i < p->n_inf; i++)
-        if (p->inf[i].results == r)
-            which = i;
+    int64_t which = dg__project_results_index(p, r);
     if (which < 0)
         return dg__fail(ctx, DG_EINVAL,
                         "dg_examples_new: the results do not belong to this "
                         "project (use dg_results_load)");
-    const int32_t *row = dg__results_agnostic_row(ctx, r, q->iou_idx);
-    if (!row)
-        return r->version < 2 ? DG_ESTALE : DG_EFORMAT;
-    const uint32_t *lc = dg__results_label_class(ctx, r);
-    if (!lc)
-        return DG_EFORMAT;
-    if ((st = dg__results_load_order(ctx, r)) < 0 ||
-        (st = dg__project_load_labels(ctx, p)) < 0 ||
-        (st = dg__project_load_inferences(ctx, p, (uint32_t)which)) < 0)
+    const int32_t *row;
+    const uint32_t *lc, *order;
+    const dg_boxset *gt, *dt;
+    if ((st = dg__results_agnostic_row(ctx, r, q->iou_idx, &row)) < 0 ||
+        (st = dg__results_label_class(ctx, r, &lc)) < 0 ||
+        (st = dg__results_order(ctx, r, &order)) < 0 ||
+        (st = dg__project_labels(ctx, p, &gt)) < 0 ||
+        (st = dg__project_inferences(ctx, p, (uint32_t)which, &dt)) < 0)
         return st;
-    const dg_boxset *gt = &p->labels, *dt = &p->inf[which].boxes;
-    if (gt->n != r->n_gt_total || dt->n != r->n_det || !gt->frame_off ||
+    if (gt->n != ri.n_gt_total || dt->n != ri.n_det || !gt->frame_off ||
         !dt->frame_off)
         return dg__fail(ctx, DG_ESTALE,
                         "results for '%s' do not fit its boxes (run "
                         "'detgrid eval')",
-                        p->inf[which].name);
+                        dg_project_inference_name(p, (uint32_t)which));
 
     x = dg__calloc(ctx, 1, sizeof(*x));
     if (!x)
@@ -206,18 +204,18 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_project *p, dg_results *r,
 
     if (pc != DG_BACKGROUND) {
         /* Detections of class pc at score >= conf in this cell. */
-        uint64_t lo = r->class_off[pc], hi = r->class_off[pc + 1];
-        uint64_t k = dg__count_at_least(r->score + lo, hi - lo, q->conf);
+        uint64_t lo = ri.class_off[pc], hi = ri.class_off[pc + 1];
+        uint64_t k = dg__count_at_least(ri.score + lo, hi - lo, q->conf);
         for (uint64_t j = lo; j < lo + k; j++) {
             int32_t a = row[j];
-            if (r->frame_mask && !r->frame_mask[dt->frame[r->order[j]]])
+            if (ri.frame_mask && !ri.frame_mask[dt->frame[order[j]]])
                 continue;
             if (g == DG_BACKGROUND ? a != DG_AGN_BACKGROUND
                                    : (a < 0 || lc[a] != (uint32_t)g))
                 continue;
             if ((st = grow(ctx, x, &cap)) < 0)
                 goto fail;
-            uint32_t d = r->order[j];
+            uint32_t d = order[j];
             entry *e = &x->e[x->n++];
             e->det = d;
             e->gt = a >= 0 ? a : -1;
@@ -242,8 +240,8 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_project *p, dg_results *r,
             goto fail;
         }
         for (uint32_t c = 0; c < (uint32_t)K; c++) {
-            uint64_t lo = r->class_off[c], hi = r->class_off[c + 1];
-            uint64_t k = dg__count_at_least(r->score + lo, hi - lo, q->conf);
+            uint64_t lo = ri.class_off[c], hi = ri.class_off[c + 1];
+            uint64_t k = dg__count_at_least(ri.score + lo, hi - lo, q->conf);
             for (uint64_t j = lo; j < lo + k; j++)
                 if (row[j] >= 0)
                     taken[row[j]] = 1;
@@ -252,7 +250,7 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_project *p, dg_results *r,
             if (taken[m] || gt->cls[m] != (uint32_t)g || gt->iscrowd[m] ||
                 gt->ignore[m])
                 continue;
-            if (r->frame_mask && !r->frame_mask[gt->frame[m]])
+            if (ri.frame_mask && !ri.frame_mask[gt->frame[m]])
                 continue;
             if ((st = grow(ctx, x, &cap)) < 0)
                 goto fail;

@@ -1,7 +1,7 @@
 /*
  * PCA and k-means over embeddings. The heavy, data-parallel steps
- * (covariance, projection, assignment, centroid update) run on the device
- * or the reference with identical bytes (embed_internal.h); what is left
+ * (covariance, projection, assignment, centroid update) run through the
+ * engine, on the device or the reference with identical bytes; what is left
  * here is small and shared by both paths: sampling, means, the 2 x 2
  * eigenproblem after subspace iteration, k-means++ seeding.
  */
@@ -10,71 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl/dg_cl.h"
-#include "embed_internal.h"
+#include "embed_impl.h"
 
 #define MAX_DIM 4096
 #define CHUNK_ROWS 65536u
-
-static int force_path = -1;
-static char last_path[600] = "reference";
-
-void dg__embed_force_path(int path)
-{
-    force_path = path;
-}
-
-const char *dg__embed_last_path(void)
-{
-    return last_path;
-}
-
-/* The analysis engine: the device session or NULL for the reference. */
-typedef struct engine {
-    dg_embed_cl *cl;
-} engine;
-
-static dg_status engine_open(dg_ctx *ctx, engine *e)
-{
-    e->cl = NULL;
-    int want = force_path;
-    if (want < 0) {
-        dg_device_kind k = ctx->device_kind;
-        want = k == DG_DEVICE_GPU || k == DG_DEVICE_CPU ||
-               (k == DG_DEVICE_AUTO && dg__cl_have_gpu(ctx));
-    }
-    snprintf(last_path, sizeof(last_path), "reference");
-    if (!want)
-        return DG_OK;
-    dg_status st = dg__embed_cl_open(ctx, &e->cl);
-    if (st < 0) {
-        if (force_path == 1)
-            return st;
-        dg__warn(ctx, "embeddings: OpenCL unavailable (%s); using the "
-                      "reference path",
-                 ctx->err);
-        e->cl = NULL;
-        return DG_OK;
-    }
-    snprintf(last_path, sizeof(last_path), "%s", ctx->cl->label);
-    return DG_OK;
-}
-
-/* The engine for host/embed_layout.c: *cl NULL means the reference. */
-dg_status dg__embed_engine_open(dg_ctx *ctx, dg_embed_cl **cl);
-dg_status dg__embed_engine_open(dg_ctx *ctx, dg_embed_cl **cl)
-{
-    engine e;
-    dg_status st = engine_open(ctx, &e);
-    *cl = e.cl;
-    return st;
-}
-
-static void engine_close(engine *e)
-{
-    dg__embed_cl_close(e->cl);
-    e->cl = NULL;
-}
 
 static dg_status check_points(dg_ctx *ctx, const dg_embed_points *pts)
 {
@@ -246,9 +185,9 @@ static dg_status top2(dg_ctx *ctx, const double *c, uint32_t d, double *comp,
     return DG_OK;
 }
 
-dg_status dg_embed_pca(dg_ctx *ctx, const dg_embed_points *pts,
-                       uint64_t max_fit, double *xy, double *var_out,
-                       double *comp_out)
+dg_status dg__embed_pca_on(dg_ctx *ctx, dg_engine *eng,
+                           const dg_embed_points *pts, uint64_t max_fit,
+                           double *xy, double *var_out, double *comp_out)
 {
     dg_status st = check_points(ctx, pts);
     if (st < 0)
@@ -260,7 +199,6 @@ dg_status dg_embed_pca(dg_ctx *ctx, const dg_embed_points *pts,
     uint64_t stride = fit_stride(n, max_fit);
     uint64_t m = (n + stride - 1) / stride;
     uint64_t chunk = m > CHUNK_ROWS ? m : CHUNK_ROWS;
-    engine eng = {NULL};
     float *x = dg__alloc(ctx, chunk, (size_t)d * sizeof(float));
     double *mean = dg__calloc(ctx, d, sizeof(double));
     double *cov = dg__alloc(ctx, (size_t)d * d, sizeof(double));
@@ -269,19 +207,14 @@ dg_status dg_embed_pca(dg_ctx *ctx, const dg_embed_points *pts,
         st = DG_ENOMEM;
         goto out;
     }
-    if ((st = engine_open(ctx, &eng)) < 0)
-        goto out;
     pack(pts, 0, stride, m, x);
     for (uint64_t r = 0; r < m; r++)
         for (uint32_t t = 0; t < d; t++)
             mean[t] += (double)x[r * d + t];
     for (uint32_t t = 0; t < d; t++)
         mean[t] /= (double)m;
-    if (eng.cl)
-        st = dg__embed_cl_cov(ctx, eng.cl, x, (uint32_t)m, d, mean, cov);
-    else
-        dg__embed_cov_ref(x, (uint32_t)m, d, mean, cov);
-    if (st < 0)
+    if ((st = dg__engine_embed_cov(eng, ctx, x, (uint32_t)m, d, mean,
+                                   cov)) < 0)
         goto out;
     for (uint32_t i = 0; i < d; i++)
         for (uint32_t j = i; j < d; j++) {
@@ -293,12 +226,8 @@ dg_status dg_embed_pca(dg_ctx *ctx, const dg_embed_points *pts,
     for (uint64_t a = 0; a < n; a += chunk) {
         uint64_t c = n - a < chunk ? n - a : chunk;
         pack(pts, a, 1, c, x);
-        if (eng.cl)
-            st = dg__embed_cl_project(ctx, eng.cl, x, (uint32_t)c, d, mean,
-                                      comp, xy + 2 * a);
-        else
-            dg__embed_project_ref(x, (uint32_t)c, d, mean, comp, xy + 2 * a);
-        if (st < 0)
+        if ((st = dg__engine_embed_project(eng, ctx, x, (uint32_t)c, d, mean,
+                                           comp, xy + 2 * a)) < 0)
             goto out;
     }
     if (var_out)
@@ -306,10 +235,22 @@ dg_status dg_embed_pca(dg_ctx *ctx, const dg_embed_points *pts,
     if (comp_out)
         memcpy(comp_out, comp, 2 * (size_t)d * sizeof(double));
 out:
-    engine_close(&eng);
     free(cov);
     free(mean);
     free(x);
+    return st;
+}
+
+dg_status dg_embed_pca(dg_ctx *ctx, const dg_embed_points *pts,
+                       uint64_t max_fit, double *xy, double *var,
+                       double *comp)
+{
+    dg_engine *eng;
+    dg_status st = check_points(ctx, pts);
+    if (st < 0 || (st = dg__engine_open(ctx, &eng)) < 0)
+        return st;
+    st = dg__embed_pca_on(ctx, eng, pts, max_fit, xy, var, comp);
+    dg__engine_close(eng);
     return st;
 }
 
@@ -394,19 +335,8 @@ static void transpose(const double *cent, uint32_t k, uint32_t d,
             cent_t[(size_t)t * k + c] = cent[(size_t)c * d + t];
 }
 
-static dg_status eng_assign(dg_ctx *ctx, engine *e, const float *x,
-                            uint32_t m, uint32_t d, const double *cent_t,
-                            uint32_t k, uint32_t *assign, double *dist)
-{
-    if (e->cl)
-        return dg__embed_cl_assign(ctx, e->cl, x, m, d, cent_t, k, assign,
-                                   dist);
-    dg__embed_assign_ref(x, m, d, cent_t, k, assign, dist);
-    return DG_OK;
-}
-
 /* Lloyd iterations on m packed points; cent holds the seeds on entry. */
-static dg_status lloyd(dg_ctx *ctx, engine *e, const float *x, uint32_t m,
+static dg_status lloyd(dg_ctx *ctx, dg_engine *e, const float *x, uint32_t m,
                        uint32_t d, uint32_t k, uint32_t max_iter,
                        double *cent, double *inertia)
 {
@@ -423,7 +353,8 @@ static dg_status lloyd(dg_ctx *ctx, engine *e, const float *x, uint32_t m,
     }
     for (uint32_t it = 0;; it++) {
         transpose(cent, k, d, cent_t);
-        if ((st = eng_assign(ctx, e, x, m, d, cent_t, k, asg, dist)) < 0)
+        if ((st = dg__engine_embed_assign(e, ctx, x, m, d, cent_t, k, asg,
+                                          dist)) < 0)
             goto out;
         if ((it > 0 && !memcmp(asg, prev, m * sizeof(uint32_t))) ||
             it == max_iter)
@@ -437,11 +368,8 @@ static dg_status lloyd(dg_ctx *ctx, engine *e, const float *x, uint32_t m,
             off[c + 2] += off[c + 1];
         for (uint32_t r = 0; r < m; r++)
             idx[off[asg[r] + 1]++] = r;
-        if (e->cl)
-            st = dg__embed_cl_update(ctx, e->cl, x, m, d, k, off, idx, cent);
-        else
-            dg__embed_update_ref(x, d, k, off, idx, cent);
-        if (st < 0)
+        if ((st = dg__engine_embed_update(e, ctx, x, m, d, k, off, idx,
+                                          cent)) < 0)
             goto out;
     }
     if (inertia) {
@@ -460,8 +388,9 @@ out:
     return st;
 }
 
-static dg_status choose_k(dg_ctx *ctx, engine *e, const dg_embed_points *pts,
-                          uint32_t k_max, uint64_t seed, uint32_t *k_out)
+static dg_status choose_k(dg_ctx *ctx, dg_engine *e,
+                          const dg_embed_points *pts, uint32_t k_max,
+                          uint64_t seed, uint32_t *k_out)
 {
     uint32_t d = pts->dim;
     if (k_max == 0)
@@ -511,36 +440,44 @@ dg_status dg_embed_choose_k(dg_ctx *ctx, const dg_embed_points *pts,
     dg_status st = check_points(ctx, pts);
     if (st < 0)
         return st;
-    engine eng = {NULL};
-    if ((st = engine_open(ctx, &eng)) < 0)
+    dg_engine *eng;
+    if ((st = dg__engine_open(ctx, &eng)) < 0)
         return st;
-    st = choose_k(ctx, &eng, pts, k_max, seed, k);
-    engine_close(&eng);
+    st = choose_k(ctx, eng, pts, k_max, seed, k);
+    dg__engine_close(eng);
     return st;
 }
 
-dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
-                          const dg_kmeans_opts *o, uint32_t *assign,
-                          double *dist, double *centroids, double *inertia,
-                          uint32_t *k_used)
+/* The checks of dg_embed_kmeans before any work. */
+static dg_status check_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
+                              const dg_kmeans_opts *o)
 {
     dg_status st = check_points(ctx, pts);
+    if (st < 0)
+        return st;
+    if (o->k > pts->n)
+        return dg__fail(ctx, DG_EINVAL,
+                        "k-means: %u clusters for %llu points", o->k,
+                        (unsigned long long)pts->n);
+    return DG_OK;
+}
+
+dg_status dg__embed_kmeans_on(dg_ctx *ctx, dg_engine *eng,
+                              const dg_embed_points *pts,
+                              const dg_kmeans_opts *o, uint32_t *assign,
+                              double *dist, double *centroids,
+                              double *inertia, uint32_t *k_used)
+{
+    dg_status st = check_kmeans(ctx, pts, o);
     if (st < 0)
         return st;
     uint32_t d = pts->dim, k = o->k;
     uint64_t n = pts->n;
     uint32_t max_iter = o->max_iter ? o->max_iter : 50;
     uint64_t max_fit = o->max_fit ? o->max_fit : 20000;
-    if (k > n)
-        return dg__fail(ctx, DG_EINVAL,
-                        "k-means: %u clusters for %llu points", k,
-                        (unsigned long long)n);
-    engine eng = {NULL};
     float *x = NULL;
     double *cent = NULL, *cent_t = NULL, *dd = NULL;
-    if ((st = engine_open(ctx, &eng)) < 0)
-        return st;
-    if (k == 0 && (st = choose_k(ctx, &eng, pts, 12, o->seed, &k)) < 0)
+    if (k == 0 && (st = choose_k(ctx, eng, pts, 12, o->seed, &k)) < 0)
         goto out;
     if (k == 0)
         k = 1;
@@ -561,7 +498,7 @@ dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
     }
     pack(pts, 0, stride, m, x);
     if ((st = seed_pp(ctx, x, (uint32_t)m, d, k, o->seed, cent)) < 0 ||
-        (st = lloyd(ctx, &eng, x, (uint32_t)m, d, k, max_iter, cent, NULL)) <
+        (st = lloyd(ctx, eng, x, (uint32_t)m, d, k, max_iter, cent, NULL)) <
             0)
         goto out;
     transpose(cent, k, d, cent_t);
@@ -570,8 +507,8 @@ dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
         uint64_t c = n - a < chunk ? n - a : chunk;
         double *dc = dist ? dist + a : dd;
         pack(pts, a, 1, c, x);
-        if ((st = eng_assign(ctx, &eng, x, (uint32_t)c, d, cent_t, k,
-                             assign + a, dc)) < 0)
+        if ((st = dg__engine_embed_assign(eng, ctx, x, (uint32_t)c, d,
+                                          cent_t, k, assign + a, dc)) < 0)
             goto out;
         for (uint64_t r = 0; r < c; r++)
             total += dc[r];
@@ -583,11 +520,25 @@ dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
     if (k_used)
         *k_used = k;
 out:
-    engine_close(&eng);
     if (dd != dist)
         free(dd);
     free(cent_t);
     free(cent);
     free(x);
+    return st;
+}
+
+dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
+                          const dg_kmeans_opts *o, uint32_t *assign,
+                          double *dist, double *centroids, double *inertia,
+                          uint32_t *k_used)
+{
+    dg_engine *eng;
+    dg_status st = check_kmeans(ctx, pts, o);
+    if (st < 0 || (st = dg__engine_open(ctx, &eng)) < 0)
+        return st;
+    st = dg__embed_kmeans_on(ctx, eng, pts, o, assign, dist, centroids,
+                             inertia, k_used);
+    dg__engine_close(eng);
     return st;
 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootstrap_internal.h"
+#include "query.h"
 
 void dg__fcc_release(dg_fcc *t)
 {
@@ -26,15 +26,18 @@ void dg__fcc_release(dg_fcc *t)
 dg_status dg__results_universe(dg_ctx *ctx, struct dg_results *r,
                                dg_project *p, uint32_t **frames, uint32_t *n)
 {
-    uint32_t m = 0;
-    for (uint32_t f = 0; f < p->n_frames; f++)
-        m += !r->frame_mask || r->frame_mask[f];
+    dg_results_info ri;
+    dg__results_info(r, &ri);
+    const uint8_t *mask = ri.frame_mask;
+    uint32_t nf = dg__project_n_frames(p), m = 0;
+    for (uint32_t f = 0; f < nf; f++)
+        m += !mask || mask[f];
     uint32_t *out = dg__alloc(ctx, m ? m : 1, sizeof(*out));
     if (!out)
         return DG_ENOMEM;
     m = 0;
-    for (uint32_t f = 0; f < p->n_frames; f++)
-        if (!r->frame_mask || r->frame_mask[f])
+    for (uint32_t f = 0; f < nf; f++)
+        if (!mask || mask[f])
             out[m++] = f;
     *frames = out;
     *n = m;
@@ -63,24 +66,23 @@ dg_status dg__fcc_build(dg_ctx *ctx, struct dg_results *r, dg_project *p,
     entry *ent = NULL;
     memset(out, 0, sizeof(*out));
 
+    dg_results_info ri;
+    dg__results_info(r, &ri);
     if (isnan(conf))
         return dg__fail(ctx, DG_EINVAL, "confidence is NaN");
-    if (iou_idx < 0 || iou_idx >= r->n_iou)
+    if (iou_idx < 0 || iou_idx >= ri.n_iou)
         return dg__fail(ctx, DG_EINVAL, "IoU index %d out of range (%d stored)",
-                        iou_idx, r->n_iou);
-    if ((st = dg__results_check_classes(ctx, r, p)) < 0)
+                        iou_idx, ri.n_iou);
+    const uint8_t *row;
+    const uint32_t *det_frame;
+    const dg_boxset *gt;
+    if ((st = dg__results_check_classes(ctx, r, p)) < 0 ||
+        (st = dg__results_status_row(ctx, r, iou_idx, &row)) < 0 ||
+        (st = dg__results_det_frame(ctx, r, p, &det_frame)) < 0 ||
+        (st = dg__project_labels(ctx, p, &gt)) < 0)
         return st;
-    const uint8_t *row = dg__results_status_row(ctx, r, iou_idx);
-    if (!row)
-        return DG_EFORMAT;
-    const uint32_t *det_frame = dg__results_det_frame(ctx, r, p);
-    if (!det_frame)
-        return DG_EFORMAT;
-    if ((st = dg__project_load_labels(ctx, p)) < 0)
-        return st;
-    const dg_boxset *gt = &p->labels;
 
-    uint32_t nf = p->n_frames, C = p->n_classes;
+    uint32_t nf = dg__project_n_frames(p), C = dg__project_n_classes(p);
     out->n_classes = C;
     out->n = frames ? n : nf;
     out->frames = dg__alloc(ctx, out->n ? out->n : 1, sizeof(uint32_t));
@@ -118,8 +120,8 @@ dg_status dg__fcc_build(dg_ctx *ctx, struct dg_results *r, dg_project *p,
         goto out;
     }
     for (uint32_t c = 0; c < C; c++) {
-        uint64_t lo = r->class_off[c], hi = r->class_off[c + 1];
-        kcls[c] = dg__count_at_least(r->score + lo, hi - lo, conf);
+        uint64_t lo = ri.class_off[c], hi = ri.class_off[c + 1];
+        kcls[c] = dg__count_at_least(ri.score + lo, hi - lo, conf);
         for (uint64_t j = lo; j < lo + kcls[c]; j++)
             if (row[j] != DG_IGN && pos[det_frame[j]] != UINT32_MAX)
                 ecount[pos[det_frame[j]]]++;
@@ -149,7 +151,7 @@ dg_status dg__fcc_build(dg_ctx *ctx, struct dg_results *r, dg_project *p,
     /* Pass 2: place them (ecount becomes the fill level). */
     memset(ecount, 0, ((size_t)out->n + 1) * sizeof(uint32_t));
     for (uint32_t c = 0; c < C; c++) {
-        uint64_t lo = r->class_off[c];
+        uint64_t lo = ri.class_off[c];
         for (uint64_t j = lo; j < lo + kcls[c]; j++) {
             uint32_t u;
             if (row[j] == DG_IGN || (u = pos[det_frame[j]]) == UINT32_MAX)
@@ -227,9 +229,10 @@ dg_status dg_results_frame_counts(dg_ctx *ctx, dg_results *r, dg_project *p,
     if (!r || !p || !per_frame)
         return dg__fail(ctx, DG_EINVAL, "dg_results_frame_counts: NULL "
                                         "argument");
-    if (cls >= (int64_t)r->n_classes)
+    uint32_t n_classes = dg_results_n_classes(r);
+    if (cls >= (int64_t)n_classes)
         return dg__fail(ctx, DG_EINVAL, "class %lld out of range (%u classes)",
-                        (long long)cls, r->n_classes);
+                        (long long)cls, n_classes);
     uint32_t *frames = NULL, n = 0;
     dg_fcc t;
     dg_status st = dg__results_universe(ctx, r, p, &frames, &n);
@@ -239,7 +242,8 @@ dg_status dg_results_frame_counts(dg_ctx *ctx, dg_results *r, dg_project *p,
     free(frames);
     if (st < 0)
         return st;
-    memset(per_frame, 0, (size_t)p->n_frames * sizeof(*per_frame));
+    memset(per_frame, 0,
+           (size_t)dg__project_n_frames(p) * sizeof(*per_frame));
     for (uint32_t u = 0; u < t.n; u++) {
         dg_frame_counts *o = &per_frame[t.frames[u]];
         for (uint64_t q = t.off[u]; q < t.off[u + 1]; q++) {

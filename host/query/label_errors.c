@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
 #include "detgrid/errors.h"
+#include "store.h"
 
 static const char *const kind_names[DG_LE_N_KINDS] = {
     "missing", "wrong-class", "spurious", "low-conf-agreement", "bad-box"};
@@ -188,298 +188,350 @@ typedef struct {
     double near; /* highest IoU of any detection */
 } spur;
 
-dg_status dg_label_errors_find(dg_ctx *ctx, dg_project *p, const char *name,
-                               const dg_label_errors_opts *opts,
-                               dg_label_errors *out)
-{
-    dg_label_errors_opts o = {0};
+/* The state of one search: the lists, the frame scratch, the recall table. */
+typedef struct {
+    const dg_boxset *gt, *dt;
+    unsigned kinds;
+    double conf;
+    double t, b;   /* IoU threshold and background IoU */
+    double thr;    /* t as eval compares it */
     elist L[DG_LE_N_KINDS];
     scratch s;
-    spur *sp = NULL;
-    uint64_t n_sp = 0, cap_sp = 0;
-    uint64_t *rc_tp = NULL, *rc_n = NULL;
-    dg_status st = DG_OK;
-    double t0 = dg__now();
+    spur *sp;
+    uint64_t n_sp, cap_sp;
+    uint64_t *rc_tp, *rc_n; /* per class and size bucket: TP, labels */
+    dg_label_errors *out;
+} lestate;
 
-    memset(L, 0, sizeof(L));
-    memset(&s, 0, sizeof(s));
-    if (!out)
-        return dg__fail(ctx, DG_EINVAL, "label errors: out is NULL");
-    memset(out, 0, sizeof(*out));
-    if (!p || !name)
-        return dg__fail(ctx, DG_EINVAL, "label errors: no project or name");
+/* The options with their defaults filled in, checked. */
+static dg_status le_options(dg_ctx *ctx, const dg_project *p,
+                            const dg_label_errors_opts *opts,
+                            dg_label_errors_opts *o)
+{
+    memset(o, 0, sizeof(*o));
     if (opts)
-        o = *opts;
-    if (o.iou == 0)
-        o.iou = p->default_iou;
-    if (o.bg_iou == 0)
-        o.bg_iou = 0.1;
-    if (!(o.iou > 0 && o.iou <= 1))
+        *o = *opts;
+    if (o->iou == 0) {
+        dg_project_info info;
+        dg_project_get_info(p, &info);
+        o->iou = info.default_iou;
+    }
+    if (o->bg_iou == 0)
+        o->bg_iou = 0.1;
+    if (!(o->iou > 0 && o->iou <= 1))
         return dg__fail(ctx, DG_EINVAL, "label errors: IoU %g not in (0, 1]",
-                        o.iou);
-    if (!(o.bg_iou > 0 && o.bg_iou < o.iou))
+                        o->iou);
+    if (!(o->bg_iou > 0 && o->bg_iou < o->iou))
         return dg__fail(ctx, DG_EINVAL,
                         "label errors: background IoU %g not in (0, %g)",
-                        o.bg_iou, o.iou);
-    if (!(o.conf >= 0 && o.conf <= 1))
+                        o->bg_iou, o->iou);
+    if (!(o->conf >= 0 && o->conf <= 1))
         return dg__fail(ctx, DG_EINVAL,
-                        "label errors: confidence %g not in [0, 1]", o.conf);
-    unsigned kinds = o.kinds ? o.kinds : (1u << DG_LE_N_KINDS) - 1;
+                        "label errors: confidence %g not in [0, 1]", o->conf);
+    return DG_OK;
+}
 
-    const dg_boxset *gt, *dt;
-    if ((st = dg__project_load_set(ctx, p, name, &gt, &dt)) < 0)
-        return st;
-    if (gt->n > INT32_MAX || dt->n > INT32_MAX)
-        return dg__fail(ctx, DG_ERANGE,
-                        "label errors: more than 2^31 boxes in a set");
-    const double t = o.iou, b = o.bg_iou;
-    const double thr = t < 1 - 1e-10 ? t : 1 - 1e-10; /* as eval */
-    uint32_t K = p->n_classes;
-    rc_tp = dg__calloc(ctx, (size_t)K * 3 + 1, sizeof(*rc_tp));
-    rc_n = dg__calloc(ctx, (size_t)K * 3 + 1, sizeof(*rc_n));
-    if (!rc_tp || !rc_n) {
-        st = DG_ENOMEM;
-        goto out;
-    }
+/*
+ * The frame's detections with score >= conf into s.di (returns how many),
+ * the IoU of every one with every label of any class, and each one's
+ * highest.
+ */
+static size_t frame_pairs(lestate *E, uint64_t g0, size_t ng, uint64_t d0,
+                          uint64_t d1)
+{
+    const dg_boxset *gt = E->gt, *dt = E->dt;
+    scratch *s = &E->s;
+    size_t nd = 0;
+    for (uint64_t d = d0; d < d1; d++)
+        if (dt->score[d] >= E->conf)
+            s->di[nd++] = d;
 
-    for (uint32_t f = 0; f < p->n_frames; f++) {
-        uint64_t g0 = gt->frame_off[f], g1 = gt->frame_off[f + 1];
-        uint64_t d0 = dt->frame_off[f], d1 = dt->frame_off[f + 1];
-        size_t ng = (size_t)(g1 - g0), nd = 0;
-        if (scratch_fit(&s, (size_t)(d1 - d0), ng) < 0)
-            goto oom;
-        for (uint64_t d = d0; d < d1; d++)
-            if (dt->score[d] >= o.conf)
-                s.di[nd++] = d;
-
-        /* All pairs, any class. */
-        for (size_t i = 0; i < nd; i++) {
-            uint64_t d = s.di[i];
-            double best = 0;
-            for (size_t j = 0; j < ng; j++) {
-                uint64_t g = g0 + j;
-                double v = dg__iou(dt->x[d], dt->y[d], dt->w[d], dt->h[d],
-                                   gt->x[g], gt->y[g], gt->w[g], gt->h[g],
-                                   gt->iscrowd[g]);
-                s.iou[i * ng + j] = v;
-                if (v > best)
-                    best = v;
-            }
-            s.maxany[i] = best;
-            s.status[i] = DG_FP;
-            s.dmatch[i] = -1;
-            s.ord[i].cls = dt->cls[d];
-            s.ord[i].score = dt->score[d];
-            s.ord[i].local = (uint32_t)i;
-        }
-
-        /*
-         * eval's matching: per class, detections by score; ground truths
-         * regular first, then ignored, each in record order; the last of
-         * the highest IoU >= thr among those not taken (crowd regions may
-         * be taken again); no ignored one once a regular one is held.
-         */
-        memset(s.taken, 0, ng);
-        for (size_t j = 0; j < ng; j++)
-            s.gmatch[j] = -1;
-        qsort(s.ord, nd, sizeof(*s.ord), by_class_score);
-        for (size_t k = 0; k < nd; k++) {
-            uint32_t i = s.ord[k].local, c = s.ord[k].cls;
-            double best = thr;
-            int64_t m = -1;
-            for (int pass = 0; pass < 2 && !(pass == 1 && m >= 0); pass++)
-                for (size_t j = 0; j < ng; j++) {
-                    uint64_t g = g0 + j;
-                    int ig = gt->iscrowd[g] || gt->ignore[g];
-                    if (gt->cls[g] != c || ig != pass)
-                        continue;
-                    if (s.taken[j] && !gt->iscrowd[g])
-                        continue;
-                    double v = s.iou[(size_t)i * ng + j];
-                    if (v < best)
-                        continue;
-                    best = v;
-                    m = (int64_t)j;
-                }
-            if (m < 0)
-                continue;
-            uint64_t g = g0 + (uint64_t)m;
-            s.taken[m] = 1;
-            s.dmatch[i] = m;
-            if (gt->iscrowd[g] || gt->ignore[g]) {
-                s.status[i] = DG_IGN;
-            } else {
-                s.status[i] = DG_TP;
-                s.gmatch[m] = (int64_t)i;
-            }
-        }
-        for (size_t i = 0; i < nd; i++) {
-            if (s.status[i] == DG_TP)
-                out->tp++;
-            else if (s.status[i] == DG_FP)
-                out->fp++;
-        }
-
-        /*
-         * Missing labels: false positives whose IoU with every label of
-         * any class is below b. The most confident stands for those that
-         * overlap it at IoU >= t (its duplicates, whatever their class).
-         */
-        if (kinds & (1u << DG_LE_MISSING)) {
-            for (size_t k = 0; k < nd; k++) {
-                s.cand[k] = s.status[k] == DG_FP && s.maxany[k] < b;
-                s.support[k] = 1;
-            }
-            /* ord is by class then score; walk by score over classes. */
-            for (;;) {
-                int64_t top = -1;
-                for (size_t k = 0; k < nd; k++)
-                    if (s.cand[k] == 1 &&
-                        (top < 0 || dt->score[s.di[k]] >
-                                        dt->score[s.di[(size_t)top]]))
-                        top = (int64_t)k;
-                if (top < 0)
-                    break;
-                uint64_t dtop = s.di[top];
-                s.cand[top] = 2; /* kept */
-                for (size_t k = 0; k < nd; k++) {
-                    uint64_t d = s.di[k];
-                    if (s.cand[k] != 1)
-                        continue;
-                    if (dg__iou(dt->x[d], dt->y[d], dt->w[d], dt->h[d],
-                                dt->x[dtop], dt->y[dtop], dt->w[dtop],
-                                dt->h[dtop], 0) >= t) {
-                        s.cand[k] = 3; /* folded */
-                        s.support[top]++;
-                    }
-                }
-            }
-            for (size_t k = 0; k < nd; k++) {
-                if (s.cand[k] != 2)
-                    continue;
-                dg_label_error e;
-                entry_init(&e, DG_LE_MISSING, f);
-                entry_det(&e, dt, s.di[k]);
-                e.iou = s.maxany[k];
-                e.aux = s.support[k];
-                e.score = e.conf * (1 - s.maxany[k]);
-                if (elist_push(&L[DG_LE_MISSING], &e) < 0)
-                    goto oom;
-            }
-        }
-
-        /* Per regular label. */
+    /* All pairs, any class. */
+    for (size_t i = 0; i < nd; i++) {
+        uint64_t d = s->di[i];
+        double best = 0;
         for (size_t j = 0; j < ng; j++) {
             uint64_t g = g0 + j;
-            if (gt->iscrowd[g] || gt->ignore[g])
-                continue;
-            uint32_t c = gt->cls[g];
-            double area = gt->area ? gt->area[g] : gt->w[g] * gt->h[g];
-            size_t cell = (size_t)c * 3 + (size_t)size_bucket(area);
-            rc_n[cell]++;
-            dg_label_error e;
-            if (s.gmatch[j] >= 0) {
-                size_t i = (size_t)s.gmatch[j];
-                rc_tp[cell]++;
-                if (!(kinds & (1u << DG_LE_LOW_CONF_AGREEMENT)))
+            double v = dg__iou(dt->x[d], dt->y[d], dt->w[d], dt->h[d],
+                               gt->x[g], gt->y[g], gt->w[g], gt->h[g],
+                               gt->iscrowd[g]);
+            s->iou[i * ng + j] = v;
+            if (v > best)
+                best = v;
+        }
+        s->maxany[i] = best;
+        s->status[i] = DG_FP;
+        s->dmatch[i] = -1;
+        s->ord[i].cls = dt->cls[d];
+        s->ord[i].score = dt->score[d];
+        s->ord[i].local = (uint32_t)i;
+    }
+    return nd;
+}
+
+/*
+ * eval's matching: per class, detections by score; ground truths regular
+ * first, then ignored, each in record order; the last of the highest IoU
+ * >= thr among those not taken (crowd regions may be taken again); no
+ * ignored one once a regular one is held.
+ */
+static void frame_match(lestate *E, uint64_t g0, size_t ng, size_t nd)
+{
+    const dg_boxset *gt = E->gt;
+    scratch *s = &E->s;
+    memset(s->taken, 0, ng);
+    for (size_t j = 0; j < ng; j++)
+        s->gmatch[j] = -1;
+    qsort(s->ord, nd, sizeof(*s->ord), by_class_score);
+    for (size_t k = 0; k < nd; k++) {
+        uint32_t i = s->ord[k].local, c = s->ord[k].cls;
+        double best = E->thr;
+        int64_t m = -1;
+        for (int pass = 0; pass < 2 && !(pass == 1 && m >= 0); pass++)
+            for (size_t j = 0; j < ng; j++) {
+                uint64_t g = g0 + j;
+                int ig = gt->iscrowd[g] || gt->ignore[g];
+                if (gt->cls[g] != c || ig != pass)
                     continue;
-                entry_init(&e, DG_LE_LOW_CONF_AGREEMENT, f);
-                entry_label(&e, gt, g);
-                entry_det(&e, dt, s.di[i]);
-                e.iou = s.iou[i * ng + j];
-                e.score = 1 - e.conf;
-                if (elist_push(&L[DG_LE_LOW_CONF_AGREEMENT], &e) < 0)
-                    goto oom;
-                continue;
+                if (s->taken[j] && !gt->iscrowd[g])
+                    continue;
+                double v = s->iou[(size_t)i * ng + j];
+                if (v < best)
+                    continue;
+                best = v;
+                m = (int64_t)j;
             }
-            out->fn++;
-            /*
-             * An unmatched label. Wrong class: the most confident false
-             * positive of another class with IoU >= t. Bad box:
-             * the most confident false positive of its class with IoU in
-             * [b, t). Otherwise a spurious candidate.
-             */
-            int64_t wc = -1, bb = -1;
-            double wc_s = -1, bb_c = -1, bb_iou = 0, near = 0;
-            for (size_t i = 0; i < nd; i++) {
-                double v = s.iou[i * ng + j];
-                if (v > near)
-                    near = v;
-                if (s.status[i] != DG_FP)
-                    continue;
-                double cf = dt->score[s.di[i]];
-                if (dt->cls[s.di[i]] != c) {
-                    if (v >= thr && cf > wc_s) {
-                        wc_s = cf;
-                        wc = (int64_t)i;
-                    }
-                } else if (v >= b &&
-                           (cf > bb_c || (cf == bb_c && v > bb_iou))) {
-                    bb_c = cf;
-                    bb_iou = v;
-                    bb = (int64_t)i;
-                }
-            }
-            if (wc >= 0) {
-                if (!(kinds & (1u << DG_LE_WRONG_CLASS)))
-                    continue;
-                entry_init(&e, DG_LE_WRONG_CLASS, f);
-                entry_label(&e, gt, g);
-                entry_det(&e, dt, s.di[wc]);
-                e.iou = s.iou[(size_t)wc * ng + j];
-                e.score = wc_s;
-                if (elist_push(&L[DG_LE_WRONG_CLASS], &e) < 0)
-                    goto oom;
-            } else if (bb >= 0) {
-                if (!(kinds & (1u << DG_LE_BAD_BOX)))
-                    continue;
-                entry_init(&e, DG_LE_BAD_BOX, f);
-                entry_label(&e, gt, g);
-                entry_det(&e, dt, s.di[bb]);
-                e.iou = bb_iou;
-                e.score = bb_c;
-                if (elist_push(&L[DG_LE_BAD_BOX], &e) < 0)
-                    goto oom;
-            } else if (kinds & (1u << DG_LE_SPURIOUS)) {
-                if (n_sp == cap_sp) {
-                    cap_sp = cap_sp ? 2 * cap_sp : 256;
-                    if (dg__grow((void **)&sp, cap_sp, sizeof(*sp)) < 0)
-                        goto oom;
-                }
-                sp[n_sp].label = g;
-                sp[n_sp].near = near;
-                n_sp++;
+        if (m < 0)
+            continue;
+        uint64_t g = g0 + (uint64_t)m;
+        s->taken[m] = 1;
+        s->dmatch[i] = m;
+        if (gt->iscrowd[g] || gt->ignore[g]) {
+            s->status[i] = DG_IGN;
+        } else {
+            s->status[i] = DG_TP;
+            s->gmatch[m] = (int64_t)i;
+        }
+    }
+    for (size_t i = 0; i < nd; i++) {
+        if (s->status[i] == DG_TP)
+            E->out->tp++;
+        else if (s->status[i] == DG_FP)
+            E->out->fp++;
+    }
+}
+
+/*
+ * Missing labels: false positives whose IoU with every label of any class
+ * is below b. The most confident stands for those that overlap it at IoU
+ * >= t (its duplicates, whatever their class). -1 when memory runs out.
+ */
+static int frame_missing(lestate *E, uint32_t f, size_t nd)
+{
+    const dg_boxset *dt = E->dt;
+    scratch *s = &E->s;
+    for (size_t k = 0; k < nd; k++) {
+        s->cand[k] = s->status[k] == DG_FP && s->maxany[k] < E->b;
+        s->support[k] = 1;
+    }
+    /* ord is by class then score; walk by score over classes. */
+    for (;;) {
+        int64_t top = -1;
+        for (size_t k = 0; k < nd; k++)
+            if (s->cand[k] == 1 &&
+                (top < 0 ||
+                 dt->score[s->di[k]] > dt->score[s->di[(size_t)top]]))
+                top = (int64_t)k;
+        if (top < 0)
+            break;
+        uint64_t dtop = s->di[top];
+        s->cand[top] = 2; /* kept */
+        for (size_t k = 0; k < nd; k++) {
+            uint64_t d = s->di[k];
+            if (s->cand[k] != 1)
+                continue;
+            if (dg__iou(dt->x[d], dt->y[d], dt->w[d], dt->h[d], dt->x[dtop],
+                        dt->y[dtop], dt->w[dtop], dt->h[dtop], 0) >= E->t) {
+                s->cand[k] = 3; /* folded */
+                s->support[top]++;
             }
         }
     }
+    for (size_t k = 0; k < nd; k++) {
+        if (s->cand[k] != 2)
+            continue;
+        dg_label_error e;
+        entry_init(&e, DG_LE_MISSING, f);
+        entry_det(&e, dt, s->di[k]);
+        e.iou = s->maxany[k];
+        e.aux = s->support[k];
+        e.score = e.conf * (1 - s->maxany[k]);
+        if (elist_push(&E->L[DG_LE_MISSING], &e) < 0)
+            return -1;
+    }
+    return 0;
+}
 
-    /*
-     * Spurious labels: the recall of the label's class and size (Laplace
-     * smoothed) says how rarely the model misses such an object; the
-     * highest IoU of any detection says how empty the region is.
-     */
-    for (uint64_t k = 0; k < n_sp; k++) {
-        uint64_t g = sp[k].label;
+/*
+ * An unmatched label g (local j). Wrong class: the most confident false
+ * positive of another class with IoU >= t. Bad box: the most confident
+ * false positive of its class with IoU in [b, t). Otherwise a spurious
+ * candidate. -1 when memory runs out.
+ */
+static int unmatched_label(lestate *E, uint32_t f, uint64_t g, size_t j,
+                           size_t ng, size_t nd)
+{
+    const dg_boxset *gt = E->gt, *dt = E->dt;
+    scratch *s = &E->s;
+    uint32_t c = gt->cls[g];
+    int64_t wc = -1, bb = -1;
+    double wc_s = -1, bb_c = -1, bb_iou = 0, near = 0;
+    dg_label_error e;
+    for (size_t i = 0; i < nd; i++) {
+        double v = s->iou[i * ng + j];
+        if (v > near)
+            near = v;
+        if (s->status[i] != DG_FP)
+            continue;
+        double cf = dt->score[s->di[i]];
+        if (dt->cls[s->di[i]] != c) {
+            if (v >= E->thr && cf > wc_s) {
+                wc_s = cf;
+                wc = (int64_t)i;
+            }
+        } else if (v >= E->b && (cf > bb_c || (cf == bb_c && v > bb_iou))) {
+            bb_c = cf;
+            bb_iou = v;
+            bb = (int64_t)i;
+        }
+    }
+    if (wc >= 0) {
+        if (!(E->kinds & (1u << DG_LE_WRONG_CLASS)))
+            return 0;
+        entry_init(&e, DG_LE_WRONG_CLASS, f);
+        entry_label(&e, gt, g);
+        entry_det(&e, dt, s->di[wc]);
+        e.iou = s->iou[(size_t)wc * ng + j];
+        e.score = wc_s;
+        return elist_push(&E->L[DG_LE_WRONG_CLASS], &e);
+    }
+    if (bb >= 0) {
+        if (!(E->kinds & (1u << DG_LE_BAD_BOX)))
+            return 0;
+        entry_init(&e, DG_LE_BAD_BOX, f);
+        entry_label(&e, gt, g);
+        entry_det(&e, dt, s->di[bb]);
+        e.iou = bb_iou;
+        e.score = bb_c;
+        return elist_push(&E->L[DG_LE_BAD_BOX], &e);
+    }
+    if (E->kinds & (1u << DG_LE_SPURIOUS)) {
+        if (E->n_sp == E->cap_sp) {
+            E->cap_sp = E->cap_sp ? 2 * E->cap_sp : 256;
+            if (dg__grow((void **)&E->sp, E->cap_sp, sizeof(*E->sp)) < 0)
+                return -1;
+        }
+        E->sp[E->n_sp].label = g;
+        E->sp[E->n_sp].near = near;
+        E->n_sp++;
+    }
+    return 0;
+}
+
+/*
+ * Per regular label of the frame: the recall table, low-confidence
+ * agreements for matched ones, the rest for unmatched ones. -1 when memory
+ * runs out.
+ */
+static int frame_labels(lestate *E, uint32_t f, uint64_t g0, size_t ng,
+                        size_t nd)
+{
+    const dg_boxset *gt = E->gt, *dt = E->dt;
+    scratch *s = &E->s;
+    for (size_t j = 0; j < ng; j++) {
+        uint64_t g = g0 + j;
+        if (gt->iscrowd[g] || gt->ignore[g])
+            continue;
+        uint32_t c = gt->cls[g];
+        double area = gt->area ? gt->area[g] : gt->w[g] * gt->h[g];
+        size_t cell = (size_t)c * 3 + (size_t)size_bucket(area);
+        E->rc_n[cell]++;
+        if (s->gmatch[j] >= 0) {
+            size_t i = (size_t)s->gmatch[j];
+            E->rc_tp[cell]++;
+            if (!(E->kinds & (1u << DG_LE_LOW_CONF_AGREEMENT)))
+                continue;
+            dg_label_error e;
+            entry_init(&e, DG_LE_LOW_CONF_AGREEMENT, f);
+            entry_label(&e, gt, g);
+            entry_det(&e, dt, s->di[i]);
+            e.iou = s->iou[i * ng + j];
+            e.score = 1 - e.conf;
+            if (elist_push(&E->L[DG_LE_LOW_CONF_AGREEMENT], &e) < 0)
+                return -1;
+            continue;
+        }
+        E->out->fn++;
+        if (unmatched_label(E, f, g, j, ng, nd) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Frame f: pairs, matching, candidates. -1 when memory runs out. */
+static int le_frame(lestate *E, uint32_t f)
+{
+    const dg_boxset *gt = E->gt, *dt = E->dt;
+    uint64_t g0 = gt->frame_off[f], g1 = gt->frame_off[f + 1];
+    uint64_t d0 = dt->frame_off[f], d1 = dt->frame_off[f + 1];
+    size_t ng = (size_t)(g1 - g0);
+    if (scratch_fit(&E->s, (size_t)(d1 - d0), ng) < 0)
+        return -1;
+    size_t nd = frame_pairs(E, g0, ng, d0, d1);
+    frame_match(E, g0, ng, nd);
+    if ((E->kinds & (1u << DG_LE_MISSING)) && frame_missing(E, f, nd) < 0)
+        return -1;
+    return frame_labels(E, f, g0, ng, nd);
+}
+
+/*
+ * Spurious labels: the recall of the label's class and size (Laplace
+ * smoothed) says how rarely the model misses such an object; the highest
+ * IoU of any detection says how empty the region is. -1 when memory runs
+ * out.
+ */
+static int score_spurious(lestate *E)
+{
+    const dg_boxset *gt = E->gt;
+    for (uint64_t k = 0; k < E->n_sp; k++) {
+        uint64_t g = E->sp[k].label;
         double area = gt->area ? gt->area[g] : gt->w[g] * gt->h[g];
         size_t cell = (size_t)gt->cls[g] * 3 + (size_t)size_bucket(area);
-        double r = (double)(rc_tp[cell] + 1) / (double)(rc_n[cell] + 2);
+        double r =
+            (double)(E->rc_tp[cell] + 1) / (double)(E->rc_n[cell] + 2);
         dg_label_error e;
         entry_init(&e, DG_LE_SPURIOUS, gt->frame[g]);
         entry_label(&e, gt, g);
-        e.iou = sp[k].near;
+        e.iou = E->sp[k].near;
         e.aux = r;
-        e.score = r * (1 - sp[k].near);
-        if (elist_push(&L[DG_LE_SPURIOUS], &e) < 0)
-            goto oom;
+        e.score = r * (1 - E->sp[k].near);
+        if (elist_push(&E->L[DG_LE_SPURIOUS], &e) < 0)
+            return -1;
     }
+    return 0;
+}
 
+/* Each list sorted by score, cut to limit and handed to out. */
+static void finish_lists(lestate *E, uint64_t limit)
+{
+    dg_label_errors *out = E->out;
     for (int k = 0; k < DG_LE_N_KINDS; k++) {
-        elist *l = &L[k];
+        elist *l = &E->L[k];
         out->n_candidates[k] = l->n;
         if (l->n > 1)
             qsort(l->v, l->n, sizeof(*l->v), by_score_desc);
-        if (o.limit && l->n > o.limit)
-            l->n = o.limit;
+        if (limit && l->n > limit)
+            l->n = limit;
         if (!l->n) {
             free(l->v);
             l->v = NULL;
@@ -488,8 +540,54 @@ dg_status dg_label_errors_find(dg_ctx *ctx, dg_project *p, const char *name,
         out->n[k] = l->n;
         l->v = NULL;
     }
-    out->iou = t;
-    out->bg_iou = b;
+}
+
+dg_status dg_label_errors_find(dg_ctx *ctx, dg_project *p, const char *name,
+                               const dg_label_errors_opts *opts,
+                               dg_label_errors *out)
+{
+    dg_label_errors_opts o;
+    lestate E;
+    dg_status st = DG_OK;
+    double t0 = dg__now();
+
+    memset(&E, 0, sizeof(E));
+    if (!out)
+        return dg__fail(ctx, DG_EINVAL, "label errors: out is NULL");
+    memset(out, 0, sizeof(*out));
+    if (!p || !name)
+        return dg__fail(ctx, DG_EINVAL, "label errors: no project or name");
+    if ((st = le_options(ctx, p, opts, &o)) < 0)
+        return st;
+    E.kinds = o.kinds ? o.kinds : (1u << DG_LE_N_KINDS) - 1;
+
+    if ((st = dg__project_load_set(ctx, p, name, &E.gt, &E.dt)) < 0)
+        return st;
+    if (E.gt->n > INT32_MAX || E.dt->n > INT32_MAX)
+        return dg__fail(ctx, DG_ERANGE,
+                        "label errors: more than 2^31 boxes in a set");
+    E.out = out;
+    E.conf = o.conf;
+    E.t = o.iou;
+    E.b = o.bg_iou;
+    E.thr = E.t < 1 - 1e-10 ? E.t : 1 - 1e-10; /* as eval */
+    uint32_t K = dg__project_n_classes(p);
+    E.rc_tp = dg__calloc(ctx, (size_t)K * 3 + 1, sizeof(*E.rc_tp));
+    E.rc_n = dg__calloc(ctx, (size_t)K * 3 + 1, sizeof(*E.rc_n));
+    if (!E.rc_tp || !E.rc_n) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+
+    uint32_t F = dg__project_n_frames(p);
+    for (uint32_t f = 0; f < F; f++)
+        if (le_frame(&E, f) < 0)
+            goto oom;
+    if (score_spurious(&E) < 0)
+        goto oom;
+    finish_lists(&E, o.limit);
+    out->iou = E.t;
+    out->bg_iou = E.b;
     out->conf = o.conf;
     out->seconds = dg__now() - t0;
     goto out;
@@ -497,13 +595,13 @@ oom:
     st = dg__fail(ctx, DG_ENOMEM, "label errors: out of memory");
 out:
     for (int k = 0; k < DG_LE_N_KINDS; k++)
-        free(L[k].v);
+        free(E.L[k].v);
     if (st < 0)
         dg_label_errors_release(out);
-    scratch_release(&s);
-    free(sp);
-    free(rc_tp);
-    free(rc_n);
+    scratch_release(&E.s);
+    free(E.sp);
+    free(E.rc_tp);
+    free(E.rc_n);
     return st;
 }
 
@@ -519,12 +617,11 @@ void dg_label_errors_release(dg_label_errors *r)
 int dg_label_error_describe(const dg_project *p, const dg_label_error *e,
                             char *buf, size_t cap)
 {
-    const char *lc = e->label >= 0 && e->label_cls < p->n_classes
-                         ? p->class_names[e->label_cls]
-                         : "?";
-    const char *dc = e->det >= 0 && e->det_cls < p->n_classes
-                         ? p->class_names[e->det_cls]
-                         : "?";
+    uint32_t nc = dg__project_n_classes(p);
+    char *const *names = dg__project_class_names(p);
+    const char *lc =
+        e->label >= 0 && e->label_cls < nc ? names[e->label_cls] : "?";
+    const char *dc = e->det >= 0 && e->det_cls < nc ? names[e->det_cls] : "?";
     switch (e->kind) {
     case DG_LE_MISSING:
         if (e->aux > 1)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
+#include "store.h"
 
 const char *dg_crop_outcome_name(dg_crop_outcome o)
 {
@@ -31,37 +31,40 @@ dg_status dg_results_crops(dg_ctx *ctx, dg_results *r, dg_project *p,
                            uint64_t *n_out)
 {
     dg_status st;
-    if (iou_idx < 0 || iou_idx >= r->n_iou)
+    dg_results_info ri;
+    dg__results_info(r, &ri);
+    if (iou_idx < 0 || iou_idx >= ri.n_iou)
         return dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", iou_idx);
-    if ((st = dg__project_load_labels(ctx, p)) < 0 ||
-        (st = dg__results_load_order(ctx, r)) < 0 ||
-        (st = dg__results_load_matched(ctx, r)) < 0)
+    const dg_boxset *lb;
+    const uint32_t *order;
+    const int32_t *matched;
+    if ((st = dg__project_labels(ctx, p, &lb)) < 0 ||
+        (st = dg__results_order(ctx, r, &order)) < 0 ||
+        (st = dg__results_matched(ctx, r, &matched)) < 0)
         return st;
-    const dg_boxset *lb = &p->labels;
-    if (lb->n != r->n_gt_total)
+    if (lb->n != ri.n_gt_total)
         return dg__fail(ctx, DG_ESTALE,
                         "results hold %llu labels, the project %llu: run "
                         "'detgrid eval' again",
-                        (unsigned long long)r->n_gt_total,
+                        (unsigned long long)ri.n_gt_total,
                         (unsigned long long)lb->n);
-    const uint8_t *row = dg__results_status_row(ctx, r, iou_idx);
-    const uint32_t *dfr = dg__results_det_frame(ctx, r, p);
-    if (!row || !dfr)
-        return DG_EIO;
+    const uint8_t *row;
+    const uint32_t *dfr;
+    if ((st = dg__results_status_row(ctx, r, iou_idx, &row)) < 0 ||
+        (st = dg__results_det_frame(ctx, r, p, &dfr)) < 0)
+        return st;
     /* Version-1 results have no class-agnostic matching: no
      * misclassified crops then, only FPs. */
     const int32_t *agn = NULL;
     const uint32_t *lcls = NULL;
-    if (r->version >= 2) {
-        agn = dg__results_agnostic_row(ctx, r, iou_idx);
-        lcls = dg__results_label_class(ctx, r);
-        if (!agn || !lcls)
-            return DG_EIO;
-    }
-    const int32_t *mrow = r->matched + (size_t)iou_idx * r->n_det;
-    const uint8_t *mask = r->frame_mask;
+    if (ri.version >= 2 &&
+        ((st = dg__results_agnostic_row(ctx, r, iou_idx, &agn)) < 0 ||
+         (st = dg__results_label_class(ctx, r, &lcls)) < 0))
+        return st;
+    const int32_t *mrow = matched + (size_t)iou_idx * ri.n_det;
+    const uint8_t *mask = ri.frame_mask;
     uint8_t *hit = dg__calloc(ctx, lb->n ? lb->n : 1, 1);
-    uint64_t cap = lb->n + r->n_det;
+    uint64_t cap = lb->n + ri.n_det;
     dg_crop *c = dg__alloc(ctx, cap ? cap : 1, sizeof(dg_crop));
     if (!hit || !c) {
         free(hit);
@@ -69,9 +72,9 @@ dg_status dg_results_crops(dg_ctx *ctx, dg_results *r, dg_project *p,
         return DG_ENOMEM;
     }
     uint64_t n = 0;
-    for (uint32_t k = 0; k < r->n_classes; k++) {
-        uint64_t a = r->class_off[k], len = r->class_off[k + 1] - a;
-        uint64_t cnt = dg__count_at_least(r->score + a, len, conf);
+    for (uint32_t k = 0; k < ri.n_classes; k++) {
+        uint64_t a = ri.class_off[k], len = ri.class_off[k + 1] - a;
+        uint64_t cnt = dg__count_at_least(ri.score + a, len, conf);
         for (uint64_t q = a; q < a + cnt; q++) {
             uint32_t f = dfr[q];
             if (mask && !mask[f])
@@ -80,8 +83,8 @@ dg_status dg_results_crops(dg_ctx *ctx, dg_results *r, dg_project *p,
             e->kind = 1;
             e->frame = f;
             e->cls = k;
-            e->index = r->order[q];
-            e->score = r->score[q];
+            e->index = order[q];
+            e->score = ri.score[q];
             if (row[q] == DG_IGN) {
                 continue; /* neither TP nor FP: not a crop of interest */
             } else if (row[q] == DG_TP) {
@@ -291,14 +294,17 @@ dg_status dg_patterns_frames(dg_ctx *ctx, dg_results *r, dg_project *p,
     }
     for (uint64_t i = 0; i < n; i++)
         cl[i] = assign[crops[i].frame];
-    for (uint32_t f = 0; f < p->n_frames; f++) {
+    dg_results_info ri;
+    dg__results_info(r, &ri);
+    for (uint32_t f = 0; f < dg__project_n_frames(p); f++) {
         uint32_t c = assign[f];
-        if (c >= k || (r->frame_mask && !r->frame_mask[f]))
+        if (c >= k || (ri.frame_mask && !ri.frame_mask[f]))
             continue;
         pc[c].size++;
         add_rep(&pc[c], rd + (size_t)c * 5, f, dist ? dist[f] : (double)f);
     }
-    if ((st = rank(ctx, crops, n, cl, k, p->n_classes, 1, pc)) < 0)
+    if ((st = rank(ctx, crops, n, cl, k, dg__project_n_classes(p), 1, pc)) <
+        0)
         goto out;
     *out = pc;
     pc = NULL;

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
 #include "detgrid/voc.h"
+#include "store.h"
 
 void dg_voc_opts_init(dg_voc_opts *o, dg_voc_protocol protocol)
 {
@@ -250,13 +250,12 @@ dg_status dg_voc_eval(dg_ctx *ctx, dg_project *p, const char *name,
     if (idx < 0)
         return dg__fail(ctx, DG_ENOTFOUND, "no inference set '%s' in the "
                         "project", name);
-    if ((st = dg__project_load_labels(ctx, p)) < 0 ||
-        (st = dg__project_load_inferences(ctx, p, (uint32_t)idx)) < 0)
+    const dg_boxset *gt, *dt;
+    if ((st = dg__project_labels(ctx, p, &gt)) < 0 ||
+        (st = dg__project_inferences(ctx, p, (uint32_t)idx, &dt)) < 0)
         return st;
 
-    const dg_boxset *gt = &p->labels;
-    const dg_boxset *dt = &p->inf[idx].boxes;
-    uint32_t nc = p->n_classes;
+    uint32_t nc = dg__project_n_classes(p);
     out->opts = *opts;
     out->n_classes = nc;
     out->classes = dg__calloc(ctx, nc, sizeof(*out->classes));

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5io.h"
+#include "store_impl.h"
 
 typedef struct embed_mat {
     dg_embed_kind kind;

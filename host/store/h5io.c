@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "h5io.h"
+#include "store_impl.h"
 
 void dg__h5_quiet(void)
 {

@@ -7,7 +7,7 @@
 
 #include <hdf5.h>
 
-#include "dg_internal.h"
+#include "core.h"
 
 /* Silences HDF5's own error printing (once per process). */
 void dg__h5_quiet(void);

@@ -19,8 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "h5io.h"
-#include "pending.h"
+#include "store_impl.h"
 
 #define RUN_BYTES 10
 /* The tables' HDF5 chunk width (dg__h5_write_2d): one row, up to 2^20. */

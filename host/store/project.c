@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "h5io.h"
+#include "store_impl.h"
 
 #define FORMAT_TAG "detgrid-project"
 
@@ -128,6 +128,171 @@ uint64_t dg_project_inference_size(const dg_project *p, uint32_t i)
     if (i >= p->n_inf)
         return 0;
     return p->inf[i].loaded ? p->inf[i].boxes.n : p->inf[i].n;
+}
+
+/* ---- accessors for the other layers (store.h) ------------------------- */
+
+const char *dg__project_path(const dg_project *p)
+{
+    return p->path ? p->path : "(project)";
+}
+
+uint32_t dg__project_n_frames(const dg_project *p)
+{
+    return p->n_frames;
+}
+
+uint32_t dg__project_n_classes(const dg_project *p)
+{
+    return p->n_classes;
+}
+
+uint32_t dg__project_n_inferences(const dg_project *p)
+{
+    return p->n_inf;
+}
+
+uint64_t dg__project_n_labels(const dg_project *p)
+{
+    return p->labels_loaded ? p->labels.n : p->n_labels;
+}
+
+void dg__project_frame_size(const dg_project *p, uint32_t i, double *w,
+                            double *h)
+{
+    *w = i < p->n_frames && p->frame_w ? p->frame_w[i] : 0;
+    *h = i < p->n_frames && p->frame_h ? p->frame_h[i] : 0;
+}
+
+char *const *dg__project_class_names(const dg_project *p)
+{
+    return p->class_names;
+}
+
+char *const *dg__project_frame_ids(const dg_project *p)
+{
+    return p->frame_ids;
+}
+
+dg_status dg__project_labels(dg_ctx *ctx, dg_project *p,
+                             const dg_boxset **gt)
+{
+    dg_status st = dg__project_load_labels(ctx, p);
+    *gt = st < 0 ? NULL : &p->labels;
+    return st;
+}
+
+dg_status dg__project_inferences(dg_ctx *ctx, dg_project *p, uint32_t i,
+                                 const dg_boxset **dt)
+{
+    *dt = NULL;
+    if (i >= p->n_inf)
+        return dg__fail(ctx, DG_EINVAL, "no inference set %u", i);
+    dg_status st = dg__project_load_inferences(ctx, p, i);
+    if (st >= 0)
+        *dt = &p->inf[i].boxes;
+    return st;
+}
+
+int dg__project_labels_loaded(const dg_project *p)
+{
+    return p->labels_loaded;
+}
+
+int dg__project_inferences_loaded(const dg_project *p, uint32_t i)
+{
+    return i < p->n_inf && p->inf[i].loaded;
+}
+
+dg_status dg__project_det_column(dg_ctx *ctx, dg_project *p, uint32_t which,
+                                 const char *name, void **col, int *owned)
+{
+    dg_infset *s = &p->inf[which];
+    int is_cls = !strcmp(name, "class");
+    *owned = 0;
+    if (s->loaded) {
+        *col = is_cls ? (void *)s->boxes.cls : (void *)s->boxes.score;
+        return DG_OK;
+    }
+    char path[600];
+    uint64_t n = s->n;
+    *col = dg__alloc(ctx, n ? n : 1, is_cls ? 4 : 8);
+    if (!*col)
+        return DG_ENOMEM;
+    *owned = 1;
+    snprintf(path, sizeof(path), "/inferences/%s/%s", s->name, name);
+    return dg__h5_read_1d(ctx, (hid_t)p->file, path,
+                          is_cls ? H5T_NATIVE_UINT32 : H5T_NATIVE_DOUBLE,
+                          is_cls ? H5T_INTEGER : H5T_FLOAT, *col, n, 0, n);
+}
+
+uint32_t dg__project_n_meta(const dg_project *p)
+{
+    return p->n_meta;
+}
+
+const dg_meta_col *dg__project_meta(const dg_project *p, uint32_t i)
+{
+    return i < p->n_meta ? &p->meta[i] : NULL;
+}
+
+static void meta_col_release(dg_meta_col *m, uint32_t n_frames)
+{
+    free(m->name);
+    free(m->num);
+    if (m->str)
+        for (uint32_t f = 0; f < n_frames; f++)
+            free(m->str[f]);
+    free(m->str);
+    memset(m, 0, sizeof(*m));
+}
+
+dg_status dg__project_set_meta(dg_ctx *ctx, dg_project *p, const char *name,
+                               int is_num, double *num, char **str)
+{
+    uint32_t i = 0;
+    while (i < p->n_meta && strcmp(p->meta[i].name, name))
+        i++;
+    char *nm = dg__strdup(ctx, name);
+    if (!nm)
+        goto fail;
+    if (i == p->n_meta) {
+        dg_meta_col *m = realloc(p->meta, (p->n_meta + 1) * sizeof(*m));
+        if (!m) {
+            free(nm);
+            dg__fail(ctx, DG_ENOMEM, "out of memory");
+            goto fail;
+        }
+        p->meta = m;
+        p->n_meta++;
+    } else {
+        meta_col_release(&p->meta[i], p->n_frames);
+    }
+    dg_meta_col *m = &p->meta[i];
+    m->name = nm;
+    m->is_num = is_num;
+    m->num = is_num ? num : NULL;
+    m->str = is_num ? NULL : str;
+    p->meta_dirty = 1;
+    return DG_OK;
+fail:
+    free(num);
+    if (str)
+        for (uint32_t f = 0; f < p->n_frames; f++)
+            free(str[f]);
+    free(str);
+    return DG_ENOMEM;
+}
+
+dg_status dg__project_spill_pending(dg_ctx *ctx, dg_project *p)
+{
+    for (uint32_t i = 0; i < p->n_inf; i++) {
+        struct dg_results *r = p->inf[i].results;
+        dg_status st;
+        if (r && r->pending && (st = dg__pending_spill(ctx, r->pending)) < 0)
+            return st;
+    }
+    return DG_OK;
 }
 
 dg_status dg_project_set_defaults(dg_ctx *ctx, dg_project *p, double conf,
@@ -1047,7 +1212,7 @@ out:
     return st;
 }
 
-/* The root attributes, /classes and /frames (host/synth.c streams the rest). */
+/* The root attributes, /classes and /frames (host/store/stream.c streams the rest). */
 dg_status dg__project_write_meta(dg_ctx *ctx, dg_project *p, int64_t f)
 {
     return write_meta(ctx, p, (hid_t)f);
@@ -1114,11 +1279,7 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
         if (!r || r->src < 0)
             continue;
         if (p->inf[i].dirty) {
-            for (int t = 0; t < r->n_iou; t++)
-                dg__results_status_row(ctx, r, t);
-            dg__results_load_order(ctx, r);
-            dg__results_load_matched(ctx, r);
-            dg__results_load_agnostic(ctx, r);
+            dg__results_load_all(ctx, r);
             r->src = -1;
         } else {
             r->src = nf;

@@ -1,15 +1,15 @@
 /*
- * Results: the sort and accumulation that turn per-detection match outcomes
- * into per-class tables, their storage under /results/<name>, and lazy
- * loading so that a query reads only the rows it needs.
+ * Results: the object queries read, its storage under /results/<name>,
+ * and lazy loading so that a query reads only the rows it needs. The
+ * engine computes the tables (host/engine/) and hands them over with
+ * dg__results_adopt.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5io.h"
-#include "pending.h"
+#include "store_impl.h"
 
 struct dg_results *dg__results_new(dg_ctx *ctx)
 {
@@ -45,230 +45,19 @@ void dg__results_destroy(struct dg_results *r)
     free(r);
 }
 
-void dg__radix_sort_keys(uint64_t **key, uint32_t **idx, uint64_t **key2,
-                         uint32_t **idx2, uint64_t *cnt, uint64_t n)
-{
-    uint64_t *k1 = *key, *k2 = *key2;
-    uint32_t *i1 = *idx, *i2 = *idx2;
-    /* LSD radix, 16 bits a pass: stable, so equal keys keep their order. */
-    for (int pass = 0; pass < 4 && n > 1; pass++) {
-        int sh = pass * 16;
-        memset(cnt, 0, 65536 * 8);
-        for (uint64_t i = 0; i < n; i++)
-            cnt[(k1[i] >> sh) & 0xffff]++;
-        if (cnt[(k1[0] >> sh) & 0xffff] == n)
-            continue; /* every key has this digit: nothing moves */
-        uint64_t sum = 0;
-        for (int b = 0; b < 65536; b++) {
-            uint64_t c = cnt[b];
-            cnt[b] = sum;
-            sum += c;
-        }
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t o = cnt[(k1[i] >> sh) & 0xffff]++;
-            k2[o] = k1[i];
-            i2[o] = i1[i];
-        }
-        uint64_t *tk = k1;
-        k1 = k2;
-        k2 = tk;
-        uint32_t *ti = i1;
-        i1 = i2;
-        i2 = ti;
-    }
-    *key = k1;
-    *key2 = k2;
-    *idx = i1;
-    *idx2 = i2;
-}
-
-dg_status dg__results_sort(dg_ctx *ctx, struct dg_results *r,
-                           const dg_boxset *dt)
-{
-    uint64_t n = dt->n;
-    uint32_t nc = r->n_classes;
-    uint64_t *key = dg__alloc(ctx, n ? n : 1, 8);
-    uint64_t *key2 = dg__alloc(ctx, n ? n : 1, 8);
-    uint32_t *idx = dg__alloc(ctx, n ? n : 1, 4);
-    uint32_t *idx2 = dg__alloc(ctx, n ? n : 1, 4);
-    uint64_t *cnt = dg__calloc(ctx, 65536 > nc + 1 ? 65536 : (size_t)nc + 1, 8);
-    dg_status st = DG_OK;
-    if (!key || !key2 || !idx || !idx2 || !cnt) {
-        st = DG_ENOMEM;
-        goto out;
-    }
-    if (n > UINT32_MAX) {
-        st = dg__fail(ctx, DG_ERANGE, "too many detections (%llu)",
-                      (unsigned long long)n);
-        goto out;
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        key[i] = dg__score_key(dt->score[i]);
-        idx[i] = (uint32_t)i;
-    }
-    /* Stable, so equal scores keep index order. */
-    dg__radix_sort_keys(&key, &idx, &key2, &idx2, cnt, n);
-
-    /* Stable counting sort by class. */
-    r->class_off = dg__calloc(ctx, (size_t)nc + 1, 8);
-    r->order = dg__alloc(ctx, n ? n : 1, 4);
-    r->score = dg__alloc(ctx, n ? n : 1, 8);
-    if (!r->class_off || !r->order || !r->score) {
-        st = DG_ENOMEM;
-        goto out;
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        if (dt->cls[i] >= nc) {
-            st = dg__fail(ctx, DG_EFORMAT, "detection %llu: class %u out of "
-                          "range", (unsigned long long)i, dt->cls[i]);
-            goto out;
-        }
-        r->class_off[dt->cls[i] + 1]++;
-    }
-    for (uint32_t c = 0; c < nc; c++)
-        r->class_off[c + 1] += r->class_off[c];
-    memcpy(cnt, r->class_off, (size_t)nc * 8);
-    for (uint64_t i = 0; i < n; i++) {
-        uint32_t d = idx[i];
-        uint64_t o = cnt[dt->cls[d]]++;
-        r->order[o] = d;
-        r->score[o] = dt->score[d];
-    }
-    r->n_det = n;
-out:
-    free(key);
-    free(key2);
-    free(idx);
-    free(idx2);
-    free(cnt);
-    return st;
-}
-
-/*
- * The permutation into sorted order, done cache-friendly. A direct gather
- * out[k] = in[order[k]] reads the whole row at random, which is fast while
- * a row fits in cache and slow past it (4M detections: a 16 MB row). Two
- * passes instead: scatter each row by class into a scratch row (one
- * sequential write stream per class), then gather each class from its own
- * segment of the scratch row, which is small.
- */
-typedef struct perm_plan {
-    uint32_t *gpos; /* detection -> position in the class-grouped row */
-    uint32_t *idx2; /* sorted position -> position in the class-grouped row */
-} perm_plan;
-
-static void plan_release(perm_plan *pl)
-{
-    free(pl->gpos);
-    free(pl->idx2);
-}
-
-static dg_status plan_make(dg_ctx *ctx, const struct dg_results *r,
-                           perm_plan *pl)
-{
-    uint64_t n = r->n_det;
-    uint32_t nc = r->n_classes;
-    /* Without class offsets (a caller that only set order[]) the plan is
-     * the plain gather: one "class" holding every detection. */
-    int by_class = r->class_off && nc && r->class_off[nc] == n;
-    if (!by_class)
-        nc = 0;
-    uint32_t *cls = dg__alloc(ctx, n ? n : 1, 4);
-    uint64_t *next = dg__alloc(ctx, (size_t)nc + 1, 8);
-    pl->gpos = dg__alloc(ctx, n ? n : 1, 4);
-    pl->idx2 = dg__alloc(ctx, n ? n : 1, 4);
-    if (!cls || !next || !pl->gpos || !pl->idx2) {
-        free(cls);
-        free(next);
-        plan_release(pl);
-        return DG_ENOMEM;
-    }
-    if (by_class) {
-        for (uint32_t c = 0; c < nc; c++)
-            for (uint64_t k = r->class_off[c]; k < r->class_off[c + 1]; k++)
-                cls[r->order[k]] = c;
-        memcpy(next, r->class_off, (size_t)nc * 8);
-    } else {
-        memset(cls, 0, (size_t)(n ? n : 1) * 4);
-        next[0] = 0;
-    }
-    for (uint64_t d = 0; d < n; d++)
-        pl->gpos[d] = (uint32_t)next[cls[d]]++;
-    for (uint64_t k = 0; k < n; k++)
-        pl->idx2[k] = pl->gpos[r->order[k]];
-    free(cls);
-    free(next);
-    return DG_OK;
-}
-
-#define PERMUTE_ROW(type, src, tmp, dst)                                      \
-    do {                                                                      \
-        const type *s_ = (const type *)(src);                                 \
-        type *t_ = (type *)(tmp), *d_ = (type *)(dst);                        \
-        for (uint64_t i_ = 0; i_ < n; i_++)                                   \
-            t_[pl.gpos[i_]] = s_[i_];                                         \
-        for (uint64_t k_ = 0; k_ < n; k_++)                                   \
-            d_[k_] = t_[pl.idx2[k_]];                                         \
-    } while (0)
-
-dg_status dg__accumulate_ref(dg_ctx *ctx, struct dg_results *r,
-                             const uint8_t *status, const int32_t *matched)
-{
-    uint64_t n = r->n_det;
-    size_t tot = (size_t)r->n_iou * n;
-    perm_plan pl = {NULL, NULL};
-    r->status = dg__alloc(ctx, tot ? tot : 1, 1);
-    r->matched = dg__alloc(ctx, tot ? tot : 1, 4);
-    int32_t *tmp = dg__alloc(ctx, n ? n : 1, 4);
-    if (!r->status || !r->matched || !tmp || plan_make(ctx, r, &pl) < 0) {
-        free(tmp);
-        return DG_ENOMEM;
-    }
-    for (int t = 0; t < r->n_iou; t++) {
-        size_t o = (size_t)t * n;
-        PERMUTE_ROW(uint8_t, status + o, tmp, r->status + o);
-        PERMUTE_ROW(int32_t, matched + o, tmp, r->matched + o);
-    }
-    free(tmp);
-    plan_release(&pl);
-    return DG_OK;
-}
-
-dg_status dg__accumulate_agnostic(dg_ctx *ctx, struct dg_results *r,
-                                  const int32_t *agn)
-{
-    uint64_t n = r->n_det;
-    size_t tot = (size_t)r->n_iou * n;
-    perm_plan pl = {NULL, NULL};
-    free(r->agnostic);
-    r->agnostic = dg__alloc(ctx, tot ? tot : 1, 4);
-    int32_t *tmp = dg__alloc(ctx, n ? n : 1, 4);
-    if (!r->agnostic || !tmp || plan_make(ctx, r, &pl) < 0) {
-        free(tmp);
-        return DG_ENOMEM;
-    }
-    for (int t = 0; t < r->n_iou; t++) {
-        size_t o = (size_t)t * n;
-        PERMUTE_ROW(int32_t, agn + o, tmp, r->agnostic + o);
-    }
-    free(tmp);
-    plan_release(&pl);
-    return DG_OK;
-}
 
 /*
  * The message for reads of results whose tables a bounded-memory eval has
  * not yet written (they exist in its pending store only).
  */
-static void *not_saved(dg_ctx *ctx)
+static dg_status not_saved(dg_ctx *ctx)
 {
-    dg__fail(ctx, DG_ESTALE,
-             "results of a bounded-memory eval can be read once the project "
-             "is saved");
-    return NULL;
+    return dg__fail(ctx, DG_ESTALE,
+                    "results of a bounded-memory eval can be read once the "
+                    "project is saved");
 }
 
-dg_status dg__results_load_order(dg_ctx *ctx, struct dg_results *r)
+static dg_status load_order(dg_ctx *ctx, struct dg_results *r)
 {
     if (r->order_loaded)
         return DG_OK;
@@ -359,12 +148,10 @@ static dg_status write_xor_table(dg_ctx *ctx, hid_t g, const char *name,
     return st;
 }
 
-dg_status dg__results_load_matched(dg_ctx *ctx, struct dg_results *r)
+static dg_status load_matched(dg_ctx *ctx, struct dg_results *r)
 {
-    if (!r->matched) {
-        not_saved(ctx);
-        return DG_ESTALE;
-    }
+    if (!r->matched)
+        return not_saved(ctx);
     if (r->matched_loaded)
         return DG_OK;
     char path[700];
@@ -377,6 +164,101 @@ dg_status dg__results_load_matched(dg_ctx *ctx, struct dg_results *r)
         r->matched_loaded = 1;
     }
     return st;
+}
+
+dg_status dg__results_order(dg_ctx *ctx, struct dg_results *r,
+                            const uint32_t **order)
+{
+    dg_status st = load_order(ctx, r);
+    *order = st < 0 ? NULL : r->order;
+    return st;
+}
+
+dg_status dg__results_matched(dg_ctx *ctx, struct dg_results *r,
+                              const int32_t **matched)
+{
+    dg_status st = load_matched(ctx, r);
+    *matched = st < 0 ? NULL : r->matched;
+    return st;
+}
+
+void dg__results_info(const struct dg_results *r, dg_results_info *out)
+{
+    out->version = r->version;
+    out->n_iou = r->n_iou;
+    out->iou = r->iou;
+    out->n_classes = r->n_classes;
+    out->n_det = r->n_det;
+    out->n_gt_total = r->n_gt_total;
+    out->class_off = r->class_off;
+    out->score = r->score;
+    out->gt_count = r->gt_count;
+    out->inf_index = r->inf_index;
+    out->frame_mask = r->frame_mask;
+    out->mask_gt_count = r->mask_gt_count;
+}
+
+void dg__results_set_restriction(struct dg_results *r, uint8_t *frame_mask,
+                                 uint64_t *mask_gt_count)
+{
+    free(r->frame_mask);
+    free(r->mask_gt_count);
+    r->frame_mask = frame_mask;
+    r->mask_gt_count = mask_gt_count;
+}
+
+void dg__results_tables_release(dg_results_tables *t)
+{
+    free(t->class_off);
+    free(t->order);
+    free(t->score);
+    free(t->gt_count);
+    free(t->label_class);
+    free(t->status);
+    free(t->matched);
+    free(t->agnostic);
+    dg__pending_free(t->pending);
+    memset(t, 0, sizeof(*t));
+}
+
+dg_status dg__results_adopt(dg_ctx *ctx, dg_project *p, dg_results_tables *t)
+{
+    if (t->inf_index < 0 || (uint64_t)t->inf_index >= p->n_inf) {
+        dg__results_tables_release(t);
+        return dg__fail(ctx, DG_EINVAL,
+                        "dg__results_adopt: no inference set %lld",
+                        (long long)t->inf_index);
+    }
+    struct dg_results *r = dg__results_new(ctx);
+    if (!r) {
+        dg__results_tables_release(t);
+        return DG_ENOMEM;
+    }
+    r->version = 2;
+    r->n_iou = t->n_iou;
+    memcpy(r->iou, t->iou, sizeof(r->iou));
+    r->n_classes = t->n_classes;
+    r->n_det = t->n_det;
+    r->n_gt_total = t->n_gt_total;
+    r->fingerprint = t->fingerprint;
+    r->labels_fingerprint = t->labels_fingerprint;
+    r->inf_index = t->inf_index;
+    memcpy(r->device, t->device, sizeof(r->device));
+    r->class_off = t->class_off;
+    r->order = t->order;
+    r->score = t->score;
+    r->gt_count = t->gt_count;
+    r->label_class = t->label_class;
+    r->status = t->status;
+    r->matched = t->matched;
+    r->agnostic = t->agnostic;
+    r->pending = t->pending;
+    memset(t, 0, sizeof(*t));
+    dg_infset *s = &p->inf[r->inf_index];
+    dg__results_destroy(s->results);
+    s->results = r;
+    s->results_dirty = 1;
+    return DG_OK;
 }
 
 /*
@@ -410,72 +292,71 @@ static int read_rows(struct dg_results *r, const char *name, hid_t memtype,
     return ok ? 0 : -1;
 }
 
-const uint8_t *dg__results_status_row(dg_ctx *ctx, struct dg_results *r,
-                                      int t)
+dg_status dg__results_status_row(dg_ctx *ctx, struct dg_results *r, int t,
+                                 const uint8_t **out)
 {
+    *out = NULL;
     if (!r->status)
         return not_saved(ctx);
-    if (t < 0 || t >= r->n_iou) {
-        dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", t);
-        return NULL;
-    }
+    if (t < 0 || t >= r->n_iou)
+        return dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", t);
     uint8_t *row = r->status + (size_t)t * r->n_det;
-    if (r->row_loaded[t] || !r->n_det)
-        return row;
-    if (read_rows(r, "status", H5T_NATIVE_UINT8, t, 1, row) < 0) {
-        dg__fail(ctx, DG_EFORMAT, "'%s': cannot read '%s/status' row %d",
-                 dg__h5_fname((hid_t)r->src), r->src_group, t);
-        return NULL;
+    if (!r->row_loaded[t] && r->n_det) {
+        if (read_rows(r, "status", H5T_NATIVE_UINT8, t, 1, row) < 0)
+            return dg__fail(ctx, DG_EFORMAT,
+                            "'%s': cannot read '%s/status' row %d",
+                            dg__h5_fname((hid_t)r->src), r->src_group, t);
+        for (uint64_t k = 0; k < r->n_det; k++)
+            if (row[k] > DG_IGN)
+                return dg__fail(ctx, DG_EFORMAT,
+                                "'%s': '%s/status' row %d record %llu: "
+                                "invalid status %u",
+                                dg__h5_fname((hid_t)r->src), r->src_group, t,
+                                (unsigned long long)k, row[k]);
+        r->row_loaded[t] = 1;
     }
-    for (uint64_t k = 0; k < r->n_det; k++)
-        if (row[k] > DG_IGN) {
-            dg__fail(ctx, DG_EFORMAT, "'%s': '%s/status' row %d record %llu: "
-                     "invalid status %u", dg__h5_fname((hid_t)r->src),
-                     r->src_group, t, (unsigned long long)k, row[k]);
-            return NULL;
-        }
-    r->row_loaded[t] = 1;
-    return row;
+    *out = row;
+    return DG_OK;
 }
 
 /* The message for confusion queries on results without agnostic rows. */
-static void *no_agnostic(dg_ctx *ctx, const struct dg_results *r)
+static dg_status no_agnostic(dg_ctx *ctx, const struct dg_results *r)
 {
     const char *name = strrchr(r->src_group, '/');
-    dg__fail(ctx, DG_ESTALE,
-             "'%s': the results for '%s' were computed by an older detgrid "
-             "(results version %d) without class-agnostic matching; run "
-             "'detgrid eval' again for confusion matrices and examples",
-             r->src >= 0 ? dg__h5_fname((hid_t)r->src) : "(project)",
-             name ? name + 1 : "?", r->version);
-    return NULL;
+    return dg__fail(ctx, DG_ESTALE,
+                    "'%s': the results for '%s' were computed by an older "
+                    "detgrid (results version %d) without class-agnostic "
+                    "matching; run 'detgrid eval' again for confusion "
+                    "matrices and examples",
+                    r->src >= 0 ? dg__h5_fname((hid_t)r->src) : "(project)",
+                    name ? name + 1 : "?", r->version);
 }
 
-const int32_t *dg__results_agnostic_row(dg_ctx *ctx, struct dg_results *r,
-                                        int t)
+dg_status dg__results_agnostic_row(dg_ctx *ctx, struct dg_results *r, int t,
+                                   const int32_t **out)
 {
-    if (t < 0 || t >= r->n_iou) {
-        dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", t);
-        return NULL;
-    }
+    *out = NULL;
+    if (t < 0 || t >= r->n_iou)
+        return dg__fail(ctx, DG_EINVAL, "IoU index %d out of range", t);
     if (r->pending && !r->agnostic)
         return not_saved(ctx);
     if (r->version < 2 || !r->agnostic)
         return no_agnostic(ctx, r);
     int32_t *row = r->agnostic + (size_t)t * r->n_det;
-    if (r->agn_row_loaded[t] || !r->n_det)
-        return row;
+    if (r->agn_row_loaded[t] || !r->n_det) {
+        *out = row;
+        return DG_OK;
+    }
     /* XOR-encoded rows decode from row 0 up to t. */
     int xr = r->src >= 0 && xor_encoded(r, "agnostic");
     int first = xr ? 0 : t;
     if (r->src < 0 ||
         read_rows(r, "agnostic", H5T_NATIVE_INT32, first, t - first + 1,
-                  r->agnostic + (size_t)first * r->n_det) < 0) {
-        dg__fail(ctx, DG_EFORMAT, "'%s': cannot read '%s/agnostic' row %d",
-                 r->src >= 0 ? dg__h5_fname((hid_t)r->src) : "?",
-                 r->src_group, t);
-        return NULL;
-    }
+                  r->agnostic + (size_t)first * r->n_det) < 0)
+        return dg__fail(ctx, DG_EFORMAT,
+                        "'%s': cannot read '%s/agnostic' row %d",
+                        r->src >= 0 ? dg__h5_fname((hid_t)r->src) : "?",
+                        r->src_group, t);
     if (xr)
         unxor_rows(r->agnostic, t + 1, r->n_det);
     for (int u = first; u <= t; u++) {
@@ -483,65 +364,88 @@ const int32_t *dg__results_agnostic_row(dg_ctx *ctx, struct dg_results *r,
         for (uint64_t k = 0; k < r->n_det; k++)
             if (ru[k] < DG_AGN_IGNORED ||
                 (ru[k] >= 0 && (uint64_t)ru[k] >= r->n_gt_total)) {
-                dg__fail(ctx, DG_EFORMAT, "'%s': '%s/agnostic' row %d record "
-                         "%llu: invalid value %d", dg__h5_fname((hid_t)r->src),
-                         r->src_group, u, (unsigned long long)k, (int)ru[k]);
                 for (int v = first; v <= t; v++)
                     r->agn_row_loaded[v] = 0;
-                return NULL;
+                return dg__fail(ctx, DG_EFORMAT,
+                                "'%s': '%s/agnostic' row %d record %llu: "
+                                "invalid value %d",
+                                dg__h5_fname((hid_t)r->src), r->src_group, u,
+                                (unsigned long long)k, (int)ru[k]);
             }
         r->agn_row_loaded[u] = 1;
     }
-    return row;
+    *out = row;
+    return DG_OK;
 }
 
-const uint32_t *dg__results_label_class(dg_ctx *ctx, struct dg_results *r)
+dg_status dg__results_label_class(dg_ctx *ctx, struct dg_results *r,
+                                  const uint32_t **out)
 {
+    *out = NULL;
     if (r->version < 2 || !r->label_class)
         return no_agnostic(ctx, r);
-    if (r->label_class_loaded)
-        return r->label_class;
-    char path[700];
-    snprintf(path, sizeof(path), "%s/label_class", r->src_group);
-    if (r->src < 0) {
-        dg__fail(ctx, DG_EFORMAT, "'%s' is not loaded", path);
-        return NULL;
+    if (!r->label_class_loaded) {
+        char path[700];
+        snprintf(path, sizeof(path), "%s/label_class", r->src_group);
+        if (r->src < 0)
+            return dg__fail(ctx, DG_EFORMAT, "'%s' is not loaded", path);
+        dg_status st = dg__h5_read_1d(ctx, (hid_t)r->src, path,
+                                      H5T_NATIVE_UINT32, H5T_INTEGER,
+                                      r->label_class, r->n_gt_total, 0,
+                                      r->n_gt_total);
+        if (st < 0)
+            return st;
+        for (uint64_t j = 0; j < r->n_gt_total; j++)
+            if (r->label_class[j] >= r->n_classes)
+                return dg__fail(ctx, DG_EFORMAT,
+                                "'%s': '%s' record %llu: class %u out of "
+                                "range",
+                                dg__h5_fname((hid_t)r->src), path,
+                                (unsigned long long)j, r->label_class[j]);
+        r->label_class_loaded = 1;
     }
-    if (dg__h5_read_1d(ctx, (hid_t)r->src, path, H5T_NATIVE_UINT32,
-                       H5T_INTEGER, r->label_class, r->n_gt_total, 0,
-                       r->n_gt_total) < 0)
-        return NULL;
-    for (uint64_t j = 0; j < r->n_gt_total; j++)
-        if (r->label_class[j] >= r->n_classes) {
-            dg__fail(ctx, DG_EFORMAT, "'%s': '%s' record %llu: class %u out "
-                     "of range", dg__h5_fname((hid_t)r->src), path,
-                     (unsigned long long)j, r->label_class[j]);
-            return NULL;
-        }
-    r->label_class_loaded = 1;
-    return r->label_class;
+    *out = r->label_class;
+    return DG_OK;
 }
 
 dg_status dg__results_load_agnostic(dg_ctx *ctx, struct dg_results *r)
 {
     if (r->version < 2)
         return DG_OK;
-    for (int t = 0; t < r->n_iou; t++)
-        if (!dg__results_agnostic_row(ctx, r, t))
-            return DG_EFORMAT;
-    return dg__results_label_class(ctx, r) ? DG_OK : DG_EFORMAT;
+    const int32_t *row;
+    const uint32_t *lc;
+    dg_status st = DG_OK;
+    for (int t = 0; t < r->n_iou && st >= 0; t++)
+        st = dg__results_agnostic_row(ctx, r, t, &row);
+    return st < 0 ? st : dg__results_label_class(ctx, r, &lc);
+}
+
+dg_status dg__results_load_all(dg_ctx *ctx, struct dg_results *r)
+{
+    const uint8_t *row;
+    dg_status st = DG_OK;
+    for (int t = 0; t < r->n_iou && st >= 0; t++)
+        st = dg__results_status_row(ctx, r, t, &row);
+    if (st >= 0)
+        st = load_order(ctx, r);
+    if (st >= 0)
+        st = load_matched(ctx, r);
+    if (st >= 0)
+        st = dg__results_load_agnostic(ctx, r);
+    return st;
 }
 
 static dg_status write_group(dg_ctx *ctx, int64_t loc, const char *name,
                              struct dg_results *r, int pending)
 {
     dg_status st;
+    const uint8_t *row;
     if (!pending)
         for (int t = 0; t < r->n_iou; t++)
-        if (!dg__results_status_row(ctx, r, t))
-            return DG_EFORMAT;
-    if (!pending && ((st = dg__results_load_order(ctx, r)) < 0 ||
-                     (st = dg__results_load_matched(ctx, r)) < 0 ||
+            if ((st = dg__results_status_row(ctx, r, t, &row)) < 0)
+                return st;
+    if (!pending && ((st = load_order(ctx, r)) < 0 ||
+                     (st = load_matched(ctx, r)) < 0 ||
                      (st = dg__results_load_agnostic(ctx, r)) < 0))
         return st;
     hid_t g = H5Gcreate2((hid_t)loc, name, H5P_DEFAULT, H5P_DEFAULT,
