@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl/dg_cl.h"
-#include "dg_internal.h"
+#include "cl_internal.h"
+#include "ref.h"
+#include "store.h"
 
 /* ---- random numbers (splitmix64), reproducible across platforms ------------ */
 

@@ -18,9 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootstrap_internal.h"
 #include "check.h"
 #include "gen.h"
+#include "query.h"
+#include "store_impl.h"
 
 /* ---- random engine inputs ------------------------------------------------ */
 
@@ -157,10 +158,12 @@ static fc *recount(dg_project *p, struct dg_results *r, uint32_t which,
     uint32_t C = p->n_classes;
     fc *o = calloc((size_t)p->n_frames * C, sizeof(fc));
     const dg_boxset *dt = &p->inf[which].boxes, *gt = &p->labels;
-    dg__results_load_order(NULL, r);
-    const uint8_t *row = dg__results_status_row(NULL, r, t);
+    const uint32_t *order;
+    const uint8_t *row;
+    CHECK_EQ_INT(dg__results_order(NULL, r, &order), DG_OK);
+    CHECK_EQ_INT(dg__results_status_row(NULL, r, t, &row), DG_OK);
     for (uint64_t j = 0; j < r->n_det; j++) {
-        uint32_t rec = r->order[j];
+        uint32_t rec = order[j];
         if (!(dt->score[rec] >= conf) || row[j] == DG_IGN)
             continue;
         fc *x = &o[(size_t)dt->frame[rec] * C + dt->cls[rec]];
@@ -463,7 +466,7 @@ static void device_cases(dg_ctx *ctx)
     dg_ctx_take_warnings(ctx);
     const char *dev = getenv("DETGRID_DEVICE");
     dg_ctx_set_device(ctx, dev && strncmp(dev, "ref", 3) ? dev : "auto");
-    if (ctx->device_kind == DG_DEVICE_AUTO)
+    if (dg__ctx_device_kind(ctx) == DG_DEVICE_AUTO)
         dg_ctx_set_device(ctx, dg__cl_have_gpu(ctx) ? "gpu" : "cpu");
     CHECK_EQ_INT(dg_results_bootstrap_paired(ctx, p, r, 0.3, 1, rb, 0.4, 2, &bo,
                                              x, x + C),

@@ -16,8 +16,9 @@
 #include <time.h>
 
 #include "check.h"
-#include "cl/dg_cl.h"
-#include "dg_internal.h"
+#include "cl_internal.h"
+#include "ref.h"
+#include "store.h"
 #include "gen.h"
 
 /* ---- comparison ------------------------------------------------------------ */
@@ -77,21 +78,26 @@ static void compare(const char *label, chunk *c, const double *iou, int n_iou,
         report_diff("match", label, n_iou, c->dt.n, s1, m1, s2, m2);
 
     /* Accumulation over a random permutation of the detections. */
-    struct dg_results r1, r2;
-    memset(&r1, 0, sizeof(r1));
-    r1.n_iou = n_iou;
-    r1.n_det = c->dt.n;
-    r1.order = malloc(c->dt.n * sizeof(uint32_t) + 4);
+    uint32_t *order = malloc(c->dt.n * sizeof(uint32_t) + 4);
     for (uint64_t k = 0; k < c->dt.n; k++)
-        r1.order[k] = (uint32_t)k;
+        order[k] = (uint32_t)k;
     for (uint64_t k = c->dt.n; k > 1; k--) {
-        uint32_t j = rnd_below((uint32_t)k), tmp = r1.order[k - 1];
-        r1.order[k - 1] = r1.order[j];
-        r1.order[j] = tmp;
+        uint32_t j = rnd_below((uint32_t)k), tmp = order[k - 1];
+        order[k - 1] = order[j];
+        order[j] = tmp;
     }
-    r2 = r1;
-    CHECK_EQ_INT(dg__accumulate_ref(ctx, &r1, s1, m1), DG_OK);
-    st = dg__cl_accumulate(ctx, &r2, s1, m1);
+    dg_perm pm = {c->dt.n, n_iou, order, NULL, 0};
+    struct {
+        uint8_t *status;
+        int32_t *matched;
+    } r1, r2;
+    r1.status = malloc(n + 1);
+    r1.matched = malloc(4 * n + 4);
+    r2.status = malloc(n + 1);
+    r2.matched = malloc(4 * n + 4);
+    CHECK_EQ_INT(dg__permute_u8_ref(ctx, &pm, s1, r1.status), DG_OK);
+    CHECK_EQ_INT(dg__permute_i32_ref(ctx, &pm, m1, r1.matched), DG_OK);
+    st = dg__cl_accumulate(ctx, &pm, s1, m1, r2.status, r2.matched);
     if (st != DG_OK)
         fprintf(stderr, "%s: %s\n", label, dg_ctx_last_error(ctx));
     CHECK_EQ_INT(st, DG_OK);
@@ -102,12 +108,12 @@ static void compare(const char *label, chunk *c, const double *iou, int n_iou,
         if (!same_acc)
             report_diff("accumulate", label, n_iou, c->dt.n, r1.status,
                         r1.matched, r2.status, r2.matched);
-        free(r2.status);
-        free(r2.matched);
     }
+    free(r2.status);
+    free(r2.matched);
     free(r1.status);
     free(r1.matched);
-    free(r1.order);
+    free(order);
     dg__cl_set_batch_bytes(ctx, 0);
     free(s1);
     free(s2);
@@ -394,7 +400,7 @@ int main(void)
     sparse_chunk(&c);
     compare_all("sparse-300-classes", &c, grid, 20);
     compare("sparse-300-classes", &c, grid, 20, 3000);
-    CHECK(ctx->cl->last_batches > 1); /* the budget split it */
+    CHECK(DG_CL(ctx)->last_batches > 1); /* the budget split it */
     chunk_free(&c);
 
     odd_chunk(&c);
@@ -416,7 +422,7 @@ int main(void)
     compare("big-frame", &c, grid, 20, 0);
     /* The budget forces its IoU matrix onto the on-the-fly path. */
     compare("big-frame-small-budget", &c, grid, 20, 1 << 20);
-    CHECK(ctx->cl->last_fly_groups > 0);
+    CHECK(DG_CL(ctx)->last_fly_groups > 0);
     chunk_free(&c);
     t_big = dg__now() - t_big;
 
@@ -442,7 +448,7 @@ int main(void)
     }
 
     /* Several calls on one context reuse its buffers. */
-    CHECK(ctx->cl->bufs[DG_CL_BUF_DBOX].mem != NULL);
+    CHECK(DG_CL(ctx)->bufs[DG_CL_BUF_DBOX].mem != NULL);
 
     printf("%d comparisons (%d random seeds), big frame %.2f s, total "
            "%.2f s\n",

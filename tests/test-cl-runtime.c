@@ -15,9 +15,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cl/dg_cl.h"
+#include "cl_internal.h"
 #include "detgrid/device.h"
-#include "dg_internal.h"
+#include "ref.h"
+#include "store.h"
 
 #ifndef DG_TEST_DATA
 #define DG_TEST_DATA "tests/data"
@@ -151,8 +152,9 @@ static long file_size(const char *path)
 static int copy_kernels(const char *dir, const char *which,
                         const char *extra)
 {
-    static const char *names[] = {"iou.cl", "match.cl", "accum.cl",
-                                  "confusion.cl"};
+    static const char *names[] = {"iou.cl",       "match.cl",
+                                  "accum.cl",     "confusion.cl",
+                                  "bootstrap.cl", "embed.cl"};
     char from[1024], to[1024];
     mkdir(dir, 0755);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -220,7 +222,7 @@ static void test_selection(void)
                  d[pick].device);
         CHECK_EQ_INT(dg_ctx_set_device(ctx, spec), DG_OK);
         CHECK_EQ_INT(run_small(ctx), DG_OK);
-        CHECK(ctx->cl && !strcmp(ctx->cl->device_name, d[pick].name));
+        CHECK(DG_CL(ctx) && !strcmp(DG_CL(ctx)->device_name, d[pick].name));
 
         /* By a name substring in another case. */
         char sub[8] = {0};
@@ -267,22 +269,31 @@ static void test_cache(void)
     /* First context builds and writes the cache (creating the dirs). */
     dg_ctx *a = new_ctx();
     double t0 = dg__now();
-    CHECK_EQ_INT(dg__cl_ensure(a), DG_OK);
+    CHECK_EQ_INT(dg__cl_ensure_match(a), DG_OK);
     double t_build = dg__now() - t0;
-    CHECK_EQ_INT(a->cl->program_source, DG_CL_PROGRAM_BUILT);
-    snprintf(path, sizeof(path), "%s", a->cl->cache_path);
+    CHECK_EQ_INT(DG_CL(a)->progs[DG_CL_PROG_MATCH].source, DG_CL_PROGRAM_BUILT);
+    snprintf(path, sizeof(path), "%s", DG_CL(a)->progs[DG_CL_PROG_MATCH].cache_path);
     CHECK(file_size(path) > 32);
     CHECK_EQ_INT(run_small(a), DG_OK);
 
     /* Second context loads it. */
     dg_ctx *b = new_ctx();
     t0 = dg__now();
-    CHECK_EQ_INT(dg__cl_ensure(b), DG_OK);
+    CHECK_EQ_INT(dg__cl_ensure_match(b), DG_OK);
     double t_cached = dg__now() - t0;
-    CHECK_EQ_INT(b->cl->program_source, DG_CL_PROGRAM_CACHED);
+    CHECK_EQ_INT(DG_CL(b)->progs[DG_CL_PROG_MATCH].source, DG_CL_PROGRAM_CACHED);
     CHECK_EQ_INT(run_small(b), DG_OK);
     printf("program: built in %.3f s, from cache in %.3f s\n", t_build,
            t_cached);
+    /* The embeddings program goes through the same cache. */
+    cl_program pe = NULL;
+    CHECK_EQ_INT(dg__cl_program(a, DG_CL_PROG_EMBED, &pe), DG_OK);
+    CHECK_EQ_INT(DG_CL(a)->progs[DG_CL_PROG_EMBED].source,
+                 DG_CL_PROGRAM_BUILT);
+    CHECK_EQ_INT(dg__cl_program(b, DG_CL_PROG_EMBED, &pe), DG_OK);
+    CHECK_EQ_INT(DG_CL(b)->progs[DG_CL_PROG_EMBED].source,
+                 DG_CL_PROGRAM_CACHED);
+    CHECK(strcmp(DG_CL(b)->progs[DG_CL_PROG_EMBED].cache_path, path) != 0);
     dg_ctx_free(b);
 
     /* A corrupt file (garbage, then a valid header with a bad body) is
@@ -290,8 +301,8 @@ static void test_cache(void)
     static const char garbage[] = "not a binary at all";
     CHECK(write_file(path, garbage, sizeof(garbage)));
     b = new_ctx();
-    CHECK_EQ_INT(dg__cl_ensure(b), DG_OK);
-    CHECK_EQ_INT(b->cl->program_source, DG_CL_PROGRAM_BUILT);
+    CHECK_EQ_INT(dg__cl_ensure_match(b), DG_OK);
+    CHECK_EQ_INT(DG_CL(b)->progs[DG_CL_PROG_MATCH].source, DG_CL_PROGRAM_BUILT);
     CHECK_EQ_INT(run_small(b), DG_OK);
     dg_ctx_free(b);
     long good = file_size(path);
@@ -305,20 +316,20 @@ static void test_cache(void)
         fclose(f);
     }
     b = new_ctx();
-    CHECK_EQ_INT(dg__cl_ensure(b), DG_OK);
-    CHECK_EQ_INT(b->cl->program_source, DG_CL_PROGRAM_BUILT);
+    CHECK_EQ_INT(dg__cl_ensure_match(b), DG_OK);
+    CHECK_EQ_INT(DG_CL(b)->progs[DG_CL_PROG_MATCH].source, DG_CL_PROGRAM_BUILT);
     dg_ctx_free(b);
     b = new_ctx();
-    CHECK_EQ_INT(dg__cl_ensure(b), DG_OK);
-    CHECK_EQ_INT(b->cl->program_source, DG_CL_PROGRAM_CACHED);
+    CHECK_EQ_INT(dg__cl_ensure_match(b), DG_OK);
+    CHECK_EQ_INT(DG_CL(b)->progs[DG_CL_PROG_MATCH].source, DG_CL_PROGRAM_CACHED);
     dg_ctx_free(b);
 
     /* Other build options are another key. */
     setenv("DETGRID_CL_BUILD_OPTIONS", "-DDG_TEST_OPTION=1", 1);
     b = new_ctx();
-    CHECK_EQ_INT(dg__cl_ensure(b), DG_OK);
-    CHECK_EQ_INT(b->cl->program_source, DG_CL_PROGRAM_BUILT);
-    CHECK(strcmp(b->cl->cache_path, path) != 0);
+    CHECK_EQ_INT(dg__cl_ensure_match(b), DG_OK);
+    CHECK_EQ_INT(DG_CL(b)->progs[DG_CL_PROG_MATCH].source, DG_CL_PROGRAM_BUILT);
+    CHECK(strcmp(DG_CL(b)->progs[DG_CL_PROG_MATCH].cache_path, path) != 0);
     CHECK_EQ_INT(run_small(b), DG_OK);
     dg_ctx_free(b);
     unsetenv("DETGRID_CL_BUILD_OPTIONS");
@@ -330,7 +341,7 @@ static void test_cache(void)
     snprintf(bad, sizeof(bad), "%s/a-file/cache", tmpdir);
     setenv("DETGRID_CACHE_DIR", bad, 1);
     b = new_ctx();
-    CHECK_EQ_INT(dg__cl_ensure(b), DG_OK);
+    CHECK_EQ_INT(dg__cl_ensure_match(b), DG_OK);
     CHECK_EQ_INT(run_small(b), DG_OK);
     dg_ctx_free(b);
 
@@ -340,9 +351,9 @@ static void test_cache(void)
     snprintf(xdg, sizeof(xdg), "%s/xdg", tmpdir);
     setenv("XDG_CACHE_HOME", xdg, 1);
     b = new_ctx();
-    CHECK_EQ_INT(dg__cl_ensure(b), DG_OK);
-    CHECK(!strncmp(b->cl->cache_path, xdg, strlen(xdg)));
-    CHECK(file_size(b->cl->cache_path) > 32);
+    CHECK_EQ_INT(dg__cl_ensure_match(b), DG_OK);
+    CHECK(!strncmp(DG_CL(b)->progs[DG_CL_PROG_MATCH].cache_path, xdg, strlen(xdg)));
+    CHECK(file_size(DG_CL(b)->progs[DG_CL_PROG_MATCH].cache_path) > 32);
     dg_ctx_free(b);
     dg_ctx_free(a);
     setenv("DETGRID_CACHE_DIR", dir, 1);
@@ -356,13 +367,13 @@ static void test_faults(void)
     CHECK_EQ_INT(run_small(ctx), DG_ENODEV);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "no OpenCL platform");
     CHECK_EQ_INT(dg__cl_have_gpu(ctx), 0);
-    CHECK(ctx->cl == NULL);
+    CHECK(DG_CL(ctx) == NULL);
 
     setenv("DETGRID_FAULT", "cl-build", 1);
     CHECK_EQ_INT(run_small(ctx), DG_ECL);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "build log");
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "simulated build failure");
-    CHECK(ctx->cl == NULL);
+    CHECK(DG_CL(ctx) == NULL);
 
     /* The first allocation fails, later ones work. */
     setenv("DETGRID_FAULT", "cl-build-not,cl-oom", 1);
@@ -375,32 +386,28 @@ static void test_faults(void)
     /* Accumulation sees the fault too. */
     dg__cl_release(ctx);
     setenv("DETGRID_FAULT", "cl-oom", 1);
-    struct dg_results r;
     uint32_t order[2] = {1, 0};
     uint8_t st[2] = {1, 0};
     int32_t m[2] = {5, -1};
+    dg_perm pm = {2, 1, order, NULL, 0};
+    struct {
+        uint8_t status[2];
+        int32_t matched[2];
+    } r;
     memset(&r, 0, sizeof(r));
-    r.n_iou = 1;
-    r.n_det = 2;
-    r.order = order;
-    CHECK_EQ_INT(dg__cl_accumulate(ctx, &r, st, m), DG_ECL);
+    CHECK_EQ_INT(dg__cl_accumulate(ctx, &pm, st, m, r.status, r.matched),
+                 DG_ECL);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "cl-oom");
-    free(r.status);
-    free(r.matched);
     unsetenv("DETGRID_FAULT");
     memset(&r, 0, sizeof(r));
-    r.n_iou = 1;
-    r.n_det = 2;
-    r.order = order;
-    CHECK_EQ_INT(dg__cl_accumulate(ctx, &r, st, m), DG_OK);
-    if (r.status) {
+    CHECK_EQ_INT(dg__cl_accumulate(ctx, &pm, st, m, r.status, r.matched),
+                 DG_OK);
+    {
         CHECK_EQ_INT(r.status[0], 0);
         CHECK_EQ_INT(r.status[1], 1);
         CHECK_EQ_INT(r.matched[0], -1);
         CHECK_EQ_INT(r.matched[1], 5);
     }
-    free(r.status);
-    free(r.matched);
     dg_ctx_free(ctx);
 }
 
@@ -415,8 +422,25 @@ static void test_kernel_dir(void)
     setenv("DETGRID_KERNEL_DIR", dir, 1);
     ctx = new_ctx();
     CHECK_EQ_INT(run_small(ctx), DG_OK);
-    CHECK(ctx->cl && ctx->cl->kernels_from_dir);
-    CHECK(ctx->cl && ctx->cl->program_source == DG_CL_PROGRAM_BUILT);
+    CHECK(DG_CL(ctx) && DG_CL(ctx)->progs[DG_CL_PROG_MATCH].from_dir);
+    CHECK(DG_CL(ctx) &&
+          DG_CL(ctx)->progs[DG_CL_PROG_MATCH].source == DG_CL_PROGRAM_BUILT);
+    /* Every program has the disk mode, through the one loader. */
+    cl_program pr = NULL;
+    CHECK_EQ_INT(dg__cl_program(ctx, DG_CL_PROG_EMBED, &pr), DG_OK);
+    CHECK(pr != NULL && DG_CL(ctx)->progs[DG_CL_PROG_EMBED].from_dir);
+    CHECK_EQ_INT(dg__cl_program(ctx, DG_CL_PROG_BOOTSTRAP, &pr), DG_OK);
+    CHECK(DG_CL(ctx)->progs[DG_CL_PROG_BOOTSTRAP].from_dir);
+    dg_ctx_free(ctx);
+
+    /* A broken bootstrap.cl fails that program only, naming the file. */
+    snprintf(dir, sizeof(dir), "%s/kernels-bad-boot", tmpdir);
+    CHECK(copy_kernels(dir, "bootstrap.cl", "\nnot OpenCL either;\n"));
+    setenv("DETGRID_KERNEL_DIR", dir, 1);
+    ctx = new_ctx();
+    CHECK_EQ_INT(run_small(ctx), DG_OK);
+    CHECK_EQ_INT(dg__cl_program(ctx, DG_CL_PROG_BOOTSTRAP, &pr), DG_ECL);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "bootstrap program");
     dg_ctx_free(ctx);
 
     /* A broken kernel: DG_ECL, with the log naming the file. */
@@ -460,7 +484,7 @@ int main(void)
     unsetenv("DETGRID_CL_BUILD_OPTIONS");
 
     dg_ctx *probe = new_ctx();
-    dg_status st = dg__cl_ensure(probe);
+    dg_status st = dg__cl_ensure_match(probe);
     if (st == DG_ENODEV) {
         printf("SKIP: no OpenCL device (%s)\n", dg_ctx_last_error(probe));
         dg_ctx_free(probe);

@@ -1,9 +1,9 @@
 /*
- * The COCO protocol (host/coco.c): numpy's thresholds and searchsorted, the
+ * The COCO protocol (host/query/coco.c): numpy's thresholds and searchsorted, the
  * fast PR curve against the literal one, a small project worked by hand,
  * truncation to 100 detections per image and category, and the same bytes
  * whatever the thread count or device. Also the strict JSON reader the COCO
- * importers use (host/json.c): grammar, error positions, escapes, and
+ * importers use (host/import/json.c): grammar, error positions, escapes, and
  * numbers bit-identical to strtod.
  *
  * numpy's pairwise summation cannot be checked here without numpy; with
@@ -18,8 +18,8 @@
 
 #include "check.h"
 #include "coco_internal.h"
-#include "dg_internal.h"
 #include "json.h"
+#include "store.h"
 
 static dg_ctx *ctx;
 
@@ -198,7 +198,8 @@ static void test_curve_random(void)
 
 typedef struct build {
     dg_project *p;
-    dg_boxset *dt;
+    uint32_t n_frames, idx;
+    dg_boxset gt, dt; /* taken into p by build_done */
 } build;
 
 static void build_init(build *b, uint32_t n_frames)
@@ -210,37 +211,36 @@ static void build_init(build *b, uint32_t n_frames)
         CHECK_EQ_INT(dg__project_add_frame(ctx, b->p, id, f + 1, 640, 480),
                      DG_OK);
     }
-    dg__boxset_reserve(ctx, &b->p->labels, DG_BOXES_LABELS, 64);
-    uint32_t idx;
-    CHECK_EQ_INT(dg__project_add_inferences(ctx, b->p, "m", &idx), DG_OK);
-    b->dt = &b->p->inf[idx].boxes;
-    dg__boxset_reserve(ctx, b->dt, DG_BOXES_DETS, 64);
+    b->n_frames = n_frames;
+    dg__boxset_init(&b->gt);
+    dg__boxset_init(&b->dt);
+    dg__boxset_reserve(ctx, &b->gt, DG_BOXES_LABELS, 64);
+    CHECK_EQ_INT(dg__project_add_inferences(ctx, b->p, "m", &b->idx), DG_OK);
+    dg__boxset_reserve(ctx, &b->dt, DG_BOXES_DETS, 64);
 }
 
 static void gt(build *b, uint32_t f, uint32_t c, double x, double y, double w,
                double h, double area, int crowd)
 {
-    dg__boxset_reserve(ctx, &b->p->labels, DG_BOXES_LABELS, 1);
-    dg__boxset_push(&b->p->labels, f, c, x, y, w, h, 0, area, (uint8_t)crowd,
-                    0);
+    dg__boxset_reserve(ctx, &b->gt, DG_BOXES_LABELS, 1);
+    dg__boxset_push(&b->gt, f, c, x, y, w, h, 0, area, (uint8_t)crowd, 0);
 }
 
 static void det(build *b, uint32_t f, uint32_t c, double x, double y,
                 double w, double h, double s)
 {
-    dg__boxset_reserve(ctx, b->dt, DG_BOXES_DETS, 1);
-    dg__boxset_push(b->dt, f, c, x, y, w, h, s, 0, 0, 0);
+    dg__boxset_reserve(ctx, &b->dt, DG_BOXES_DETS, 1);
+    dg__boxset_push(&b->dt, f, c, x, y, w, h, s, 0, 0, 0);
 }
 
 static void build_done(build *b)
 {
-    dg_project *p = b->p;
-    CHECK_EQ_INT(dg__boxset_sort_by_frame(ctx, &p->labels, p->n_frames),
-                 DG_OK);
-    p->n_labels = p->labels.n;
-    p->labels_loaded = 1;
-    CHECK_EQ_INT(dg__boxset_sort_by_frame(ctx, b->dt, p->n_frames), DG_OK);
-    p->inf[0].n = b->dt->n;
+    CHECK_EQ_INT(dg__boxset_sort_by_frame(ctx, &b->gt, b->n_frames), DG_OK);
+    dg__project_take_labels(b->p, &b->gt);
+    dg__boxset_release(&b->gt);
+    CHECK_EQ_INT(dg__boxset_sort_by_frame(ctx, &b->dt, b->n_frames), DG_OK);
+    dg__project_take_inferences(b->p, b->idx, &b->dt);
+    dg__boxset_release(&b->dt);
 }
 
 /*
@@ -444,7 +444,7 @@ static void test_threads_devices(void)
     CHECK(same(&r1, &r2));
     CHECK(same(&r1, &r5));
 
-    /* An OpenCL device: DETGRID_TEST_DEVICE (as tools/gpu-check.sh sets
+    /* An OpenCL device: DETGRID_TEST_DEVICE (as tools/dev/gpu-check.sh sets
      * it), else a CPU one such as PoCL. */
     const char *dev = getenv("DETGRID_TEST_DEVICE");
     dg_ctx *cl;

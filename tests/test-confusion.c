@@ -17,8 +17,6 @@
 #include <string.h>
 
 #include "check.h"
-#include "cl/dg_cl.h"
-#include "dg_internal.h"
 #include "gen.h"
 
 static double grid[20]; /* grid_init */

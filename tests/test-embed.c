@@ -1,8 +1,13 @@
 /*
  * Embeddings: the OpenCL kernels of kernels/embed.cl against their plain-C
  * twins (host/ref/embed_ref.c) on many random inputs and adversarial ones,
- * byte for byte; then PCA and k-means end to end on both paths, and
- * hand-checked answers of the reference.
+ * byte for byte; then PCA, k-means, the layout and the whole analysis
+ * (dg_embeddings_evaluate) end to end on both paths, and hand-checked
+ * answers of the reference.
+ *
+ * The reference path is a context on device "ref"; the device path a
+ * context on the OpenCL device found ("gpu" or "cpu") with fallback off,
+ * so that a call that succeeds ran on the device.
  *
  * Every device result must equal the reference exactly: each value is the
  * same sequence of IEEE double operations (fixed order, no contraction),
@@ -17,8 +22,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "embed_internal.h"
+#include "cl.h"
 #include "gen.h"
+#include "ref.h"
 
 static uint64_t rs = 12345;
 
@@ -207,10 +213,9 @@ typedef struct run {
     uint32_t *assign, k;
 } run;
 
-/* PCA and k-means end to end on path (0 reference, 1 device). */
-static dg_status end_to_end(dg_ctx *ctx, int path, const float *x,
-                            uint32_t n, uint32_t d, uint32_t k,
-                            uint64_t max_fit, run *o)
+/* PCA and k-means end to end on ctx's path. */
+static dg_status end_to_end(dg_ctx *ctx, const float *x, uint32_t n,
+                            uint32_t d, uint32_t k, uint64_t max_fit, run *o)
 {
     const float **rows = malloc(n * sizeof(*rows));
     for (uint32_t i = 0; i < n; i++)
@@ -221,13 +226,11 @@ static dg_status end_to_end(dg_ctx *ctx, int path, const float *x,
     o->dist = malloc((size_t)n * 8);
     o->cent = malloc((size_t)(k ? k : 12) * d * 8);
     o->assign = malloc((size_t)n * 4);
-    dg__embed_force_path(path);
     dg_status st = dg_embed_pca(ctx, &pts, max_fit, o->xy, o->var, o->comp);
     dg_kmeans_opts ko = {k, 7, 0, max_fit};
     if (st == DG_OK)
         st = dg_embed_kmeans(ctx, &pts, &ko, o->assign, o->dist, o->cent,
                              &o->inertia, &o->k);
-    dg__embed_force_path(-1);
     free(rows);
     return st;
 }
@@ -241,14 +244,24 @@ static void run_free(run *o)
     free(o->assign);
 }
 
-static void diff_end_to_end(dg_ctx *ctx, const char *label, const float *x,
-                            uint32_t n, uint32_t d, uint32_t k,
-                            uint64_t max_fit)
+/* Nothing fell back: dev's calls ran on the device (its fallback is off,
+ * so a device failure would have been the call's error). */
+static void check_no_fallback(dg_ctx *dev, const char *label)
+{
+    const char *w = dg_ctx_take_warnings(dev);
+    if (*w)
+        fprintf(stderr, "%s: warnings on the device path: %s", label, w);
+    CHECK(*w == 0);
+}
+
+static void diff_end_to_end(dg_ctx *ref, dg_ctx *dev, const char *label,
+                            const float *x, uint32_t n, uint32_t d,
+                            uint32_t k, uint64_t max_fit)
 {
     run a, b;
-    CHECK_EQ_INT(end_to_end(ctx, 0, x, n, d, k, max_fit, &a), DG_OK);
-    CHECK_EQ_INT(end_to_end(ctx, 1, x, n, d, k, max_fit, &b), DG_OK);
-    CHECK_STR_CONTAINS(dg__embed_last_path(), "OpenCL");
+    CHECK_EQ_INT(end_to_end(ref, x, n, d, k, max_fit, &a), DG_OK);
+    CHECK_EQ_INT(end_to_end(dev, x, n, d, k, max_fit, &b), DG_OK);
+    check_no_fallback(dev, label);
     int ok = same(a.xy, b.xy, 2 * (size_t)n * 8) &&
              same(a.var, b.var, sizeof(a.var)) &&
              same(a.comp, b.comp, 2 * (size_t)d * 8) && a.k == b.k &&
@@ -274,7 +287,7 @@ static void reference_answers(dg_ctx *ctx)
         x[2 * i + 1] = (float)(2 * (i - 2));
     }
     run a;
-    CHECK_EQ_INT(end_to_end(ctx, 0, x, 5, 2, 5, 0, &a), DG_OK);
+    CHECK_EQ_INT(end_to_end(ctx, x, 5, 2, 5, 0, &a), DG_OK);
     CHECK_NEAR(a.var[0], 10.0, 1e-12);
     CHECK_NEAR(a.var[1], 0.0, 1e-12);
     CHECK_NEAR(a.comp[0], 1 / sqrt(5.0), 1e-12);
@@ -295,7 +308,7 @@ static void reference_answers(dg_ctx *ctx)
     run_free(&a);
 
     /* k = 1: the centroid is the mean, inertia the sum of squares. */
-    CHECK_EQ_INT(end_to_end(ctx, 0, x, 5, 2, 1, 0, &a), DG_OK);
+    CHECK_EQ_INT(end_to_end(ctx, x, 5, 2, 1, 0, &a), DG_OK);
     CHECK_EQ_DBL(a.cent[0], 0.0);
     CHECK_EQ_DBL(a.cent[1], 0.0);
     CHECK_EQ_DBL(a.inertia, 50.0); /* sum of 5 t^2 = 5 * 10 */
@@ -305,7 +318,7 @@ static void reference_answers(dg_ctx *ctx)
 
     /* Two well-separated groups in 1-D: 0, 1, 2 and 100, 101, 102. */
     float y[6] = {0, 100, 1, 101, 2, 102};
-    CHECK_EQ_INT(end_to_end(ctx, 0, y, 6, 1, 2, 0, &a), DG_OK);
+    CHECK_EQ_INT(end_to_end(ctx, y, 6, 1, 2, 0, &a), DG_OK);
     CHECK(a.assign[0] == a.assign[2] && a.assign[2] == a.assign[4]);
     CHECK(a.assign[1] == a.assign[3] && a.assign[3] == a.assign[5]);
     CHECK(a.assign[0] != a.assign[1]);
@@ -371,17 +384,145 @@ static void reference_answers(dg_ctx *ctx)
     CHECK_EQ_INT(dg_embed_pca(ctx, &pts, 0, xy, NULL, NULL), DG_EINVAL);
 }
 
+/*
+ * A context on an OpenCL device with fallback off: DETGRID_DEVICE when it
+ * names gpu or cpu, else "gpu" when one is there, else "cpu". NULL when
+ * none can be set up.
+ */
+static dg_ctx *device_ctx(void)
+{
+    const char *env = getenv("DETGRID_DEVICE");
+    const char *spec[3] = {NULL, "gpu", "cpu"};
+    if (env && (!strncmp(env, "gpu", 3) || !strncmp(env, "cpu", 3)))
+        spec[0] = env;
+    for (int i = 0; i < 3; i++) {
+        dg_ctx *c;
+        if (!spec[i] || dg_ctx_new(&c) != DG_OK)
+            continue;
+        if (dg_ctx_set_device(c, spec[i]) == DG_OK &&
+            dg__cl_ensure(c) == DG_OK) {
+            dg_ctx_set_fallback(c, 0);
+            printf("device path: %s (%s)\n", spec[i], dg__cl_device_desc(c));
+            return c;
+        }
+        dg_ctx_free(c);
+    }
+    return NULL;
+}
+
+static int same_analysis(const dg_embeddings_result *a,
+                         const dg_embeddings_result *b)
+{
+    uint64_t n = a->n;
+    return a->n == b->n && a->dim == b->dim && a->k == b->k &&
+           same(a->point, b->point, n * 8) && same(a->xy, b->xy, n * 16) &&
+           same(a->var, b->var, sizeof(a->var)) &&
+           same(a->assign, b->assign, n * 4) &&
+           same(a->dist, b->dist, n * 8) &&
+           same(a->clusters, b->clusters,
+                a->k * sizeof(dg_pattern_cluster));
+}
+
+/*
+ * The whole analysis (dg_embeddings_evaluate) on a synthetic project with
+ * a planted pattern: frames with clusters, crops, the layout. On the
+ * reference, out->device says so and the clusters' frames are theirs; on
+ * the device (dev, when there is one), the same bytes and out->device
+ * names the OpenCL device.
+ */
+static void analysis(dg_ctx *ref, dg_ctx *dev)
+{
+    dg_synth_opts so;
+    dg_synth_opts_default(&so);
+    so.seed = 4;
+    so.n_frames = 300;
+    so.n_classes = 4;
+    dg_project *p;
+    CHECK_EQ_INT(dg_synth_project(ref, &so, &p), DG_OK);
+    dg_synth_embed_opts eo;
+    memset(&eo, 0, sizeof(eo));
+    eo.seed = 4;
+    eo.dim = 24;
+    eo.plant = 1;
+    CHECK_EQ_INT(dg_synth_embeddings(ref, p, &eo, NULL, NULL, NULL), DG_OK);
+    const char *name = dg_project_inference_name(p, 0);
+    dg_results *r = NULL;
+    double iou[DG_MAX_IOU_THRESHOLDS];
+    int n_iou = dg_default_iou_thresholds(iou, DG_MAX_IOU_THRESHOLDS);
+    CHECK_EQ_INT(dg_eval(ref, p, name, iou, n_iou), DG_OK);
+    CHECK_EQ_INT(dg_results_load(ref, p, name, &r), DG_OK);
+    if (!r) {
+        fprintf(stderr, "analysis: %s\n", dg_ctx_last_error(ref));
+        dg_project_free(p);
+        return;
+    }
+    for (int mode = 0; mode < 3; mode++) {
+        dg_embeddings_opts o;
+        dg_embeddings_opts_init(&o);
+        o.model = "synth";
+        o.crops = mode == 1;
+        o.layout = mode == 2;
+        o.cluster = 1;
+        o.k = mode == 2 ? 3 : -1;
+        dg_embeddings_result a, b;
+        CHECK_EQ_INT(dg_embeddings_evaluate(ref, p, r, &o, &a), DG_OK);
+        CHECK(strcmp(a.device, "reference") == 0);
+        CHECK(a.n > 0 && a.k >= 2 && a.clusters);
+        CHECK_EQ_INT(a.crops, o.crops);
+        /* The frames of a cluster are those of its points. */
+        uint32_t *cf, ncf;
+        CHECK_EQ_INT(dg_embeddings_cluster_frames(ref, &a, 0, &cf, &ncf),
+                     DG_OK);
+        uint64_t in0 = 0;
+        for (uint64_t i = 0; i < a.n; i++)
+            in0 += a.assign[i] == 0;
+        CHECK(ncf > 0 && ncf <= in0);
+        for (uint32_t i = 1; i < ncf; i++)
+            CHECK(cf[i - 1] < cf[i]);
+        free(cf);
+        if (dev) {
+            CHECK_EQ_INT(dg_embeddings_evaluate(dev, p, r, &o, &b), DG_OK);
+            check_no_fallback(dev, "analysis");
+            CHECK_STR_CONTAINS(b.device, "OpenCL");
+            if (!same_analysis(&a, &b))
+                fprintf(stderr, "analysis mode %d differs\n", mode);
+            CHECK(same_analysis(&a, &b));
+            dg_embeddings_result_release(&b);
+        }
+        dg_embeddings_result_release(&a);
+    }
+    /* Errors: no model; a model the project lacks. */
+    dg_embeddings_opts o;
+    dg_embeddings_opts_init(&o);
+    dg_embeddings_result a;
+    CHECK_EQ_INT(dg_embeddings_evaluate(ref, p, r, &o, &a), DG_EINVAL);
+    o.model = "nosuch";
+    CHECK(dg_embeddings_evaluate(ref, p, r, &o, &a) < 0);
+    dg_embeddings_result_release(&a);
+    dg_results_free(r);
+    dg_project_free(p);
+}
+
 int main(void)
 {
-    dg_ctx *ctx;
-    if (dg_ctx_new(&ctx) != DG_OK)
+    dg_ctx *ctx, *ref;
+    if (dg_ctx_new(&ctx) != DG_OK || dg_ctx_new(&ref) != DG_OK)
         return 2;
     dg_ctx_set_device(ctx, "ref");
+    dg_ctx_set_device(ref, "ref");
     reference_answers(ctx);
     int rc = device_open(ctx, "device half: ");
-    if (rc) {
+    dg_ctx *dev = rc ? NULL : device_ctx();
+    analysis(ref, dev);
+    if (rc || !dev) {
+        if (!rc) {
+            fprintf(stderr, "no OpenCL device context: %s\n",
+                    dg_ctx_last_error(ctx));
+            CHECK(dev != NULL);
+        }
         check_done("test-embed (reference only)");
         dg_ctx_free(ctx);
+        dg_ctx_free(ref);
         return check_failures ? 1 : rc;
     }
     dg_embed_cl *e;
@@ -427,11 +568,11 @@ int main(void)
         uint32_t d = 1 + (uint32_t)(xrnd() % 40);
         float *x = gen_points(n, d, seed % 4);
         snprintf(label, sizeof(label), "end-to-end seed %d", seed);
-        diff_end_to_end(ctx, label, x, n, d, seed == 5 ? 0 : 2 + seed,
+        diff_end_to_end(ref, dev, label, x, n, d, seed == 5 ? 0 : 2 + seed,
                         seed % 2 ? 300 : 0);
         free(x);
     }
-    /* The layout end to end (it opens its own engine per call). */
+    /* The layout end to end. */
     for (int seed = 0; seed < 3; seed++) {
         rs = 9000 + (uint64_t)seed;
         uint32_t n = 50 + (uint32_t)(xrnd() % 600);
@@ -443,11 +584,9 @@ int main(void)
         dg_embed_points pts = {n, d, rows};
         dg_layout_opts lo = {0, 60, (uint64_t)seed};
         double *a = malloc(2 * (size_t)n * 8), *b = malloc(2 * (size_t)n * 8);
-        dg__embed_force_path(0);
-        CHECK_EQ_INT(dg_embed_layout(ctx, &pts, &lo, a), DG_OK);
-        dg__embed_force_path(1);
-        CHECK_EQ_INT(dg_embed_layout(ctx, &pts, &lo, b), DG_OK);
-        dg__embed_force_path(-1);
+        CHECK_EQ_INT(dg_embed_layout(ref, &pts, &lo, a), DG_OK);
+        CHECK_EQ_INT(dg_embed_layout(dev, &pts, &lo, b), DG_OK);
+        check_no_fallback(dev, "layout end to end");
         if (!same(a, b, 2 * (size_t)n * 8))
             fprintf(stderr, "layout end to end %d differs\n", seed);
         CHECK(same(a, b, 2 * (size_t)n * 8));
@@ -459,7 +598,9 @@ int main(void)
     float same_pts[40];
     for (int i = 0; i < 40; i++)
         same_pts[i] = 3.5f;
-    diff_end_to_end(ctx, "all points equal", same_pts, 20, 2, 4, 0);
+    diff_end_to_end(ref, dev, "all points equal", same_pts, 20, 2, 4, 0);
+    dg_ctx_free(dev);
+    dg_ctx_free(ref);
     dg_ctx_free(ctx);
     return check_done("test-embed");
 }

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "dg_internal.h"
+#include "store_impl.h"
 #include "detgrid/detgrid.h"
 
 #define CHECK_STR_EQ(got, want) do { const char *g_ = (got), *w_ = (want); \

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "dg_internal.h"
+#include "store_impl.h"
 #include "detgrid/import.h"
 
 static dg_ctx *ctx;

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "dg_internal.h"
+#include "engine_impl.h"
+#include "ref.h"
 
 /* A tiny builder: one frame unless frames are given. */
 typedef struct {
@@ -204,22 +205,31 @@ static void test_sort_and_accumulate(void)
     uint32_t cl[6] = {1, 0, 1, 1, 0, 0};
     for (int i = 0; i < 6; i++)
         dg__boxset_push(&d, 0, cl[i], 0, 0, 1, 1, sc[i], 0, 0, 0);
-    struct dg_results *r = dg__results_new(NULL);
-    r->n_classes = 2;
-    r->n_iou = 1;
-    CHECK_EQ_INT(dg__results_sort(NULL, r, &d), DG_OK);
+    dg_results_tables t;
+    memset(&t, 0, sizeof(t));
+    t.n_classes = 2;
+    t.n_iou = 1;
+    CHECK_EQ_INT(dg__order_dets(NULL, &t, d.n, d.cls, d.score), DG_OK);
     /* class 0: 0.9 (1), 0.9 (5), -0.0 (4); class 1: 0.5 (0), 0.5 (2), 0.1 (3) */
     uint32_t want[6] = {1, 5, 4, 0, 2, 3};
     for (int i = 0; i < 6; i++)
-        CHECK_EQ_INT(r->order[i], want[i]);
-    CHECK_EQ_INT(r->class_off[1], 3);
-    uint8_t st[6] = {0, 1, 2, 0, 1, 2};
-    int32_t m[6] = {-1, 7, 8, -1, 9, 10};
-    CHECK_EQ_INT(dg__accumulate_ref(NULL, r, st, m), DG_OK);
-    CHECK_EQ_INT(r->status[0], 1);
-    CHECK_EQ_INT(r->matched[1], 10);
-    CHECK_EQ_INT(r->matched[4], 8);
-    dg__results_destroy(r);
+        CHECK_EQ_INT(t.order[i], want[i]);
+    CHECK_EQ_INT(t.class_off[1], 3);
+    CHECK_EQ_DBL(t.score[2], 0.0);
+    uint8_t st[6] = {0, 1, 2, 0, 1, 2}, st_out[6];
+    int32_t m[6] = {-1, 7, 8, -1, 9, 10}, m_out[6];
+    dg_perm pm = {6, 1, t.order, t.class_off, t.n_classes};
+    CHECK_EQ_INT(dg__permute_u8_ref(NULL, &pm, st, st_out), DG_OK);
+    CHECK_EQ_INT(dg__permute_i32_ref(NULL, &pm, m, m_out), DG_OK);
+    CHECK_EQ_INT(st_out[0], 1);
+    CHECK_EQ_INT(m_out[1], 10);
+    CHECK_EQ_INT(m_out[4], 8);
+    /* Without class offsets the permutation is the plain gather. */
+    pm.class_off = NULL;
+    CHECK_EQ_INT(dg__permute_i32_ref(NULL, &pm, m, m_out), DG_OK);
+    for (int i = 0; i < 6; i++)
+        CHECK_EQ_INT(m_out[i], m[want[i]]);
+    dg__results_tables_release(&t);
     dg__boxset_release(&d);
 }
 

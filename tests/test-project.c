@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "dg_internal.h"
+#include "store_impl.h"
 
 static char dir[] = "/tmp/dg-test-project-XXXXXX";
 

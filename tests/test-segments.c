@@ -14,7 +14,7 @@
 
 #include "check.h"
 #include "detgrid/detgrid.h"
-#include "dg_internal.h"
+#include "store_impl.h"
 
 static uint64_t rs = 88172645463325252ULL;
 static uint64_t rnd64(void)
@@ -286,10 +286,12 @@ static void restrict_random(dg_ctx *ctx, uint64_t seed)
             /* Load everything for the recount (after the restriction). */
             CHECK_EQ_INT(dg__project_load_labels(ctx, p), DG_OK);
             CHECK_EQ_INT(dg__project_load_inferences(ctx, p, which), DG_OK);
-            CHECK_EQ_INT(dg__results_load_order(ctx, r), DG_OK);
+            const uint32_t *order;
+            CHECK_EQ_INT(dg__results_order(ctx, r, &order), DG_OK);
             CHECK_EQ_INT(dg__results_load_agnostic(ctx, r), DG_OK);
             for (int t = 0; t < 3; t++) {
-                CHECK(dg__results_status_row(ctx, r, t) != NULL);
+                const uint8_t *row;
+                CHECK_EQ_INT(dg__results_status_row(ctx, r, t, &row), DG_OK);
                 double confs[4] = {0, 0.3, (double)(rnd64() % 1000) / 1000,
                                    1.1};
                 for (int c = 0; c < 4; c++) {

@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
-#include "dg_internal.h"
+#include "store_impl.h"
 #include "detgrid/detgrid.h"
 
 static dg_ctx *ctx;

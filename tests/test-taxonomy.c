@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "dg_internal.h"
+#include "store.h"
 #include "detgrid/detgrid.h"
 
 static dg_project *fixture(dg_ctx *ctx)
@@ -29,17 +29,19 @@ static dg_project *fixture(dg_ctx *ctx)
     CHECK_EQ_INT(dg__project_add_class(ctx, p, "b", 2), DG_OK);
     CHECK_EQ_INT(dg__project_add_class(ctx, p, "c", 3), DG_OK);
     CHECK_EQ_INT(dg__project_add_frame(ctx, p, "f0", 1, 640, 480), DG_OK);
-    dg_boxset *g = &p->labels;
+    dg_boxset gb, db, *g = &gb, *d = &db;
+    dg__boxset_init(g);
+    dg__boxset_init(d);
     static const double lx[5] = {0, 100, 200, 300, 400};
     static const uint32_t lc[5] = {0, 0, 0, 1, 0};
     CHECK_EQ_INT(dg__boxset_reserve(ctx, g, DG_BOXES_LABELS, 5), DG_OK);
     for (int i = 0; i < 5; i++)
         dg__boxset_push(g, 0, lc[i], lx[i], 0, 10, 10, 0, 100, 0, 0);
     CHECK_EQ_INT(dg__boxset_sort_by_frame(ctx, g, 1), DG_OK);
-    p->n_labels = g->n;
+    dg__project_take_labels(p, g);
+    dg__boxset_release(g);
     uint32_t k;
     CHECK_EQ_INT(dg__project_add_inferences(ctx, p, "m", &k), DG_OK);
-    dg_boxset *d = &p->inf[k].boxes;
     static const double dx[6] = {0, 100, 204, 500, 501, 400};
     static const uint32_t dc[6] = {0, 1, 0, 2, 2, 0};
     static const double ds[6] = {0.9, 0.8, 0.7, 0.95, 0.6, 0.2};
@@ -47,7 +49,8 @@ static dg_project *fixture(dg_ctx *ctx)
     for (int i = 0; i < 6; i++)
         dg__boxset_push(d, 0, dc[i], dx[i], 0, 10, 10, ds[i], 0, 0, 0);
     CHECK_EQ_INT(dg__boxset_sort_by_frame(ctx, d, 1), DG_OK);
-    p->inf[k].n = d->n;
+    dg__project_take_inferences(p, k, d);
+    dg__boxset_release(d);
     return p;
 }
 
@@ -227,7 +230,13 @@ static void test_planted(dg_ctx *ctx)
         dg_project_free(p);
         return;
     }
-    const dg_boxset *L = &p->labels;
+    const dg_boxset *L = NULL;
+    CHECK_EQ_INT(dg__project_labels(ctx, p, &L), DG_OK);
+    if (!L) {
+        free(pl);
+        dg_project_free(p);
+        return;
+    }
     uint32_t last_frame = 0;
     for (uint64_t i = 0; i < n; i++) {
         const dg_synth_plant *e = &pl[i];

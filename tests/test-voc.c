@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "check.h"
-#include "dg_internal.h"
+#include "store.h"
 #include "detgrid/detgrid.h"
 
 static int is_dir(const char *p)
@@ -111,22 +111,36 @@ static dg_project *make_project(dg_ctx *ctx, uint32_t nc, uint32_t nf,
         snprintf(nm, sizeof(nm), "f%u", f);
         dg__project_add_frame(ctx, p, nm, -1, NAN, NAN);
     }
-    dg__boxset_reserve(ctx, &p->labels, DG_BOXES_LABELS, ng + 1);
+    dg_boxset b;
+    dg__boxset_init(&b);
+    dg__boxset_reserve(ctx, &b, DG_BOXES_LABELS, ng + 1);
     for (int i = 0; i < ng; i++)
-        dg__boxset_push(&p->labels, g[i].f, g[i].c, g[i].x1, g[i].y1,
+        dg__boxset_push(&b, g[i].f, g[i].c, g[i].x1, g[i].y1,
                         g[i].x2 - g[i].x1, g[i].y2 - g[i].y1, 0, 0,
                         (uint8_t)g[i].crowd, (uint8_t)g[i].diff);
-    dg__boxset_sort_by_frame(ctx, &p->labels, nf);
-    p->n_labels = p->labels.n;
+    dg__boxset_sort_by_frame(ctx, &b, nf);
+    dg__project_take_labels(p, &b);
+    dg__boxset_release(&b);
     dg__project_add_inferences(ctx, p, "d", &idx);
-    dg_boxset *b = &p->inf[idx].boxes;
-    dg__boxset_reserve(ctx, b, DG_BOXES_DETS, nd + 1);
+    dg__boxset_init(&b);
+    dg__boxset_reserve(ctx, &b, DG_BOXES_DETS, nd + 1);
     for (int i = 0; i < nd; i++)
-        dg__boxset_push(b, d[i].f, d[i].c, d[i].x1, d[i].y1, d[i].x2 - d[i].x1,
+        dg__boxset_push(&b, d[i].f, d[i].c, d[i].x1, d[i].y1, d[i].x2 - d[i].x1,
                         d[i].y2 - d[i].y1, d[i].s, 0, 0, 0);
-    dg__boxset_sort_by_frame(ctx, b, nf);
-    p->inf[idx].n = b->n;
+    dg__boxset_sort_by_frame(ctx, &b, nf);
+    dg__project_take_inferences(p, idx, &b);
+    dg__boxset_release(&b);
     return p;
+}
+
+/* The boxes of the labels (which = -1) or of inference set which, loaded. */
+static uint64_t n_boxes(dg_ctx *ctx, dg_project *p, int which)
+{
+    const dg_boxset *b;
+    dg_status st = which < 0 ? dg__project_labels(ctx, p, &b)
+                             : dg__project_inferences(ctx, p, (uint32_t)which,
+                                                      &b);
+    return st < 0 ? UINT64_MAX : b->n;
 }
 
 static dg_voc_result eval(dg_ctx *ctx, dg_project *p, dg_voc_protocol proto,
@@ -412,10 +426,10 @@ static void test_cartucho(dg_ctx *ctx)
     dg_project *p = import_dirs(ctx, DG_TXT_CARTUCHO, gt, dt);
     if (!p)
         return;
-    CHECK_EQ_INT(p->n_classes, 38);
-    CHECK_EQ_INT(p->n_frames, 85);
-    CHECK_EQ_INT(p->labels.n, 686);
-    CHECK_EQ_INT(p->inf[0].boxes.n, 494);
+    CHECK_EQ_INT(dg__project_n_classes(p), 38);
+    CHECK_EQ_INT(dg__project_n_frames(p), 85);
+    CHECK_EQ_INT(n_boxes(ctx, p, -1), 686);
+    CHECK_EQ_INT(n_boxes(ctx, p, 0), 494);
 
     dg_voc_result r = eval(ctx, p, DG_VOC12, 0.5, 1);
     CHECK_EQ_INT(r.n_map_classes, 30);
@@ -473,10 +487,10 @@ static void test_padilla_case1(dg_ctx *ctx)
     dg_project *p = import_dirs(ctx, DG_TXT_PADILLA, gt, dt);
     if (!p)
         return;
-    CHECK_EQ_INT(p->n_classes, 1);
-    CHECK_EQ_INT(p->n_frames, 7);
-    CHECK_EQ_INT(p->labels.n, 15);
-    CHECK_EQ_INT(p->inf[0].boxes.n, 24);
+    CHECK_EQ_INT(dg__project_n_classes(p), 1);
+    CHECK_EQ_INT(dg__project_n_frames(p), 7);
+    CHECK_EQ_INT(n_boxes(ctx, p, -1), 15);
+    CHECK_EQ_INT(n_boxes(ctx, p, 0), 24);
     for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
         dg_voc_result r = eval(ctx, p, DG_VOC07, want[i].iou, 1);
         CHECK(fabs(r.classes[0].ap - want[i].ap11) < 1e-10);
@@ -552,9 +566,9 @@ static void test_padilla_toy(dg_ctx *ctx)
     if (dg_import_have_xml()) {
         dg_project *p = import_dirs(ctx, DG_TXT_VOC_XML, gt, dt);
         if (p) {
-            CHECK_EQ_INT(p->n_frames, 10);
-            CHECK_EQ_INT(p->labels.n, 12);
-            CHECK_EQ_INT(p->inf[0].boxes.n, 12);
+            CHECK_EQ_INT(dg__project_n_frames(p), 10);
+            CHECK_EQ_INT(n_boxes(ctx, p, -1), 12);
+            CHECK_EQ_INT(n_boxes(ctx, p, 0), 12);
             check_toy(ctx, p, "VOC XML");
             dg_project_free(p);
         }

@@ -822,7 +822,7 @@ def run_all(g):
                                       "--name", "yolo", "-o", "c.h5"], rc=2)
     cli("c-import-coco-replace", ["import", "coco", "--dt", "c-dt-model-a.json",
                                   "--name", "yolo", "-o", "c.h5", "--replace"], rc=0)
-    # The parallel COCO results reader (host/import_coco.c) starts only on
+    # The parallel COCO results reader (host/import/coco.c) starts only on
     # large files; its test hook DETGRID_JSON_PAR="<min bytes>,<parts>" cuts
     # this small one into 5 parts. Same datasets as c.h5's 'yolo' expected.
     cli("c-import-coco-parallel", ["import", "coco", "--gt", "c-gt.json", "--dt",

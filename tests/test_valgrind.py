@@ -4,7 +4,7 @@ driver's own allocations are in play). Any invalid read or write, use of
 uninitialised memory, bad free or definite leak fails the test
 (--error-exitcode, --errors-for-leak-kinds=definite).
 
-Exits 77 (skipped) when valgrind is not installed (tools/setup.sh --test
+Exits 77 (skipped) when valgrind is not installed (tools/dev/setup.sh --test
 installs it) or when the binary is built with AddressSanitizer, which
 cannot run under valgrind (the sanitizer pass checks memory its own way).
 """
@@ -37,7 +37,7 @@ def asan_build(path):
 
 def main():
     if not shutil.which("valgrind"):
-        print("skipped: valgrind is not installed (tools/setup.sh --test)")
+        print("skipped: valgrind is not installed (tools/dev/setup.sh --test)")
         sys.exit(77)
     if asan_build(BIN):
         print("skipped: %s is built with AddressSanitizer" % BIN)

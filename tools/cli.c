@@ -441,7 +441,7 @@ void cli_bprintf(cli_buf *b, const char *fmt, ...)
     }
 }
 
-double dg__cli_now(void)
+double cli_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

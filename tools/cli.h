@@ -207,6 +207,6 @@ typedef struct cli_buf {
 void cli_bprintf(cli_buf *b, const char *fmt, ...);
 
 /* Monotonic seconds. */
-double dg__cli_now(void);
+double cli_now(void);
 
 #endif

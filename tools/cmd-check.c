@@ -155,7 +155,7 @@ int cmd_check(int argc, const char **argv)
         cli_usage_error(usage, opts, "--level must be in (0, 1)");
     if (resamples < 1 || resamples > 1000000)
         cli_usage_error(usage, opts, "--resamples must be in [1, 1000000]");
-    double t0 = dg__cli_now();
+    double t0 = cli_now();
     dg_ctx *ctx = cli_ctx(NULL);
     dg_project *p = cli_open(ctx, pos[0]);
     const char *names[64];
@@ -194,7 +194,7 @@ int cmd_check(int argc, const char **argv)
     for (int k = 0; k < ns * nseg; k++)
         fails += !res[k].pass;
     if (junit && (rc = write_junit(junit, p, res, ns, nseg, names,
-                                   dg__cli_now() - t0)) != EXIT_OK)
+                                   cli_now() - t0)) != EXIT_OK)
         goto out;
     if (json) {
         cJSON *j = cJSON_CreateObject();

@@ -270,7 +270,7 @@ int cmd_coco(int argc, const char **argv)
         {OPT_FLAG, 0, "use-ignore", &use_ignore, NULL,
          "honour the labels' ignore flag (pycocotools: only iscrowd)", 0},
         {OPT_STR, 'd', "device", &device, "<dev>",
-         "auto|gpu|cpu|ref[:P.D|:name] (auto: the reference matcher)", 0},
+         "auto|gpu|cpu|ref[:P.D|:name] (auto: a GPU if present, else ref)", 0},
         {OPT_INT, 0, "threads", &threads, "<n>",
          "worker threads (default: one per CPU)", 0},
         {OPT_FLAG, 'v', "verbose", &verbose, NULL, "timings on stderr", 0},
@@ -298,7 +298,7 @@ int cmd_coco(int argc, const char **argv)
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
-    double t0 = dg__cli_now(), t_gt = 0, t_dt = 0;
+    double t0 = cli_now(), t_gt = 0, t_dt = 0;
     dg_ctx *ctx = cli_ctx(device);
     dg_project *p = NULL;
     dg_status st;
@@ -311,13 +311,13 @@ int cmd_coco(int argc, const char **argv)
             goto done;
         }
         cli_flush_warnings(ctx);
-        t_gt = dg__cli_now() - t0;
+        t_gt = cli_now() - t0;
         if ((st = dg_import_coco_dt(ctx, p, dt, name, 0)) < 0) {
             rc = cli_fail(ctx, st);
             goto done;
         }
         cli_flush_warnings(ctx);
-        t_dt = dg__cli_now() - t0 - t_gt;
+        t_dt = cli_now() - t0 - t_gt;
     } else {
         if (!(name = cli_open_inferences(ctx, pos[0], inf, NULL, NULL, &p))) {
             rc = EXIT_ERROR;
@@ -349,7 +349,7 @@ int cmd_coco(int argc, const char **argv)
                 (unsigned long long)r.n_gt, r.device, tm->total_s, tm->load_s,
                 tm->prepare_s, tm->match_s, tm->accumulate_s,
                 tm->summarize_s);
-        fprintf(stderr, "total: %.3f s\n", dg__cli_now() - t0);
+        fprintf(stderr, "total: %.3f s\n", cli_now() - t0);
     }
     dg_coco_result_release(&r);
 done:

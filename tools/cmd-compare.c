@@ -311,11 +311,11 @@ int cmd_compare(int argc, const char **argv)
     if (restrict_both(ctx, p, s, segment) != EXIT_OK)
         goto out;
     dg_bootstrap_opts bo = {(uint32_t)resamples, (uint64_t)seed, level};
-    double t0 = dg__cli_now();
+    double t0 = cli_now();
     dg_status st = dg_results_bootstrap_paired(ctx, p, s[0].r, s[0].conf,
                                                s[0].t, s[1].r, s[1].conf,
                                                s[1].t, &bo, pc, pc + C);
-    double t_boot = dg__cli_now() - t0;
+    double t_boot = cli_now() - t0;
     if (st < 0) {
         rc = cli_fail(ctx, st);
         goto out;

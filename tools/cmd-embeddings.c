@@ -74,6 +74,290 @@ static cJSON *cluster_json(dg_project *p, const dg_pattern_cluster *c,
     return o;
 }
 
+/* What the output steps need. */
+typedef struct view {
+    dg_project *p;
+    const char *name, *model, *only;
+    int crops, col, layout;
+    double conf, thr;
+    const dg_embeddings_result *res;
+    long chosen;         /* the cluster highlighted, or -1 */
+    const double *value; /* per point: its frame's precision, recall or F1 */
+    const uint8_t *cat;  /* per point: its category (frame_cats, crop_cats) */
+    const uint8_t *hi;   /* per point: in the chosen cluster, or NULL */
+} view;
+
+/* The note on the chosen cluster under the legend ("" without). */
+static void plot_note(const view *v, char *note, size_t cap)
+{
+    const dg_embeddings_result *res = v->res;
+    const dg_pattern_cluster *q = NULL;
+    uint32_t k = res->k;
+    int rank = 0;
+    note[0] = 0;
+    if (!res->clusters)
+        return;
+    for (uint32_t c = 0; c < k; c++)
+        if (res->clusters[c].id == (uint32_t)v->chosen)
+            q = &res->clusters[c], rank = (int)c + 1;
+    if (q && !v->crops)
+        snprintf(note, cap,
+                 "selected: cluster %u\nrank %d/%u, %llu frames\n"
+                 "F1 %.3f (all %.3f)\nz %.1f",
+                 q->id, rank, k, (unsigned long long)q->size, q->prf.f1,
+                 q->prf.f1 + q->deficit, q->z);
+    else if (q)
+        snprintf(note, cap,
+                 "selected: cluster %u\nrank %d/%u, %llu crops\n"
+                 "FP %.0f%%, FN %.0f%%\nz %.1f",
+                 q->id, rank, k, (unsigned long long)q->size,
+                 isnan(q->fp_share) ? 0 : 100 * q->fp_share,
+                 isnan(q->fn_share) ? 0 : 100 * q->fn_share, q->z);
+}
+
+/* The scatter plot, as SVG or PNG by the file's name. */
+static int write_plot(dg_ctx *ctx, const view *v, const char *plot)
+{
+    const dg_embeddings_result *res = v->res;
+    uint64_t n = res->n;
+    dg_status st;
+    char title[512];
+    const char *what = v->crops ? "crops by confusion type"
+                       : v->col == COL_PRECISION ? "frames by precision"
+                       : v->col == COL_RECALL    ? "frames by recall"
+                       : v->col == COL_F1        ? "frames by F1"
+                                                 : "frames by error type";
+    snprintf(title, sizeof(title),
+             "%s: %s%s%s at conf >= %g, IoU >= %g (%s, %s)", v->name, what,
+             v->only ? ", only " : "", v->only ? v->only : "", v->conf,
+             v->thr, v->model, v->layout ? "kNN layout" : "PCA");
+    char names[4][96];
+    const char *cn[4];
+    uint64_t cnt[4] = {0, 0, 0, 0};
+    for (uint64_t i = 0; i < n; i++)
+        if (v->cat[i] < 4)
+            cnt[v->cat[i]]++;
+    for (int i = 0; i < 4; i++) {
+        snprintf(names[i], sizeof(names[i]), "%s (%llu)",
+                 v->crops ? crop_cats[i] : frame_cats[i],
+                 (unsigned long long)cnt[i]);
+        cn[i] = names[i];
+    }
+    char xl[64], yl[64], vn[32];
+    snprintf(xl, sizeof(xl), "PC1 (variance %.3g)", res->var[0]);
+    snprintf(yl, sizeof(yl), "PC2 (variance %.3g)", res->var[1]);
+    if (v->layout) {
+        snprintf(xl, sizeof(xl), "layout x");
+        snprintf(yl, sizeof(yl), "layout y");
+    }
+    snprintf(vn, sizeof(vn), "%s per frame",
+             v->col == COL_PRECISION ? "precision"
+             : v->col == COL_RECALL  ? "recall"
+                                     : "F1");
+    char note[256];
+    plot_note(v, note, sizeof(note));
+    dg_plot pl = {title, xl, yl, n, NULL, NULL, NULL, vn, NULL, cn, 4,
+                  v->hi, 0, 0, note[0] ? note : NULL};
+    double *px = malloc(n * sizeof(double)), *py = malloc(n * sizeof(double));
+    if (!px || !py) {
+        free(px);
+        free(py);
+        return cli_error("out of memory");
+    }
+    for (uint64_t i = 0; i < n; i++)
+        px[i] = res->xy[2 * i], py[i] = res->xy[2 * i + 1];
+    pl.x = px;
+    pl.y = py;
+    if (v->col == COL_CONFUSION)
+        pl.category = v->cat;
+    else
+        pl.value = v->value;
+    int wrc;
+    if (has_suffix(plot, ".png")) {
+        unsigned char *img;
+        size_t len;
+        st = dg_plot_png(ctx, &pl, &img, &len);
+        wrc = st < 0 ? cli_fail(ctx, st)
+                     : cli_write_file(plot, (const char *)img, len);
+        if (st >= 0)
+            free(img);
+    } else {
+        char *svg;
+        size_t len;
+        st = dg_plot_svg(ctx, &pl, &svg, &len);
+        wrc = st < 0 ? cli_fail(ctx, st) : cli_write_file(plot, svg, len);
+        if (st >= 0)
+            free(svg);
+    }
+    free(px);
+    free(py);
+    return wrc;
+}
+
+/* One point of --json. */
+static cJSON *point_json(const view *v, uint64_t i)
+{
+    const dg_embeddings_result *res = v->res;
+    dg_project *p = v->p;
+    cJSON *o = cJSON_CreateObject();
+    if (v->crops) {
+        const dg_crop *c = &res->crop[res->point[i]];
+        cJSON_AddStringToObject(o, "kind", c->kind ? "detection" : "label");
+        cJSON_AddNumberToObject(o, "index", (double)c->index);
+        cJSON_AddNumberToObject(o, "frame", c->frame);
+        cJSON_AddStringToObject(o, "frame_id",
+                                dg_project_frame_id(p, c->frame));
+        cJSON_AddStringToObject(o, "class", dg_project_class_name(p, c->cls));
+        cJSON_AddStringToObject(
+            o, "outcome", dg_crop_outcome_name((dg_crop_outcome)c->outcome));
+        cJSON_AddItemToObject(o, "score", cli_num(c->score));
+    } else {
+        uint32_t f = (uint32_t)res->point[i];
+        const dg_frame_counts *c = &res->frame_counts[f];
+        dg_counts cc = {c->tp, c->fp, c->fn, c->n_gt, c->n_det};
+        cJSON_AddNumberToObject(o, "frame", f);
+        cJSON_AddStringToObject(o, "frame_id", dg_project_frame_id(p, f));
+        cJSON_AddNumberToObject(o, "tp", c->tp);
+        cJSON_AddNumberToObject(o, "fp", c->fp);
+        cJSON_AddNumberToObject(o, "fn", c->fn);
+        cli_prf_json(o, dg_counts_prf(&cc));
+    }
+    cJSON_AddItemToObject(o, "x", cli_num(res->xy[2 * i]));
+    cJSON_AddItemToObject(o, "y", cli_num(res->xy[2 * i + 1]));
+    if (res->assign)
+        cJSON_AddNumberToObject(o, "cluster", res->assign[i]);
+    return o;
+}
+
+static void print_json(const view *v, int compact)
+{
+    const dg_embeddings_result *res = v->res;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "inferences", v->name);
+    cJSON_AddStringToObject(j, "model", v->model);
+    cJSON_AddStringToObject(j, "points_of", v->crops ? "crops" : "frames");
+    cJSON_AddItemToObject(j, "conf", cli_num(v->conf));
+    cJSON_AddItemToObject(j, "iou", cli_num(v->thr));
+    cJSON_AddNumberToObject(j, "dim", res->dim);
+    cJSON *pj = cJSON_AddObjectToObject(j, "projection");
+    cJSON_AddStringToObject(pj, "method", v->layout ? "layout" : "pca");
+    cJSON *va = cJSON_AddArrayToObject(pj, "variance");
+    cJSON_AddItemToArray(va, cli_num(res->var[0]));
+    cJSON_AddItemToArray(va, cli_num(res->var[1]));
+    cJSON *tj = cJSON_AddObjectToObject(j, "seconds");
+    cJSON_AddItemToObject(tj, "projection", cli_num(res->seconds_projection));
+    cJSON_AddItemToObject(tj, "clustering", cli_num(res->seconds_clustering));
+    cJSON *arr = cJSON_AddArrayToObject(j, "points");
+    for (uint64_t i = 0; i < res->n; i++)
+        cJSON_AddItemToArray(arr, point_json(v, i));
+    if (res->clusters) {
+        cJSON_AddNumberToObject(j, "k", res->k);
+        cJSON *ca = cJSON_AddArrayToObject(j, "clusters");
+        for (uint32_t c = 0; c < res->k; c++)
+            cJSON_AddItemToArray(ca, cluster_json(v->p, &res->clusters[c],
+                                                  (int)c + 1, !v->crops));
+    }
+    cli_print_json(j, compact);
+}
+
+static void print_text(const view *v, const char *plot)
+{
+    const dg_embeddings_result *res = v->res;
+    const dg_pattern_cluster *pc = res->clusters;
+    uint32_t k = res->k;
+    dg_project *p = v->p;
+    printf("%s: %llu %s, model '%s' (dimension %u), conf >= %g, IoU >= "
+           "%g\n",
+           v->name, (unsigned long long)res->n, v->crops ? "crops" : "frames",
+           v->model, res->dim, v->conf, v->thr);
+    printf("%s variance %.4g, %.4g; %.3f s",
+           v->layout ? "kNN layout from PCA of" : "PCA:", res->var[0],
+           res->var[1], res->seconds_projection);
+    if (pc)
+        printf("; k-means: k = %u, %.3f s", k, res->seconds_clustering);
+    printf("\n");
+    if (pc) {
+        printf("\n%4s %7s %8s %8s %8s %8s %9s %9s %8s  %s\n", "rank",
+               "cluster", "size", "TP", "FP", "FN", "F1",
+               v->crops ? "FP/FN %" : "deficit", "z",
+               "dominant error classes; representative frames");
+        for (uint32_t c = 0; c < k; c++) {
+            const dg_pattern_cluster *q = &pc[c];
+            char share[32];
+            if (v->crops)
+                snprintf(share, sizeof(share), "%.0f/%.0f",
+                         isnan(q->fp_share) ? 0 : 100 * q->fp_share,
+                         isnan(q->fn_share) ? 0 : 100 * q->fn_share);
+            else
+                snprintf(share, sizeof(share), "%+.4f", q->deficit);
+            printf("%4u %7u %8llu %8llu %8llu %8llu %9.4f %9s %8.2f  ",
+                   c + 1, q->id, (unsigned long long)q->size,
+                   (unsigned long long)q->counts.tp,
+                   (unsigned long long)q->counts.fp,
+                   (unsigned long long)q->counts.fn, q->prf.f1, share, q->z);
+            for (int i = 0; i < 3 && q->top_class[i] != UINT32_MAX; i++)
+                printf("%s%s", i ? ", " : "",
+                       dg_project_class_name(p, q->top_class[i]));
+            printf(";");
+            for (int i = 0; i < 5 && q->rep_frame[i] != UINT32_MAX; i++)
+                printf(" %s", dg_project_frame_id(p, q->rep_frame[i]));
+            printf("\n");
+        }
+    }
+    if (plot)
+        printf("\nwrote '%s'\n", plot);
+}
+
+/* Colours (values and categories) and the highlight of each point. */
+static int colour_points(const view *v, double *value, uint8_t *cat,
+                         uint8_t **hi)
+{
+    const dg_embeddings_result *res = v->res;
+    for (uint64_t i = 0; i < res->n; i++) {
+        if (v->crops) {
+            cat[i] = res->crop[res->point[i]].outcome;
+            continue;
+        }
+        const dg_frame_counts *c = &res->frame_counts[res->point[i]];
+        dg_counts cc = {c->tp, c->fp, c->fn, c->n_gt, c->n_det};
+        dg_prf m = dg_counts_prf(&cc);
+        value[i] = v->col == COL_PRECISION ? m.precision
+                   : v->col == COL_RECALL  ? m.recall
+                                           : m.f1;
+        cat[i] = (uint8_t)((c->fp ? 1 : 0) + (c->fn ? 2 : 0));
+    }
+    if (v->chosen >= 0) {
+        *hi = calloc(res->n, 1);
+        if (!*hi)
+            return cli_error("out of memory");
+        for (uint64_t i = 0; i < res->n; i++)
+            (*hi)[i] = res->assign[i] == (uint32_t)v->chosen;
+    }
+    return EXIT_OK;
+}
+
+/* Saves the chosen cluster's frames as scenario segment save. */
+static int save_cluster(dg_ctx *ctx, dg_project *p, const char *path,
+                        const dg_embeddings_result *res, long chosen,
+                        const char *save)
+{
+    uint32_t *sf, sn = 0;
+    dg_status st = dg_embeddings_cluster_frames(ctx, res, (uint32_t)chosen,
+                                                &sf, &sn);
+    if (st >= 0) {
+        st = dg_project_add_segment(ctx, p, save, DG_SEGMENT_SCENARIO, sf,
+                                    sn);
+        free(sf);
+    }
+    if (st >= 0)
+        st = dg_project_save(ctx, p, path);
+    if (st < 0)
+        return cli_fail(ctx, st);
+    fprintf(stderr, "saved cluster %ld (%u frames) as scenario segment "
+            "'%s'\n", chosen, sn, save);
+    return EXIT_OK;
+}
+
 int cmd_embeddings(int argc, const char **argv)
 {
     const char *inf = NULL, *model = NULL, *color = NULL, *only = NULL,
@@ -166,22 +450,15 @@ int cmd_embeddings(int argc, const char **argv)
                         "or --save-segment");
     if (seed < 0)
         cli_usage_error(usage, opts, "--seed must be >= 0");
-    int want_clusters = k_opt >= 0 || patterns || save;
-
     dg_ctx *ctx = cli_ctx(device);
     dg_project *p = NULL;
     dg_results *r = NULL;
     int rc = EXIT_ERROR, t;
     dg_status st;
-    dg_crop *crops = NULL;
-    uint64_t n_crops = 0, n = 0;
-    const float **rows = NULL;
-    uint64_t *pt = NULL; /* point -> frame (frames) or crop index */
-    dg_frame_counts *fc = NULL;
-    double *xy = NULL, *dist = NULL, *value = NULL;
-    uint32_t *assign = NULL, k = 0;
+    dg_embeddings_result res;
+    double *value = NULL;
     uint8_t *cat = NULL, *hi = NULL;
-    dg_pattern_cluster *pc = NULL;
+    memset(&res, 0, sizeof(res));
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (!name)
         goto done;
@@ -189,7 +466,6 @@ int cmd_embeddings(int argc, const char **argv)
                                        &t)) != EXIT_OK)
         goto done;
     rc = EXIT_ERROR;
-    double thr = dg_results_iou(r, t);
     if (!model) {
         uint32_t nm = dg_project_n_embedding_models(p);
         if (nm == 0) {
@@ -204,459 +480,67 @@ int cmd_embeddings(int argc, const char **argv)
         }
         model = dg_project_embedding_model(p, 0);
     }
-    dg_project_info info;
-    dg_project_get_info(p, &info);
-    uint32_t F = info.n_frames;
-    const float *fe = NULL, *le = NULL, *de = NULL;
-    uint64_t nr;
-    uint32_t dim = 0;
-    fc = calloc(F ? F : 1, sizeof(*fc));
-    if (!fc) {
-        cli_error("out of memory");
-        goto done;
-    }
-    if ((st = dg_results_frame_counts(ctx, r, p, conf, t, -1, fc)) < 0 ||
-        (st = dg_results_crops(ctx, r, p, conf, t, &crops, &n_crops)) < 0) {
+    dg_embeddings_opts eo;
+    dg_embeddings_opts_init(&eo);
+    eo.model = model;
+    eo.crops = crops_mode;
+    eo.conf = conf;
+    eo.iou_idx = t;
+    eo.only = only_kind;
+    eo.layout = layout;
+    eo.cluster = k_opt >= 0 || patterns || save;
+    eo.k = (int32_t)k_opt;
+    eo.seed = (uint64_t)seed;
+    if ((st = dg_embeddings_evaluate(ctx, p, r, &eo, &res)) < 0) {
         rc = cli_fail(ctx, st);
         goto done;
     }
-    /* Which frames the results' restriction keeps: frames with any crop
-     * or, for empty frames, the segment's frames. */
-    uint8_t *keep = NULL;
-    if (segment && strcmp(segment, "all")) {
-        int64_t si = dg_project_segment_index(p, segment);
-        const uint32_t *sf;
-        uint32_t sn;
-        keep = calloc(F ? F : 1, 1);
-        if (!keep || si < 0 ||
-            dg_project_segment_frames(ctx, p, (uint32_t)si, &sf, &sn) < 0) {
-            free(keep);
-            cli_error("cannot read segment '%s'", segment);
-            goto done;
-        }
-        for (uint32_t i = 0; i < sn; i++)
-            if (sf[i] < F)
-                keep[sf[i]] = 1;
-    }
-    if (!crops_mode) {
-        if ((st = dg_project_get_embeddings(ctx, p, model, DG_EMBED_FRAMES,
-                                            NULL, &fe, &nr, &dim)) < 0) {
-            free(keep);
-            rc = cli_fail(ctx, st);
-            goto done;
-        }
-        uint8_t *has = NULL;
-        if (only_kind >= 0) {
-            has = calloc(F ? F : 1, 1);
-            if (!has) {
-                free(keep);
-                cli_error("out of memory");
-                goto done;
-            }
-            for (uint64_t i = 0; i < n_crops; i++)
-                if (crops[i].outcome == (uint8_t)only_kind)
-                    has[crops[i].frame] = 1;
-        }
-        rows = malloc((F ? F : 1) * sizeof(*rows));
-        pt = malloc((F ? F : 1) * sizeof(*pt));
-        if (!rows || !pt) {
-            free(has);
-            free(keep);
-            cli_error("out of memory");
-            goto done;
-        }
-        for (uint32_t f = 0; f < F; f++) {
-            if ((keep && !keep[f]) || (has && !has[f]))
-                continue;
-            rows[n] = fe + (size_t)f * dim;
-            pt[n++] = f;
-        }
-        free(has);
-    } else {
-        if ((st = dg_project_get_embeddings(ctx, p, model, DG_EMBED_LABELS,
-                                            NULL, &le, &nr, &dim)) < 0 ||
-            (st = dg_project_get_embeddings(ctx, p, model,
-                                            DG_EMBED_INFERENCES, name, &de,
-                                            &nr, &dim)) < 0) {
-            free(keep);
-            rc = cli_fail(ctx, st);
-            goto done;
-        }
-        rows = malloc((n_crops ? n_crops : 1) * sizeof(*rows));
-        pt = malloc((n_crops ? n_crops : 1) * sizeof(*pt));
-        if (!rows || !pt) {
-            free(keep);
-            cli_error("out of memory");
-            goto done;
-        }
-        for (uint64_t i = 0; i < n_crops; i++) {
-            const dg_crop *c = &crops[i];
-            if (only_kind >= 0 && c->outcome != (uint8_t)only_kind)
-                continue;
-            if (c->outcome > DG_CROP_MISCLASSIFIED)
-                continue;
-            rows[n] = (c->kind ? de : le) + (size_t)c->index * dim;
-            pt[n++] = i;
-        }
-    }
-    free(keep);
-    if (n == 0) {
+    cli_flush_warnings(ctx);
+    if (res.n == 0) {
         cli_error("no %s to project%s", crops_mode ? "crops" : "frames",
                   only ? " (see --only)" : "");
         goto done;
     }
-    xy = malloc(n * 2 * sizeof(double));
-    if (!xy) {
-        cli_error("out of memory");
-        goto done;
-    }
-    dg_embed_points pts = {n, dim, rows};
-    double var[2], t0 = dg__cli_now();
-    dg_layout_opts lo = {0, 0, (uint64_t)seed};
-    if ((st = dg_embed_pca(ctx, &pts, 0, xy, var, NULL)) < 0 ||
-        (layout && (st = dg_embed_layout(ctx, &pts, &lo, xy)) < 0)) {
-        rc = cli_fail(ctx, st);
-        goto done;
-    }
-    double t_pca = dg__cli_now() - t0, t_km = 0;
-    cli_flush_warnings(ctx);
-    if (want_clusters) {
-        dg_kmeans_opts ko = {(uint32_t)(k_opt > 0 ? k_opt : 0),
-                             (uint64_t)seed, 0, 0};
-        /* Crops gather around their classes, so the elbow stops early:
-         * by default crops get a cluster per class and two, up to 24. */
-        if (crops_mode && k_opt < 0)
-            ko.k = info.n_classes + 2 < 24 ? info.n_classes + 2 : 24;
-        if (ko.k > n)
-            ko.k = (uint32_t)n;
-        assign = malloc(n * sizeof(uint32_t));
-        dist = malloc(n * sizeof(double));
-        if (!assign || !dist) {
-            cli_error("out of memory");
-            goto done;
-        }
-        t0 = dg__cli_now();
-        if ((st = dg_embed_kmeans(ctx, &pts, &ko, assign, dist, NULL, NULL,
-                                  &k)) < 0) {
-            rc = cli_fail(ctx, st);
-            goto done;
-        }
-        t_km = dg__cli_now() - t0;
-        if (!crops_mode) {
-            uint32_t *fa = malloc((F ? F : 1) * sizeof(uint32_t));
-            double *fd = malloc((F ? F : 1) * sizeof(double));
-            if (!fa || !fd) {
-                free(fa);
-                free(fd);
-                cli_error("out of memory");
-                goto done;
-            }
-            for (uint32_t f = 0; f < F; f++)
-                fa[f] = UINT32_MAX, fd[f] = INFINITY;
-            for (uint64_t i = 0; i < n; i++)
-                fa[pt[i]] = assign[i], fd[pt[i]] = dist[i];
-            st = dg_patterns_frames(ctx, r, p, conf, t, fa, fd, k, &pc);
-            free(fa);
-            free(fd);
-        } else {
-            dg_crop *sel = malloc(n * sizeof(*sel));
-            if (!sel) {
-                cli_error("out of memory");
-                goto done;
-            }
-            for (uint64_t i = 0; i < n; i++)
-                sel[i] = crops[pt[i]];
-            st = dg_patterns_crops(ctx, sel, n, assign, dist, k,
-                                   info.n_classes, &pc);
-            free(sel);
-        }
-        if (st < 0) {
-            rc = cli_fail(ctx, st);
+    view v = {.p = p, .name = name, .model = model, .only = only,
+              .crops = crops_mode, .col = col, .layout = layout,
+              .conf = conf, .thr = dg_results_iou(r, t), .res = &res,
+              .chosen = -1};
+    if (res.clusters) {
+        v.chosen = cluster_opt >= 0 ? cluster_opt : (long)res.clusters[0].id;
+        if (v.chosen >= (long)res.k) {
+            cli_error("--cluster %ld: there are %u clusters", v.chosen,
+                      res.k);
             goto done;
         }
     }
-    long chosen = -1;
-    if (pc) {
-        chosen = cluster_opt >= 0 ? cluster_opt : (long)pc[0].id;
-        if (chosen >= (long)k) {
-            cli_error("--cluster %ld: there are %u clusters", chosen, k);
-            goto done;
-        }
-    }
-
-    /* Colours. */
-    value = malloc(n * sizeof(double));
-    cat = malloc(n);
+    value = malloc(res.n * sizeof(double));
+    cat = malloc(res.n);
     if (!value || !cat) {
         cli_error("out of memory");
         goto done;
     }
-    for (uint64_t i = 0; i < n; i++) {
-        if (crops_mode) {
-            cat[i] = crops[pt[i]].outcome;
-            continue;
-        }
-        const dg_frame_counts *c = &fc[pt[i]];
-        dg_counts cc = {c->tp, c->fp, c->fn, c->n_gt, c->n_det};
-        dg_prf m = dg_counts_prf(&cc);
-        value[i] = col == COL_PRECISION ? m.precision
-                   : col == COL_RECALL  ? m.recall
-                                        : m.f1;
-        cat[i] = (uint8_t)((c->fp ? 1 : 0) + (c->fn ? 2 : 0));
-    }
-    if (chosen >= 0) {
-        hi = calloc(n, 1);
-        if (!hi) {
-            cli_error("out of memory");
-            goto done;
-        }
-        for (uint64_t i = 0; i < n; i++)
-            hi[i] = assign[i] == (uint32_t)chosen;
-    }
-
-    if (save) {
-        uint32_t *sf = malloc((F ? F : 1) * sizeof(uint32_t));
-        uint8_t *in = calloc(F ? F : 1, 1);
-        uint32_t sn = 0;
-        if (!sf || !in) {
-            free(sf);
-            free(in);
-            cli_error("out of memory");
-            goto done;
-        }
-        for (uint64_t i = 0; i < n; i++)
-            if (assign[i] == (uint32_t)chosen)
-                in[crops_mode ? crops[pt[i]].frame : pt[i]] = 1;
-        for (uint32_t f = 0; f < F; f++)
-            if (in[f])
-                sf[sn++] = f;
-        free(in);
-        st = dg_project_add_segment(ctx, p, save, DG_SEGMENT_SCENARIO, sf,
-                                    sn);
-        free(sf);
-        if (st >= 0)
-            st = dg_project_save(ctx, p, pos[0]);
-        if (st < 0) {
-            rc = cli_fail(ctx, st);
-            goto done;
-        }
-        fprintf(stderr, "saved cluster %ld (%u frames) as scenario segment "
-                "'%s'\n", chosen, sn, save);
-    }
-
-    char title[512];
-    const char *what = crops_mode ? "crops by confusion type"
-                       : col == COL_PRECISION ? "frames by precision"
-                       : col == COL_RECALL    ? "frames by recall"
-                       : col == COL_F1        ? "frames by F1"
-                                              : "frames by error type";
-    snprintf(title, sizeof(title),
-             "%s: %s%s%s at conf >= %g, IoU >= %g (%s, %s)", name, what,
-             only ? ", only " : "", only ? only : "", conf, thr, model,
-             layout ? "kNN layout" : "PCA");
-    if (plot) {
-        char names[4][96];
-        const char *cn[4];
-        uint64_t cnt[4] = {0, 0, 0, 0};
-        for (uint64_t i = 0; i < n; i++)
-            if (cat[i] < 4)
-                cnt[cat[i]]++;
-        for (int i = 0; i < 4; i++) {
-            snprintf(names[i], sizeof(names[i]), "%s (%llu)",
-                     crops_mode ? crop_cats[i] : frame_cats[i],
-                     (unsigned long long)cnt[i]);
-            cn[i] = names[i];
-        }
-        char xl[64], yl[64], vn[32];
-        snprintf(xl, sizeof(xl), "PC1 (variance %.3g)", var[0]);
-        snprintf(yl, sizeof(yl), "PC2 (variance %.3g)", var[1]);
-        if (layout) {
-            snprintf(xl, sizeof(xl), "layout x");
-            snprintf(yl, sizeof(yl), "layout y");
-        }
-        snprintf(vn, sizeof(vn), "%s per frame",
-                 col == COL_PRECISION ? "precision"
-                 : col == COL_RECALL  ? "recall"
-                                      : "F1");
-        char note[256] = "";
-        if (pc) {
-            const dg_pattern_cluster *q = NULL;
-            int rank = 0;
-            for (uint32_t c = 0; c < k; c++)
-                if (pc[c].id == (uint32_t)chosen)
-                    q = &pc[c], rank = (int)c + 1;
-            if (q && !crops_mode)
-                snprintf(note, sizeof(note),
-                         "selected: cluster %u\nrank %d/%u, %llu frames\n"
-                         "F1 %.3f (all %.3f)\nz %.1f",
-                         q->id, rank, k, (unsigned long long)q->size,
-                         q->prf.f1, q->prf.f1 + q->deficit, q->z);
-            else if (q)
-                snprintf(note, sizeof(note),
-                         "selected: cluster %u\nrank %d/%u, %llu crops\n"
-                         "FP %.0f%%, FN %.0f%%\nz %.1f",
-                         q->id, rank, k, (unsigned long long)q->size,
-                         isnan(q->fp_share) ? 0 : 100 * q->fp_share,
-                         isnan(q->fn_share) ? 0 : 100 * q->fn_share, q->z);
-        }
-        dg_plot pl = {title, xl, yl, n, NULL, NULL, NULL, vn, NULL, cn, 4,
-                      hi, 0, 0, note[0] ? note : NULL};
-        double *px = malloc(n * sizeof(double)), *py = malloc(n * sizeof(double));
-        if (!px || !py) {
-            free(px);
-            free(py);
-            cli_error("out of memory");
-            goto done;
-        }
-        for (uint64_t i = 0; i < n; i++)
-            px[i] = xy[2 * i], py[i] = xy[2 * i + 1];
-        pl.x = px;
-        pl.y = py;
-        if (col == COL_CONFUSION)
-            pl.category = cat;
-        else
-            pl.value = value;
-        int wrc;
-        if (has_suffix(plot, ".png")) {
-            unsigned char *img;
-            size_t len;
-            st = dg_plot_png(ctx, &pl, &img, &len);
-            wrc = st < 0 ? cli_fail(ctx, st)
-                         : cli_write_file(plot, (const char *)img, len);
-            if (st >= 0)
-                free(img);
-        } else {
-            char *svg;
-            size_t len;
-            st = dg_plot_svg(ctx, &pl, &svg, &len);
-            wrc = st < 0 ? cli_fail(ctx, st) : cli_write_file(plot, svg, len);
-            if (st >= 0)
-                free(svg);
-        }
-        free(px);
-        free(py);
-        if (wrc != EXIT_OK) {
-            rc = wrc;
-            goto done;
-        }
-    }
-
-    if (json) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "inferences", name);
-        cJSON_AddStringToObject(j, "model", model);
-        cJSON_AddStringToObject(j, "points_of", crops_mode ? "crops" : "frames");
-        cJSON_AddItemToObject(j, "conf", cli_num(conf));
-        cJSON_AddItemToObject(j, "iou", cli_num(thr));
-        cJSON_AddNumberToObject(j, "dim", dim);
-        cJSON *pj = cJSON_AddObjectToObject(j, "projection");
-        cJSON_AddStringToObject(pj, "method", layout ? "layout" : "pca");
-        cJSON *va = cJSON_AddArrayToObject(pj, "variance");
-        cJSON_AddItemToArray(va, cli_num(var[0]));
-        cJSON_AddItemToArray(va, cli_num(var[1]));
-        cJSON *tj = cJSON_AddObjectToObject(j, "seconds");
-        cJSON_AddItemToObject(tj, "projection", cli_num(t_pca));
-        cJSON_AddItemToObject(tj, "clustering", cli_num(t_km));
-        cJSON *arr = cJSON_AddArrayToObject(j, "points");
-        for (uint64_t i = 0; i < n; i++) {
-            cJSON *o = cJSON_CreateObject();
-            if (crops_mode) {
-                const dg_crop *c = &crops[pt[i]];
-                cJSON_AddStringToObject(o, "kind",
-                                        c->kind ? "detection" : "label");
-                cJSON_AddNumberToObject(o, "index", (double)c->index);
-                cJSON_AddNumberToObject(o, "frame", c->frame);
-                cJSON_AddStringToObject(o, "frame_id",
-                                        dg_project_frame_id(p, c->frame));
-                cJSON_AddStringToObject(o, "class",
-                                        dg_project_class_name(p, c->cls));
-                cJSON_AddStringToObject(
-                    o, "outcome", dg_crop_outcome_name((dg_crop_outcome)c->outcome));
-                cJSON_AddItemToObject(o, "score", cli_num(c->score));
-            } else {
-                uint32_t f = (uint32_t)pt[i];
-                const dg_frame_counts *c = &fc[f];
-                dg_counts cc = {c->tp, c->fp, c->fn, c->n_gt, c->n_det};
-                cJSON_AddNumberToObject(o, "frame", f);
-                cJSON_AddStringToObject(o, "frame_id",
-                                        dg_project_frame_id(p, f));
-                cJSON_AddNumberToObject(o, "tp", c->tp);
-                cJSON_AddNumberToObject(o, "fp", c->fp);
-                cJSON_AddNumberToObject(o, "fn", c->fn);
-                cli_prf_json(o, dg_counts_prf(&cc));
-            }
-            cJSON_AddItemToObject(o, "x", cli_num(xy[2 * i]));
-            cJSON_AddItemToObject(o, "y", cli_num(xy[2 * i + 1]));
-            if (assign)
-                cJSON_AddNumberToObject(o, "cluster", assign[i]);
-            cJSON_AddItemToArray(arr, o);
-        }
-        if (pc) {
-            cJSON_AddNumberToObject(j, "k", k);
-            cJSON *ca = cJSON_AddArrayToObject(j, "clusters");
-            for (uint32_t c = 0; c < k; c++)
-                cJSON_AddItemToArray(ca,
-                                     cluster_json(p, &pc[c], (int)c + 1,
-                                                  !crops_mode));
-        }
-        cli_print_json(j, compact);
-    } else {
-        printf("%s: %llu %s, model '%s' (dimension %u), conf >= %g, IoU >= "
-               "%g\n",
-               name, (unsigned long long)n, crops_mode ? "crops" : "frames",
-               model, dim, conf, thr);
-        printf("%s variance %.4g, %.4g; %.3f s",
-               layout ? "kNN layout from PCA of" : "PCA:", var[0], var[1],
-               t_pca);
-        if (pc)
-            printf("; k-means: k = %u, %.3f s", k, t_km);
-        printf("\n");
-        if (pc) {
-            printf("\n%4s %7s %8s %8s %8s %8s %9s %9s %8s  %s\n", "rank",
-                   "cluster", "size", "TP", "FP", "FN", "F1",
-                   crops_mode ? "FP/FN %" : "deficit", "z",
-                   "dominant error classes; representative frames");
-            for (uint32_t c = 0; c < k; c++) {
-                const dg_pattern_cluster *q = &pc[c];
-                char share[32];
-                if (crops_mode)
-                    snprintf(share, sizeof(share), "%.0f/%.0f",
-                             isnan(q->fp_share) ? 0 : 100 * q->fp_share,
-                             isnan(q->fn_share) ? 0 : 100 * q->fn_share);
-                else
-                    snprintf(share, sizeof(share), "%+.4f", q->deficit);
-                printf("%4u %7u %8llu %8llu %8llu %8llu %9.4f %9s %8.2f  ",
-                       c + 1, q->id, (unsigned long long)q->size,
-                       (unsigned long long)q->counts.tp,
-                       (unsigned long long)q->counts.fp,
-                       (unsigned long long)q->counts.fn, q->prf.f1, share,
-                       q->z);
-                for (int i = 0; i < 3 && q->top_class[i] != UINT32_MAX; i++)
-                    printf("%s%s", i ? ", " : "",
-                           dg_project_class_name(p, q->top_class[i]));
-                printf(";");
-                for (int i = 0; i < 5 && q->rep_frame[i] != UINT32_MAX; i++)
-                    printf(" %s", dg_project_frame_id(p, q->rep_frame[i]));
-                printf("\n");
-            }
-        }
-        if (plot)
-            printf("\nwrote '%s'\n", plot);
-    }
+    v.value = value;
+    v.cat = cat;
+    if ((rc = colour_points(&v, value, cat, &hi)) != EXIT_OK)
+        goto done;
+    v.hi = hi;
+    rc = EXIT_ERROR;
+    if (save && (rc = save_cluster(ctx, p, pos[0], &res, v.chosen, save)) !=
+                    EXIT_OK)
+        goto done;
+    if (plot && (rc = write_plot(ctx, &v, plot)) != EXIT_OK)
+        goto done;
+    if (json)
+        print_json(&v, compact);
+    else
+        print_text(&v, plot);
     rc = EXIT_OK;
 done:
     cli_flush_warnings(ctx);
-    free(pc);
+    dg_embeddings_result_release(&res);
     free(hi);
     free(cat);
     free(value);
-    free(dist);
-    free(assign);
-    free(xy);
-    free(pt);
-    free(rows);
-    free(fc);
-    free(crops);
     dg_results_free(r);
     dg_project_free(p);
     dg_ctx_free(ctx);

@@ -130,7 +130,7 @@ int cmd_eval(int argc, const char **argv)
         }
     }
     const char *dest = out ? out : pos[0];
-    double t0 = dg__cli_now();
+    double t0 = cli_now();
     /* Rank 0 alone writes; the others learn how that went. */
     dg_status st = rank ? DG_OK : dg_project_save(ctx, p, dest);
     st = dg_mpi_agree(ctx, st);
@@ -141,11 +141,11 @@ int cmd_eval(int argc, const char **argv)
     }
     if (!quiet)
         fprintf(stderr, "stored results in '%s' (%.3f s)\n", dest,
-                dg__cli_now() - t0);
+                cli_now() - t0);
     if (j) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "evaluations", j);
-        cJSON_AddItemToObject(o, "store_s", cli_num(dg__cli_now() - t0));
+        cJSON_AddItemToObject(o, "store_s", cli_num(cli_now() - t0));
         cli_print_json(o, 0);
     }
 done:

@@ -7,8 +7,10 @@
  * class-wise outcome at every stored IoU threshold as two bit planes, and
  * the class-agnostic match as a frame-relative label code (row 0 in full,
  * later rows as lists of changes). So any slider position gives exactly
- * what `detgrid metrics` and `detgrid confusion` give there. The page
- * sources live in tools/report/ and are embedded at build time.
+ * what `detgrid metrics` and `detgrid confusion` give there. The library
+ * computes those arrays (detgrid/report.h); this file encodes them and
+ * assembles the page, whose sources live in tools/report/ and are embedded
+ * at build time.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,9 +18,8 @@
 
 #include "cli.h"
 #include "cmds.h"
-#include "detgrid/confusion.h"
 #include "detgrid/errors.h"
-#include "dg_internal.h"
+#include "detgrid/report.h"
 #include "report_extra.h"
 
 extern const char dg_report_report_html[];
@@ -84,51 +85,37 @@ static int host_is_little_endian(void)
 /* Labels: frame offsets, classes, flags (1 crowd, 2 ignored) and boxes. */
 static int export_labels(dg_ctx *ctx, dg_project *p, report_blobs *B, cJSON *j)
 {
+    dg_report_labels g;
     dg_status st;
-    if ((st = dg__project_load_labels(ctx, p)) < 0)
+    if ((st = dg_report_export_labels(ctx, p, &g)) < 0)
         return cli_fail(ctx, st);
-    const dg_boxset *g = &p->labels;
-    uint64_t n = g->n;
+    uint64_t n = g.n;
     uint64_t *tmp = malloc(n * sizeof(*tmp) + 8);
-    uint8_t *flags = malloc(n + 1);
-    if (!tmp || !flags) {
-        free(tmp);
-        free(flags);
+    if (!tmp) {
+        dg_report_labels_release(&g);
         return cli_error("out of memory");
     }
     cJSON *o = cJSON_AddObjectToObject(j, "labels");
     cJSON_AddNumberToObject(o, "n", (double)n);
-    uint32_t *fo = malloc((p->n_frames + 1) * sizeof(*fo));
+    uint32_t *fo = malloc((g.n_frames + 1) * sizeof(*fo));
     if (!fo) {
         B->oom = 1;
     } else {
-        for (uint32_t f = 0; f <= p->n_frames; f++)
-            fo[f] = (uint32_t)g->frame_off[f];
+        for (uint32_t f = 0; f <= g.n_frames; f++)
+            fo[f] = (uint32_t)g.frame_off[f];
         cJSON_AddItemToObject(o, "frame_off",
-                              report_blob_add(B, fo, p->n_frames + 1, "u32"));
+                              report_blob_add(B, fo, g.n_frames + 1, "u32"));
         free(fo);
     }
-    for (uint64_t i = 0; i < n; i++) {
-        tmp[i] = g->cls[i];
-        flags[i] = (uint8_t)((g->iscrowd && g->iscrowd[i] ? 1 : 0) |
-                             (g->ignore && g->ignore[i] ? 2 : 0));
-    }
-    cJSON_AddItemToObject(o, "cls", report_blob_uint(B, tmp, n, p->n_classes));
-    cJSON_AddItemToObject(o, "flags", report_blob_add(B, flags, n, "u8"));
+    for (uint64_t i = 0; i < n; i++)
+        tmp[i] = g.cls[i];
+    cJSON_AddItemToObject(o, "cls", report_blob_uint(B, tmp, n, g.n_classes));
+    cJSON_AddItemToObject(o, "flags", report_blob_add(B, g.flags, n, "u8"));
     cJSON_AddItemToObject(
-        o, "box", report_blob_boxes(B, g->x, g->y, g->w, g->h, NULL, n));
+        o, "box", report_blob_boxes(B, g.x, g.y, g.w, g.h, NULL, n));
     free(tmp);
-    free(flags);
+    dg_report_labels_release(&g);
     return EXIT_OK;
-}
-
-/* Bit plane of row (n entries): bit j set where row[j] == v. */
-static void bit_plane(uint8_t *out, const uint8_t *row, uint64_t n, uint8_t v)
-{
-    memset(out, 0, (n + 7) / 8);
-    for (uint64_t j = 0; j < n; j++)
-        if (row[j] == v)
-            out[j >> 3] |= (uint8_t)(1u << (j & 7));
 }
 
 static cJSON *label_errors_json(dg_ctx *ctx, dg_project *p, const char *name,
@@ -189,169 +176,60 @@ static cJSON *label_errors_json(dg_ctx *ctx, dg_project *p, const char *name,
 static int export_set(dg_ctx *ctx, dg_project *p, const char *name,
                       report_blobs *B, cJSON *sets, uint64_t le_limit)
 {
-    dg_results *r = NULL;
+    dg_report_set rs;
     dg_status st;
-    int rc = EXIT_ERROR;
-    uint64_t *loff = NULL, *doff = NULL, *tmp = NULL;
-    uint32_t *dframe = NULL;
-    uint8_t *bits = NULL, *code = NULL, *prev = NULL;
-    uint32_t *chg_pos = NULL;
-    uint8_t *chg_val = NULL;
-
-    if ((st = dg_results_load(ctx, p, name, &r)) < 0)
+    if ((st = dg_report_export_set(ctx, p, name, &rs)) < 0)
         return cli_fail(ctx, st);
-    int64_t which = dg_project_inference_index(p, name);
-    uint64_t n = r->n_det;
-    uint32_t K = r->n_classes;
-    if ((st = dg__results_load_order(ctx, r)) < 0 ||
-        (st = dg__project_load_inferences(ctx, p, (uint32_t)which)) < 0 ||
-        (st = dg__project_frame_offsets(ctx, p, -1, &loff)) < 0 ||
-        (st = dg__project_frame_offsets(ctx, p, (int)which, &doff)) < 0) {
-        rc = cli_fail(ctx, st);
-        goto out;
-    }
-    const dg_boxset *dt = &p->inf[which].boxes;
-    if (dt->n != n) {
-        rc = cli_error("results for '%s' do not fit its boxes (run 'detgrid "
-                       "eval')",
-                       name);
-        goto out;
-    }
+    dg_project_info info;
+    dg_project_get_info(p, &info);
+    uint64_t n = rs.n_det;
+    uint32_t K = rs.n_classes;
     cJSON *s = cJSON_CreateObject();
     cJSON_AddItemToArray(sets, s);
     cJSON_AddStringToObject(s, "name", name);
     cJSON_AddNumberToObject(s, "n_det", (double)n);
-    cJSON_AddStringToObject(s, "device", dg_results_device(r));
-    cJSON_AddItemToObject(s, "iou", cJSON_CreateDoubleArray(r->iou, r->n_iou));
-    cJSON_AddItemToObject(s, "class_off", u64_array(r->class_off, K + 1));
-    cJSON_AddItemToObject(s, "gt_count", u64_array(r->gt_count, K));
-    cJSON_AddItemToObject(s, "score", report_blob_add(B, r->score, n, "f64"));
+    cJSON_AddStringToObject(s, "device", rs.device);
+    cJSON_AddItemToObject(s, "iou", cJSON_CreateDoubleArray(rs.iou, rs.n_iou));
+    cJSON_AddItemToObject(s, "class_off", u64_array(rs.class_off, K + 1));
+    cJSON_AddItemToObject(s, "gt_count", u64_array(rs.gt_count, K));
+    cJSON_AddItemToObject(s, "score", report_blob_add(B, rs.score, n, "f64"));
 
     /* Frame of each sorted position, and the boxes in sorted order. */
-    dframe = malloc(n * sizeof(*dframe) + 4);
-    tmp = malloc(n * sizeof(*tmp) + 8);
-    size_t nb = (n + 7) / 8;
-    bits = malloc(2 * nb * (size_t)r->n_iou + 1);
-    if (!dframe || !tmp || !bits) {
-        rc = cli_error("out of memory");
-        goto out;
+    uint64_t *tmp = malloc(n * sizeof(*tmp) + 8);
+    if (!tmp) {
+        dg_report_set_release(&rs);
+        return cli_error("out of memory");
     }
-    for (uint32_t f = 0; f < p->n_frames; f++)
-        for (uint64_t d = doff[f]; d < doff[f + 1]; d++)
-            tmp[d] = f;
     for (uint64_t j = 0; j < n; j++)
-        dframe[j] = (uint32_t)tmp[r->order[j]];
-    for (uint64_t j = 0; j < n; j++)
-        tmp[j] = dframe[j];
+        tmp[j] = rs.det_frame[j];
     cJSON_AddItemToObject(
         s, "det_frame",
-        report_blob_uint(B, tmp, n, p->n_frames ? p->n_frames - 1 : 0));
+        report_blob_uint(B, tmp, n, info.n_frames ? info.n_frames - 1 : 0));
+    free(tmp);
     cJSON_AddItemToObject(
         s, "det_box",
-        report_blob_boxes(B, dt->x, dt->y, dt->w, dt->h, r->order, n));
-
-    for (int t = 0; t < r->n_iou; t++) {
-        const uint8_t *row = dg__results_status_row(ctx, r, t);
-        if (!row) {
-            rc = cli_fail(ctx, DG_EFORMAT);
-            goto out;
-        }
-        bit_plane(bits + (size_t)(2 * t) * nb, row, n, DG_TP);
-        bit_plane(bits + (size_t)(2 * t + 1) * nb, row, n, DG_IGN);
-    }
+        report_blob_boxes(B, rs.x, rs.y, rs.w, rs.h, rs.record, n));
     cJSON_AddItemToObject(
-        s, "status", report_blob_add(B, bits, 2 * nb * (size_t)r->n_iou, "u8"));
+        s, "status",
+        report_blob_add(B, rs.status, 2 * rs.plane_bytes * (size_t)rs.n_iou,
+                        "u8"));
 
-    /*
-     * Agnostic codes: 0 background, 1 ignored, 2 + the taken label's index
-     * within the detection's frame. Row 0 in full, then per threshold the
-     * positions whose code changed from the row before and their codes.
-     */
-    if (dg_results_has_confusion(r)) {
-        uint64_t maxc = 1;
-        for (uint32_t f = 0; f < p->n_frames; f++)
-            if (loff[f + 1] - loff[f] + 1 > maxc)
-                maxc = loff[f + 1] - loff[f] + 1;
-        size_t es = maxc < 256 ? 1 : maxc < 65536 ? 2 : 4;
-        const char *ty = es == 1 ? "u8" : es == 2 ? "u16" : "u32";
-        code = malloc(n * es + 1);
-        prev = malloc(n * es + 1);
-        uint64_t cap = 1024, nchg = 0;
-        chg_pos = malloc(cap * sizeof(*chg_pos));
-        chg_val = malloc(cap * es);
-        if (!code || !prev || !chg_pos || !chg_val) {
-            rc = cli_error("out of memory");
-            goto out;
-        }
+    if (rs.has_agnostic) {
+        const char *ty = rs.code_size == 1 ? "u8"
+                         : rs.code_size == 2 ? "u16" : "u32";
         cJSON *a = cJSON_AddObjectToObject(s, "agnostic");
         cJSON *cn = cJSON_AddArrayToObject(a, "n_changes");
-        for (int t = 0; t < r->n_iou; t++) {
-            const int32_t *row = dg__results_agnostic_row(ctx, r, t);
-            if (!row) {
-                rc = cli_fail(ctx, DG_EFORMAT);
-                goto out;
-            }
-            uint64_t before = nchg;
-            for (uint64_t j = 0; j < n; j++) {
-                int32_t v = row[j];
-                uint32_t f = dframe[j];
-                uint32_t c;
-                if (v == DG_AGN_BACKGROUND) {
-                    c = 0;
-                } else if (v == DG_AGN_IGNORED) {
-                    c = 1;
-                } else if (v >= 0 && (uint64_t)v >= loff[f] &&
-                           (uint64_t)v < loff[f + 1]) {
-                    c = (uint32_t)(2 + ((uint64_t)v - loff[f]));
-                } else {
-                    rc = cli_error("results for '%s': detection %llu took "
-                                   "label %d of another frame (run 'detgrid "
-                                   "eval')",
-                                   name, (unsigned long long)j, (int)v);
-                    goto out;
-                }
-                uint8_t cb[4];
-                if (es == 1) {
-                    cb[0] = (uint8_t)c;
-                } else if (es == 2) {
-                    uint16_t c16 = (uint16_t)c;
-                    memcpy(cb, &c16, 2);
-                } else {
-                    memcpy(cb, &c, 4);
-                }
-                memcpy(code + j * es, cb, es);
-                if (t > 0 && memcmp(prev + j * es, cb, es)) {
-                    if (nchg == cap) {
-                        cap *= 2;
-                        uint32_t *np = realloc(chg_pos, cap * sizeof(*np));
-                        if (np)
-                            chg_pos = np;
-                        uint8_t *nv = realloc(chg_val, cap * es);
-                        if (nv)
-                            chg_val = nv;
-                        if (!np || !nv) {
-                            rc = cli_error("out of memory");
-                            goto out;
-                        }
-                    }
-                    chg_pos[nchg] = (uint32_t)j;
-                    memcpy(chg_val + nchg * es, cb, es);
-                    nchg++;
-                }
-            }
-            if (t == 0)
-                cJSON_AddItemToObject(a, "row0",
-                                      report_blob_add(B, code, n, ty));
-            cJSON_AddItemToArray(cn,
-                                 cJSON_CreateNumber((double)(nchg - before)));
-            uint8_t *sw = prev;
-            prev = code;
-            code = sw;
-        }
-        cJSON_AddItemToObject(a, "chg_pos",
-                              report_blob_add(B, chg_pos, nchg, "u32"));
-        cJSON_AddItemToObject(a, "chg_val",
-                              report_blob_add(B, chg_val, nchg, ty));
+        cJSON_AddItemToObject(a, "row0",
+                              report_blob_add(B, rs.agn_row0, n, ty));
+        for (int t = 0; t < rs.n_iou; t++)
+            cJSON_AddItemToArray(
+                cn, cJSON_CreateNumber((double)rs.agn_n_changes[t]));
+        cJSON_AddItemToObject(
+            a, "chg_pos",
+            report_blob_add(B, rs.agn_chg_pos, rs.n_changes, "u32"));
+        cJSON_AddItemToObject(
+            a, "chg_val",
+            report_blob_add(B, rs.agn_chg_val, rs.n_changes, ty));
     } else {
         cJSON_AddNullToObject(s, "agnostic");
     }
@@ -360,19 +238,8 @@ static int export_set(dg_ctx *ctx, dg_project *p, const char *name,
                               label_errors_json(ctx, p, name, le_limit));
     else
         cJSON_AddNullToObject(s, "label_errors");
-    rc = EXIT_OK;
-out:
-    free(loff);
-    free(doff);
-    free(tmp);
-    free(dframe);
-    free(bits);
-    free(code);
-    free(prev);
-    free(chg_pos);
-    free(chg_val);
-    dg_results_free(r);
-    return rc;
+    dg_report_set_release(&rs);
+    return EXIT_OK;
 }
 
 /* ---- page assembly ------------------------------------------------------ */

@@ -95,7 +95,7 @@ static int write_planted(dg_ctx *ctx, const dg_synth_opts *o,
     return rc;
 }
 
-/* Attaches synthetic embeddings (host/synth_embed.c) and says what was
+/* Attaches synthetic embeddings (host/import/synth_embed.c) and says what was
  * planted. */
 static dg_status cli_synth_embeddings(dg_ctx *ctx, dg_project *p,
                                       const dg_synth_embed_opts *eo)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl/dg_cl.h"
+#include "cl_internal.h"
 
 void dg__cl_sort_desc(dg_cl_skey *a, dg_cl_skey *tmp, uint32_t n)
 {
@@ -54,7 +54,7 @@ dg_status dg__cl_check_chunk(dg_ctx *ctx, const char *who,
 
 uint64_t dg__cl_batches_init(dg_ctx *ctx, dg_cl_batches *b)
 {
-    const struct dg_cl_state *s = ctx->cl;
+    const struct dg_cl_state *s = DG_CL(ctx);
 
     memset(b, 0, sizeof(*b));
     b->budget = s->batch_bytes ? s->batch_bytes
@@ -82,7 +82,7 @@ dg_status dg__cl_batches_plan(dg_ctx *ctx, dg_cl_batches *b,
                               const void *packed, const int *used,
                               size_t n_used)
 {
-    const struct dg_cl_state *s = ctx->cl;
+    const struct dg_cl_state *s = DG_CL(ctx);
     const dg_boxset *dt = in->dt;
     uint32_t nf = in->n_frames;
     dg_status st = DG_OK;
@@ -152,7 +152,7 @@ dg_status dg__cl_read_rows(dg_ctx *ctx, int which, size_t elem,
                            const dg_match_input *in, uint64_t oa,
                            uint32_t nd, void *dst)
 {
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     dg_status st = DG_OK;
     size_t bo[3] = {0, 0, 0}, ho[3] = {(size_t)oa * elem, 0, 0};
     size_t reg[3] = {nd * elem, (size_t)in->n_iou, 1};
@@ -168,7 +168,7 @@ dg_status dg__cl_batches_release(dg_ctx *ctx, dg_cl_batches *b,
                                  dg_status st)
 {
     if (b->enqueued) {
-        cl_int e = clFinish(ctx->cl->queue);
+        cl_int e = clFinish(DG_CL(ctx)->queue);
         if (e != CL_SUCCESS && st == DG_OK)
             st = dg__cl_fail(ctx, "clFinish(s->queue)", e, __FILE__,
                              __LINE__);

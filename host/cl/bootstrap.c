@@ -12,84 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootstrap_internal.h"
-#include "cl/dg_cl.h"
-
-extern const char dg_cl_src_bootstrap[];
-
-/* The kernel source: embedded, or from DETGRID_KERNEL_DIR. */
-static char *kernel_source(dg_ctx *ctx)
-{
-    const char *dir = getenv("DETGRID_KERNEL_DIR");
-    if (!dir || !*dir)
-        return dg__strdup(ctx, dg_cl_src_bootstrap);
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/bootstrap.cl", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        dg__fail(ctx, DG_EIO, "cannot read kernel '%s' (DETGRID_KERNEL_DIR): %s",
-                 path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *s = malloc(cap);
-    while (s) {
-        size_t got = fread(s + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-        if (n + 1 == cap) {
-            char *ns = realloc(s, cap * 2);
-            if (!ns) {
-                free(s);
-                s = NULL;
-                break;
-            }
-            s = ns;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (!s) {
-        dg__fail(ctx, DG_ENOMEM, "out of memory");
-        return NULL;
-    }
-    s[n] = 0;
-    return s;
-}
-
-static dg_status build(dg_ctx *ctx, cl_program *out)
-{
-    struct dg_cl_state *s = ctx->cl;
-    dg_status st = DG_OK;
-    cl_int err;
-    char *src = kernel_source(ctx);
-    if (!src)
-        return ctx->err[0] ? DG_EIO : DG_ENOMEM;
-    const char *sp = src;
-    const char *extra = getenv("DETGRID_CL_BUILD_OPTIONS");
-    cl_program prog = clCreateProgramWithSource(s->context, 1, &sp, NULL, &err);
-    free(src);
-    DG_CL_TRY_ERR(ctx, err, "clCreateProgramWithSource(bootstrap.cl)");
-    err = clBuildProgram(prog, 1, &s->device, extra ? extra : "", NULL, NULL);
-    if (err != CL_SUCCESS) {
-        size_t len = 0;
-        char log[8192] = "";
-        clGetProgramBuildInfo(prog, s->device, CL_PROGRAM_BUILD_LOG,
-                              sizeof(log) - 1, log, &len);
-        log[sizeof(log) - 1] = 0;
-        st = dg__fail(ctx, DG_ECL, "building bootstrap.cl for '%s' failed: "
-                                   "%s (%d)\n%s",
-                      s->device_name, dg__cl_errname(err), (int)err, log);
-        goto out;
-    }
-    *out = prog;
-    prog = NULL;
-out:
-    if (prog)
-        clReleaseProgram(prog);
-    return st;
-}
+#include "cl_internal.h"
 
 static cl_mem make_buf(cl_context c, cl_mem_flags fl, size_t bytes,
                        const void *host, cl_int *err)
@@ -102,7 +25,6 @@ dg_status dg__cl_bootstrap_sums(dg_ctx *ctx, const dg_boot_input *in,
                                 uint32_t b0, uint32_t nb, uint64_t *sums)
 {
     dg_status st = DG_OK;
-    cl_program prog = NULL;
     cl_kernel k = NULL;
     cl_mem m_off = NULL, m_cls = NULL, m_cnt = NULL, m_sums = NULL;
     cl_int err;
@@ -112,11 +34,11 @@ dg_status dg__cl_bootstrap_sums(dg_ctx *ctx, const dg_boot_input *in,
         return dg__fail(ctx, DG_EINVAL, "dg__cl_bootstrap_sums: bad input");
     if ((st = dg__cl_ensure(ctx)) < 0)
         return st;
-    struct dg_cl_state *s = ctx->cl;
-    if ((st = build(ctx, &prog)) < 0)
+    struct dg_cl_state *s = DG_CL(ctx);
+    if (!s->k_boot && (st = dg__cl_kernel(ctx, DG_CL_PROG_BOOTSTRAP,
+                                          "bootstrap_sums", &s->k_boot)) < 0)
         return st;
-    k = clCreateKernel(prog, "bootstrap_sums", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(bootstrap_sums)");
+    k = s->k_boot;
 
     uint64_t n_off = (uint64_t)in->n_sets * ((uint64_t)in->n + 1);
     uint64_t n_pairs = in->off[n_off - 1];
@@ -177,9 +99,5 @@ out:
         clReleaseMemObject(m_cls);
     if (m_off)
         clReleaseMemObject(m_off);
-    if (k)
-        clReleaseKernel(k);
-    if (prog)
-        clReleaseProgram(prog);
     return st;
 }

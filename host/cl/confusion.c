@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl/dg_cl.h"
+#include "cl_internal.h"
 
 /* The kernel file spells these out; keep them in step. */
 _Static_assert(DG_AGN_BACKGROUND == -1 && DG_AGN_IGNORED == -2,
@@ -206,7 +206,7 @@ dg_status dg__cl_agnostic_iou(dg_ctx *ctx, cl_uint n_det, cl_uint frm_base,
                               cl_uint dt_base, cl_uint gt_base,
                               cl_ulong pair_base, cl_double thr_min)
 {
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_kernel k = s->k_agn_iou;
     dg_status st = DG_OK;
     DG_CL_TRY(ctx, DG_CL_ARG(k, 0, DG_CL_BUF(s, DG_CL_BUF_GRP)));
@@ -236,7 +236,7 @@ dg_status dg__cl_agnostic_greedy(dg_ctx *ctx, cl_uint n_frm, cl_uint n_thr,
                                  cl_ulong pair_base, cl_uint n_gt,
                                  cl_uint out_base, cl_ulong n_out)
 {
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_kernel k = s->k_agn_greedy;
     dg_status st = DG_OK;
     DG_CL_TRY(ctx, DG_CL_ARG(k, 0, DG_CL_BUF(s, DG_CL_BUF_GRP)));
@@ -289,9 +289,9 @@ dg_status dg__cl_match_agnostic(dg_ctx *ctx, const dg_match_input *in,
                         "argument");
     if ((st = dg__cl_check_chunk(ctx, "dg__cl_match_agnostic", in)) < 0)
         return st;
-    if ((st = dg__cl_ensure(ctx)) < 0)
+    if ((st = dg__cl_ensure_match(ctx)) < 0)
         return st;
-    if (dg__cl_fault("cl-agnostic"))
+    if (dg__fault("cl-agnostic"))
         return dg__cl_fail(ctx,
                            "dg__cl_match_agnostic (simulated: "
                            "DETGRID_FAULT=cl-agnostic)",

@@ -1,18 +1,14 @@
 /*
- * Launchers of kernels/embed.cl. The embeddings build their own small
- * program on the context's device (dg__cl_ensure picks the device), so the
- * matching program stays as it is; a session lives for one analysis.
+ * Launchers of kernels/embed.cl. The program comes from the context's
+ * program cache (program.c); a session holds its kernels for one
+ * analysis.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl/dg_cl.h"
-#include "embed_internal.h"
-
-extern const char dg_cl_src_embed[];
+#include "cl_internal.h"
 
 struct dg_embed_cl {
-    cl_program prog;
     cl_kernel k_cov, k_proj, k_assign, k_update;
     cl_kernel k_rproj, k_knn, k_layout;
 };
@@ -35,50 +31,25 @@ void dg__embed_cl_close(dg_embed_cl *e)
         clReleaseKernel(e->k_proj);
     if (e->k_cov)
         clReleaseKernel(e->k_cov);
-    if (e->prog)
-        clReleaseProgram(e->prog);
     free(e);
 }
 
 dg_status dg__embed_cl_open(dg_ctx *ctx, dg_embed_cl **out)
 {
     dg_status st = dg__cl_ensure(ctx);
-    cl_int err;
     if (st < 0)
         return st;
-    struct dg_cl_state *s = ctx->cl;
     dg_embed_cl *e = dg__calloc(ctx, 1, sizeof(*e));
     if (!e)
         return DG_ENOMEM;
-    const char *src = dg_cl_src_embed;
-    const char *extra = getenv("DETGRID_CL_BUILD_OPTIONS");
-    e->prog = clCreateProgramWithSource(s->context, 1, &src, NULL, &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateProgramWithSource(embed.cl)");
-    err = clBuildProgram(e->prog, 1, &s->device, extra ? extra : "", NULL,
-                         NULL);
-    if (err != CL_SUCCESS) {
-        char log[8192] = "";
-        clGetProgramBuildInfo(e->prog, s->device, CL_PROGRAM_BUILD_LOG,
-                              sizeof(log) - 1, log, NULL);
-        st = dg__fail(ctx, DG_ECL,
-                      "cannot build embed.cl for '%s': %s (%d); build log:\n%s",
-                      s->device_name, dg__cl_errname(err), (int)err, log);
-        goto out;
-    }
-    e->k_cov = clCreateKernel(e->prog, "embed_cov", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(embed_cov)");
-    e->k_proj = clCreateKernel(e->prog, "embed_project", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(embed_project)");
-    e->k_assign = clCreateKernel(e->prog, "embed_assign", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(embed_assign)");
-    e->k_update = clCreateKernel(e->prog, "embed_update", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(embed_update)");
-    e->k_rproj = clCreateKernel(e->prog, "embed_rproj", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(embed_rproj)");
-    e->k_knn = clCreateKernel(e->prog, "embed_knn", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(embed_knn)");
-    e->k_layout = clCreateKernel(e->prog, "embed_layout", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(embed_layout)");
+    static const char *const names[7] = {
+        "embed_cov",  "embed_project", "embed_assign", "embed_update",
+        "embed_rproj", "embed_knn",    "embed_layout"};
+    cl_kernel *ks[7] = {&e->k_cov,   &e->k_proj, &e->k_assign, &e->k_update,
+                        &e->k_rproj, &e->k_knn,  &e->k_layout};
+    for (int i = 0; i < 7; i++)
+        if ((st = dg__cl_kernel(ctx, DG_CL_PROG_EMBED, names[i], ks[i])) < 0)
+            goto out;
     *out = e;
     e = NULL;
 out:
@@ -90,7 +61,7 @@ out:
 static cl_mem buf_in(dg_ctx *ctx, const void *p, size_t n, dg_status *st)
 {
     cl_int err;
-    cl_mem m = clCreateBuffer(ctx->cl->context,
+    cl_mem m = clCreateBuffer(DG_CL(ctx)->context,
                               CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                               n ? n : 1, (void *)p, &err);
     if (err != CL_SUCCESS) {
@@ -103,7 +74,7 @@ static cl_mem buf_in(dg_ctx *ctx, const void *p, size_t n, dg_status *st)
 static cl_mem buf_out(dg_ctx *ctx, size_t n, dg_status *st)
 {
     cl_int err;
-    cl_mem m = clCreateBuffer(ctx->cl->context, CL_MEM_READ_WRITE, n ? n : 1,
+    cl_mem m = clCreateBuffer(DG_CL(ctx)->context, CL_MEM_READ_WRITE, n ? n : 1,
                               NULL, &err);
     if (err != CL_SUCCESS) {
         *st = dg__cl_fail(ctx, "clCreateBuffer", err, __FILE__, __LINE__);
@@ -123,7 +94,7 @@ dg_status dg__embed_cl_cov(dg_ctx *ctx, dg_embed_cl *e, const float *x,
                            double *cov)
 {
     dg_status st = DG_OK;
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_uint n_pairs = (cl_uint)((uint64_t)d * (d + 1) / 2);
     cl_uint *pairs = dg__alloc(ctx, n_pairs, 2 * sizeof(cl_uint));
     cl_mem bx = NULL, bm = NULL, bp = NULL, bc = NULL;
@@ -180,7 +151,7 @@ dg_status dg__embed_cl_project(dg_ctx *ctx, dg_embed_cl *e, const float *x,
                                const double *comp, double *xy)
 {
     dg_status st = DG_OK;
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_mem bx = NULL, bm = NULL, bc = NULL, bo = NULL;
     if (!(bx = buf_in(ctx, x, (size_t)m * d * sizeof(float), &st)) ||
         !(bm = buf_in(ctx, mean, d * sizeof(double), &st)) ||
@@ -211,7 +182,7 @@ dg_status dg__embed_cl_assign(dg_ctx *ctx, dg_embed_cl *e, const float *x,
                               uint32_t k, uint32_t *assign, double *dist)
 {
     dg_status st = DG_OK;
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_mem bx = NULL, bc = NULL, ba = NULL, bd = NULL;
     if (!(bx = buf_in(ctx, x, (size_t)m * d * sizeof(float), &st)) ||
         !(bc = buf_in(ctx, cent_t, (size_t)k * d * sizeof(double), &st)) ||
@@ -249,7 +220,7 @@ dg_status dg__embed_cl_update(dg_ctx *ctx, dg_embed_cl *e, const float *x,
                               double *cent)
 {
     dg_status st = DG_OK;
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_mem bx = NULL, bo = NULL, bi = NULL, bc = NULL;
     size_t cb = (size_t)k * d * sizeof(double);
     if (!(bx = buf_in(ctx, x, (size_t)m * d * sizeof(float), &st)) ||
@@ -283,7 +254,7 @@ dg_status dg__embed_cl_rproj(dg_ctx *ctx, dg_embed_cl *e, const float *x,
                              uint32_t q, double *out_)
 {
     dg_status st = DG_OK;
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_mem bx = NULL, br = NULL, bo = NULL;
     size_t ob = (size_t)m * q * sizeof(double);
     if (!(bx = buf_in(ctx, x, (size_t)m * d * sizeof(float), &st)) ||
@@ -311,7 +282,7 @@ dg_status dg__embed_cl_knn(dg_ctx *ctx, dg_embed_cl *e, const double *z,
                            uint32_t n, uint32_t q, uint32_t k, uint32_t *nbr)
 {
     dg_status st = DG_OK;
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_mem bz = NULL, bn = NULL;
     size_t nb = (size_t)n * k * sizeof(cl_uint);
     if (!(bz = buf_in(ctx, z, (size_t)n * q * sizeof(double), &st)) ||
@@ -338,7 +309,7 @@ dg_status dg__embed_cl_layout(dg_ctx *ctx, dg_embed_cl *e, double *y,
                               const double *lr)
 {
     dg_status st = DG_OK;
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_mem bn = NULL, ya = NULL, yb = NULL;
     size_t yb_n = 2 * (size_t)n * sizeof(double);
     if (!(bn = buf_in(ctx, nbr, (size_t)n * k * sizeof(cl_uint), &st)) ||

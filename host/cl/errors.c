@@ -2,7 +2,7 @@
  * OpenCL error codes by name, and the failure record DG_CL_TRY leaves in
  * the context: call text, code name and number, source location.
  */
-#include "cl/dg_cl.h"
+#include "cl_internal.h"
 
 const char *dg__cl_errname(cl_int err)
 {

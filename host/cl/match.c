@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl/dg_cl.h"
+#include "cl_internal.h"
 
 /* Detection class ids at or above this are refused. */
 #define MAX_CLASS_ID (1u << 26)
@@ -295,7 +295,7 @@ dg_status dg__cl_iou_pairwise(dg_ctx *ctx, cl_uint n_det, cl_uint grp_base,
                               cl_uint dt_base, cl_uint gt_base,
                               cl_ulong iou_base, cl_double thr_min)
 {
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_kernel k = s->k_iou;
     dg_status st = DG_OK;
     DG_CL_TRY(ctx, DG_CL_ARG(k, 0, DG_CL_BUF(s, DG_CL_BUF_GRP)));
@@ -323,7 +323,7 @@ dg_status dg__cl_match_greedy(dg_ctx *ctx, cl_uint n_grp, cl_uint n_thr,
                               cl_ulong iou_base, cl_uint n_gt,
                               cl_uint out_base, cl_ulong n_out)
 {
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     cl_kernel k = s->k_match;
     dg_status st = DG_OK;
     DG_CL_TRY(ctx, DG_CL_ARG(k, 0, DG_CL_BUF(s, DG_CL_BUF_GRP)));
@@ -384,10 +384,10 @@ dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
 
     if (st < 0)
         return st;
-    st = dg__cl_ensure(ctx);
+    st = dg__cl_ensure_match(ctx);
     if (st < 0)
         return st;
-    s = ctx->cl;
+    s = DG_CL(ctx);
     s->last_batches = 0;
     s->last_groups = s->last_fly_groups = s->last_pairs = 0;
 

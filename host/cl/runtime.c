@@ -26,20 +26,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "cl/dg_cl.h"
+#include "cl_internal.h"
 #include "detgrid/device.h"
 
-/* The stages, in program order: match.cl uses dg_iou() from iou.cl. */
-static const struct {
-    const char *file;
-    const char *embedded;
-} stages[] = {
-    {"iou.cl", dg_cl_src_iou},
-    {"match.cl", dg_cl_src_match},
-    {"accum.cl", dg_cl_src_accum},
-    {"confusion.cl", dg_cl_src_confusion}, /* uses dg_iou() too */
-};
-#define N_STAGES (sizeof(stages) / sizeof(stages[0]))
 
 /* ---- faults and environment ---------------------------------------------- */
 
@@ -51,24 +40,6 @@ static void copy_str(char *dst, size_t cap, const char *src)
         n = cap - 1;
     memcpy(dst, src, n);
     dst[n] = 0;
-}
-
-int dg__cl_fault(const char *fault)
-{
-    const char *env = getenv("DETGRID_FAULT");
-    size_t n = strlen(fault);
-    if (!env)
-        return 0;
-    for (const char *p = env; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && !strncmp(p, fault, n))
-            return 1;
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return 0;
 }
 
 /* ---- platforms and devices ----------------------------------------------- */
@@ -161,7 +132,7 @@ static dg_status list_devices(dg_ctx *ctx, cand **out, int *n_out)
 
     *out = NULL;
     *n_out = 0;
-    if (dg__cl_fault("cl-none"))
+    if (dg__fault("cl-none"))
         return DG_OK;
     cl_int err = clGetPlatformIDs(0, NULL, &n_plat);
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: no ICD installed */ ||
@@ -336,7 +307,7 @@ static dg_status select_device(dg_ctx *ctx, dg_device_kind kind,
     describe(c, n, seen, sizeof(seen));
     if (!n) {
         st = dg__fail(ctx, DG_ENODEV, "no OpenCL platform found%s",
-                      dg__cl_fault("cl-none")
+                      dg__fault("cl-none")
                           ? " (simulated: DETGRID_FAULT=cl-none)"
                           : "");
         goto out;
@@ -405,384 +376,6 @@ out:
     return st;
 }
 
-/* ---- sources ------------------------------------------------------------- */
-
-/* Reads a whole file; NULL with errno on failure. */
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    if (!f)
-        return NULL;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                errno = ENOMEM;
-                return NULL;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(buf);
-        fclose(f);
-        errno = e ? e : EIO;
-        return NULL;
-    }
-    fclose(f);
-    buf[n] = 0;
-    if (len)
-        *len = n;
-    return buf;
-}
-
-/* A growable string. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 4096;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        char *ns = realloc(b->s, ncap);
-        if (!ns) {
-            b->failed = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = ncap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-/*
- * The program's source: the DG_* defines the kernels share with the host,
- * then each stage behind a #line so build logs name the right file.
- */
-static size_t count_lines(const char *s, size_t n)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        c += s[i] == '\n';
-    return c;
-}
-
-/*
- * starts[i] is the line of the whole program where stage i begins, for
- * compilers whose logs ignore #line.
- */
-static dg_status assemble_source(dg_ctx *ctx, int *from_dir, char **out,
-                                 size_t *starts)
-{
-    sbuf b = {0};
-    char line[256];
-    const char *dir = getenv("DETGRID_KERNEL_DIR");
-
-    *from_dir = dir && *dir;
-    snprintf(line, sizeof(line),
-             "/* detgrid: defines shared with the host */\n"
-             "#define DG_FP %d\n#define DG_TP %d\n#define DG_IGN %d\n"
-             "#define DG_FLAG_CROWD %d\n#define DG_FLAG_IGNORED %d\n"
-             "#define DG_IOU_ON_THE_FLY 0xffffffffffffffffUL\n",
-             DG_FP, DG_TP, DG_IGN, DG_CL_FLAG_CROWD, DG_CL_FLAG_IGNORED);
-    sb_str(&b, line);
-    for (size_t i = 0; i < N_STAGES; i++) {
-        snprintf(line, sizeof(line), "#line 1 \"%s\"\n", stages[i].file);
-        sb_str(&b, line);
-        starts[i] = b.failed ? 0 : count_lines(b.s, b.len) + 1;
-        if (*from_dir) {
-            char path[4096];
-            size_t n = 0;
-            snprintf(path, sizeof(path), "%s/%s", dir, stages[i].file);
-            char *src = read_file(path, &n);
-            if (!src) {
-                free(b.s);
-                return dg__fail(ctx, DG_EIO,
-                                "cannot read kernel '%s' (DETGRID_KERNEL_DIR): "
-                                "%s",
-                                path, strerror(errno));
-            }
-            sb_add(&b, src, n);
-            free(src);
-        } else {
-            sb_str(&b, stages[i].embedded);
-        }
-        sb_str(&b, "\n");
-    }
-    if (dg__cl_fault("cl-build"))
-        sb_str(&b, "#error \"simulated build failure "
-                   "(DETGRID_FAULT=cl-build)\"\n");
-    if (b.failed) {
-        free(b.s);
-        return dg__fail(ctx, DG_ENOMEM, "out of memory");
-    }
-    *out = b.s;
-    return DG_OK;
-}
-
-/* ---- binary cache ------------------------------------------------------- */
-
-#define CACHE_MAGIC "DGCLBIN1"
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-/* Each field with its length, so "ab"+"c" and "a"+"bc" differ. */
-static uint64_t fnv1a_field(uint64_t h, const char *s)
-{
-    uint64_t n = strlen(s);
-    h = fnv1a(h, &n, sizeof(n));
-    return fnv1a(h, s, n);
-}
-
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    struct stat sb;
-    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-        return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return -1;
-    return stat(tmp, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
-}
-
-/* The cache directory, or 0 when there is none to use. */
-static int cache_dir(char *buf, size_t cap)
-{
-    const char *d = getenv("DETGRID_CACHE_DIR");
-    const char *x = getenv("XDG_CACHE_HOME");
-    const char *h = getenv("HOME");
-    int w;
-    if (d && *d)
-        w = snprintf(buf, cap, "%s", d);
-    else if (x && *x)
-        w = snprintf(buf, cap, "%s/detgrid", x);
-    else if (h && *h)
-        w = snprintf(buf, cap, "%s/.cache/detgrid", h);
-    else
-        return 0;
-    return w > 0 && (size_t)w < cap;
-}
-
-/*
- * Reads a cached binary: magic, key, size, checksum, bytes. Anything that
- * does not add up is treated as a miss.
- */
-static unsigned char *cache_load(const char *path, uint64_t key, size_t *len)
-{
-    size_t n = 0;
-    char *raw = read_file(path, &n);
-    const size_t head = 8 + 3 * sizeof(uint64_t);
-    uint64_t k, sz, sum;
-    unsigned char *bin;
-    if (!raw)
-        return NULL;
-    if (n < head || memcmp(raw, CACHE_MAGIC, 8))
-        goto bad;
-    memcpy(&k, raw + 8, 8);
-    memcpy(&sz, raw + 16, 8);
-    memcpy(&sum, raw + 24, 8);
-    if (k != key || sz == 0 || sz != n - head ||
-        fnv1a(0xcbf29ce484222325ULL, raw + head, sz) != sum)
-        goto bad;
-    bin = malloc(sz);
-    if (!bin)
-        goto bad;
-    memcpy(bin, raw + head, sz);
-    free(raw);
-    *len = sz;
-    return bin;
-bad:
-    free(raw);
-    return NULL;
-}
-
-/* Writes a temporary file and renames it into place; errors are ignored. */
-static void cache_store(const char *dir, const char *path, uint64_t key,
-                        const unsigned char *bin, size_t len)
-{
-    char tmp[4200];
-    uint64_t sz = len, sum = fnv1a(0xcbf29ce484222325ULL, bin, len);
-    if (mkdir_p(dir) != 0)
-        return;
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return;
-    int ok = fwrite(CACHE_MAGIC, 1, 8, f) == 8 &&
-             fwrite(&key, sizeof(key), 1, f) == 1 &&
-             fwrite(&sz, sizeof(sz), 1, f) == 1 &&
-             fwrite(&sum, sizeof(sum), 1, f) == 1 &&
-             fwrite(bin, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0)
-        remove(tmp);
-}
-
-/* ---- program ---------------------------------------------------------- */
-
-static dg_status build_log_fail(dg_ctx *ctx, struct dg_cl_state *s,
-                                cl_program prog, cl_int err,
-                                const size_t *starts)
-{
-    char layout[256] = "";
-    size_t len = 0;
-    for (size_t i = 0; i < N_STAGES && len < sizeof(layout); i++) {
-        int w = snprintf(layout + len, sizeof(layout) - len, "%s%s at %zu",
-                         i ? ", " : "", stages[i].file, starts[i]);
-        if (w < 0)
-            break;
-        len += (size_t)w;
-    }
-    size_t n = 0;
-    char *log = NULL;
-    if (clGetProgramBuildInfo(prog, s->device, CL_PROGRAM_BUILD_LOG, 0, NULL,
-                              &n) == CL_SUCCESS &&
-        (log = malloc(n + 1)) &&
-        clGetProgramBuildInfo(prog, s->device, CL_PROGRAM_BUILD_LOG, n, log,
-                              NULL) == CL_SUCCESS)
-        log[n] = 0;
-    else if (log)
-        log[0] = 0;
-    dg_status st = dg__fail(ctx, DG_ECL,
-                            "cannot build the OpenCL program for '%s': %s "
-                            "(%d); program lines: %s; build log:\n%s",
-                            s->device_name, dg__cl_errname(err), (int)err,
-                            layout, log && *log ? log : "(empty)");
-    free(log);
-    return st;
-}
-
-static dg_status build_program(dg_ctx *ctx, struct dg_cl_state *s)
-{
-    dg_status st = DG_OK;
-    char *src = NULL, *opts = NULL;
-    unsigned char *bin = NULL;
-    cl_program prog = NULL;
-    cl_int err;
-    char dir[4096], pver[256], dver[256];
-    size_t starts[N_STAGES] = {0};
-    const char *extra = getenv("DETGRID_CL_BUILD_OPTIONS");
-    size_t bin_len = 0;
-
-    st = assemble_source(ctx, &s->kernels_from_dir, &src, starts);
-    if (st < 0)
-        return st;
-    /* No fast-math flags: IoU at a threshold must compare as in C. */
-    opts = dg__strdup(ctx, extra ? extra : "");
-    if (!opts) {
-        st = DG_ENOMEM;
-        goto out;
-    }
-
-    platform_str(s->platform, CL_PLATFORM_VERSION, pver, sizeof(pver));
-    info_str(s->device, CL_DEVICE_VERSION, dver, sizeof(dver));
-    uint64_t key = 0xcbf29ce484222325ULL;
-    key = fnv1a_field(key, "detgrid-cl-cache-1");
-    key = fnv1a_field(key, src);
-    key = fnv1a_field(key, opts);
-    key = fnv1a_field(key, s->platform_name);
-    key = fnv1a_field(key, pver);
-    key = fnv1a_field(key, s->device_name);
-    key = fnv1a_field(key, dver);
-    key = fnv1a_field(key, s->driver);
-
-    int have_dir = cache_dir(dir, sizeof(dir));
-    s->cache_path[0] = 0;
-    if (have_dir)
-        snprintf(s->cache_path, sizeof(s->cache_path), "%s/%016llx.bin", dir,
-                 (unsigned long long)key);
-
-    if (have_dir && (bin = cache_load(s->cache_path, key, &bin_len))) {
-        const unsigned char *bp = bin;
-        cl_int bst = CL_SUCCESS;
-        prog = clCreateProgramWithBinary(s->context, 1, &s->device, &bin_len,
-                                         &bp, &bst, &err);
-        if (prog && err == CL_SUCCESS && bst == CL_SUCCESS &&
-            clBuildProgram(prog, 1, &s->device, opts, NULL, NULL) ==
-                CL_SUCCESS) {
-            s->program = prog;
-            s->program_source = DG_CL_PROGRAM_CACHED;
-            goto out;
-        }
-        /* A stale or corrupt binary: build from source and overwrite it. */
-        if (prog)
-            clReleaseProgram(prog);
-        prog = NULL;
-    }
-    free(bin);
-    bin = NULL;
-
-    const char *sp = src;
-    prog = clCreateProgramWithSource(s->context, 1, &sp, NULL, &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateProgramWithSource");
-    err = clBuildProgram(prog, 1, &s->device, opts, NULL, NULL);
-    if (err != CL_SUCCESS) {
-        st = build_log_fail(ctx, s, prog, err, starts);
-        goto out;
-    }
-    s->program = prog;
-    s->program_source = DG_CL_PROGRAM_BUILT;
-    prog = NULL;
-
-    if (have_dir &&
-        clGetProgramInfo(s->program, CL_PROGRAM_BINARY_SIZES, sizeof(bin_len),
-                         &bin_len, NULL) == CL_SUCCESS &&
-        bin_len && (bin = malloc(bin_len))) {
-        unsigned char *bp = bin;
-        if (clGetProgramInfo(s->program, CL_PROGRAM_BINARIES, sizeof(bp), &bp,
-                             NULL) == CL_SUCCESS)
-            cache_store(dir, s->cache_path, key, bin, bin_len);
-    }
-out:
-    if (prog && prog != s->program)
-        clReleaseProgram(prog);
-    free(bin);
-    free(opts);
-    free(src);
-    return st;
-}
-
 /* ---- state ------------------------------------------------------------- */
 
 static void state_free(struct dg_cl_state *s)
@@ -802,8 +395,9 @@ static void state_free(struct dg_cl_state *s)
         clReleaseKernel(s->k_match);
     if (s->k_iou)
         clReleaseKernel(s->k_iou);
-    if (s->program)
-        clReleaseProgram(s->program);
+    if (s->k_boot)
+        clReleaseKernel(s->k_boot);
+    dg__cl_programs_release(s);
     if (s->queue)
         clReleaseCommandQueue(s->queue);
     if (s->context)
@@ -811,12 +405,15 @@ static void state_free(struct dg_cl_state *s)
     free(s);
 }
 
+static void state_release(void *s)
+{
+    state_free(s);
+}
+
 void dg__cl_release(dg_ctx *ctx)
 {
-    if (!ctx || !ctx->cl)
-        return;
-    state_free(ctx->cl);
-    ctx->cl = NULL;
+    if (ctx)
+        dg__ctx_release_backend(ctx);
 }
 
 uint64_t dg__cl_default_batch_bytes(const struct dg_cl_state *s)
@@ -836,8 +433,8 @@ uint64_t dg__cl_default_batch_bytes(const struct dg_cl_state *s)
 
 void dg__cl_set_batch_bytes(dg_ctx *ctx, uint64_t bytes)
 {
-    if (ctx && ctx->cl)
-        ctx->cl->batch_bytes = bytes;
+    if (ctx && DG_CL(ctx))
+        DG_CL(ctx)->batch_bytes = bytes;
 }
 
 dg_status dg__cl_ensure(dg_ctx *ctx)
@@ -847,32 +444,32 @@ dg_status dg__cl_ensure(dg_ctx *ctx)
     cand c;
     cl_int err;
 
-    if (ctx->cl) {
+    if (DG_CL(ctx)) {
         /*
          * dg_ctx_set_device() releases the state; a kind changed behind its
          * back keeps it while the device still fits.
          */
-        struct dg_cl_state *o = ctx->cl;
-        int fits = ctx->device_kind == o->kind ||
-                   ctx->device_kind == DG_DEVICE_AUTO ||
-                   (ctx->device_kind == DG_DEVICE_GPU && o->is_gpu) ||
-                   (ctx->device_kind == DG_DEVICE_CPU && o->is_cpu);
-        if (fits && !strcmp(o->select, ctx->device_select))
+        struct dg_cl_state *o = DG_CL(ctx);
+        int fits = dg__ctx_device_kind(ctx) == o->kind ||
+                   dg__ctx_device_kind(ctx) == DG_DEVICE_AUTO ||
+                   (dg__ctx_device_kind(ctx) == DG_DEVICE_GPU && o->is_gpu) ||
+                   (dg__ctx_device_kind(ctx) == DG_DEVICE_CPU && o->is_cpu);
+        if (fits && !strcmp(o->select, dg__ctx_device_select(ctx)))
             return DG_OK;
         dg__cl_release(ctx);
     }
-    if (ctx->device_kind == DG_DEVICE_REF)
+    if (dg__ctx_device_kind(ctx) == DG_DEVICE_REF)
         return dg__fail(ctx, DG_ENODEV,
                         "the reference path is selected; OpenCL is not used");
-    st = select_device(ctx, ctx->device_kind, ctx->device_select, &c);
+    st = select_device(ctx, dg__ctx_device_kind(ctx), dg__ctx_device_select(ctx), &c);
     if (st < 0)
         return st;
 
     s = dg__calloc(ctx, 1, sizeof(*s));
     if (!s)
         return DG_ENOMEM;
-    s->kind = ctx->device_kind;
-    copy_str(s->select, sizeof(s->select), ctx->device_select);
+    s->kind = dg__ctx_device_kind(ctx);
+    copy_str(s->select, sizeof(s->select), dg__ctx_device_select(ctx));
     s->platform = c.platform;
     s->device = c.device;
     s->is_gpu = (c.type & CL_DEVICE_TYPE_GPU) != 0;
@@ -880,6 +477,10 @@ dg_status dg__cl_ensure(dg_ctx *ctx)
     copy_str(s->platform_name, sizeof(s->platform_name), c.platform_name);
     copy_str(s->device_name, sizeof(s->device_name), c.name);
     info_str(s->device, CL_DRIVER_VERSION, s->driver, sizeof(s->driver));
+    info_str(s->device, CL_DEVICE_VERSION, s->device_version,
+             sizeof(s->device_version));
+    platform_str(s->platform, CL_PLATFORM_VERSION, s->platform_version,
+                 sizeof(s->platform_version));
     snprintf(s->label, sizeof(s->label), "OpenCL: %s / %s", s->platform_name,
              s->device_name);
     cl_ulong gm = 0, ma = 0;
@@ -889,7 +490,7 @@ dg_status dg__cl_ensure(dg_ctx *ctx)
                                    sizeof(ma), &ma, NULL));
     s->global_mem = gm;
     s->max_alloc = ma;
-    s->fault_oom_armed = dg__cl_fault("cl-oom");
+    s->fault_oom_armed = dg__fault("cl-oom");
 
     cl_context_properties props[] = {
         CL_CONTEXT_PLATFORM, (cl_context_properties)s->platform, 0};
@@ -897,29 +498,41 @@ dg_status dg__cl_ensure(dg_ctx *ctx)
     DG_CL_TRY_ERR(ctx, err, "clCreateContext");
     s->queue = clCreateCommandQueue(s->context, s->device, 0, &err);
     DG_CL_TRY_ERR(ctx, err, "clCreateCommandQueue");
-    st = build_program(ctx, s);
-    if (st < 0)
-        goto out;
-    s->k_iou = clCreateKernel(s->program, "iou_pairwise", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(iou_pairwise)");
-    s->k_match = clCreateKernel(s->program, "match_greedy", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(match_greedy)");
-    s->k_accum = clCreateKernel(s->program, "accumulate_permute", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(accumulate_permute)");
-    s->k_agn_iou = clCreateKernel(s->program, "agnostic_iou", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(agnostic_iou)");
-    s->k_agn_greedy = clCreateKernel(s->program, "agnostic_greedy", &err);
-    DG_CL_TRY_ERR(ctx, err, "clCreateKernel(agnostic_greedy)");
-    ctx->cl = s;
+    dg__ctx_set_backend(ctx, s, state_release);
     s = NULL;
 out:
     state_free(s);
     return st;
 }
 
+dg_status dg__cl_ensure_match(dg_ctx *ctx)
+{
+    dg_status st = dg__cl_ensure(ctx);
+    if (st < 0)
+        return st;
+    struct dg_cl_state *s = DG_CL(ctx);
+    if (s->k_agn_greedy)
+        return DG_OK;
+    if ((st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "iou_pairwise",
+                            &s->k_iou)) < 0 ||
+        (st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "match_greedy",
+                            &s->k_match)) < 0 ||
+        (st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "accumulate_permute",
+                            &s->k_accum)) < 0 ||
+        (st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "agnostic_iou",
+                            &s->k_agn_iou)) < 0 ||
+        (st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "agnostic_greedy",
+                            &s->k_agn_greedy)) < 0) {
+        /* Nothing half-made stays behind: the next call starts afresh. */
+        dg__cl_release(ctx);
+        return st;
+    }
+    return DG_OK;
+}
+
 dg_status dg__cl_buf_reserve(dg_ctx *ctx, int which, size_t bytes)
 {
-    struct dg_cl_state *s = ctx->cl;
+    struct dg_cl_state *s = DG_CL(ctx);
     dg_cl_buf *b = &s->bufs[which];
     dg_status st = DG_OK;
     cl_int err;
@@ -1017,15 +630,28 @@ dg_status dg_devices_list(dg_ctx *ctx, dg_device_desc **out, int *n)
 
 const char *dg__cl_device_desc(dg_ctx *ctx)
 {
-    return ctx && ctx->cl ? ctx->cl->label : NULL;
+    return ctx && DG_CL(ctx) ? DG_CL(ctx)->label : NULL;
 }
 
 int dg__cl_have_gpu(dg_ctx *ctx)
 {
+    /*
+     * Listing platforms costs tens of milliseconds (PoCL), and the answer
+     * for the plain selection does not change within a process: keep it.
+     * DETGRID_FAULT=cl-none is a test hook that changes it, so it is not
+     * cached then.
+     */
+    static int cached = -1; /* for the selection "" */
+    const char *sel = ctx ? dg__ctx_device_select(ctx) : "";
+    int plain = !*sel && !dg__fault("cl-none");
+    if (plain && cached >= 0)
+        return cached;
     cand c;
     /* A quiet probe: no context, and ctx's message is left alone. */
-    return select_device(NULL, DG_DEVICE_GPU, ctx ? ctx->device_select : "",
-                         &c) == DG_OK;
+    int have = select_device(NULL, DG_DEVICE_GPU, sel, &c) == DG_OK;
+    if (plain)
+        cached = have;
+    return have;
 }
 
 cl_int dg__cl_launch(struct dg_cl_state *s, cl_kernel k, size_t n,

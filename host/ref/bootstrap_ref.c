@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootstrap_internal.h"
+#include "ref.h"
 
 dg_status dg__bootstrap_sums_ref(dg_ctx *ctx, const dg_boot_input *in,
                                  uint32_t b0, uint32_t nb, uint64_t *sums)

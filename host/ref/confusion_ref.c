@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
+#include "ref.h"
 
 typedef struct {
     uint32_t idx;

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "embed_internal.h"
+#include "ref.h"
 
 /* Row-outer so that the inner loop streams; each entry still sums over rows
  * in ascending order, as one work-item of embed_cov does. */

@@ -16,9 +16,10 @@
  *     }
  *
  * Evaluation matches each image and category once per area range, on the
- * context's device when it is an OpenCL one (dg_ctx_set_device "gpu" or
- * "cpu"), else on the plain-C reference matcher, which is the default:
- * both give the same bytes.
+ * context's device as every analysis chooses it (dg_ctx_set_device: "gpu"
+ * or "cpu" an OpenCL device, "ref" the plain-C reference matcher, "auto"
+ * a GPU when one is present, else the reference): both give the same
+ * bytes.
  */
 #ifndef DETGRID_COCO_H
 #define DETGRID_COCO_H

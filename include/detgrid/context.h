@@ -56,6 +56,20 @@ const char *dg_ctx_last_error(const dg_ctx *ctx);
  */
 dg_status dg_ctx_set_device(dg_ctx *ctx, const char *spec);
 
+/*
+ * Whether a device that cannot be used (no platform, a failed build, out
+ * of memory) may fall back to the reference path with a warning (allow =
+ * 1, the default) or makes the call fail with its error (0), for pipelines
+ * that must know the device ran.
+ */
+void dg_ctx_set_fallback(dg_ctx *ctx, int allow);
+
+/*
+ * Worker threads for the reference path and the store (0, the default:
+ * one per online processor).
+ */
+void dg_ctx_set_threads(dg_ctx *ctx, unsigned n);
+
 /* Installs a progress callback (NULL to remove). */
 void dg_ctx_set_progress(dg_ctx *ctx, dg_progress_fn fn, void *user);
 

@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "detgrid/frames.h"
 #include "detgrid/metrics.h"
 #include "detgrid/project.h"
 
@@ -244,6 +245,87 @@ dg_status dg_patterns_crops(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
                             const uint32_t *assign, const double *dist,
                             uint32_t k, uint32_t n_classes,
                             dg_pattern_cluster **out);
+
+/* ---- the whole analysis (detgrid embeddings) ------------------------------ */
+
+/*
+ * What dg_embeddings_evaluate projects and clusters. Start from
+ * dg_embeddings_opts_init.
+ */
+typedef struct dg_embeddings_opts {
+    const char *model; /* the embedding model (required) */
+    int crops;         /* 0: one point per frame; 1: per crop (dg_crop) */
+    double conf;       /* the confidence of the counts and crops */
+    int iou_idx;       /* the IoU threshold index of the results */
+    /*
+     * -1: every point; else a dg_crop_outcome below DG_CROP_IGNORED: only
+     * crops of that outcome, or only frames that hold such a crop.
+     */
+    int only;
+    int layout;        /* 0: PCA; 1: the kNN layout (dg_embed_layout) */
+    int cluster;       /* 1: k-means and failure patterns too */
+    /*
+     * Clusters: 0 chosen by the elbow (dg_embed_choose_k); -1 the default:
+     * the elbow for frames, the classes + 2 (at most 24) for crops, which
+     * gather around their classes. At most the number of points.
+     */
+    int32_t k;
+    uint64_t seed;     /* k-means and the layout */
+} dg_embeddings_opts;
+
+/* Model NULL, frames, conf 0.1, IoU index 0, every point, PCA, no
+ * clusters, k -1, seed 1. */
+void dg_embeddings_opts_init(dg_embeddings_opts *o);
+
+typedef struct dg_embeddings_result {
+    uint32_t dim;
+    uint32_t n_frames;
+    /* Every frame's counts (all classes) and every crop at (conf, IoU). */
+    dg_frame_counts *frame_counts; /* n_frames */
+    dg_crop *crop;
+    uint64_t n_crop;
+    /*
+     * The points: frames of the results' restriction (all frames without
+     * one) or crops, filtered by opts.only. n is 0 when none is left; then
+     * nothing below is filled.
+     */
+    int crops;         /* opts.crops: the points are crops */
+    uint64_t n;
+    uint64_t *point;   /* n: the frame (frames) or the index into crop */
+    double *xy;        /* n x 2 */
+    double var[2];     /* the two PCA eigenvalues (the layout starts there) */
+    /* Clusters (opts.cluster), else k 0 and NULL. */
+    uint32_t k;
+    uint32_t *assign;  /* n: each point's cluster */
+    double *dist;      /* n: its squared distance to the centroid */
+    dg_pattern_cluster *clusters; /* k, worst first (dg_patterns_*) */
+    double seconds_projection, seconds_clustering;
+    char device[256];  /* "reference" or "OpenCL: <platform> / <device>" */
+} dg_embeddings_result;
+
+/*
+ * The analysis behind `detgrid embeddings`: the points of r (the results
+ * of one of p's inference sets, restricted or not), their 2-D projection
+ * (dg_embed_pca, then dg_embed_layout with opts.layout), and with
+ * opts.cluster k-means clusters (dg_embed_kmeans) ranked by
+ * dg_patterns_frames or dg_patterns_crops. Every stage runs on one engine
+ * for ctx's device (dg_ctx_set_device), whose description ends in
+ * out->device. Errors: those of the steps named; DG_EINVAL without a
+ * model. Release out with dg_embeddings_result_release, also on failure.
+ */
+dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
+                                 const dg_embeddings_opts *opts,
+                                 dg_embeddings_result *out);
+void dg_embeddings_result_release(dg_embeddings_result *res);
+
+/*
+ * The frames of cluster c of res, ascending (malloc'd; for crops, the
+ * frames of its crops), e.g. to store as a segment.
+ */
+dg_status dg_embeddings_cluster_frames(dg_ctx *ctx,
+                                       const dg_embeddings_result *res,
+                                       uint32_t c, uint32_t **frames,
+                                       uint32_t *n);
 
 /* ---- plots -------------------------------------------------------------- */
 

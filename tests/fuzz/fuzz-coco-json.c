@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
+#include "store.h"
 #include "fuzzutil.h"
 
 static void same_boxes(const dg_boxset *a, const dg_boxset *b)
@@ -91,11 +91,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st >= 0) {
             int64_t a = dg_project_inference_index(p, "m");
             int64_t b = dg_project_inference_index(p, "s");
+            const dg_boxset *ba, *bb;
             if (a < 0 || b < 0 ||
-                dg__project_load_inferences(ctx, p, (uint32_t)a) < 0 ||
-                dg__project_load_inferences(ctx, p, (uint32_t)b) < 0)
+                dg__project_inferences(ctx, p, (uint32_t)a, &ba) < 0 ||
+                dg__project_inferences(ctx, p, (uint32_t)b, &bb) < 0)
                 abort();
-            same_boxes(&p->inf[a].boxes, &p->inf[b].boxes);
+            same_boxes(ba, bb);
             /* The same file again as a second set, replacing nothing. */
             st = dg_import_coco_dt(ctx, p, dt, "m", 0);
             if (st != DG_EEXIST)

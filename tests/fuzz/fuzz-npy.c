@@ -1,6 +1,6 @@
 /*
- * The .npy reader (dg_npy_read in host/npy.c), fed the fuzz bytes as the
- * file. What it accepts must be what it promises: a rows x cols float32
+ * The .npy reader (dg_npy_read in host/import/npy.c), fed the fuzz bytes as
+ * the file. What it accepts must be what it promises: a rows x cols float32
  * matrix (cols > 0) of finite values that the file's data section holds in
  * full; what it refuses must say why (fz_check). An accepted matrix is then
  * handed to dg_project_take_embeddings (as `detgrid embed` does), which

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_internal.h"
+#include "store.h"
 #include "fuzzutil.h"
 
 typedef struct {
@@ -1005,11 +1005,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_queries(ctx, p);
     segment_queries(ctx, p);
     embedding_queries(ctx, p);
-    st = dg__project_load_labels(ctx, p);
-    fz_check(ctx, st, "dg__project_load_labels");
+    const dg_boxset *boxes;
+    st = dg__project_labels(ctx, p, &boxes);
+    fz_check(ctx, st, "dg__project_labels");
     for (uint32_t i = 0; i < info.n_inferences; i++) {
-        st = dg__project_load_inferences(ctx, p, i);
-        fz_check(ctx, st, "dg__project_load_inferences");
+        st = dg__project_inferences(ctx, p, i, &boxes);
+        fz_check(ctx, st, "dg__project_inferences");
     }
     if (info.n_inferences) {
         double iou[] = {0.5};

@@ -1,5 +1,5 @@
 /*
- * The folder-of-text-files importers (host/import_txt.c): cartucho,
+ * The folder-of-text-files importers (host/import/txt*.c): cartucho,
  * padilla and yolo, with every box layout and option. Byte 0 picks the
  * format (bits 0-1), box layout (bits 2-3; 3: the format's), flips the
  * format's relative coordinates (bit 4) and confidence position (bit 5),

@@ -1,5 +1,5 @@
 /*
- * The Pascal VOC XML importer (host/import_txt.c with expat). The input is
+ * The Pascal VOC XML importer (host/import/voc_xml.c, expat). The input is
  * split at "@@" into the annotation files a.xml and b.xml and the
  * cartucho detection file a.txt; byte 0 bit 0 asks for a names file (the
  * fourth part). What imports is evaluated, queried and scored with VOC AP.

@@ -1,0 +1,112 @@
+/*
+ * The contracts of the heavy stages: what each consumes and produces. The
+ * engine (host/engine/) calls a stage through its interface; the stage runs
+ * on the OpenCL device (host/cl/) or on its plain-C twin (host/ref/), and
+ * both give the same bytes. The two backends depend on core alone, so their
+ * shared types live here.
+ */
+#ifndef DG_STAGES_H
+#define DG_STAGES_H
+
+#include <stdint.h>
+
+/* ---- matching ------------------------------------------------------------- */
+
+/* Per-detection outcome at one IoU threshold. */
+enum { DG_FP = 0, DG_TP = 1, DG_IGN = 2 };
+
+/*
+ * What matching consumes: labels and detections of the same frames (both
+ * sorted by frame, frame_off relative to frame_lo), and the thresholds.
+ */
+typedef struct dg_match_input {
+    uint32_t n_frames;  /* frames in this chunk */
+    uint32_t n_classes;
+    const struct dg_boxset *gt;
+    const struct dg_boxset *dt;
+    int n_iou;
+    const double *iou;
+} dg_match_input;
+
+/*
+ * What matching produces, per detection of the chunk in dt order:
+ * status[t * n_dt + d] in {DG_FP, DG_TP, DG_IGN} and matched[t * n_dt + d],
+ * the index into gt (chunk-relative) of the ground truth taken, or -1.
+ */
+typedef struct dg_match_output {
+    uint8_t *status;
+    int32_t *matched;
+} dg_match_output;
+
+/*
+ * Class-agnostic matching (the confusion matrix's methodology), per
+ * detection and threshold: the index into in->gt of the ground truth taken
+ * (any class), or one of these.
+ */
+enum { DG_AGN_BACKGROUND = -1, DG_AGN_IGNORED = -2 };
+
+/* ---- accumulation ---------------------------------------------------------- */
+
+/*
+ * Permutes n_rows rows of n entries from inference-set order into sorted
+ * order: out[t * n + k] = in[t * n + order[k]]. class_off (n_classes + 1,
+ * or NULL) lets it go class by class, which keeps the reads in cache.
+ */
+typedef struct dg_perm {
+    uint64_t n;
+    int n_rows;
+    const uint32_t *order;
+    const uint64_t *class_off;
+    uint32_t n_classes;
+} dg_perm;
+
+/* ---- bootstrap -------------------------------------------------------------- */
+
+/*
+ * The resampling stage's input (host/query/bootstrap.c builds it): n_sets
+ * sparse tables of per-(frame, class) counts over the same universe of n
+ * frames, concatenated. off has n_sets * (n + 1) entries, absolute into
+ * cls/cnt; cnt holds three uint32 per entry: tp, fp, n_gt.
+ *
+ * The stage resamples b0 .. b0 + nb - 1: sums[((b - b0) * n_sets + s) *
+ * n_classes * 3 + c * 3 + k] = sum over the draws j < n of resample b of
+ * set s's count k (tp, fp, n_gt) of class c in frame
+ * dg__boot_draw(seed, b, j, n). Integer sums, so every device agrees.
+ */
+typedef struct dg_boot_input {
+    uint32_t n;          /* universe frames (> 0) */
+    uint32_t n_classes;  /* > 0 */
+    uint32_t n_sets;     /* 1 or 2 */
+    uint64_t seed;
+    const uint64_t *off;
+    const uint32_t *cls;
+    const uint32_t *cnt;
+} dg_boot_input;
+
+/* splitmix64's finaliser. */
+static inline uint64_t dg__mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+#define DG_BOOT_GAMMA 0x9E3779B97F4A7C15ULL
+
+/*
+ * Draw j of resample b: a universe frame index in [0, n), counter-based
+ * so that any device computes it alone (kernels/bootstrap.cl agrees).
+ */
+static inline uint32_t dg__boot_draw(uint64_t seed, uint64_t b, uint64_t j,
+                                     uint32_t n)
+{
+    uint64_t key = dg__mix64(seed + (b + 1) * DG_BOOT_GAMMA);
+    return (uint32_t)(dg__mix64(key + (j + 1) * DG_BOOT_GAMMA) % n);
+}
+
+/* ---- embeddings ------------------------------------------------------------- */
+
+/* Neighbours a point keeps in the kNN layout. */
+#define DG_EMBED_KNN_MAX 32
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * Allocation, UTF-8, time, processors, and the one reader of the
+ * environment variables the library honours.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+
+double dg__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void *dg__alloc(dg_ctx *ctx, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) {
+        dg__fail(ctx, DG_ENOMEM, "allocation of %zu x %zu bytes overflows", n,
+                 size);
+        return NULL;
+    }
+    void *p = malloc(n != 0 && size != 0 ? n * size : 1);
+    if (!p)
+        dg__fail(ctx, DG_ENOMEM, "out of memory allocating %zu bytes",
+                 n * size);
+    return p;
+}
+
+void *dg__calloc(dg_ctx *ctx, size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        dg__fail(ctx, DG_ENOMEM, "out of memory allocating %zu x %zu bytes",
+                 n, size);
+    return p;
+}
+
+int dg__grow(void **p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return -1;
+    void *q = realloc(*p, n != 0 && size != 0 ? n * size : 1);
+    if (!q)
+        return -1;
+    *p = q;
+    return 0;
+}
+
+char *dg__strdup(dg_ctx *ctx, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = dg__alloc(ctx, n, 1);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+int dg__utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        int n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+                : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        if (!n)
+            return 0;
+        /* Overlong forms, surrogates and code points past U+10FFFF. */
+        unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+        unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+        for (int i = 1; i < n; i++)
+            if (i == 1 ? (p[1] < lo || p[1] > hi) : (p[i] & 0xc0) != 0x80)
+                return 0;
+        p += n;
+    }
+    return 1;
+}
+
+unsigned dg__cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+const char *dg__env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+uint64_t dg__env_u64(const char *name, uint64_t dflt)
+{
+    const char *v = dg__env(name);
+    if (!v)
+        return dflt;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    return *end || !x || v[0] == '-' ? dflt : (uint64_t)x;
+}
+
+/* Calls fn(item, len, arg) for each comma-separated item of DETGRID_FAULT
+ * until it returns nonzero; returns that value or 0. */
+static int fault_items(int (*fn)(const char *, size_t, const void *),
+                       const void *arg)
+{
+    const char *env = dg__env("DETGRID_FAULT");
+    for (const char *p = env; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        int r = fn(p, len, arg);
+        if (r)
+            return r;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static int item_is(const char *p, size_t len, const void *arg)
+{
+    const char *name = arg;
+    return len == strlen(name) && !strncmp(p, name, len);
+}
+
+int dg__fault(const char *name)
+{
+    return fault_items(item_is, name);
+}
+
+struct fault_num {
+    const char *prefix;
+    long *v;
+};
+
+static int item_num(const char *p, size_t len, const void *arg)
+{
+    const struct fault_num *f = arg;
+    size_t n = strlen(f->prefix);
+    if (len <= n || strncmp(p, f->prefix, n))
+        return 0;
+    long v = 0;
+    for (size_t i = n; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9' || v > 100000000)
+            return 0;
+        v = v * 10 + (p[i] - '0');
+    }
+    *f->v = v;
+    return 1;
+}
+
+int dg__fault_num(const char *prefix, long *v)
+{
+    struct fault_num f = {prefix, v};
+    return fault_items(item_num, &f);
+}

@@ -1,0 +1,96 @@
+/*
+ * Small HDF5 helpers shared by the project and results code. Each reports
+ * failures through dg__fail naming the file and the dataset.
+ */
+#ifndef DG_H5IO_H
+#define DG_H5IO_H
+
+#include <hdf5.h>
+
+#include "core.h"
+
+/* Silences HDF5's own error printing (once per process). */
+void dg__h5_quiet(void);
+
+/* The file name of loc, for messages ("?" if unknown); static buffer. */
+const char *dg__h5_fname(hid_t loc);
+
+/* 1 if loc has a link called name, 0 if not. */
+int dg__h5_exists(hid_t loc, const char *name);
+
+/*
+ * Dataset creation properties as the writers below set them: chunked as
+ * chunk unless some dimension is 0, shuffle+deflate when compress is 1.
+ * Negative on failure; close with H5Pclose.
+ */
+hid_t dg__h5_dcpl(int rank, const hsize_t *dims, const hsize_t *chunk,
+                  int compress);
+/* The chunk length dg__h5_write_1d gives a dataset of n elements. */
+hsize_t dg__h5_chunk_1d(uint64_t n);
+
+/*
+ * Writes a 1-D dataset of n elements. compress: 0 none, 1 shuffle+deflate.
+ */
+dg_status dg__h5_write_1d(dg_ctx *ctx, hid_t loc, const char *name,
+                          hid_t memtype, hid_t filetype, const void *data,
+                          uint64_t n, int compress);
+/* Writes a 2-D dataset rows x cols, chunked by row. */
+dg_status dg__h5_write_2d(dg_ctx *ctx, hid_t loc, const char *name,
+                          hid_t memtype, hid_t filetype, const void *data,
+                          uint64_t rows, uint64_t cols, int compress);
+/* Writes n strings as variable-length UTF-8. */
+dg_status dg__h5_write_strings(dg_ctx *ctx, hid_t loc, const char *name,
+                               char *const *s, uint64_t n);
+
+/* Number of elements of 1-D dataset name (negative status on error). */
+dg_status dg__h5_len(dg_ctx *ctx, hid_t loc, const char *name, uint64_t *n);
+
+/*
+ * Reads count elements starting at start of 1-D dataset name into out,
+ * converting to memtype. want_class is H5T_INTEGER or H5T_FLOAT (floats
+ * accept integers too); the dataset must hold exactly expect elements
+ * (UINT64_MAX: any).
+ */
+dg_status dg__h5_read_1d(dg_ctx *ctx, hid_t loc, const char *name,
+                         hid_t memtype, H5T_class_t want_class, void *out,
+                         uint64_t expect, uint64_t start, uint64_t count);
+/* Reads a whole rows x cols 2-D dataset (shape checked). */
+dg_status dg__h5_read_2d(dg_ctx *ctx, hid_t loc, const char *name,
+                         hid_t memtype, void *out, uint64_t rows,
+                         uint64_t cols);
+/* Reads n strings (variable or fixed length) into malloc'd copies. */
+dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
+                              uint64_t n, char ***out);
+void dg__strings_free(char **s, uint64_t n);
+
+/* Attributes: n == 0 writes a scalar, n >= 1 a 1-D array of n. */
+dg_status dg__h5_attr_write(dg_ctx *ctx, hid_t loc, const char *name,
+                            hid_t memtype, hid_t filetype, const void *v,
+                            uint64_t n);
+dg_status dg__h5_attr_write_str(dg_ctx *ctx, hid_t loc, const char *name,
+                                const char *s);
+/* Reads n elements of attribute name; DG_ENOTFOUND if absent. */
+dg_status dg__h5_attr_read(dg_ctx *ctx, hid_t loc, const char *name,
+                           hid_t memtype, void *v, uint64_t n);
+/* Reads a string attribute into buf (truncated to cap). */
+dg_status dg__h5_attr_read_str(dg_ctx *ctx, hid_t loc, const char *name,
+                               char *buf, size_t cap);
+
+/* Writes a file atomically: creates path.tmp.<pid>, returns its id. */
+hid_t dg__h5_create_tmp(dg_ctx *ctx, const char *path, char *tmp,
+                        size_t tmpcap);
+/* Closes, fsyncs and renames tmp to path; on failure removes tmp. */
+dg_status dg__h5_commit_tmp(dg_ctx *ctx, hid_t file, const char *tmp,
+                            const char *path);
+/* Closes and removes tmp after a failure. */
+void dg__h5_abort_tmp(hid_t file, const char *tmp);
+
+/*
+ * Names of the links in group path, NULL-terminated, malloc'd (free with
+ * dg__h5_list_free); an empty list when path does not exist.
+ */
+dg_status dg__h5_list_group(dg_ctx *ctx, hid_t file, const char *path,
+                            char ***out);
+void dg__h5_list_free(char **list);
+
+#endif

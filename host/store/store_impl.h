@@ -1,0 +1,159 @@
+/*
+ * The store's private parts: the layouts of struct dg_project and struct
+ * dg_results, HDF5 I/O, and the functions the store's files share. Only
+ * files in host/store/ include this header (the build keeps it out of the
+ * other layers' include paths).
+ */
+#ifndef DG_STORE_IMPL_H
+#define DG_STORE_IMPL_H
+
+#include "h5io.h"
+#include "store.h"
+
+/* ---- project ---------------------------------------------------------- */
+
+typedef struct dg_infset {
+    char *name;
+    uint64_t n;         /* box count, known without loading */
+    int loaded;
+    int dirty;          /* boxes changed since open: must be written */
+    dg_boxset boxes;
+    uint64_t fingerprint; /* of the boxes, to detect stale results */
+    struct dg_results *results; /* attached by eval, or NULL */
+    int results_dirty;
+} dg_infset;
+
+struct dg_project {
+    char *path;         /* file it was opened from, or NULL */
+    int64_t file;       /* hid_t of the open source file, or -1 */
+    int format_version;
+    double default_conf, default_iou;
+    int meta_dirty;     /* defaults, classes, frames or labels changed */
+
+    uint32_t n_classes;
+    char **class_names;
+    int64_t *class_ids;
+
+    uint32_t n_frames;
+    char **frame_ids;
+    int64_t *frame_num;  /* numeric image id (COCO) or -1 */
+    double *frame_w, *frame_h;
+    uint32_t n_meta;
+    dg_meta_col *meta;
+
+    uint64_t n_labels;
+    int labels_loaded;
+    dg_boxset labels;
+
+    uint32_t n_inf;
+    dg_infset *inf;
+
+    struct dg_segments *segs; /* host/segments.c; NULL until first use */
+    struct dg_embed_store *emb; /* host/embeddings.c; NULL until first use */
+};
+
+/* Loads labels (if not yet) from the source file. */
+dg_status dg__project_load_labels(dg_ctx *ctx, dg_project *p);
+/* Loads the boxes of inference set i (if not yet). */
+dg_status dg__project_load_inferences(dg_ctx *ctx, dg_project *p, uint32_t i);
+/* Writes classes, frames, metadata and labels into the new file f. */
+dg_status dg__project_write_meta(dg_ctx *ctx, dg_project *p, int64_t f);
+
+/* ---- segments (segments.c) ------------------------------------------------ */
+
+/* Reads /segments (names, kinds, targets, metadata; frames on first use)
+ * from the project's source file; a no-op when absent. */
+dg_status dg__segments_open(dg_ctx *ctx, dg_project *p);
+/* Writes /segments into the new file f (copied from src when unchanged). */
+dg_status dg__segments_save(dg_ctx *ctx, dg_project *p, int64_t src,
+                            int64_t f);
+void dg__segments_free(dg_project *p);
+
+/* ---- embeddings (embeddings.c) ------------------------------------------ */
+
+/* Lists /embeddings (models, dims, which matrices; data on first use)
+ * from the project's source file; a no-op when absent. */
+dg_status dg__embeddings_open(dg_ctx *ctx, dg_project *p);
+/* Writes /embeddings into the new file f (copied from src when unchanged). */
+dg_status dg__embeddings_save(dg_ctx *ctx, dg_project *p, int64_t src,
+                              int64_t f);
+/* Loads every matrix still only in the file (before the file goes away). */
+dg_status dg__embeddings_load_all(dg_ctx *ctx, dg_project *p);
+void dg__embeddings_free(dg_project *p);
+
+/* ---- results (results.c) ------------------------------------------------------ */
+
+struct dg_results {
+    int n_iou;
+    double iou[DG_MAX_IOU_THRESHOLDS];
+    uint32_t n_classes;
+    uint64_t n_det;
+    uint64_t n_gt_total;
+    uint64_t fingerprint;  /* of the inference set evaluated */
+    uint64_t labels_fingerprint;
+    uint64_t *class_off;   /* n_classes + 1, into sorted order */
+    uint32_t *order;       /* sorted position -> inference-set index */
+    double *score;         /* n_det, sorted order */
+    uint8_t *status;       /* n_iou * n_det, row per threshold */
+    int32_t *matched;      /* n_iou * n_det: label index or -1 */
+    uint64_t *gt_count;    /* n_classes: non-ignored ground truths */
+    /*
+     * Version 2: class-agnostic matches, n_iou * n_det in sorted order
+     * (label index, DG_AGN_BACKGROUND or DG_AGN_IGNORED), and the class of
+     * each of the n_gt_total labels (frame-sorted order). Both NULL for
+     * version-1 results, which hold no agnostic matching.
+     */
+    int version;
+    int32_t *agnostic;
+    uint32_t *label_class;
+    char device[256];
+    int refs;              /* handles sharing this (project + loads) */
+    /*
+     * Results read from a file load lazily: status one row at a time,
+     * order and matched on first use. src is the file (hid_t) or -1 when
+     * everything is in memory.
+     */
+    int64_t src;
+    char src_group[600];
+    uint8_t row_loaded[DG_MAX_IOU_THRESHOLDS];
+    int order_loaded, matched_loaded;
+    uint8_t agn_row_loaded[DG_MAX_IOU_THRESHOLDS];
+    int label_class_loaded;
+    /*
+     * Index of the inference set in the project these results belong to
+     * (set by dg_results_load and eval); the frame of each sorted position
+     * (n_det entries, NULL until dg__results_det_frame builds it); and the
+     * restriction of queries to a set of frames: frame_mask has one byte
+     * per project frame, 1 = kept, or is NULL for every frame.
+     */
+    int64_t inf_index;
+    uint32_t *det_frame;
+    uint8_t *frame_mask;
+    /* With frame_mask: non-ignored ground truths per class in the kept
+     * frames (n_classes), set by dg_results_restrict_frames. */
+    uint64_t *mask_gt_count;
+    /*
+     * Bounded-memory eval (host/shard.c): match outcomes not yet written,
+     * in compact form; dg__results_write streams them. NULL otherwise.
+     */
+    struct dg_pending *pending;
+};
+
+/* An empty results object with refs = 1, everything in memory. */
+struct dg_results *dg__results_new(dg_ctx *ctx);
+/* Every lazy part (rows, order, matched, agnostic), before the file goes. */
+dg_status dg__results_load_all(dg_ctx *ctx, struct dg_results *r);
+/* Every agnostic row and label_class (a no-op for version 1). */
+dg_status dg__results_load_agnostic(dg_ctx *ctx, struct dg_results *r);
+/* Writes r as group name under loc (loads lazy parts first). */
+dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
+                            struct dg_results *r);
+/* Opens /results/<name> of file: attributes and small arrays now, the
+ * rest lazily. DG_ENOTFOUND if absent. */
+dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
+                           struct dg_results **out);
+
+/* Writes the pending outcomes as the results tables under group g. */
+dg_status dg__pending_write(dg_ctx *ctx, dg_pending *pd, int64_t g);
+
+#endif
