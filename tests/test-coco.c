@@ -422,7 +422,7 @@ static int same(const dg_coco_result *a, const dg_coco_result *b)
 static void test_threads_devices(void)
 {
     dg_synth_opts so;
-    dg_synth_opts_default(&so);
+    dg_synth_opts_init(&so);
     so.seed = 3;
     so.n_frames = 150;
     so.n_classes = 3;

@@ -252,13 +252,13 @@ static void test_cartucho(dg_ctx *ctx)
 
     /* Saved and reopened, it evaluates the same. */
     dg_voc_result r1, r2;
-    CHECK_EQ_INT(dg_voc_eval(ctx, p, "d", NULL, &r1), DG_OK);
+    CHECK_EQ_INT(dg_voc_evaluate(ctx, p, "d", NULL, &r1), DG_OK);
     CHECK_EQ_INT(dg_project_save(ctx, p, at("c/p.h5")), DG_OK);
     dg_project_free(p);
     p = NULL;
     CHECK_EQ_INT(dg_project_open(ctx, at("c/p.h5"), &p), DG_OK);
     if (p) {
-        CHECK_EQ_INT(dg_voc_eval(ctx, p, "d", NULL, &r2), DG_OK);
+        CHECK_EQ_INT(dg_voc_evaluate(ctx, p, "d", NULL, &r2), DG_OK);
         CHECK_EQ_DBL(r1.map, r2.map);
         CHECK_EQ_INT(r2.classes[1].tp, 1);
         CHECK_EQ_INT(r2.classes[2].n_difficult, 1);

@@ -312,8 +312,8 @@ int cmd_compare(int argc, const char **argv)
         goto out;
     dg_bootstrap_opts bo = {(uint32_t)resamples, (uint64_t)seed, level};
     double t0 = cli_now();
-    dg_status st = dg_results_bootstrap_paired(ctx, p, s[0].r, s[0].conf,
-                                               s[0].t, s[1].r, s[1].conf,
+    dg_status st = dg_results_bootstrap_paired(ctx, s[0].r, s[1].r, p,
+                                               s[0].conf, s[0].t, s[1].conf,
                                                s[1].t, &bo, pc, pc + C);
     double t_boot = cli_now() - t0;
     if (st < 0) {
@@ -324,8 +324,8 @@ int cmd_compare(int argc, const char **argv)
         if (side_figures(ctx, &s[k], C) != EXIT_OK)
             goto out;
     uint64_t n_a = 0, n_b = 0, n_items = 0;
-    if ((st = dg_results_churn(ctx, p, s[0].r, s[0].conf, s[0].t, s[1].r,
-                               s[1].conf, s[1].t, churn_pc, &n_a, &n_b, which,
+    if ((st = dg_results_churn(ctx, s[0].r, s[1].r, p, s[0].conf, s[0].t,
+                               s[1].conf, s[1].t, which, churn_pc, &n_a, &n_b,
                                which >= 0 ? &items : NULL, &n_items)) < 0) {
         rc = cli_fail(ctx, st);
         goto out;
@@ -405,8 +405,8 @@ int cmd_compare(int argc, const char **argv)
             dg_prf_paired_ci ov;
             if (restrict_both(ctx, p, s, sn) != EXIT_OK)
                 goto out;
-            if ((st = dg_results_bootstrap_paired(ctx, p, s[0].r, s[0].conf,
-                                                  s[0].t, s[1].r, s[1].conf,
+            if ((st = dg_results_bootstrap_paired(ctx, s[0].r, s[1].r, p,
+                                                  s[0].conf, s[0].t, s[1].conf,
                                                   s[1].t, &bo, NULL, &ov)) <
                 0) {
                 rc = cli_fail(ctx, st);

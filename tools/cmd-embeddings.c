@@ -491,7 +491,7 @@ int cmd_embeddings(int argc, const char **argv)
     eo.cluster = k_opt >= 0 || patterns || save;
     eo.k = (int32_t)k_opt;
     eo.seed = (uint64_t)seed;
-    if ((st = dg_embeddings_evaluate(ctx, p, r, &eo, &res)) < 0) {
+    if ((st = dg_embeddings_evaluate(ctx, r, p, &eo, &res)) < 0) {
         rc = cli_fail(ctx, st);
         goto done;
     }

@@ -160,7 +160,7 @@ int cmd_examples(int argc, const char **argv)
     dg_status st;
     dg_examples_query q = {conf, t, (int32_t)g, (int32_t)pc, key, asc,
                            (uint64_t)offset, (uint64_t)limit};
-    if ((st = dg_examples_new(ctx, p, r, &q, &ex)) < 0) {
+    if ((st = dg_examples_new(ctx, r, p, &q, &ex)) < 0) {
         rc = cli_fail(ctx, st);
         goto out;
     }

@@ -98,7 +98,7 @@ static int write_planted(dg_ctx *ctx, const dg_synth_opts *o,
 /* Attaches synthetic embeddings (host/import/synth_embed.c) and says what was
  * planted. */
 static dg_status cli_synth_embeddings(dg_ctx *ctx, dg_project *p,
-                                      const dg_synth_embed_opts *eo)
+                                      const dg_synth_embeddings_opts *eo)
 {
     uint32_t ps, pc;
     dg_status st = dg_synth_embeddings(ctx, p, eo, &ps, &pc, NULL);
@@ -194,7 +194,7 @@ int cmd_synth(int argc, const char **argv)
             cli_usage_error(usage, opts, "--coco-scale must be positive");
         dg_synth_opts_coco(&o, scale);
     } else {
-        dg_synth_opts_default(&o);
+        dg_synth_opts_init(&o);
     }
     if (seed < 0)
         cli_usage_error(usage, opts, "--seed must be >= 0");
@@ -228,7 +228,9 @@ int cmd_synth(int argc, const char **argv)
     SETD(pwrong, plant_wrong_class);
     SETD(pbox, plant_bad_box);
     SETD(pspur, plant_spurious);
-    dg_synth_embed_opts eo = {o.seed, 0, 0, 0, NULL};
+    dg_synth_embeddings_opts eo;
+    dg_synth_embeddings_opts_init(&eo);
+    eo.seed = o.seed;
     if (emb_dim < 0 || emb_dim > 4096 || emb_scenes < 0 || emb_scenes > 100000)
         cli_usage_error(usage, opts, "--embeddings or --scenes out of range");
     if ((emb_scenes || emb_plant) && !emb_dim)

@@ -78,12 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st >= 0)
             fz_queries(ctx, p);
         dg_voc_opts vo;
-        dg_voc_opts_init(&vo, (f1 & 4) ? DG_VOC07 : DG_VOC12);
+        dg_voc_opts_init(&vo);
+        vo.protocol = (f1 & 4) ? DG_VOC07 : DG_VOC12;
         vo.plus1 = (f1 >> 3) & 1;
         dg_voc_result vr;
         memset(&vr, 0, sizeof(vr));
-        st = dg_voc_eval(ctx, p, "m", &vo, &vr);
-        fz_check(ctx, st, "dg_voc_eval");
+        st = dg_voc_evaluate(ctx, p, "m", &vo, &vr);
+        fz_check(ctx, st, "dg_voc_evaluate");
         if (st >= 0)
             dg_voc_result_release(&vr);
     }
