@@ -367,7 +367,13 @@ static void project_cases(dg_ctx *ctx)
         CHECK_EQ_INT(dg_results_restrict_frames(ctx, r, p, NULL, 0), DG_OK);
 
         /* One resample: lo = hi = that resample's figure. */
-        dg_bootstrap_opts one = {1, 5, 0.95};
+        dg_bootstrap_opts one;
+        dg_bootstrap_opts_init(&one);
+        CHECK_EQ_INT(one.resamples, 1000);
+        CHECK_EQ_INT(one.seed, 0);
+        CHECK_EQ_DBL(one.level, 0.95);
+        one.resamples = 1;
+        one.seed = 5;
         CHECK_EQ_INT(dg_results_bootstrap(ctx, r, p, conf, t, &one, NULL, &ov),
                      DG_OK);
         for (uint32_t f = 0; f < F; f++)

@@ -276,7 +276,12 @@ static void test_hand_project(void)
     build_done(&b);
 
     dg_coco_result r;
-    dg_coco_opts o = {0, 0, 1};
+    dg_coco_opts o;
+    dg_coco_opts_init(&o);
+    CHECK_EQ_INT(o.exact_iou, 0);
+    CHECK_EQ_INT(o.use_ignore, 0);
+    CHECK_EQ_INT(o.n_threads, 0);
+    o.n_threads = 1;
     CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_OK);
     CHECK_EQ_INT(r.n_cats, 2);
     CHECK_EQ_INT(r.cat_class[0], 1); /* "a", id 2 */

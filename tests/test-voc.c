@@ -349,7 +349,7 @@ static dg_project *import_dirs(dg_ctx *ctx, dg_txt_format fmt,
     dg_txt_opts_init(&o, fmt);
     if (dg_project_create(ctx, &p) < 0)
         return NULL;
-    dg_status st = dg_import_txt(ctx, p, &o, gt, 1, dts, names, 0);
+    dg_status st = dg_import_txt(ctx, p, gt, 1, dts, names, 0, &o);
     CHECK_EQ_INT(st, DG_OK);
     if (st < 0) {
         fprintf(stderr, "  %s\n", dg_ctx_last_error(ctx));

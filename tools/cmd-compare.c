@@ -310,7 +310,11 @@ int cmd_compare(int argc, const char **argv)
     }
     if (restrict_both(ctx, p, s, segment) != EXIT_OK)
         goto out;
-    dg_bootstrap_opts bo = {(uint32_t)resamples, (uint64_t)seed, level};
+    dg_bootstrap_opts bo;
+    dg_bootstrap_opts_init(&bo);
+    bo.resamples = (uint32_t)resamples;
+    bo.seed = (uint64_t)seed;
+    bo.level = level;
     double t0 = cli_now();
     dg_status st = dg_results_bootstrap_paired(ctx, s[0].r, s[1].r, p,
                                                s[0].conf, s[0].t, s[1].conf,

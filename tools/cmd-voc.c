@@ -206,7 +206,7 @@ int cmd_voc(int argc, const char **argv)
             txt_cli_dir_name(dt, set_buf, sizeof(set_buf));
         const char *dts[1] = {dt}, *names[1] = {set_buf};
         if ((st = dg_project_create(ctx, &p)) < 0 ||
-            (st = dg_import_txt(ctx, p, &to, gt, 1, dts, names, 0)) < 0) {
+            (st = dg_import_txt(ctx, p, gt, 1, dts, names, 0, &to)) < 0) {
             rc = cli_fail(ctx, st);
             goto done;
         }

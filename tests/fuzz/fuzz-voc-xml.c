@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     strcpy(gt, fz_path("gt"));
     strcpy(dt, fz_path("dt"));
     const char *dts[1] = {dt}, *set[1] = {"m"};
-    dg_status st = dg_import_txt(ctx, p, &o, gt, 1, dts, set, 0);
+    dg_status st = dg_import_txt(ctx, p, gt, 1, dts, set, 0, &o);
     fz_check(ctx, st, "dg_import_txt");
     (void)dg_ctx_take_warnings(ctx);
     if (st >= 0) {
