@@ -506,6 +506,8 @@ static void analysis(dg_ctx *ref, dg_ctx *dev)
     dg_embeddings_opts_init(&o);
     dg_embeddings_result a;
     CHECK_EQ_INT(dg_embeddings_evaluate(ref, r, p, &o, &a), DG_EINVAL);
+    CHECK_EQ_INT(dg_embeddings_evaluate(ref, r, p, NULL, &a), DG_EINVAL);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ref), "no model");
     o.model = "nosuch";
     CHECK(dg_embeddings_evaluate(ref, r, p, &o, &a) < 0);
     dg_embeddings_result_release(&a);

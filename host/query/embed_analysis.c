@@ -198,13 +198,17 @@ dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
     dg_status st;
     dg_engine *eng = NULL;
     const float **rows = NULL;
+    dg_embeddings_opts def;
 
     if (!out)
         return dg__fail(ctx, DG_EINVAL, "embeddings: no result to fill");
     memset(out, 0, sizeof(*out));
-    if (!p || !r || !opts)
-        return dg__fail(ctx, DG_EINVAL,
-                        "embeddings: no project, results or options");
+    if (!p || !r)
+        return dg__fail(ctx, DG_EINVAL, "embeddings: no project or results");
+    if (!opts) {
+        dg_embeddings_opts_init(&def);
+        opts = &def;
+    }
     if (!opts->model)
         return dg__fail(ctx, DG_EINVAL, "embeddings: no model");
     out->n_frames = dg__project_n_frames(p);

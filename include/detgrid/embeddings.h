@@ -320,13 +320,15 @@ typedef struct dg_embeddings_result {
  * opts.cluster k-means clusters (dg_embed_kmeans) ranked by
  * dg_patterns_frames or dg_patterns_crops. Every stage runs on one engine
  * for ctx's device (dg_ctx_set_device), whose description ends in
- * out->device. Errors: those of the steps named; DG_EINVAL without a
- * model. Release out with dg_embeddings_result_release, also on failure.
+ * out->device. opts NULL means the defaults of dg_embeddings_opts_init,
+ * which name no model: the call then fails with DG_EINVAL, as without a
+ * model. Errors: those of the steps named. Release out with
+ * dg_embeddings_result_release, also on failure.
  */
 dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
                                  const dg_embeddings_opts *opts,
                                  dg_embeddings_result *out);
-void dg_embeddings_result_release(dg_embeddings_result *res);
+void dg_embeddings_result_release(dg_embeddings_result *r);
 
 /*
  * The frames of cluster c of res, ascending (malloc'd; for crops, the
