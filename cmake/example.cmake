@@ -16,7 +16,9 @@ math(EXPR n "${e} - ${b}")
 string(SUBSTRING "${text}" ${b} ${n} code)
 # " *     x" -> "x" and " *" -> "".
 string(REGEX REPLACE "(^|\n) \\*(     ?)?" "\\1" code "${code}")
-file(WRITE ${OUT}.tmp "/* Generated from ${IN}; edit the header, not this. */\n${code}")
+file(WRITE ${OUT}.tmp
+  "/* Generated from ${IN}; edit the header, not this. */\n${code}")
 # Only a change rewrites OUT, so that an unchanged example is not rebuilt.
-execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp
+                ${OUT})
 file(REMOVE ${OUT}.tmp)

@@ -317,8 +317,8 @@ static int per_segment(dg_ctx *ctx, dg_project *p, side *s, uint32_t C,
         if (j) {
             cJSON *o = row_json(sn, &s[0].micro, &s[1].micro, &ov, s[0].map,
                                 s[1].map);
-            cJSON_AddStringToObject(
-                o, "kind", dg_segment_kind_name(dg_project_segment_kind(p, i)));
+            dg_segment_kind kd = dg_project_segment_kind(p, i);
+            cJSON_AddStringToObject(o, "kind", dg_segment_kind_name(kd));
             cJSON_AddItemToArray(sj, o);
         } else {
             row_text(w, sn, &ov, s[0].map, s[1].map);

@@ -128,9 +128,9 @@ typedef struct dg_coco_result {
 /*
  * Evaluates inference set name of p against its labels with COCO
  * semantics and fills *out (caller-owned; release with
- * dg_coco_result_release()). opts NULL means the defaults. Loads the labels and the
- * inference set if they are not loaded yet. On failure *out is left
- * empty (safe to release). DG_ENOTFOUND when there is no such set,
+ * dg_coco_result_release()). opts NULL means the defaults. Loads the
+ * labels and the inference set if they are not loaded yet. On failure
+ * *out is left empty (safe to release). DG_ENOTFOUND when there is no such set,
  * DG_ERANGE when a count does not fit the matcher's 32-bit indices.
  */
 dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
