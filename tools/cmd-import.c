@@ -20,6 +20,8 @@ static const char *const usage[] = {
     "<format> --help')",
     "detgrid import embeddings <project.h5> --model <m> --frames <f.npy> ... "
     "(see 'detgrid import embeddings --help')",
+    "detgrid import meta <project.h5> <file.csv>",
+    "detgrid import images <project.h5> <folder>",
     NULL};
 
 /* Inference set name from a results path: its base name less ".json". */
@@ -56,6 +58,10 @@ int cmd_import(int argc, const char **argv)
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     if (argc >= 2 && !strcmp(argv[1], "embeddings"))
         return cmd_import_embeddings(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "meta"))
+        return cmd_import_meta(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "images"))
+        return cmd_import_images(argc - 1, argv + 1);
     if (argc >= 2 && argv[1][0] != '-' && strcmp(argv[1], "coco"))
         return cmd_import_txt(argc, argv, argv[1]);
     const char *pos[1];

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cmds.h"
+#include "detgrid/image.h"
 
 static const char *const usage[] = {"detgrid info <project.h5> [--json]", NULL};
 
@@ -31,6 +32,19 @@ int cmd_info(int argc, const char **argv)
     cJSON *cl = cJSON_AddArrayToObject(j, "class_names");
     for (uint32_t i = 0; i < in.n_classes; i++)
         cJSON_AddItemToArray(cl, cJSON_CreateString(dg_project_class_name(p, i)));
+    cJSON *meta = cJSON_AddArrayToObject(j, "metadata");
+    for (uint32_t i = 0; i < dg_project_n_meta(p); i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", dg_project_meta_name(p, i));
+        cJSON_AddStringToObject(o, "type",
+                                dg_project_meta_is_num(p, i) ? "number"
+                                                             : "text");
+        cJSON_AddItemToArray(meta, o);
+    }
+    if (dg_project_images_dir(p))
+        cJSON_AddStringToObject(j, "images_dir", dg_project_images_dir(p));
+    else
+        cJSON_AddNullToObject(j, "images_dir");
     cJSON *sets = cJSON_AddArrayToObject(j, "inferences");
     for (uint32_t i = 0; i < in.n_inferences; i++) {
         const char *name = dg_project_inference_name(p, i);
@@ -74,6 +88,15 @@ int cmd_info(int argc, const char **argv)
         printf("  defaults: confidence %g, IoU %g\n", in.default_conf,
                in.default_iou);
         cJSON *o;
+        if (cJSON_GetArraySize(meta)) {
+            printf("  frame metadata:");
+            cJSON_ArrayForEach(o, meta)
+                printf(" %s (%s)", cJSON_GetObjectItem(o, "name")->valuestring,
+                       cJSON_GetObjectItem(o, "type")->valuestring);
+            printf("\n");
+        }
+        if (dg_project_images_dir(p))
+            printf("  images: %s\n", dg_project_images_dir(p));
         cJSON_ArrayForEach(o, sets) {
             cJSON *t = cJSON_GetObjectItem(o, "iou_thresholds");
             printf("  inference set '%s': %.0f detections, ",

@@ -2,12 +2,14 @@
  * detgrid synth: synthetic projects and COCO JSON, deterministic for a seed,
  * optionally with planted label mistakes listed in a JSON file.
  */
+#define _XOPEN_SOURCE 700
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "cmds.h"
+#include "detgrid/image.h"
 
 static const char *const usage[] = {
     "detgrid synth -o <project.h5> [<options>]",
@@ -154,9 +156,34 @@ static int write_project(dg_ctx *ctx, const dg_synth_opts *o,
     return st < 0 ? cli_fail(ctx, st) : EXIT_OK;
 }
 
+/*
+ * Paints every frame's ground truth into folder (dg_project_paint_frames)
+ * and makes it the project's default image folder.
+ */
+static int write_images(dg_ctx *ctx, const char *out, const char *folder)
+{
+    dg_project *p;
+    dg_status st;
+    char abs[4096];
+    cli_progress(ctx);
+    if ((st = dg_project_open(ctx, out, &p)) < 0)
+        return cli_fail(ctx, st);
+    if ((st = dg_project_paint_frames(ctx, p, folder)) >= 0) {
+        if (!realpath(folder, abs))
+            snprintf(abs, sizeof(abs), "%s", folder);
+        if ((st = dg_project_set_images_dir(ctx, p, abs)) >= 0)
+            st = dg_project_save(ctx, p, out);
+    }
+    if (st >= 0)
+        fprintf(stderr, "painted the frames into '%s'\n", abs);
+    dg_project_free(p);
+    return st < 0 ? cli_fail(ctx, st) : EXIT_OK;
+}
+
 int cmd_synth(int argc, const char **argv)
 {
     const char *out = NULL, *coco_gt = NULL, *coco_dt = NULL, *planted = NULL;
+    const char *images = NULL;
     long seed = 1, frames = -1, classes = -1, sets = -1, levels = -1,
          maxdets = -1;
     long emb_dim = 0, emb_scenes = 0;
@@ -206,6 +233,9 @@ int cmd_synth(int argc, const char **argv)
          "with --embeddings: in one scene, miss one class entirely or add "
          "recurring false positives",
          0},
+        {OPT_STR, 0, "images", &images, "<folder>",
+         "with -o: paint each frame's ground truth as <frame id>.jpg there "
+         "(the project's default image folder)", 0},
         {OPT_FLAG, 0, "stream", &stream, NULL,
          "write -o frame by frame without holding the boxes (default from "
          "100000 frames on; docs/SCALE.md)", 0},
@@ -213,6 +243,8 @@ int cmd_synth(int argc, const char **argv)
     const char *pos[1];
     if (cli_parse(argc, argv, opts, usage, pos, 0) != 0)
         cli_usage_error(usage, opts, "no positional arguments expected");
+    if (images && !out)
+        cli_usage_error(usage, opts, "--images needs -o");
     if (!out && !coco_gt && !coco_dt && !planted)
         cli_usage_error(usage, opts,
                         "need -o, --coco-gt, --coco-dt-prefix or --planted");
@@ -284,6 +316,8 @@ int cmd_synth(int argc, const char **argv)
         cli_usage_error(usage, opts, "--stream cannot attach --embeddings");
     if (out)
         rc = write_project(ctx, &o, &eo, out, stream);
+    if (rc == EXIT_OK && images)
+        rc = write_images(ctx, out, images);
 done:
     dg_ctx_free(ctx);
     return rc;

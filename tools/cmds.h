@@ -26,5 +26,7 @@ int cmd_compare(int argc, const char **argv);
 int cmd_frames(int argc, const char **argv);
 int cmd_embeddings(int argc, const char **argv);
 int cmd_import_embeddings(int argc, const char **argv);
+int cmd_import_meta(int argc, const char **argv);
+int cmd_import_images(int argc, const char **argv);
 
 #endif

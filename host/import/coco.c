@@ -326,6 +326,7 @@ typedef struct img_rec {
     int64_t id;
     double w, h;
     size_t index;     /* in images[] */
+    uint32_t node;    /* the record's JSON object */
 } img_rec;
 
 static int cat_by_name(const void *a, const void *b)
@@ -471,6 +472,7 @@ static dg_status read_images(dg_ctx *ctx, gt_state *s, uint32_t arr,
         if (missing)
             warn_note(no_size, r.index, missing, "missing, stored as unknown");
         ir->index = r.index;
+        ir->node = c;
         uint32_t *slot = idmap_slot(&s->img_map, ir->id);
         if (*slot != IDMAP_NONE)
             return rec_fail(ctx, &r, "id", "duplicate image %" PRId64
@@ -653,6 +655,113 @@ out:
     return st;
 }
 
+/* ---- image fields as frame metadata ------------------------------------- */
+
+#define MAX_META_COLS 64
+
+/* The value of member key in image object obj, or NONE. */
+static uint32_t member(dg_json *j, uint32_t obj, const char *key)
+{
+    uint32_t k = obj + 1;
+    for (uint32_t m = 0; m < dg__json_count(j, obj); m++) {
+        uint32_t v = k + 1;
+        if (dg__json_string_is(j, k, key, strlen(key)))
+            return v;
+        k = dg__json_next(j, v);
+    }
+    return NONE;
+}
+
+static int scalar(int t)
+{
+    return t == DG_JSON_NUMBER || t == DG_JSON_STRING || t == DG_JSON_TRUE ||
+           t == DG_JSON_FALSE;
+}
+
+/* One column from member key of every image (frames in id order). */
+static dg_status image_column(dg_ctx *ctx, dg_project *p, gt_state *s,
+                              const char *key)
+{
+    dg_json *j = s->j;
+    int is_num = 1;
+    for (size_t i = 0; i < s->n_img && is_num; i++) {
+        uint32_t v = member(j, s->imgs[i].node, key);
+        if (v != NONE && dg__json_type(j, v) == DG_JSON_STRING)
+            is_num = 0;
+    }
+    double *num = NULL;
+    char **str = NULL;
+    if (is_num ? !(num = dg__alloc(ctx, s->n_img, sizeof(*num)))
+               : !(str = dg__calloc(ctx, s->n_img, sizeof(*str))))
+        return DG_ENOMEM;
+    for (size_t i = 0; i < s->n_img; i++) {
+        uint32_t v = member(j, s->imgs[i].node, key);
+        int t = v == NONE ? DG_JSON_NULL : dg__json_type(j, v);
+        double x = t == DG_JSON_NUMBER ? dg__json_number(j, v)
+                   : t == DG_JSON_TRUE ? 1 : t == DG_JSON_FALSE ? 0 : NAN;
+        if (is_num) {
+            num[i] = scalar(t) ? x : NAN;
+            continue;
+        }
+        char nb[40] = "";
+        const char *txt = t == DG_JSON_STRING ? dg__json_string(j, v)
+                          : scalar(t) ? fmt_num(nb, sizeof(nb), x) : "";
+        if (!(str[i] = dg__strdup(ctx, txt))) {
+            for (size_t k = 0; k < i; k++)
+                free(str[k]);
+            free(str);
+            return DG_ENOMEM;
+        }
+    }
+    return dg__project_set_meta(ctx, p, key, is_num, num, str);
+}
+
+/*
+ * Every scalar field of the image records but id (file_name, width,
+ * height, date_captured, ...) becomes a frame metadata column, so that
+ * the project knows where its pictures are and `segment --where` can use
+ * them: numeric where every value is a number or a boolean, else text;
+ * frames without the field get NaN or "". Keys that cannot name a column
+ * (empty, with '/', starting with '.') and non-scalar values are skipped.
+ */
+static dg_status image_meta(dg_ctx *ctx, dg_project *p, gt_state *s)
+{
+    dg_json *j = s->j;
+    const char *keys[MAX_META_COLS];
+    int nk = 0, more = 0;
+    for (size_t i = 0; i < s->n_img; i++) {
+        uint32_t obj = s->imgs[i].node, k = obj + 1;
+        for (uint32_t m = 0; m < dg__json_count(j, obj); m++) {
+            uint32_t v = k + 1;
+            const char *key = dg__json_string(j, k);
+            k = dg__json_next(j, v);
+            if (!scalar(dg__json_type(j, v)) || !key[0] || key[0] == '.' ||
+                strchr(key, '/') || !strcmp(key, "id"))
+                continue;
+            int seen = 0;
+            for (int q = 0; q < nk && !seen; q++)
+                seen = !strcmp(keys[q], key);
+            if (seen)
+                continue;
+            if (nk == MAX_META_COLS) {
+                more = 1;
+                continue;
+            }
+            keys[nk++] = key;
+        }
+    }
+    if (more)
+        dg__warn(ctx, "'%s': field 'images': more than %d fields; the first "
+                 "%d are kept as frame metadata", s->path, MAX_META_COLS,
+                 MAX_META_COLS);
+    for (int q = 0; q < nk; q++) {
+        dg_status st = image_column(ctx, p, s, keys[q]);
+        if (st < 0)
+            return st;
+    }
+    return DG_OK;
+}
+
 dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
 {
     gt_state s;
@@ -691,7 +800,8 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
         goto out;
 
     /* The old labels come back in s.labels, released below. */
-    if ((st = gt_commit(ctx, p, &s)) < 0)
+    if ((st = gt_commit(ctx, p, &s)) < 0 ||
+        (st = image_meta(ctx, p, &s)) < 0)
         goto out;
 
     if (f[2] == NONE)

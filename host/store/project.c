@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "detgrid/image.h"
 #include "store_impl.h"
 
 #define FORMAT_TAG "detgrid-project"
@@ -55,6 +56,7 @@ void dg_project_free(dg_project *p)
     if (p->file >= 0)
         H5Fclose((hid_t)p->file);
     free(p->path);
+    free(p->images_dir);
     dg__strings_free(p->class_names, p->n_classes);
     free(p->class_ids);
     dg__strings_free(p->frame_ids, p->n_frames);
@@ -305,6 +307,42 @@ dg_status dg_project_set_defaults(dg_ctx *ctx, dg_project *p, double conf,
         return dg__fail(ctx, DG_ERANGE, "IoU %g is outside (0, 1]", iou);
     p->default_conf = conf;
     p->default_iou = iou;
+    p->meta_dirty = 1;
+    return DG_OK;
+}
+
+uint32_t dg_project_n_meta(const dg_project *p)
+{
+    return p->n_meta;
+}
+
+const char *dg_project_meta_name(const dg_project *p, uint32_t i)
+{
+    return i < p->n_meta ? p->meta[i].name : NULL;
+}
+
+int dg_project_meta_is_num(const dg_project *p, uint32_t i)
+{
+    return i < p->n_meta ? p->meta[i].is_num : 0;
+}
+
+const char *dg_project_images_dir(const dg_project *p)
+{
+    return p->images_dir;
+}
+
+dg_status dg_project_set_images_dir(dg_ctx *ctx, dg_project *p,
+                                    const char *dir)
+{
+    char *d = NULL;
+    if (dir) {
+        if (!dir[0] || strlen(dir) >= 4096)
+            return dg__fail(ctx, DG_EINVAL, "image folder: empty or too long");
+        if (!(d = dg__strdup(ctx, dir)))
+            return DG_ENOMEM;
+    }
+    free(p->images_dir);
+    p->images_dir = d;
     p->meta_dirty = 1;
     return DG_OK;
 }
@@ -955,6 +993,17 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
                                &p->default_iou, 1)) < 0 &&
         st != DG_ENOTFOUND)
         goto fail;
+    {
+        char dir[4096];
+        if ((st = dg__h5_attr_read_str(ctx, file, "images_dir", dir,
+                                       sizeof(dir))) < 0 &&
+            st != DG_ENOTFOUND)
+            goto fail;
+        if (st == DG_OK && dir[0] && !(p->images_dir = dg__strdup(ctx, dir))) {
+            st = DG_ENOMEM;
+            goto fail;
+        }
+    }
     if (!(p->default_conf >= 0 && p->default_conf <= 1) ||
         !(p->default_iou > 0 && p->default_iou <= 1)) {
         st = dg__fail(ctx, DG_EFORMAT,
@@ -1168,7 +1217,9 @@ static dg_status write_meta(dg_ctx *ctx, dg_project *p, hid_t f)
         (st = dg__h5_attr_write(ctx, f, "default_iou", H5T_NATIVE_DOUBLE,
                                 H5T_IEEE_F64LE, &p->default_iou, 0)) < 0 ||
         (st = dg__h5_attr_write_str(ctx, f, "writer",
-                                    "detgrid " DG_VERSION_STRING)) < 0)
+                                    "detgrid " DG_VERSION_STRING)) < 0 ||
+        (p->images_dir && (st = dg__h5_attr_write_str(ctx, f, "images_dir",
+                                                      p->images_dir)) < 0))
         return st;
     g = H5Gcreate2(f, "classes", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0)

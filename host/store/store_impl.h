@@ -28,6 +28,7 @@ struct dg_project {
     int64_t file;       /* hid_t of the open source file, or -1 */
     int format_version;
     double default_conf, default_iou;
+    char *images_dir;   /* default image folder (detgrid/image.h), or NULL */
     int meta_dirty;     /* defaults, classes, frames or labels changed */
 
     uint32_t n_classes;

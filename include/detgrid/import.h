@@ -33,6 +33,18 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path);
 dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
                             const char *name, int replace);
 
+/*
+ * Adds frame metadata columns from a CSV file with a header row: the first
+ * column is `frame` (frame ids) or `image_id` (COCO image ids), each other
+ * column becomes (or replaces) a metadata column of that name, numeric
+ * where every non-empty value is a number, else text; frames without a row
+ * get NaN or "". Quoted fields ("a, b", doubled quotes) are read as CSV.
+ * Errors name the file, line and field (a bad quote, a row with another
+ * number of fields, a frame twice); rows naming no frame are skipped with
+ * one warning.
+ */
+dg_status dg_import_meta_csv(dg_ctx *ctx, dg_project *p, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -70,6 +70,15 @@ int64_t dg_project_class_index(const dg_project *p, const char *name);
 /* Frame i's string id, owned by p. */
 const char *dg_project_frame_id(const dg_project *p, uint32_t i);
 
+/*
+ * Frame metadata columns (/frames/meta: COCO image fields, `import meta`,
+ * h5py-written columns): how many, column i's name (owned by p), and
+ * whether it holds numbers (1) or text (0).
+ */
+uint32_t dg_project_n_meta(const dg_project *p);
+const char *dg_project_meta_name(const dg_project *p, uint32_t i);
+int dg_project_meta_is_num(const dg_project *p, uint32_t i);
+
 /* Name of inference set i (0 <= i < n_inferences), owned by p. */
 const char *dg_project_inference_name(const dg_project *p, uint32_t i);
 

@@ -1,0 +1,157 @@
+/*
+ * Images: reading the pictures behind frames (JPEG through libjpeg-turbo,
+ * PNG through libpng), thumbnails, boxes drawn on them, contact sheets and
+ * encoding, for `detgrid report --images`, `examples --montage` and
+ * `synth --images`. Pixels are 8-bit RGB, rows top to bottom.
+ *
+ *     dg_image t;
+ *     double s;
+ *     if (dg_image_thumbnail(ctx, "000123.jpg", 240, 180, &t, &s) == DG_OK) {
+ *         dg_image_stroke_rect(&t, 10 * s, 20 * s, 50 * s, 40 * s, 2,
+ *                              0x1a7f37, 0);
+ *         dg_image_write(ctx, &t, "thumb.png", 0);
+ *         dg_image_release(&t);
+ *     }
+ *
+ * A build without libjpeg (or libpng) has the rest: reading or writing that
+ * format fails with DG_EINVAL and a message naming the Debian package, and
+ * dg_image_supported() says so beforehand.
+ *
+ * The project side (where a frame's picture is, the project's default
+ * image folder) is at the end of this header.
+ */
+#ifndef DETGRID_IMAGE_H
+#define DETGRID_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detgrid/project.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    DG_IMAGE_JPEG = 1,
+    DG_IMAGE_PNG = 2
+} dg_image_format;
+
+/* A caller-owned picture: w * h * 3 bytes of RGB in px (malloc'd). */
+typedef struct dg_image {
+    uint32_t w, h;
+    uint8_t *px;
+} dg_image;
+
+/* 1 when this build reads and writes fmt. */
+int dg_image_supported(dg_image_format fmt);
+
+/* A w x h picture filled with rgb (0xRRGGBB). DG_EINVAL for an empty or
+ * too large size (more than 2^28 pixels), DG_ENOMEM. */
+dg_status dg_image_init(dg_ctx *ctx, dg_image *im, uint32_t w, uint32_t h,
+                        uint32_t rgb);
+/* Frees the pixels and zeroes *im; accepts a zeroed struct. */
+void dg_image_release(dg_image *im);
+
+/*
+ * Reads a JPEG or PNG file (told apart by its first bytes, whatever the
+ * name) into *out. DG_EIO when it cannot be opened, DG_EFORMAT when it is
+ * neither or is corrupt (the message names the file and the decoder's
+ * reason), DG_EINVAL when this build lacks the decoder.
+ */
+dg_status dg_image_read(dg_ctx *ctx, const char *path, dg_image *out);
+
+/*
+ * Reads path and scales it to fit max_w x max_h (keeping the aspect ratio;
+ * never enlarged), averaging the source pixels each target pixel covers.
+ * JPEGs are decoded at a reduced DCT scale where that still leaves at least
+ * the target size, which makes this several times faster than reading in
+ * full. *scale (or NULL) gets thumbnail pixels per source pixel, so a box
+ * (x, y, w, h) of the source lands at (x, y, w, h) * scale. Errors as
+ * dg_image_read.
+ */
+dg_status dg_image_thumbnail(dg_ctx *ctx, const char *path, uint32_t max_w,
+                             uint32_t max_h, dg_image *out, double *scale);
+
+/* src scaled to w x h (area average). */
+dg_status dg_image_resize(dg_ctx *ctx, const dg_image *src, uint32_t w,
+                          uint32_t h, dg_image *out);
+
+/* Fills the rectangle (x, y, w, h) in pixels, clipped to the picture. */
+void dg_image_fill_rect(dg_image *im, double x, double y, double w, double h,
+                        uint32_t rgb);
+/*
+ * Draws the outline of (x, y, w, h), width pixels thick, inside the
+ * rectangle's edge, clipped; dashed draws 6 on, 4 off.
+ */
+void dg_image_stroke_rect(dg_image *im, double x, double y, double w,
+                          double h, int width, uint32_t rgb, int dashed);
+/* Copies src onto dst with its top left corner at (x, y), clipped. */
+void dg_image_blit(dg_image *dst, const dg_image *src, int64_t x, int64_t y);
+
+/*
+ * Encodes im as fmt into a malloc'd buffer (*out, *len). quality is the
+ * JPEG quality 1..100 (0: 80); PNGs are deflated at zlib's default level.
+ */
+dg_status dg_image_encode(dg_ctx *ctx, const dg_image *im,
+                          dg_image_format fmt, int quality, uint8_t **out,
+                          size_t *len);
+/*
+ * Writes im to path as PNG (name ending in .png) or JPEG (.jpg, .jpeg),
+ * atomically (temporary file, rename). DG_EINVAL for another ending.
+ */
+dg_status dg_image_write(dg_ctx *ctx, const dg_image *im, const char *path,
+                         int quality);
+
+/* ---- frames and their pictures (host/query/images.c) -------------------- */
+
+/*
+ * The project's default image folder (set once with
+ * dg_project_set_images_dir, kept in the project file), or NULL.
+ */
+const char *dg_project_images_dir(const dg_project *p);
+/* Sets (dir non-NULL) or clears (NULL) the default image folder. */
+dg_status dg_project_set_images_dir(dg_ctx *ctx, dg_project *p,
+                                    const char *dir);
+
+/*
+ * The file of frame f under dir: dir/<file_name> when the project has a
+ * file_name metadata column with a value for f (COCO imports keep it),
+ * else the first of dir/<frame id>.jpg, .jpeg, .png that exists. Writes
+ * the path into buf (cap bytes). DG_ENOTFOUND when no such file exists
+ * (the message names the paths tried), DG_ERANGE when the path does not
+ * fit buf.
+ */
+dg_status dg_project_frame_image(dg_ctx *ctx, const dg_project *p,
+                                 const char *dir, uint32_t f, char *buf,
+                                 size_t cap);
+
+/*
+ * Paints a picture of every frame's ground truth into dir (created if
+ * missing) as <frame id>.jpg, at the frame's size (640 x 480 where
+ * unknown): a textured background and each label a filled box of its
+ * class's colour, so that detections drawn over it can be checked by eye.
+ * For tests and demos (`detgrid synth --images`). Reports progress.
+ */
+dg_status dg_project_paint_frames(dg_ctx *ctx, dg_project *p,
+                                  const char *dir);
+
+/*
+ * What a box drawn on a frame is: the colours of `detgrid report` and
+ * `examples --montage` (docs/REPORT.md).
+ */
+typedef enum {
+    DG_DRAW_GT = 0,       /* a ground truth, matched */
+    DG_DRAW_TP,           /* a true positive detection */
+    DG_DRAW_FP,           /* a false positive detection */
+    DG_DRAW_FN,           /* a missed ground truth */
+    DG_DRAW_OTHER         /* context: other labels of the frame */
+} dg_draw_kind;
+
+/* 0xRRGGBB of kind k (colour-blind safe: blue, green, vermilion, ...). */
+uint32_t dg_draw_color(dg_draw_kind k);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
