@@ -447,3 +447,12 @@ double cli_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+const char *cli_verdict(double lo, double hi)
+{
+    if (lo > 0)
+        return "B better";
+    if (hi < 0)
+        return "B worse";
+    return "no significant difference";
+}

@@ -113,6 +113,9 @@ dg_prf cli_avg_macro(const cli_avg *a);
 cJSON *cli_overall_json(cJSON *j, const cli_avg *a);
 /* Adds "precision", "recall" and "f1" to o; returns o. */
 cJSON *cli_prf_json(cJSON *o, dg_prf m);
+/* A difference's verdict from its interval: "B better" when it lies above
+ * 0, "B worse" below, else "no significant difference". */
+const char *cli_verdict(double lo, double hi);
 /* The three as "%9.4f %9.4f %9.4f", "-" in place of NaN. */
 void cli_fmt_prf(char *buf, size_t cap, dg_prf m);
 

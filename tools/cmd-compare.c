@@ -80,15 +80,6 @@ static double prf_k(dg_prf m, int k)
     return k == 0 ? m.precision : k == 1 ? m.recall : m.f1;
 }
 
-/* "B better" when the interval of B - A lies above 0, "B worse" below. */
-static const char *verdict(double lo, double hi)
-{
-    if (lo > 0)
-        return "B better";
-    if (hi < 0)
-        return "B worse";
-    return "no significant difference";
-}
 
 static cJSON *side_json(const dg_counts *c, dg_prf m, double ap)
 {
@@ -127,10 +118,10 @@ static cJSON *row_json(const char *name, const dg_counts *ca,
             cJSON_AddItemToArray(a, cli_num(lo));
             cJSON_AddItemToArray(a, cli_num(hi));
         }
-        cJSON_AddStringToObject(v, metric_names[k], verdict(lo, hi));
+        cJSON_AddStringToObject(v, metric_names[k], cli_verdict(lo, hi));
     }
     cJSON_AddStringToObject(o, "verdict",
-                            verdict(x->diff.lo.f1, x->diff.hi.f1));
+                            cli_verdict(x->diff.lo.f1, x->diff.hi.f1));
     return o;
 }
 
@@ -160,7 +151,7 @@ static void row_text(int w, const char *name, const dg_prf_paired_ci *x,
     fmt3(apb, 24, ap_b, 0);
     printf("%-*.*s %6s %6s %6s %6s %6s %6s %7s [%6s, %6s] %6s %6s  %s\n", w, w,
            name, a[0], a[1], a[2], a[3], a[4], a[5], d, lo, hi, apa, apb,
-           verdict(x->diff.lo.f1, x->diff.hi.f1));
+           cli_verdict(x->diff.lo.f1, x->diff.hi.f1));
 }
 
 static void header_text(int w, const char *first)

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "cmds.h"
+#include "detgrid/image.h"
 #include "detgrid/label_errors.h"
 #include "detgrid/report.h"
 #include "report_extra.h"
@@ -27,7 +28,8 @@ extern const char dg_report_report_css[];
 extern const char dg_report_report_js[];
 
 static const char *const usage[] = {
-    "detgrid report <project.h5> [-i <name> [-i <name>]] -o <report.html>",
+    "detgrid report <project.h5> [-i <name> [-i <name>]] -o <report.html> "
+    "[--images <folder>] [--max-thumbnails <n>]",
     NULL};
 
 /* ---- output buffer and blobs ------------------------------------------- */
@@ -239,6 +241,8 @@ static int export_set(dg_ctx *ctx, dg_project *p, const char *name,
                               label_errors_json(ctx, p, name, le_limit));
     else
         cJSON_AddNullToObject(s, "label_errors");
+    report_note("COCO figures of '%s'", name);
+    cJSON_AddItemToObject(s, "coco", report_coco_json(ctx, p, name));
     dg_report_set_release(&rs);
     return EXIT_OK;
 }
@@ -294,8 +298,9 @@ static void put_html_text(sbuf *o, const char *s)
 int cmd_report(int argc, const char **argv)
 {
     strlist infs = {0};
-    const char *out_path = NULL, *title = NULL;
-    long le_limit = 100;
+    const char *out_path = NULL, *title = NULL, *images = NULL;
+    long le_limit = 100, max_thumbs = 1000, thumb_size = 240;
+    int no_images = 0;
     cli_opt opts[] = {
         {OPT_MULTI, 'i', "inferences", &infs, "<name>",
          "inference set (repeat once to compare two; default: the only one)",
@@ -306,6 +311,14 @@ int cmd_report(int argc, const char **argv)
          "page title (default: the project file's name)", 0},
         {OPT_INT, 0, "label-errors", &le_limit, "<n>",
          "entries per label-error list (default 100, 0: no lists)", 0},
+        {OPT_STR, 0, "images", &images, "<folder>",
+         "the frames' pictures (default: the project's, 'detgrid import "
+         "images')", 0},
+        {OPT_FLAG, 0, "no-images", &no_images, NULL, "embed no pictures", 0},
+        {OPT_INT, 0, "max-thumbnails", &max_thumbs, "<n>",
+         "pictures embedded at most (default 1000, about 10 KB each)", 0},
+        {OPT_INT, 0, "thumbnail-size", &thumb_size, "<px>",
+         "thumbnail width (default 240; height 3/4 of it)", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     int npos = cli_parse(argc, argv, opts, usage, pos, 1);
@@ -317,6 +330,10 @@ int cmd_report(int argc, const char **argv)
         cli_usage_error(usage, opts, "at most two inference sets");
     if (le_limit < 0)
         cli_usage_error(usage, opts, "--label-errors must be >= 0");
+    if (max_thumbs < 0 || max_thumbs > 1000000)
+        cli_usage_error(usage, opts, "--max-thumbnails out of range");
+    if (thumb_size < 16 || thumb_size > 2048)
+        cli_usage_error(usage, opts, "--thumbnail-size is 16 to 2048");
     if (!host_is_little_endian())
         return cli_error("report: this host is not little-endian");
 
@@ -324,6 +341,7 @@ int cmd_report(int argc, const char **argv)
     dg_project *p = cli_open(ctx, pos[0]);
     int rc = EXIT_ERROR;
     report_blobs B = {0};
+    report_thumbs T = {0};
     sbuf o = {0};
     char *js = NULL;
     cJSON *j = cJSON_CreateObject();
@@ -368,10 +386,25 @@ int cmd_report(int argc, const char **argv)
         goto out;
     rc = EXIT_ERROR;
     cJSON *sets = cJSON_AddArrayToObject(j, "sets");
-    for (int i = 0; i < nn; i++)
+    for (int i = 0; i < nn; i++) {
+        report_note("exporting '%s'", names[i]);
         if ((rc = export_set(ctx, p, names[i], &B, sets,
                              (uint64_t)le_limit)) != EXIT_OK)
             goto out;
+    }
+    if (nn == 2) {
+        report_note("B - A intervals (paired bootstrap)");
+        cJSON_AddItemToObject(j, "compare",
+                              report_compare_json(ctx, p, names[0], names[1]));
+    } else {
+        cJSON_AddNullToObject(j, "compare");
+    }
+    if (!images && !no_images)
+        images = dg_project_images_dir(p);
+    if ((rc = report_thumbnails(ctx, p, no_images ? NULL : images, names, nn,
+                                sets, (uint32_t)max_thumbs,
+                                (uint32_t)thumb_size, &B, &T, j)) != EXIT_OK)
+        goto out;
     rc = EXIT_ERROR;
     if (report_extra_project(ctx, p, &B, j) != EXIT_OK)
         goto out;
@@ -406,6 +439,14 @@ int cmd_report(int argc, const char **argv)
         sb_str(&o, B.s[i]);
         sb_str(&o, "</script>\n");
     }
+    for (uint32_t i = 0; i < T.n; i++) {
+        char h[96];
+        snprintf(h, sizeof(h),
+                 "<script id=\"dg-t%u\" type=\"text/plain\">", (unsigned)i);
+        sb_str(&o, h);
+        sb_str(&o, T.s[i]);
+        sb_str(&o, "</script>\n");
+    }
     if (copy_to(&o, &tp, "/*DG:JS*/") < 0)
         goto bad_template;
     put_script_safe(&o, dg_report_report_js);
@@ -414,6 +455,7 @@ int cmd_report(int argc, const char **argv)
         rc = cli_error("out of memory");
         goto out;
     }
+    report_note("writing %.1f MB", (double)o.n / 1e6);
     rc = cli_write_file(out_path, o.p, o.n);
     if (rc == EXIT_OK && strcmp(out_path, "-"))
         fprintf(stderr, "wrote '%s' (%.1f MB)\n", out_path,
@@ -426,6 +468,7 @@ out:
     free(js);
     free(o.p);
     report_blobs_release(&B);
+    report_thumbs_release(&T);
     cli_flush_warnings(ctx);
     dg_project_free(p);
     dg_ctx_free(ctx);

@@ -19,8 +19,7 @@
 /* Arrays at least this large are deflated (when zlib is there). */
 #define DEFLATE_MIN 4096
 
-/* Base64 (RFC 4648, padded) of n bytes; malloc'd. */
-static char *b64(const uint8_t *d, size_t n)
+char *report_b64(const uint8_t *d, size_t n)
 {
     static const char a[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -111,7 +110,7 @@ cJSON *report_blob_add(report_blobs *B, const void *data, size_t n,
     size_t es = type_size(type), zlen = 0;
     int shuffled = 0;
     uint8_t *z = n ? pack(data, n * es, es, &zlen, &shuffled) : NULL;
-    char *s = z ? b64(z, zlen) : b64(n ? data : &none, n * es);
+    char *s = z ? report_b64(z, zlen) : report_b64(n ? data : &none, n * es);
     free(z);
     char **ns = realloc(B->s, (B->n + 1) * sizeof(*ns));
     if (ns)

@@ -35,6 +35,39 @@ cJSON *report_blob_add(report_blobs *B, const void *data, size_t n,
 cJSON *report_blob_uint(report_blobs *B, const uint64_t *v, size_t n,
                         uint64_t max);
 void report_blobs_release(report_blobs *B);
+/* Base64 (RFC 4648, padded) of n bytes; malloc'd, NULL when memory runs
+ * out. */
+char *report_b64(const uint8_t *d, size_t n);
+
+/* The thumbnails, each base64 JPEG text in its own script element
+ * (dg-t<i>), read by the page only when shown. */
+typedef struct report_thumbs {
+    char **s;
+    uint32_t n;
+} report_thumbs;
+void report_thumbs_release(report_thumbs *T);
+
+/* A line "report: ..." on stderr when it is a terminal (progress). */
+void report_note(const char *fmt, ...);
+/* Set name's 12 COCO numbers and per-class AP, AP50, AP75 (by class
+ * index), as `detgrid coco`; null with a warning when they fail. */
+cJSON *report_coco_json(dg_ctx *ctx, dg_project *p, const char *name);
+/* The paired bootstrap of B - A at the project's default thresholds with
+ * `detgrid compare`'s defaults (1000 resamples, seed 1, level 0.95):
+ * overall and per class, the differences, intervals and verdicts. */
+cJSON *report_compare_json(dg_ctx *ctx, dg_project *p, const char *a,
+                           const char *b);
+/*
+ * Thumbnails (at most max, fitting size x 3/4 size) of the frames the page
+ * is most likely to show: those of the label-error lists in sets[], then
+ * the worst frames (ascending F1 at the defaults) of each set in turn.
+ * Frames without a readable picture get one warning and none. Adds
+ * "images" to j (null without dir or max 0).
+ */
+int report_thumbnails(dg_ctx *ctx, dg_project *p, const char *dir,
+                      const char *const *names, int nn, cJSON *sets,
+                      uint32_t max, uint32_t size, report_blobs *B,
+                      report_thumbs *T, cJSON *j);
 /*
  * Boxes x, y, w, h of records idx[0..n) (all n records when idx is NULL),
  * interleaved. When every coordinate is a decimal with at most 4 places
