@@ -61,14 +61,28 @@ static const char *kind_of(const view *v, uint32_t g, uint32_t p)
     return g == p ? "correct" : "confusion";
 }
 
-/* Off-diagonal cells first, then the diagonal; each by count descending,
- * then ground truth, then prediction. */
+/* The view whose cells qsort orders (qsort has no context argument). */
+static const view *sort_view;
+
+/*
+ * Off-diagonal cells first, then the diagonal; each by the normalized value
+ * descending under --normalize (undefined last), then by count descending,
+ * then ground truth, then prediction.
+ */
 static int cell_cmp(const void *a, const void *b)
 {
     const cell *x = a, *y = b;
     int xd = x->g == x->p, yd = y->g == y->p;
     if (xd != yd)
         return xd - yd;
+    if (sort_view->norm != NORM_NONE) {
+        double u = norm_value(sort_view, x->g, x->p);
+        double w = norm_value(sort_view, y->g, y->p);
+        if (isnan(u) != isnan(w))
+            return isnan(u) ? 1 : -1;
+        if (u != w && !isnan(u))
+            return u > w ? -1 : 1;
+    }
     if (x->count != y->count)
         return x->count > y->count ? -1 : 1;
     if (x->g != y->g)
@@ -95,6 +109,7 @@ static cell *list_cells(const view *v, int64_t cls, size_t *n)
             c[k].count = x;
             k++;
         }
+    sort_view = v;
     qsort(c, k, sizeof(*c), cell_cmp);
     *n = k;
     return c;
@@ -380,17 +395,35 @@ int cmd_confusion(int argc, const char **argv)
                    "truths)\n",
                    (unsigned long long)ignored);
         if (ci >= 0) {
-            printf("\ncells of '%s', off-diagonal first, by count:\n\n", cls);
+            printf("\ncells of '%s', off-diagonal first, by %s:\n\n", cls,
+                   v.norm == NORM_NONE ? "count" : "share, then count");
             print_cells(&v, cells, n_cells);
         } else if (many) {
-            size_t n = 0;
-            while (n < n_cells && n < TOP_CONFUSIONS &&
-                   cells[n].g != cells[n].p)
-                n++;
-            printf("\ntop %zu confusions (--class <name> lists all cells of "
-                   "one class):\n\n",
-                   n);
-            print_cells(&v, cells, n);
+            /* Class-to-class confusions and those with the background
+             * apart: the background ones are usually larger and would
+             * hide the others. */
+            cell *top = malloc((2 * TOP_CONFUSIONS + 1) * sizeof(*top));
+            if (!top) {
+                rc = cli_error("out of memory");
+                goto out;
+            }
+            for (int bg = 0; bg < 2; bg++) {
+                size_t n = 0;
+                for (size_t i = 0; i < n_cells && n < TOP_CONFUSIONS; i++) {
+                    int is_bg = cells[i].g == v.K || cells[i].p == v.K;
+                    if (cells[i].g != cells[i].p && is_bg == bg)
+                        top[n++] = cells[i];
+                }
+                printf("\ntop %zu %s (%s; --class <name> lists all cells "
+                       "of one class):\n\n",
+                       n, bg ? "confusions with the background"
+                             : "class-to-class confusions",
+                       v.norm == NORM_NONE ? "by count"
+                       : v.norm == NORM_GT ? "by share of the ground truth"
+                                           : "by share of the predictions");
+                print_cells(&v, top, n);
+            }
+            free(top);
         }
     }
     rc = EXIT_OK;

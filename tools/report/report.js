@@ -115,7 +115,7 @@
         off: d.class_off, gt: d.gt_count, device: d.device,
         score: blob(d.score), bits: blob(d.status), frame: blob(d.det_frame),
         box: blob(d.det_box), agn: null, rows: [], pre: {}, curves: {},
-        le: d.label_errors, emb: d.embeddings || null,
+        le: d.label_errors, emb: d.embeddings || null, coco: d.coco || null,
         conf: DG.default_conf, t: 0
       };
       if (d.agnostic) {
@@ -154,7 +154,12 @@
       cell: null,        /* { s, g, p } examples shown */
       exSort: "confidence", exAsc: false,
       le: 0, leKind: 0,
-      embMetric: "f1", embSet: 0
+      embMetric: "f1", embSet: 0,
+      cmNorm: "none",    /* confusion view: none | gt | pred */
+      cmNoBg: false,     /* confusion view: leave the background out */
+      exShow: 24,        /* example pictures shown (grows with "show more") */
+      wf: 0, wfShow: 24, /* worst frames: set, pictures shown */
+      leShow: 12
     };
     if (!SEGS.length) st.seg = -1;
 
@@ -342,6 +347,170 @@
       return (S.curves[key] = { x: xs, y: ys });
     }
 
+    /*
+     * The sweep points of class c at threshold t (every detection, no
+     * confidence cut; one point per run of equal scores), as
+     * dg_results_sweep: cumulative TP and FP within the segment.
+     */
+    function sweepPoints(S, c, t) {
+      var P = prefix(S, t), lo = S.off[c], hi = S.off[c + 1], sc = S.score;
+      var tp = [], fp = [], last = -1;
+      for (var j = lo; j < hi; j++) {
+        if (P.M && P.M[j + 1] === P.M[j]) continue;  /* outside the segment */
+        var a = P.TP[j + 1] - P.TP[lo], ig = P.IG[j + 1] - P.IG[lo];
+        var kept = P.M ? P.M[j + 1] - P.M[lo] : j + 1 - lo;
+        var n = tp.length;
+        /* same score as the previous kept detection: one point */
+        if (n && sc[j] === sc[last]) { tp[n - 1] = a; fp[n - 1] = kept - a - ig; }
+        else { tp.push(a); fp.push(kept - a - ig); }
+        last = j;
+      }
+      return { tp: tp, fp: fp };
+    }
+
+    /* AP at threshold t as `detgrid compare` computes it: precision made
+     * monotone, read at the first point reaching each of 101 recalls. */
+    function ap101(S, c, t) {
+      var key = "a" + t + ":" + st.seg + ":" + c;
+      if (S.curves[key] !== undefined) return S.curves[key];
+      var ngt = gtCounts(S)[c], v = NaN;
+      if (ngt) {
+        var pt = sweepPoints(S, c, t), n = pt.tp.length, rec = new Float64Array(n), pr = new Float64Array(n), i;
+        for (i = 0; i < n; i++) {
+          var d = pt.tp[i] + pt.fp[i];
+          rec[i] = pt.tp[i] / ngt;
+          pr[i] = d ? pt.tp[i] / d : 0;
+        }
+        for (i = n - 1; i >= 1; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+        var sum = 0;
+        for (var k = 0; k <= 100; k++) {
+          var rt = k === 100 ? 1.0 : k * 0.01, a = 0, b = n;
+          while (a < b) { var m = a + Math.floor((b - a) / 2); if (rec[m] < rt) a = m + 1; else b = m; }
+          if (a < n) sum += pr[a];
+        }
+        v = sum / 101.0;
+      }
+      return (S.curves[key] = v);
+    }
+
+    /* Mean AP over classes with ground truth as `detgrid scenarios` judges
+     * an AP target (dg_results_ap: all-point, the area under the envelope). */
+    function apAllPoint(S, t) {
+      var gt = gtCounts(S), sum = 0, nd = 0;
+      for (var c = 0; c < K; c++) {
+        var ngt = gt[c];
+        if (!ngt) continue;
+        var pt = sweepPoints(S, c, t), n = pt.tp.length, best = 0, area = new Float64Array(n);
+        for (var i = n - 1; i >= 0; i--) {
+          var d = pt.tp[i] + pt.fp[i], prec = d ? pt.tp[i] / d : 0;
+          if (prec > best) best = prec;
+          var rec = pt.tp[i] / ngt, prev = i ? pt.tp[i - 1] / ngt : 0;
+          area[i] = (rec - prev) * best;
+        }
+        var ap = 0;
+        for (i = 0; i < n; i++) ap += area[i];
+        sum += ap;
+        nd++;
+      }
+      return nd ? sum / nd : NaN;
+    }
+
+    /* Class names in natural order: class_2 before class_10. */
+    function natCmp(a, b) {
+      var x = String(a).toLowerCase().match(/\d+|\D+/g) || [], y = String(b).toLowerCase().match(/\d+|\D+/g) || [];
+      for (var i = 0; i < Math.min(x.length, y.length); i++) {
+        var p = x[i], q = y[i], dp = /^\d/.test(p), dq = /^\d/.test(q);
+        if (dp && dq && +p !== +q) return +p - +q;
+        if (p !== q) return p < q ? -1 : 1;
+      }
+      return x.length - y.length || (a < b ? -1 : a > b ? 1 : 0);
+    }
+
+    /* ---- pictures ---------------------------------------------------------- */
+
+    var IMG = DG.images ? { frame: blob(DG.images.frame), w: blob(DG.images.w), h: blob(DG.images.h),
+                            scale: blob(DG.images.scale), idx: null, src: {} } : null;
+    function thumbOf(f) {
+      if (!IMG) return -1;
+      if (!IMG.idx) {
+        IMG.idx = new Int32Array(F).fill(-1);
+        for (var i = 0; i < IMG.frame.length; i++) IMG.idx[IMG.frame[i]] = i;
+      }
+      return IMG.idx[f];
+    }
+    /* Pictures are read from their script element only when first shown. */
+    function fillThumbs(root) {
+      root.querySelectorAll("img[data-t]:not([src])").forEach(function (im) {
+        var k = +im.dataset.t;
+        if (!IMG.src[k]) IMG.src[k] = "data:image/jpeg;base64," + document.getElementById("dg-t" + k).textContent;
+        im.src = IMG.src[k];
+      });
+    }
+    /* Class of each sorted position (built once). */
+    function detClass(S) {
+      if (S.dcls) return S.dcls;
+      var a = K < 65536 ? new Uint16Array(S.n) : new Uint32Array(S.n);
+      for (var c = 0; c < K; c++) for (var j = S.off[c]; j < S.off[c + 1]; j++) a[j] = c;
+      return (S.dcls = a);
+    }
+    var COL = { gt: "#0072b2", tp: "#009e73", fp: "#d55e00", fn: "#cc79a7", other: "#999999" };
+    /*
+     * Frame f's picture with its boxes at set S's thresholds: ground truths
+     * blue (missed ones purple, dashed: no counted true positive took them
+     * in the class-agnostic matching of the same class), detections with
+     * score >= conf green (true positive) or vermilion (false positive).
+     * hl: { gt: label index, det: sorted position } drawn thick, the rest
+     * thin. A placeholder where the picture is missing.
+     */
+    function figure(S, f, hl, caption) {
+      var k = thumbOf(f), cap = '<figcaption>' + esc(DG.frames[f]) + (caption ? " · " + caption : "") + "</figcaption>";
+      if (k < 0)
+        return '<figure class="fig" data-frame="' + f + '"><div class="ph">' + (IMG ? "picture not embedded" : "no pictures (report --images)") +
+          "</div>" + cap + "</figure>";
+      var W = IMG.w[k], H = IMG.h[k], sc = IMG.scale[k], r = "", j, q;
+      var found = {};
+      var bf = byFrame(S), nb = (S.n + 7) >> 3, tpb = S.bits.subarray(2 * S.t * nb, 2 * S.t * nb + nb);
+      var igb = S.bits.subarray((2 * S.t + 1) * nb, (2 * S.t + 2) * nb), dc = detClass(S);
+      var row = S.agn ? agnRow(S, S.t) : null;
+      var rect = function (b, i, col, kind, thick, dash, extra) {
+        return '<rect x="' + (b[4 * i] * sc).toFixed(1) + '" y="' + (b[4 * i + 1] * sc).toFixed(1) + '" width="' +
+          (b[4 * i + 2] * sc).toFixed(1) + '" height="' + (b[4 * i + 3] * sc).toFixed(1) + '" stroke="' + col +
+          '" stroke-width="' + (thick ? 3 : 1.3) + '"' + (dash ? ' stroke-dasharray="4 3"' : "") + (thick ? "" : ' opacity="0.75"') +
+          ' data-kind="' + kind + '"' + (extra || "") + "/>";
+      };
+      var dets = "";
+      for (q = bf.start[f]; q < bf.start[f + 1]; q++) {
+        j = bf.idx[q];
+        if (S.score[j] < S.conf) continue;
+        var bit = 1 << (j & 7), by = j >> 3;
+        if (igb[by] & bit) continue;
+        var isTp = !!(tpb[by] & bit);
+        if (isTp && row && row[j] >= 2 && L.cls[L.off[f] + row[j] - 2] === dc[j]) found[L.off[f] + row[j] - 2] = 1;
+        if (hl && hl.det === j) continue;
+        dets += rect(S.box, j, isTp ? COL.tp : COL.fp, isTp ? "tp" : "fp", false, false, ' data-det="' + j + '"');
+      }
+      for (j = L.off[f]; j < L.off[f + 1]; j++) {
+        if (hl && hl.gt === j) continue;
+        var miss = !L.flags[j] && row && !found[j];
+        r += rect(L.box, j, L.flags[j] ? COL.other : miss ? COL.fn : COL.gt, L.flags[j] ? "other" : miss ? "fn" : "gt", false, miss,
+                  ' data-gt="' + j + '"');
+      }
+      r += dets;
+      if (hl && hl.gt >= 0) r += rect(L.box, hl.gt, found[hl.gt] || !row ? COL.gt : COL.fn, "hl-gt", true, !found[hl.gt] && !!row, ' data-gt="' + hl.gt + '"');
+      if (hl && hl.det >= 0) {
+        var b2 = 1 << (hl.det & 7), y2 = hl.det >> 3, t2 = !!(tpb[y2] & b2);
+        r += rect(S.box, hl.det, t2 ? COL.tp : COL.fp, "hl-det", true, false, ' data-det="' + hl.det + '"');
+      }
+      return '<figure class="fig" data-frame="' + f + '"><div class="pic" style="width:' + W + "px;height:" + H + 'px"><img data-t="' + k +
+        '" width="' + W + '" height="' + H + '" alt=""><svg width="' + W + '" height="' + H + '" viewBox="0 0 ' + W + " " + H +
+        '" data-scale="' + sc + '" fill="none">' + r + "</svg></div>" + cap + "</figure>";
+    }
+    function figLegend() {
+      return '<div class="legend figleg"><span><i style="background:' + COL.gt + '"></i>ground truth</span><span><i style="background:' + COL.fn +
+        '"></i>missed (dashed)</span><span><i style="background:' + COL.tp + '"></i>true positive</span><span><i style="background:' + COL.fp +
+        '"></i>false positive</span><span class="muted">thick: the example</span></div>';
+    }
+
     function boxIou(b, i, g, j, crowd) {
       var dx = b[4 * i], dy = b[4 * i + 1], dw = b[4 * i + 2], dh = b[4 * i + 3];
       var gx = g[4 * j], gy = g[4 * j + 1], gw = g[4 * j + 2], gh = g[4 * j + 3];
@@ -513,9 +682,10 @@
     pill.id = "segpill";
     ctl.appendChild(pill);
 
+    /* Metrics first; the scenario cards follow, collapsible. */
+    var secOverall = section("overall", "Overall");
     var secCards = SEGS.length ? section("scenarios", "Scenarios",
       "segments with their targets at each set's thresholds (or the segment's own); click a card to filter the page") : null;
-    var secOverall = section("overall", "Overall");
     var secClasses = section("classes", MANY ? "Classes (many-class view)" : "Classes",
       "click a class to draw its PR curve" + (MANY ? " and list its confusions" : ""));
     var rowCP = document.createElement("div");
@@ -524,22 +694,32 @@
     var secCm = section("confusion", "Confusion matrix",
       "class-agnostic matching; rows: ground truth, columns: prediction; click a cell for its examples");
     var secPr = section("pr", "Precision–recall curves", "at the set's IoU; dot: the current confidence");
-    if (MANY && SETS.length === 1) {
-      /* the seed's many-class layout: the class table left, the confusions right
-       * (with two sets the table needs the whole width) */
-      app.insertBefore(rowCP, secClasses);
-      rowCP.appendChild(secClasses);
-      rowCP.appendChild(secCm);
-      app.insertBefore(secPr, rowCP.nextSibling);
+    if (MANY) {
+      /* many classes: the confusion view takes the whole width */
+      app.insertBefore(secCm, rowCP);
+      rowCP.appendChild(secPr);
     } else {
       rowCP.appendChild(secCm);
       rowCP.appendChild(secPr);
     }
     var secEx = section("examples", "Examples");
     secEx.style.display = "none";
+    var secWf = section("worst-frames", "Worst frames");
     var secLe = SETS.some(function (S) { return S.le; }) ? section("label-errors", "Likely label errors",
       "computed at export with the project's default IoU; the lists follow the segment filter") : null;
     var secEmb = EMB ? section("embeddings", "Embeddings", "2-D projection, coloured by the chosen metric") : null;
+    /* Sections below the fold are drawn when they first come near the view. */
+    var seen = {};
+    var lazyObs = typeof IntersectionObserver === "function" ? new IntersectionObserver(function (es) {
+      es.forEach(function (e) {
+        if (e.isIntersecting && !seen[e.target.id]) { seen[e.target.id] = 1; lazyObs.unobserve(e.target); render(); }
+      });
+    }, { rootMargin: "400px" }) : null;
+    [secWf, secLe, secEmb].forEach(function (x) {
+      if (!x) return;
+      if (lazyObs) lazyObs.observe(x); else seen[x.id] = 1;
+    });
+    function shown(sec) { return sec && seen[sec.id]; }
     var tip = document.createElement("div");
     tip.className = "tip";
     document.body.appendChild(tip);
@@ -548,6 +728,14 @@
 
     var C = [];  /* per set: counts of the last render */
 
+    /* mAP at the set's IoU as `detgrid compare` gives it: the mean of the
+     * classes' 101-point AP over classes with ground truth. */
+    function meanAp(S) {
+      var sum = 0, n = 0;
+      for (var c = 0; c < K; c++) { var v = ap101(S, c, S.t); if (!isNaN(v)) { sum += v; n++; } }
+      return n ? sum / n : NaN;
+    }
+    var COCO_SHORT = ["AP", "AP50", "AP75", "AP small", "AP medium", "AP large", "AR1", "AR10", "AR100", "AR small", "AR medium", "AR large"];
     function renderOverall() {
       var h = '<div class="overall">';
       SETS.forEach(function (S) {
@@ -562,13 +750,87 @@
           cell("micro f1", o.micro.f1) + cell("macro precision", o.macro.precision) +
           cell("macro recall", o.macro.recall) + cell("macro f1", o.macro.f1) +
           cell("tp", o.micro.tp, 1) + cell("fp", o.micro.fp, 1) + cell("fn", o.micro.fn, 1) +
-          "</div></div>";
+          '<div><div class="k">mAP at IoU ' + S.iou[S.t] + '</div><div class="big" data-set="' + S.i + '" data-k="map" data-v="' +
+          dv(meanAp(S)) + '">' + f4(meanAp(S)) + "</div></div></div>";
+        if (S.coco) {
+          /* the 12 numbers exactly as `detgrid coco` (all frames) */
+          h += '<div class="coco"><div class="k">COCO (all frames, IoU 0.50:0.95' + (st.seg > 0 ? "; not filtered by the segment" : "") +
+            ')</div><div class="cocogrid">' + S.coco.stats.map(function (v, i) {
+              var x = v === null ? NaN : v;
+              return '<div title="' + esc(S.coco.labels[i]) + '"><span class="k">' + COCO_SHORT[i] + '</span> <b data-set="' + S.i +
+                '" data-coco="' + i + '" data-v="' + dv(x) + '">' + (v === null ? "–" : x.toFixed(3)) + "</b></div>";
+            }).join("") + "</div></div>";
+        }
+        h += "</div>";
       });
+      h += "</div>";
+      if (SETS.length === 2) h += diffPanel();
       secOverall.innerHTML = "<h2>Overall" + (st.seg > 0 ? " <small>segment " + esc(SEGS[st.seg].name) + "</small>" : "") +
-        "</h2>" + h + "</div>";
+        "</h2>" + h;
     }
 
-    var FIELDS = ["tp", "fp", "fn", "precision", "recall", "f1"];
+    /* Two sets: B - A of the overall figures now, and `detgrid compare`'s
+     * paired-bootstrap intervals and verdicts at the project's defaults. */
+    function atDefaults() {
+      return DG.compare && st.seg <= 0 && SETS.every(function (S) {
+        return S.conf === DG.compare.conf && S.iou[S.t] === DG.compare.iou;
+      });
+    }
+    function verdictHtml(v) {
+      return '<span class="verdict ' + (v === "B better" ? "pass" : v === "B worse" ? "fail" : "muted") + '">' + esc(v) + "</span>";
+    }
+    function diffPanel() {
+      var A = overall(C[0]).micro, B = overall(C[1]).micro, cmp = DG.compare, ok = atDefaults();
+      var h = '<div class="diff"><div class="k">B − A (' + esc(SETS[1].name) + " − " + esc(SETS[0].name) + ")" +
+        (cmp ? (ok ? ", " : '; <span class="muted">intervals and verdicts are those of ') + "<code>detgrid compare</code> at confidence " +
+          cmp.conf + ", IoU " + cmp.iou + " (" + cmp.resamples + " paired resamples, " + Math.round(cmp.level * 100) + "%)" +
+          (ok ? "" : ": move both sliders there to see them</span>") : "") + '</div><table class="grid difft"><tr><th class="l"></th><th>B − A</th>' +
+        (cmp ? "<th>interval</th><th class=\"l\">verdict</th>" : "") + "</tr>";
+      ["precision", "recall", "f1"].forEach(function (k) {
+        var d = B[k] - A[k];
+        h += '<tr><td class="l">' + k + '</td><td class="num" data-diff="' + k + '" data-v="' + dv(d) + '">' + sgn4(d) + "</td>";
+        if (cmp) {
+          var ci = cmp.overall.ci[k];
+          h += ok ? '<td class="num" data-ci="' + k + '">' + (ci ? "[" + sgn4(ci[0]) + ", " + sgn4(ci[1]) + "]" : "–") + '</td><td class="l" data-verdict="' + k + '">' +
+            verdictHtml(cmp.overall.verdicts[k]) + "</td>" : '<td class="muted">–</td><td class="muted">–</td>';
+        }
+        h += "</tr>";
+      });
+      var dm = meanAp(SETS[1]) - meanAp(SETS[0]);
+      h += '<tr><td class="l">mAP</td><td class="num" data-diff="ap" data-v="' + dv(dm) + '">' + sgn4(dm) + "</td>" + (cmp ? '<td class="muted">–</td><td class="muted">no interval</td>' : "") + "</tr>";
+      var cd = SETS[0].coco && SETS[1].coco ? SETS[1].coco.stats[0] - SETS[0].coco.stats[0] : NaN;
+      if (!isNaN(cd)) h += '<tr><td class="l">COCO AP</td><td class="num" data-diff="coco" data-v="' + dv(cd) + '">' + sgn4(cd) + "</td>" + (cmp ? "<td></td><td></td>" : "") + "</tr>";
+      return h + "</table></div>";
+    }
+    function sgn4(v) { return isNaN(v) ? "–" : (v > 0 ? "+" : "") + v.toFixed(4); }
+
+    var FIELDS = ["tp", "fp", "fn", "precision", "recall", "f1", "ap", "coco"];
+    var LABELS = { tp: "TP", fp: "FP", fn: "FN", precision: "P", recall: "R", f1: "F1", ap: "AP", coco: "COCO AP",
+                   d_f1: "ΔF1", d_ap: "ΔAP", verdict: "verdict" };
+    var TIPS = { ap: "AP at the set's IoU, 101-point, as detgrid compare", coco: "AP@[.50:.95] as detgrid coco (all frames)",
+                 d_f1: "F1 of B − F1 of A", d_ap: "AP of B − AP of A", verdict: "detgrid compare's verdict on F1 at the defaults" };
+    /* A table value: set i's field f of class c, or (i = -1) a difference. */
+    function tval(i, c, f) {
+      if (i < 0) {
+        if (f === "d_f1") return C[1][c].f1 - C[0][c].f1;
+        if (f === "d_ap") return ap101(SETS[1], c, SETS[1].t) - ap101(SETS[0], c, SETS[0].t);
+        return atDefaults() ? DG.compare.classes[c].verdict : "";
+      }
+      if (f === "ap") return ap101(SETS[i], c, SETS[i].t);
+      if (f === "coco") {
+        var a = SETS[i].coco;
+        return !a || st.seg > 0 || a.ap[c] === null ? NaN : a.ap[c];
+      }
+      return C[i][c][f];
+    }
+    function tcell(i, f, v) {
+      if (f === "verdict") return v ? verdictHtml(v) : '<span class="muted">–</span>';
+      if (f === "tp" || f === "fp" || f === "fn") return String(v);
+      return i < 0 ? sgn4(v) : f === "coco" ? (isNaN(v) ? "–" : v.toFixed(3)) : f4(v);
+    }
+    var COLS = [];
+    SETS.forEach(function (S) { FIELDS.forEach(function (f) { COLS.push([S.i, f]); }); });
+    if (SETS.length === 2) ["d_f1", "d_ap", "verdict"].forEach(function (f) { COLS.push([-1, f]); });
     var tableHost = document.createElement("div");
     function renderClasses() {
       if (!tableHost.parentNode) {
@@ -615,9 +877,9 @@
       var key = st.sort.key, sgn = st.sort.asc ? 1 : -1;
       rows.sort(function (a, b) {
         var x, y;
-        if (key === "name") { x = DG.classes[a]; y = DG.classes[b]; }
-        else if (key === "n_gt") { x = C[0][a].n_gt; y = C[0][b].n_gt; }
-        else { var p = key.split(":"); x = C[+p[0]][a][p[1]]; y = C[+p[0]][b][p[1]]; }
+        if (key === "name") return natCmp(DG.classes[a], DG.classes[b]) * sgn || a - b;
+        if (key === "n_gt") { x = C[0][a].n_gt; y = C[0][b].n_gt; }
+        else { var p = key.split(":"); x = tval(+p[0], a, p[1]); y = tval(+p[0], b, p[1]); }
         var xn = typeof x === "number" && isNaN(x), yn = typeof y === "number" && isNaN(y);
         if (xn !== yn) return xn ? 1 : -1;
         if (x < y) return -sgn;
@@ -625,9 +887,14 @@
         return a - b;
       });
       $("class-count").textContent = rows.length + " of " + K + " classes";
-      var th = function (k, label, cls) {
-        var s = st.sort.key === k ? " sorted" + (st.sort.asc ? " asc" : "") : "";
-        return '<th class="' + (cls || "") + s + '" data-sort="' + k + '">' + label + "</th>";
+      if (!rows.length) {
+        tableSig = null;
+        tableHost.innerHTML = '<p class="muted empty">no class matches “' + esc(st.filter) + "”</p>";
+        return;
+      }
+      var th = function (k, label, cls, tip) {
+        var s2 = st.sort.key === k ? " sorted" + (st.sort.asc ? " asc" : "") : "";
+        return '<th class="' + (cls || "") + s2 + '" data-sort="' + k + '"' + (tip ? ' title="' + esc(tip) + '"' : "") + ">" + label + "</th>";
       };
       /* Same rows, order, selection and sort as last time: update the cells in place. */
       var sig = rows.join(",") + "|" + st.sel.join(",") + "|" + st.focus + "|" + st.sort.key + st.sort.asc + "|" + st.seg;
@@ -635,24 +902,19 @@
         var q = 0;
         rows.forEach(function (c) {
           tableCells[q++].textContent = C[0][c].n_gt;
-          SETS.forEach(function (S) {
-            var x = C[S.i][c];
-            FIELDS.forEach(function (f) {
-              var v = x[f], td = tableCells[q++], isInt = f === "tp" || f === "fp" || f === "fn";
-              td.setAttribute("data-v", dv(v));
-              td.textContent = isInt ? v : f4(v);
-            });
+          COLS.forEach(function (ci) {
+            var v = tval(ci[0], c, ci[1]), td = tableCells[q++];
+            if (ci[1] !== "verdict") td.setAttribute("data-v", dv(v));
+            td.innerHTML = tcell(ci[0], ci[1], v);
           });
         });
         return;
       }
       tableSig = sig;
-      var h = "<table class=\"grid\" id=\"class-table\"><thead><tr>" + th("name", "class", "l") + th("n_gt", "GT");
-      SETS.forEach(function (S) {
-        FIELDS.forEach(function (f) {
-          h += th(S.i + ":" + f, (SETS.length > 1 ? esc(S.name) + " " : "") +
-            { tp: "TP", fp: "FP", fn: "FN", precision: "P", recall: "R", f1: "F1" }[f], "sg" + S.i);
-        });
+      var h = "<table class=\"grid\" id=\"class-table\"><thead><tr>" + th("name", "class", "l") + th("n_gt", "GT", "", "ground truths (sort: most first)");
+      COLS.forEach(function (ci) {
+        h += th(ci[0] + ":" + ci[1], (SETS.length > 1 && ci[0] >= 0 ? esc(SETS[ci[0]].name) + " " : "") + LABELS[ci[1]],
+                ci[0] >= 0 ? "sg" + ci[0] : "sgd", TIPS[ci[1]]);
       });
       h += "</tr></thead><tbody>";
       rows.forEach(function (c) {
@@ -660,13 +922,10 @@
         h += '<tr data-cls="' + c + '"' + (col || c === st.focus ? ' class="' + (col ? "sel" : "") + (c === st.focus ? " focus" : "") + '"' : "") + '><td class="l cls" title="' + esc(DG.classes[c]) +
           '"><span class="sw" style="' + (col ? "background:" + col + ";border-color:" + col : "") + '"></span>' +
           esc(DG.classes[c]) + '</td><td class="num">' + C[0][c].n_gt + "</td>";
-        SETS.forEach(function (S) {
-          var x = C[S.i][c];
-          FIELDS.forEach(function (f) {
-            var v = x[f], isInt = f === "tp" || f === "fp" || f === "fn";
-            h += '<td class="num" data-set="' + S.i + '" data-cls="' + c + '" data-f="' + f + '" data-v="' + dv(v) +
-              '">' + (isInt ? v : f4(v)) + "</td>";
-          });
+        COLS.forEach(function (ci) {
+          var v = tval(ci[0], c, ci[1]);
+          h += '<td class="num" data-set="' + (ci[0] < 0 ? "d" : ci[0]) + '" data-cls="' + c + '" data-f="' + ci[1] + '"' +
+            (ci[1] === "verdict" ? "" : ' data-v="' + dv(v) + '"') + ">" + tcell(ci[0], ci[1], v) + "</td>";
         });
         h += "</tr>";
       });
@@ -675,10 +934,71 @@
     }
     var tableSig = null, tableCells = null;
 
-    function heatColor(v, max) {
-      if (!v) return "#fff";
-      var a = Math.sqrt(v / max);
-      return "rgba(47,111,222," + (0.08 + 0.85 * a).toFixed(3) + ")";
+    /* viridis, sampled: a sequential scale readable with any colour vision */
+    var VIRIDIS = ["#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c", "#22a884", "#44bf70", "#7ad151", "#bddf26", "#fde725"];
+    function lerpHex(a, b, t) {
+      var x = parseInt(a.slice(1), 16), y = parseInt(b.slice(1), 16), o = 0;
+      for (var k = 16; k >= 0; k -= 8) o |= Math.round(((x >> k) & 255) * (1 - t) + ((y >> k) & 255) * t) << k;
+      return "#" + (o | 1 << 24).toString(16).slice(1);
+    }
+    /* t in [0, 1] to colour: light (few) to dark (many), viridis reversed. */
+    function scaleColor(t) {
+      var u = (1 - Math.max(0, Math.min(1, t))) * (VIRIDIS.length - 1), i = Math.min(VIRIDIS.length - 2, Math.floor(u));
+      return lerpHex(VIRIDIS[i], VIRIDIS[i + 1], u - i);
+    }
+    /* Log scale: 1 .. max counts, or 1% .. max shares under normalisation. */
+    function logT(v, max, norm) {
+      if (!(v > 0)) return -1;
+      if (norm) return Math.log(1 + 99 * v / max) / Math.log(100);
+      return max <= 1 ? 1 : Math.log(v) / Math.log(max);
+    }
+
+    /* The shown value of cell (g, p): its count, or its share of the row
+     * (gt) or column (pred) under normalisation; NaN when undefined. */
+    function cmView(m, w) {
+      var rowS = new Float64Array(w), colS = new Float64Array(w), g, p;
+      for (g = 0; g < w; g++) for (p = 0; p < w; p++) { rowS[g] += m[g * w + p]; colS[p] += m[g * w + p]; }
+      var norm = st.cmNorm;
+      return { rowS: rowS, colS: colS, val: function (g, p) {
+        var x = m[g * w + p];
+        if (norm === "gt") return rowS[g] ? x / rowS[g] : NaN;
+        if (norm === "pred") return colS[p] ? x / colS[p] : NaN;
+        return x;
+      } };
+    }
+
+    /* Non-zero off-diagonal cells as `detgrid confusion` ranks them: by the
+     * normalised value under normalisation, then count, then gt, pred. */
+    function rankCells(m, w, V, keep) {
+      var out = [];
+      for (var g = 0; g < w; g++)
+        for (var p = 0; p < w; p++) {
+          var x = m[g * w + p];
+          if (!x || g === p || (g === K && p === K) || !keep(g, p)) continue;
+          out.push({ g: g, p: p, n: x, v: V.val(g, p) });
+        }
+      out.sort(function (a, b) {
+        if (st.cmNorm !== "none") {
+          var an = isNaN(a.v), bn = isNaN(b.v);
+          if (an !== bn) return an ? 1 : -1;
+          if (a.v !== b.v && !an) return b.v - a.v;
+        }
+        if (a.n !== b.n) return b.n - a.n;
+        return a.g !== b.g ? a.g - b.g : a.p - b.p;
+      });
+      return out;
+    }
+
+    function cellRows(list, S, id) {
+      var h = '<table class="grid" id="' + id + '"><thead><tr><th class="l">ground truth</th><th class="l">predicted</th><th>count</th>' +
+        (st.cmNorm !== "none" ? "<th>" + (st.cmNorm === "gt" ? "of gt" : "of pred") + "</th>" : "") + "</tr></thead><tbody>";
+      if (!list.length) h += '<tr><td colspan="4" class="muted l">none at these thresholds</td></tr>';
+      list.forEach(function (c) {
+        h += '<tr data-set="' + S.i + '" data-g="' + c.g + '" data-p="' + c.p + '" style="cursor:pointer"><td class="l">' +
+          esc(cname(c.g)) + '</td><td class="l">' + esc(cname(c.p)) + '</td><td class="num" data-v="' + c.n + '">' + c.n + "</td>" +
+          (st.cmNorm !== "none" ? '<td class="num" data-nv="' + dv(c.v) + '">' + f4(c.v) + "</td>" : "") + "</tr>";
+      });
+      return h + "</tbody></table>";
     }
 
     function renderConfusion() {
@@ -709,94 +1029,166 @@
           for (p = 0; p < w; p++) {
             var v = m[g * w + p], on = st.cell && st.cell.s === S.i && st.cell.g === g && st.cell.p === p;
             if (g === K && p === K) { h += '<td class="z">·</td>'; continue; }
-            var dark = v && Math.sqrt(v / max) > 0.55;
+            var t = logT(v, max, false);
             h += '<td data-set="' + S.i + '" data-g="' + g + '" data-p="' + p + '" data-v="' + v + '" class="' +
-              (v ? "" : "z") + (on ? " on" : "") + '" style="background:' + heatColor(v, max) +
-              (dark ? ";color:#fff" : "") + '" title="' + esc(cname(g) + " → " + cname(p) + ": " + v) + '">' + v + "</td>";
+              (v ? "" : "z") + (on ? " on" : "") + '" style="background:' + (v ? scaleColor(0.08 + 0.92 * t) : "#fff") +
+              (v && t > 0.45 ? ";color:#fff" : "") + '" title="' + esc(cname(g) + " → " + cname(p) + ": " + v) + '">' + v + "</td>";
           }
           h += "</tr>";
         }
         h += "</table>";
-        secCm.innerHTML = "<h2>Confusion matrix <small>rows: ground truth, columns: prediction; click a cell for its examples</small></h2>" + h;
-      } else {
-        /* Many classes: the classification report and the confusions of the
-         * focused class (or the top ones), with a heatmap beside them. */
-        var rowS = new Float64Array(w), colS = new Float64Array(w);
-        for (g = 0; g < w; g++)
-          for (p = 0; p < w; p++) { rowS[g] += m[g * w + p]; colS[p] += m[g * w + p]; }
-        var cells = [];
-        for (g = 0; g < w; g++)
-          for (p = 0; p < w; p++) {
-            var x = m[g * w + p];
-            if (!x || (g === K && p === K)) continue;
-            if (st.focus >= 0 && g !== st.focus && p !== st.focus) continue;
-            cells.push({ g: g, p: p, n: x });
-          }
-        cells.sort(function (a, b) {
-          var ad = a.g === a.p, bd = b.g === b.p;
-          if (ad !== bd) return ad ? 1 : -1;
-          if (a.n !== b.n) return b.n - a.n;
-          return a.g !== b.g ? a.g - b.g : a.p - b.p;
-        });
-        if (st.focus < 0) cells = cells.filter(function (c) { return c.g !== c.p; }).slice(0, 20);
-        var hs = Math.min(440, Math.max(260, 6 * w + 20));
-        h += '<div class="heat"><div><canvas id="cm-heat" width="' + hs + '" height="' + hs + '"></canvas><div class="axis">rows: ground truth · columns: prediction (last: background)</div></div>';
-        h += '<div style="flex:1;min-width:300px"><div class="muted">' + (st.focus >= 0 ? "every non-zero cell of <b>" +
-          esc(DG.classes[st.focus]) + "</b>" : "top confusions (click a class in the table for all of its cells)") +
-          '</div><div class="scroll compact" style="max-height:330px"><table class="grid" id="cm-cells"><thead><tr>' +
-          '<th class="l">ground truth</th><th class="l">predicted</th><th>count</th></tr></thead><tbody>';
-        cells.forEach(function (c) {
-          h += '<tr data-set="' + S.i + '" data-g="' + c.g + '" data-p="' + c.p + '" style="cursor:pointer"><td class="l">' +
-            esc(cname(c.g)) + '</td><td class="l">' + esc(cname(c.p)) + '</td><td class="num" data-v="' + c.n + '">' + c.n + "</td></tr>";
-        });
-        h += "</tbody></table></div></div></div>";
-        /* classification report: TP = the diagonal */
-        h += '<details style="margin-top:8px"><summary>classification report (TP: the diagonal)</summary>' +
-          '<div class="scroll compact" style="max-height:300px"><table class="grid" id="cm-report"><thead><tr><th class="l">class</th>' +
-          "<th>TP</th><th>FP</th><th>FN</th><th>support</th><th>P</th><th>R</th><th>F1</th></tr></thead><tbody>";
-        for (g = 0; g < K; g++) {
-          var tp = m[g * w + g], fp = colS[g] - tp, fn = rowS[g] - tp, r = prf(tp, fp, fn, rowS[g]);
-          h += '<tr><td class="l">' + esc(DG.classes[g]) + "</td>" + [tp, fp, fn, rowS[g]].map(function (v, i) {
-            return '<td class="num" data-set="' + S.i + '" data-rep="' + g + '" data-f="' + ["tp", "fp", "fn", "support"][i] +
-              '" data-v="' + v + '">' + v + "</td>";
-          }).join("") + [r.precision, r.recall, r.f1].map(function (v) {
-            return '<td class="num">' + f4(v) + "</td>";
-          }).join("") + "</tr>";
-        }
-        h += "</tbody></table></div></details>";
-        secCm.innerHTML = "<h2>Confusion matrix <small>many-class view</small></h2>" + h;
-        drawHeat($("cm-heat"), m, w, S);
+        secCm.innerHTML = "<h2>Confusion matrix <small>rows: ground truth, columns: prediction; log colour scale; click a cell for its examples</small></h2>" + h;
+        return;
       }
+      /*
+       * Many classes: a heatmap with a log colour scale (its own scale for
+       * the diagonal, in grey, so that confusions stand out), class names
+       * on the axes where they fit and on hover, a colour bar; beside it
+       * the class-to-class confusions and those with the background as
+       * separate lists (or every cell of the focused class), ranked as
+       * `detgrid confusion` ranks them.
+       */
+      var V = cmView(m, w), noBg = st.cmNoBg;
+      h += '<div class="toolbar cmtools"><label>normalise <select id="cm-norm">' + ["none", "gt", "pred"].map(function (k) {
+        return '<option value="' + k + '"' + (st.cmNorm === k ? " selected" : "") + ">" + { none: "counts", gt: "by ground truth (rows)", pred: "by prediction (columns)" }[k] + "</option>";
+      }).join("") + '</select></label><label><input type="checkbox" id="cm-nobg"' + (noBg ? " checked" : "") + "> exclude background</label>" +
+        (st.focus >= 0 ? '<button class="small" id="cm-unfocus">show the top confusions</button>' : "") + "</div>";
+      var lists;
+      if (st.focus >= 0) {
+        var fc = rankCells(m, w, V, function (g, p) { return (g === st.focus || p === st.focus) && (!noBg || (g < K && p < K)); });
+        if (m[st.focus * w + st.focus]) fc.push({ g: st.focus, p: st.focus, n: m[st.focus * w + st.focus], v: V.val(st.focus, st.focus) });
+        lists = '<div class="muted">every non-zero cell of <b>' + esc(DG.classes[st.focus]) + "</b></div>" +
+          '<div class="scroll compact" style="max-height:420px">' + cellRows(fc, S, "cm-cells") + "</div>";
+      } else {
+        var cc = rankCells(m, w, V, function (g, p) { return g < K && p < K; }).slice(0, 15);
+        lists = '<div class="kindh">class → class</div><div class="scroll compact" style="max-height:260px">' + cellRows(cc, S, "cm-top-cls") + "</div>";
+        if (!noBg) {
+          var bc = rankCells(m, w, V, function (g, p) { return g === K || p === K; }).slice(0, 15);
+          lists += '<div class="kindh">with the background (missed, spurious)</div><div class="scroll compact" style="max-height:260px">' +
+            cellRows(bc, S, "cm-top-bg") + "</div>";
+        }
+      }
+      h += '<div class="heat"><div class="heatwrap"><canvas id="cm-heat"></canvas><div class="cbar"><canvas id="cm-cbar" width="260" height="34"></canvas></div>' +
+        '<div class="axis">rows: ground truth · columns: prediction' + (noBg ? "" : " (last: background)") + "; hover for names, click for examples</div></div>" +
+        '<div class="cmlists">' + lists + "</div></div>";
+      /* classification report: TP = the diagonal */
+      var rowS = V.rowS, colS = V.colS;
+      h += '<details style="margin-top:8px"><summary>classification report (TP: the diagonal)</summary>' +
+        '<div class="scroll compact" style="max-height:300px"><table class="grid" id="cm-report"><thead><tr><th class="l">class</th>' +
+        "<th>TP</th><th>FP</th><th>FN</th><th>support</th><th>P</th><th>R</th><th>F1</th></tr></thead><tbody>";
+      for (g = 0; g < K; g++) {
+        var tp = m[g * w + g], fp = colS[g] - tp, fn = rowS[g] - tp, r = prf(tp, fp, fn, rowS[g]);
+        h += '<tr><td class="l">' + esc(DG.classes[g]) + "</td>" + [tp, fp, fn, rowS[g]].map(function (v, i) {
+          return '<td class="num" data-set="' + S.i + '" data-rep="' + g + '" data-f="' + ["tp", "fp", "fn", "support"][i] +
+            '" data-v="' + v + '">' + v + "</td>";
+        }).join("") + [r.precision, r.recall, r.f1].map(function (v) {
+          return '<td class="num">' + f4(v) + "</td>";
+        }).join("") + "</tr>";
+      }
+      h += "</tbody></table></div></details>";
+      secCm.innerHTML = "<h2>Confusion matrix <small>many-class view · log colour scale</small></h2>" + h;
+      $("cm-norm").onchange = function (e) { st.cmNorm = e.target.value; renderConfusion(); };
+      $("cm-nobg").onchange = function (e) { st.cmNoBg = e.target.checked; renderConfusion(); };
+      if ($("cm-unfocus")) $("cm-unfocus").onclick = function () { st.focus = -1; render(); };
+      drawHeat($("cm-heat"), m, w, S, V);
     }
 
-    function drawHeat(cv, m, w, S) {
-      var ctx = cv.getContext("2d"), size = cv.width - 20, cs = size / w, max = 1;
-      for (var i = 0; i < w * w; i++) if (m[i] > max && i % (w + 1)) max = m[i];
-      ctx.clearRect(0, 0, cv.width, cv.height);
-      for (var g = 0; g < w; g++)
-        for (var p = 0; p < w; p++) {
-          var v = m[g * w + p];
-          if (!v || (g === K && p === K)) continue;
-          ctx.fillStyle = g === p ? "rgba(26,127,55," + (0.2 + 0.8 * Math.min(1, Math.sqrt(v / max))) + ")" : heatColor(v, max);
-          ctx.fillRect(10 + p * cs, 10 + g * cs, Math.max(1, cs - 0.5), Math.max(1, cs - 0.5));
+    function drawHeat(cv, m, w, S, V) {
+      var n = st.cmNoBg ? K : w;                     /* axes shown */
+      var avail = Math.max(360, Math.min(760, secCm.clientWidth - 420));
+      var cs = Math.max(4, Math.min(18, Math.floor((avail - 10) / n)));
+      var names = cs >= 9, lab = names ? 104 : 8, size = cs * n;
+      var dpr = window.devicePixelRatio || 1;
+      cv.width = (lab + size + 6) * dpr;
+      cv.height = (lab + size + 6) * dpr;
+      cv.style.width = lab + size + 6 + "px";
+      cv.style.height = lab + size + 6 + "px";
+      var ctx = cv.getContext("2d");
+      ctx.scale(dpr, dpr);
+      var norm = st.cmNorm !== "none", max = 0, dmax = 0, g, p, v;
+      for (g = 0; g < n; g++)
+        for (p = 0; p < n; p++) {
+          v = V.val(g, p);
+          if (!(v > 0) || (g === K && p === K)) continue;
+          if (g === p) dmax = Math.max(dmax, v); else max = Math.max(max, v);
+        }
+      for (g = 0; g < n; g++)
+        for (p = 0; p < n; p++) {
+          v = V.val(g, p);
+          if (!(v > 0) || (g === K && p === K)) continue;
+          var t = g === p ? logT(v, dmax, norm) : logT(v, max, norm);
+          ctx.fillStyle = g === p ? "rgb(" + Math.round(220 - 150 * t) + "," + Math.round(220 - 150 * t) + "," + Math.round(225 - 150 * t) + ")"
+            : scaleColor(0.1 + 0.9 * t);
+          ctx.fillRect(lab + p * cs, lab + g * cs, Math.max(1, cs - (cs > 6 ? 1 : 0)), Math.max(1, cs - (cs > 6 ? 1 : 0)));
         }
       ctx.strokeStyle = "#ccd";
-      ctx.strokeRect(10, 10, size, size);
+      ctx.strokeRect(lab - 0.5, lab - 0.5, size + 1, size + 1);
+      if (names) {
+        ctx.fillStyle = "#3b4252";
+        ctx.font = Math.min(11, cs - 1) + "px system-ui, sans-serif";
+        ctx.textBaseline = "middle";
+        for (g = 0; g < n; g++) {
+          var nm = cname(g), tw = lab - 6;
+          while (ctx.measureText(nm).width > tw && nm.length > 3) nm = nm.slice(0, -2) + "…";
+          ctx.textAlign = "right";
+          ctx.fillText(nm, lab - 4, lab + g * cs + cs / 2);
+          ctx.save();
+          ctx.translate(lab + g * cs + cs / 2, lab - 4);
+          ctx.rotate(-Math.PI / 2);
+          ctx.textAlign = "left";
+          ctx.fillText(nm, 0, 0);
+          ctx.restore();
+        }
+      }
+      /* the largest class-to-class confusion, ringed */
+      var top = rankCells(m, w, V, function (g2, p2) { return g2 < K && p2 < K; })[0];
+      if (top) {
+        ctx.strokeStyle = "#d55e00";
+        ctx.lineWidth = 2;
+        ctx.strokeRect(lab + top.p * cs - 3, lab + top.g * cs - 3, cs + 5, cs + 5);
+        cv.dataset.top = top.g + "," + top.p;
+      }
+      drawColorBar($("cm-cbar"), max, norm);
+      var at = function (e) {
+        var r = cv.getBoundingClientRect();
+        return { p: Math.floor((e.clientX - r.left - lab) / cs), g: Math.floor((e.clientY - r.top - lab) / cs) };
+      };
       cv.onmousemove = function (e) {
-        var r = cv.getBoundingClientRect(), sx = cv.width / r.width;
-        var p = Math.floor(((e.clientX - r.left) * sx - 10) / cs), g = Math.floor(((e.clientY - r.top) * sx - 10) / cs);
-        if (p < 0 || g < 0 || p >= w || g >= w) { tip.style.display = "none"; return; }
+        var q = at(e);
+        if (q.p < 0 || q.g < 0 || q.p >= n || q.g >= n) { tip.style.display = "none"; return; }
         tip.style.display = "block";
         tip.style.left = e.clientX + 12 + "px";
         tip.style.top = e.clientY + 12 + "px";
-        tip.textContent = cname(g) + " → " + cname(p) + ": " + m[g * w + p];
+        var x = m[q.g * w + q.p], y = V.val(q.g, q.p);
+        tip.textContent = cname(q.g) + " → " + cname(q.p) + ": " + x + (norm && !isNaN(y) ? " (" + (100 * y).toFixed(1) + "%)" : "");
       };
       cv.onmouseleave = function () { tip.style.display = "none"; };
       cv.onclick = function (e) {
-        var r = cv.getBoundingClientRect(), sx = cv.width / r.width;
-        var p = Math.floor(((e.clientX - r.left) * sx - 10) / cs), g = Math.floor(((e.clientY - r.top) * sx - 10) / cs);
-        if (p >= 0 && g >= 0 && p < w && g < w && !(g === K && p === K)) openCell(S.i, g, p);
+        var q = at(e);
+        if (q.p >= 0 && q.g >= 0 && q.p < n && q.g < n && !(q.g === K && q.p === K)) openCell(S.i, q.g, q.p);
       };
+    }
+
+    /* The colour bar of the off-diagonal scale, with log-spaced ticks. */
+    function drawColorBar(cv, max, norm) {
+      var ctx = cv.getContext("2d"), W = cv.width - 20, x;
+      ctx.clearRect(0, 0, cv.width, cv.height);
+      for (x = 0; x < W; x++) { ctx.fillStyle = scaleColor(0.1 + 0.9 * x / (W - 1)); ctx.fillRect(10 + x, 2, 1, 12); }
+      ctx.fillStyle = "#667085";
+      ctx.font = "10px system-ui, sans-serif";
+      ctx.textBaseline = "top";
+      var ticks = [];
+      if (norm) ticks = [0.01 * max, 0.1 * max, max];
+      else for (var d = 1; d <= max; d *= 10) ticks.push(d);
+      if (!norm && ticks[ticks.length - 1] !== max && max > 1) ticks.push(max);
+      ticks.forEach(function (v) {
+        var t = logT(v, max, norm), px = 10 + t * (W - 1);
+        ctx.fillRect(px, 14, 1, 3);
+        var s2 = norm ? (100 * v).toFixed(v * 100 < 1 ? 2 : 1) + "%" : String(v);
+        ctx.textAlign = t > 0.95 ? "right" : t < 0.05 ? "left" : "center";
+        ctx.fillText(s2, px, 19);
+      });
+      if (!(max > 0)) { ctx.textAlign = "left"; ctx.fillText("no confusions", 10, 19); }
     }
 
     secCm.addEventListener("click", function (e) {
@@ -814,6 +1206,10 @@
       secEx.scrollIntoView({ behavior: "instant", block: "nearest" });
     }
 
+    function moreButton(kind, shown, total) {
+      return shown < total ? '<button class="small more" data-more="' + kind + '">show ' + Math.min(24, total - shown) + " more (" +
+        (total - shown) + " left)</button>" : "";
+    }
     function renderExamples() {
       if (!st.cell) { secEx.style.display = "none"; return; }
       var S = SETS[st.cell.s], g = st.cell.g, p = st.cell.p;
@@ -823,11 +1219,22 @@
         return '<button data-exsort="' + k + '" class="' + (st.exSort === k ? "on" : "") + '">' + label + "</button>";
       };
       var h = "<h2>Examples: " + esc(cname(g)) + " → " + esc(cname(p)) + " <small>" + esc(S.name) + ", confidence ≥ " + S.conf +
-        ", IoU ≥ " + S.iou[S.t] + ' · <span id="ex-total" data-v="' + list.length + '">' + list.length + "</span> in this cell" +
-        (list.length > EX_LIMIT ? ", the first " + EX_LIMIT + " shown" : "") + "</small></h2>";
+        ", IoU ≥ " + S.iou[S.t] + (st.seg > 0 ? ", segment " + esc(SEGS[st.seg].name) : "") +
+        ' · <span id="ex-total" data-v="' + list.length + '">' + list.length + "</span> in this cell" +
+        (list.length > EX_LIMIT ? ", the first " + EX_LIMIT + " listed" : "") + "</small></h2>";
       h += '<div class="tabs">sort by&nbsp;' + opt("confidence", "confidence") + opt("iou", "IoU") + opt("area", "size") +
         '<button data-exdir="1">' + (st.exAsc ? "ascending" : "descending") + '</button><button data-exclose="1">close</button></div>';
-      h += '<div class="scroll compact" style="max-height:420px"><table class="grid" id="ex-table"><thead><tr>' +
+      if (!list.length) {
+        secEx.innerHTML = h + '<p class="muted empty" id="ex-empty">No examples in this cell at these thresholds' +
+          (st.seg > 0 ? " within segment " + esc(SEGS[st.seg].name) : "") + ": move the sliders or pick another cell.</p>";
+        return;
+      }
+      /* pictures of the first examples, each with its two boxes thick */
+      var nshow = Math.min(st.exShow, list.length, EX_LIMIT);
+      h += figLegend() + '<div class="figs" id="ex-figs">' + list.slice(0, nshow).map(function (e) {
+        return figure(S, e.frame, { gt: e.gt, det: e.det }, e.det >= 0 ? "score " + f3(e.score) + (e.gt >= 0 ? ", IoU " + f3(e.iou) : "") : "missed");
+      }).join("") + "</div>" + moreButton("ex", nshow, Math.min(list.length, EX_LIMIT));
+      h += '<details class="extable"' + (IMG ? "" : " open") + '><summary>the boxes as a table</summary><div class="scroll compact" style="max-height:420px"><table class="grid" id="ex-table"><thead><tr>' +
         '<th class="l">frame</th><th class="l">ground-truth box (x, y, w, h)</th><th class="l">detection box</th>' +
         "<th>score</th><th>IoU</th><th>area</th></tr></thead><tbody>";
       list.slice(0, EX_LIMIT).forEach(function (e) {
@@ -836,15 +1243,67 @@
           '</td><td class="num" data-v="' + dv(e.iou) + '">' + f3(e.iou) + '</td><td class="num" data-v="' + dv(e.area) + '">' +
           (+e.area.toFixed(1)) + "</td></tr>";
       });
-      secEx.innerHTML = h + "</tbody></table></div>";
+      secEx.innerHTML = h + "</tbody></table></div></details>";
+      if (IMG) fillThumbs(secEx);
     }
     secEx.addEventListener("click", function (e) {
       var b = e.target.closest("button");
       if (!b) return;
       if (b.dataset.exsort) st.exSort = b.dataset.exsort;
       if (b.dataset.exdir) st.exAsc = !st.exAsc;
+      if (b.dataset.more) st.exShow += 24;
       if (b.dataset.exclose) { st.cell = null; renderConfusion(); }
       renderExamples();
+    });
+
+    /*
+     * Worst frames of a set at its thresholds: F1 ascending (undefined
+     * last, ties in frame order), as `detgrid frames --sort f1`, within the
+     * segment; pictures with every box, then a table.
+     */
+    function worstFrames(S) {
+      var fc = frameCounts(S, S.conf, S.t), gtf = regularPerFrame(), mask = segMask(), out = [];
+      for (var f = 0; f < F; f++) {
+        if (mask && !mask[f]) continue;
+        var tp = fc.tp[f], fp = fc.fp[f], fn = gtf[f] - tp, den = 2 * tp + fp + fn;
+        out.push({ f: f, tp: tp, fp: fp, fn: fn, f1: den ? 2 * tp / den : NaN });
+      }
+      out.sort(function (a, b) {
+        var an = isNaN(a.f1), bn = isNaN(b.f1);
+        if (an !== bn) return an ? 1 : -1;
+        if (a.f1 !== b.f1 && !an) return a.f1 - b.f1;
+        return a.f - b.f;
+      });
+      return out;
+    }
+    function renderWorst() {
+      if (!shown(secWf)) { secWf.innerHTML = "<h2>Worst frames</h2>"; return; }
+      var S = SETS[st.wf], list = worstFrames(S), n = Math.min(st.wfShow, list.length);
+      var h = '<h2>Worst frames <small>lowest F1 first at the set\'s thresholds, as <code>detgrid frames --sort f1</code>' +
+        (st.seg > 0 ? "; segment " + esc(SEGS[st.seg].name) : "") + "</small></h2>";
+      if (SETS.length > 1)
+        h += '<div class="tabs">' + SETS.map(function (T) {
+          return '<button data-wfset="' + T.i + '" class="' + (T.i === st.wf ? "on" : "") + '">' + esc(T.name) + "</button>";
+        }).join("") + "</div>";
+      if (!list.length) { secWf.innerHTML = h + '<p class="muted empty">no frames' + (st.seg > 0 ? " in this segment" : "") + "</p>"; return; }
+      h += figLegend() + '<div class="figs" id="wf-figs">' + list.slice(0, n).map(function (x) {
+        return figure(S, x.f, null, "F1 " + f3(x.f1) + " · TP " + x.tp + ", FP " + x.fp + ", FN " + x.fn);
+      }).join("") + "</div>" + moreButton("wf", n, list.length);
+      h += '<details class="extable"><summary>as a table</summary><div class="scroll compact" style="max-height:360px"><table class="grid" id="wf-table"><thead><tr>' +
+        '<th>#</th><th class="l">frame</th><th>TP</th><th>FP</th><th>FN</th><th>F1</th></tr></thead><tbody>';
+      list.slice(0, n).forEach(function (x, i) {
+        h += '<tr data-frame="' + x.f + '"><td class="num">' + (i + 1) + '</td><td class="l">' + esc(DG.frames[x.f]) + '</td><td class="num">' + x.tp +
+          '</td><td class="num">' + x.fp + '</td><td class="num">' + x.fn + '</td><td class="num" data-v="' + dv(x.f1) + '">' + f4(x.f1) + "</td></tr>";
+      });
+      secWf.innerHTML = h + "</tbody></table></div></details>";
+      if (IMG) fillThumbs(secWf);
+    }
+    secWf.addEventListener("click", function (e) {
+      var b = e.target.closest("button");
+      if (!b) return;
+      if (b.dataset.wfset) { st.wf = +b.dataset.wfset; st.wfShow = 24; }
+      if (b.dataset.more) st.wfShow += 24;
+      renderWorst();
     });
 
     /* PR curves: one canvas per set, the selected classes, the current point. */
@@ -857,11 +1316,17 @@
         SETS.forEach(function (S) {
           h += '<div><div class="muted" id="pr' + S.i + '-lab"></div><canvas id="pr' + S.i + '" width="420" height="300"></canvas></div>';
         });
-        h += '</div><div class="legend">' + (st.sel.length ? st.sel.map(function (c) {
-          return '<span><i style="background:' + selColor(c) + '"></i>' + esc(DG.classes[c]) + "</span>";
-        }).join("") : '<span class="muted">select classes in the table</span>') + "</div>";
+        h += '</div><div class="legend" id="pr-legend"></div>';
         secPr.innerHTML = h;
       }
+      /* the legend carries each set's AP of the class at its IoU */
+      $("pr-legend").innerHTML = st.sel.length ? st.sel.map(function (c) {
+        return '<span data-prcls="' + c + '"><i style="background:' + selColor(c) + '"></i>' + esc(DG.classes[c]) + " · AP " +
+          SETS.map(function (S) {
+            var v = ap101(S, c, S.t);
+            return (SETS.length > 1 ? esc(S.name) + " " : "") + '<b data-set="' + S.i + '" data-prap="' + c + '" data-v="' + dv(v) + '">' + f3(v) + "</b>";
+          }).join(", ") + "</span>";
+      }).join("") : '<span class="muted">select classes in the table</span>';
       SETS.forEach(function (S) {
         $("pr" + S.i + "-lab").textContent = S.name + " · IoU ≥ " + S.iou[S.t];
         var cv = $("pr" + S.i), ctx = cv.getContext("2d");
@@ -961,8 +1426,11 @@
     }
     function renderCards() {
       if (!secCards) return;
-      var h = '<h2>Scenarios <small>click a card to filter the page to its frames; thresholds: the segment\'s own, else the sliders\'</small></h2>';
-      var order = [], groups = { split: "Splits", regression: "Regression tests", scenario: "Scenarios" }, lastKind = null;
+      var open = secCards.querySelector("details") ? secCards.querySelector("details").open : SEGS.length <= 6;
+      var h = '<details' + (open ? " open" : "") + '><summary><h2 style="display:inline">Scenarios</h2> <small class="muted">' + SEGS.length +
+        " segments; click a card to filter the page to its frames; thresholds: the segment's own, else the sliders'</small>" +
+        '<span class="cardsum" id="cards-sum"></span></summary>';
+      var order = [], groups = { split: "Splits", regression: "Regression tests", scenario: "Scenarios" }, lastKind = null, nPass = 0, nFail = 0;
       ["split", "regression", "scenario"].forEach(function (kd) {
         SEGS.forEach(function (g, gi) { if (g.kind === kd) order.push(gi); });
       });
@@ -973,14 +1441,21 @@
           h += (lastKind === null ? "" : "</div>") + '<h3 class="kindh">' + esc(groups[g.kind] || g.kind) + '</h3><div class="cards">';
           lastKind = g.kind;
         }
-        var tg = g.targets || {}, allPass = true, any = false, body = "";
+        var tg = g.targets || {}, allPass = true, any = false, body = "", hasAp = tg.ap !== undefined && tg.ap !== null;
         SETS.forEach(function (S) {
           var conf = tg.conf !== undefined && tg.conf !== null ? tg.conf : S.conf;
           var t = tg.iou !== undefined && tg.iou !== null ? findT(S, tg.iou) : S.t;
-          if (t < 0) { body += '<tr><td colspan="4" class="err">' + esc(S.name) + ": IoU " + tg.iou + " not evaluated</td></tr>"; allPass = false; return; }
+          if (t < 0) { body += '<tr><td colspan="5" class="err">' + esc(S.name) + ": IoU " + tg.iou + " not evaluated</td></tr>"; allPass = false; return; }
           var mi = segCounts(S, gi, conf, t);
+          if (hasAp) {
+            /* AP (all-point, every detection) on the segment's frames, as `detgrid scenarios` */
+            var keep = st.seg;
+            st.seg = gi;
+            mi.ap = apAllPoint(S, t);
+            st.seg = keep;
+          }
           body += '<tr><td class="who"><b>' + esc(S.name) + '</b><div class="muted">conf ' + conf + " · IoU " + S.iou[t] + "</div></td>";
-          ["precision", "recall", "f1"].forEach(function (k) {
+          ["precision", "recall", "f1"].concat(hasAp ? ["ap"] : []).forEach(function (k) {
             var v = mi[k], tv = tg[k], cls = "";
             if (tv !== undefined && tv !== null) {
               any = true;
@@ -993,16 +1468,19 @@
           });
           body += "</tr>";
         });
+        if (any) { if (allPass) nPass++; else nFail++; }
         var tgt = ["precision", "recall", "f1", "ap"].filter(function (k) { return tg[k] !== undefined && tg[k] !== null; })
-          .map(function (k) { return k + " ≥ " + tg[k]; }).join(", ");
+          .map(function (k) { return (k === "ap" ? "AP" : k) + " ≥ " + tg[k]; }).join(", ");
         h += '<div class="scard' + (gi === st.seg || (gi === 0 && st.seg <= 0) ? " active" : "") + '" data-segcard="' + gi + '"><h4><span>' + esc(g.name) +
           ' <span class="kind">' + esc(g.kind) + "</span></span>" + (any ? '<span class="' + (allPass ? "pass" : "fail") +
           '" data-segpass="' + gi + '">' + (allPass ? "PASS" : "FAIL") + "</span>" : "") + "</h4>" +
           '<div class="muted" style="font-size:12px">' + (g.frames ? g.frames.length : F) + " frames" +
-          (tgt ? " · targets: " + esc(tgt) : "") + (tg.ap !== undefined && tg.ap !== null ? " (AP: see detgrid scenarios)" : "") +
-          '</div><table><tr><th></th><th class="num">P</th><th class="num">R</th><th class="num">F1</th></tr>' + body + "</table></div>";
+          (tgt ? " · targets: " + esc(tgt) : "") +
+          '</div><table><tr><th></th><th class="num">P</th><th class="num">R</th><th class="num">F1</th>' + (hasAp ? '<th class="num">AP</th>' : "") +
+          "</tr>" + body + "</table></div>";
       });
-      secCards.innerHTML = h + "</div>";
+      secCards.innerHTML = h + "</div></details>";
+      $("cards-sum").innerHTML = (nPass ? '<span class="pass">' + nPass + " pass</span> " : "") + (nFail ? '<span class="fail">' + nFail + " fail</span>" : "");
     }
     if (secCards) secCards.addEventListener("click", function (e) {
       var c = e.target.closest("[data-segcard]");
@@ -1025,7 +1503,8 @@
     var leKey = null;
     function renderLabelErrors() {
       if (!secLe) return;
-      var key = st.le + ":" + st.leKind + ":" + st.seg;
+      if (!shown(secLe)) { secLe.innerHTML = "<h2>Likely label errors</h2>"; return; }
+      var key = st.le + ":" + st.leKind + ":" + st.seg + ":" + st.leShow;
       if (key === leKey) return;  /* the lists do not depend on the sliders */
       leKey = key;
       var S = SETS[st.le], le = S.le, mask = segMask();
@@ -1036,30 +1515,62 @@
           return '<button data-leset="' + T.i + '" class="' + (T.i === st.le ? "on" : "") + '">' + esc(T.name) + "</button>";
         }).join("") + "</div>";
       if (!le) { secLe.innerHTML = h + '<p class="muted">not exported for this set</p>'; return; }
+      /* tab counts: entries listed (within the segment) of the candidates */
       h += '<div class="tabs">' + le.kinds.map(function (k, i) {
-        return '<button data-lekind="' + i + '" class="' + (i === st.leKind ? "on" : "") + '">' + esc(k.kind) + " (" + k.candidates + ")</button>";
+        var n = mask ? k.list.filter(function (e) { return mask[e.frame]; }).length : k.list.length;
+        return '<button data-lekind="' + i + '" data-n="' + n + '" class="' + (i === st.leKind ? "on" : "") + '">' + esc(k.kind) + " (" + n +
+          (mask ? " in segment" : k.candidates > n ? " of " + k.candidates : "") + ")</button>";
       }).join("") + "</div>";
-      var kk = le.kinds[st.leKind];
+      var kk = le.kinds[st.leKind], rows = [];
+      kk.list.forEach(function (e, i) { if (!mask || mask[e.frame]) rows.push([e, i]); });
+      if (!rows.length) {
+        secLe.innerHTML = h + '<p class="muted empty" id="le-empty">no ' + esc(kk.kind) + " entries" + (mask ? " in this segment" : "") + "</p>" +
+          '<table class="grid" id="le-table"><tbody></tbody></table>';
+        return;
+      }
+      /* pictures of the first entries: the label and the detection thick */
+      var n = Math.min(st.leShow, rows.length);
+      h += figLegend() + '<div class="figs" id="le-figs">' + rows.slice(0, n).map(function (r) {
+        var e = r[1], x = r[0];
+        return figure(S, x.frame, { gt: labelIndex(x), det: detIndex(S, x) }, "#" + (e + 1) + " " + esc(x.label_cls >= 0 ? DG.classes[x.label_cls] : "–") +
+          " / " + esc(x.det_cls >= 0 ? DG.classes[x.det_cls] : "–"));
+      }).join("") + "</div>" + moreButton("le", n, rows.length);
       h += '<div class="scroll compact" style="max-height:420px"><table class="grid" id="le-table"><thead><tr><th>#</th><th>score</th>' +
         '<th class="l">frame</th><th class="l">label</th><th class="l">detection</th><th>conf</th><th>IoU</th><th class="l">why</th></tr></thead><tbody>';
-      var n = 0;
-      kk.list.forEach(function (e, i) {
-        if (mask && !mask[e.frame]) return;
-        n++;
+      rows.forEach(function (r) {
+        var e = r[0], i = r[1];
         h += '<tr><td class="num">' + (i + 1) + '</td><td class="num">' + f3(e.score === null ? NaN : e.score) + '</td><td class="l">' +
           esc(DG.frames[e.frame]) + '</td><td class="l">' + (e.label_cls >= 0 ? esc(DG.classes[e.label_cls]) : "–") +
           '</td><td class="l">' + (e.det_cls >= 0 ? esc(DG.classes[e.det_cls]) : "–") + '</td><td class="num">' +
           f3(e.conf === null ? NaN : e.conf) + '</td><td class="num">' + f3(e.iou === null ? NaN : e.iou) +
           '</td><td class="l why">' + esc(e.why) + "</td></tr>";
       });
-      if (!n) h += '<tr><td colspan="8" class="muted l">no entries' + (mask ? " in this segment" : "") + "</td></tr>";
       secLe.innerHTML = h + "</tbody></table></div>";
+      if (IMG) fillThumbs(secLe);
+    }
+    /* The label and the sorted detection an entry names, found by box. */
+    function sameBox(b, i, x) { return b[4 * i] === x[0] && b[4 * i + 1] === x[1] && b[4 * i + 2] === x[2] && b[4 * i + 3] === x[3]; }
+    function labelIndex(e) {
+      if (!e.label_box) return -1;
+      for (var j = L.off[e.frame]; j < L.off[e.frame + 1]; j++)
+        if (L.cls[j] === e.label_cls && sameBox(L.box, j, e.label_box)) return j;
+      return -1;
+    }
+    function detIndex(S, e) {
+      if (!e.det_box) return -1;
+      var bf = byFrame(S), dc = detClass(S);
+      for (var q = bf.start[e.frame]; q < bf.start[e.frame + 1]; q++) {
+        var j = bf.idx[q];
+        if (dc[j] === e.det_cls && S.score[j] === e.conf && sameBox(S.box, j, e.det_box)) return j;
+      }
+      return -1;
     }
     if (secLe) secLe.addEventListener("click", function (e) {
       var b = e.target.closest("button");
       if (!b) return;
-      if (b.dataset.leset) { st.le = +b.dataset.leset; st.leKind = 0; }
-      if (b.dataset.lekind) st.leKind = +b.dataset.lekind;
+      if (b.dataset.leset) { st.le = +b.dataset.leset; st.leKind = 0; st.leShow = 12; }
+      if (b.dataset.lekind) { st.leKind = +b.dataset.lekind; st.leShow = 12; }
+      if (b.dataset.more) st.leShow += 24;
       renderLabelErrors();
     });
 
@@ -1071,9 +1582,9 @@
         secEmb.dataset.init = "1";
         secEmb.innerHTML = '<h2>Embeddings <small>' + esc(EMB.kind || "") + ' projection; colour: the frame\'s metric at the set\'s thresholds</small></h2>' +
           '<div class="tabs" id="emb-tabs"></div><div class="heat"><canvas id="emb" width="760" height="460"></canvas>' +
-          '<div class="legend" style="flex-direction:column;gap:6px"><span><i style="background:hsl(0,70%,42%);height:10px;width:10px"></i>0</span>' +
-          '<span><i style="background:hsl(60,70%,42%);height:10px;width:10px"></i>0.5</span><span><i style="background:hsl(120,70%,42%);height:10px;width:10px"></i>1</span>' +
-          '<span><i style="background:#aab;height:10px;width:10px"></i>undefined</span><span class="muted">one point per frame;<br>outside the segment: faded</span></div></div>';
+          '<div class="legend" style="flex-direction:column;gap:6px"><span><i style="background:' + VIRIDIS[0] + ';height:10px;width:10px"></i>0</span>' +
+          '<span><i style="background:' + VIRIDIS[5] + ';height:10px;width:10px"></i>0.5</span><span><i style="background:' + VIRIDIS[10] + ';height:10px;width:10px"></i>1</span>' +
+          '<span><i style="background:#c8c8c8;height:10px;width:10px"></i>undefined</span><span class="muted">viridis, as <code>detgrid embeddings --plot</code>;<br>one point per frame;<br>outside the segment: faded</span></div></div>';
         secEmb.addEventListener("click", function (e) {
           var b = e.target.closest("button");
           if (!b) return;
@@ -1123,7 +1634,7 @@
         /* faded frames (outside the segment) first, then the rest */
         ctx.globalAlpha = pass ? 0.85 : 0.08;
         for (var b = 0; b <= 21; b++) {
-          ctx.fillStyle = b === 21 ? "#aab" : "hsl(" + 6 * b + ",70%,42%)";
+          ctx.fillStyle = b === 21 ? "#c8c8c8" : scaleColor(1 - b / 20);
           ctx.beginPath();
           for (i = 0; i < n; i++) {
             if (bucket[i] !== b) continue;
@@ -1164,8 +1675,9 @@
       step("confusion", renderConfusion);
       step("pr", renderPr);
       step("examples", function () { if (st.cell) renderExamples(); });
+      step("worst", renderWorst);
       step("errors", renderLabelErrors);
-      step("embeddings", renderEmbeddings);
+      step("embeddings", function () { if (shown(secEmb)) renderEmbeddings(); });
       timings.parts = parts;
       var ms = performance.now() - r0;
       timings.renders.push(ms);
