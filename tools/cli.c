@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "detgrid/image.h"
 
 void cli_usage(FILE *f, const char *const *usage, const cli_opt *opts)
 {
@@ -446,6 +447,19 @@ double cli_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void cli_add_image(cJSON *o, const dg_project *p, const char *dir,
+                   uint32_t frame)
+{
+    char path[8192];
+    if (!dir)
+        return;
+    if (dg_project_frame_image(NULL, p, dir, frame, path, sizeof(path)) ==
+        DG_OK)
+        cJSON_AddStringToObject(o, "image", path);
+    else
+        cJSON_AddNullToObject(o, "image");
 }
 
 const char *cli_verdict(double lo, double hi)

@@ -116,6 +116,15 @@ cJSON *cli_prf_json(cJSON *o, dg_prf m);
 /* A difference's verdict from its interval: "B better" when it lies above
  * 0, "B worse" below, else "no significant difference". */
 const char *cli_verdict(double lo, double hi);
+/* With an image folder (dir non-NULL), adds "image" to o: frame's picture
+ * there (detgrid/image.h), or null when it has none. */
+void cli_add_image(cJSON *o, const dg_project *p, const char *dir,
+                   uint32_t frame);
+/* The option table entry of --images for commands that list frames. */
+#define CLI_OPT_IMAGES(var)                                                   \
+    {OPT_STR, 0, "images", &(var), "<folder>",                                \
+     "the frames' pictures (default: the project's, 'detgrid import "         \
+     "images'); adds \"image\" to --json", 0}
 /* The three as "%9.4f %9.4f %9.4f", "-" in place of NaN. */
 void cli_fmt_prf(char *buf, size_t cap, dg_prf m);
 

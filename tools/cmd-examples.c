@@ -9,12 +9,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "detgrid/image.h"
 #include "cmds.h"
 
 static const char *const usage[] = {
     "detgrid examples <project.h5> [--inferences <name>] --cell <gt>,<pred> "
     "[--conf <c>] [--iou <t>] [--sort confidence|iou|area] [--asc|--desc] "
-    "[--limit <n>] [--offset <k>] [--segment <s>] [--json]",
+    "[--limit <n>] [--offset <k>] [--segment <s>] [--json] "
+    "[--images <folder>] [--montage <sheet.png>]",
     NULL};
 
 /* A class index, DG_BACKGROUND, or -2 when name is neither. A class named
@@ -87,7 +89,10 @@ typedef struct listing {
     int asc;
     long offset, limit;
     uint64_t total;
+    const char *images; /* image folder, or NULL */
 } listing;
+
+
 
 static cJSON *example_json(dg_project *p, const dg_example *e)
 {
@@ -132,8 +137,11 @@ static void print_json(const listing *l, dg_examples *ex, int compact)
     cJSON_AddNumberToObject(j, "limit", (double)l->limit);
     cJSON_AddNumberToObject(j, "total", (double)l->total);
     cJSON *arr = cJSON_AddArrayToObject(j, "examples");
-    while (dg_examples_next(ex, &e))
-        cJSON_AddItemToArray(arr, example_json(l->p, &e));
+    while (dg_examples_next(ex, &e)) {
+        cJSON *o = example_json(l->p, &e);
+        cli_add_image(o, l->p, l->images, e.frame);
+        cJSON_AddItemToArray(arr, o);
+    }
     cli_print_json(j, compact);
 }
 
@@ -172,6 +180,77 @@ static void print_text(const listing *l, dg_examples *ex)
     }
 }
 
+/*
+ * The contact sheet of the listed examples: the ground truth and the
+ * detection of each drawn thick, coloured by outcome (a detection on a
+ * ground truth of its class green, of another class or none vermilion; a
+ * ground truth without a detection purple, dashed).
+ */
+static int write_montage(dg_ctx *ctx, const listing *l, dg_examples *ex,
+                         const char *path)
+{
+    dg_example e;
+    uint64_t n = 0, cap = 64;
+    dg_montage_tile *t = malloc(cap * sizeof(*t));
+    dg_drawn_box *b = malloc(cap * 2 * sizeof(*b));
+    int rc = EXIT_OK, oom = !t || !b;
+    while (!oom && dg_examples_next(ex, &e)) {
+        if (n == cap) {
+            cap *= 2;
+            dg_montage_tile *t2 = realloc(t, cap * sizeof(*t));
+            if (t2)
+                t = t2;
+            dg_drawn_box *b2 = t2 ? realloc(b, cap * 2 * sizeof(*b)) : NULL;
+            if (b2)
+                b = b2;
+            if ((oom = !t2 || !b2))
+                break;
+        }
+        dg_drawn_box *bb = b + 2 * n;
+        uint32_t k = 0;
+        if (e.gt_index >= 0) {
+            memcpy(bb[k].box, e.gt_box, sizeof(e.gt_box));
+            bb[k].kind = e.det_index >= 0 ? DG_DRAW_GT : DG_DRAW_FN;
+            bb[k++].thick = 1;
+        }
+        if (e.det_index >= 0) {
+            memcpy(bb[k].box, e.det_box, sizeof(e.det_box));
+            bb[k].kind = e.gt_index >= 0 && e.gt_class == e.pred_class
+                             ? DG_DRAW_TP
+                             : DG_DRAW_FP;
+            bb[k++].thick = 1;
+        }
+        t[n].frame = e.frame;
+        t[n].n_boxes = k;
+        n++;
+    }
+    if (oom) {
+        rc = cli_error("out of memory");
+        goto out;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        t[i].boxes = b + 2 * i;
+    if (!n) {
+        fprintf(stderr, "detgrid examples: no examples: no montage written\n");
+        goto out;
+    }
+    uint32_t missing = 0;
+    dg_status st = dg_project_montage(ctx, l->p, l->images, t, (uint32_t)n,
+                                      200, path, &missing);
+    cli_flush_warnings(ctx);
+    if (st < 0) {
+        rc = cli_fail(ctx, st);
+        goto out;
+    }
+    fprintf(stderr, "wrote '%s': %llu examples%s\n", path,
+            (unsigned long long)n,
+            missing ? " (some without a picture: placeholders)" : "");
+out:
+    free(t);
+    free(b);
+    return rc;
+}
+
 int cmd_examples(int argc, const char **argv)
 {
     const char *inf = NULL, *cellspec = NULL, *sort = "confidence";
@@ -179,6 +258,7 @@ int cmd_examples(int argc, const char **argv)
     double conf = NAN, iou = NAN;
     long limit = 20, offset = 0;
     int json = 0, compact = 0, asc = 0, desc = 0;
+    const char *images = NULL, *montage = NULL;
     cli_opt opts[] = {
         CLI_OPT_INFERENCES(inf),
         {OPT_STR, 0, "cell", &cellspec, "<gt>,<pred>",
@@ -193,6 +273,10 @@ int cmd_examples(int argc, const char **argv)
          "at most n examples (default 20; 0: all)", 0},
         {OPT_INT, 0, "offset", &offset, "<k>", "skip the first k", 0},
         CLI_OPT_SEGMENT(segment),
+        CLI_OPT_IMAGES(images),
+        {OPT_STR, 0, "montage", &montage, "<sheet.png>",
+         "also write a contact sheet of the listed examples (PNG or JPEG)",
+         0},
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
@@ -258,13 +342,25 @@ int cmd_examples(int argc, const char **argv)
         rc = cli_fail(ctx, st);
         goto out;
     }
+    if (!images)
+        images = dg_project_images_dir(p);
     listing l = {p, name, sort, conf, dg_results_iou(r, t), (int32_t)g,
-                 (int32_t)pc, asc, offset, limit, dg_examples_total(ex)};
+                 (int32_t)pc, asc, offset, limit, dg_examples_total(ex),
+                 images};
     if (json)
         print_json(&l, ex, compact);
     else
         print_text(&l, ex);
     rc = EXIT_OK;
+    if (montage) {
+        /* the same listing again, for the pictures */
+        dg_examples_free(ex);
+        ex = NULL;
+        if ((st = dg_examples_new(ctx, r, p, &q, &ex)) < 0)
+            rc = cli_fail(ctx, st);
+        else
+            rc = write_montage(ctx, &l, ex, montage);
+    }
 out:
     dg_examples_free(ex);
     dg_results_free(r);

@@ -52,6 +52,7 @@ static int cmp_row(const void *x, const void *y)
 int cmd_frames(int argc, const char **argv)
 {
     const char *inf = NULL, *segment = NULL, *sort = "frame", *cls_name = NULL;
+    const char *images = NULL;
     double conf = NAN, iou = NAN;
     long limit = 0;
     int json = 0, compact = 0;
@@ -66,6 +67,7 @@ int cmd_frames(int argc, const char **argv)
          "frame (default), f1, precision, recall (ascending: worst first), "
          "fp or fn (descending)", 0},
         {OPT_INT, 'n', "limit", &limit, "<n>", "at most n frames (0: all)", 0},
+        CLI_OPT_IMAGES(images),
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
@@ -162,6 +164,8 @@ int cmd_frames(int argc, const char **argv)
             cJSON_AddNumberToObject(o, "fn", rows[k].c.fn);
             cJSON_AddNumberToObject(o, "n_gt", rows[k].c.n_gt);
             cli_prf_json(o, rows[k].m);
+            cli_add_image(o, p, images ? images : dg_project_images_dir(p),
+                          rows[k].frame);
             cJSON_AddItemToArray(a, o);
         }
         cli_print_json(j, compact);

@@ -81,7 +81,7 @@ static void print_box(const char *what, const char *cls, int64_t idx,
 
 int cmd_label_errors(int argc, const char **argv)
 {
-    const char *inf = NULL, *kind = "all";
+    const char *inf = NULL, *kind = "all", *images = NULL;
     double iou = NAN, bg = NAN, conf = 0;
     long limit = 20;
     int json = 0, compact = 0;
@@ -98,6 +98,7 @@ int cmd_label_errors(int argc, const char **argv)
          "a comma list or all (default)", 0},
         {OPT_INT, 'n', "limit", &limit, "<n>",
          "entries per list (default 20; 0: all)", 0},
+        CLI_OPT_IMAGES(images),
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
@@ -168,8 +169,13 @@ int cmd_label_errors(int argc, const char **argv)
             cJSON_AddNumberToObject(l, "candidates",
                                     (double)le.n_candidates[k]);
             cJSON *a = cJSON_AddArrayToObject(l, "entries");
-            for (uint64_t i = 0; i < le.n[k]; i++)
-                cJSON_AddItemToArray(a, entry_json(p, &le.list[k][i], i + 1));
+            for (uint64_t i = 0; i < le.n[k]; i++) {
+                cJSON *o = entry_json(p, &le.list[k][i], i + 1);
+                cli_add_image(o, p,
+                              images ? images : dg_project_images_dir(p),
+                              le.list[k][i].frame);
+                cJSON_AddItemToArray(a, o);
+            }
         }
         cli_print_json(j, compact);
     } else {

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -512,13 +513,21 @@ dg_status dg_image_write(dg_ctx *ctx, const dg_image *im, const char *path,
     if (st < 0)
         return st;
     size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
+    char *tmp = malloc(pl + 40);
     if (!tmp) {
         free(b);
         return dg__fail(ctx, DG_ENOMEM, "out of memory");
     }
-    snprintf(tmp, pl + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
+    /* O_EXCL on a name of our own: the file gets the usual umask'd mode
+     * (mkstemp would make it 0600). */
+    static unsigned seq;
+    int fd = -1;
+    for (int tries = 0; tries < 100 && fd < 0; tries++) {
+        snprintf(tmp, pl + 40, "%s.tmp%ld.%u", path, (long)getpid(), seq++);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
         st = dg__fail(ctx, DG_EIO, "'%s': cannot create: %s", path,

@@ -122,3 +122,72 @@ dg_status dg_project_paint_frames(dg_ctx *ctx, dg_project *p, const char *dir)
     free(path);
     return st < 0 ? st : DG_OK;
 }
+
+/* Draws b scaled by s, offset by (ox, oy). */
+static void draw_box(dg_image *im, const dg_drawn_box *b, double s, double ox,
+                     double oy)
+{
+    dg_image_stroke_rect(im, ox + b->box[0] * s, oy + b->box[1] * s,
+                         b->box[2] * s, b->box[3] * s, b->thick ? 3 : 1,
+                         dg_draw_color(b->kind), b->kind == DG_DRAW_FN);
+}
+
+dg_status dg_project_montage(dg_ctx *ctx, const dg_project *p,
+                             const char *dir, const dg_montage_tile *tiles,
+                             uint32_t n, uint32_t tile_w, const char *path,
+                             uint32_t *n_missing)
+{
+    if (!n || tile_w < 16 || tile_w > 4096)
+        return dg__fail(ctx, DG_EINVAL, "montage: %u tiles of width %u", n,
+                        tile_w);
+    uint32_t tile_h = tile_w * 3 / 4, pad = 6, cols = n < 6 ? n : 6;
+    uint32_t rows = (n + cols - 1) / cols, missing = 0;
+    dg_image sheet;
+    dg_status st = dg_image_init(ctx, &sheet, pad + cols * (tile_w + pad),
+                                 pad + rows * (tile_h + pad), 0xffffff);
+    if (st < 0)
+        return st;
+    char file[8192];
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t x0 = pad + (i % cols) * (tile_w + pad);
+        int64_t y0 = pad + (i / cols) * (tile_h + pad);
+        dg_image t;
+        double s = 1;
+        dg_status fs = dir ? dg_project_frame_image(ctx, p, dir,
+                                                    tiles[i].frame, file,
+                                                    sizeof(file))
+                           : dg__fail(ctx, DG_ENOTFOUND, "no image folder");
+        if (fs >= 0)
+            fs = dg_image_thumbnail(ctx, file, tile_w, tile_h, &t, &s);
+        if (fs < 0) {
+            if (!missing++)
+                dg__warn(ctx, "montage: %s", dg_ctx_last_error(ctx));
+            dg_image_fill_rect(&sheet, (double)x0, (double)y0, tile_w,
+                               tile_h, 0xe6e8ec);
+            for (uint32_t k = 0; k < tile_w; k++) {
+                double y = (double)k * tile_h / tile_w;
+                dg_image_fill_rect(&sheet, (double)(x0 + k), (double)y0 + y,
+                                   1, 1, 0xb0b6c2);
+                dg_image_fill_rect(&sheet, (double)(x0 + k),
+                                   (double)y0 + tile_h - 1 - y, 1, 1,
+                                   0xb0b6c2);
+            }
+            continue;
+        }
+        dg_image_blit(&sheet, &t, x0, y0);
+        for (uint32_t b = 0; b < tiles[i].n_boxes; b++)
+            if (!tiles[i].boxes[b].thick)
+                draw_box(&sheet, &tiles[i].boxes[b], s, (double)x0,
+                         (double)y0);
+        for (uint32_t b = 0; b < tiles[i].n_boxes; b++)
+            if (tiles[i].boxes[b].thick)
+                draw_box(&sheet, &tiles[i].boxes[b], s, (double)x0,
+                         (double)y0);
+        dg_image_release(&t);
+    }
+    st = dg_image_write(ctx, &sheet, path, 90);
+    dg_image_release(&sheet);
+    if (n_missing)
+        *n_missing = missing;
+    return st;
+}

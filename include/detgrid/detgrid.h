@@ -115,6 +115,7 @@
 #include "detgrid/bootstrap.h"
 #include "detgrid/embeddings.h"
 #include "detgrid/report.h"
+#include "detgrid/image.h"
 
 #define DG_VERSION_STRING "0.1.0"
 

@@ -151,6 +151,34 @@ typedef enum {
 /* 0xRRGGBB of kind k (colour-blind safe: blue, green, vermilion, ...). */
 uint32_t dg_draw_color(dg_draw_kind k);
 
+/* A box to draw on a frame's picture, in the frame's pixels. */
+typedef struct dg_drawn_box {
+    double box[4];      /* x, y, w, h */
+    dg_draw_kind kind;  /* colour; DG_DRAW_FN is dashed */
+    int thick;          /* 1: the subject (3 px), 0: context (1 px) */
+} dg_drawn_box;
+
+/* One tile of a contact sheet: a frame and the boxes drawn on it. */
+typedef struct dg_montage_tile {
+    uint32_t frame;
+    const dg_drawn_box *boxes;
+    uint32_t n_boxes;
+} dg_montage_tile;
+
+/*
+ * A contact sheet of n tiles, written to path (PNG or JPEG by its name):
+ * each frame's picture under dir (dg_project_frame_image) scaled to fit
+ * tile_w x 3/4 tile_w with its boxes drawn, up to 6 a row, in order. A
+ * frame whose picture is missing or unreadable gets a crossed-out grey
+ * tile and counts in *n_missing (or NULL); the first such failure is
+ * added to the context's warnings. Fails only when the sheet cannot be
+ * written (or n is 0: DG_EINVAL).
+ */
+dg_status dg_project_montage(dg_ctx *ctx, const dg_project *p,
+                             const char *dir, const dg_montage_tile *tiles,
+                             uint32_t n, uint32_t tile_w, const char *path,
+                             uint32_t *n_missing);
+
 #ifdef __cplusplus
 }
 #endif
