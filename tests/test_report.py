@@ -17,10 +17,24 @@
     order, with the same score, IoU and area, for each sort key. Also: the
     table's sorting, the many-class view (more than 25 classes) against
     confusion's report and `--class` cells, the class filter, version-1
-    results, stale results and usage errors. Screenshots at 1920x1080 and
-    1366x768 go to the temporary directory and, with DETGRID_SCREENSHOT_DIR
-    set, there; the time to first render and of slider redraws, measured in
-    the browser, are printed.
+    results, stale results and usage errors.
+  - AP: each set's 12 COCO numbers equal `detgrid coco --json`; the per-class
+    AP column and the PR legend equal `detgrid compare --json`'s AP at many
+    slider positions, with B - A; at the defaults the intervals and verdicts
+    are compare's; a card's AP target is judged on `detgrid scenarios`' AP.
+  - Pictures (`synth --images`, `report --images`): the thumbnails are
+    JPEGs of the frames at the recorded scale; examples, worst frames (as
+    `detgrid frames --sort f1`) and label errors show them with the boxes
+    drawn where the payload puts them; a folder without pictures gives a
+    warning and placeholders.
+  - The many-class confusion view: the class-to-class list and the ringed
+    cell are `detgrid confusion`'s top class-to-class cell, normalised
+    rankings are `confusion --normalize`'s.
+  - Layout: at 1024, 1366 and 1920 px wide no figure of the Overall panel
+    overlaps another or overflows its box; screenshots of each width go to
+    the temporary directory and, with DETGRID_SCREENSHOT_DIR set, there; the
+    time to first render and of slider redraws, measured in the browser,
+    are printed.
 
 Exits 77 (skip) only when no chromium is installed. By hand,
 `test_report.py --bench <project.h5> [-i A [-i B]]` measures a big report.
@@ -146,6 +160,27 @@ def check_payload(ck, path, proj_path, names, title):
     return d
 
 
+def check_pictures(ck, path, d, proj_path):
+    """The thumbnails: JPEGs of the chosen frames, at the recorded scale
+    (synth paints 640 x 480 frames), label-error frames first."""
+    html = open(path, encoding="utf-8").read()
+    _, _, blob = read_payload(path)
+    im = d["images"]
+    ck.ok(im is not None and im["n"] > 0 and im["missing"] == 0, "pictures embedded")
+    frames = blob(im["frame"]).astype(np.int64)
+    tw, th, sc = blob(im["w"]), blob(im["h"]), blob(im["scale"])
+    ck.eq(len(frames), im["n"], "one frame per thumbnail")
+    ck.eq(len(set(frames.tolist())), im["n"], "no frame twice")
+    ck.ok(bool(np.all(tw == 240)) and bool(np.all(th == 180)), "thumbnails fit 240 x 180")
+    ck.ok(bool(np.all(sc == 240 / 640)), "scale: thumbnail pixels per frame pixel")
+    t = re.findall(r'<script id="dg-t(\d+)" type="text/plain">([^<]*)</script>', html)
+    ck.eq(len(t), im["n"], "one script element per thumbnail")
+    ck.ok(all(base64.b64decode(x[1][:8])[:3] == b"\xff\xd8\xff" for x in t), "JPEG data")
+    le = [e["frame"] for s in d["sets"] for k in s["label_errors"]["kinds"] for e in k["list"]]
+    ck.ok(set(le) <= set(frames.tolist()) or len(frames) >= 1000,
+          "label-error frames have pictures")
+
+
 def close_float(v):
     return None if v is None else float(v)
 
@@ -213,6 +248,32 @@ def compare_confusion(ck, dom, i, want, what):
     ck.eq(num(dom["ign"][str(i)]), want["ignored"], what + " ignored")
 
 
+def overlaps(page):
+    """Pairs of Overall figures (and COCO numbers) whose boxes intersect, and
+    figures wider than their box."""
+    return page.eval("""(() => {
+      const out = [];
+      document.querySelectorAll('.ov').forEach(ov => {
+        const els = [...ov.querySelectorAll('.kv > div, .cocogrid > div')];
+        const r = els.map(e => e.getBoundingClientRect());
+        for (let i = 0; i < r.length; i++) {
+          for (let j = i + 1; j < r.length; j++)
+            if (r[i].left < r[j].right - 0.5 && r[j].left < r[i].right - 0.5 &&
+                r[i].top < r[j].bottom - 0.5 && r[j].top < r[i].bottom - 0.5)
+              out.push(els[i].textContent + ' / ' + els[j].textContent);
+          const b = els[i].querySelector('.big');
+          if (b && b.scrollWidth > els[i].clientWidth + 1) out.push('overflow ' + els[i].textContent);
+        }
+        const o = ov.getBoundingClientRect(), p = ov.parentElement.getBoundingClientRect();
+        if (o.right > p.right + 1) out.push('panel past its row');
+      });
+      return out; })()""")
+
+
+def reveal(page):
+    page.eval("window.__dg.reveal()")
+
+
 def shoot(page, tmp, name, sizes):
     out = []
     extra = os.environ.get("DETGRID_SCREENSHOT_DIR")
@@ -232,10 +293,11 @@ def main():
     chromium = cdp.find_chromium()
     with TempDir() as tmp:
         proj = os.path.join(tmp, "p.h5")
+        img = os.path.join(tmp, "img")
         run(["synth", "-o", proj, "--seed", "31", "--frames", "160", "--classes",
              "7", "--inferences", "2", "--confuse-rate", "0.25", "--crowd-rate",
              "0.2", "--duplicate-rate", "0.1", "--score-levels", "40",
-             "--embeddings", "16"])
+             "--embeddings", "16", "--images", img])
         # segments: a split, a regression test with its own thresholds and
         # targets, a scenario
         run(["segment", "create", proj, "--split", "train=0.5,test=0.5", "--seed", "3"])
@@ -248,7 +310,8 @@ def main():
         dense = os.path.join(tmp, "dense.txt")
         with open(dense, "w") as f:
             f.write("\n".join(P0.frame_ids[i] for i in range(5, 60)) + "\n")
-        run(["segment", "create", proj, "dense", "--frames", dense, "--min-recall", "0.3"])
+        run(["segment", "create", proj, "dense", "--frames", dense, "--min-recall", "0.3",
+             "--min-ap", "0.45"])
         run(["eval", proj, "--device", "ref"])
         html = os.path.join(tmp, "r.html")
         names = ["model-a", "model-b"]
@@ -260,7 +323,15 @@ def main():
             rc=EXIT_ERROR)
         run(["report", proj, "-i", "a", "-i", "b", "-i", "c", "-o", "x"], rc=EXIT_USAGE)
         ck.ok(not os.path.exists(os.path.join(tmp, "x.html")), "no output on error")
-        check_payload(ck, html, proj, names, "t</script><b>")
+        d0 = check_payload(ck, html, proj, names, "t</script><b>")
+        check_pictures(ck, html, d0, proj)
+        # a folder without pictures: a warning, placeholders, exit 0
+        html_np = os.path.join(tmp, "np.html")
+        os.makedirs(os.path.join(tmp, "empty"))
+        r = run(["report", proj, "-i", names[0], "-o", html_np, "--images",
+                 os.path.join(tmp, "empty"), "--label-errors", "5"])
+        ck.contains(r.err, "have no readable picture", what="missing pictures warned")
+        ck.eq(read_payload(html_np)[1]["images"]["n"], 0, "no thumbnails without pictures")
         ck.contains(open(html, encoding="utf-8").read(),
                     "<title>t&lt;/script&gt;&lt;b&gt;", what="escaped title")
 
@@ -339,6 +410,59 @@ def main():
                     compare_confusion(ck, dom, i, cm, what)
                     if i == 1:
                         page.eval("document.querySelector('[data-cmset=\"0\"]').click()")
+            # the 12 COCO numbers of each set, exactly `detgrid coco`
+            for i, name in enumerate(names):
+                want = run(["coco", proj, "-i", name, "--json"]).json()
+                got = page.eval("[...document.querySelectorAll('[data-set=\"%d\"][data-coco]')]"
+                                ".map(e => e.dataset.v)" % i)
+                ck.eq([num(v) for v in got], want["stats"], "%s: COCO stats" % name)
+                shown = page.eval("[...document.querySelectorAll('[data-set=\"%d\"][data-coco]')]"
+                                  ".map(e => e.textContent)" % i)
+                ck.eq(shown, ["%.3f" % v for v in want["stats"]], "%s: COCO as printed" % name)
+            # AP per class (column and legend) and B - A, as `detgrid compare`
+            for conf_a, ta, conf_b, tb in ((0.1, T.index(0.5), 0.1, T.index(0.5)),
+                                           (0.3, T.index(0.75), 0.05, 2), (0.6, 0, 0.45, len(T) - 1)):
+                set_point(page, 0, conf_a, ta, False)
+                set_point(page, 1, conf_b, tb, False)
+                dom = dom_state(page)
+                cmp = run(["compare", proj, names[0], names[1], "--conf-a", repr(conf_a), "--iou-a",
+                           repr(T[ta]), "--conf-b", repr(conf_b), "--iou-b", repr(T[tb]),
+                           "--resamples", "20", "--json"]).json()
+                what = "AP at (%r, %r) / (%r, %r)" % (conf_a, T[ta], conf_b, T[tb])
+                for k, c in enumerate(cmp["classes"]):
+                    ck.eq(num(dom["cls"]["0:%d:ap" % k]), c["a"]["ap"], what + " A " + c["name"])
+                    ck.eq(num(dom["cls"]["1:%d:ap" % k]), c["b"]["ap"], what + " B " + c["name"])
+                    ck.eq(num(dom["cls"]["d:%d:d_f1" % k]), c["diff"]["f1"], what + " dF1 " + c["name"])
+                    d_ap = None if c["a"]["ap"] is None or c["b"]["ap"] is None else c["b"]["ap"] - c["a"]["ap"]
+                    ck.eq(num(dom["cls"]["d:%d:d_ap" % k]), d_ap, what + " dAP " + c["name"])
+                ck.eq(num(page.eval("document.querySelector('[data-set=\"0\"][data-k=\"map\"]').dataset.v")),
+                      cmp["overall"]["a"]["ap"], what + " mAP A")
+                for f in ("precision", "recall", "f1"):
+                    ck.eq(num(page.eval("document.querySelector('[data-diff=\"%s\"]').dataset.v" % f)),
+                          cmp["overall"]["diff"][f], what + " overall B - A " + f)
+                legend = page.eval("[...document.querySelectorAll('[data-prap]')].map(e => "
+                                   "[+e.dataset.set, +e.dataset.prap, e.dataset.v])")
+                ck.ok(len(legend) >= 2, "AP in the PR legend")
+                for si, k, v in legend:
+                    ck.eq(num(v), cmp["classes"][k]["a" if si == 0 else "b"]["ap"], what + " legend AP")
+            # at the defaults: compare's intervals and verdicts
+            for i in range(2):
+                set_point(page, i, 0.1, T.index(0.5), True)
+            cmp = run(["compare", proj, names[0], names[1], "--json"]).json()
+            for f in ("precision", "recall", "f1"):
+                ci = cmp["overall"]["ci"][f]
+                ck.eq(page.eval("document.querySelector('[data-ci=\"%s\"]').textContent" % f),
+                      "[%s, %s]" % tuple(("+" if v > 0 else "") + "%.4f" % v for v in ci),
+                      "B - A interval " + f)
+                ck.eq(page.eval("document.querySelector('[data-verdict=\"%s\"]').textContent" % f),
+                      cmp["overall"]["verdicts"][f], "B - A verdict " + f)
+            verd = page.eval("[...document.querySelectorAll('td[data-f=\"verdict\"]')].map(e => "
+                             "[+e.dataset.cls, e.textContent])")
+            ck.eq(sorted(verd), sorted([k, c["verdict"]] for k, c in enumerate(cmp["classes"])),
+                  "per-class verdicts at the defaults")
+            set_point(page, 0, 0.2, T.index(0.5), True)
+            ck.eq(page.eval("document.querySelector('td[data-f=\"verdict\"]').textContent"), "–",
+                  "no verdict away from the defaults")
             # scenario cards at the default sliders equal `detgrid scenarios`
             for i in range(2):
                 set_point(page, i, 0.1, T.index(0.5), True)
@@ -352,7 +476,7 @@ def main():
                 [+e.dataset.segcard, e.querySelector('h4 span').firstChild.textContent.trim()]);
               return {v: o, pass: p, names: n}; })()""")
             segnames = dict((name, i) for i, name in cards["names"])
-            nseg = 0
+            nseg = nap = 0
             for group in ("splits", "regression_tests", "scenarios"):
                 for g in sc[group]:
                     gi = segnames[g["segment"]]
@@ -362,12 +486,17 @@ def main():
                         for f in ("precision", "recall", "f1"):
                             ck.eq(num(cards["v"]["%d:%d:%s" % (gi, si, f)]), r[f],
                                   "card %s %s %s" % (g["segment"], r["inferences"], f))
+                        if g["targets"]["ap"] is not None:
+                            ck.eq(num(cards["v"]["%d:%d:ap" % (gi, si)]), r["ap"],
+                                  "card %s %s AP" % (g["segment"], r["inferences"]))
+                            nap += 1
                         allpass = allpass and r["pass"]
-                    if any(v is not None for k, v in g["targets"].items() if k != "ap"):
+                    if any(v is not None for v in g["targets"].values()):
                         ck.eq(cards["pass"][str(gi)], "PASS" if allpass else "FAIL",
                               "card %s pass" % g["segment"])
                     nseg += 1
             ck.eq(nseg, 5, "cards: all, train, test, hard, dense")
+            ck.eq(nap, 2, "the AP target judged for both sets")
             # a click on a card filters the page to the segment
             page.eval("document.querySelector('[data-segcard=\"%d\"]').click()" % segnames["hard"])
             for conf, ti in ((0.25, T.index(0.5)), (0.6, 2), (0.0, len(T) - 1)):
@@ -387,6 +516,7 @@ def main():
                   "segment hard examples total")
             ck.ok(page.eval("!!document.getElementById('emb')"), "embeddings scatter")
             # the label-error list follows the segment filter
+            reveal(page)
             hard_ids = set(open(hard).read().split())
             le_rows = page.eval("[...document.querySelectorAll('#le-table tbody tr')]"
                                 ".map(r => r.cells[2].textContent)")
@@ -394,6 +524,15 @@ def main():
                           "--json"]).json()["lists"]["missing"]["entries"]
             ck.eq(le_rows, [e["frame"] for e in le_all if e["frame"] in hard_ids],
                   "label errors of segment hard")
+            ck.eq(int(page.eval("document.querySelector('[data-lekind=\"0\"]').dataset.n")),
+                  len(le_rows), "label-error tab count within the segment")
+            # worst frames of the segment, as `detgrid frames --sort f1`
+            wf = page.eval("[...document.querySelectorAll('#wf-table tbody tr')].map(r => [r.cells[1].textContent,"
+                           " r.cells[5].dataset.v])")
+            want = run(["frames", proj, "-i", names[0], "--conf", "0.0", "--iou", repr(T[-1]),
+                        "--segment", "hard", "--sort", "f1", "--limit", "24", "--json"]).json()["frames"]
+            ck.eq([w[0] for w in wf], [x["id"] for x in want], "worst frames of segment hard")
+            ck.eq([num(w[1]) for w in wf], [x["f1"] for x in want], "worst frames' F1")
             page.eval("window.scrollTo(0, 0)")
             shots_seg = shoot(page, tmp, "report-segment", [(1920, 1080)])
             page.eval("document.querySelector('[data-segcard=\"0\"]').click()")
@@ -429,6 +568,22 @@ def main():
                 ex = run(["examples", proj, "-i", names[0], "--conf", "0.3", "--iou",
                           "0.5", "--cell", "%s,%s" % (c["gt"], c["pred"]), "--limit",
                           "200", "--json"]).json()
+                figs = page.eval("""[...document.querySelectorAll('#ex-figs figure')].slice(0, 3).map(f => {
+                    const d = f.querySelector('rect[data-kind=hl-det]'), g = f.querySelector('rect[data-kind=hl-gt]');
+                    const s = f.querySelector('svg');
+                    return [f.querySelector('figcaption').textContent.split(' · ')[0], s ? +s.dataset.scale : null,
+                            d ? [+d.getAttribute('x'), +d.getAttribute('y'), +d.getAttribute('width')] : null,
+                            g ? [+g.getAttribute('x'), +g.getAttribute('y')] : null,
+                            !!f.querySelector('img[src^="data:image/jpeg;base64,"]')]; })""")
+                ck.ok(len(figs) >= 1, "example pictures shown")
+                for fi, e in zip(figs, ex["examples"]):
+                    ck.eq(fi[0], e["frame_id"], "example picture frame")
+                    ck.ok(fi[4], "example picture loaded")
+                    for part, box in ((fi[2], e["detection"]), (fi[3], e["gt"])):
+                        ck.eq(part is None, box is None, "example picture boxes drawn")
+                        if part is not None:
+                            ck.ok(all(abs(a - b * fi[1]) <= 0.051 for a, b in zip(part, box["box"])),
+                                  "box drawn at its place on the picture")
                 for key in ("confidence", "iou", "area"):
                     page.eval("document.querySelector('[data-exsort=\"%s\"]').click()" % key)
                     rows = page.eval("[...document.querySelectorAll('#ex-table tbody tr')]"
@@ -450,7 +605,13 @@ def main():
                           w + ": area")
                 page.eval("document.querySelector('[data-exsort=\"confidence\"]').click()")
             page.eval("window.scrollTo(0, 0)")
-            shots = shots_seg + shoot(page, tmp, "report", [(1920, 1080), (1366, 768)])
+            shots = shots_seg
+            for wd in (1024, 1366, 1920):
+                page.resize(wd, 900)
+                ck.eq(overlaps(page), [], "no overlaps in Overall at %d px" % wd)
+                shots += shoot(page, tmp, "report", [(wd, 900)])
+            page.eval("window.scrollTo(0, document.getElementById('worst-frames').offsetTop - 60)")
+            shots += shoot(page, tmp, "report-worst", [(1366, 900)])
             page.resize(1920, 1080)
             page.eval("window.scrollTo(0, document.getElementById('confusion').offsetTop - 60)")
             shots += shoot(page, tmp, "report-confusion", [(1920, 1080)])
@@ -476,11 +637,38 @@ def main():
                         ck.eq(num(dom["rep"]["0:%d:%s" % (k, f)]), r[f],
                               "40 classes report %s %s" % (r["class"], f))
                 ck.eq(num(dom["ign"]["0"]), cm["ignored"], "40 classes ignored")
-            # the top-confusions list opens a cell's examples too; a class
-            # selected in the table lists every non-zero cell of that class
-            c = [x for x in cm["cells"] if x["gt"] != x["pred"]][0]
+            # the class-to-class list, the ringed cell and the background list
+            # are confusion's ranking; the list opens a cell's examples; a
+            # class selected in the table lists every non-zero cell of it
             ax = cm["classes"]
-            page2.eval("document.querySelector('#cm-cells tr[data-g=\"%d\"][data-p=\"%d\"]').click()"
+            cc = [x for x in cm["cells"] if x["gt"] != x["pred"] and "background" not in (x["gt"], x["pred"])]
+            bg = [x for x in cm["cells"] if x["gt"] != x["pred"] and "background" in (x["gt"], x["pred"])]
+            for lid, want in (("cm-top-cls", cc), ("cm-top-bg", bg)):
+                got = page2.eval("[...document.querySelectorAll('#%s tbody tr')].map(r => [+r.dataset.g, +r.dataset.p,"
+                                 " +r.cells[2].dataset.v])" % lid)
+                ck.eq(got, [[ax.index(x["gt"]), ax.index(x["pred"]), x["count"]] for x in want[:15]],
+                      "40 classes: list %s" % lid)
+            ck.eq(page2.eval("document.getElementById('cm-heat').dataset.top"),
+                  "%d,%d" % (ax.index(cc[0]["gt"]), ax.index(cc[0]["pred"])), "the largest confusion ringed")
+            page2.eval("(() => { const s = document.getElementById('cm-norm'); s.value = 'gt';"
+                       " s.dispatchEvent(new Event('change')); })()")
+            cmn = run(["confusion", proj40, "--conf", repr(conf), "--iou", repr(iou), "--normalize", "gt",
+                       "--json"]).json()
+            ccn = [x for x in cmn["cells"] if x["gt"] != x["pred"] and "background" not in (x["gt"], x["pred"])]
+            got = page2.eval("[...document.querySelectorAll('#cm-top-cls tbody tr')].map(r => [+r.dataset.g, +r.dataset.p,"
+                             " r.cells[3].dataset.nv])")
+            ck.eq([g[:2] for g in got], [[ax.index(x["gt"]), ax.index(x["pred"])] for x in ccn[:15]],
+                  "40 classes: ranked by share of the ground truth, as confusion --normalize gt")
+            ck.eq([num(g[2]) for g in got], [x["normalized"] for x in ccn[:15]], "40 classes: shares")
+            page2.eval("(() => { const b = document.getElementById('cm-nobg'); b.checked = true;"
+                       " b.dispatchEvent(new Event('change')); })()")
+            ck.ok(page2.eval("!document.getElementById('cm-top-bg')"), "background left out")
+            page2.eval("(() => { const s = document.getElementById('cm-norm'); s.value = 'none';"
+                       " s.dispatchEvent(new Event('change')); })()")
+            page2.eval("(() => { const b = document.getElementById('cm-nobg'); b.checked = false;"
+                       " b.dispatchEvent(new Event('change')); })()")
+            c = cc[0]
+            page2.eval("document.querySelector('#cm-top-cls tr[data-g=\"%d\"][data-p=\"%d\"]').click()"
                        % (ax.index(c["gt"]), ax.index(c["pred"])))
             ck.eq(int(page2.eval("document.getElementById('ex-total').dataset.v")), c["count"],
                   "40 classes: examples of the top confusion")
@@ -493,7 +681,9 @@ def main():
             ck.eq(listed, [[ax.index(x["gt"]), ax.index(x["pred"]), x["count"]] for x in want],
                   "40 classes: the cells of 'person', as confusion --class")
             page2.eval("window.scrollTo(0, 0)")
-            shots += shoot(page2, tmp, "report-40", [(1366, 768), (1920, 1080)])
+            shots += shoot(page2, tmp, "report-40", [(1024, 768), (1366, 768), (1920, 1080)])
+            page2.eval("window.scrollTo(0, document.getElementById('confusion').offsetTop - 60)")
+            shots += shoot(page2, tmp, "report-40-confusion", [(1366, 900)])
             page2.eval("window.scrollTo(0, document.getElementById('examples').offsetTop - 60)")
             shots += shoot(page2, tmp, "report-40-examples", [(1366, 768)])
             # version-1 results: the page works and says why there is no matrix
