@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "plots.h"
 #include "cmds.h"
 
 /* More classes than this switch the text output to the many-class view. */
@@ -20,7 +21,7 @@
 static const char *const usage[] = {
     "detgrid confusion <project.h5> [--inferences <name>] [--conf <c>] "
     "[--iou <t>] [--normalize none|gt|pred] [--class <name>] "
-    "[--segment <s>] [--json]",
+    "[--segment <s>] [--json] [--plot <file.png|svg|pdf>]",
     NULL};
 
 enum { NORM_NONE, NORM_GT, NORM_PRED };
@@ -305,6 +306,7 @@ static void print_json(const view *v, const char *name, double conf,
 int cmd_confusion(int argc, const char **argv)
 {
     const char *inf = NULL, *norm = "none", *cls = NULL, *segment = NULL;
+    const char *plot = NULL;
     double conf = NAN, iou = NAN;
     int json = 0, compact = 0;
     cli_opt opts[] = {
@@ -318,6 +320,9 @@ int cmd_confusion(int argc, const char **argv)
         CLI_OPT_SEGMENT(segment),
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
+        {OPT_STR, 0, "plot", &plot, "<file>",
+         "also draw the matrix as a heatmap (.png, .svg or .pdf): log colour "
+         "scale, class names, the largest confusion ringed", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     int npos = cli_parse(argc, argv, opts, usage, pos, 1);
@@ -376,6 +381,17 @@ int cmd_confusion(int argc, const char **argv)
         goto out;
     }
     double thr = dg_results_iou(r, t);
+    if (plot) {
+        char title[256];
+        snprintf(title, sizeof(title),
+                 "%s: confusion at confidence >= %g, IoU >= %g%s%s", name,
+                 conf, thr, segment ? ", segment " : "",
+                 segment ? segment : "");
+        if ((rc = cli_plot_confusion(ctx, p, m, K, nm, title, plot)) !=
+            EXIT_OK)
+            goto out;
+        rc = EXIT_ERROR;
+    }
     if (json) {
         print_json(&v, name, conf, thr, norm, cls, cells, n_cells, ignored,
                    compact);

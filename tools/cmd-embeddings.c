@@ -18,7 +18,7 @@ static const char *const usage[] = {
     "[--crops] [--projection pca|layout] "
     "[--color precision|recall|f1|confusion] "
     "[--only tp|fp|fn|misclassified] [--conf <c>] [--iou <t>] "
-    "[--plot out.svg|out.png] [--clusters <k>] [--patterns] "
+    "[--plot out.png|svg|pdf] [--clusters <k>] [--patterns] "
     "[--save-segment <name> [--cluster <i>]] [--json]",
     NULL};
 
@@ -173,7 +173,11 @@ static int write_plot(dg_ctx *ctx, const view *v, const char *plot)
     else
         pl.value = v->value;
     int wrc;
-    if (has_suffix(plot, ".png")) {
+    if (dg_chart_supported()) {
+        /* cairo: anti-aliased text, deflated PNG, SVG or PDF */
+        st = dg_plot_write(ctx, &pl, plot);
+        wrc = st < 0 ? cli_fail(ctx, st) : EXIT_OK;
+    } else if (has_suffix(plot, ".png")) {
         unsigned char *img;
         size_t len;
         st = dg_plot_png(ctx, &pl, &img, &len);
@@ -422,7 +426,7 @@ int cmd_embeddings(int argc, const char **argv)
          "at most 20000 points)",
          0},
         {OPT_STR, 0, "plot", &plot, "<file>",
-         "write the scatter plot (.svg or .png)", 0},
+         "write the scatter plot (.png, .svg or .pdf)", 0},
         {OPT_INT, 'k', "clusters", &k_opt, "<k>",
          "k-means with k clusters (0: chosen by the elbow, the default for "
          "frames; crops: classes + 2, at most 24)",
@@ -462,9 +466,10 @@ int cmd_embeddings(int argc, const char **argv)
         layout = 1;
     else if (proj && strcmp(proj, "pca"))
         cli_usage_error(usage, opts, "--projection is pca or layout");
-    if (plot && !has_suffix(plot, ".svg") && !has_suffix(plot, ".png"))
-        cli_usage_error(usage, opts, "--plot: the file must end in .svg or "
-                        ".png");
+    if (plot && !has_suffix(plot, ".svg") && !has_suffix(plot, ".png") &&
+        !(has_suffix(plot, ".pdf") && dg_chart_supported()))
+        cli_usage_error(usage, opts, "--plot: the file must end in .png, "
+                        ".svg or .pdf");
     if (k_opt < -1 || k_opt > 1000)
         cli_usage_error(usage, opts, "--clusters must be 0 .. 1000");
     if (cluster_opt >= 0 && k_opt < 0 && !patterns && !save)

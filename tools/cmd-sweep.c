@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "plots.h"
 #include "cmds.h"
 
 static const char *const usage[] = {
@@ -195,7 +196,7 @@ int cmd_sweep(int argc, const char **argv)
 {
     const char *segment = NULL;
     const char *inf = NULL, *iou_s = NULL, *cls = NULL, *format = "csv",
-               *out = "-";
+               *out = NULL, *plot = NULL;
     double step = NAN;
     int best = 0, json = 0;
     cli_opt opts[] = {
@@ -212,6 +213,10 @@ int cmd_sweep(int argc, const char **argv)
         {OPT_FLAG, 0, "best", &best, NULL,
          "only the F1-maximising confidence per class", 0},
         {OPT_FLAG, 0, "json", &json, NULL, "same as --format json", 0},
+        {OPT_STR, 0, "plot", &plot, "<file>",
+         "draw the precision-recall curves (.png, .svg or .pdf) at the IoU "
+         "(all: the project's) of the class, or of the 12 with most ground "
+         "truth; the table then only with -o", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     if (cli_parse(argc, argv, opts, usage, pos, 1) != 1)
@@ -231,8 +236,9 @@ int cmd_sweep(int argc, const char **argv)
     cli_buf b = {0};
     cJSON *j = NULL;
     dg_counts *cc = NULL;
+    double default_conf = NAN;
     const char *name =
-        cli_open_inferences(ctx, pos[0], inf, NULL, &default_iou, &p);
+        cli_open_inferences(ctx, pos[0], inf, &default_conf, &default_iou, &p);
     if (!name) {
         rc = EXIT_ERROR;
         goto done;
@@ -265,6 +271,18 @@ int cmd_sweep(int argc, const char **argv)
         c_lo = (uint32_t)c;
         c_hi = c_lo + 1;
     }
+    if (plot) {
+        int t = t_hi - t_lo == 1 ? t_lo : dg_results_find_iou(ctx, r, default_iou);
+        if (t < 0) {
+            rc = cli_fail(ctx, (dg_status)t);
+            goto done;
+        }
+        if ((rc = cli_plot_pr(ctx, p, r, name, t, cls ? (int64_t)c_lo : -1,
+                              default_conf, plot)) != EXIT_OK || !out)
+            goto done;
+    }
+    if (!out)
+        out = "-";
     cc = calloc(nc ? nc : 1, sizeof(*cc));
     if (!cc) {
         rc = cli_error("out of memory");

@@ -371,6 +371,13 @@ dg_status dg_plot_svg(dg_ctx *ctx, const dg_plot *pl, char **out,
 /* The plot as a PNG image (RGB, stored deflate blocks; malloc'd bytes). */
 dg_status dg_plot_png(dg_ctx *ctx, const dg_plot *pl, unsigned char **out,
                       size_t *len);
+/*
+ * The plot drawn with cairo (anti-aliased text in a real font) into path:
+ * PNG (deflated), SVG or PDF by its ending, atomically. DG_EINVAL for
+ * another ending or a build without cairo (detgrid/image.h,
+ * dg_chart_supported; dg_plot_svg and dg_plot_png need nothing).
+ */
+dg_status dg_plot_write(dg_ctx *ctx, const dg_plot *pl, const char *path);
 
 /* ---- synthetic embeddings ----------------------------------------------- */
 

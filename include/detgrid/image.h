@@ -179,6 +179,64 @@ dg_status dg_project_montage(dg_ctx *ctx, const dg_project *p,
                              uint32_t n, uint32_t tile_w, const char *path,
                              uint32_t *n_missing);
 
+/* ---- charts (cairo): PNG, SVG or PDF by the file's name ------------------ */
+
+/* 1 when this build draws charts (cairo). */
+int dg_chart_supported(void);
+
+/* One curve: n points (x[i], y[i]) joined in order, and a dot at
+ * (dot_x, dot_y) unless NaN. */
+typedef struct dg_chart_series {
+    const char *name;
+    uint64_t n;
+    const double *x, *y;
+    double dot_x, dot_y;
+} dg_chart_series;
+
+/* Curves over fixed axes, each in a colour-blind-safe colour, with a
+ * legend (the first 24) beside them. */
+typedef struct dg_chart_lines {
+    const char *title, *x_label, *y_label;
+    const dg_chart_series *s;
+    uint32_t n;
+    double x_min, x_max, y_min, y_max;
+    uint32_t width, height;   /* 0: 900 x 620 */
+    const char *note;         /* a line under the legend, or NULL */
+} dg_chart_lines;
+
+/*
+ * Writes the curves to path (.png, .svg or .pdf), atomically. DG_EINVAL
+ * for another ending or a build without cairo; DG_EIO when it cannot be
+ * written.
+ */
+dg_status dg_chart_lines_write(dg_ctx *ctx, const dg_chart_lines *c,
+                               const char *path);
+
+/*
+ * A square matrix v[n][n] (row-major; rows and columns named by names[])
+ * as a heatmap: viridis, light for few and dark for many, on a log scale
+ * when log_scale (1 .. the largest value); with diag_apart the diagonal
+ * gets its own grey scale so that the off-diagonal cells keep the colours.
+ * Names go on both axes while cells are at least 9 px, values in the
+ * cells from 22 px (printed with value_format, default "%.0f"). The
+ * largest off-diagonal cell is ringed (leaving out the last row and column
+ * when last_is_background), and a colour bar with its ticks goes beside.
+ */
+typedef struct dg_chart_heatmap {
+    const char *title;
+    uint32_t n;
+    const double *v;
+    const char *const *names;
+    const char *row_label;    /* a line under the matrix, or NULL */
+    const char *scale_name;   /* the colour bar's caption */
+    const char *value_format;
+    int log_scale, diag_apart, last_is_background;
+} dg_chart_heatmap;
+
+/* Writes the heatmap to path; errors as dg_chart_lines_write. */
+dg_status dg_chart_heatmap_write(dg_ctx *ctx, const dg_chart_heatmap *h,
+                                 const char *path);
+
 #ifdef __cplusplus
 }
 #endif
