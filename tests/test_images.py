@@ -14,6 +14,11 @@
     its outcome; missing pictures give a warning and a placeholder tile.
   - `frames`, `label-errors` and `examples` with --images name each frame's
     picture in --json (null where there is none).
+  - Charts (cairo): `sweep --plot`, `confusion --plot` and `embeddings
+    --plot` write PNG (deflated, a few hundred KB at most), SVG and PDF;
+    the heatmap rings the cell `confusion` ranks first among the class-to-
+    class confusions; the PR curve of a lone class runs through the recall
+    and precision `sweep` gives; a bad ending is refused.
 """
 
 import json
@@ -185,6 +190,46 @@ def main():
                   os.path.join(tmp, "empty")]).json()
         ents = [e for k in le["lists"].values() for e in k["entries"]]
         ck.ok(ents and all(e["image"] is None for e in ents), "label-errors: null without a picture")
+
+        # ---- charts
+        magic = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}
+        for ext in (".png", ".svg", ".pdf"):
+            for cmd in (["sweep", sp, "--iou", "0.5", "--plot"], ["confusion", sp, "--plot"]):
+                out = os.path.join(tmp, cmd[0] + ext)
+                r = run(cmd + [out])
+                ck.eq(r.out if cmd[0] == "sweep" else "", "", "sweep --plot writes no table without -o")
+                ck.eq(open(out, "rb").read(len(magic[ext])), magic[ext], "%s --plot %s" % (cmd[0], ext))
+        ck.ok(os.path.getsize(os.path.join(tmp, "sweep.png")) < 400000, "PNG deflated")
+        run(["sweep", sp, "--plot", os.path.join(tmp, "x.gif")], rc=EXIT_ERROR)
+        if Image is not None:
+            # the heatmap: the ring is vermilion; its cell is confusion's top
+            # class-to-class cell (5 classes + background: 40 px cells)
+            im = Image.open(os.path.join(tmp, "confusion.png")).convert("RGB")
+            ax = cm["classes"]
+            g, pr = ax.index(cell["gt"]), ax.index(cell["pred"])
+            x0, y0 = 120, 160  # label margin, title band
+            px = im.getpixel((int(x0 + pr * 40 - 2.5), int(y0 + g * 40 + 20)))
+            ck.ok(near(px, OKABE["fp"], 50), "largest confusion ringed (%s)" % (px,))
+            # the PR chart of one class: the default confidence's dot sits
+            # at the recall and precision of `metrics`
+            out = os.path.join(tmp, "one.png")
+            run(["sweep", sp, "--iou", "0.5", "--class", cell["gt"], "--plot", out])
+            m = [c for c in dgtest.metrics_json(sp, 0.1, 0.5)["classes"] if c["name"] == cell["gt"]][0]
+            im = Image.open(out).convert("RGB")
+            W, H = im.size
+            L, T = 80, 56
+            pw, ph = W - 80 - 250, H - 56 - 70
+            x, y = L + m["recall"] * pw, T + ph - m["precision"] * ph
+            ck.ok(near(im.getpixel((int(x), int(y))), OKABE["tp"], 60),
+                  "PR dot at (recall, precision) of metrics (%s)" % (im.getpixel((int(x), int(y))),))
+        emb = os.path.join(tmp, "e.h5")
+        run(["synth", "-o", emb, "--frames", "300", "--classes", "5", "--embeddings", "16"])
+        run(["eval", emb, "--device", "ref"])
+        for ext in (".png", ".pdf", ".svg"):
+            out = os.path.join(tmp, "emb" + ext)
+            run(["embeddings", emb, "--plot", out])
+            ck.eq(open(out, "rb").read(len(magic[ext])), magic[ext], "embeddings --plot " + ext)
+        ck.ok(os.path.getsize(os.path.join(tmp, "emb.png")) < 300000, "scatter PNG deflated")
     ck.done()
 
 
