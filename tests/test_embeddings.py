@@ -6,6 +6,7 @@ planted failure patterns ranked first, --save-segment, SVG and PNG plots.
 import os
 import re
 import struct
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 import zlib
@@ -96,8 +97,8 @@ def pca_numpy(x):
 
 
 def png_decode(data):
-    """A tiny PNG reader: checks the signature and every chunk's CRC,
-    inflates IDAT and undoes filter type 0; returns (w, h, rgb array)."""
+    """A small PNG reader: checks the signature and every chunk's CRC,
+    inflates IDAT and undoes the five filter types; returns (w, h, rgb)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "PNG signature"
     pos, idat, w = 8, b"", None
     while pos < len(data):
@@ -117,8 +118,31 @@ def png_decode(data):
     raw = zlib.decompress(idat)  # checks adler32 too
     assert len(raw) == h * (1 + 3 * w), "IDAT size"
     rows = np.frombuffer(raw, np.uint8).reshape(h, 1 + 3 * w)
-    assert (rows[:, 0] == 0).all(), "filter type 0"
-    return w, h, rows[:, 1:].reshape(h, w, 3)
+    out = np.zeros((h, 3 * w), np.int32)
+    prev = np.zeros(3 * w, np.int32)
+    for y in range(h):
+        f, cur = rows[y, 0], rows[y, 1:].astype(np.int32)
+        assert f <= 4, "filter type %d" % f
+        if f == 2:
+            cur = (cur + prev) & 255
+        elif f in (1, 3, 4):
+            line = np.zeros(3 * w + 3, np.int32)
+            up = np.concatenate([np.zeros(3, np.int32), prev])
+            for x in range(3 * w):
+                a, b, c = line[x], up[x + 3], up[x]
+                if f == 1:
+                    pr = a
+                elif f == 3:
+                    pr = (a + b) >> 1
+                else:
+                    p = a + b - c
+                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                    pr = a if pa <= pb and pa <= pc else b if pb <= pc else c
+                line[x + 3] = (cur[x] + pr) & 255
+            cur = line[3:]
+        out[y] = cur
+        prev = cur
+    return w, h, out.astype(np.uint8).reshape(h, w, 3)
 
 
 def planted(stderr):
@@ -277,20 +301,24 @@ def test_import_and_points(ck, tmp):
     ck.ok(np.abs(xy - xy_np).max() <= 1e-6 * np.abs(xy_np).max(),
           "crop PCA vs numpy")
 
-    # Plots.
+    # Plots (cairo: text as glyph outlines in SVG, real text in PDF, which
+    # pdftotext reads back; PNGs deflated with libpng's filters).
     svg = os.path.join(tmp, "f.svg")
+    pdf = os.path.join(tmp, "f.pdf")
     png = os.path.join(tmp, "f.png")
     run(["embeddings", proj, "--plot", svg, "--clusters", "2"])
     root = ET.parse(svg).getroot()
     ck.ok(root.tag.endswith("svg"), "svg root")
     ns = "{http://www.w3.org/2000/svg}"
-    texts = [t.text or "" for t in root.iter(ns + "text")]
+    paths = [c for c in root.iter(ns + "path")]
+    ck.ok(len(paths) >= nf, "a shape per point")
+    run(["embeddings", proj, "--plot", pdf, "--clusters", "2"])
+    texts = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
     ck.ok(any("conf >= 0.1" in t and "IoU >= 0.5" in t for t in texts),
           lambda: "title with the thresholds: %r" % texts)
     ck.ok(any("F1 per frame" in t for t in texts), "colour scale caption")
     ck.ok(any("selected cluster" in t for t in texts), "highlight legend")
-    circles = [c for c in root.iter(ns + "circle") if c.get("fill") != "none"]
-    ck.ok(len(circles) >= nf, "a circle per point")
     run(["embeddings", proj, "--crops", "--plot", png])
     with open(png, "rb") as f:
         w, h, img = png_decode(f.read())

@@ -29,10 +29,7 @@ import numpy as np
 import dgtest
 from dgtest import EXIT_ERROR, Checker, Project, TempDir, run
 
-try:
-    from PIL import Image
-except ImportError:  # pragma: no cover
-    Image = None
+from PIL import Image  # tests/requirements.txt
 
 OKABE = {"gt": (0x00, 0x72, 0xb2), "tp": (0x00, 0x9e, 0x73), "fp": (0xd5, 0x5e, 0x00),
          "fn": (0xcc, 0x79, 0xa7)}
@@ -129,20 +126,19 @@ def main():
         ck.eq(info["images_dir"], os.path.realpath(img), "synth sets the default folder")
         files = sorted(os.listdir(img))
         ck.eq(files, sorted(i + ".jpg" for i in P.frame_ids), "one picture per frame")
-        if Image is not None:
-            lab = P.labels
-            for f in (0, 7):
-                im = Image.open(os.path.join(img, P.frame_ids[f] + ".jpg")).convert("RGB")
-                ck.eq(im.size, (640, 480), "picture size")
-                # the centre of the last-drawn label of the frame has a
-                # class colour, not the grey background
-                idx = np.nonzero(lab.frame == f)[0]
-                if len(idx):
-                    k = idx[-1]
-                    cx, cy = lab.x[k] + lab.w[k] / 2, lab.y[k] + lab.h[k] / 2
-                    if lab.w[k] > 8 and lab.h[k] > 8:
-                        px = im.getpixel((int(cx), int(cy)))
-                        ck.ok(not near(px, (0xd8, 0xdd, 0xe4), 12), "label painted (%s)" % (px,))
+        lab = P.labels
+        for f in (0, 7):
+            im = Image.open(os.path.join(img, P.frame_ids[f] + ".jpg")).convert("RGB")
+            ck.eq(im.size, (640, 480), "picture size")
+            # the centre of the last-drawn label of the frame has a
+            # class colour, not the grey background
+            idx = np.nonzero(lab.frame == f)[0]
+            if len(idx):
+                k = idx[-1]
+                cx, cy = lab.x[k] + lab.w[k] / 2, lab.y[k] + lab.h[k] / 2
+                if lab.w[k] > 8 and lab.h[k] > 8:
+                    px = im.getpixel((int(cx), int(cy)))
+                    ck.ok(not near(px, (0xd8, 0xdd, 0xe4), 12), "label painted (%s)" % (px,))
         # import images: another folder as the default; --clear forgets it
         run(["import", "images", sp, os.path.join(tmp, "nope")], rc=EXIT_ERROR)
         r = run(["import", "images", sp, img])
@@ -163,19 +159,18 @@ def main():
         ck.ok(n >= 1, "examples listed")
         ck.ok(all(e["image"] == os.path.join(os.path.realpath(img), e["frame_id"] + ".jpg")
                   for e in ex["examples"]), "examples --json names each picture")
-        if Image is not None:
-            im = Image.open(sheet).convert("RGB")
-            cols = min(n, 6)
-            rows = (n + cols - 1) // cols
-            ck.eq(im.size, (6 + cols * 206, 6 + rows * 156), "sheet size: a 200x150 tile per example")
-            # tile 0: the detection's left edge, at its scale (200 / 640)
-            e = ex["examples"][0]
-            s = 200 / 640
-            d = e["detection"]["box"]
-            want = OKABE["tp"] if e["gt"] and cell["gt"] == cell["pred"] else OKABE["fp"]
-            x = int(6 + d[0] * s) + 1
-            y = int(6 + (d[1] + d[3] / 2) * s)
-            ck.ok(near(im.getpixel((x, y)), want), "detection edge colour %s" % (im.getpixel((x, y)),))
+        im = Image.open(sheet).convert("RGB")
+        cols = min(n, 6)
+        rows = (n + cols - 1) // cols
+        ck.eq(im.size, (6 + cols * 206, 6 + rows * 156), "sheet size: a 200x150 tile per example")
+        # tile 0: the detection's left edge, at its scale (200 / 640)
+        e = ex["examples"][0]
+        s = 200 / 640
+        d = e["detection"]["box"]
+        want = OKABE["tp"] if e["gt"] and cell["gt"] == cell["pred"] else OKABE["fp"]
+        x = int(6 + d[0] * s) + 1
+        y = int(6 + (d[1] + d[3] / 2) * s)
+        ck.ok(near(im.getpixel((x, y)), want), "detection edge colour %s" % (im.getpixel((x, y)),))
         # missing pictures: warning, placeholder, exit 0
         r = run(["examples", sp, "--cell", spec, "--limit", "2", "--images",
                  os.path.join(tmp, "empty"), "--montage", os.path.join(tmp, "s2.png")])
@@ -201,27 +196,26 @@ def main():
                 ck.eq(open(out, "rb").read(len(magic[ext])), magic[ext], "%s --plot %s" % (cmd[0], ext))
         ck.ok(os.path.getsize(os.path.join(tmp, "sweep.png")) < 400000, "PNG deflated")
         run(["sweep", sp, "--plot", os.path.join(tmp, "x.gif")], rc=EXIT_ERROR)
-        if Image is not None:
-            # the heatmap: the ring is vermilion; its cell is confusion's top
-            # class-to-class cell (5 classes + background: 40 px cells)
-            im = Image.open(os.path.join(tmp, "confusion.png")).convert("RGB")
-            ax = cm["classes"]
-            g, pr = ax.index(cell["gt"]), ax.index(cell["pred"])
-            x0, y0 = 120, 160  # label margin, title band
-            px = im.getpixel((int(x0 + pr * 40 - 2.5), int(y0 + g * 40 + 20)))
-            ck.ok(near(px, OKABE["fp"], 50), "largest confusion ringed (%s)" % (px,))
-            # the PR chart of one class: the default confidence's dot sits
-            # at the recall and precision of `metrics`
-            out = os.path.join(tmp, "one.png")
-            run(["sweep", sp, "--iou", "0.5", "--class", cell["gt"], "--plot", out])
-            m = [c for c in dgtest.metrics_json(sp, 0.1, 0.5)["classes"] if c["name"] == cell["gt"]][0]
-            im = Image.open(out).convert("RGB")
-            W, H = im.size
-            L, T = 80, 56
-            pw, ph = W - 80 - 250, H - 56 - 70
-            x, y = L + m["recall"] * pw, T + ph - m["precision"] * ph
-            ck.ok(near(im.getpixel((int(x), int(y))), OKABE["tp"], 60),
-                  "PR dot at (recall, precision) of metrics (%s)" % (im.getpixel((int(x), int(y))),))
+        # the heatmap: the ring is vermilion; its cell is confusion's top
+        # class-to-class cell (5 classes + background: 40 px cells)
+        im = Image.open(os.path.join(tmp, "confusion.png")).convert("RGB")
+        ax = cm["classes"]
+        g, pr = ax.index(cell["gt"]), ax.index(cell["pred"])
+        x0, y0 = 120, 160  # label margin, title band
+        px = im.getpixel((int(x0 + pr * 40 - 2.5), int(y0 + g * 40 + 20)))
+        ck.ok(near(px, OKABE["fp"], 50), "largest confusion ringed (%s)" % (px,))
+        # the PR chart of one class: the default confidence's dot sits
+        # at the recall and precision of `metrics`
+        out = os.path.join(tmp, "one.png")
+        run(["sweep", sp, "--iou", "0.5", "--class", cell["gt"], "--plot", out])
+        m = [c for c in dgtest.metrics_json(sp, 0.1, 0.5)["classes"] if c["name"] == cell["gt"]][0]
+        im = Image.open(out).convert("RGB")
+        W, H = im.size
+        L, T = 80, 56
+        pw, ph = W - 80 - 250, H - 56 - 70
+        x, y = L + m["recall"] * pw, T + ph - m["precision"] * ph
+        ck.ok(near(im.getpixel((int(x), int(y))), OKABE["tp"], 60),
+              "PR dot at (recall, precision) of metrics (%s)" % (im.getpixel((int(x), int(y))),))
         emb = os.path.join(tmp, "e.h5")
         run(["synth", "-o", emb, "--frames", "300", "--classes", "5", "--embeddings", "16"])
         run(["eval", emb, "--device", "ref"])

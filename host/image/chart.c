@@ -342,7 +342,8 @@ dg_status dg_plot_write(dg_ctx *ctx, const dg_plot *pl, const char *path)
                 col = okabe[pl->category[i] % 8];
             else if (pl->value && !isnan(pl->value[i]))
                 col = viridis(pl->value[i]);
-            double alpha = pl->highlight && !hi ? 0.25 : 0.85;
+            /* opaque, so that each point keeps its exact colour */
+            double alpha = pl->highlight && !hi ? 0.25 : 1.0;
             rgb_of(cr, col, alpha);
             cairo_new_sub_path(cr);
             cairo_arc(cr, ax_x(&a, pl->x[i]), ax_y(&a, pl->y[i]), r, 0,

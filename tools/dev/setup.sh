@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what detgrid needs on Debian/Ubuntu: compiler, CMake, OpenCL
-# headers and ICD loader with PoCL (a CPU OpenCL device), HDF5 and cJSON.
+# headers and ICD loader with PoCL (a CPU OpenCL device), HDF5 and cJSON;
+# expat (VOC XML), libjpeg-turbo and libpng (frame pictures), cairo and a
+# font (plots).
 # With --test it also makes .venv/ with the Python test oracles
 # (numpy, h5py, pycocotools, tidecv) and the packages the browser, MPI and
 # fuzz tests use. Safe to run again: it skips what is there.
@@ -20,9 +22,10 @@ for a in "$@"; do
 done
 if [ "$want_test" = 1 ]; then
     # clang + compiler-rt: libFuzzer targets; chromium: the report's browser
-    # test; Open MPI: the multi-rank eval tests; xmllint: JUnit schema checks.
+    # test; Open MPI: the multi-rank eval tests; xmllint: JUnit schema checks;
+    # pdftotext: the text of PDF plots.
     pkgs+=(python3 python3-venv python3-pip clang libclang-rt-14-dev valgrind
-           chromium openmpi-bin libopenmpi-dev libxml2-utils)
+           chromium openmpi-bin libopenmpi-dev libxml2-utils poppler-utils)
 fi
 
 missing=()
@@ -39,7 +42,7 @@ fi
 
 if [ "$want_test" = 1 ]; then
     # Installed, not importable: tidecv's cv2 may lack libGL on a bare machine.
-    have='import importlib.metadata as m; [m.version(p) for p in ("numpy", "h5py", "pycocotools", "tidecv")]'
+    have='import importlib.metadata as m; [m.version(p) for p in ("numpy", "h5py", "pycocotools", "tidecv", "pillow")]'
     if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "$have" 2>/dev/null; then
         echo "setup.sh: creating .venv with the test oracles" >&2
         python3 -m venv .venv
