@@ -156,6 +156,18 @@ def check_payload(ck, path, proj_path, names, title):
                   [(e["frame_index"], e["score"], e["reason"]) for e in want["entries"]],
                   w + kk["kind"] + " entries")
     ck.ok(exact, "synth label boxes sent exactly")
+    if d["embeddings"] is not None:
+        # the scatter's clusters are those of `detgrid embeddings --patterns`
+        # for the first set at the defaults, ranked worst first
+        e = d["embeddings"]
+        want = run(["embeddings", proj_path, "-i", names[0], "--patterns", "--json"]).json()
+        ck.eq([(c["id"], c["size"], c["f1"], c["z"]) for c in e["clusters"]["ranked"]],
+              [(c["cluster"], c["size"], c["f1"], c["z"]) for c in want["clusters"]],
+              "embeddings: clusters ranked as embeddings --patterns")
+        ck.array_eq(blob(e["frame"]).astype(np.int64), np.arange(proj.n_frames), "embeddings: frames")
+        byid = dict((c["cluster"], c["size"]) for c in want["clusters"])
+        cl = blob(e["cluster"]).astype(np.int64)
+        ck.eq(sorted(np.bincount(cl).tolist()), sorted(byid.values()), "embeddings: cluster sizes")
     ck.eq(d["title"], title, "payload title (a '</script>' in it is escaped)")
     return d
 

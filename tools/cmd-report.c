@@ -406,7 +406,7 @@ int cmd_report(int argc, const char **argv)
                                 (uint32_t)thumb_size, &B, &T, j)) != EXIT_OK)
         goto out;
     rc = EXIT_ERROR;
-    if (report_extra_project(ctx, p, &B, j) != EXIT_OK)
+    if (report_extra_project(ctx, p, names[0], &B, j) != EXIT_OK)
         goto out;
     if (B.oom) {
         rc = cli_error("out of memory");

@@ -280,10 +280,12 @@ static int export_segments(dg_ctx *ctx, dg_project *p, report_blobs *B,
 
 /*
  * The 2-D PCA projection of the first embedding model with one vector per
- * frame (computed here, as `detgrid embeddings` does). Null without one.
+ * frame and its k-means clusters ranked worst first at the project's
+ * default thresholds for the first set, as `detgrid embeddings --patterns`
+ * computes them. Null without such a model.
  */
-static int export_embeddings(dg_ctx *ctx, dg_project *p, report_blobs *B,
-                             cJSON *j)
+static int export_embeddings(dg_ctx *ctx, dg_project *p, const char *set,
+                             report_blobs *B, cJSON *j)
 {
     const char *model = NULL;
     for (uint32_t i = 0; i < dg_project_n_embedding_models(p) && !model; i++)
@@ -294,32 +296,49 @@ static int export_embeddings(dg_ctx *ctx, dg_project *p, report_blobs *B,
         cJSON_AddNullToObject(j, "embeddings");
         return EXIT_OK;
     }
-    const float *f;
-    uint64_t n;
-    uint32_t d;
-    dg_status st = dg_project_get_embeddings(ctx, p, model, DG_EMBED_FRAMES,
-                                             NULL, &f, &n, &d);
-    if (st < 0)
-        return cli_fail(ctx, st);
-    const float **rows = malloc((size_t)n * sizeof(*rows) + 8);
-    double *xy = malloc((size_t)n * 2 * sizeof(*xy) + 8);
-    float *x = malloc((size_t)n * sizeof(*x) + 4);
-    float *y = malloc((size_t)n * sizeof(*y) + 4);
+    dg_project_info info;
+    dg_project_get_info(p, &info);
+    dg_results *r = NULL;
+    dg_embeddings_result res;
+    memset(&res, 0, sizeof(res));
+    float *x = NULL, *y = NULL;
+    uint64_t *cl = NULL;
     int rc = EXIT_OK;
-    if (!rows || !xy || !x || !y) {
-        rc = cli_error("out of memory");
-        goto out;
-    }
-    for (uint64_t i = 0; i < n; i++)
-        rows[i] = f + i * d;
-    dg_embed_points pts = {n, d, rows};
-    if ((st = dg_embed_pca(ctx, &pts, 0, xy, NULL, NULL)) < 0) {
+    dg_status st = dg_results_load(ctx, p, set, &r);
+    if (st < 0) {
         rc = cli_fail(ctx, st);
         goto out;
     }
+    int t = 0;
+    for (int k = 1; k < dg_results_n_iou(r); k++)
+        if (fabs(dg_results_iou(r, k) - info.default_iou) <
+            fabs(dg_results_iou(r, t) - info.default_iou))
+            t = k;
+    dg_embeddings_opts eo;
+    dg_embeddings_opts_init(&eo);
+    eo.model = model;
+    eo.conf = info.default_conf;
+    eo.iou_idx = t;
+    eo.cluster = 1;
+    if ((st = dg_embeddings_evaluate(ctx, r, p, &eo, &res)) < 0) {
+        rc = cli_fail(ctx, st);
+        goto out;
+    }
+    uint64_t n = res.n;
+    x = malloc((size_t)n * sizeof(*x) + 4);
+    y = malloc((size_t)n * sizeof(*y) + 4);
+    cl = malloc((size_t)n * sizeof(*cl) + 8);
+    uint64_t *fr = malloc((size_t)n * sizeof(*fr) + 8);
+    if (!x || !y || !cl || !fr) {
+        free(fr);
+        rc = cli_error("out of memory");
+        goto out;
+    }
     for (uint64_t i = 0; i < n; i++) {
-        x[i] = (float)xy[2 * i];
-        y[i] = (float)xy[2 * i + 1];
+        x[i] = (float)res.xy[2 * i];
+        y[i] = (float)res.xy[2 * i + 1];
+        cl[i] = res.assign ? res.assign[i] : 0;
+        fr[i] = res.point[i];
     }
     cJSON *o = cJSON_AddObjectToObject(j, "embeddings");
     cJSON_AddStringToObject(o, "model", model);
@@ -327,20 +346,40 @@ static int export_embeddings(dg_ctx *ctx, dg_project *p, report_blobs *B,
     cJSON_AddNumberToObject(o, "n", (double)n);
     cJSON_AddItemToObject(o, "x", report_blob_add(B, x, n, "f32"));
     cJSON_AddItemToObject(o, "y", report_blob_add(B, y, n, "f32"));
-    cJSON_AddNullToObject(o, "frame"); /* row i is frame i */
+    cJSON_AddItemToObject(
+        o, "frame", report_blob_uint(B, fr, n, info.n_frames ? info.n_frames - 1 : 0));
+    free(fr);
+    /* clusters, worst first: the page rings them on the scatter */
+    cJSON_AddItemToObject(o, "cluster",
+                          report_blob_uint(B, cl, n, res.k ? res.k - 1 : 0));
+    cJSON *ca = cJSON_AddObjectToObject(o, "clusters");
+    cJSON_AddStringToObject(ca, "set", set);
+    cJSON_AddItemToObject(ca, "conf", cli_num(info.default_conf));
+    cJSON_AddItemToObject(ca, "iou", cli_num(dg_results_iou(r, t)));
+    cJSON *list = cJSON_AddArrayToObject(ca, "ranked");
+    for (uint32_t k = 0; k < res.k; k++) {
+        const dg_pattern_cluster *c = &res.clusters[k];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "id", c->id);
+        cJSON_AddNumberToObject(e, "size", (double)c->size);
+        cJSON_AddItemToObject(e, "f1", cli_num(c->prf.f1));
+        cJSON_AddItemToObject(e, "z", cli_num(c->z));
+        cJSON_AddItemToArray(list, e);
+    }
 out:
-    free(rows);
-    free(xy);
     free(x);
     free(y);
+    free(cl);
+    dg_embeddings_result_release(&res);
+    dg_results_free(r);
     return rc;
 }
 
-int report_extra_project(dg_ctx *ctx, dg_project *p, report_blobs *B,
-                         cJSON *j)
+int report_extra_project(dg_ctx *ctx, dg_project *p, const char *set,
+                         report_blobs *B, cJSON *j)
 {
     int rc = export_segments(ctx, p, B, j);
     if (rc != EXIT_OK)
         return rc;
-    return export_embeddings(ctx, p, B, j);
+    return export_embeddings(ctx, p, set, B, j);
 }

@@ -81,10 +81,10 @@ cJSON *report_blob_boxes(report_blobs *B, const double *x, const double *y,
 
 /*
  * Adds the project-wide optional parts to the payload j ("segments",
- * "embeddings"; absent parts are JSON null). EXIT_OK or an exit code with
- * the message printed.
+ * "embeddings" with its clusters ranked for inference set `set`; absent
+ * parts are JSON null). EXIT_OK or an exit code with the message printed.
  */
-int report_extra_project(dg_ctx *ctx, dg_project *p, report_blobs *B,
-                         cJSON *j);
+int report_extra_project(dg_ctx *ctx, dg_project *p, const char *set,
+                         report_blobs *B, cJSON *j);
 
 #endif

@@ -138,6 +138,7 @@
     });
     var EMB = DG.embeddings ? {
       kind: DG.embeddings.kind, x: blob(DG.embeddings.x), y: blob(DG.embeddings.y),
+      cluster: DG.embeddings.cluster ? blob(DG.embeddings.cluster) : null, clusters: DG.embeddings.clusters || null,
       frame: DG.embeddings.frame ? blob(DG.embeddings.frame) : null, n: DG.embeddings.n
     } : null;
     timings.decode = performance.now() - t0;
@@ -154,7 +155,7 @@
       cell: null,        /* { s, g, p } examples shown */
       exSort: "confidence", exAsc: false,
       le: 0, leKind: 0,
-      embMetric: "f1", embSet: 0,
+      embMetric: "f1", embSet: 0, embClusters: true,
       cmNorm: "none",    /* confusion view: none | gt | pred */
       cmNoBg: false,     /* confusion view: leave the background out */
       exShow: 24,        /* example pictures shown (grows with "show more") */
@@ -1231,9 +1232,10 @@
       }
       /* pictures of the first examples, each with its two boxes thick */
       var nshow = Math.min(st.exShow, list.length, EX_LIMIT);
-      h += figLegend() + '<div class="figs" id="ex-figs">' + list.slice(0, nshow).map(function (e) {
-        return figure(S, e.frame, { gt: e.gt, det: e.det }, e.det >= 0 ? "score " + f3(e.score) + (e.gt >= 0 ? ", IoU " + f3(e.iou) : "") : "missed");
-      }).join("") + "</div>" + moreButton("ex", nshow, Math.min(list.length, EX_LIMIT));
+      if (IMG)
+        h += figLegend() + '<div class="figs" id="ex-figs">' + list.slice(0, nshow).map(function (e) {
+          return figure(S, e.frame, { gt: e.gt, det: e.det }, e.det >= 0 ? "score " + f3(e.score) + (e.gt >= 0 ? ", IoU " + f3(e.iou) : "") : "missed");
+        }).join("") + "</div>" + moreButton("ex", nshow, Math.min(list.length, EX_LIMIT));
       h += '<details class="extable"' + (IMG ? "" : " open") + '><summary>the boxes as a table</summary><div class="scroll compact" style="max-height:420px"><table class="grid" id="ex-table"><thead><tr>' +
         '<th class="l">frame</th><th class="l">ground-truth box (x, y, w, h)</th><th class="l">detection box</th>' +
         "<th>score</th><th>IoU</th><th>area</th></tr></thead><tbody>";
@@ -1286,10 +1288,11 @@
           return '<button data-wfset="' + T.i + '" class="' + (T.i === st.wf ? "on" : "") + '">' + esc(T.name) + "</button>";
         }).join("") + "</div>";
       if (!list.length) { secWf.innerHTML = h + '<p class="muted empty">no frames' + (st.seg > 0 ? " in this segment" : "") + "</p>"; return; }
-      h += figLegend() + '<div class="figs" id="wf-figs">' + list.slice(0, n).map(function (x) {
-        return figure(S, x.f, null, "F1 " + f3(x.f1) + " · TP " + x.tp + ", FP " + x.fp + ", FN " + x.fn);
-      }).join("") + "</div>" + moreButton("wf", n, list.length);
-      h += '<details class="extable"><summary>as a table</summary><div class="scroll compact" style="max-height:360px"><table class="grid" id="wf-table"><thead><tr>' +
+      if (IMG)
+        h += figLegend() + '<div class="figs" id="wf-figs">' + list.slice(0, n).map(function (x) {
+          return figure(S, x.f, null, "F1 " + f3(x.f1) + " · TP " + x.tp + ", FP " + x.fp + ", FN " + x.fn);
+        }).join("") + "</div>";
+      h += moreButton("wf", n, list.length) + '<details class="extable"' + (IMG ? "" : " open") + '><summary>as a table</summary><div class="scroll compact" style="max-height:360px"><table class="grid" id="wf-table"><thead><tr>' +
         '<th>#</th><th class="l">frame</th><th>TP</th><th>FP</th><th>FN</th><th>F1</th></tr></thead><tbody>';
       list.slice(0, n).forEach(function (x, i) {
         h += '<tr data-frame="' + x.f + '"><td class="num">' + (i + 1) + '</td><td class="l">' + esc(DG.frames[x.f]) + '</td><td class="num">' + x.tp +
@@ -1530,11 +1533,12 @@
       }
       /* pictures of the first entries: the label and the detection thick */
       var n = Math.min(st.leShow, rows.length);
-      h += figLegend() + '<div class="figs" id="le-figs">' + rows.slice(0, n).map(function (r) {
-        var e = r[1], x = r[0];
-        return figure(S, x.frame, { gt: labelIndex(x), det: detIndex(S, x) }, "#" + (e + 1) + " " + esc(x.label_cls >= 0 ? DG.classes[x.label_cls] : "–") +
-          " / " + esc(x.det_cls >= 0 ? DG.classes[x.det_cls] : "–"));
-      }).join("") + "</div>" + moreButton("le", n, rows.length);
+      if (IMG)
+        h += figLegend() + '<div class="figs" id="le-figs">' + rows.slice(0, n).map(function (r) {
+          var e = r[1], x = r[0];
+          return figure(S, x.frame, { gt: labelIndex(x), det: detIndex(S, x) }, "#" + (e + 1) + " " + esc(x.label_cls >= 0 ? DG.classes[x.label_cls] : "–") +
+            " / " + esc(x.det_cls >= 0 ? DG.classes[x.det_cls] : "–"));
+        }).join("") + "</div>" + moreButton("le", n, rows.length);
       h += '<div class="scroll compact" style="max-height:420px"><table class="grid" id="le-table"><thead><tr><th>#</th><th>score</th>' +
         '<th class="l">frame</th><th class="l">label</th><th class="l">detection</th><th>conf</th><th>IoU</th><th class="l">why</th></tr></thead><tbody>';
       rows.forEach(function (r) {
@@ -1589,13 +1593,15 @@
           var b = e.target.closest("button");
           if (!b) return;
           if (b.dataset.embm) st.embMetric = b.dataset.embm;
+          if (b.dataset.embc) st.embClusters = !st.embClusters;
           if (b.dataset.embs) st.embSet = +b.dataset.embs;
           renderEmbeddings();
         });
       }
       $("emb-tabs").innerHTML = ["precision", "recall", "f1"].map(function (k) {
         return '<button data-embm="' + k + '" class="' + (st.embMetric === k ? "on" : "") + '">' + k + "</button>";
-      }).join("") + (SETS.length > 1 ? SETS.map(function (T) {
+      }).join("") + (EMB.clusters ? '<button data-embc="1" class="' + (st.embClusters ? "on" : "") + '" title="k-means clusters ranked worst first for ' +
+        esc(EMB.clusters.set) + " at confidence " + EMB.clusters.conf + ", IoU " + EMB.clusters.iou + ', as detgrid embeddings --patterns">clusters</button>' : "") + (SETS.length > 1 ? SETS.map(function (T) {
         return '<button data-embs="' + T.i + '" class="' + (T.i === st.embSet ? "on" : "") + '">' + esc(T.name) + "</button>";
       }).join("") : "");
       /* per-frame TP / FP at the set's thresholds */
@@ -1647,6 +1653,30 @@
         }
       }
       ctx.globalAlpha = 1;
+      /* the cluster overlay: the worst clusters (as `detgrid embeddings
+       * --patterns` ranks them) ringed and labelled */
+      if (EMB.cluster && EMB.clusters && st.embClusters) {
+        var K2 = EMB.clusters.ranked.length, cx = new Float64Array(K2), cy = new Float64Array(K2), cn = new Float64Array(K2), rank = {};
+        EMB.clusters.ranked.forEach(function (c, r) { rank[c.id] = r; });
+        for (i = 0; i < n; i++) { var q = rank[EMB.cluster[i]]; cx[q] += px[i]; cy[q] += py[i]; cn[q]++; }
+        var rr = new Float64Array(K2);
+        for (i = 0; i < n; i++) {
+          var q2 = rank[EMB.cluster[i]], dx = px[i] - cx[q2] / cn[q2], dy = py[i] - cy[q2] / cn[q2];
+          rr[q2] += dx * dx + dy * dy;
+        }
+        ctx.font = "12px system-ui, sans-serif";
+        ctx.lineWidth = 1.5;
+        EMB.clusters.ranked.forEach(function (c, r) {
+          if (!cn[r]) return;
+          var mx = cx[r] / cn[r], my = cy[r] / cn[r], rad = 1.5 * Math.sqrt(rr[r] / cn[r]) + 4;
+          ctx.strokeStyle = r < 3 ? "#d55e00" : "rgba(60,60,60,.45)";
+          ctx.setLineDash(r < 3 ? [] : [4, 3]);
+          ctx.beginPath(); ctx.arc(mx, my, rad, 0, 2 * Math.PI); ctx.stroke();
+          ctx.setLineDash([]);
+          ctx.fillStyle = r < 3 ? "#1d2330" : "#667085";
+          ctx.fillText("#" + (r + 1) + " F1 " + (c.f1 === null ? "–" : c.f1.toFixed(2)) + " (" + c.size + ")", mx + rad * 0.7, my - rad * 0.7);
+        });
+      }
       cv.onmousemove = function (e) {
         var r = cv.getBoundingClientRect(), k = cv.width / r.width;
         var x = (e.clientX - r.left) * k, y = (e.clientY - r.top) * k, best = -1, bd = 36;
