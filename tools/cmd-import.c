@@ -1,7 +1,8 @@
 /*
  * detgrid import coco: COCO instances and results JSON into a project.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
+#include <errno.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,9 @@
 #include "cmds.h"
 
 static const char *const usage[] = {
-    "detgrid import coco --gt <instances.json> [--dt <results.json> "
-    "[--name <name>]]... [--split <name>=<ids>]... -o <project.h5> "
-    "[--force]",
+    "detgrid import coco --gt <instances.json> [--images <folder>] "
+    "[--dt <results.json> [--name <name>]]... [--split <name>=<ids>]... "
+    "-o <project.h5> [--force]",
     "detgrid import coco --dt <results.json> [--name <name>]... "
     "-o <existing.h5> [--replace]",
     "detgrid import cartucho|padilla|yolo|voc-xml ... (see 'detgrid import "
@@ -41,6 +42,7 @@ int cmd_import(int argc, const char **argv)
     const char *gt = NULL, *out = NULL;
     strlist dts = {{0}, 0}, names = {{0}, 0}, splits = {{0}, 0};
     int force = 0, replace = 0;
+    const char *images = NULL;
     cli_opt opts[] = {
         {OPT_STR, 0, "gt", &gt, "<file>", "COCO instances (creates a project)", 0},
         {OPT_MULTI, 0, "dt", &dts, "<file>", "COCO results, repeatable", 0},
@@ -53,6 +55,9 @@ int cmd_import(int argc, const char **argv)
          "with --gt: overwrite an existing project file", 0},
         {OPT_FLAG, 0, "replace", &replace, NULL,
          "replace inference sets of the same name", 0},
+        {OPT_STR, 0, "images", &images, "<folder>",
+         "the folder of the images' file_name (the project's default for "
+         "pictures)", 0},
         {OPT_MULTI, 0, "split", &splits, "<name>=<file>",
          "a split segment of the COCO image ids in <file> (repeatable)", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
@@ -71,7 +76,7 @@ int cmd_import(int argc, const char **argv)
                         "voc-txt, padilla, rafaelpadilla, yolo or voc-xml");
     if (!out)
         cli_usage_error(usage, opts, "need -o <project.h5>");
-    if (!gt && !dts.n && !splits.n)
+    if (!gt && !dts.n && !splits.n && !images)
         cli_usage_error(usage, opts, "need --gt or --dt");
     if (names.n > dts.n)
         cli_usage_error(usage, opts, "more --name than --dt options");
@@ -117,6 +122,17 @@ int cmd_import(int argc, const char **argv)
     for (int i = 0; i < splits.n; i++)
         if ((rc = cli_add_split_segment(ctx, p, splits.v[i])) != EXIT_OK)
             goto done;
+    if (images) {
+        char abs[4096];
+        if (!realpath(images, abs)) {
+            rc = cli_error("'%s': %s", images, strerror(errno));
+            goto done;
+        }
+        if ((st = dg_project_set_images_dir(ctx, p, abs)) < 0) {
+            rc = cli_fail(ctx, st);
+            goto done;
+        }
+    }
     if ((st = dg_project_save(ctx, p, out)) < 0) {
         rc = cli_fail(ctx, st);
         goto done;
