@@ -462,6 +462,28 @@ void cli_add_image(cJSON *o, const dg_project *p, const char *dir,
         cJSON_AddNullToObject(o, "image");
 }
 
+void cli_ci_json(cJSON *o, const dg_prf_paired_ci *x)
+{
+    static const char *const nm[3] = {"precision", "recall", "f1"};
+    const double lo[3] = {x->diff.lo.precision, x->diff.lo.recall,
+                          x->diff.lo.f1};
+    const double hi[3] = {x->diff.hi.precision, x->diff.hi.recall,
+                          x->diff.hi.f1};
+    cJSON *ci = cJSON_AddObjectToObject(o, "ci");
+    cJSON *v = cJSON_AddObjectToObject(o, "verdicts");
+    for (int k = 0; k < 3; k++) {
+        if (isnan(lo[k])) {
+            cJSON_AddNullToObject(ci, nm[k]);
+        } else {
+            cJSON *a = cJSON_AddArrayToObject(ci, nm[k]);
+            cJSON_AddItemToArray(a, cli_num(lo[k]));
+            cJSON_AddItemToArray(a, cli_num(hi[k]));
+        }
+        cJSON_AddStringToObject(v, nm[k], cli_verdict(lo[k], hi[k]));
+    }
+    cJSON_AddStringToObject(o, "verdict", cli_verdict(lo[2], hi[2]));
+}
+
 const char *cli_verdict(double lo, double hi)
 {
     if (lo > 0)

@@ -116,6 +116,9 @@ cJSON *cli_prf_json(cJSON *o, dg_prf m);
 /* A difference's verdict from its interval: "B better" when it lies above
  * 0, "B worse" below, else "no significant difference". */
 const char *cli_verdict(double lo, double hi);
+/* Adds "ci" (per figure [lo, hi] of B - A, or null) and "verdicts" of the
+ * paired interval x to o, and "verdict" (on F1), as `detgrid compare`. */
+void cli_ci_json(cJSON *o, const dg_prf_paired_ci *x);
 /* With an image folder (dir non-NULL), adds "image" to o: frame's picture
  * there (detgrid/image.h), or null when it has none. */
 void cli_add_image(cJSON *o, const dg_project *p, const char *dir,

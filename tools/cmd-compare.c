@@ -75,12 +75,6 @@ static double class_ap(dg_ctx *ctx, dg_results *r, uint32_t cls, int t,
     return sum / 101.0;
 }
 
-static double prf_k(dg_prf m, int k)
-{
-    return k == 0 ? m.precision : k == 1 ? m.recall : m.f1;
-}
-
-
 static cJSON *side_json(const dg_counts *c, dg_prf m, double ap)
 {
     cJSON *o = cJSON_CreateObject();
@@ -92,8 +86,6 @@ static cJSON *side_json(const dg_counts *c, dg_prf m, double ap)
     cJSON_AddItemToObject(o, "ap", cli_num(ap));
     return o;
 }
-
-static const char *const metric_names[3] = {"precision", "recall", "f1"};
 
 /* One row's JSON: a, b, diff, ci, verdicts and verdict (on F1). */
 static cJSON *row_json(const char *name, const dg_counts *ca,
@@ -107,21 +99,7 @@ static cJSON *row_json(const char *name, const dg_counts *ca,
     cJSON *d = cJSON_AddObjectToObject(o, "diff");
     cli_prf_json(d, x->diff.point);
     cJSON_AddItemToObject(d, "ap", cli_num(ap_b - ap_a));
-    cJSON *ci = cJSON_AddObjectToObject(o, "ci");
-    cJSON *v = cJSON_AddObjectToObject(o, "verdicts");
-    for (int k = 0; k < 3; k++) {
-        double lo = prf_k(x->diff.lo, k), hi = prf_k(x->diff.hi, k);
-        if (isnan(lo)) {
-            cJSON_AddNullToObject(ci, metric_names[k]);
-        } else {
-            cJSON *a = cJSON_AddArrayToObject(ci, metric_names[k]);
-            cJSON_AddItemToArray(a, cli_num(lo));
-            cJSON_AddItemToArray(a, cli_num(hi));
-        }
-        cJSON_AddStringToObject(v, metric_names[k], cli_verdict(lo, hi));
-    }
-    cJSON_AddStringToObject(o, "verdict",
-                            cli_verdict(x->diff.lo.f1, x->diff.hi.f1));
+    cli_ci_json(o, x);
     return o;
 }
 

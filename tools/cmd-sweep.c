@@ -272,7 +272,8 @@ int cmd_sweep(int argc, const char **argv)
         c_hi = c_lo + 1;
     }
     if (plot) {
-        int t = t_hi - t_lo == 1 ? t_lo : dg_results_find_iou(ctx, r, default_iou);
+        int t = t_hi - t_lo == 1 ? t_lo
+                                 : dg_results_find_iou(ctx, r, default_iou);
         if (t < 0) {
             rc = cli_fail(ctx, (dg_status)t);
             goto done;

@@ -347,7 +347,8 @@ static int export_embeddings(dg_ctx *ctx, dg_project *p, const char *set,
     cJSON_AddItemToObject(o, "x", report_blob_add(B, x, n, "f32"));
     cJSON_AddItemToObject(o, "y", report_blob_add(B, y, n, "f32"));
     cJSON_AddItemToObject(
-        o, "frame", report_blob_uint(B, fr, n, info.n_frames ? info.n_frames - 1 : 0));
+        o, "frame",
+        report_blob_uint(B, fr, n, info.n_frames ? info.n_frames - 1 : 0));
     free(fr);
     /* clusters, worst first: the page rings them on the scatter */
     cJSON_AddItemToObject(o, "cluster",

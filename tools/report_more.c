@@ -20,7 +20,7 @@
 #include "detgrid/image.h"
 #include "report_extra.h"
 
-/* ---- progress --------------------------------------------------------------- */
+/* ---- progress ----------------------------------------------------------- */
 
 void report_note(const char *fmt, ...)
 {
@@ -34,7 +34,7 @@ void report_note(const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- COCO --------------------------------------------------------------------- */
+/* ---- COCO --------------------------------------------------------------- */
 
 cJSON *report_coco_json(dg_ctx *ctx, dg_project *p, const char *name)
 {
@@ -75,32 +75,14 @@ cJSON *report_coco_json(dg_ctx *ctx, dg_project *p, const char *name)
     return o;
 }
 
-/* ---- B - A ---------------------------------------------------------------------- */
+/* ---- B - A ------------------------------------------------------------- */
 
 static cJSON *ci_json(const dg_prf_paired_ci *x)
 {
-    static const char *const nm[3] = {"precision", "recall", "f1"};
     cJSON *o = cJSON_CreateObject();
     cJSON *d = cJSON_AddObjectToObject(o, "diff");
     cli_prf_json(d, x->diff.point);
-    cJSON *ci = cJSON_AddObjectToObject(o, "ci");
-    cJSON *v = cJSON_AddObjectToObject(o, "verdicts");
-    for (int k = 0; k < 3; k++) {
-        double lo = k == 0 ? x->diff.lo.precision
-                    : k == 1 ? x->diff.lo.recall : x->diff.lo.f1;
-        double hi = k == 0 ? x->diff.hi.precision
-                    : k == 1 ? x->diff.hi.recall : x->diff.hi.f1;
-        if (isnan(lo)) {
-            cJSON_AddNullToObject(ci, nm[k]);
-        } else {
-            cJSON *a = cJSON_AddArrayToObject(ci, nm[k]);
-            cJSON_AddItemToArray(a, cli_num(lo));
-            cJSON_AddItemToArray(a, cli_num(hi));
-        }
-        cJSON_AddStringToObject(v, nm[k], cli_verdict(lo, hi));
-    }
-    cJSON_AddStringToObject(o, "verdict",
-                            cli_verdict(x->diff.lo.f1, x->diff.hi.f1));
+    cli_ci_json(o, x);
     return o;
 }
 
@@ -157,7 +139,7 @@ out:
     return o ? o : cJSON_CreateNull();
 }
 
-/* ---- thumbnails ------------------------------------------------------------------ */
+/* ---- thumbnails --------------------------------------------------------- */
 
 typedef struct pick {
     uint8_t *chosen; /* per frame */

@@ -16,6 +16,7 @@
 #include "core.h"
 #include "detgrid/embeddings.h"
 #include "detgrid/image.h"
+#include "image_impl.h"
 
 #define DG_PI 3.14159265358979323846
 
@@ -65,24 +66,9 @@ dg_status dg_chart_heatmap_write(dg_ctx *ctx, const dg_chart_heatmap *h,
 }
 #else
 
-/* ---- surfaces ------------------------------------------------------------------ */
+/* ---- surfaces ----------------------------------------------------------- */
 
 typedef enum { OUT_PNG, OUT_SVG, OUT_PDF } out_kind;
-
-static int ends_with(const char *s, const char *suf)
-{
-    size_t n = strlen(s), m = strlen(suf);
-    if (n < m)
-        return 0;
-    for (size_t i = 0; i < m; i++) {
-        char c = s[n - m + i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != suf[i])
-            return 0;
-    }
-    return 1;
-}
 
 /* A drawing in progress: the surface, its context and where it goes. */
 typedef struct chart {
@@ -98,11 +84,11 @@ static dg_status chart_open(dg_ctx *ctx, chart *c, const char *path,
                             double w, double h)
 {
     memset(c, 0, sizeof(*c));
-    if (ends_with(path, ".png"))
+    if (dg__has_ending(path, ".png"))
         c->kind = OUT_PNG;
-    else if (ends_with(path, ".svg"))
+    else if (dg__has_ending(path, ".svg"))
         c->kind = OUT_SVG;
-    else if (ends_with(path, ".pdf"))
+    else if (dg__has_ending(path, ".pdf"))
         c->kind = OUT_PDF;
     else
         return dg__fail(ctx, DG_EINVAL,
@@ -276,7 +262,8 @@ static void draw_axes(cairo_t *cr, const axes *a, const char *xl,
             }
             cairo_stroke(cr);
             int dec = st >= 1 ? 0 : (int)ceil(-log10(st) - 1e-9);
-            snprintf(buf, sizeof(buf), "%.*f", dec, fabs(v) < st * 1e-9 ? 0 : v);
+            snprintf(buf, sizeof(buf), "%.*f", dec,
+                     fabs(v) < st * 1e-9 ? 0 : v);
             rgb_of(cr, 0x4a5160, 1);
             if (axis)
                 text(cr, a->L - 7, p + 4, 2, 0, 11, 0, buf);
@@ -291,7 +278,7 @@ static void draw_axes(cairo_t *cr, const axes *a, const char *xl,
     text(cr, a->L - 44, a->T + a->H / 2, 1, 1, 12.5, 0, yl ? yl : "y");
 }
 
-/* ---- the embeddings scatter ------------------------------------------------------ */
+/* ---- the embeddings scatter --------------------------------------------- */
 
 dg_status dg_plot_write(dg_ctx *ctx, const dg_plot *pl, const char *path)
 {
@@ -425,7 +412,7 @@ dg_status dg_plot_write(dg_ctx *ctx, const dg_plot *pl, const char *path)
     return chart_close(ctx, &c);
 }
 
-/* ---- precision-recall curves ------------------------------------------------------ */
+/* ---- precision-recall curves ------------------------------------------ */
 
 dg_status dg_chart_lines_write(dg_ctx *ctx, const dg_chart_lines *ln,
                                const char *path)
@@ -502,7 +489,7 @@ dg_status dg_chart_lines_write(dg_ctx *ctx, const dg_chart_lines *ln,
     return chart_close(ctx, &c);
 }
 
-/* ---- the confusion heatmap ------------------------------------------------------------ */
+/* ---- the confusion heatmap ---------------------------------------------- */
 
 dg_status dg_chart_heatmap_write(dg_ctx *ctx, const dg_chart_heatmap *hm,
                                  const char *path)

@@ -14,6 +14,7 @@
 
 #include "core.h"
 #include "detgrid/image.h"
+#include "image_impl.h"
 
 #ifdef DG_HAVE_JPEG
 #include <setjmp.h>
@@ -75,7 +76,7 @@ void dg_image_release(dg_image *im)
     memset(im, 0, sizeof(*im));
 }
 
-/* ---- JPEG ------------------------------------------------------------------ */
+/* ---- JPEG --------------------------------------------------------------- */
 
 #ifdef DG_HAVE_JPEG
 /* libjpeg reports errors through error_exit, which must not return. */
@@ -124,8 +125,8 @@ static dg_status jpeg_read(dg_ctx *ctx, const char *path, FILE *f,
     jpeg_read_header(&d, TRUE);
     *ow = d.image_width;
     *oh = d.image_height;
-    if ((uint64_t)d.image_width * d.image_height > MAX_PIXELS || !d.image_width ||
-        !d.image_height) {
+    if ((uint64_t)d.image_width * d.image_height > MAX_PIXELS ||
+        !d.image_width || !d.image_height) {
         jpeg_destroy_decompress(&d);
         return dg__fail(ctx, DG_EFORMAT, "'%s': JPEG size %ux%u out of range",
                         path, (unsigned)d.image_width,
@@ -195,7 +196,7 @@ static dg_status jpeg_encode(dg_ctx *ctx, const dg_image *im, int quality,
 }
 #endif
 
-/* ---- PNG ------------------------------------------------------------------- */
+/* ---- PNG ---------------------------------------------------------------- */
 
 #ifdef DG_HAVE_PNG
 static dg_status png_read(dg_ctx *ctx, const char *path, FILE *f,
@@ -260,7 +261,7 @@ static dg_status png_encode(dg_ctx *ctx, const dg_image *im, uint8_t **out,
 }
 #endif
 
-/* ---- reading ---------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------ */
 
 static dg_status read_any(dg_ctx *ctx, const char *path, uint32_t min_w,
                           uint32_t min_h, dg_image *out, uint32_t *ow,
@@ -364,7 +365,7 @@ dg_status dg_image_thumbnail(dg_ctx *ctx, const char *path, uint32_t max_w,
     return DG_OK;
 }
 
-/* ---- drawing ---------------------------------------------------------------- */
+/* ---- drawing ------------------------------------------------------------ */
 
 static void span(const dg_image *im, double a, double b, int horiz,
                  int64_t *lo, int64_t *hi)
@@ -453,7 +454,7 @@ uint32_t dg_draw_color(dg_draw_kind k)
     }
 }
 
-/* ---- encoding and writing ------------------------------------------------------ */
+/* ---- encoding and writing ----------------------------------------------- */
 
 dg_status dg_image_encode(dg_ctx *ctx, const dg_image *im,
                           dg_image_format fmt, int quality, uint8_t **out,
@@ -481,7 +482,7 @@ dg_status dg_image_encode(dg_ctx *ctx, const dg_image *im,
                     (int)fmt);
 }
 
-static int ends_with(const char *s, const char *suf)
+int dg__has_ending(const char *s, const char *suf)
 {
     size_t n = strlen(s), m = strlen(suf);
     if (n < m)
@@ -500,9 +501,9 @@ dg_status dg_image_write(dg_ctx *ctx, const dg_image *im, const char *path,
                          int quality)
 {
     dg_image_format fmt;
-    if (ends_with(path, ".png"))
+    if (dg__has_ending(path, ".png"))
         fmt = DG_IMAGE_PNG;
-    else if (ends_with(path, ".jpg") || ends_with(path, ".jpeg"))
+    else if (dg__has_ending(path, ".jpg") || dg__has_ending(path, ".jpeg"))
         fmt = DG_IMAGE_JPEG;
     else
         return dg__fail(ctx, DG_EINVAL,
