@@ -84,6 +84,22 @@ def read_payload(path):
     return html, data, blob
 
 
+def payload_scores(blob, ref, off):
+    """The scores: as integers, each class's first in full and the rest as
+    decreases, of decimals or float32 bits; or float64."""
+    if not ref.get("enc"):
+        return blob(ref)
+    a = blob(ref).astype(np.int64)
+    w = np.zeros(len(a), np.int64)
+    for c in range(len(off) - 1):
+        lo, hi = off[c], off[c + 1]
+        if hi > lo:
+            w[lo:hi] = a[lo] - np.concatenate([[0], np.cumsum(a[lo + 1:hi])])
+    if ref["enc"] == "dec":
+        return w / float(ref["dscale"])
+    return w.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
 def check_payload(ck, path, proj_path, names, title):
     html, d, blob = read_payload(path)
     proj = Project(proj_path)
@@ -111,7 +127,10 @@ def check_payload(ck, path, proj_path, names, title):
         n = len(dets)
         T = len(r["iou_thresholds"])
         w = s["name"] + ": payload "
-        ck.array_eq(blob(s["score"]), r["score"], w + "scores")
+        ck.array_eq(payload_scores(blob, s["score"], s["class_off"]), r["score"], w + "scores")
+        dec = bool(np.all(np.round(r["score"] * 1e6) / 1e6 == r["score"]))
+        ck.eq(s["score"].get("enc") == "dec", dec, w + "scores sent as decimals when they are")
+        ck.eq(s["det_box"]["type"], "u16", w + "boxes sent as u16")
         ck.eq(s["class_off"], [int(x) for x in r["class_offsets"]], w + "class offsets")
         ck.eq(s["gt_count"], [int(x) for x in r["gt_count"]], w + "gt counts")
         ck.array_eq(np.asarray(s["iou"]), np.asarray(r["iou_thresholds"]), w + "iou")
@@ -346,6 +365,24 @@ def main():
         ck.eq(read_payload(html_np)[1]["images"]["n"], 0, "no thumbnails without pictures")
         ck.contains(open(html, encoding="utf-8").read(),
                     "<title>t&lt;/script&gt;&lt;b&gt;", what="escaped title")
+
+        # float32 scores (as detectors write them) travel as float32 bits
+        cg, cd = os.path.join(tmp, "g.json"), os.path.join(tmp, "d-")
+        run(["synth", "--coco-gt", cg, "--coco-dt-prefix", cd, "--frames", "40",
+             "--classes", "4", "--seed", "9"])
+        dets = json.load(open(cd + "-model-a.json"))
+        for dd in dets:
+            dd["score"] = float(np.float32(dd["score"] * 0.987654321))
+        json.dump(dets, open(cd + "f32.json", "w"))
+        pf = os.path.join(tmp, "f32.h5")
+        run(["import", "coco", "--gt", cg, "--dt", cd + "f32.json", "--name", "f32", "-o", pf])
+        run(["eval", pf, "--device", "ref"])
+        hf = os.path.join(tmp, "f32.html")
+        run(["report", pf, "-o", hf])
+        _, df, bf = read_payload(hf)
+        ck.eq(df["sets"][0]["score"].get("enc"), "f32", "float32 scores sent as their bits")
+        ck.array_eq(payload_scores(bf, df["sets"][0]["score"], df["sets"][0]["class_off"]),
+                    Project(pf).results["f32"]["score"], "float32 scores exact")
 
         # a many-class project (more than 25 classes)
         proj40 = os.path.join(tmp, "p40.h5")

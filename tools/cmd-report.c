@@ -195,7 +195,8 @@ static int export_set(dg_ctx *ctx, dg_project *p, const char *name,
     cJSON_AddItemToObject(s, "iou", cJSON_CreateDoubleArray(rs.iou, rs.n_iou));
     cJSON_AddItemToObject(s, "class_off", u64_array(rs.class_off, K + 1));
     cJSON_AddItemToObject(s, "gt_count", u64_array(rs.gt_count, K));
-    cJSON_AddItemToObject(s, "score", report_blob_add(B, rs.score, n, "f64"));
+    cJSON_AddItemToObject(s, "score",
+                          report_blob_scores(B, rs.score, n, rs.class_off, K));
 
     /* Frame of each sorted position, and the boxes in sorted order. */
     uint64_t *tmp = malloc(n * sizeof(*tmp) + 8);

@@ -168,6 +168,63 @@ static int decimal_exact(double v, double scale)
     return fabs(q) <= 2e9 && q / scale == v;
 }
 
+/* The scores' integers (see report_blob_scores) into w; 0 when they are
+ * none of the forms, else 1 (decimal, *scale set) or 2 (float32 bits). */
+static int score_ints(const double *v, size_t n, uint32_t *w, double *scale)
+{
+    static const double scales[] = {1, 10, 100, 1000, 10000, 100000, 1e6};
+    for (size_t s = 0; s < sizeof(scales) / sizeof(scales[0]); s++) {
+        size_t i = 0;
+        for (; i < n; i++) {
+            double q = nearbyint(v[i] * scales[s]);
+            if (!(q >= 0 && q <= 4e9 && q / scales[s] == v[i]))
+                break;
+            w[i] = (uint32_t)q;
+        }
+        if (i == n) {
+            *scale = scales[s];
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        float f = (float)v[i];
+        if (!(v[i] >= 0) || (double)f != v[i])
+            return 0;
+        memcpy(&w[i], &f, 4);
+    }
+    return 2;
+}
+
+cJSON *report_blob_scores(report_blobs *B, const double *score, size_t n,
+                          const uint64_t *class_off, uint32_t n_classes)
+{
+    uint32_t *w = malloc(n * sizeof(*w) + 4);
+    double scale = 0;
+    int kind = w && n ? score_ints(score, n, w, &scale) : 0;
+    /* each class's first in full, then the decrease from the one before */
+    for (uint32_t c = 0; kind && c < n_classes; c++)
+        for (uint64_t j = class_off[c + 1]; j-- > class_off[c] + 1;) {
+            if (w[j] > w[j - 1]) {
+                kind = 0; /* not descending: sent as they are */
+                break;
+            }
+            w[j] = w[j - 1] - w[j];
+        }
+    if (!kind) {
+        free(w);
+        return report_blob_add(B, score, n, "f64");
+    }
+    cJSON *o = report_blob_add(B, w, n, "u32");
+    free(w);
+    if (cJSON_IsObject(o)) {
+        cJSON_AddStringToObject(o, "enc", kind == 1 ? "dec" : "f32");
+        if (kind == 1)
+            cJSON_AddNumberToObject(o, "dscale", scale);
+        cJSON_AddNumberToObject(o, "delta", 1);
+    }
+    return o;
+}
+
 cJSON *report_blob_boxes(report_blobs *B, const double *x, const double *y,
                          const double *w, const double *h,
                          const uint32_t *idx, size_t n)
@@ -190,17 +247,31 @@ cJSON *report_blob_boxes(report_blobs *B, const double *x, const double *y,
         B->oom = 1;
         return cJSON_CreateNull();
     }
+    /* integers of 0 .. 65535 (pixels up to 655.35 at two decimals) go as
+     * u16, half the bytes */
+    int narrow = scale != 0;
+    for (size_t i = 0; i < n && narrow; i++) {
+        size_t r = idx ? idx[i] : i;
+        for (int k = 0; k < 4 && narrow; k++) {
+            double q = nearbyint(col[k][r] * scale);
+            narrow = q >= 0 && q <= 65535;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         size_t r = idx ? idx[i] : i;
         for (int k = 0; k < 4; k++) {
-            if (scale)
+            if (narrow)
+                ((uint16_t *)d)[4 * i + k] =
+                    (uint16_t)nearbyint(col[k][r] * scale);
+            else if (scale)
                 ((int32_t *)d)[4 * i + k] =
                     (int32_t)nearbyint(col[k][r] * scale);
             else
                 ((float *)d)[4 * i + k] = (float)col[k][r];
         }
     }
-    cJSON *o = report_blob_add(B, d, 4 * n, scale ? "i32" : "f32");
+    cJSON *o = report_blob_add(B, d, 4 * n,
+                               narrow ? "u16" : scale ? "i32" : "f32");
     free(d);
     if (scale && cJSON_IsObject(o))
         cJSON_AddNumberToObject(o, "scale", scale);

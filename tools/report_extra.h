@@ -69,6 +69,17 @@ int report_thumbnails(dg_ctx *ctx, dg_project *p, const char *dir,
                       uint32_t max, uint32_t size, report_blobs *B,
                       report_thumbs *T, cJSON *j);
 /*
+ * Scores in sorted order (descending within each class: class c is
+ * class_off[c] .. class_off[c + 1] - 1). When every score is a decimal with
+ * at most 6 places ("enc": "dec", "dscale": 10^s) or a float32 value that
+ * is not negative ("enc": "f32": the float's bits, which order as the
+ * values do), they go as u32 integers, each class's first in full and the
+ * rest as the (non-negative) decrease from the one before ("delta": 1),
+ * which deflates to a fraction of the doubles; else as f64.
+ */
+cJSON *report_blob_scores(report_blobs *B, const double *score, size_t n,
+                          const uint64_t *class_off, uint32_t n_classes);
+/*
  * Boxes x, y, w, h of records idx[0..n) (all n records when idx is NULL),
  * interleaved. When every coordinate is a decimal with at most 4 places
  * (k / 10^s exactly, as COCO files hold them) they go as int32 with

@@ -95,6 +95,23 @@
     return ref.scale ? ref.dbl : ref.arr;
   }
 
+  /*
+   * Scores sent as integers, each class's first in full and the rest as the
+   * decrease from the one before ("delta"), of decimals (value = int /
+   * dscale) or of float32 bits ("f32"): rebuilt into the same doubles.
+   */
+  function scoreArr(ref, off) {
+    if (!ref.enc) return blob(ref);
+    var a = ref.arr, out = new Float64Array(a.length), f = new Float32Array(1), u = new Uint32Array(f.buffer), w = 0;
+    for (var c = 0; c + 1 < off.length; c++)
+      for (var j = off[c]; j < off[c + 1]; j++) {
+        w = j === off[c] ? a[j] : w - a[j];
+        if (ref.enc === "dec") out[j] = w / ref.dscale;
+        else { u[0] = w; out[j] = f[0]; }
+      }
+    return out;
+  }
+
   var t0 = performance.now();
   decodeAll().then(main, function (e) {
     document.getElementById("app").innerHTML = '<p style="color:#c4321c">Cannot read the report data: ' +
@@ -113,7 +130,7 @@
       var S = {
         i: si, name: d.name, n: d.n_det, iou: d.iou, T: d.iou.length,
         off: d.class_off, gt: d.gt_count, device: d.device,
-        score: blob(d.score), bits: blob(d.status), frame: blob(d.det_frame),
+        score: scoreArr(d.score, d.class_off), bits: blob(d.status), frame: blob(d.det_frame),
         box: blob(d.det_box), agn: null, rows: [], pre: {}, curves: {},
         le: d.label_errors, emb: d.embeddings || null, coco: d.coco || null,
         conf: DG.default_conf, t: 0
