@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 build=${DETGRID_FUZZ_BUILD:-build-fuzz}
-all=(fuzz-coco-json fuzz-txt fuzz-voc-xml fuzz-project fuzz-npy)
+all=(fuzz-coco-json fuzz-txt fuzz-voc-xml fuzz-project fuzz-npy fuzz-meta-image)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
