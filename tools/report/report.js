@@ -368,22 +368,27 @@
     /*
      * The sweep points of class c at threshold t (every detection, no
      * confidence cut; one point per run of equal scores), as
-     * dg_results_sweep: cumulative TP and FP within the segment.
+     * dg_results_sweep: cumulative TP and FP within the segment, into the
+     * shared scratch arrays SW.tp / SW.fp; returns the number of points.
      */
+    var SW = { tp: new Float64Array(16), fp: new Float64Array(16), a: new Float64Array(16), b: new Float64Array(16) };
     function sweepPoints(S, c, t) {
-      var P = prefix(S, t), lo = S.off[c], hi = S.off[c + 1], sc = S.score;
-      var tp = [], fp = [], last = -1;
+      var P = prefix(S, t), lo = S.off[c], hi = S.off[c + 1], sc = S.score, n = 0, last = -1;
+      if (SW.tp.length < hi - lo + 1) {
+        var m2 = 2 * (hi - lo + 1);
+        SW = { tp: new Float64Array(m2), fp: new Float64Array(m2), a: new Float64Array(m2), b: new Float64Array(m2) };
+      }
+      var TP = P.TP, IG = P.IG, M = P.M, tpA = SW.tp, fpA = SW.fp;
       for (var j = lo; j < hi; j++) {
-        if (P.M && P.M[j + 1] === P.M[j]) continue;  /* outside the segment */
-        var a = P.TP[j + 1] - P.TP[lo], ig = P.IG[j + 1] - P.IG[lo];
-        var kept = P.M ? P.M[j + 1] - P.M[lo] : j + 1 - lo;
-        var n = tp.length;
+        if (M && M[j + 1] === M[j]) continue;  /* outside the segment */
+        var a = TP[j + 1] - TP[lo], kept = M ? M[j + 1] - M[lo] : j + 1 - lo;
+        var f = kept - a - (IG[j + 1] - IG[lo]);
         /* same score as the previous kept detection: one point */
-        if (n && sc[j] === sc[last]) { tp[n - 1] = a; fp[n - 1] = kept - a - ig; }
-        else { tp.push(a); fp.push(kept - a - ig); }
+        if (n && sc[j] === sc[last]) { tpA[n - 1] = a; fpA[n - 1] = f; }
+        else { tpA[n] = a; fpA[n] = f; n++; }
         last = j;
       }
-      return { tp: tp, fp: fp };
+      return n;
     }
 
     /* AP at threshold t as `detgrid compare` computes it: precision made
@@ -393,11 +398,11 @@
       if (S.curves[key] !== undefined) return S.curves[key];
       var ngt = gtCounts(S)[c], v = NaN;
       if (ngt) {
-        var pt = sweepPoints(S, c, t), n = pt.tp.length, rec = new Float64Array(n), pr = new Float64Array(n), i;
+        var n = sweepPoints(S, c, t), rec = SW.a, pr = SW.b, i;
         for (i = 0; i < n; i++) {
-          var d = pt.tp[i] + pt.fp[i];
-          rec[i] = pt.tp[i] / ngt;
-          pr[i] = d ? pt.tp[i] / d : 0;
+          var d = SW.tp[i] + SW.fp[i];
+          rec[i] = SW.tp[i] / ngt;
+          pr[i] = d ? SW.tp[i] / d : 0;
         }
         for (i = n - 1; i >= 1; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
         var sum = 0;
@@ -418,11 +423,11 @@
       for (var c = 0; c < K; c++) {
         var ngt = gt[c];
         if (!ngt) continue;
-        var pt = sweepPoints(S, c, t), n = pt.tp.length, best = 0, area = new Float64Array(n);
+        var n = sweepPoints(S, c, t), best = 0, area = SW.a, tpA = SW.tp, fpA = SW.fp;
         for (var i = n - 1; i >= 0; i--) {
-          var d = pt.tp[i] + pt.fp[i], prec = d ? pt.tp[i] / d : 0;
+          var d = tpA[i] + fpA[i], prec = d ? tpA[i] / d : 0;
           if (prec > best) best = prec;
-          var rec = pt.tp[i] / ngt, prev = i ? pt.tp[i - 1] / ngt : 0;
+          var rec = tpA[i] / ngt, prev = i ? tpA[i - 1] / ngt : 0;
           area[i] = (rec - prev) * best;
         }
         var ap = 0;
@@ -922,8 +927,9 @@
           tableCells[q++].textContent = C[0][c].n_gt;
           COLS.forEach(function (ci) {
             var v = tval(ci[0], c, ci[1]), td = tableCells[q++];
-            if (ci[1] !== "verdict") td.setAttribute("data-v", dv(v));
-            td.innerHTML = tcell(ci[0], ci[1], v);
+            if (ci[1] === "verdict") { td.innerHTML = tcell(ci[0], ci[1], v); return; }
+            td.setAttribute("data-v", dv(v));
+            td.textContent = tcell(ci[0], ci[1], v);
           });
         });
         return;
@@ -964,6 +970,10 @@
       var u = (1 - Math.max(0, Math.min(1, t))) * (VIRIDIS.length - 1), i = Math.min(VIRIDIS.length - 2, Math.floor(u));
       return lerpHex(VIRIDIS[i], VIRIDIS[i + 1], u - i);
     }
+    /* scaleColor at 256 steps, for the heatmap's thousands of cells */
+    var SCALE_LUT = [];
+    for (var lu = 0; lu < 256; lu++) SCALE_LUT.push(scaleColor(lu / 255));
+    function lutColor(t) { return SCALE_LUT[Math.max(0, Math.min(255, Math.round(t * 255)))]; }
     /* Log scale: 1 .. max counts, or 1% .. max shares under normalisation. */
     function logT(v, max, norm) {
       if (!(v > 0)) return -1;
@@ -1111,9 +1121,15 @@
       drawHeat($("cm-heat"), m, w, S, V);
     }
 
+    /* The heatmap's width: read once and on resize, not on every redraw
+     * (reading a size after changing the page forces a layout). */
+    var heatAvail = 0;
+    window.addEventListener("resize", function () { heatAvail = 0; });
+    var labelLayer = {};
     function drawHeat(cv, m, w, S, V) {
       var n = st.cmNoBg ? K : w;                     /* axes shown */
-      var avail = Math.max(360, Math.min(760, secCm.clientWidth - 420));
+      if (!heatAvail) heatAvail = Math.max(360, Math.min(760, secCm.clientWidth - 420));
+      var avail = heatAvail;
       var cs = Math.max(4, Math.min(18, Math.floor((avail - 10) / n)));
       var names = cs >= 9, lab = names ? 104 : 8, size = cs * n;
       var dpr = window.devicePixelRatio || 1;
@@ -1136,27 +1152,41 @@
           if (!(v > 0) || (g === K && p === K)) continue;
           var t = g === p ? logT(v, dmax, norm) : logT(v, max, norm);
           ctx.fillStyle = g === p ? "rgb(" + Math.round(220 - 150 * t) + "," + Math.round(220 - 150 * t) + "," + Math.round(225 - 150 * t) + ")"
-            : scaleColor(0.1 + 0.9 * t);
+            : lutColor(0.1 + 0.9 * t);
           ctx.fillRect(lab + p * cs, lab + g * cs, Math.max(1, cs - (cs > 6 ? 1 : 0)), Math.max(1, cs - (cs > 6 ? 1 : 0)));
         }
       ctx.strokeStyle = "#ccd";
       ctx.strokeRect(lab - 0.5, lab - 0.5, size + 1, size + 1);
       if (names) {
-        ctx.fillStyle = "#3b4252";
-        ctx.font = Math.min(11, cs - 1) + "px system-ui, sans-serif";
-        ctx.textBaseline = "middle";
-        for (g = 0; g < n; g++) {
-          var nm = cname(g), tw = lab - 6;
-          while (ctx.measureText(nm).width > tw && nm.length > 3) nm = nm.slice(0, -2) + "…";
-          ctx.textAlign = "right";
-          ctx.fillText(nm, lab - 4, lab + g * cs + cs / 2);
-          ctx.save();
-          ctx.translate(lab + g * cs + cs / 2, lab - 4);
-          ctx.rotate(-Math.PI / 2);
-          ctx.textAlign = "left";
-          ctx.fillText(nm, 0, 0);
-          ctx.restore();
+        /* the names do not change with the sliders: drawn once per size */
+        var lk = n + ":" + cs + ":" + dpr, L2 = labelLayer[lk];
+        if (!L2) {
+          L2 = document.createElement("canvas");
+          L2.width = cv.width;
+          L2.height = cv.height;
+          var lc = L2.getContext("2d");
+          lc.scale(dpr, dpr);
+          lc.fillStyle = "#3b4252";
+          lc.font = Math.min(11, cs - 1) + "px system-ui, sans-serif";
+          lc.textBaseline = "middle";
+          for (g = 0; g < n; g++) {
+            var nm = cname(g), tw = lab - 6;
+            while (lc.measureText(nm).width > tw && nm.length > 3) nm = nm.slice(0, -2) + "…";
+            lc.textAlign = "right";
+            lc.fillText(nm, lab - 4, lab + g * cs + cs / 2);
+            lc.save();
+            lc.translate(lab + g * cs + cs / 2, lab - 4);
+            lc.rotate(-Math.PI / 2);
+            lc.textAlign = "left";
+            lc.fillText(nm, 0, 0);
+            lc.restore();
+          }
+          labelLayer[lk] = L2;
         }
+        ctx.save();
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.drawImage(L2, 0, 0);
+        ctx.restore();
       }
       /* the largest class-to-class confusion, ringed */
       var top = rankCells(m, w, V, function (g2, p2) { return g2 < K && p2 < K; })[0];
