@@ -298,6 +298,8 @@ def overlaps(page):
         const o = ov.getBoundingClientRect(), p = ov.parentElement.getBoundingClientRect();
         if (o.right > p.right + 1) out.push('panel past its row');
       });
+      if (document.documentElement.scrollWidth > window.innerWidth + 1)
+        out.push('page wider than the window: ' + document.documentElement.scrollWidth);
       return out; })()""")
 
 
@@ -730,6 +732,9 @@ def main():
             ck.eq(listed, [[ax.index(x["gt"]), ax.index(x["pred"]), x["count"]] for x in want],
                   "40 classes: the cells of 'person', as confusion --class")
             page2.eval("window.scrollTo(0, 0)")
+            for wd in (1024, 1366, 1920):
+                page2.resize(wd, 768)
+                ck.eq(overlaps(page2), [], "40 classes: no overlaps at %d px" % wd)
             shots += shoot(page2, tmp, "report-40", [(1024, 768), (1366, 768), (1920, 1080)])
             page2.eval("window.scrollTo(0, document.getElementById('confusion').offsetTop - 60)")
             shots += shoot(page2, tmp, "report-40-confusion", [(1366, 900)])
