@@ -52,10 +52,11 @@ dg_status dg_project_frame_image(dg_ctx *ctx, const dg_project *p,
                     "'%s/%s.jpg' (or .jpeg, .png): no such file", dir, id);
 }
 
-/* A class's colour: hues spread by the golden angle, mid saturation. */
+/* A class's colour: hues spread by the golden angle, pale, so that the
+ * boxes drawn over the picture stand out. */
 static uint32_t class_rgb(uint32_t c)
 {
-    double h = fmod(c * 137.508, 360.0) / 60.0, s = 0.55, v = 0.85;
+    double h = fmod(c * 137.508, 360.0) / 60.0, s = 0.32, v = 0.93;
     double x = v * s * (1 - fabs(fmod(h, 2.0) - 1)), cc = v * s, m = v - cc;
     double r = 0, g = 0, b = 0;
     int i = (int)h;
