@@ -1038,14 +1038,16 @@
         }).join("") + "</div>";
       }
       if (!S.agn) {
+        secCm.dataset.key = "";
         secCm.innerHTML = "<h2>Confusion matrix</h2>" + h +
           '<p class="err">These results hold no class-agnostic matching (results version 1): run <code>detgrid eval</code> again.</p>';
         return;
       }
       var cm = confusion(S), w = K + 1, m = cm.m;
-      h += '<div class="muted" style="margin-bottom:6px">' + esc(S.name) + " at confidence ≥ " + S.conf + ", IoU ≥ " +
+      var head = esc(S.name) + " at confidence ≥ " + S.conf + ", IoU ≥ " +
         S.iou[S.t] + ' · ignored detections: <span data-set="' + S.i + '" data-k="ignored" data-v="' + cm.ignored + '">' +
-        cm.ignored + "</span></div>";
+        cm.ignored + "</span>";
+      h += '<div class="muted" id="cm-head" style="margin-bottom:6px">' + head + "</div>";
       if (!MANY) {
         var max = 1;
         for (var i = 0; i < w * w; i++) if (m[i] > max) max = m[i];
@@ -1066,6 +1068,7 @@
         }
         h += "</table>";
         secCm.innerHTML = "<h2>Confusion matrix <small>rows: ground truth, columns: prediction; log colour scale; click a cell for its examples</small></h2>" + h;
+        secCm.dataset.key = "";
         return;
       }
       /*
@@ -1077,6 +1080,9 @@
        * `detgrid confusion` ranks them.
        */
       var V = cmView(m, w), noBg = st.cmNoBg;
+      /* same set, focus and choices as the last draw: only the numbers change */
+      var cmKey = S.i + ":" + st.focus + ":" + st.cmNorm + ":" + noBg + ":" + SETS.length;
+      var inPlace = secCm.dataset.key === cmKey && $("cm-heat");
       h += '<div class="toolbar cmtools"><label>normalise <select id="cm-norm">' + ["none", "gt", "pred"].map(function (k) {
         return '<option value="' + k + '"' + (st.cmNorm === k ? " selected" : "") + ">" + { none: "counts", gt: "by ground truth (rows)", pred: "by prediction (columns)" }[k] + "</option>";
       }).join("") + '</select></label><label><input type="checkbox" id="cm-nobg"' + (noBg ? " checked" : "") + "> exclude background</label>" +
@@ -1098,9 +1104,21 @@
       }
       h += '<div class="heat"><div class="heatwrap"><canvas id="cm-heat"></canvas><div class="cbar"><canvas id="cm-cbar" width="260" height="34"></canvas></div>' +
         '<div class="axis">rows: ground truth · columns: prediction' + (noBg ? "" : " (last: background)") + "; hover for names, click for examples</div></div>" +
-        '<div class="cmlists">' + lists + "</div></div>";
+        '<div class="cmlists" id="cm-lists">' + lists + "</div></div>";
       /* classification report: TP = the diagonal */
       var rowS = V.rowS, colS = V.colS;
+      if (inPlace) {
+        $("cm-head").innerHTML = head;
+        $("cm-lists").innerHTML = lists;
+        var cells = secCm.querySelectorAll("#cm-report tbody td.num"), q = 0;
+        for (g = 0; g < K; g++) {
+          var tp0 = m[g * w + g], fp0 = colS[g] - tp0, fn0 = rowS[g] - tp0, r0 = prf(tp0, fp0, fn0, rowS[g]);
+          [tp0, fp0, fn0, rowS[g]].forEach(function (v) { cells[q].setAttribute("data-v", v); cells[q++].textContent = v; });
+          [r0.precision, r0.recall, r0.f1].forEach(function (v) { cells[q++].textContent = f4(v); });
+        }
+        drawHeat($("cm-heat"), m, w, S, V);
+        return;
+      }
       h += '<details style="margin-top:8px"><summary>classification report (TP: the diagonal)</summary>' +
         '<div class="scroll compact" style="max-height:300px"><table class="grid" id="cm-report"><thead><tr><th class="l">class</th>' +
         "<th>TP</th><th>FP</th><th>FN</th><th>support</th><th>P</th><th>R</th><th>F1</th></tr></thead><tbody>";
@@ -1115,6 +1133,7 @@
       }
       h += "</tbody></table></div></details>";
       secCm.innerHTML = "<h2>Confusion matrix <small>many-class view · log colour scale</small></h2>" + h;
+      secCm.dataset.key = cmKey;
       $("cm-norm").onchange = function (e) { st.cmNorm = e.target.value; renderConfusion(); };
       $("cm-nobg").onchange = function (e) { st.cmNoBg = e.target.checked; renderConfusion(); };
       if ($("cm-unfocus")) $("cm-unfocus").onclick = function () { st.focus = -1; render(); };
