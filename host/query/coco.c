@@ -350,6 +350,7 @@ static void state_release(coco_state *s)
     free(s->acc_score);
     free(s->acc_rank);
     free(s->ign);
+    free(s->zid);
     free(s->npig);
     free(s->mask);
     if (s->engine)
@@ -399,7 +400,8 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
 
     t0 = dg__now();
     if ((st = dg__coco_prepare(&s, &dt_view)) < 0 ||
-        (st = dg__coco_prepare_labels(&s, opts && opts->use_ignore)) < 0)
+        (st = dg__coco_prepare_labels(&s, opts && opts->use_ignore,
+                                      opts && opts->pycocotools_id0)) < 0)
         goto out;
     out->timing.prepare_s = dg__now() - t0;
 

@@ -83,7 +83,10 @@ uint64_t dg_project_inference_size(const dg_project *p, uint32_t i);
 dg_status dg_project_remove_inferences(dg_ctx *ctx, dg_project *p,
                                        const char *name);
 
-/* Sets the default thresholds (0 <= conf <= 1, 0 < iou <= 1). */
+/*
+ * Sets the default thresholds: conf any finite number (scores need not lie
+ * in [0, 1]; a confidence applies to the raw scores), 0 < iou <= 1.
+ */
 dg_status dg_project_set_defaults(dg_ctx *ctx, dg_project *p, double conf,
                                   double iou);
 
