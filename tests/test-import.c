@@ -438,7 +438,8 @@ static void test_dt_errors(void)
              "dt.json': [0]: field 'image_id': unknown image '10'");
     dt_fails("{\"images\": [], \"categories\": [], \"annotations\": []}",
              DG_EFORMAT, "dt.json': this is a COCO instances file (ground "
-             "truth: it has 'images' and 'categories'), not a results file");
+             "truth: it has 'images' and 'categories', and its annotations "
+             "no scores), not a results file");
     dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, -2], "
              "\"score\": 0.5}]", DG_EFORMAT,
              "dt.json': [0]: field 'bbox': height is negative (-2)");

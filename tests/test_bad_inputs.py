@@ -225,8 +225,8 @@ def test_json(c):
          "[0]: field 'score': not a finite number (nan)"),
         ("dt-instances", json.dumps(GT),
          "this is a COCO instances file (ground truth: it has 'images' and "
-         "'categories'), not a results file (a list of detections with "
-         "scores)"),
+         "'categories', and its annotations no scores), not a results file "
+         "(a list of detections with scores)"),
         ("dt-score-missing", json.dumps([{k: v for k, v in DT[0].items() if k != "score"}]),
          "[0]: field 'score': missing"),
         ("dt-negative", json.dumps(det(bbox=[0, 0, 5, -1])),

@@ -238,6 +238,109 @@ def test_accepted(ck, tmp):
         same_stats(ck, got, cocoeval(gz, dt), "id 0 on a %s label" % pick)
 
 
+# --------------------------------------------------------------------------
+# (b) messages that name the choices
+
+
+def err_line(r):
+    lines = [ln for ln in r.err.splitlines() if ln.startswith("error: ")]
+    return lines[0] if len(lines) == 1 else r.err
+
+
+def test_messages(ck, tmp):
+    p = os.path.join(tmp, "m.h5")
+    run(["synth", "-o", p, "--frames", "30", "--classes", "3",
+         "--inferences", "2"])
+    run(["eval", p, "--iou-thresholds", "0.5,0.75"])
+    run(["segment", "create", p, "--split", "train=0.5,val=0.5", "--seed",
+         "1"])
+    cls = run(["info", p, "--json"]).json()["class_names"]
+    listing = ", ".join(cls)
+    # unknown command, nearest first
+    r = run(["metrcs"], rc=dgtest.EXIT_USAGE)
+    ck.ok(r.err.startswith("error: 'metrcs' is not a detgrid command; did "
+                           "you mean 'metrics'? (commands: demo, synth, "),
+          "unknown command: " + r.err)
+    r = run(["frobnicate"], rc=dgtest.EXIT_USAGE)
+    ck.ok(r.err.startswith("error: 'frobnicate' is not a detgrid command "
+                           "(commands: demo, "), "no near command: " + r.err)
+    # unknown option: named, the nearest, no help dump
+    r = run(["metrics", p, "--jsno"], rc=dgtest.EXIT_USAGE)
+    ck.eq(r.err, "error: unknown option '--jsno' for 'detgrid metrics'; did "
+          "you mean '--json'? (see 'detgrid metrics --help')\n",
+          "unknown option")
+    r = run(["sweep", p, "--bset=1"], rc=dgtest.EXIT_USAGE)
+    ck.eq(r.err, "error: unknown option '--bset' for 'detgrid sweep'; did "
+          "you mean '--best'? (see 'detgrid sweep --help')\n",
+          "unknown option with a value")
+    # unknown inference set, class, segment, column
+    cases = [
+        (["metrics", p, "-i", "model-c"],
+         "error: '%s': no inference set 'model-c'; did you mean 'model-a'? "
+         "(inference sets: model-a, model-b)" % p),
+        (["eval", p, "-i", "modl-b"],
+         "error: '%s': no inference set 'modl-b'; did you mean 'model-b'? "
+         "(inference sets: model-a, model-b)" % p),
+        (["scenarios", p, "-i", "zzz"],
+         "error: '%s': no inference set 'zzz' (inference sets: model-a, "
+         "model-b)" % p),
+        (["confusion", p, "-i", "model-a", "--class", cls[1].upper()],
+         "error: '%s': no class '%s'; did you mean '%s'? (classes: %s)"
+         % (p, cls[1].upper(), cls[1], listing)),
+        (["sweep", p, "-i", "model-a", "--class", cls[0][:-1]],
+         "error: '%s': no class '%s'; did you mean '%s'? (classes: %s)"
+         % (p, cls[0][:-1], cls[0], listing)),
+        (["examples", p, "-i", "model-a", "--cell", "%sx,background" % cls[2]],
+         "error: '%s': no class '%sx'; did you mean '%s'? (classes: %s)"
+         % (p, cls[2], cls[2], listing)),
+        (["frames", p, "-i", "model-a", "--class", "nothing-like-it"],
+         "error: '%s': no class 'nothing-like-it' (classes: %s)"
+         % (p, listing)),
+        (["metrics", p, "-i", "model-a", "--segment", "trian"],
+         "error: '%s': no segment 'trian'; did you mean 'train'? (segments: "
+         "all, train, val)" % p),
+        (["segment", "show", p, "vall"],
+         "error: '%s': no segment 'vall'; did you mean 'val'? (segments: "
+         "all, train, val)" % p),
+        (["segment", "create", p, "wet", "--where", "weathr=rain"],
+         "error: 'weathr=rain': no frame metadata column 'weathr' (there "
+         "are no columns)"),
+    ]
+    for args, want in cases:
+        r = run(args, rc=EXIT_ERROR)
+        ck.eq(err_line(r), want, " ".join(args[:1] + args[2:]))
+    # the confidence and IoU a query can take
+    r = run(["metrics", p, "-i", "model-a", "--conf", "50"], rc=EXIT_ERROR)
+    ck.ok(err_line(r).startswith("error: confidence 50 is above every score "
+                                 "(the scores lie in ["),
+          "conf above: " + r.err)
+    ck.ok(err_line(r).endswith("a confidence applies to them as they are, "
+                               "so give one in [0, 1])"),
+          "conf above, the range: " + r.err)
+    r = run(["metrics", p, "-i", "model-a", "--iou", "0.6"], rc=EXIT_ERROR)
+    ck.eq(err_line(r), "error: IoU threshold 0.6 was not evaluated; stored: "
+          "0.5, 0.75 (run 'detgrid eval --iou-thresholds' to add it)",
+          "IoU not stored")
+    # JSON where a project belongs; COCO files swapped
+    gt, dt = synth(tmp, "m", "--frames", "4", "--classes", "2")
+    r = run(["info", gt], rc=EXIT_ERROR)
+    ck.eq(err_line(r), "error: '%s' is JSON, not a detgrid project (HDF5): "
+          "make a project of COCO files with 'detgrid import coco --gt "
+          "<instances.json> --dt <results.json> -o <project.h5>', or "
+          "evaluate them in one shot with 'detgrid coco --gt ... --dt ...'"
+          % gt, "JSON for a project")
+    r = run(["coco", "--gt", dt, "--dt", gt], rc=EXIT_ERROR)
+    ck.eq(err_line(r), "error: '%s': top level is an array: this looks like "
+          "a COCO results file (a list of detections), not an instances file "
+          "(an object with 'categories', 'images' and 'annotations')" % dt,
+          "results as ground truth")
+    r = run(["coco", "--gt", gt, "--dt", gt], rc=EXIT_ERROR)
+    ck.eq(err_line(r), "error: '%s': this is a COCO instances file (ground "
+          "truth: it has 'images' and 'categories', and its annotations no "
+          "scores), not a results file (a list of detections with scores)"
+          % gt, "ground truth as results")
+
+
 def fmt(v):
     """detgrid's way of printing a value so it reads back the same."""
     s = "%.15g" % v
@@ -253,6 +356,7 @@ def main():
     ck = Checker("test_users")
     with TempDir("dg-users-") as tmp:
         test_accepted(ck, tmp)
+        test_messages(ck, tmp)
     ck.done()
 
 

@@ -123,6 +123,13 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
                        int compact);
 
 
+/*
+ * dg_project_find: the index of the class, inference set or segment name
+ * in *idx (idx may be NULL) and EXIT_OK, or its message (what there is,
+ * the nearest name) printed and EXIT_ERROR.
+ */
+int cli_find(dg_project *p, dg_name_kind kind, const char *name,
+             uint32_t *idx);
 /* name, or the project's only inference set when name is NULL; NULL with a
  * message when that is ambiguous or absent. */
 const char *cli_pick_inferences(dg_project *p, const char *name);
@@ -139,12 +146,13 @@ const char *cli_open_inferences(dg_ctx *ctx, const char *path,
                                 const char *inf, double *conf, double *iou,
                                 dg_project **p);
 /*
- * Loads the stored results of inference set name into *r and finds the
- * stored threshold iou among them (*t). EXIT_OK, or the message printed,
- * *r NULL and EXIT_ERROR.
+ * Loads the stored results of inference set name into *r, finds the
+ * stored threshold iou among them (*t) and checks that conf suits the
+ * scores (dg_results_check_conf; NaN: no check). EXIT_OK, or the message
+ * printed, *r NULL and EXIT_ERROR.
  */
 int cli_load_results(dg_ctx *ctx, dg_project *p, const char *name,
-                     double iou, dg_results **r, int *t);
+                     double conf, double iou, dg_results **r, int *t);
 
 /*
  * Restricts r (and every later load of the same results from p) to the
@@ -159,8 +167,8 @@ int cli_restrict_segment(dg_ctx *ctx, dg_project *p, dg_results *r,
  * NULL and EXIT_ERROR.
  */
 int cli_load_segment_results(dg_ctx *ctx, dg_project *p, const char *name,
-                             double iou, const char *segment, dg_results **r,
-                             int *t);
+                             double conf, double iou, const char *segment,
+                             dg_results **r, int *t);
 /*
  * Loads inference set name's results and restricts them to segment (as
  * cli_restrict_segment) before a command that loads them again; the

@@ -391,8 +391,8 @@ static void churn_text(dg_project *p, int w, const churn_out *ch)
 static int load_sides(dg_ctx *ctx, dg_project *p, side *s, uint32_t C)
 {
     for (int k = 0; k < 2; k++) {
-        if (cli_load_results(ctx, p, s[k].name, s[k].iou, &s[k].r, &s[k].t) !=
-            EXIT_OK)
+        if (cli_load_results(ctx, p, s[k].name, s[k].conf, s[k].iou, &s[k].r,
+                             &s[k].t) != EXIT_OK)
             return EXIT_ERROR;
         s[k].c = calloc((size_t)C + 1, sizeof(dg_counts));
         s[k].ap = calloc((size_t)C + 1, sizeof(double));

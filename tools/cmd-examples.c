@@ -56,6 +56,25 @@ static int parse_cell(dg_project *p, const char *spec, int64_t *g,
     return found == 1 ? 0 : found ? -2 : -1;
 }
 
+/*
+ * The message for a cell that names no classes: with one comma, the side
+ * that is not a class, with the classes and the nearest one.
+ */
+static int bad_cell(dg_project *p, const char *path, const char *spec)
+{
+    const char *comma = strchr(spec, ',');
+    if (comma && !strchr(comma + 1, ',')) {
+        char left[512];
+        snprintf(left, sizeof(left), "%.*s", (int)(comma - spec), spec);
+        const char *side[2] = {left, comma + 1};
+        for (int k = 0; k < 2; k++)
+            if (resolve(p, side[k]) == -2)
+                return cli_find(p, DG_NAME_CLASS, side[k], NULL);
+    }
+    return cli_error("'%s' is not <class>,<class> with classes of '%s' or "
+                     "'background'", spec, path);
+}
+
 static const char *cls_name(dg_project *p, int32_t c)
 {
     return c == DG_BACKGROUND ? "background"
@@ -237,9 +256,7 @@ int cmd_examples(int argc, const char **argv)
         goto out;
     }
     if (pr < 0) {
-        rc = cli_error("'%s' is not <class>,<class> with classes of '%s' or "
-                       "'background'",
-                       cellspec, pos[0]);
+        rc = bad_cell(p, pos[0], cellspec);
         goto out;
     }
     if (g == DG_BACKGROUND && pc == DG_BACKGROUND) {
@@ -248,8 +265,8 @@ int cmd_examples(int argc, const char **argv)
         goto out;
     }
     int t;
-    if (cli_load_segment_results(ctx, p, name, iou, segment, &r, &t) !=
-        EXIT_OK)
+    if (cli_load_segment_results(ctx, p, name, conf, iou, segment, &r,
+                                 &t) != EXIT_OK)
         goto out;
     dg_status st;
     dg_examples_query q = {conf, t, (int32_t)g, (int32_t)pc, key, asc,

@@ -335,11 +335,9 @@ int cmd_report(int argc, const char **argv)
         nn = 1;
     } else {
         for (int i = 0; i < infs.n; i++) {
-            if (dg_project_inference_index(p, infs.v[i]) < 0) {
-                rc = cli_error("no inference set '%s' in '%s'", infs.v[i],
-                               pos[0]);
+            if ((rc = cli_find(p, DG_NAME_INFERENCES, infs.v[i], NULL)) !=
+                EXIT_OK)
                 goto out;
-            }
             names[nn++] = infs.v[i];
         }
         if (nn == 2 && !strcmp(names[0], names[1]))

@@ -257,12 +257,8 @@ int cmd_sweep(int argc, const char **argv)
     }
     uint32_t nc = dg_results_n_classes(r), c_lo = 0, c_hi = nc;
     if (cls) {
-        int64_t c = dg_project_class_index(p, cls);
-        if (c < 0) {
-            rc = cli_error("no class '%s' in '%s'", cls, pos[0]);
+        if ((rc = cli_find(p, DG_NAME_CLASS, cls, &c_lo)) != EXIT_OK)
             goto done;
-        }
-        c_lo = (uint32_t)c;
         c_hi = c_lo + 1;
     }
     cc = calloc(nc ? nc : 1, sizeof(*cc));

@@ -34,6 +34,15 @@ dg_status dg__fail(dg_ctx *ctx, dg_status st, const char *fmt, ...)
 /* Prepends "prefix: " to the current error message; returns st. */
 dg_status dg__fail_prefix(dg_ctx *ctx, dg_status st, const char *fmt, ...)
     DG_PRINTF(3, 4);
+/*
+ * "<what> '<name>'" and dg_choices_hint()'s hint as ctx's message:
+ *     "'val.h5': no inference set 'yol'; did you mean 'yolo'? (inference
+ *     sets: yolo, detr)"
+ * Returns st.
+ */
+dg_status dg__fail_unknown(dg_ctx *ctx, dg_status st, const char *what,
+                           const char *name, const char *const *choices,
+                           size_t n, const char *kind);
 /* Appends one warning line. */
 void dg__warn(dg_ctx *ctx, const char *fmt, ...) DG_PRINTF(2, 3);
 /* Reports progress through ctx's callback, if any. */

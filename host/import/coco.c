@@ -1426,6 +1426,18 @@ out:
  * a bare top-level array): on several threads when the file is large
  * (read_detections_par), else parsed whole.
  */
+/* Whether the array arr holds records with a score (the first tells). */
+static int has_scores(dg_json *j, uint32_t arr)
+{
+    static const char *const score[] = { "score" };
+    uint32_t f;
+    if (arr == NONE || dg__json_type(j, arr) != DG_JSON_ARRAY ||
+        !dg__json_count(j, arr) || dg__json_type(j, arr + 1) != DG_JSON_OBJECT)
+        return 0;
+    dg__json_fields(j, arr + 1, score, 1, &f);
+    return f != NONE;
+}
+
 static dg_status read_results(dg_ctx *ctx, const det_maps *m,
                               const char *path, dg_boxset *b, det_warns *w,
                               size_t *n, const char **array)
@@ -1454,11 +1466,12 @@ static dg_status read_results(dg_ctx *ctx, const det_maps *m,
                                             "categories" };
         uint32_t f[3];
         dg__json_fields(&j, 0, wrap, 3, f);
-        if (f[1] != NONE && f[2] != NONE) {
+        if (f[1] != NONE && f[2] != NONE && !has_scores(&j, f[0])) {
             st = dg__fail(ctx, DG_EFORMAT, "'%s': this is a COCO instances "
                           "file (ground truth: it has 'images' and "
-                          "'categories'), not a results file (a list of "
-                          "detections with scores)", path);
+                          "'categories', and its annotations no scores), not "
+                          "a results file (a list of detections with "
+                          "scores)", path);
             goto out;
         }
         arr = f[0];

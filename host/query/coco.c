@@ -373,10 +373,9 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
     memset(out, 0, sizeof(*out));
     if (!p || !name)
         return dg__fail(ctx, DG_EINVAL, "coco: no project or no name");
-    int64_t which = dg_project_inference_index(p, name);
-    if (which < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "'%s': no inference set '%s'",
-                        dg__project_path(p), name);
+    uint32_t which;
+    if ((st = dg_project_find(ctx, p, DG_NAME_INFERENCES, name, &which)) < 0)
+        return st;
 
     memset(&s, 0, sizeof(s));
     dg__boxset_init(&s.w);

@@ -28,6 +28,40 @@ int dg_results_find_iou(dg_ctx *ctx, const dg_results *r, double iou)
                     iou, list);
 }
 
+void dg_results_score_range(const dg_results *r, double *lo, double *hi)
+{
+    dg_results_info ri;
+    dg__results_info(r, &ri);
+    *lo = *hi = NAN;
+    /* Descending within each class: its first and last are its extremes. */
+    for (uint32_t c = 0; c < ri.n_classes; c++) {
+        uint64_t a = ri.class_off[c], b = ri.class_off[c + 1];
+        if (a == b)
+            continue;
+        if (isnan(*hi) || ri.score[a] > *hi)
+            *hi = ri.score[a];
+        if (isnan(*lo) || ri.score[b - 1] < *lo)
+            *lo = ri.score[b - 1];
+    }
+}
+
+dg_status dg_results_check_conf(dg_ctx *ctx, const dg_results *r,
+                                double conf)
+{
+    double lo, hi;
+    dg_results_score_range(r, &lo, &hi);
+    double a = isnan(lo) || lo > 0 ? 0 : lo, b = isnan(hi) || hi < 1 ? 1 : hi;
+    if (conf >= a && conf <= b)
+        return DG_OK;
+    if (isnan(lo))
+        return dg__fail(ctx, DG_ERANGE, "confidence %g is outside [0, 1] "
+                        "(the inference set has no detections)", conf);
+    return dg__fail(ctx, DG_ERANGE, "confidence %g is %s every score (the "
+                    "scores lie in [%g, %g]; a confidence applies to them as "
+                    "they are, so give one in [%g, %g])", conf,
+                    conf > b ? "above" : "below", lo, hi, a, b);
+}
+
 dg_prf dg_counts_prf(const dg_counts *c)
 {
     dg_prf r;

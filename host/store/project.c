@@ -124,6 +124,54 @@ int64_t dg_project_inference_index(const dg_project *p, const char *name)
     return -1;
 }
 
+dg_status dg_project_find(dg_ctx *ctx, const dg_project *p,
+                          dg_name_kind kind, const char *name, uint32_t *idx)
+{
+    static const char *const what[] = { "class", "inference set", "segment" };
+    static const char *const kinds[] = { "classes", "inference sets",
+                                         "segments" };
+    uint32_t n = 0;
+    const char *(*get)(const dg_project *, uint32_t) = NULL;
+    int64_t i = -1;
+    if (!p || !name || (unsigned)kind > DG_NAME_SEGMENT)
+        return dg__fail(ctx, DG_EINVAL, "dg_project_find: no project, no "
+                        "name or an unknown kind");
+    switch (kind) {
+    case DG_NAME_CLASS:
+        i = dg_project_class_index(p, name);
+        n = p->n_classes;
+        get = dg_project_class_name;
+        break;
+    case DG_NAME_INFERENCES:
+        i = dg_project_inference_index(p, name);
+        n = p->n_inf;
+        get = dg_project_inference_name;
+        break;
+    case DG_NAME_SEGMENT:
+        i = dg_project_segment_index(p, name);
+        n = dg_project_n_segments(p);
+        get = dg_project_segment_name;
+        break;
+    }
+    if (i >= 0) {
+        if (idx)
+            *idx = (uint32_t)i;
+        return DG_OK;
+    }
+    /* The choices for the message; without memory, the message has none. */
+    const char **v = malloc((n ? n : 1) * sizeof(*v));
+    if (!v)
+        n = 0;
+    for (uint32_t k = 0; k < n; k++)
+        v[k] = get(p, k);
+    char w[700];
+    snprintf(w, sizeof(w), "'%s': no %s", dg__project_path(p), what[kind]);
+    dg_status st = dg__fail_unknown(ctx, DG_ENOTFOUND, w, name, v, n,
+                                    kinds[kind]);
+    free(v);
+    return st;
+}
+
 uint64_t dg_project_inference_size(const dg_project *p, uint32_t i)
 {
     if (i >= p->n_inf)
@@ -313,10 +361,10 @@ dg_status dg_project_set_defaults(dg_ctx *ctx, dg_project *p, double conf,
 dg_status dg_project_remove_inferences(dg_ctx *ctx, dg_project *p,
                                        const char *name)
 {
-    int64_t i = dg_project_inference_index(p, name);
-    if (i < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "%s: no inference set '%s'",
-                        ptag(p), name);
+    uint32_t i;
+    dg_status st = dg_project_find(ctx, p, DG_NAME_INFERENCES, name, &i);
+    if (st < 0)
+        return st;
     infset_release(&p->inf[i]);
     memmove(&p->inf[i], &p->inf[i + 1],
             (p->n_inf - (uint32_t)i - 1) * sizeof(p->inf[0]));
@@ -717,9 +765,9 @@ dg_status dg__project_load_set(dg_ctx *ctx, dg_project *p, const char *name,
                                const dg_boxset **gt, const dg_boxset **dt)
 {
     dg_status st;
-    int64_t which = dg_project_inference_index(p, name);
-    if (which < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "no inference set '%s'", name);
+    uint32_t which;
+    if ((st = dg_project_find(ctx, p, DG_NAME_INFERENCES, name, &which)) < 0)
+        return st;
     if ((st = dg__project_load_labels(ctx, p)) < 0 ||
         (st = dg__project_load_inferences(ctx, p, (uint32_t)which)) < 0)
         return st;
