@@ -148,8 +148,18 @@ def check_table(ck, text, P, counts, what):
 
 
 def test_demo(ck, d):
-    r = run(["demo", "--device", "ref"])
-    head, hdr, rows, micro, macro = parse_table(r.out.strip("\n"))
+    r = run(["demo", "--device", "ref"], env={"TMPDIR": d})
+    # it says where the project is, in a new directory of its own
+    tmp = [x for x in os.listdir(d) if x.startswith("detgrid-demo-")]
+    ck.eq(len(tmp), 1, "demo made one temporary directory")
+    kept = os.path.join(d, tmp[0], "demo.h5")
+    ck.contains(r.err, "wrote the project to '%s'" % kept, what="demo")
+    ck.ok(os.path.exists(kept), "demo keeps its project")
+    ck.contains(r.out, "next: detgrid metrics %s " % kept,
+                what="demo's next steps name its project")
+    shutil.rmtree(os.path.join(d, tmp[0]))
+    head, hdr, rows, micro, macro = parse_table(
+        r.out.strip("\n").split("\n\nnext:")[0])
     ck.contains(head, "model-a", "confidence >= 0.1", "IoU >= 0.5", what="demo")
     ck.eq(len(rows), 12, "demo class rows")
     ck.ok(micro is not None and macro is not None, "demo micro/macro rows")
@@ -163,7 +173,8 @@ def test_demo(ck, d):
     m = run(["metrics", p, "-i", "model-a"])
     ck.ok(r2.out.lstrip("\n").startswith(m.out),
           "demo's table differs from metrics':\n%s\n---\n%s" % (r2.out, m.out))
-    ck.eq(r.out.strip("\n"), m.out.strip("\n"), "demo (seed 1) output is deterministic")
+    ck.eq(r.out.split("\n\nnext:")[0].strip("\n"), m.out.strip("\n"),
+          "demo (seed 1) output is deterministic")
     for name in ("model-a", "model-b"):
         P, o = oracle_for(p, name)
         dgtest.check_metrics(ck, dgtest.metrics_json(p, inf=name),

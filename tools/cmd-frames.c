@@ -169,11 +169,15 @@ int cmd_frames(int argc, const char **argv)
         }
         cli_print_json(j, compact);
     } else {
-        printf("%s at confidence >= %g, IoU >= %g, segment %s%s%s: %u "
-               "frames%s\n\n",
+        char count[128];
+        if (shown < n_seg)
+            snprintf(count, sizeof(count), "first %u of %u frames (by %s; "
+                     "--limit 0 for all)", shown, n_seg, sort);
+        else
+            snprintf(count, sizeof(count), "%u frames", n_seg);
+        printf("%s at confidence >= %g, IoU >= %g, segment %s%s%s: %s\n\n",
                name, conf, thr, segment ? segment : "all",
-               cls >= 0 ? ", class " : "", cls >= 0 ? cls_name : "", n_seg,
-               shown < n_seg ? " (first shown)" : "");
+               cls >= 0 ? ", class " : "", cls >= 0 ? cls_name : "", count);
         size_t w = 5;
         for (uint32_t k = 0; k < shown; k++) {
             size_t l = strlen(dg_project_frame_id(p, rows[k].frame));
