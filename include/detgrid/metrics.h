@@ -88,6 +88,17 @@ void dg_results_score_range(const dg_results *r, double *lo, double *hi);
 dg_status dg_results_check_conf(dg_ctx *ctx, const dg_results *r,
                                 double conf);
 
+/*
+ * The micro-averaged sweep at iou index: every class pooled, one point per
+ * distinct score in descending order, each with the counts summed over
+ * the classes at conf = that score; *n_gt is the ground truths of every
+ * class. Its best-F1 point is the one confidence that serves all classes
+ * best. *out is malloc'd; free() it. *n may be 0.
+ */
+dg_status dg_results_sweep_micro(dg_ctx *ctx, dg_results *r, int iou_idx,
+                                 dg_sweep_point **out, uint64_t *n,
+                                 uint64_t *n_gt);
+
 /* Number of classes and detections the results cover. */
 uint32_t dg_results_n_classes(const dg_results *r);
 uint64_t dg_results_n_det(const dg_results *r);
