@@ -341,6 +341,193 @@ def test_messages(ck, tmp):
           % gt, "ground truth as results")
 
 
+# --------------------------------------------------------------------------
+# (c) the small things
+
+
+def test_small_things(ck, tmp):
+    p = os.path.join(tmp, "s.h5")
+    run(["synth", "-o", p, "--frames", "40", "--classes", "3",
+         "--inferences", "2", "--seed", "5"])
+    run(["eval", p])
+    run(["segment", "create", p, "--split", "a=0.5,b=0.5", "--seed", "2"])
+    # compare: -i A -i B is the positional A B
+    a = run(["compare", p, "-i", "model-a", "-i", "model-b", "--json"]).json()
+    b = run(["compare", p, "model-a", "model-b", "--json"]).json()
+    for x in (a, b):
+        del x["bootstrap"]["seconds"]
+    ck.ok(a == b, "compare -i A -i B equals compare A B")
+    r = run(["compare", p, "-i", "model-a"], rc=dgtest.EXIT_USAGE)
+    ck.ok("two inference sets" in r.err, "compare with one -i: " + r.err)
+    # frames --limit: first N of M
+    r = run(["frames", p, "-i", "model-a", "--limit", "7", "--sort", "f1"])
+    ck.ok(r.out.splitlines()[0].endswith(": first 7 of 40 frames (by f1; "
+                                         "--limit 0 for all)"),
+          "frames --limit: " + r.out.splitlines()[0])
+    ck.eq(len(r.out.strip().splitlines()), 3 + 7, "frames --limit rows")
+    # label-errors and examples have column headers
+    r = run(["label-errors", p, "-i", "model-a", "--limit", "2"])
+    lines = r.out.splitlines()
+    heads = [i for i, ln in enumerate(lines) if ln.startswith("   #  score")]
+    ck.ok(heads, "label-errors headers: " + r.out[:400])
+    for i in heads:
+        ck.eq(lines[i], "   #  score frame: the boxes (record class "
+              "[x y w h])", "label-errors header")
+        ck.eq(lines[i + 1], "       why", "label-errors header, 2nd line")
+    # a missed ground truth: the nearest detection, its class and score,
+    # whose IoU the IoU column shows (checked against the boxes)
+    info = run(["info", p, "--json"]).json()
+    cls = info["class_names"]
+    j = run(["examples", p, "-i", "model-a", "--cell", cls[0] +
+             ",background", "--limit", "0", "--json"]).json()
+    near = [e for e in j["examples"] if e["nearest"]]
+    ck.ok(near, "misses with a nearest detection")
+    for e in near:
+        ck.eq(e["nearest"]["kind"], "detection", "nearest kind")
+        ck.ok(0 < e["iou"] < 0.5 or e["nearest"]["class"] != cls[0],
+              "a miss's nearest is too far, or of another class, or taken")
+    t = run(["examples", p, "-i", "model-a", "--cell", cls[0] +
+             ",background", "--limit", "0"]).out.splitlines()
+    ck.ok(t[2].rstrip().endswith("nearest detection (its IoU)"),
+          "examples header names the nearest: " + t[2])
+    k = 3
+    for e in j["examples"]:
+        n = e["nearest"]
+        want = ("none overlaps" if not n else "%s, score %.4f"
+                % (n["class"], n["score"]))
+        ck.ok(t[k].endswith("  " + want), "examples row %r ends %r"
+              % (t[k], want))
+        k += 1
+    # scenarios with two sets: B - A under each card
+    r = run(["scenarios", p, "-i", "model-a", "-i", "model-b"])
+    lines = r.out.splitlines()
+    js = run(["scenarios", p, "-i", "model-a", "-i", "model-b",
+              "--json"]).json()
+    diffs = [ln for ln in lines if ln.startswith("    B - A ")]
+    cards = js["splits"]
+    ck.eq(len(diffs), len(cards), "a B - A line per card")
+    for ln, card in zip(diffs, cards):
+        ra, rb = card["results"]
+        want = [rb[k] - ra[k] for k in ("precision", "recall", "f1")]
+        ck.eq([round(x, 4) for x in map(float, ln.split()[3:6])],
+              [round(x, 4) for x in want], "B - A figures")
+        ck.eq([card["b_minus_a"][k] for k in ("precision", "recall", "f1")],
+              want, "B - A in JSON")
+
+    # Scores outside [0, 1] end to end: logits give the same outcomes as
+    # the probabilities, on the reference path and on a device alike, and
+    # a confidence applies to the raw scores.
+    gt, dt = synth(tmp, "lg", "--frames", "60", "--classes", "4", "--seed",
+                   "9")
+    D = load(dt)
+    lg = save(os.path.join(tmp, "logit.json"),
+              [dict(x, score=math.log(x["score"] / (1 - x["score"])))
+               for x in D if 0 < x["score"] < 1])
+    pr = save(os.path.join(tmp, "prob.json"),
+              [x for x in D if 0 < x["score"] < 1])
+    h5 = os.path.join(tmp, "lg.h5")
+    run(["import", "coco", "--gt", gt, "--dt", pr, "--name", "p", "--dt", lg,
+         "--name", "l", "-o", h5])
+    run(["eval", h5, "--device", "ref"])
+    h5c = os.path.join(tmp, "lg-cpu.h5")
+    run(["import", "coco", "--gt", gt, "--dt", lg, "--name", "l", "-o",
+         h5c])
+    run(["eval", h5c, "--device", "cpu"])
+    for conf in (0.2, 0.5, 0.8):
+        mp = run(["metrics", h5, "-i", "p", "--conf", repr(conf),
+                  "--json"]).json()
+        ml = run(["metrics", h5, "-i", "l", "--conf",
+                  repr(math.log(conf / (1 - conf))), "--json"]).json()
+        mc = run(["metrics", h5c, "-i", "l", "--conf",
+                  repr(math.log(conf / (1 - conf))), "--json"]).json()
+        ck.eq(ml["classes"], mp["classes"], "logits at conf %g" % conf)
+        ck.eq(mc["classes"], ml["classes"], "logits on the device")
+    r = run(["metrics", h5, "-i", "l", "--conf", "50"], rc=EXIT_ERROR)
+    ck.ok("the scores lie in [-" in r.err, "logit range: " + r.err)
+
+
+# --------------------------------------------------------------------------
+# (d) progress on a terminal
+
+
+def run_pty(args, env=None):
+    """detgrid with stderr on a pseudo-terminal: (rc, stdout, terminal)."""
+    import pty
+    import subprocess
+    master, slave = pty.openpty()
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.Popen([dgtest.BIN] + [str(a) for a in args],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=slave, env=e)
+    os.close(slave)
+    term = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        term += chunk
+    out = p.stdout.read()
+    p.wait()
+    os.close(master)
+    return p.returncode, out.decode(), term.decode()
+
+
+def phases(term):
+    """The last state of each progress line: {phase: (done, total)}."""
+    got = {}
+    for part in term.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        m = __import__("re").match(r"^(.+): +(\d+)% \((\d+)/(\d+)\)$", part)
+        if m:
+            got[m.group(1)] = (int(m.group(3)), int(m.group(4)))
+    return got
+
+
+def test_progress(ck, tmp):
+    now = {"DETGRID_PROGRESS_DELAY": "0"}
+    p = os.path.join(tmp, "prog.h5")
+    gt = os.path.join(tmp, "prog-gt.json")
+    steps = [
+        (["synth", "-o", p, "--frames", "5000", "--classes", "4",
+          "--embeddings", "8"], {"synth": (5000, 5000), "save": (7, 7)}),
+        (["synth", "--coco-gt", gt, "--coco-dt-prefix",
+          os.path.join(tmp, "prog"), "--frames", "300"],
+         {"synth: ground truth": (300, 300),
+          "synth: detections": (300, 300)}),
+        (["import", "coco", "--gt", gt, "--dt",
+          os.path.join(tmp, "prog-model-a.json"), "-o",
+          os.path.join(tmp, "prog2.h5")],
+         {"import labels": None, "import detections": None, "save": (7, 7)}),
+        (["eval", p], {"match": (5000, 5000), "accumulate": (1, 1),
+                       "save": (7, 7)}),
+        (["report", p, "-o", os.path.join(tmp, "prog.html")],
+         {"report": (4, 4), "report: outcomes": (20, 20)}),
+        (["embeddings", p, "--patterns"], {"embeddings": (3, 3)}),
+        (["coco", p], {"coco": (5, 5)}),
+    ]
+    for args, want in steps:
+        rc, out, term = run_pty(args, now)
+        ck.eq(rc, 0, "%s on a terminal: %s" % (args[0], term[-500:]))
+        got = phases(term)
+        for ph, dt in want.items():
+            ck.ok(ph in got, "%s: no '%s' progress in %r" % (args[0], ph,
+                                                               term[:600]))
+            if dt is None:
+                ck.ok(ph in got and got[ph][0] == got[ph][1] > 0,
+                      "%s: '%s' ends at 100%%: %r" % (args[0], ph, got))
+            else:
+                ck.eq(got.get(ph), dt, "%s: '%s' ends" % (args[0], ph))
+        ck.ok("\r" not in out, args[0] + ": no progress on stdout")
+    # Not on a pipe, and not in the first moments by default.
+    r = run(["eval", p])
+    ck.ok("%" not in r.err, "no progress when stderr is no terminal")
+    rc, out, term = run_pty(["metrics", p])
+    ck.ok("%" not in term, "a quick command shows none: " + term)
+
+
 def fmt(v):
     """detgrid's way of printing a value so it reads back the same."""
     s = "%.15g" % v
@@ -357,6 +544,8 @@ def main():
     with TempDir("dg-users-") as tmp:
         test_accepted(ck, tmp)
         test_messages(ck, tmp)
+        test_small_things(ck, tmp)
+        test_progress(ck, tmp)
     ck.done()
 
 

@@ -168,9 +168,82 @@ int cli_parse(int argc, const char **argv, cli_opt *opts,
     return npos;
 }
 
+/*
+ * The progress line on a terminal: "\r<phase>: 42% (420/1000)", redrawn
+ * only when the percentage (or the phase) changes, ended with a newline
+ * when the phase is done or another one starts before it is. Nothing is
+ * shown in the first DETGRID_PROGRESS_DELAY seconds (default 0.5) of the
+ * first phase, so quick commands stay quiet.
+ */
+typedef struct progress_state {
+    char phase[64];
+    int pct;   /* last shown, -1 none */
+    int open;  /* a line without its newline */
+    double t0; /* the first report, 0 before it */
+    int shown; /* anything printed yet */
+} progress_state;
+
+static progress_state progress = {"", -1, 0, 0, 0};
+
+/* Ends an open progress line, so that a message starts on its own. */
+static void progress_close(void)
+{
+    if (progress.open)
+        fputc('\n', stderr);
+    progress.open = 0;
+    progress.phase[0] = 0;
+}
+
+static void progress_bar(void *user, const char *phase,
+                         unsigned long long done, unsigned long long total)
+{
+    progress_state *s = user;
+    if (!s->shown) {
+        const char *d = getenv("DETGRID_PROGRESS_DELAY");
+        double delay = d && *d ? atof(d) : 0.5, now = cli_now();
+        if (!s->t0)
+            s->t0 = now;
+        if (now - s->t0 < delay)
+            return;
+        s->shown = 1;
+    }
+    int same = !strncmp(s->phase, phase, sizeof(s->phase) - 1);
+    int pct = total ? (int)(100.0 * (double)done / (double)total) : -1;
+    if (same && pct == s->pct && done < total && total)
+        return;
+    if (!same && s->open)
+        fputc('\n', stderr);
+    snprintf(s->phase, sizeof(s->phase), "%s", phase);
+    s->pct = pct;
+    if (total)
+        fprintf(stderr, "\r%s: %3d%% (%llu/%llu)", phase, pct, done, total);
+    else
+        fprintf(stderr, "\r%s: %llu", phase, done);
+    s->open = !(total && done >= total);
+    if (!s->open) {
+        fputc('\n', stderr);
+        s->phase[0] = 0;
+    }
+    fflush(stderr);
+}
+
+void cli_progress(dg_ctx *ctx)
+{
+    if (isatty(2))
+        dg_ctx_set_progress(ctx, progress_bar, &progress);
+}
+
+void cli_step(const char *phase, unsigned long long done,
+              unsigned long long total)
+{
+    if (isatty(2))
+        progress_bar(&progress, phase, done, total);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
+    progress_close();
     fputs("error: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -182,8 +255,10 @@ int cli_error(const char *fmt, ...)
 void cli_flush_warnings(dg_ctx *ctx)
 {
     const char *w = dg_ctx_take_warnings(ctx);
-    if (*w)
+    if (*w) {
+        progress_close();
         fputs(w, stderr);
+    }
 }
 
 int cli_fail(dg_ctx *ctx, dg_status st)
@@ -205,26 +280,10 @@ dg_ctx *cli_ctx(const char *device)
         cli_fail(ctx, st);
         exit(EXIT_USAGE);
     }
+    cli_progress(ctx);
     return ctx;
 }
 
-static void progress_bar(void *user, const char *phase,
-                         unsigned long long done, unsigned long long total)
-{
-    (void)user;
-    if (total)
-        fprintf(stderr, "\r%s: %3.0f%% (%llu/%llu)%s", phase,
-                100.0 * (double)done / (double)total, done, total,
-                done >= total ? "\n" : "");
-    else
-        fprintf(stderr, "\r%s: %llu", phase, done);
-}
-
-void cli_progress(dg_ctx *ctx)
-{
-    if (isatty(2))
-        dg_ctx_set_progress(ctx, progress_bar, NULL);
-}
 
 void cli_fmt_double(char *buf, size_t cap, double v)
 {

@@ -77,10 +77,17 @@ int cli_fail(dg_ctx *ctx, dg_status st);
 /* Prints and clears the context's warnings to stderr. */
 void cli_flush_warnings(dg_ctx *ctx);
 
-/* A context with the device from --device (NULL: env/auto); exits on error. */
+/*
+ * A context with the device from --device (NULL: env/auto) and the
+ * progress line (cli_progress); exits on error.
+ */
 dg_ctx *cli_ctx(const char *device);
-/* Installs a stderr progress bar when stderr is a terminal. */
+/* Installs a stderr progress line when stderr is a terminal. */
 void cli_progress(dg_ctx *ctx);
+/* A step of the command's own (a phase the library does not report), on
+ * the same line. */
+void cli_step(const char *phase, unsigned long long done,
+              unsigned long long total);
 
 /* Prints a cJSON tree to stdout (compact when compact != 0) and frees it. */
 void cli_print_json(cJSON *j, int compact);

@@ -92,7 +92,6 @@ int cmd_eval(int argc, const char **argv)
             names[nn++] = infs.v[i];
         }
     }
-    cli_progress(ctx);
     cJSON *j = json ? cJSON_CreateArray() : NULL;
     for (int i = 0; i < nn; i++) {
         dg_status st = dg_eval(ctx, p, names[i], iou, n_iou);

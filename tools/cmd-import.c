@@ -80,7 +80,6 @@ int cmd_import(int argc, const char **argv)
     dg_coco_import_opts io;
     dg_coco_import_opts_init(&io);
     io.strict = strict;
-    cli_progress(ctx);
     if (gt) {
         if (!force && access(out, F_OK) == 0) {
             rc = cli_error("'%s' exists (use --force to overwrite, or leave "

@@ -698,8 +698,11 @@ matched:
             goto out;
         }
     }
+    /* The engine reports matching per chunk; accumulation is one step. */
+    dg__progress(ctx, "accumulate", 0, 1);
     if ((st = accumulate(&e)) < 0)
         goto out;
+    dg__progress(ctx, "accumulate", 1, 1);
     snprintf(e.t.device, sizeof(e.t.device), "%s", dg__engine_desc(e.eng));
     e.t.n_det = e.n_det;
     record_stats(&e, 1);

@@ -111,6 +111,13 @@ static void warn_emit(dg_ctx *ctx, const warn_count *w, const char *path,
              w->n == 1 ? one : many);
 }
 
+/* Progress every 65536 records, and at the last one. */
+static void tick(dg_ctx *ctx, const char *phase, size_t i, size_t n)
+{
+    if ((i & 0xffff) == 0 || i == n)
+        dg__progress(ctx, phase, i, n);
+}
+
 /* ---- id maps ----------------------------------------------------------- */
 
 /*
@@ -838,6 +845,7 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr)
         dg__boxset_push(&s->labels, frame, cls, bb[0], bb[1], bb[2], bb[3],
                         0.0, area, crowd, ign);
         r.index++;
+        tick(ctx, "import labels", r.index, s->n_ann);
     }
     st = DG_OK;
 out:
@@ -1226,6 +1234,7 @@ static dg_status read_detections(dg_ctx *ctx, const det_maps *m,
             return st;
         push_det(b, &d);
         r.index++;
+        tick(ctx, "import detections", r.index, n);
     }
     return DG_OK;
 }
@@ -1452,6 +1461,8 @@ static dg_status read_results(dg_ctx *ctx, const det_maps *m,
     if ((st = dg__json_read_file(ctx, path, &buf, &len)) < 0)
         return st;
     int done = read_detections_par(ctx, m, path, buf, len, b, w, n);
+    if (done > 0)
+        dg__progress(ctx, "import detections", *n, *n);
     if (done != 0) {
         free(buf);
         return done < 0 ? DG_ENOMEM : DG_OK;

@@ -397,6 +397,8 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
     if ((st = result_init(&s, opts)) < 0)
         goto out;
 
+    /* Progress: the five steps of the header comment. */
+    dg__progress(ctx, "coco", 1, 5);
     t0 = dg__now();
     if ((st = dg__coco_prepare(&s, &dt_view)) < 0 ||
         (st = dg__coco_prepare_labels(&s, opts && opts->use_ignore,
@@ -405,6 +407,7 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
     out->timing.prepare_s = dg__now() - t0;
 
     /* The device: as the engine chooses it for ctx. */
+    dg__progress(ctx, "coco", 2, 5);
     t0 = dg__now();
     if ((st = dg__engine_open(ctx, &s.engine)) < 0 ||
         (st = dg__coco_match(&s)) < 0)
@@ -414,16 +417,19 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
                                             : "reference");
     out->timing.match_s = dg__now() - t0;
 
+    dg__progress(ctx, "coco", 3, 5);
     t0 = dg__now();
     if ((st = dg__coco_accumulate(&s)) < 0)
         goto out;
     out->timing.accumulate_s = dg__now() - t0;
+    dg__progress(ctx, "coco", 4, 5);
 
     t0 = dg__now();
     if ((st = summarize(ctx, out)) < 0)
         goto out;
     out->timing.summarize_s = dg__now() - t0;
     out->timing.total_s = dg__now() - t_start;
+    dg__progress(ctx, "coco", 5, 5);
 out:
     if (st < 0)
         dg_coco_result_release(out);

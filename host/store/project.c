@@ -1347,10 +1347,15 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
     hid_t src = (hid_t)p->file;
     hid_t f = dg__h5_create_tmp(ctx, path, tmp, sizeof(tmp));
     hid_t g = H5I_INVALID_HID;
+    /* Progress: meta and labels, each set's boxes and results, segments
+     * and embeddings, the commit. */
+    uint64_t step = 0, steps = 2 + 2 * (uint64_t)p->n_inf + 3;
     if (f < 0)
         return DG_EIO;
+    dg__progress(ctx, "save", step, steps);
     if ((st = write_meta(ctx, p, f)) < 0)
         goto fail;
+    dg__progress(ctx, "save", ++step, steps);
     if (src < 0 || (p->labels_loaded &&
                     (p->meta_dirty || !has_fingerprint(src, "/labels")))) {
         if ((st = write_boxes(ctx, f, "labels", &p->labels, p->n_frames)) < 0)
@@ -1363,6 +1368,7 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
     } else if ((st = copy_obj(ctx, src, "/labels", f)) < 0) {
         goto fail;
     }
+    dg__progress(ctx, "save", ++step, steps);
     g = H5Gcreate2(f, "inferences", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hid_t rg = H5Gcreate2(f, "results", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0 || rg < 0) {
@@ -1382,19 +1388,24 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
             st = copy_obj(ctx, src, ip, f);
         if (st < 0)
             break;
+        dg__progress(ctx, "save", ++step, steps);
         if (s->results && s->results_dirty)
             st = dg__results_write(ctx, (int64_t)rg, s->name, s->results);
         else if (!s->dirty && src >= 0 && dg__h5_exists(src, rp))
             st = copy_obj(ctx, src, rp, f);
+        dg__progress(ctx, "save", ++step, steps);
     }
     H5Gclose(rg);
     H5Gclose(g);
     if (st < 0 || (st = dg__segments_save(ctx, p, src, f)) < 0)
         goto fail;
+    dg__progress(ctx, "save", ++step, steps);
     if ((st = dg__embeddings_save(ctx, p, src, f)) < 0)
         goto fail;
+    dg__progress(ctx, "save", ++step, steps);
     if ((st = dg__h5_commit_tmp(ctx, f, tmp, path)) < 0)
         return st;
+    dg__progress(ctx, "save", ++step, steps);
     /* The saved file is the new source: reopen it so lazy reads see it. */
     hid_t nf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (nf < 0)
