@@ -221,6 +221,20 @@ def test_accepted(ck, tmp):
     got, _ = coco_json([h5, "--pycocotools-id0", "--device", "cpu"])
     same_stats(ck, got, e0, "id 0 on the engine's matcher")
 
+    # A real file numbered from 0: rafaelpadilla's toy example (its
+    # results wrapped as {"annotations": [...]}, which loadRes takes as a
+    # list).
+    toy = os.path.join(dgtest.SHARED_DATA, "rafaelpadilla_toy_voc",
+                       "toyexample")
+    tg = os.path.join(toy, "gts_coco_format", "toy_example_coco.JSON")
+    td = os.path.join(toy, "dets_coco_format", "coco_dets.json")
+    if os.path.exists(tg) and os.path.exists(td):
+        tl = save(os.path.join(tmp, "toy-dets.json"), load(td)["annotations"])
+        got, _ = coco_json(["--gt", tg, "--dt", td, "--pycocotools-id0"])
+        same_stats(ck, got, cocoeval(tg, tl), "toy example, id 0")
+    else:
+        print("note: %s not found; skipping the toy example" % toy)
+
     # Id 0 on a crowd region and on a small object (area ranges) too.
     for pick in ("crowd", "small"):
         g = json.loads(json.dumps(G))
