@@ -707,6 +707,16 @@ static void test_dt_large(void)
     free(text);
 }
 
+/* A project of the ground truth text (which must import). */
+static dg_project *gt_ok(const char *text)
+{
+    dg_project *p;
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, write_tmp("gt.json", text), NULL),
+                 DG_OK);
+    return p;
+}
+
 /*
  * What pycocotools takes and detgrid refuses only in strict mode: each
  * imports, with one warning per kind naming the first record and the
@@ -719,12 +729,10 @@ static void test_accepted(void)
 
     /* Category names: missing or empty ones from the id, repeats made
      * unique with the id. */
-    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, write_tmp("gt.json",
-                 "{\"categories\": [{\"id\": 4, \"name\": \"car\"}, {\"id\": 9}, "
-                 "{\"id\": 7, \"name\": \"car\"}, {\"id\": 2, \"name\": \"\"}, "
-                 "{\"id\": 3, \"name\": null}, {\"id\": 5, \"name\": \"car\"}], "
-                 IMGS "}"), NULL), DG_OK);
+    p = gt_ok("{\"categories\": [{\"id\": 4, \"name\": \"car\"}, {\"id\": 9}, "
+              "{\"id\": 7, \"name\": \"car\"}, {\"id\": 2, \"name\": \"\"}, "
+              "{\"id\": 3, \"name\": null}, {\"id\": 5, \"name\": \"car\"}], "
+              IMGS "}");
     w = dg_ctx_take_warnings(ctx);
     CHECK_STR_CONTAINS(w, "gt.json': categories[1]: field 'name': missing, "
                        "so the class is named '9' after its id (3 "
@@ -741,11 +749,9 @@ static void test_accepted(void)
     dg_project_free(p);
 
     /* A name that a renamed category takes is made unique in turn. */
-    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, write_tmp("gt.json",
-                 "{\"categories\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 2, "
-                 "\"name\": \"a\"}, {\"id\": 3, \"name\": \"a (id 2)\"}], "
-                 IMGS "}"), NULL), DG_OK);
+    p = gt_ok("{\"categories\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 2, "
+              "\"name\": \"a\"}, {\"id\": 3, \"name\": \"a (id 2)\"}], "
+              IMGS "}");
     dg_ctx_take_warnings(ctx);
     CHECK_EQ_INT(p->n_classes, 3);
     CHECK_EQ_INT(strcmp(p->class_names[1], "a (id 2)"), 0);
@@ -754,14 +760,11 @@ static void test_accepted(void)
 
     /* String image ids: frames in Python's sorted() order, the strings
      * kept as frame ids; annotations and detections find them. */
-    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, write_tmp("gt.json",
-                 "{" CATS ", \"images\": [{\"id\": \"b.jpg\"}, {\"id\": "
-                 "\"a.jpg\"}, {\"id\": \"\\u00e9.jpg\"}, {\"id\": \"B.jpg\"}], "
-                 "\"annotations\": [{\"image_id\": \"a.jpg\", \"category_id\": "
-                 "2, \"bbox\": [1, 2, 3, 4]}, {\"image_id\": \"\\u00e9.jpg\", "
-                 "\"category_id\": 1, \"bbox\": [1, 2, 3, 4]}]}"), NULL),
-                 DG_OK);
+    p = gt_ok("{" CATS ", \"images\": [{\"id\": \"b.jpg\"}, {\"id\": "
+              "\"a.jpg\"}, {\"id\": \"\\u00e9.jpg\"}, {\"id\": \"B.jpg\"}], "
+              "\"annotations\": [{\"image_id\": \"a.jpg\", \"category_id\": "
+              "2, \"bbox\": [1, 2, 3, 4]}, {\"image_id\": \"\\u00e9.jpg\", "
+              "\"category_id\": 1, \"bbox\": [1, 2, 3, 4]}]}");
     w = dg_ctx_take_warnings(ctx);
     CHECK_STR_CONTAINS(w, "gt.json': images[0]: field 'id': a string "
                        "('b.jpg'), kept as the frame id (4 images in all)");
@@ -812,14 +815,12 @@ static void test_accepted(void)
 
     /* Annotation id 0: a warning, and the label's place is kept (here the
      * second label of frame 0 once sorted) and saved. */
-    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, write_tmp("gt.json",
-                 "{" CATS ", \"images\": [{\"id\": 6}, {\"id\": 5}], "
-                 "\"annotations\": [{\"id\": 3, \"image_id\": 6, \"category_id\": "
-                 "1, \"bbox\": [1, 2, 3, 4]}, {\"id\": 1, \"image_id\": 5, "
-                 "\"category_id\": 2, \"bbox\": [1, 2, 3, 4]}, {\"id\": 0, "
-                 "\"image_id\": 5, \"category_id\": 1, \"bbox\": [1, 2, 3, "
-                 "4]}]}"), NULL), DG_OK);
+    p = gt_ok("{" CATS ", \"images\": [{\"id\": 6}, {\"id\": 5}], "
+              "\"annotations\": [{\"id\": 3, \"image_id\": 6, \"category_id\": "
+              "1, \"bbox\": [1, 2, 3, 4]}, {\"id\": 1, \"image_id\": 5, "
+              "\"category_id\": 2, \"bbox\": [1, 2, 3, 4]}, {\"id\": 0, "
+              "\"image_id\": 5, \"category_id\": 1, \"bbox\": [1, 2, 3, "
+              "4]}]}");
     CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx), "gt.json': annotations[2]: "
                        "field 'id': annotation id 0: pycocotools counts "
                        "detections matched to it as false positives, detgrid "

@@ -15,29 +15,13 @@
   (d) progress lines on a terminal (a pseudo-terminal), on every long step.
 """
 
-import contextlib
-import io
 import json
 import math
 import os
-
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
+import re
 
 import dgtest
-from dgtest import Checker, TempDir, run, EXIT_ERROR
-
-
-def cocoeval(gt_path, dt_path):
-    """COCOeval with default bbox Params, its prints swallowed."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO(gt_path)
-        dt = gt.loadRes(dt_path)
-        e = COCOeval(gt, dt, "bbox")
-        e.evaluate()
-        e.accumulate()
-        e.summarize()
-    return e
+from dgtest import Checker, TempDir, cocoeval, run, EXIT_ERROR
 
 
 def load(path):
@@ -494,7 +478,7 @@ def phases(term):
     """The last state of each progress line: {phase: (done, total)}."""
     got = {}
     for part in term.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        m = __import__("re").match(r"^(.+): +(\d+)% \((\d+)/(\d+)\)$", part)
+        m = re.match(r"^(.+): +(\d+)% \((\d+)/(\d+)\)$", part)
         if m:
             got[m.group(1)] = (int(m.group(3)), int(m.group(4)))
     return got
