@@ -514,7 +514,9 @@ def test_json_roundtrip(ck, d):
     run(["eval", path, "-q", "--iou-thresholds", "0.5"])
     # CSV prints 17 digits: exact
     rows = run(["sweep", path]).out.strip().split("\n")[1:]
-    ck.eq([float(r.split(",")[2]) for r in rows], [s_hi, s_lo], "sweep csv conf")
+    # the class's rows, then the same points pooled over all classes
+    ck.eq([float(r.split(",")[2]) for r in rows], [s_hi, s_lo] * 2,
+          "sweep csv conf")
     j = run(["sweep", path, "--json"]).json()
     cv = j["curves"][0]
     ck.eq((cv["tp"], cv["fp"]), ([1, 1], [0, 1]), "sweep json counts")
