@@ -489,8 +489,8 @@ int cmd_embeddings(int argc, const char **argv)
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (!name)
         goto done;
-    if ((rc = cli_load_segment_results(ctx, p, name, iou, segment, &r,
-                                       &t)) != EXIT_OK)
+    if ((rc = cli_load_segment_results(ctx, p, name, conf, iou, segment,
+                                       &r, &t)) != EXIT_OK)
         goto done;
     rc = EXIT_ERROR;
     if (!model && !(model = only_model(p, pos[0])))

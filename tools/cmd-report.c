@@ -242,7 +242,6 @@ static int export_set(dg_ctx *ctx, dg_project *p, const char *name,
                               label_errors_json(ctx, p, name, le_limit));
     else
         cJSON_AddNullToObject(s, "label_errors");
-    report_note("COCO figures of '%s'", name);
     cJSON_AddItemToObject(s, "coco", report_coco_json(ctx, p, name));
     dg_report_set_release(&rs);
     return EXIT_OK;
@@ -354,11 +353,9 @@ int cmd_report(int argc, const char **argv)
         nn = 1;
     } else {
         for (int i = 0; i < infs.n; i++) {
-            if (dg_project_inference_index(p, infs.v[i]) < 0) {
-                rc = cli_error("no inference set '%s' in '%s'", infs.v[i],
-                               pos[0]);
+            if ((rc = cli_find(p, DG_NAME_INFERENCES, infs.v[i], NULL)) !=
+                EXIT_OK)
                 goto out;
-            }
             names[nn++] = infs.v[i];
         }
         if (nn == 2 && !strcmp(names[0], names[1]))
@@ -383,20 +380,26 @@ int cmd_report(int argc, const char **argv)
     cJSON *fr = cJSON_AddArrayToObject(j, "frames");
     for (uint32_t f = 0; f < info.n_frames; f++)
         cJSON_AddItemToArray(fr, cJSON_CreateString(dg_project_frame_id(p, f)));
+    /* Progress: the labels, each set, B - A, the pictures, segments and
+     * embeddings, the page. */
+    unsigned long long step = 0,
+                       steps = 4 + (unsigned long long)nn + (nn == 2);
+    cli_step("report", step, steps);
     if ((rc = export_labels(ctx, p, &B, j)) != EXIT_OK)
         goto out;
+    cli_step("report", ++step, steps);
     rc = EXIT_ERROR;
     cJSON *sets = cJSON_AddArrayToObject(j, "sets");
     for (int i = 0; i < nn; i++) {
-        report_note("exporting '%s'", names[i]);
         if ((rc = export_set(ctx, p, names[i], &B, sets,
                              (uint64_t)le_limit)) != EXIT_OK)
             goto out;
+        cli_step("report", ++step, steps);
     }
     if (nn == 2) {
-        report_note("B - A intervals (paired bootstrap)");
         cJSON_AddItemToObject(j, "compare",
                               report_compare_json(ctx, p, names[0], names[1]));
+        cli_step("report", ++step, steps);
     } else {
         cJSON_AddNullToObject(j, "compare");
     }
@@ -406,9 +409,11 @@ int cmd_report(int argc, const char **argv)
                                 sets, (uint32_t)max_thumbs,
                                 (uint32_t)thumb_size, &B, &T, j)) != EXIT_OK)
         goto out;
+    cli_step("report", ++step, steps);
     rc = EXIT_ERROR;
     if (report_extra_project(ctx, p, names[0], &B, j) != EXIT_OK)
         goto out;
+    cli_step("report", ++step, steps);
     if (B.oom) {
         rc = cli_error("out of memory");
         goto out;
@@ -456,8 +461,8 @@ int cmd_report(int argc, const char **argv)
         rc = cli_error("out of memory");
         goto out;
     }
-    report_note("writing %.1f MB", (double)o.n / 1e6);
     rc = cli_write_file(out_path, o.p, o.n);
+    cli_step("report", ++step, steps);
     if (rc == EXIT_OK && strcmp(out_path, "-"))
         fprintf(stderr, "wrote '%s' (%.1f MB)\n", out_path,
                 (double)o.n / 1e6);

@@ -47,8 +47,6 @@ typedef struct report_thumbs {
 } report_thumbs;
 void report_thumbs_release(report_thumbs *T);
 
-/* A line "report: ..." on stderr when it is a terminal (progress). */
-void report_note(const char *fmt, ...);
 /* Set name's 12 COCO numbers and per-class AP, AP50, AP75 (by class
  * index), as `detgrid coco`; null with a warning when they fail. */
 cJSON *report_coco_json(dg_ctx *ctx, dg_project *p, const char *name);

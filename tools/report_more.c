@@ -7,11 +7,9 @@
  * budget.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "detgrid/bootstrap.h"
@@ -19,20 +17,6 @@
 #include "detgrid/frames.h"
 #include "detgrid/image.h"
 #include "report_extra.h"
-
-/* ---- progress ----------------------------------------------------------- */
-
-void report_note(const char *fmt, ...)
-{
-    if (!isatty(2))
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("report: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\n", stderr);
-    va_end(ap);
-}
 
 /* ---- COCO --------------------------------------------------------------- */
 
@@ -313,8 +297,8 @@ int report_thumbnails(dg_ctx *ctx, dg_project *p, const char *dir,
                 snprintf(first_err, sizeof(first_err), "%s",
                          dg_ctx_last_error(ctx));
         }
-        if (++done % 250 == 0 || done == k.n)
-            report_note("pictures %u / %u", done, k.n);
+        if (++done % 50 == 0 || done == k.n)
+            cli_step("report: pictures", done, k.n);
     }
     if (missing)
         fprintf(stderr, "warning: %u of %u frames shown have no readable "

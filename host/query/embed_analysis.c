@@ -213,6 +213,9 @@ dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
         return dg__fail(ctx, DG_EINVAL, "embeddings: no model");
     out->n_frames = dg__project_n_frames(p);
     out->crops = opts->crops != 0;
+    /* Progress: the points, the projection (and layout), the clusters. */
+    uint64_t steps = 2 + (opts->layout != 0) + (opts->cluster != 0), step = 0;
+    dg__progress(ctx, "embeddings", step, steps);
     if ((st = load_outcomes(ctx, p, r, opts, out)) < 0 ||
         (st = opts->crops ? select_crops(ctx, p, r, opts, out, &rows)
                           : select_frames(ctx, p, r, opts, out, &rows)) < 0 ||
@@ -228,16 +231,23 @@ dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
     dg_embed_layout_opts_init(&lo);
     lo.seed = opts->seed;
     double t0 = dg__now();
+    dg__progress(ctx, "embeddings", ++step, steps);
     if ((st = dg__engine_open(ctx, &eng)) < 0 ||
         (st = dg__embed_pca_on(ctx, eng, &pts, 0, out->xy, out->var,
-                               NULL)) < 0 ||
-        (opts->layout &&
-         (st = dg__embed_layout_on(ctx, eng, &pts, &lo, out->xy)) < 0))
+                               NULL)) < 0)
         goto done;
+    dg__progress(ctx, "embeddings", ++step, steps);
+    if (opts->layout) {
+        if ((st = dg__embed_layout_on(ctx, eng, &pts, &lo, out->xy)) < 0)
+            goto done;
+        dg__progress(ctx, "embeddings", ++step, steps);
+    }
     out->seconds_projection = dg__now() - t0;
-    if (opts->cluster &&
-        (st = cluster(ctx, eng, p, r, opts, &pts, out)) < 0)
-        goto done;
+    if (opts->cluster) {
+        if ((st = cluster(ctx, eng, p, r, opts, &pts, out)) < 0)
+            goto done;
+        dg__progress(ctx, "embeddings", ++step, steps);
+    }
     snprintf(out->device, sizeof(out->device), "%s",
              dg__engine_on_device(eng) ? dg__engine_desc(eng) : "reference");
 done:

@@ -640,7 +640,7 @@ static dg_status read_classes(dg_ctx *ctx, hid_t f, const char *gp,
                           r->gt_count, r->n_classes, 0, r->n_classes);
 }
 
-/* The scores (descending within each class, in [0, 1]) and room for the
+/* The scores (descending within each class, finite) and room for the
  * rows read later. */
 static dg_status read_scores(dg_ctx *ctx, hid_t f, const char *gp,
                              struct dg_results *r)
@@ -661,11 +661,11 @@ static dg_status read_scores(dg_ctx *ctx, hid_t f, const char *gp,
         return st;
     for (uint32_t c = 0; c < r->n_classes; c++)
         for (uint64_t k = r->class_off[c]; k < r->class_off[c + 1]; k++)
-            if (!(r->score[k] >= 0 && r->score[k] <= 1) ||
+            if (!isfinite(r->score[k]) ||
                 (k > r->class_off[c] && r->score[k] > r->score[k - 1]))
                 return dg__fail(ctx, DG_EFORMAT,
                                 "'%s': %s record %llu: scores must descend "
-                                "within a class and lie in [0, 1]",
+                                "within a class and be finite",
                                 dg__h5_fname(f), p1, (unsigned long long)k);
     return DG_OK;
 }

@@ -56,7 +56,8 @@ enum {
 
 /*
  * Options. The defaults (dg_coco_opts_init, or a NULL pointer) are
- * pycocotools exactly; each switch departs from it on purpose.
+ * pycocotools exactly, except for annotation id 0 (pycocotools_id0);
+ * exact_iou and use_ignore depart from it on purpose.
  */
 typedef struct dg_coco_opts {
     /*
@@ -72,6 +73,16 @@ typedef struct dg_coco_opts {
      * and the area ranges decide.
      */
     int use_ignore;
+    /*
+     * pycocotools' treatment of annotation id 0, bit for bit: evaluateImg
+     * records a match as the matched label's id and tests that for truth,
+     * so a detection matched to a regular label whose annotation id is 0
+     * counts as a false positive (and is ignored when its own area is
+     * outside the area range), while the label is still taken and missed.
+     * The default counts the true positive. Only labels imported from
+     * COCO JSON know their ids (dg_import_coco_gt warns when one is 0).
+     */
+    int pycocotools_id0;
     /* Worker threads; 0 means one per online CPU, at most 16. */
     int n_threads;
 } dg_coco_opts;
