@@ -382,8 +382,13 @@ int cmd_report(int argc, const char **argv)
         cJSON_AddItemToArray(fr, cJSON_CreateString(dg_project_frame_id(p, f)));
     /* Progress: the labels, each set, B - A, the pictures, segments and
      * embeddings, the page. */
+    if (!images && !no_images)
+        images = dg_project_images_dir(p);
+    if (no_images || !max_thumbs)
+        images = NULL;
     unsigned long long step = 0,
-                       steps = 4 + (unsigned long long)nn + (nn == 2);
+                       steps = 3 + (unsigned long long)nn + (nn == 2) +
+                               (images != NULL);
     cli_step("report", step, steps);
     if ((rc = export_labels(ctx, p, &B, j)) != EXIT_OK)
         goto out;
@@ -403,13 +408,12 @@ int cmd_report(int argc, const char **argv)
     } else {
         cJSON_AddNullToObject(j, "compare");
     }
-    if (!images && !no_images)
-        images = dg_project_images_dir(p);
-    if ((rc = report_thumbnails(ctx, p, no_images ? NULL : images, names, nn,
-                                sets, (uint32_t)max_thumbs,
-                                (uint32_t)thumb_size, &B, &T, j)) != EXIT_OK)
+    if ((rc = report_thumbnails(ctx, p, images, names, nn, sets,
+                                (uint32_t)max_thumbs, (uint32_t)thumb_size,
+                                &B, &T, j)) != EXIT_OK)
         goto out;
-    cli_step("report", ++step, steps);
+    if (images)
+        cli_step("report", ++step, steps);
     rc = EXIT_ERROR;
     if (report_extra_project(ctx, p, names[0], &B, j) != EXIT_OK)
         goto out;
