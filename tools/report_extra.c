@@ -447,11 +447,27 @@ out:
     return rc;
 }
 
+/*
+ * Hook for issue 20 (`detgrid slices`): once detgrid/slices.h is on main,
+ * export its list for each set here as "slices" (name, frames as a blob,
+ * the figures the CLI prints), and the page (tools/report/report.js) lists
+ * them beside the scenario cards, filtering the page the way a card does
+ * (setSegment with a frame mask). Until then the payload has "slices":
+ * null.
+ */
+static int export_slices(cJSON *j)
+{
+    cJSON_AddNullToObject(j, "slices");
+    return EXIT_OK;
+}
+
 int report_extra_project(dg_ctx *ctx, dg_project *p, const char *set,
                          report_blobs *B, cJSON *j)
 {
     int rc = export_segments(ctx, p, B, j);
-    if (rc != EXIT_OK)
-        return rc;
-    return export_embeddings(ctx, p, set, B, j);
+    if (rc == EXIT_OK)
+        rc = export_embeddings(ctx, p, set, B, j);
+    if (rc == EXIT_OK)
+        rc = export_slices(j);
+    return rc;
 }
