@@ -116,6 +116,33 @@ int dg__utf8_valid(const char *s);
 /* Processors online (at least 1). */
 unsigned dg__cpu_count(void);
 
+/* ---- threads (threads.c) ---------------------------------------------------- */
+
+/* The most threads one team uses. */
+#define DG_MAX_THREADS 256
+
+/* The team size of ctx: dg_ctx_set_threads, else one per processor. */
+unsigned dg__threads(const dg_ctx *ctx);
+
+/* One task of dg__parallel: task i, run by worker (0 .. team size - 1). */
+typedef void (*dg_task_fn)(void *arg, uint64_t i, unsigned worker);
+
+/*
+ * The team dg__parallel(ctx, n, max_workers, ...) runs with: dg__threads,
+ * at most max_workers (unless 0) and at most n (at least 1). Size
+ * per-worker scratch by it.
+ */
+unsigned dg__team(const dg_ctx *ctx, uint64_t n, unsigned max_workers);
+/*
+ * Runs fn(arg, i, worker) for every i in [0, n) on the team above (the
+ * calling thread is worker 0), tasks taken in ascending order from a
+ * shared counter; returns the team size once all are done. Tasks report
+ * failures through arg. Threads that cannot be created leave their share
+ * to the others.
+ */
+unsigned dg__parallel(const dg_ctx *ctx, uint64_t n, unsigned max_workers,
+                      dg_task_fn fn, void *arg);
+
 /* ---- boxes ---------------------------------------------------------------- */
 
 /*

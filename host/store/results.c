@@ -91,19 +91,7 @@ static dg_status load_order(dg_ctx *ctx, struct dg_results *r)
  */
 #define XOR_ENCODING "xor-previous-row"
 
-static void xor_rows(uint32_t *dst, const int32_t *src, int rows, uint64_t n)
-{
-    /* Encodes from the last row down so dst may not alias src. */
-    for (int t = rows - 1; t >= 0; t--)
-        for (uint64_t k = 0; k < n; k++) {
-            uint32_t v = (uint32_t)src[(size_t)t * n + k];
-            if (t)
-                v ^= (uint32_t)src[(size_t)(t - 1) * n + k];
-            dst[(size_t)t * n + k] = v;
-        }
-}
-
-/* Undoes xor_rows in place over rows [0, rows). */
+/* Undoes the encoding in place over rows [0, rows). */
 static void unxor_rows(int32_t *a, int rows, uint64_t n)
 {
     for (int t = 1; t < rows; t++)
@@ -129,15 +117,9 @@ static int xor_encoded(const struct dg_results *r, const char *name)
 static dg_status write_xor_table(dg_ctx *ctx, hid_t g, const char *name,
                                  const int32_t *a, int rows, uint64_t n)
 {
-    size_t tot = (size_t)rows * n;
-    uint32_t *enc = dg__alloc(ctx, tot ? tot : 1, 4);
-    if (!enc)
-        return DG_ENOMEM;
-    xor_rows(enc, a, rows, n);
-    /* Written as int32 bit patterns: no conversion may touch them. */
-    dg_status st = dg__h5_write_2d(ctx, g, name, H5T_NATIVE_INT32,
-                                   H5T_STD_I32LE, enc, (uint64_t)rows, n, 1);
-    free(enc);
+    /* Encoded chunk by chunk as the chunks are compressed (h5chunk.c),
+     * as int32 bit patterns: no conversion touches them. */
+    dg_status st = dg__h5_write_xor_table(ctx, g, name, a, (uint64_t)rows, n);
     if (st < 0)
         return st;
     hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
@@ -268,6 +250,7 @@ dg_status dg__results_adopt(dg_ctx *ctx, dg_project *p, dg_results_tables *t)
 static int read_rows(struct dg_results *r, const char *name, hid_t memtype,
                      int t, int rows, void *dst)
 {
+    /* No context here: chunks inflate on one thread per processor. */
     char path[700];
     snprintf(path, sizeof(path), "%s/%s", r->src_group, name);
     hid_t ds = H5Dopen2((hid_t)r->src, path, H5P_DEFAULT);
@@ -277,6 +260,13 @@ static int read_rows(struct dg_results *r, const char *name, hid_t memtype,
     if (sp >= 0 && H5Sget_simple_extent_ndims(sp) == 2 &&
         H5Sget_simple_extent_dims(sp, dims, NULL) == 2 &&
         dims[0] == (hsize_t)r->n_iou && dims[1] == r->n_det) {
+        int fast = dg__h5_read_rows(NULL, ds, memtype, (uint64_t)t,
+                                    (uint64_t)rows, 0, r->n_det, dst);
+        if (fast != 0) {
+            H5Sclose(sp);
+            H5Dclose(ds);
+            return fast > 0 ? 0 : -1;
+        }
         hsize_t start[2] = {(hsize_t)t, 0};
         hsize_t count[2] = {(hsize_t)rows, r->n_det};
         hid_t ms = H5Screate_simple(2, count, NULL);

@@ -7,6 +7,7 @@
 #ifndef DG_STORE_IMPL_H
 #define DG_STORE_IMPL_H
 
+#include "h5chunk.h"
 #include "h5io.h"
 #include "store.h"
 

@@ -18,7 +18,7 @@ debs=(libhdf5-dev libhdf5-103-1 libsz2 libaec0 libcjson1 libcjson-dev
       libhogweed6 libidn2-0 libk5crypto3 libkrb5-3 libkrb5support0
       libldap-2.5-0 libnettle8 libnghttp2-14 libp11-kit0 libpsl5 librtmp1
       libsasl2-2 libssh2-1 libssl3 libtasn1-6 libunistring2 libzstd1
-      libcom-err2 libkeyutils1 zlib1g)
+      libcom-err2 libkeyutils1 zlib1g zlib1g-dev)
 if [ "${1:-}" = "--prepare" ]; then
     mkdir -p .gpu-debs && cd .gpu-debs && apt-get download "${debs[@]}"
     exit $?

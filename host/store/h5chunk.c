@@ -1,0 +1,462 @@
+/*
+ * The chunk writer and reader (h5chunk.h): HDF5's shuffle and deflate
+ * filters done by hand on every core, chunks moved with H5Dwrite_chunk
+ * and H5Dread_chunk.
+ *
+ * What HDF5 1.10's filters do, and so what this does:
+ *   - shuffle (filter 0 of dg__h5_dcpl's pipeline): with elements of e > 1
+ *     bytes, byte j of element i goes to j * n + i of the n-element chunk;
+ *     with e = 1 the chunk is left as it is;
+ *   - deflate (filter 1): compress2 at the dataset's level into a buffer
+ *     of ceil(1.001 * nbytes) + 12 bytes; should that not suffice, the
+ *     optional filter is skipped and its bit set in the chunk's filter
+ *     mask;
+ *   - an edge chunk is a whole chunk, the columns past the dataset's end
+ *     zero.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "h5chunk.h"
+#include "h5io.h"
+
+#define DEFLATE_LEVEL 1
+#define BIT_SHUFFLE 1u /* filter masks: shuffle is filter 0 */
+#define BIT_DEFLATE 2u /* deflate is filter 1 */
+
+/* ---- shuffle ------------------------------------------------------------- */
+
+static void shuffle(const uint8_t *src, uint8_t *dst, size_t n, size_t e)
+{
+    if (e == 4) {
+        for (size_t i = 0; i < n; i++) {
+            dst[i] = src[4 * i];
+            dst[n + i] = src[4 * i + 1];
+            dst[2 * n + i] = src[4 * i + 2];
+            dst[3 * n + i] = src[4 * i + 3];
+        }
+        return;
+    }
+    for (size_t j = 0; j < e; j++)
+        for (size_t i = 0; i < n; i++)
+            dst[j * n + i] = src[i * e + j];
+}
+
+/* Elements [a, a + m) of the unshuffled n-element chunk src into dst. */
+static void unshuffle(const uint8_t *src, uint8_t *dst, size_t n, size_t e,
+                      size_t a, size_t m)
+{
+    if (e == 4) {
+        for (size_t i = 0; i < m; i++) {
+            dst[4 * i] = src[a + i];
+            dst[4 * i + 1] = src[n + a + i];
+            dst[4 * i + 2] = src[2 * n + a + i];
+            dst[4 * i + 3] = src[3 * n + a + i];
+        }
+        return;
+    }
+    for (size_t j = 0; j < e; j++)
+        for (size_t i = 0; i < m; i++)
+            dst[i * e + j] = src[j * n + a + i];
+}
+
+/* ---- writing --------------------------------------------------------------- */
+
+typedef struct wslot {
+    uint8_t *bytes; /* what goes to the file */
+    size_t n;
+    uint32_t mask;
+} wslot;
+
+typedef struct wave {
+    const dg_h5_job *jobs;
+    wslot *slots;
+    uint8_t **raw, **shuf; /* per worker, cap bytes each */
+    atomic_int failed;
+} wave;
+
+static void compress_task(void *arg, uint64_t i, unsigned worker)
+{
+    wave *w = arg;
+    const dg_h5_job *j = &w->jobs[i];
+    wslot *s = &w->slots[i];
+    size_t nbytes = (size_t)j->width * j->elem;
+    uint64_t valid = j->cols - j->col0 < j->width ? j->cols - j->col0
+                                                 : j->width;
+    uint8_t *raw = w->raw[worker], *src = raw;
+    j->fill(j->arg, j->row, j->col0, valid, raw);
+    if (valid < j->width)
+        memset(raw + valid * j->elem, 0, nbytes - valid * j->elem);
+    if (j->elem > 1) {
+        shuffle(raw, w->shuf[worker], j->width, j->elem);
+        src = w->shuf[worker];
+    }
+    uLongf cap = (uLongf)(ceil((double)nbytes * 1.001) + 12);
+    uint8_t *out = malloc(cap);
+    if (!out) {
+        atomic_store(&w->failed, 1);
+        return;
+    }
+    int rc = compress2(out, &cap, src, (uLong)nbytes, DEFLATE_LEVEL);
+    if (rc == Z_OK) {
+        uint8_t *fit = realloc(out, cap ? cap : 1);
+        s->bytes = fit ? fit : out;
+        s->n = cap;
+        s->mask = 0;
+    } else if (rc == Z_BUF_ERROR) {
+        /* HDF5 skips the optional deflate filter: the shuffled bytes. */
+        memcpy(out, src, nbytes);
+        s->bytes = out;
+        s->n = nbytes;
+        s->mask = BIT_DEFLATE;
+    } else {
+        free(out);
+        atomic_store(&w->failed, 1);
+    }
+}
+
+dg_status dg__h5_write_jobs(dg_ctx *ctx, const dg_h5_job *jobs, size_t n)
+{
+    dg_status st = DG_OK;
+    size_t cap = 1;
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].width * jobs[i].elem > cap)
+            cap = (size_t)(jobs[i].width * jobs[i].elem);
+    /* Waves of chunks: a few per worker, within 256 MiB of raw chunks. */
+    unsigned team = dg__team(ctx, n, 0);
+    size_t per = 4 * (size_t)team;
+    size_t mem_cap = ((size_t)256 << 20) / cap;
+    if (per > mem_cap)
+        per = mem_cap > team ? mem_cap : team;
+    wave w;
+    memset(&w, 0, sizeof(w));
+    w.slots = dg__calloc(ctx, per, sizeof(*w.slots));
+    w.raw = dg__calloc(ctx, team, sizeof(*w.raw));
+    w.shuf = dg__calloc(ctx, team, sizeof(*w.shuf));
+    if (!w.slots || !w.raw || !w.shuf) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    for (unsigned k = 0; k < team; k++)
+        if (!(w.raw[k] = dg__alloc(ctx, cap, 1)) ||
+            !(w.shuf[k] = dg__alloc(ctx, cap, 1))) {
+            st = DG_ENOMEM;
+            goto out;
+        }
+    for (size_t a = 0; a < n && st >= 0; a += per) {
+        size_t m = n - a < per ? n - a : per;
+        w.jobs = jobs + a;
+        memset(w.slots, 0, m * sizeof(*w.slots));
+        atomic_init(&w.failed, 0);
+        dg__parallel(ctx, m, team, compress_task, &w);
+        if (atomic_load(&w.failed))
+            st = dg__fail(ctx, DG_ENOMEM, "out of memory compressing chunks");
+        for (size_t i = 0; i < m && st >= 0; i++) {
+            const dg_h5_job *j = &jobs[a + i];
+            hsize_t off[2] = {j->row, j->col0};
+            const hsize_t *o = j->rank == 2 ? off : off + 1;
+            if (H5Dwrite_chunk(j->ds, H5P_DEFAULT, w.slots[i].mask, o,
+                               w.slots[i].n, w.slots[i].bytes) < 0)
+                st = dg__fail(ctx, DG_EIO,
+                              "'%s': cannot write a chunk of a dataset",
+                              dg__h5_fname(j->ds));
+        }
+        for (size_t i = 0; i < m; i++)
+            free(w.slots[i].bytes);
+    }
+out:
+    if (w.raw)
+        for (unsigned k = 0; k < team; k++)
+            free(w.raw[k]);
+    if (w.shuf)
+        for (unsigned k = 0; k < team; k++)
+            free(w.shuf[k]);
+    free(w.raw);
+    free(w.shuf);
+    free(w.slots);
+    return st;
+}
+
+int dg__h5_chunkable(int rank, const hsize_t *chunk, int compress,
+                     hid_t memtype, hid_t filetype)
+{
+    if (!compress || (rank != 1 && !(rank == 2 && chunk[0] == 1)))
+        return 0;
+    H5T_class_t c = H5Tget_class(filetype);
+    if ((c != H5T_INTEGER && c != H5T_FLOAT) ||
+        H5Tget_class(memtype) != c ||
+        H5Tget_size(memtype) != H5Tget_size(filetype) ||
+        H5Tget_order(memtype) != H5Tget_order(filetype) ||
+        H5Tget_order(filetype) != H5T_ORDER_LE)
+        return 0;
+    if (c == H5T_INTEGER && H5Tget_sign(memtype) != H5Tget_sign(filetype))
+        return 0;
+    return 1;
+}
+
+/* The filler of dg__h5_write_all. */
+typedef struct whole {
+    const uint8_t *data;
+    uint64_t cols;
+    size_t elem;
+    int xor_rows;
+} whole;
+
+static void fill_whole(const void *arg, uint64_t row, uint64_t col0,
+                       uint64_t n, void *dst)
+{
+    const whole *w = arg;
+    const uint8_t *src = w->data + (row * w->cols + col0) * w->elem;
+    if (!w->xor_rows || row == 0) {
+        memcpy(dst, src, n * w->elem);
+        return;
+    }
+    const uint32_t *a = (const uint32_t *)src;
+    const uint32_t *b = (const uint32_t *)(src - w->cols * 4);
+    uint32_t *d = dst;
+    for (uint64_t k = 0; k < n; k++)
+        d[k] = a[k] ^ b[k];
+}
+
+dg_status dg__h5_write_all(dg_ctx *ctx, hid_t ds, int rank,
+                           const hsize_t *dims, const hsize_t *chunk,
+                           size_t elem, const void *data, int xor_rows)
+{
+    uint64_t rows = rank == 2 ? dims[0] : 1;
+    uint64_t cols = dims[rank - 1], width = chunk[rank - 1];
+    if (!rows || !cols)
+        return DG_OK;
+    uint64_t nb = (cols + width - 1) / width;
+    whole w = {data, cols, elem, xor_rows && rank == 2 && elem == 4};
+    dg_h5_job *jobs = dg__alloc(ctx, rows * nb, sizeof(*jobs));
+    if (!jobs)
+        return DG_ENOMEM;
+    for (uint64_t r = 0; r < rows; r++)
+        for (uint64_t b = 0; b < nb; b++) {
+            dg_h5_job *j = &jobs[r * nb + b];
+            j->ds = ds;
+            j->rank = rank;
+            j->elem = elem;
+            j->cols = cols;
+            j->width = width;
+            j->row = r;
+            j->col0 = b * width;
+            j->fill = fill_whole;
+            j->arg = &w;
+        }
+    dg_status st = dg__h5_write_jobs(ctx, jobs, rows * nb);
+    free(jobs);
+    return st;
+}
+
+dg_status dg__h5_write_xor_table(dg_ctx *ctx, hid_t loc, const char *name,
+                                 const int32_t *data, uint64_t rows,
+                                 uint64_t cols)
+{
+    dg_status st = DG_OK;
+    hsize_t dims[2] = {rows, cols};
+    hsize_t chunk[2] = {1, cols < (1u << 20) ? (cols ? cols : 1) : (1u << 20)};
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    hid_t dcpl = dg__h5_dcpl(2, dims, chunk, 1);
+    hid_t ds = H5I_INVALID_HID;
+    if (space >= 0 && dcpl >= 0)
+        ds = H5Dcreate2(loc, name, H5T_STD_I32LE, space, H5P_DEFAULT, dcpl,
+                        H5P_DEFAULT);
+    if (ds < 0)
+        st = dg__fail(ctx, DG_EIO, "'%s': cannot write dataset '%s'",
+                      dg__h5_fname(loc), name);
+    else
+        st = dg__h5_write_all(ctx, ds, 2, dims, chunk, 4, data, 1);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+/* The filters of ds: 1 when every one is shuffle or deflate, shuffle
+ * first; *shuf / *defl: their positions, -1 when absent. */
+static int plain_filters(hid_t dcpl, int *shuf, int *defl)
+{
+    int n = H5Pget_nfilters(dcpl);
+    *shuf = *defl = -1;
+    if (n < 0 || n > 2)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        unsigned flags = 0, cd[8], cfg = 0;
+        size_t ncd = 8;
+        char name[64];
+        H5Z_filter_t f = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd,
+                                        sizeof(name), name, &cfg);
+        if (f == H5Z_FILTER_SHUFFLE && *shuf < 0 && *defl < 0)
+            *shuf = i;
+        else if (f == H5Z_FILTER_DEFLATE && *defl < 0)
+            *defl = i;
+        else
+            return 0;
+    }
+    return 1;
+}
+
+typedef struct rchunk {
+    uint8_t *raw;   /* as stored */
+    size_t n_raw;
+    uint32_t mask;
+    uint64_t row, col0; /* the chunk's first element */
+    uint64_t a, m;      /* elements [a, a + m) of it go out */
+    uint8_t *dst;
+} rchunk;
+
+typedef struct rwave {
+    rchunk *c;
+    size_t elem, width;
+    int shuf, defl;
+    uint8_t **scratch; /* per worker: one chunk */
+    atomic_int failed;
+} rwave;
+
+static void inflate_task(void *arg, uint64_t i, unsigned worker)
+{
+    rwave *w = arg;
+    rchunk *c = &w->c[i];
+    size_t nbytes = w->width * w->elem;
+    uint8_t *a = w->scratch[worker];
+    const uint8_t *src = c->raw;
+    if (w->defl >= 0 && !(c->mask & (1u << w->defl))) {
+        uLongf got = (uLongf)nbytes;
+        if (uncompress(a, &got, c->raw, (uLong)c->n_raw) != Z_OK ||
+            got != nbytes) {
+            atomic_store(&w->failed, 1);
+            return;
+        }
+        src = a;
+    } else if (c->n_raw != nbytes) {
+        atomic_store(&w->failed, 1);
+        return;
+    }
+    if (w->shuf >= 0 && w->elem > 1 && !(c->mask & (1u << w->shuf))) {
+        unshuffle(src, c->dst, w->width, w->elem, c->a, c->m);
+        return;
+    }
+    memcpy(c->dst, src + c->a * w->elem, c->m * w->elem);
+}
+
+int dg__h5_read_rows(dg_ctx *ctx, hid_t ds, hid_t memtype, uint64_t row0,
+                     uint64_t nrows, uint64_t col0, uint64_t ncols,
+                     void *out)
+{
+    int ret = 0;
+    hid_t dcpl = H5Dget_create_plist(ds), ft = H5Dget_type(ds),
+          sp = H5Dget_space(ds);
+    rwave w;
+    memset(&w, 0, sizeof(w));
+    unsigned team = 0;
+    if (dcpl < 0 || ft < 0 || sp < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED)
+        goto out;
+    int rank = H5Sget_simple_extent_ndims(sp);
+    hsize_t dims[2] = {0, 0}, cdims[2] = {0, 0};
+    if (rank < 1 || rank > 2 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 ||
+        H5Pget_chunk(dcpl, rank, cdims) != rank ||
+        (rank == 2 && cdims[0] != 1) ||
+        !dg__h5_chunkable(rank, cdims, 1, memtype, ft) ||
+        !plain_filters(dcpl, &w.shuf, &w.defl) ||
+        (w.shuf < 0 && w.defl < 0))
+        goto out;
+    uint64_t cols = dims[rank - 1], width = cdims[rank - 1];
+    if (rank == 1 ? (row0 != 0 || nrows != 1) : row0 + nrows > dims[0])
+        goto out;
+    if (rank == 2) {
+        col0 = 0;
+        ncols = cols;
+    }
+    if (!nrows || !ncols) {
+        ret = 1;
+        goto out;
+    }
+    if (col0 + ncols > cols)
+        goto out;
+    w.elem = H5Tget_size(ft);
+    w.width = (size_t)width;
+    uint64_t b0 = col0 / width, b1 = (col0 + ncols - 1) / width + 1;
+    uint64_t nb = b1 - b0, total = nrows * nb;
+    size_t nbytes = w.width * w.elem;
+    team = dg__team(ctx, total, 0);
+    size_t per = 4 * (size_t)team;
+    size_t mem_cap = ((size_t)128 << 20) / (nbytes ? nbytes : 1);
+    if (per > mem_cap)
+        per = mem_cap > team ? mem_cap : team;
+    w.c = calloc(per, sizeof(*w.c));
+    w.scratch = calloc(team, sizeof(*w.scratch));
+    if (!w.c || !w.scratch) {
+        ret = dg__fail(ctx, DG_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (unsigned k = 0; k < team; k++)
+        if (!(w.scratch[k] = malloc(nbytes))) {
+            ret = dg__fail(ctx, DG_ENOMEM, "out of memory");
+            goto out;
+        }
+    uint8_t *dst = out;
+    for (uint64_t q = 0; q < total; q += per) {
+        size_t m = total - q < per ? (size_t)(total - q) : per;
+        size_t got = 0;
+        for (size_t i = 0; i < m; i++) {
+            uint64_t r = row0 + (q + i) / nb, b = b0 + (q + i) % nb;
+            rchunk *c = &w.c[i];
+            hsize_t off[2] = {r, b * width};
+            const hsize_t *o = rank == 2 ? off : off + 1;
+            hsize_t sz = 0;
+            if (H5Dget_chunk_storage_size(ds, o, &sz) < 0 || sz == 0)
+                break; /* unallocated: its fill value is HDF5's business */
+            c->raw = malloc(sz);
+            got++;
+            if (!c->raw) {
+                ret = dg__fail(ctx, DG_ENOMEM, "out of memory");
+                break;
+            }
+            c->n_raw = (size_t)sz;
+            if (H5Dread_chunk(ds, H5P_DEFAULT, o, &c->mask, c->raw) < 0)
+                break;
+            uint64_t lo = b * width > col0 ? b * width : col0;
+            uint64_t hi = (b + 1) * width < col0 + ncols ? (b + 1) * width
+                                                          : col0 + ncols;
+            c->a = lo - b * width;
+            c->m = hi - lo;
+            c->dst = dst + (((r - row0) * ncols) + (lo - col0)) * w.elem;
+        }
+        int ok = got == m && ret == 0;
+        if (ok) {
+            atomic_init(&w.failed, 0);
+            dg__parallel(ctx, m, team, inflate_task, &w);
+            ok = !atomic_load(&w.failed);
+        }
+        for (size_t i = 0; i < got; i++) {
+            free(w.c[i].raw);
+            w.c[i].raw = NULL;
+        }
+        if (!ok)
+            goto out; /* ret: 0 (let H5Dread try) or the failure */
+    }
+    ret = 1;
+out:
+    if (w.scratch)
+        for (unsigned k = 0; k < team; k++)
+            free(w.scratch[k]);
+    free(w.scratch);
+    free(w.c);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return ret;
+}
