@@ -23,7 +23,7 @@
 
 #include "check.h"
 #include "cl.h"
-#include "gen.h"
+#include "gen_cl.h"
 #include "ref.h"
 
 static uint64_t rs = 12345;

@@ -90,21 +90,26 @@ NORMALISATIONS = [
     # with relative paths, so it should never appear; this is a safety net
     # (and it would show in the golden file as <TMP>).
     ("temporary directory", None, "<TMP>"),   # a plain replace in normalise()
-    # eval on stderr: "... in 0.003 s on reference (load 0.001, match 0.001,
-    # accumulate 0.000)" -- wall-clock timings (tools/cmd-eval.c).
+    # eval on stderr: "... in 0.003 s on reference (load 0.001, order 0.001,
+    # match 0.000)" -- wall-clock timings (tools/cmd-eval.c).
     ("eval: timings on stderr",
-     re.compile(r"(IoU thresholds in )%s( s on .*?\(load )%s(, match )%s"
-                r"(, accumulate )%s(\))" % ((_NUM,) * 4)),
+     re.compile(r"(IoU thresholds in )%s( s on .*?\(load )%s(, order )%s"
+                r"(, match )%s(\))" % ((_NUM,) * 4)),
      r"\g<1><T>\g<2><T>\g<3><T>\g<4><T>\g<5>"),
     # eval on stderr: "stored results in 'x.h5' (0.015 s)" (tools/cmd-eval.c).
     ("eval: store time on stderr",
      re.compile(r"(stored results in '[^']*' \()%s( s\))" % _NUM),
      r"\g<1><T>\g<2>"),
-    # eval --json: load_s, match_s, accumulate_s, total_s, store_s.
+    # eval --json: load_s, order_s, match_s, accumulate_s, total_s, store_s
+    # and the device profile's upload_s, kernel_s, download_s.
     ("eval --json: timing fields",
-     re.compile(r'("(?:load_s|match_s|accumulate_s|total_s|store_s)":\s*)%s'
-                % _NUM),
+     re.compile(r'("(?:load_s|order_s|match_s|accumulate_s|total_s|store_s|'
+                r'upload_s|kernel_s|download_s)":\s*)%s' % _NUM),
      r'\g<1>"<T>"'),
+    # eval --json: "threads": the machine's processors (tools/cmd-eval.c).
+    ("eval --json: host threads",
+     re.compile(r'("threads":\s*)[0-9]+'),
+     r'\g<1>"<N>"'),
     # demo on stderr: "evaluated 'model-a' at 19 IoU thresholds in 0.004 s
     # on reference" (tools/cmd-demo.c).
     ("demo: eval time on stderr",

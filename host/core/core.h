@@ -206,6 +206,23 @@ static inline uint64_t dg__score_key(double s)
     return ~b;
 }
 /*
+ * A key whose ascending order is matching order, for any double: the
+ * higher score first (-0.0 as +0.0, negatives after positives), NaN before
+ * everything. With the index to break ties, a total order that is
+ * "descending score, input order on ties" wherever scores are numbers.
+ * kernels/frames.cl computes the same key.
+ */
+static inline uint64_t dg__match_key(double s)
+{
+    if (s != s)
+        return 0;
+    double z = s + 0.0;
+    uint64_t b;
+    memcpy(&b, &z, 8);
+    return (b >> 63) ? b : (~b & 0x7fffffffffffffffULL);
+}
+
+/*
  * Sorts (*key)[0..n) ascending, carrying (*idx)[0..n) along: an LSD radix
  * sort, 16 bits a pass, stable, so equal keys keep their order. *key2 and
  * *idx2 are scratch of n entries and cnt of 65536; the pointers are
@@ -249,5 +266,14 @@ static inline double dg__iou(double dx, double dy, double dw, double dh,
 /* engine */
 
 #include "stages.h"
+
+/*
+ * Fills rows [0, rows) of out's tables (rows of n_out cells) at cells
+ * [a, a + n) with the outcome of a detection that takes nothing: DG_FP,
+ * -1 and, when out->agnostic is set, DG_AGN_BACKGROUND; on ctx's threads
+ * (threads.c). The matchers then write only the other outcomes.
+ */
+void dg__match_fill(const dg_ctx *ctx, const dg_match_output *out,
+                    uint64_t n_out, int rows, uint64_t a, uint64_t n);
 
 #endif

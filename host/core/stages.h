@@ -18,6 +18,21 @@ enum { DG_FP = 0, DG_TP = 1, DG_IGN = 2 };
 /*
  * What matching consumes: labels and detections of the same frames (both
  * sorted by frame, frame_off relative to frame_lo), and the thresholds.
+ *
+ * The IoU of a (detection, ground truth) pair comes from the boxes
+ * (dg__iou: pycocotools' bbIou, crowd ground truths over the detection's
+ * area), unless iou_tile is set: then an earlier stage (mask IoU, boundary
+ * IoU, OKS) has computed every pair of every frame, and the matchers take
+ * the values as they are. Frame f (0 .. n_frames - 1) with n_d detections
+ * and n_g ground truths has its tile at iou_tile + tile_off[f], n_d x n_g
+ * doubles row-major: the IoU of its i-th detection and j-th ground truth
+ * (each in input order within the frame) at tile_off[f] + i * n_g + j.
+ * tile_off has n_frames + 1 entries, ascending, tile_off[f + 1] >=
+ * tile_off[f] + n_d * n_g; tile_off[n_frames] doubles are read in all.
+ * The producing stage applies the crowd rule (a crowd region's IoU is
+ * whatever that stage defines, intersection over the detection's area for
+ * masks as for boxes); the matchers only ever compare the values. A NaN
+ * value behaves as a NaN box IoU does (see the matchers' rules in ref.h).
  */
 typedef struct dg_match_input {
     uint32_t n_frames;  /* frames in this chunk */
@@ -26,17 +41,41 @@ typedef struct dg_match_input {
     const struct dg_boxset *dt;
     int n_iou;
     const double *iou;
+    const double *iou_tile;  /* NULL: from the boxes */
+    const uint64_t *tile_off;
 } dg_match_input;
 
 /*
- * What matching produces, per detection of the chunk in dt order:
- * status[t * n_dt + d] in {DG_FP, DG_TP, DG_IGN} and matched[t * n_dt + d],
- * the index into gt (chunk-relative) of the ground truth taken, or -1.
+ * What matching produces, per detection d of the chunk (d an index into
+ * dt, frame_off[0] <= d < frame_off[n_frames]) and threshold t, in rows of
+ * dt->n cells: status[t * dt->n + c] in {DG_FP, DG_TP, DG_IGN} and
+ * matched[t * dt->n + c], the index into gt of the ground truth taken plus
+ * label_base, or -1; with agnostic set, the class-agnostic matching's
+ * agnostic[t * dt->n + c] (a label index plus label_base, or one of
+ * DG_AGN_*). The cell c is d, or pos[d] when pos is set: then the chunk is
+ * the whole of dt (frame_off[0] == 0, frame_off[n_frames] == dt->n) and pos
+ * a permutation of [0, dt->n), so that outcomes land straight at their
+ * sorted position. Cells of detections outside the chunk are left alone.
  */
 typedef struct dg_match_output {
     uint8_t *status;
     int32_t *matched;
+    int32_t *agnostic;     /* NULL: class-wise matching only */
+    const uint32_t *pos;   /* NULL: cell d */
+    int64_t label_base;
 } dg_match_output;
+
+/*
+ * What a device stage moved between host and device and how long its
+ * parts took (the reference path moves nothing). Times are the device's
+ * own (profiling events) where it gives them, else host clocks around the
+ * waits; a launcher adds to the totals.
+ */
+typedef struct dg_stage_profile {
+    uint64_t bytes_up, bytes_down;
+    double upload_s, kernel_s, download_s;
+    uint32_t launches;
+} dg_stage_profile;
 
 /*
  * Class-agnostic matching (the confusion matrix's methodology), per
@@ -44,21 +83,6 @@ typedef struct dg_match_output {
  * (any class), or one of these.
  */
 enum { DG_AGN_BACKGROUND = -1, DG_AGN_IGNORED = -2 };
-
-/* ---- accumulation ---------------------------------------------------------- */
-
-/*
- * Permutes n_rows rows of n entries from inference-set order into sorted
- * order: out[t * n + k] = in[t * n + order[k]]. class_off (n_classes + 1,
- * or NULL) lets it go class by class, which keeps the reads in cache.
- */
-typedef struct dg_perm {
-    uint64_t n;
-    int n_rows;
-    const uint32_t *order;
-    const uint64_t *class_off;
-    uint32_t n_classes;
-} dg_perm;
 
 /* ---- bootstrap -------------------------------------------------------------- */
 

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core.h"
 
@@ -80,4 +81,40 @@ unsigned dg__parallel(const dg_ctx *ctx, uint64_t n, unsigned max_workers,
     for (unsigned k = 1; k <= started; k++)
         pthread_join(th[k], NULL);
     return w;
+}
+
+/* ---- the matchers' fill ----------------------------------------------------- */
+
+typedef struct fill_job {
+    const dg_match_output *out;
+    uint64_t n_out, a, n;
+} fill_job;
+
+static void fill_task(void *arg, uint64_t i, unsigned worker)
+{
+    const fill_job *fj = arg;
+    (void)worker;
+    /* Task i: one row of one table (status, matched, agnostic in turn). */
+    uint64_t o = i / 3 * fj->n_out + fj->a;
+    switch (i % 3) {
+    case 0:
+        memset(fj->out->status + o, DG_FP, fj->n);
+        break;
+    case 1:
+        memset(fj->out->matched + o, 0xff, fj->n * 4); /* -1 */
+        break;
+    default:
+        if (fj->out->agnostic)
+            memset(fj->out->agnostic + o, 0xff, fj->n * 4); /* background */
+    }
+}
+
+_Static_assert(DG_AGN_BACKGROUND == -1, "the fill writes -1 as all ones");
+
+void dg__match_fill(const dg_ctx *ctx, const dg_match_output *out,
+                    uint64_t n_out, int rows, uint64_t a, uint64_t n)
+{
+    fill_job fj = {out, n_out, a, n};
+    if (rows > 0 && n)
+        dg__parallel(ctx, (uint64_t)rows * 3, 0, fill_task, &fj);
 }

@@ -346,8 +346,8 @@ static dg_status match_engine(coco_state *s, int stop_on_fallback, int *left)
         dg_boxset g, d;
         chunk_views(s, &all, a, &g, &d);
         dg_match_input in = {s->n_pf, dg__project_n_classes(s->p), &g, &d,
-                             NT, s->iou};
-        dg_match_output mo = {status, matched};
+                             NT, s->iou, NULL, NULL};
+        dg_match_output mo = {status, matched, NULL, NULL, 0};
         st = dg__engine_match(s->engine, ctx, &in, &mo);
         if (st >= 0)
             to_masks(s, &all, a, status);
