@@ -77,6 +77,38 @@ static void test_iou(void)
     CHECK_EQ_DBL(dg__iou(-5, 0, 10, 10, 0, 0, 100, 100, 1), 0.5);
     /* Exactly 0.5 in double: [0,2]x[0,1] vs [0,1]x[0,1]: inter 1, union 2. */
     CHECK_EQ_DBL(dg__iou(0, 0, 2, 1, 0, 0, 1, 1, 0), 0.5);
+    /* The vectorized row agrees bit for bit, special values included. */
+    static const double v[] = {0, 1, 2.5, 10, -3, 1e-300, 1e300, -0.0,
+                               INFINITY, -INFINITY, NAN, 0.1, 7.25};
+    const int nv = (int)(sizeof(v) / sizeof(v[0]));
+    enum { N = 997 };
+    double gx[N], gy[N], gw[N], gh[N], out[N];
+    uint8_t cr[N];
+    uint64_t z = 7;
+    for (int k = 0; k < N; k++) {
+        z = z * 6364136223846793005ULL + 1;
+        gx[k] = v[(z >> 20) % nv] + (double)((z >> 40) % 5);
+        gy[k] = v[(z >> 24) % nv];
+        gw[k] = v[(z >> 28) % nv] + (double)((z >> 45) % 3);
+        gh[k] = v[(z >> 32) % nv];
+        cr[k] = (z >> 50) % 4 == 0;
+    }
+    int same = 1;
+    for (int a = 0; a < nv * 4; a++) {
+        double dx = v[a % nv], dy = v[(a / 2) % nv], dw = v[(a * 7) % nv] + 1;
+        double dh = v[(a * 3) % nv] + 2;
+        dg__iou_row(dx, dy, dw, dh, gx, gy, gw, gh, cr, N, out);
+        for (int k = 0; k < N; k++) {
+            double want = dg__iou(dx, dy, dw, dh, gx[k], gy[k], gw[k], gh[k],
+                                  cr[k]);
+            uint64_t bw, bo;
+            memcpy(&bw, &want, 8);
+            memcpy(&bo, &out[k], 8);
+            if (bw != bo && !(isnan(want) && isnan(out[k])))
+                same = 0;
+        }
+    }
+    CHECK(same);
 }
 
 static void test_threshold_equality(void)

@@ -24,6 +24,9 @@
  * in local memory) when they fit the local caps, which come from the
  * device's local memory size, and to match_frames_big (scratch in a
  * global buffer, in batches that fit) otherwise.
+ *
+ * DETGRID_FAULT=cl-match makes the stage fail (DG_ECL) for tests of the
+ * engine's fallback to the reference path.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -872,6 +875,10 @@ dg_status dg__cl_match_frames(dg_ctx *ctx, const dg_match_input *in,
         return st;
     if ((st = dg__cl_ensure_match(ctx)) < 0)
         return st;
+    if (dg__fault("cl-match")) /* tests of the engine's fallback */
+        return dg__cl_fail(ctx, "clEnqueueNDRangeKernel (simulated: "
+                                "DETGRID_FAULT=cl-match)",
+                           CL_OUT_OF_RESOURCES, __FILE__, __LINE__);
     struct dg_cl_state *s = DG_CL(ctx);
     s->last_slabs = s->last_passes = s->last_launches = 0;
     s->last_local_frames = s->last_big_frames = 0;

@@ -255,6 +255,15 @@ static inline double dg__iou(double dx, double dy, double dw, double dh,
     return i / u;
 }
 
+/*
+ * out[j] = dg__iou(dx, dy, dw, dh, gx[j], gy[j], gw[j], gh[j], crowd[j])
+ * for j < n, bit for bit, vectorized (iou.c).
+ */
+void dg__iou_row(double dx, double dy, double dw, double dh,
+                 const double *gx, const double *gy, const double *gw,
+                 const double *gh, const uint8_t *crowd, uint64_t n,
+                 double *out);
+
 /* ---- added while porting the layers (one section per porter) ---- */
 
 /* import */

@@ -169,6 +169,31 @@ static inline uint64_t cell(const dg_match_output *o, uint64_t d)
     return o->pos ? o->pos[d] : d;
 }
 
+/*
+ * Asks for the cache lines of the cells detection d may write (thresholds
+ * up to its best IoU) before the threshold loops write them: the writes
+ * land anywhere in the tables, and asking early lets the misses overlap.
+ */
+static inline void prefetch_cells(const job *jb, const dg_match_output *out,
+                                  uint64_t d, double vmax, int cw)
+{
+#if defined(__GNUC__)
+    uint64_t c = cell(out, d);
+    for (int t = 0; t < jb->in->n_iou; t++)
+        if (jb->thr[t] <= vmax) {
+            uint64_t o = (uint64_t)t * jb->n_out + c;
+            if (cw) {
+                __builtin_prefetch(out->status + o, 1, 1);
+                __builtin_prefetch(out->matched + o, 1, 1);
+            } else {
+                __builtin_prefetch(out->agnostic + o, 1, 1);
+            }
+        }
+#else
+    (void)jb, (void)out, (void)d, (void)vmax, (void)cw;
+#endif
+}
+
 static void match_frame(job *jb, scratch *s, uint32_t f)
 {
     const dg_match_input *in = jb->in;
@@ -215,14 +240,9 @@ static void match_frame(job *jb, scratch *s, uint32_t f)
     } else {
         for (uint32_t i = 0; i < nd; i++) {
             uint64_t d = d0 + i;
-            double dx = dt->x[d], dy = dt->y[d], dw = dt->w[d],
-                   dh = dt->h[d];
-            for (uint32_t j = 0; j < ng; j++) {
-                uint64_t g = g0 + j;
-                tile[(size_t)i * ng + j] =
-                    dg__iou(dx, dy, dw, dh, gt->x[g], gt->y[g], gt->w[g],
-                            gt->h[g], gt->iscrowd[g]);
-            }
+            dg__iou_row(dt->x[d], dt->y[d], dt->w[d], dt->h[d], gt->x + g0,
+                        gt->y + g0, gt->w + g0, gt->h + g0, gt->iscrowd + g0,
+                        ng, tile + (size_t)i * ng);
         }
     }
     double thr_min = jb->thr_min;
@@ -257,16 +277,22 @@ static void match_frame(job *jb, scratch *s, uint32_t f)
                 for (uint32_t q = q0; q < q1; q++)
                     has_nan |= isnan(row[s->gord[q]]);
                 s->cs[k - a] = ncand;
+                double vmax = -INFINITY;
                 for (uint32_t q = q0; q < q1; q++) {
                     double v = row[s->gord[q]];
                     if (has_nan || !(v < thr_min)) {
                         s->cq[ncand] = q - q0;
                         s->cv[ncand] = v;
                         ncand++;
+                        if (v > vmax)
+                            vmax = v;
                     }
                 }
-                if (ncand > s->cs[k - a])
+                if (ncand > s->cs[k - a]) {
                     s->act[n_act++] = k - a;
+                    prefetch_cells(jb, out, d0 + s->cw[k].idx,
+                                   has_nan ? INFINITY : vmax, 1);
+                }
             }
             s->cs[b - a] = ncand;
         }
@@ -314,16 +340,21 @@ static void match_frame(job *jb, scratch *s, uint32_t f)
         uint32_t i = s->ord[k].idx;
         const double *row = tile + (size_t)i * ng;
         s->as[k] = ncand;
+        double vmax = s->ibest[i];
         for (uint32_t r = 0; r < n_reg; r++) {
             double v = row[s->reg[r]];
             if (v >= thr_min) {
                 s->aq[ncand] = r;
                 s->av[ncand] = v;
                 ncand++;
+                if (v > vmax)
+                    vmax = v;
             }
         }
-        if (ncand > s->as[k] || s->ibest[i] >= thr_min)
+        if (ncand > s->as[k] || s->ibest[i] >= thr_min) {
             s->act[n_act++] = k;
+            prefetch_cells(jb, out, d0 + i, vmax, 0);
+        }
     }
     s->as[nd] = ncand;
     for (int t = 0; n_act && t < T; t++) {

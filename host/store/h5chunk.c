@@ -13,6 +13,13 @@
  *     mask;
  *   - an edge chunk is a whole chunk, the columns past the dataset's end
  *     zero.
+ *
+ * compress2's output is a zlib stream: the header 0x78 0x01 (level 1),
+ * the raw deflate stream, the Adler-32 of the input big-endian. That is
+ * what is written here, from a raw deflate stream kept per worker
+ * (deflateReset between chunks) and an Adler-32 this file computes in
+ * blocks the compiler vectorizes (zlib's own is a large share of its
+ * time); inflating checks both the header and the checksum.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -64,6 +71,115 @@ static void unshuffle(const uint8_t *src, uint8_t *dst, size_t n, size_t e,
             dst[i * e + j] = src[j * n + a + i];
 }
 
+/* ---- zlib streams ------------------------------------------------------------ */
+
+#define ADLER_BASE 65521u
+#define ADLER_NMAX 5552u /* bytes whose sums fit 32 bits */
+
+/* Adler-32 of len bytes continuing from adler, as zlib's adler32(). */
+static uint32_t adler32_blocks(uint32_t adler, const uint8_t *p, size_t len)
+{
+    uint64_t a = adler & 0xffff, b = adler >> 16;
+    while (len) {
+        uint32_t n = len < ADLER_NMAX ? (uint32_t)len : ADLER_NMAX;
+        uint32_t s1 = 0, s2 = 0;
+        /* After n bytes: a + sum p[k], b + n a + sum (n - k) p[k]. */
+        for (uint32_t k = 0; k < n; k++) {
+            s1 += p[k];
+            s2 += (n - k) * (uint32_t)p[k];
+        }
+        b = (b + n * a + s2) % ADLER_BASE;
+        a = (a + s1) % ADLER_BASE;
+        p += n;
+        len -= n;
+    }
+    return (uint32_t)(b << 16 | a);
+}
+
+/* A worker's raw deflate stream at level 1 (what compress2 wraps). */
+typedef struct zworker {
+    z_stream def;
+    int def_ok;
+} zworker;
+
+/*
+ * compress2(dst, &cap, src, n, 1) into dst of cap bytes: Z_OK with the
+ * length in *got, Z_BUF_ERROR when it does not fit, another code on
+ * failure.
+ */
+static int zlib_compress(zworker *zw, uint8_t *dst, size_t cap,
+                         const uint8_t *src, size_t n, size_t *got)
+{
+    if (!zw->def_ok) {
+        memset(&zw->def, 0, sizeof(zw->def));
+        if (deflateInit2(&zw->def, DEFLATE_LEVEL, Z_DEFLATED, -MAX_WBITS, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+            return Z_MEM_ERROR;
+        zw->def_ok = 1;
+    } else if (deflateReset(&zw->def) != Z_OK) {
+        return Z_STREAM_ERROR;
+    }
+    if (cap < 6)
+        return Z_BUF_ERROR;
+    dst[0] = 0x78; /* deflate, 32 KiB window */
+    dst[1] = 0x01; /* level 1: FLEVEL 0, no dictionary, FCHECK */
+    zw->def.next_in = (Bytef *)src;
+    zw->def.avail_in = (uInt)n;
+    zw->def.next_out = dst + 2;
+    zw->def.avail_out = (uInt)(cap - 6);
+    int rc = deflate(&zw->def, Z_FINISH);
+    if (rc != Z_STREAM_END)
+        return rc == Z_OK || rc == Z_BUF_ERROR ? Z_BUF_ERROR : rc;
+    size_t m = 2 + zw->def.total_out;
+    uint32_t ad = adler32_blocks(1, src, n);
+    dst[m] = (uint8_t)(ad >> 24);
+    dst[m + 1] = (uint8_t)(ad >> 16);
+    dst[m + 2] = (uint8_t)(ad >> 8);
+    dst[m + 3] = (uint8_t)ad;
+    *got = m + 4;
+    return Z_OK;
+}
+
+static void zworker_end(zworker *zw)
+{
+    if (zw->def_ok)
+        deflateEnd(&zw->def);
+    zw->def_ok = 0;
+}
+
+/*
+ * Inflates the zlib stream src (n bytes) into exactly cap bytes of dst,
+ * checking the header and the Adler-32; 0 on success.
+ */
+static int zlib_inflate(const uint8_t *src, size_t n, uint8_t *dst,
+                        size_t cap)
+{
+    if (n < 6 || (src[0] & 0x0f) != 8 || (src[0] >> 4) > 7 ||
+        ((unsigned)src[0] << 8 | src[1]) % 31 || (src[1] & 0x20)) {
+        uLongf got = (uLongf)cap; /* anything unusual: zlib's own way */
+        return uncompress(dst, &got, src, (uLong)n) == Z_OK && got == cap
+                   ? 0
+                   : -1;
+    }
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, -15) != Z_OK)
+        return -1;
+    z.next_in = (Bytef *)src + 2;
+    z.avail_in = (uInt)(n - 2);
+    z.next_out = dst;
+    z.avail_out = (uInt)cap;
+    int rc = inflate(&z, Z_FINISH);
+    size_t used = n - 2 - z.avail_in, out = z.total_out;
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END || out != cap || used + 6 > n)
+        return -1;
+    const uint8_t *t = src + 2 + used;
+    uint32_t want = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
+                    (uint32_t)t[2] << 8 | t[3];
+    return adler32_blocks(1, dst, cap) == want ? 0 : -1;
+}
+
 /* ---- writing --------------------------------------------------------------- */
 
 typedef struct wslot {
@@ -75,7 +191,9 @@ typedef struct wslot {
 typedef struct wave {
     const dg_h5_job *jobs;
     wslot *slots;
-    uint8_t **raw, **shuf; /* per worker, cap bytes each */
+    uint8_t **raw, **shuf, **zout; /* per worker: cap, cap, zcap bytes */
+    zworker *zw;                   /* per worker */
+    size_t zcap;
     atomic_int failed;
 } wave;
 
@@ -95,28 +213,27 @@ static void compress_task(void *arg, uint64_t i, unsigned worker)
         shuffle(raw, w->shuf[worker], j->width, j->elem);
         src = w->shuf[worker];
     }
-    uLongf cap = (uLongf)(ceil((double)nbytes * 1.001) + 12);
-    uint8_t *out = malloc(cap);
-    if (!out) {
+    /* HDF5's output buffer: ceil(1.001 nbytes) + 12. */
+    size_t cap = (size_t)(ceil((double)nbytes * 1.001) + 12), got = 0;
+    int rc = zlib_compress(&w->zw[worker], w->zout[worker], cap, src, nbytes,
+                           &got);
+    const uint8_t *bytes = w->zout[worker];
+    if (rc == Z_BUF_ERROR) {
+        /* HDF5 skips the optional deflate filter: the shuffled bytes. */
+        bytes = src;
+        got = nbytes;
+        s->mask = BIT_DEFLATE;
+    } else if (rc != Z_OK) {
         atomic_store(&w->failed, 1);
         return;
     }
-    int rc = compress2(out, &cap, src, (uLong)nbytes, DEFLATE_LEVEL);
-    if (rc == Z_OK) {
-        uint8_t *fit = realloc(out, cap ? cap : 1);
-        s->bytes = fit ? fit : out;
-        s->n = cap;
-        s->mask = 0;
-    } else if (rc == Z_BUF_ERROR) {
-        /* HDF5 skips the optional deflate filter: the shuffled bytes. */
-        memcpy(out, src, nbytes);
-        s->bytes = out;
-        s->n = nbytes;
-        s->mask = BIT_DEFLATE;
-    } else {
-        free(out);
+    s->bytes = malloc(got ? got : 1);
+    if (!s->bytes) {
         atomic_store(&w->failed, 1);
+        return;
     }
+    memcpy(s->bytes, bytes, got);
+    s->n = got;
 }
 
 dg_status dg__h5_write_jobs(dg_ctx *ctx, const dg_h5_job *jobs, size_t n)
@@ -134,16 +251,20 @@ dg_status dg__h5_write_jobs(dg_ctx *ctx, const dg_h5_job *jobs, size_t n)
         per = mem_cap > team ? mem_cap : team;
     wave w;
     memset(&w, 0, sizeof(w));
+    w.zcap = (size_t)(ceil((double)cap * 1.001) + 12);
     w.slots = dg__calloc(ctx, per, sizeof(*w.slots));
     w.raw = dg__calloc(ctx, team, sizeof(*w.raw));
     w.shuf = dg__calloc(ctx, team, sizeof(*w.shuf));
-    if (!w.slots || !w.raw || !w.shuf) {
+    w.zout = dg__calloc(ctx, team, sizeof(*w.zout));
+    w.zw = dg__calloc(ctx, team, sizeof(*w.zw));
+    if (!w.slots || !w.raw || !w.shuf || !w.zout || !w.zw) {
         st = DG_ENOMEM;
         goto out;
     }
     for (unsigned k = 0; k < team; k++)
         if (!(w.raw[k] = dg__alloc(ctx, cap, 1)) ||
-            !(w.shuf[k] = dg__alloc(ctx, cap, 1))) {
+            !(w.shuf[k] = dg__alloc(ctx, cap, 1)) ||
+            !(w.zout[k] = dg__alloc(ctx, w.zcap, 1))) {
             st = DG_ENOMEM;
             goto out;
         }
@@ -169,14 +290,20 @@ dg_status dg__h5_write_jobs(dg_ctx *ctx, const dg_h5_job *jobs, size_t n)
             free(w.slots[i].bytes);
     }
 out:
-    if (w.raw)
-        for (unsigned k = 0; k < team; k++)
+    for (unsigned k = 0; k < team; k++) {
+        if (w.raw)
             free(w.raw[k]);
-    if (w.shuf)
-        for (unsigned k = 0; k < team; k++)
+        if (w.shuf)
             free(w.shuf[k]);
+        if (w.zout)
+            free(w.zout[k]);
+        if (w.zw)
+            zworker_end(&w.zw[k]);
+    }
     free(w.raw);
     free(w.shuf);
+    free(w.zout);
+    free(w.zw);
     free(w.slots);
     return st;
 }
@@ -253,31 +380,85 @@ dg_status dg__h5_write_all(dg_ctx *ctx, hid_t ds, int rank,
     return st;
 }
 
+dg_status dg__h5_write_tables(dg_ctx *ctx, hid_t loc, const dg_h5_table *t,
+                              size_t n)
+{
+    dg_status st = DG_OK;
+    hid_t ds[8];
+    whole w[8];
+    size_t n_jobs = 0, made = 0;
+    dg_h5_job *jobs = NULL;
+    if (n > 8)
+        return dg__fail(ctx, DG_EINVAL, "dg__h5_write_tables: %zu tables", n);
+    for (size_t k = 0; k < n; k++) {
+        const dg_h5_table *x = &t[k];
+        hsize_t dims[2] = {x->dims[0], x->dims[1]}, chunk[2];
+        if (x->rank == 1) {
+            chunk[0] = dg__h5_chunk_1d(dims[0]);
+        } else {
+            chunk[0] = 1;
+            chunk[1] = dims[1] < (1u << 20) ? (dims[1] ? dims[1] : 1)
+                                            : (1u << 20);
+        }
+        hid_t space = H5Screate_simple(x->rank, dims, NULL);
+        hid_t dcpl = dg__h5_dcpl(x->rank, dims, chunk, 1);
+        ds[k] = space >= 0 && dcpl >= 0
+                    ? H5Dcreate2(loc, x->name, x->filetype, space, H5P_DEFAULT,
+                                 dcpl, H5P_DEFAULT)
+                    : H5I_INVALID_HID;
+        if (dcpl >= 0)
+            H5Pclose(dcpl);
+        if (space >= 0)
+            H5Sclose(space);
+        if (ds[k] < 0) {
+            st = dg__fail(ctx, DG_EIO, "'%s': cannot write dataset '%s'",
+                          dg__h5_fname(loc), x->name);
+            goto out;
+        }
+        made = k + 1;
+        uint64_t rows = x->rank == 2 ? dims[0] : 1, cols = dims[x->rank - 1];
+        uint64_t width = chunk[x->rank - 1];
+        if (!rows || !cols)
+            continue;
+        size_t elem = H5Tget_size(x->filetype);
+        w[k] = (whole){x->data, cols, elem,
+                       x->xor_rows && x->rank == 2 && elem == 4};
+        uint64_t nb = (cols + width - 1) / width;
+        dg_h5_job *more = realloc(jobs, (n_jobs + rows * nb) * sizeof(*jobs));
+        if (!more) {
+            st = dg__fail(ctx, DG_ENOMEM, "out of memory");
+            goto out;
+        }
+        jobs = more;
+        for (uint64_t r = 0; r < rows; r++)
+            for (uint64_t b = 0; b < nb; b++) {
+                dg_h5_job *j = &jobs[n_jobs++];
+                j->ds = ds[k];
+                j->rank = x->rank;
+                j->elem = elem;
+                j->cols = cols;
+                j->width = width;
+                j->row = r;
+                j->col0 = b * width;
+                j->fill = fill_whole;
+                j->arg = &w[k];
+            }
+    }
+    st = dg__h5_write_jobs(ctx, jobs, n_jobs);
+out:
+    for (size_t k = 0; k < made; k++)
+        H5Dclose(ds[k]);
+    free(jobs);
+    return st;
+}
+
 dg_status dg__h5_write_xor_table(dg_ctx *ctx, hid_t loc, const char *name,
                                  const int32_t *data, uint64_t rows,
                                  uint64_t cols)
 {
-    dg_status st = DG_OK;
-    hsize_t dims[2] = {rows, cols};
-    hsize_t chunk[2] = {1, cols < (1u << 20) ? (cols ? cols : 1) : (1u << 20)};
-    hid_t space = H5Screate_simple(2, dims, NULL);
-    hid_t dcpl = dg__h5_dcpl(2, dims, chunk, 1);
-    hid_t ds = H5I_INVALID_HID;
-    if (space >= 0 && dcpl >= 0)
-        ds = H5Dcreate2(loc, name, H5T_STD_I32LE, space, H5P_DEFAULT, dcpl,
-                        H5P_DEFAULT);
-    if (ds < 0)
-        st = dg__fail(ctx, DG_EIO, "'%s': cannot write dataset '%s'",
-                      dg__h5_fname(loc), name);
-    else
-        st = dg__h5_write_all(ctx, ds, 2, dims, chunk, 4, data, 1);
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return st;
+    dg_h5_table t = {name,  H5T_NATIVE_INT32, H5T_STD_I32LE, data, 2,
+                     {rows, cols}, 1};
+    return dg__h5_write_tables(ctx, loc, &t, 1);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -331,9 +512,7 @@ static void inflate_task(void *arg, uint64_t i, unsigned worker)
     uint8_t *a = w->scratch[worker];
     const uint8_t *src = c->raw;
     if (w->defl >= 0 && !(c->mask & (1u << w->defl))) {
-        uLongf got = (uLongf)nbytes;
-        if (uncompress(a, &got, c->raw, (uLong)c->n_raw) != Z_OK ||
-            got != nbytes) {
+        if (zlib_inflate(c->raw, c->n_raw, a, nbytes) < 0) {
             atomic_store(&w->failed, 1);
             return;
         }

@@ -80,6 +80,28 @@ dg_status dg__h5_write_xor_table(dg_ctx *ctx, hid_t loc, const char *name,
                                  uint64_t cols);
 
 /*
+ * A dataset for dg__h5_write_tables: rank 1 (dims[0] elements) or 2 (dims[0]
+ * rows of dims[1]), laid out as dg__h5_write_1d / dg__h5_write_2d lay out a
+ * compressed one; xor_rows as dg__h5_write_all's.
+ */
+typedef struct dg_h5_table {
+    const char *name;
+    hid_t memtype, filetype;
+    const void *data;
+    int rank;
+    uint64_t dims[2];
+    int xor_rows;
+} dg_h5_table;
+
+/*
+ * Creates the n datasets of loc and writes them, their chunks compressed
+ * together on ctx's threads (one job list: no worker waits for the next
+ * dataset). DG_EIO naming the file and dataset.
+ */
+dg_status dg__h5_write_tables(dg_ctx *ctx, hid_t loc, const dg_h5_table *t,
+                              size_t n);
+
+/*
  * Reads rows [row0, row0 + nrows) (rank 2; whole rows) or elements
  * [col0, col0 + ncols) (rank 1: row0 = 0, nrows = 1) of dataset ds into
  * out as memtype, inflating chunks on ctx's threads: 1 when done, 0 when

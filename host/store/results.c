@@ -113,19 +113,13 @@ static int xor_encoded(const struct dg_results *r, const char *name)
     return !strcmp(enc, XOR_ENCODING);
 }
 
-/* Writes a T x N int32 table with the XOR row encoding. */
-static dg_status write_xor_table(dg_ctx *ctx, hid_t g, const char *name,
-                                 const int32_t *a, int rows, uint64_t n)
+/* Marks dataset name of g as XOR row encoded. */
+static dg_status mark_xor(dg_ctx *ctx, hid_t g, const char *name)
 {
-    /* Encoded chunk by chunk as the chunks are compressed (h5chunk.c),
-     * as int32 bit patterns: no conversion touches them. */
-    dg_status st = dg__h5_write_xor_table(ctx, g, name, a, (uint64_t)rows, n);
-    if (st < 0)
-        return st;
     hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
     if (ds < 0)
         return dg__fail(ctx, DG_EIO, "cannot reopen dataset '%s'", name);
-    st = dg__h5_attr_write_str(ctx, ds, "encoding", XOR_ENCODING);
+    dg_status st = dg__h5_attr_write_str(ctx, ds, "encoding", XOR_ENCODING);
     H5Dclose(ds);
     return st;
 }
@@ -462,30 +456,35 @@ static dg_status write_group(dg_ctx *ctx, int64_t loc, const char *name,
         (st = dg__h5_write_1d(ctx, g, "gt_count", H5T_NATIVE_UINT64,
                               H5T_STD_U64LE, r->gt_count, r->n_classes, 0)) < 0 ||
         (st = dg__h5_write_1d(ctx, g, "score", H5T_NATIVE_DOUBLE,
-                              H5T_IEEE_F64LE, r->score, n, 0)) < 0 ||
-        (st = dg__h5_write_1d(ctx, g, "order", H5T_NATIVE_UINT32,
-                              H5T_STD_U32LE, r->order, n, 1)) < 0)
+                              H5T_IEEE_F64LE, r->score, n, 0)) < 0)
         goto out;
     if (pending) {
         /* status, matched and agnostic, block by block. */
-        if ((st = dg__pending_write(ctx, r->pending, (int64_t)g)) < 0 ||
+        if ((st = dg__h5_write_1d(ctx, g, "order", H5T_NATIVE_UINT32,
+                                  H5T_STD_U32LE, r->order, n, 1)) < 0 ||
+            (st = dg__pending_write(ctx, r->pending, (int64_t)g)) < 0 ||
             (st = dg__h5_write_1d(ctx, g, "label_class", H5T_NATIVE_UINT32,
                                   H5T_STD_U32LE, r->label_class,
                                   r->n_gt_total, 1)) < 0)
             goto out;
         goto out;
     }
-    if ((st = dg__h5_write_2d(ctx, g, "status", H5T_NATIVE_UINT8, H5T_STD_U8LE,
-                              r->status, nt, n, 1)) < 0 ||
-        (st = write_xor_table(ctx, g, "matched", r->matched, (int)nt, n)) < 0)
-        goto out;
-    if (ver >= 2 &&
-        /* Not XOR-encoded: a confusion query reads one row of it. */
-        ((st = dg__h5_write_2d(ctx, g, "agnostic", H5T_NATIVE_INT32,
-                               H5T_STD_I32LE, r->agnostic, nt, n, 1)) < 0 ||
-         (st = dg__h5_write_1d(ctx, g, "label_class", H5T_NATIVE_UINT32,
-                               H5T_STD_U32LE, r->label_class, r->n_gt_total,
-                               1)) < 0))
+    /*
+     * The compressed datasets' chunks go to the workers as one list. The
+     * matched table is stored XOR-encoded (above); agnostic is not: a
+     * confusion query reads one row of it.
+     */
+    dg_h5_table tab[] = {
+        {"order", H5T_NATIVE_UINT32, H5T_STD_U32LE, r->order, 1, {n, 0}, 0},
+        {"status", H5T_NATIVE_UINT8, H5T_STD_U8LE, r->status, 2, {nt, n}, 0},
+        {"matched", H5T_NATIVE_INT32, H5T_STD_I32LE, r->matched, 2, {nt, n},
+         1},
+        {"agnostic", H5T_NATIVE_INT32, H5T_STD_I32LE, r->agnostic, 2,
+         {nt, n}, 0},
+        {"label_class", H5T_NATIVE_UINT32, H5T_STD_U32LE, r->label_class, 1,
+         {r->n_gt_total, 0}, 0}};
+    if ((st = dg__h5_write_tables(ctx, g, tab, ver >= 2 ? 5 : 3)) < 0 ||
+        (st = mark_xor(ctx, g, "matched")) < 0)
         goto out;
 out:
     H5Gclose(g);
