@@ -26,7 +26,10 @@
  * global buffer, in batches that fit) otherwise.
  *
  * DETGRID_FAULT=cl-match makes the stage fail (DG_ECL) for tests of the
- * engine's fallback to the reference path.
+ * engine's fallback to the reference path; DETGRID_CL_COPIES=1 takes the
+ * way of a device with memory of its own on any device (tests, and the
+ * stage profile's bytes on PoCL); DETGRID_CL_WG and DETGRID_CL_BIN set the
+ * work-group size and the detections a bin aims at (tuning).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -238,7 +241,7 @@ static dg_status make_plan(dg_ctx *ctx, struct dg_cl_state *s, plan *pl)
         nt = 1;
     }
     pl->nt = (uint32_t)nt;
-    if (s->unified)
+    if (s->unified && !dg__env("DETGRID_CL_COPIES"))
         pl->slab_cap = UINT64_MAX; /* nothing is copied: one slab */
     return DG_OK;
 }
@@ -928,8 +931,10 @@ dg_status dg__cl_match_frames(dg_ctx *ctx, const dg_match_input *in,
     DG_CL_TRY(ctx, clEnqueueWriteBuffer(s->queue, s->thr.mem, CL_TRUE, 0,
                                         sizeof(pl.thr), pl.thr, 0, NULL,
                                         NULL));
-    st = s->unified ? run_unified(ctx, s, &pl, s->thr.mem, &ev, prof)
-                    : run_copies(ctx, s, &pl, s->thr.mem, &ev, prof);
+    /* DETGRID_CL_COPIES=1 takes a GPU's way on any device (tests). */
+    st = s->unified && !dg__env("DETGRID_CL_COPIES")
+             ? run_unified(ctx, s, &pl, s->thr.mem, &ev, prof)
+             : run_copies(ctx, s, &pl, s->thr.mem, &ev, prof);
 out:
     ev_free(&ev);
     free(pl.flist);
