@@ -77,9 +77,10 @@ uint dg_pow2(uint n)
  * to a power of two), g ground truths (gp likewise), p pairs. */
 typedef struct {
     DG_AS double *tile, *ibest;
+    DG_AS double *av, *cv;   /* candidate lists' IoUs (use_cand) */
     DG_AS ulong *dk;
-    DG_AS uint *dc, *dp, *ord, *cw, *acnt, *ast, *aq, *gk, *gord, *reg,
-        *grp, *bits, *misc;
+    DG_AS uint *dc, *dp, *ord, *cw, *acnt, *ccnt, *ast, *cst, *aq, *cq, *gk,
+        *gord, *reg, *grp, *bits, *misc, *tmp;
     DG_AS uchar *gf, *df;
 } DG_FN(scr);
 
@@ -105,10 +106,59 @@ int DG_FN(before)(const DG_FN(scr) *s, int mode, uint a, uint b, uint n)
     return a < b;
 }
 
+/* Sort mode's primary key alone: a stable sort needs no more (below). */
+int DG_FN(key_lt)(const DG_FN(scr) *s, int mode, uint a, uint b)
+{
+    if (mode == 0)
+        return s->dk[a] < s->dk[b];
+    if (mode == 1)
+        return s->dc[a] < s->dc[b];
+    uint ka = s->gk[a], kb = s->gk[b];
+    return ka < kb ||
+           (ka == kb && (s->gf[a] & DG_GF_IGN) < (s->gf[b] & DG_GF_IGN));
+}
+
+/*
+ * A work-group of one work-item (CPU devices) sorts the n real entries of
+ * arr with a stable bottom-up merge sort through tmp, O(n log n) instead
+ * of the network's O(n log^2 n), by the primary key alone: arr comes in
+ * index order (modes 0 and 2) or in matching order (mode 1), so stability
+ * gives the ties the order the full keys of before() give them.
+ */
+void DG_FN(merge)(const DG_FN(scr) *s, DG_AS uint *arr, DG_AS uint *tmp,
+                  uint n, int mode)
+{
+    DG_AS uint *a = arr, *b = tmp;
+    for (uint w = 1; w < n; w <<= 1) {
+        for (uint lo = 0; lo < n; lo += 2 * w) {
+            uint mid = lo + w < n ? lo + w : n;
+            uint hi = lo + 2 * w < n ? lo + 2 * w : n;
+            uint i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                b[k++] = DG_FN(key_lt)(s, mode, a[j], a[i]) ? a[j++]
+                                                            : a[i++];
+            while (i < mid)
+                b[k++] = a[i++];
+            while (j < hi)
+                b[k++] = a[j++];
+        }
+        DG_AS uint *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != arr)
+        for (uint k = 0; k < n; k++)
+            arr[k] = a[k];
+}
+
 void DG_FN(bitonic)(const DG_FN(scr) *s, DG_AS uint *arr, uint P, uint n,
                     int mode)
 {
     uint lid = get_local_id(0), lsz = get_local_size(0);
+    if (lsz == 1) {
+        DG_FN(merge)(s, arr, s->tmp, n, mode);
+        return;
+    }
     for (uint k = 2; k <= P; k <<= 1)
         for (uint j = k >> 1; j > 0; j >>= 1) {
             for (uint i = lid; i < P; i += lsz) {
@@ -147,23 +197,38 @@ void DG_FN(agnostic)(const dg_frame_io *io, const DG_FN(scr) *s, uint t,
         uint dcls = s->dc[i];
         int m = -1, m_same = 0;
         double best = 0;
-        uint e0 = io->use_cand ? s->ast[k] : 0;
-        uint e1 = io->use_cand ? s->ast[k + 1] : n_reg;
-        for (uint e = e0; e < e1; e++) {
-            uint r = io->use_cand ? s->aq[e] : e;
-            int tk = wa ? (bits[r >> 5] >> (r & 31)) & 1
-                        : (int)((mask >> r) & 1);
-            if (tk)
-                continue;
-            uint j = s->reg[r];
-            double v = tr[j];
-            if (!(v >= th))
-                continue;
-            int same = s->gk[j] == dcls;
-            if (m < 0 || v > best || (v == best && same && !m_same)) {
-                m = (int)r;
-                best = v;
-                m_same = same;
+        if (io->use_cand) {
+            /* Candidates: regular rank | same class << 31, their IoUs. */
+            for (uint e = s->ast[k]; e < s->ast[k + 1]; e++) {
+                uint x = s->aq[e], r = x & 0x7fffffffu;
+                int tk = wa ? (bits[r >> 5] >> (r & 31)) & 1
+                            : (int)((mask >> r) & 1);
+                double v = s->av[e];
+                if (tk || !(v >= th))
+                    continue;
+                int same = (int)(x >> 31);
+                if (m < 0 || v > best || (v == best && same && !m_same)) {
+                    m = (int)r;
+                    best = v;
+                    m_same = same;
+                }
+            }
+        } else {
+            for (uint r = 0; r < n_reg; r++) {
+                int tk = wa ? (bits[r >> 5] >> (r & 31)) & 1
+                            : (int)((mask >> r) & 1);
+                if (tk)
+                    continue;
+                uint j = s->reg[r];
+                double v = tr[j];
+                if (!(v >= th))
+                    continue;
+                int same = s->gk[j] == dcls;
+                if (m < 0 || v > best || (v == best && same && !m_same)) {
+                    m = (int)r;
+                    best = v;
+                    m_same = same;
+                }
             }
         }
         if (m >= 0) {
@@ -200,8 +265,13 @@ void DG_FN(classwise)(const dg_frame_io *io, const DG_FN(scr) *s, uint g,
         DG_AS const double *tr = s->tile + (ulong)i * ng;
         double best = th;
         int m = -1, m_ign = 0;
-        for (uint q = q0; q < q1; q++) {
-            uint j = s->gord[q], b = q - q0;
+        /* The candidates (use_cand), else every ground truth of the
+         * group; the same scan (frames_ref.c says why). */
+        uint e0 = io->use_cand ? s->cst[k] : 0;
+        uint e1 = io->use_cand ? s->cst[k + 1] : gn;
+        for (uint e = e0; e < e1; e++) {
+            uint b = io->use_cand ? s->cq[e] : e, q = q0 + b;
+            uint j = s->gord[q];
             uchar f = s->gf[j];
             int crowd = f & DG_GF_CROWD, ig = (f & DG_GF_IGN) != 0;
             int tk = big ? (bits[b >> 5] >> (b & 31)) & 1
@@ -210,7 +280,7 @@ void DG_FN(classwise)(const dg_frame_io *io, const DG_FN(scr) *s, uint g,
                 continue;
             if (m >= 0 && !m_ign && ig)
                 break;
-            double v = tr[j];
+            double v = io->use_cand ? s->cv[e] : tr[j];
             if (v < best)
                 continue;
             best = v;
@@ -264,29 +334,39 @@ void DG_FN(match_frame)(const dg_frame_io *io, const DG_FN(scr) *s, uint fd0,
     }
     DG_BARRIER();
     DG_FN(bitonic)(s, s->ord, Dp, nd, 0);
+    if (lsz == 1) /* the stable sort by class starts in matching order */
+        for (uint k = 0; k < nd; k++)
+            s->cw[k] = s->ord[k];
     DG_FN(bitonic)(s, s->cw, Dp, nd, 1);
     DG_FN(bitonic)(s, s->gord, Gp, ng, 2);
 
     /* 2. The tile; per detection its best crowd or ignored IoU and what it
      * may take. */
     uint P = nd * ng;
-    for (uint p = lid; p < P; p += lsz) {
-        if (io->use_tile) {
+    if (io->use_tile) {
+        for (uint p = lid; p < P; p += lsz)
             s->tile[p] = io->tile[tile_at + p];
-        } else {
-            uint i = p / ng, j = p - i * ng;
+    } else if (P) {
+        /* Pair p is (p / ng, p % ng): one division, then steps. */
+        uint i = lid / ng, j = lid - i * ng;
+        for (uint p = lid; p < P; p += lsz) {
             uint d = fd0 + i, g = fg0 + j;
             s->tile[p] = dg_iou(io->dx[d], io->dy[d], io->dw[d], io->dh[d],
                                 io->gx[g], io->gy[g], io->gw[g], io->gh[g],
                                 s->gf[j] & DG_GF_CROWD);
+            j += lsz;
+            while (j >= ng) {
+                j -= ng;
+                i++;
+            }
         }
     }
     DG_BARRIER();
     for (uint i = lid; i < nd; i += lsz) {
         DG_AS const double *tr = s->tile + (ulong)i * ng;
         double ib = -INFINITY;
-        uint c = s->dc[i], n_agn = 0;
-        int cwc = 0;
+        uint c = s->dc[i], n_agn = 0, n_cw = 0, n_cls = 0;
+        int has_nan = 0;
         for (uint j = 0; j < ng; j++) {
             double v = tr[j];
             if (s->gf[j] & DG_GF_IGN) {
@@ -295,12 +375,19 @@ void DG_FN(match_frame)(const dg_frame_io *io, const DG_FN(scr) *s, uint fd0,
             } else if (v >= thr_min) {
                 n_agn++;
             }
-            if (s->gk[j] == c && !(v < thr_min))
-                cwc = 1;
+            if (s->gk[j] == c) {
+                n_cls++;
+                has_nan |= isnan(v);
+                n_cw += !(v < thr_min);
+            }
         }
+        /* A NaN in the group keeps every ground truth of it. */
+        if (has_nan)
+            n_cw = n_cls;
         s->ibest[i] = ib;
         s->acnt[i] = n_agn;
-        s->df[i] = (uchar)((cwc ? DG_DF_CW : 0) |
+        s->ccnt[i] = n_cw;
+        s->df[i] = (uchar)((n_cw ? DG_DF_CW : 0) |
                            (n_agn || ib >= thr_min ? DG_DF_AGN : 0));
     }
     DG_BARRIER();
@@ -339,22 +426,44 @@ void DG_FN(match_frame)(const dg_frame_io *io, const DG_FN(scr) *s, uint fd0,
         s->misc[2] = words;
         s->misc[3] = n_reg > 64 ? (n_reg + 31) / 32 : 0;
         if (io->use_cand) {
-            s->ast[0] = 0;
-            for (uint k = 0; k < nd; k++)
+            s->ast[0] = s->cst[0] = 0;
+            for (uint k = 0; k < nd; k++) {
                 s->ast[k + 1] = s->ast[k] + s->acnt[s->ord[k]];
+                s->cst[k + 1] = s->cst[k] + s->ccnt[s->cw[k]];
+            }
         }
     }
     DG_BARRIER();
-    if (io->use_cand && io->do_agn) {
-        for (uint k = lid; k < nd; k += lsz) {
-            uint i = s->ord[k], o = s->ast[k], r = 0;
+    if (io->use_cand) {
+        /* The candidate lists: agnostic ones in matching order, class-wise
+         * ones group by group. */
+        for (uint k = lid; io->do_agn && k < nd; k += lsz) {
+            uint i = s->ord[k], o = s->ast[k], r = 0, dcls = s->dc[i];
             DG_AS const double *tr = s->tile + (ulong)i * ng;
             for (uint j = 0; j < ng; j++)
                 if (!(s->gf[j] & DG_GF_IGN)) {
-                    if (tr[j] >= thr_min)
-                        s->aq[o++] = r;
+                    double v = tr[j];
+                    if (v >= thr_min) {
+                        s->aq[o] = r | (s->gk[j] == dcls ? 0x80000000u : 0);
+                        s->av[o++] = v;
+                    }
                     r++;
                 }
+        }
+        for (uint g = lid; g < s->misc[0]; g += lsz) {
+            DG_AS const uint *G = s->grp + 5 * (ulong)g;
+            for (uint k = G[0]; k < G[1]; k++) {
+                uint i = s->cw[k], o = s->cst[k];
+                DG_AS const double *tr = s->tile + (ulong)i * ng;
+                int keep_all = s->ccnt[i] == G[3] - G[2];
+                for (uint q = G[2]; q < G[3]; q++) {
+                    double v = tr[s->gord[q]];
+                    if (keep_all || !(v < thr_min)) {
+                        s->cq[o] = q - G[2];
+                        s->cv[o++] = v;
+                    }
+                }
+            }
         }
         DG_BARRIER();
     }

@@ -34,8 +34,13 @@
     do {                                                                     \
         AS uchar *c_ = (AS uchar *)(base);                                   \
         uint dp_ = dg_pow2(d), gp_ = dg_pow2(g);                             \
+        ulong pc_ = (cand) ? (ulong)(p) : 0;                                 \
         (S).tile = (AS double *)c_;                                          \
         c_ += 8 * (ulong)(p);                                                \
+        (S).av = (AS double *)c_;                                            \
+        c_ += 8 * pc_;                                                       \
+        (S).cv = (AS double *)c_;                                            \
+        c_ += 8 * pc_;                                                       \
         (S).ibest = (AS double *)c_;                                         \
         c_ += 8 * (ulong)dp_;                                                \
         (S).dk = (AS ulong *)c_;                                             \
@@ -50,12 +55,18 @@
         c_ += 4 * (ulong)dp_;                                                \
         (S).acnt = (AS uint *)c_;                                            \
         c_ += 4 * (ulong)dp_;                                                \
+        (S).ccnt = (AS uint *)c_;                                            \
+        c_ += 4 * (ulong)dp_;                                                \
         (S).ast = (AS uint *)c_;                                             \
+        c_ += 4 * (ulong)(dp_ + 2);                                          \
+        (S).cst = (AS uint *)c_;                                             \
         c_ += 4 * (ulong)(dp_ + 2);                                          \
         (S).grp = (AS uint *)c_;                                             \
         c_ += 20 * (ulong)dp_;                                               \
         (S).aq = (AS uint *)c_;                                              \
-        c_ += (cand) ? 4 * (ulong)(p) : 0;                                   \
+        c_ += 4 * pc_;                                                       \
+        (S).cq = (AS uint *)c_;                                              \
+        c_ += 4 * pc_;                                                       \
         (S).gk = (AS uint *)c_;                                              \
         c_ += 4 * (ulong)gp_;                                                \
         (S).gord = (AS uint *)c_;                                            \
@@ -66,6 +77,8 @@
         c_ += 16;                                                            \
         (S).bits = (AS uint *)c_;                                            \
         c_ += 4 * (ulong)(bitw);                                             \
+        (S).tmp = (AS uint *)c_;                                             \
+        c_ += 4 * (ulong)(dp_ > gp_ ? dp_ : gp_);                            \
         (S).gf = (AS uchar *)c_;                                             \
         c_ += gp_;                                                           \
         (S).df = (AS uchar *)c_;                                             \

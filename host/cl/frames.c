@@ -59,9 +59,10 @@ static uint64_t pow2(uint64_t n)
 static uint64_t frame_scratch(uint64_t d, uint64_t g, uint64_t p, int cand,
                               uint64_t bitw)
 {
-    uint64_t dp = pow2(d), gp = pow2(g);
-    return 8 * p + 8 * dp + 8 * dp + 5 * 4 * dp + 4 * (dp + 2) + 20 * dp +
-           (cand ? 4 * p : 0) + 3 * 4 * gp + 16 + 4 * bitw + gp + dp;
+    uint64_t dp = pow2(d), gp = pow2(g), pc = cand ? p : 0;
+    return 8 * p + 8 * pc + 8 * pc + 8 * dp + 8 * dp + 6 * 4 * dp +
+           2 * 4 * (dp + 2) + 20 * dp + 4 * pc + 4 * pc + 3 * 4 * gp + 16 +
+           4 * bitw + 4 * (dp > gp ? dp : gp) + gp + dp;
 }
 
 /* The scratch of a frame the big kernel takes, 8-aligned. */
