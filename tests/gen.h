@@ -629,6 +629,56 @@ static inline void nan_chunk(chunk *c, uint64_t seed)
     }
 }
 
+/* ---- outcome tables ------------------------------------------------------- */
+
+/* The status, matched and agnostic tables of one run, n cells each. */
+typedef struct {
+    uint8_t *s;
+    int32_t *m, *a;
+    size_t n;
+} tables;
+
+/* Cells nobody writes keep fill in every byte. */
+static inline void tables_init(tables *t, size_t n, int fill)
+{
+    t->n = n;
+    t->s = xrealloc(NULL, n + 1);
+    t->m = xrealloc(NULL, 4 * n + 4);
+    t->a = xrealloc(NULL, 4 * n + 4);
+    memset(t->s, fill, n + 1);
+    memset(t->m, fill, 4 * n + 4);
+    memset(t->a, fill, 4 * n + 4);
+}
+
+static inline void tables_free(tables *t)
+{
+    free(t->s);
+    free(t->m);
+    free(t->a);
+}
+
+static inline int tables_same(const tables *x, const tables *y)
+{
+    return !memcmp(x->s, y->s, x->n) && !memcmp(x->m, y->m, 4 * x->n) &&
+           !memcmp(x->a, y->a, 4 * x->n);
+}
+
+/* Prints the first cell where x and y differ. */
+static inline void tables_first_diff(const char *label, const char *what,
+                                     const tables *x, const tables *y,
+                                     uint64_t n_dt)
+{
+    for (size_t k = 0; k < x->n; k++)
+        if (x->s[k] != y->s[k] || x->m[k] != y->m[k] || x->a[k] != y->a[k]) {
+            fprintf(stderr,
+                    "%s: %s: first difference at threshold %zu, detection "
+                    "%zu: (%d, %d, %d) against (%d, %d, %d)\n",
+                    label, what, k / n_dt, k % n_dt, x->s[k], (int)x->m[k],
+                    (int)x->a[k], y->s[k], (int)y->m[k], (int)y->a[k]);
+            return;
+        }
+}
+
 /* ---- thresholds ------------------------------------------------------------ */
 
 /*
@@ -651,6 +701,55 @@ static inline void many_init(double *many)
     for (int i = 0; i < DG_MAX_IOU_THRESHOLDS; i++)
         many[i] = i / 100.0;
     many[0] = 0.001;
+}
+
+/* ---- cases ------------------------------------------------------------------ */
+
+/* A random permutation of [0, n) (sorted positions for the tests). */
+static inline uint32_t *random_perm(uint64_t n)
+{
+    uint32_t *pos = xrealloc(NULL, n * 4 + 4);
+    for (uint64_t k = 0; k < n; k++)
+        pos[k] = (uint32_t)k;
+    for (uint64_t k = n; k > 1; k--) {
+        uint32_t j = rnd_below((uint32_t)k), t = pos[k - 1];
+        pos[k - 1] = pos[j];
+        pos[j] = t;
+    }
+    return pos;
+}
+
+/*
+ * Random case `seed`: a class-wise-minded chunk for odd seeds, an
+ * agnostic-minded one for even seeds; its thresholds in *iou, their count
+ * returned: all 101 every 50th seed, {0.5, 0, -0.25} (IoU 0 itself
+ * matches; out of order) every 20th, 0.5 alone every 25th, grid (20)
+ * otherwise.
+ */
+static inline int seed_case(chunk *c, uint64_t seed, const double *grid,
+                            const double **iou)
+{
+    static double many[DG_MAX_IOU_THRESHOLDS];
+    static const double zero[3] = {0.5, 0.0, -0.25};
+    many_init(many);
+    if (seed % 2)
+        cw_random_chunk(c, seed);
+    else
+        agn_random_chunk(c, seed);
+    if (seed % 50 == 0) {
+        *iou = many;
+        return DG_MAX_IOU_THRESHOLDS;
+    }
+    if (seed % 20 == 0) {
+        *iou = zero;
+        return 3;
+    }
+    if (seed % 25 == 0) {
+        *iou = &grid[9];
+        return 1;
+    }
+    *iou = grid;
+    return 20;
 }
 
 #endif

@@ -61,30 +61,6 @@ static void set_mode(const mode *m)
     dg__cl_set_wg(ctx, m->wg);
 }
 
-typedef struct {
-    uint8_t *s;
-    int32_t *m, *a;
-    size_t n;
-} tables;
-
-static void tables_init(tables *t, size_t n)
-{
-    t->n = n;
-    t->s = xrealloc(NULL, n + 1);
-    t->m = xrealloc(NULL, 4 * n + 4);
-    t->a = xrealloc(NULL, 4 * n + 4);
-    memset(t->s, 0xab, n + 1);
-    memset(t->m, 0xcd, 4 * n + 4);
-    memset(t->a, 0xcd, 4 * n + 4);
-}
-
-static void tables_free(tables *t)
-{
-    free(t->s);
-    free(t->m);
-    free(t->a);
-}
-
 /*
  * One comparison: in with out's options (pos, label_base, agnostic or not)
  * on the reference path and on the device in mode m.
@@ -95,8 +71,8 @@ static void compare_one(const char *label, const dg_match_input *in,
 {
     size_t n = (size_t)in->n_iou * in->dt->n;
     tables r, d;
-    tables_init(&r, n);
-    tables_init(&d, n);
+    tables_init(&r, n, 0xab);
+    tables_init(&d, n, 0xab);
     dg_match_output o1 = {r.s, r.m, agn ? r.a : NULL, pos, lbase};
     dg_match_output o2 = {d.s, d.m, agn ? d.a : NULL, pos, lbase};
     CHECK_EQ_INT(dg__match_frames_ref(ctx, in, &o1), DG_OK);
@@ -109,21 +85,10 @@ static void compare_one(const char *label, const dg_match_input *in,
         fprintf(stderr, "%s [%s]: %s\n", label, m->name,
                 dg_ctx_last_error(ctx));
     CHECK_EQ_INT(st, DG_OK);
-    int ok = !memcmp(r.s, d.s, n) && !memcmp(r.m, d.m, 4 * n) &&
-             !memcmp(r.a, d.a, 4 * n);
+    int ok = tables_same(&r, &d);
     CHECK(ok);
     if (!ok)
-        for (size_t k = 0; k < n; k++)
-            if (r.s[k] != d.s[k] || r.m[k] != d.m[k] || r.a[k] != d.a[k]) {
-                fprintf(stderr,
-                        "%s [%s]: first difference at threshold %zu, "
-                        "detection %zu: reference (%d, %d, %d), device "
-                        "(%d, %d, %d)\n",
-                        label, m->name, k / in->dt->n, k % in->dt->n, r.s[k],
-                        (int)r.m[k], (int)r.a[k], d.s[k], (int)d.m[k],
-                        (int)d.a[k]);
-                break;
-            }
+        tables_first_diff(label, m->name, &r, &d, in->dt->n);
     /* Copies move bytes and say so; a shared memory moves none. */
     if (st == DG_OK && m->copies && in->dt->frame_off[in->n_frames] >
                                         in->dt->frame_off[0])
@@ -149,14 +114,7 @@ static void compare(const char *label, chunk *c, const double *iou,
     if (!nf || c->dt.frame_off[0] != 0 || c->dt.frame_off[nf] != nd)
         return;
     /* Sorted positions (a random permutation) and a label base. */
-    uint32_t *pos = xrealloc(NULL, nd * 4 + 4);
-    for (uint64_t k = 0; k < nd; k++)
-        pos[k] = (uint32_t)k;
-    for (uint64_t k = nd; k > 1; k--) {
-        uint32_t j = rnd_below((uint32_t)k), t = pos[k - 1];
-        pos[k - 1] = pos[j];
-        pos[j] = t;
-    }
+    uint32_t *pos = random_perm(nd);
     compare_one(label, &in, pos, 7777, 1, &modes[0]);
     compare_one(label, &in, pos, 7777, 1, &modes[2]);
     /* IoU tiles from an earlier stage: values on a coarse grid, NaNs. */
@@ -259,24 +217,12 @@ int main(void)
     chunk_free(&c);
     t_big = dg__now() - t_big;
 
-    double many[DG_MAX_IOU_THRESHOLDS];
-    many_init(many);
-    static const double zero[3] = {0.5, 0.0, -0.25};
     int seeds = 0;
     for (uint64_t seed = 1; seed <= 240; seed++, seeds++) {
-        if (seed % 2)
-            cw_random_chunk(&c, seed);
-        else
-            agn_random_chunk(&c, seed);
+        const double *iou;
+        int n_iou = seed_case(&c, seed, grid, &iou);
         snprintf(label, sizeof(label), "seed %llu", (unsigned long long)seed);
-        if (seed % 50 == 0)
-            compare(label, &c, many, DG_MAX_IOU_THRESHOLDS, 0);
-        else if (seed % 20 == 0)
-            compare(label, &c, zero, 3, 0); /* IoU 0 itself matches */
-        else if (seed % 25 == 0)
-            compare(label, &c, &grid[9], 1, 0);
-        else
-            compare(label, &c, grid, 20, seed % 8 == 1);
+        compare(label, &c, iou, n_iou, n_iou == 20 && seed % 8 == 1);
         chunk_free(&c);
         if (check_failures > 20)
             break;
@@ -287,7 +233,7 @@ int main(void)
     dg_match_input in = {c.n_frames, c.n_classes, &c.gt, &c.dt, 20, grid,
                          NULL, NULL};
     tables t;
-    tables_init(&t, 20 * c.dt.n);
+    tables_init(&t, 20 * c.dt.n, 0xab);
     dg_match_output o = {t.s, t.m, t.a, NULL, 0};
     CHECK_EQ_INT(dg__cl_match_frames(ctx, &in, &o, NULL), DG_OK);
     CHECK(DG_CL(ctx)->last_slabs > 1);

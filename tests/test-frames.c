@@ -23,52 +23,6 @@ static dg_ctx *ctx;
 static double grid[20];
 static int n_compared;
 
-/* Tables of one run: T rows of dt.n cells. */
-typedef struct {
-    uint8_t *s;
-    int32_t *m, *a;
-    size_t n;
-} tables;
-
-static void tables_init(tables *t, size_t n, int fill)
-{
-    t->n = n;
-    t->s = xrealloc(NULL, n + 1);
-    t->m = xrealloc(NULL, 4 * n + 4);
-    t->a = xrealloc(NULL, 4 * n + 4);
-    /* Cells nobody owns must stay as they were. */
-    memset(t->s, fill, n + 1);
-    memset(t->m, fill, 4 * n + 4);
-    memset(t->a, fill, 4 * n + 4);
-}
-
-static void tables_free(tables *t)
-{
-    free(t->s);
-    free(t->m);
-    free(t->a);
-}
-
-static void first_diff(const char *label, const char *what, const tables *x,
-                       const tables *y, uint64_t n_dt)
-{
-    for (size_t k = 0; k < x->n; k++)
-        if (x->s[k] != y->s[k] || x->m[k] != y->m[k] || x->a[k] != y->a[k]) {
-            fprintf(stderr,
-                    "%s: %s: first difference at threshold %zu, detection "
-                    "%zu: oracle (%d, %d, %d), reference path (%d, %d, %d)\n",
-                    label, what, k / n_dt, k % n_dt, x->s[k], (int)x->m[k],
-                    (int)x->a[k], y->s[k], (int)y->m[k], (int)y->a[k]);
-            return;
-        }
-}
-
-static int same(const tables *x, const tables *y)
-{
-    return !memcmp(x->s, y->s, x->n) && !memcmp(x->m, y->m, 4 * x->n) &&
-           !memcmp(x->a, y->a, 4 * x->n);
-}
-
 /* The oracles' tables for in. */
 static void oracles(const dg_match_input *in, tables *o)
 {
@@ -100,10 +54,10 @@ static void compare(const char *label, chunk *c, const double *iou, int n_iou)
     for (unsigned th = 1; th <= 3; th += 2) {
         tables_init(&r, n, 0xab);
         CHECK_EQ_INT(frames(&in, &r, th, 1), DG_OK);
-        int ok = same(&o, &r);
+        int ok = tables_same(&o, &r);
         CHECK(ok);
         if (!ok)
-            first_diff(label, th == 1 ? "1 thread" : "3 threads", &o, &r,
+            tables_first_diff(label, th == 1 ? "1 thread" : "3 threads", &o, &r,
                        c->dt.n);
         tables_free(&r);
     }
@@ -129,14 +83,7 @@ static void contract(const char *label, chunk *c)
     oracles(&in, &o);
 
     /* A random permutation as sorted positions, and a label base. */
-    uint32_t *pos = xrealloc(NULL, nd * 4 + 4);
-    for (uint64_t k = 0; k < nd; k++)
-        pos[k] = (uint32_t)k;
-    for (uint64_t k = nd; k > 1; k--) {
-        uint32_t j = rnd_below((uint32_t)k), t = pos[k - 1];
-        pos[k - 1] = pos[j];
-        pos[j] = t;
-    }
+    uint32_t *pos = random_perm(nd);
     tables_init(&r, n, 0x22);
     dg_match_output out = {r.s, r.m, r.a, pos, 1000};
     CHECK_EQ_INT(dg__match_frames_ref(ctx, &in, &out), DG_OK);
@@ -194,10 +141,10 @@ static void contract(const char *label, chunk *c)
     tin.tile_off = toff;
     tables_init(&r, n, 0xab);
     CHECK_EQ_INT(frames(&tin, &r, 3, 1), DG_OK);
-    ok = same(&o, &r);
+    ok = tables_same(&o, &r);
     CHECK(ok);
     if (!ok)
-        first_diff(label, "box tiles", &o, &r, nd);
+        tables_first_diff(label, "box tiles", &o, &r, nd);
     tables_free(&r);
 
     /* Tiles of other values (a mask or keypoint stage's): the oracles read
@@ -212,10 +159,10 @@ static void contract(const char *label, chunk *c)
     tables_init(&r, n, 0x44);
     oracles(&tin, &o2);
     CHECK_EQ_INT(frames(&tin, &r, 3, 1), DG_OK);
-    ok = same(&o2, &r);
+    ok = tables_same(&o2, &r);
     CHECK(ok);
     if (!ok)
-        first_diff(label, "other tiles", &o2, &r, nd);
+        tables_first_diff(label, "other tiles", &o2, &r, nd);
     tables_free(&o2);
     tables_free(&r);
     free(tile);
@@ -291,24 +238,12 @@ int main(void)
     chunk_free(&c);
     t_big = dg__now() - t_big;
 
-    double many[DG_MAX_IOU_THRESHOLDS];
-    many_init(many);
-    static const double zero[3] = {0.5, 0.0, -0.25};
     int seeds = 0;
     for (uint64_t seed = 1; seed <= 400; seed++, seeds++) {
-        if (seed % 2)
-            cw_random_chunk(&c, seed);
-        else
-            agn_random_chunk(&c, seed);
+        const double *iou;
+        int n_iou = seed_case(&c, seed, grid, &iou);
         snprintf(label, sizeof(label), "seed %llu", (unsigned long long)seed);
-        if (seed % 50 == 0)
-            compare(label, &c, many, DG_MAX_IOU_THRESHOLDS);
-        else if (seed % 20 == 0)
-            compare(label, &c, zero, 3); /* IoU 0 itself matches */
-        else if (seed % 25 == 0)
-            compare(label, &c, &grid[9], 1);
-        else
-            compare(label, &c, grid, 20);
+        compare(label, &c, iou, n_iou);
         if (seed % 10 == 3)
             contract(label, &c);
         chunk_free(&c);

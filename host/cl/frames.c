@@ -406,6 +406,31 @@ _Static_assert(DG_CL_IN_FLIST == 18,
                "the inputs before FLIST are the kernels' first 18 arguments");
 
 /*
+ * Enqueues k over n work-groups of lsz work-items after the events of
+ * *wait (which are then consumed: later launches follow in queue order);
+ * its event goes to ev.
+ */
+static dg_status launch(dg_ctx *ctx, struct dg_cl_state *s, cl_kernel k,
+                        size_t n, size_t lsz, const cl_event **wait,
+                        cl_uint *n_wait, evlist *ev)
+{
+    dg_status st = DG_OK;
+    cl_event e = NULL;
+    size_t gsz = n * lsz;
+    DG_CL_TRY(ctx, clEnqueueNDRangeKernel(s->queue, k, 1, NULL, &gsz, &lsz,
+                                          *n_wait, *wait, &e));
+    if (ev_add(ev, e, 1, 0) < 0) {
+        st = dg__fail(ctx, DG_ENOMEM, "out of memory");
+        goto out;
+    }
+    s->last_launches++;
+    *wait = NULL;
+    *n_wait = 0;
+out:
+    return st;
+}
+
+/*
  * Enqueues the kernels of one slab, after the events in wait (n_wait);
  * their events go to ev (kind 1), the last one to *done (retained).
  */
@@ -416,7 +441,6 @@ static dg_status run_slab(dg_ctx *ctx, struct dg_cl_state *s, plan *pl,
                           cl_event *done)
 {
     dg_status st = DG_OK;
-    cl_event e = NULL;
     if (pl->n_bins) {
         cl_kernel k = s->k_frames;
         if ((st = set_common(ctx, k, in_mem, out_mem, thr, pl, fa, t0, nt)) <
@@ -429,16 +453,9 @@ static dg_status run_slab(dg_ctx *ctx, struct dg_cl_state *s, plan *pl,
         DG_CL_TRY(ctx, DG_CL_ARG(k, 34, capd));
         DG_CL_TRY(ctx, DG_CL_ARG(k, 35, capg));
         DG_CL_TRY(ctx, DG_CL_ARG(k, 36, capp));
-        size_t gsz = (size_t)pl->n_bins * pl->lsz, lsz = pl->lsz;
-        DG_CL_TRY(ctx, clEnqueueNDRangeKernel(s->queue, k, 1, NULL, &gsz,
-                                              &lsz, n_wait, wait, &e));
-        if (ev_add(ev, e, 1, 0) < 0) {
-            st = dg__fail(ctx, DG_ENOMEM, "out of memory");
+        if ((st = launch(ctx, s, k, pl->n_bins, pl->lsz, &wait, &n_wait,
+                         ev)) < 0)
             goto out;
-        }
-        s->last_launches++;
-        wait = NULL;
-        n_wait = 0;
     }
     /* The big frames, in batches whose scratch fits. */
     for (uint32_t a = 0; a < pl->n_big;) {
@@ -475,23 +492,16 @@ static dg_status run_slab(dg_ctx *ctx, struct dg_cl_state *s, plan *pl,
         st = set_common(ctx, k, in_mem, out_mem, thr, pl, fa, t0, nt);
         cl_int e1 = DG_CL_ARG(k, 31, bf), e2 = DG_CL_ARG(k, 32, bo),
                e3 = DG_CL_ARG(k, 33, s->scratch.mem);
-        size_t gsz = (size_t)(b - a) * pl->lsz_big, lsz = pl->lsz_big;
-        cl_int e4 = st < 0 || e1 || e2 || e3
-                        ? CL_SUCCESS
-                        : clEnqueueNDRangeKernel(s->queue, k, 1, NULL, &gsz,
-                                                 &lsz, n_wait, wait, &e);
+        if (st >= 0 && (e1 || e2 || e3))
+            st = dg__cl_fail(ctx, "clSetKernelArg(match_frames_big)",
+                             e1 ? e1 : e2 ? e2 : e3, __FILE__, __LINE__);
+        if (st >= 0)
+            st = launch(ctx, s, k, b - a, pl->lsz_big, &wait, &n_wait, ev);
+        /* Released now, freed once the kernel is done with them. */
         clReleaseMemObject(bf);
         clReleaseMemObject(bo);
         if (st < 0)
             goto out;
-        DG_CL_TRY(ctx, e1 ? e1 : e2 ? e2 : e3 ? e3 : e4);
-        if (ev_add(ev, e, 1, 0) < 0) {
-            st = dg__fail(ctx, DG_ENOMEM, "out of memory");
-            goto out;
-        }
-        s->last_launches++;
-        wait = NULL;
-        n_wait = 0;
         a = b;
     }
 out:

@@ -178,6 +178,15 @@ void dg__boxset_push(dg_boxset *b, uint32_t frame, uint32_t cls, double x,
 /* Stable-sorts by frame and builds frame_off for n_frames frames. */
 dg_status dg__boxset_sort_by_frame(dg_ctx *ctx, dg_boxset *b,
                                    uint32_t n_frames);
+/*
+ * Cuts frames [lo, hi) into runs of whole frames holding at most target
+ * boxes (labels + detections, by the frame offsets doff and goff; a frame
+ * larger than that alone): cuts[0] = lo < cuts[1] < ... = hi. Returns the
+ * number of cuts, runs + 1; cuts holds hi - lo + 1 entries.
+ */
+uint32_t dg__frame_runs(const uint64_t *doff, const uint64_t *goff,
+                        uint32_t lo, uint32_t hi, uint64_t target,
+                        uint32_t *cuts);
 /* A 64-bit fingerprint of a box set's columns. */
 uint64_t dg__boxset_fingerprint(const dg_boxset *b);
 /*

@@ -317,18 +317,10 @@ static dg_status plan(eval_run *e)
     if (!e->bounds)
         return DG_ENOMEM;
     uint64_t target = dg__env_u64("DETGRID_CHUNK_DETS", 1u << 17);
-    e->nb = 0;
-    e->bounds[e->nb++] = e->flo;
-    for (uint32_t f = e->flo; f < e->fhi;) {
-        uint32_t g = f + 1;
-        while (g < e->fhi &&
-               doff[g + 1] - doff[f] + goff[g + 1] - goff[f] <= target)
-            g++;
-        e->bounds[e->nb++] = g;
-        if (doff[g] - doff[f] > e->max_dt)
-            e->max_dt = doff[g] - doff[f];
-        f = g;
-    }
+    e->nb = dg__frame_runs(doff, goff, e->flo, e->fhi, target, e->bounds);
+    for (uint32_t b = 0; b + 1 < e->nb; b++)
+        if (doff[e->bounds[b + 1]] - doff[e->bounds[b]] > e->max_dt)
+            e->max_dt = doff[e->bounds[b + 1]] - doff[e->bounds[b]];
     return DG_OK;
 }
 

@@ -449,17 +449,8 @@ dg_status dg__match_frames_ref(dg_ctx *ctx, const dg_match_input *in,
     uint32_t *task_f = dg__alloc(ctx, (size_t)nf + 1, sizeof(*task_f));
     if (!task_f)
         return DG_ENOMEM;
-    uint32_t nt = 0;
-    task_f[nt++] = 0;
-    for (uint32_t f = 0; f < nf;) {
-        uint32_t g = f + 1;
-        while (g < nf && dt->frame_off[g + 1] - dt->frame_off[f] +
-                                 gt->frame_off[g + 1] - gt->frame_off[f] <=
-                             TASK_DETS)
-            g++;
-        task_f[nt++] = g;
-        f = g;
-    }
+    uint32_t nt = dg__frame_runs(dt->frame_off, gt->frame_off, 0, nf,
+                                 TASK_DETS, task_f);
     jb.task_f = task_f;
     unsigned team = dg__team(ctx, nt - 1, 0);
     jb.sc = dg__calloc(ctx, team, sizeof(*jb.sc));

@@ -349,22 +349,22 @@ static void fill_whole(const void *arg, uint64_t row, uint64_t col0,
         d[k] = a[k] ^ b[k];
 }
 
-dg_status dg__h5_write_all(dg_ctx *ctx, hid_t ds, int rank,
-                           const hsize_t *dims, const hsize_t *chunk,
-                           size_t elem, const void *data, int xor_rows)
+/*
+ * Appends the jobs of every chunk of dataset ds (rows x cols of elem bytes,
+ * chunks width wide) filled from w to *jobs; -1 when memory runs out.
+ */
+static int add_jobs(dg_h5_job **jobs, size_t *n, hid_t ds, int rank,
+                    size_t elem, uint64_t rows, uint64_t cols,
+                    uint64_t width, const whole *w)
 {
-    uint64_t rows = rank == 2 ? dims[0] : 1;
-    uint64_t cols = dims[rank - 1], width = chunk[rank - 1];
-    if (!rows || !cols)
-        return DG_OK;
     uint64_t nb = (cols + width - 1) / width;
-    whole w = {data, cols, elem, xor_rows && rank == 2 && elem == 4};
-    dg_h5_job *jobs = dg__alloc(ctx, rows * nb, sizeof(*jobs));
-    if (!jobs)
-        return DG_ENOMEM;
+    dg_h5_job *more = realloc(*jobs, (*n + rows * nb) * sizeof(**jobs));
+    if (!more)
+        return -1;
+    *jobs = more;
     for (uint64_t r = 0; r < rows; r++)
         for (uint64_t b = 0; b < nb; b++) {
-            dg_h5_job *j = &jobs[r * nb + b];
+            dg_h5_job *j = &more[(*n)++];
             j->ds = ds;
             j->rank = rank;
             j->elem = elem;
@@ -373,9 +373,25 @@ dg_status dg__h5_write_all(dg_ctx *ctx, hid_t ds, int rank,
             j->row = r;
             j->col0 = b * width;
             j->fill = fill_whole;
-            j->arg = &w;
+            j->arg = w;
         }
-    dg_status st = dg__h5_write_jobs(ctx, jobs, rows * nb);
+    return 0;
+}
+
+dg_status dg__h5_write_all(dg_ctx *ctx, hid_t ds, int rank,
+                           const hsize_t *dims, const hsize_t *chunk,
+                           size_t elem, const void *data, int xor_rows)
+{
+    uint64_t rows = rank == 2 ? dims[0] : 1, cols = dims[rank - 1];
+    if (!rows || !cols)
+        return DG_OK;
+    whole w = {data, cols, elem, xor_rows && rank == 2 && elem == 4};
+    dg_h5_job *jobs = NULL;
+    size_t n = 0;
+    if (add_jobs(&jobs, &n, ds, rank, elem, rows, cols, chunk[rank - 1],
+                 &w) < 0)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory");
+    dg_status st = dg__h5_write_jobs(ctx, jobs, n);
     free(jobs);
     return st;
 }
@@ -417,32 +433,16 @@ dg_status dg__h5_write_tables(dg_ctx *ctx, hid_t loc, const dg_h5_table *t,
         }
         made = k + 1;
         uint64_t rows = x->rank == 2 ? dims[0] : 1, cols = dims[x->rank - 1];
-        uint64_t width = chunk[x->rank - 1];
         if (!rows || !cols)
             continue;
         size_t elem = H5Tget_size(x->filetype);
         w[k] = (whole){x->data, cols, elem,
                        x->xor_rows && x->rank == 2 && elem == 4};
-        uint64_t nb = (cols + width - 1) / width;
-        dg_h5_job *more = realloc(jobs, (n_jobs + rows * nb) * sizeof(*jobs));
-        if (!more) {
+        if (add_jobs(&jobs, &n_jobs, ds[k], x->rank, elem, rows, cols,
+                     chunk[x->rank - 1], &w[k]) < 0) {
             st = dg__fail(ctx, DG_ENOMEM, "out of memory");
             goto out;
         }
-        jobs = more;
-        for (uint64_t r = 0; r < rows; r++)
-            for (uint64_t b = 0; b < nb; b++) {
-                dg_h5_job *j = &jobs[n_jobs++];
-                j->ds = ds[k];
-                j->rank = x->rank;
-                j->elem = elem;
-                j->cols = cols;
-                j->width = width;
-                j->row = r;
-                j->col0 = b * width;
-                j->fill = fill_whole;
-                j->arg = &w[k];
-            }
     }
     st = dg__h5_write_jobs(ctx, jobs, n_jobs);
 out:
