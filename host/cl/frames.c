@@ -649,6 +649,23 @@ static size_t up64(size_t n)
     return (n + 63) & ~(size_t)63;
 }
 
+/* Copies input i of a slab into its place in the staging buffer. */
+typedef struct stage_copy {
+    const slab_src *src;
+    void *staging;
+} stage_copy;
+
+static void copy_column(void *arg, uint64_t i, unsigned worker)
+{
+    const stage_copy *sc = arg;
+    (void)worker;
+    size_t off = 0;
+    for (uint64_t k = 0; k < i; k++)
+        off += up64(sc->src->n[k]);
+    if (sc->src->n[i])
+        memcpy((uint8_t *)sc->staging + off, sc->src->p[i], sc->src->n[i]);
+}
+
 /* A device of its own: slabs through two slots, copies beside kernels. */
 static dg_status run_copies(dg_ctx *ctx, struct dg_cl_state *s, plan *pl,
                             cl_mem thr, evlist *ev, dg_stage_profile *prof)
@@ -724,16 +741,16 @@ static dg_status run_copies(dg_ctx *ctx, struct dg_cl_state *s, plan *pl,
             if ((st = staging_fit(ctx, s, sl, tot)) < 0)
                 goto out;
             cl_mem in_mem[DG_CL_N_IN];
-            size_t off = 0;
+            stage_copy sc = {&src, sl->staging_ptr};
             for (int i = 0; i < DG_CL_N_IN; i++) {
                 if ((st = dg__cl_buf_reserve(ctx, &sl->in[i], src.n[i])) < 0)
                     goto out;
                 in_mem[i] = sl->in[i].mem;
-                if (src.n[i])
-                    memcpy((uint8_t *)sl->staging_ptr + off, src.p[i],
-                           src.n[i]);
-                off += up64(src.n[i]);
             }
+            /* The host's part of an upload: into pinned memory, a column
+             * a thread. */
+            dg__parallel(ctx, DG_CL_N_IN, 0, copy_column, &sc);
+            size_t off;
             /* Uploads on the copy queue once the slot's last kernel is
              * done with its device buffers. */
             off = 0;
