@@ -119,11 +119,11 @@ int DG_FN(key_lt)(const DG_FN(scr) *s, int mode, uint a, uint b)
 }
 
 /*
- * A work-group of one work-item (CPU devices) sorts the n real entries of
- * arr with a stable bottom-up merge sort through tmp, O(n log n) instead
- * of the network's O(n log^2 n), by the primary key alone: arr comes in
- * index order (modes 0 and 2) or in matching order (mode 1), so stability
- * gives the ties the order the full keys of before() give them.
+ * One work-item sorts the n real entries of arr with a stable bottom-up
+ * merge sort through tmp, O(n log n) instead of the network's
+ * O(n log^2 n), by the primary key alone: arr comes in index order (modes
+ * 0 and 2) or in matching order (mode 1), so stability gives the ties the
+ * order the full keys of before() give them.
  */
 void DG_FN(merge)(const DG_FN(scr) *s, DG_AS uint *arr, DG_AS uint *tmp,
                   uint n, int mode)
@@ -151,14 +151,23 @@ void DG_FN(merge)(const DG_FN(scr) *s, DG_AS uint *arr, DG_AS uint *tmp,
             arr[k] = a[k];
 }
 
+/*
+ * Sorts the n real entries of arr (P, a power of two >= n, with padding).
+ * With DG_SORT_SERIAL (CPU devices, program.c) one work-item merge-sorts
+ * while the others wait; else a bitonic network over the work-group, whose
+ * barriers sit inside loops.
+ */
 void DG_FN(bitonic)(const DG_FN(scr) *s, DG_AS uint *arr, uint P, uint n,
                     int mode)
 {
-    uint lid = get_local_id(0), lsz = get_local_size(0);
-    if (lsz == 1) {
+    uint lid = get_local_id(0);
+#if DG_SORT_SERIAL
+    (void)P;
+    if (lid == 0)
         DG_FN(merge)(s, arr, s->tmp, n, mode);
-        return;
-    }
+    DG_BARRIER();
+#else
+    uint lsz = get_local_size(0);
     for (uint k = 2; k <= P; k <<= 1)
         for (uint j = k >> 1; j > 0; j >>= 1) {
             for (uint i = lid; i < P; i += lsz) {
@@ -175,6 +184,7 @@ void DG_FN(bitonic)(const DG_FN(scr) *s, DG_AS uint *arr, uint P, uint n,
             }
             DG_BARRIER();
         }
+#endif
 }
 
 /* The class-agnostic matcher at threshold t. */
@@ -334,9 +344,13 @@ void DG_FN(match_frame)(const dg_frame_io *io, const DG_FN(scr) *s, uint fd0,
     }
     DG_BARRIER();
     DG_FN(bitonic)(s, s->ord, Dp, nd, 0);
-    if (lsz == 1) /* the stable sort by class starts in matching order */
+#if DG_SORT_SERIAL
+    /* The stable sort by class starts in matching order. */
+    if (lid == 0)
         for (uint k = 0; k < nd; k++)
             s->cw[k] = s->ord[k];
+    DG_BARRIER();
+#endif
     DG_FN(bitonic)(s, s->cw, Dp, nd, 1);
     DG_FN(bitonic)(s, s->gord, Gp, ng, 2);
 

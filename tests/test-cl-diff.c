@@ -12,7 +12,9 @@
  *     queue (a GPU's), the second forced on any device;
  *   - budgets small enough for many slabs and one threshold a pass;
  *   - local caps small enough that frames go to the global-memory kernel;
- *   - work-groups of 1 and 16 work-items;
+ *   - work-groups of 1 and 16 work-items (and, with
+ *     DETGRID_TEST_CL_NETWORK=1 on a CPU device, the GPU's sorting network
+ *     in work-groups of 1, 16 and 64);
  *   - sorted positions with a label base, class-wise only, IoU tiles
  *     supplied by an earlier stage.
  *
@@ -244,6 +246,42 @@ int main(void)
     set_mode(&modes[0]);
     tables_free(&t);
     chunk_free(&c);
+
+    /*
+     * A GPU's sort, the bitonic network over the work-group, is built on
+     * CPU devices only on request (it takes PoCL a minute: program.c):
+     * DETGRID_TEST_CL_NETWORK=1 runs the chunks again with it, work-groups
+     * of 1, 16 and 64 (tools/dev/gpu-check.sh runs it on the GPU anyway).
+     */
+    if (getenv("DETGRID_TEST_CL_NETWORK") && DG_CL(ctx)->is_cpu) {
+        setenv("DETGRID_CL_SORT_NETWORK", "1", 1);
+        dg__cl_release(ctx);
+        CHECK_EQ_INT(dg__cl_ensure_match(ctx), DG_OK);
+        unified0 = DG_CL(ctx)->unified;
+        static const mode net[] = {{"network-wg1", 0, 0, 0, 0, 1},
+                                   {"network-wg16", 1, 1 << 20, 8, 64, 16},
+                                   {"network-wg64", 0, 0, 0, 0, 64}};
+        void (*make[])(chunk *) = {equal_scores_chunk, mass_ties_chunk,
+                                   ties_chunk, sparse_chunk, odd_chunk,
+                                   huge_frame_chunk};
+        for (size_t k = 0; k < sizeof(make) / sizeof(make[0]); k++) {
+            make[k](&c);
+            dg_match_input in = {c.n_frames, c.n_classes, &c.gt, &c.dt, 19,
+                                 grid, NULL, NULL};
+            for (int m = 0; m < 3; m++)
+                compare_one("network", &in, NULL, 0, 1, &net[m]);
+            chunk_free(&c);
+        }
+        for (uint64_t seed = 1; seed <= 60; seed++) {
+            const double *iou;
+            int n_iou = seed_case(&c, seed, grid, &iou);
+            dg_match_input in = {c.n_frames, c.n_classes, &c.gt, &c.dt, n_iou,
+                                 iou, NULL, NULL};
+            compare_one("network seed", &in, NULL, 0, 1, &net[seed % 3]);
+            chunk_free(&c);
+        }
+        unsetenv("DETGRID_CL_SORT_NETWORK");
+    }
 
     printf("%d comparisons (%d random seeds), big frames %.2f s, total "
            "%.2f s\n",

@@ -264,8 +264,9 @@ static void cache_store(const char *dir, const char *path, uint64_t key,
  * file behind a #line. starts[i] is the line of the whole program where
  * file i begins, for compilers whose logs ignore #line.
  */
-static dg_status assemble_source(dg_ctx *ctx, int id, int *from_dir,
-                                 char **out, size_t *starts)
+static dg_status assemble_source(dg_ctx *ctx, const struct dg_cl_state *st,
+                                 int id, int *from_dir, char **out,
+                                 size_t *starts)
 {
     sbuf b = {0};
     char line[256];
@@ -277,6 +278,15 @@ static dg_status assemble_source(dg_ctx *ctx, int id, int *from_dir,
              "#define DG_FP %d\n#define DG_TP %d\n#define DG_IGN %d\n",
              DG_FP, DG_TP, DG_IGN);
     sb_str(&b, line);
+    /*
+     * CPU devices sort a frame on one work-item (kernels/frame.cl): their
+     * compilers turn barriers inside loops, the sorting network's, into
+     * code that takes a minute to build (PoCL), and they run work-groups of
+     * one work-item anyway. DETGRID_CL_SORT_NETWORK=1 keeps the network
+     * (tests of a GPU's code on PoCL: test-cl-diff.c).
+     */
+    if (st->is_cpu && !dg__env("DETGRID_CL_SORT_NETWORK"))
+        sb_str(&b, "#define DG_SORT_SERIAL 1\n");
     for (int i = 0; i < progs[id].n; i++) {
         sb_str(&b, progs[id].pre[i]);
         snprintf(line, sizeof(line), "#line 1 \"%s\"\n", progs[id].file[i]);
@@ -360,7 +370,7 @@ dg_status dg__cl_build(dg_ctx *ctx, struct dg_cl_state *s, int id)
     const char *opts = extra ? extra : "";
     size_t bin_len = 0;
 
-    st = assemble_source(ctx, id, &pg->from_dir, &src, starts);
+    st = assemble_source(ctx, s, id, &pg->from_dir, &src, starts);
     if (st < 0)
         return st;
     uint64_t key = 0xcbf29ce484222325ULL;

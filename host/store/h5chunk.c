@@ -593,8 +593,12 @@ int dg__h5_read_rows(dg_ctx *ctx, hid_t ds, hid_t memtype, uint64_t row0,
             hsize_t off[2] = {r, b * width};
             const hsize_t *o = rank == 2 ? off : off + 1;
             hsize_t sz = 0;
-            if (H5Dget_chunk_storage_size(ds, o, &sz) < 0 || sz == 0)
-                break; /* unallocated: its fill value is HDF5's business */
+            /* Unallocated (its fill value is HDF5's business), or larger
+             * than deflate ever makes a chunk (a damaged file: HDF5 says
+             * what is wrong): H5Dread's. */
+            if (H5Dget_chunk_storage_size(ds, o, &sz) < 0 || sz == 0 ||
+                sz > nbytes + nbytes / 64 + 4096)
+                break;
             c->raw = malloc(sz);
             got++;
             if (!c->raw) {
