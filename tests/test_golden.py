@@ -143,9 +143,9 @@ NORMALISATIONS = [
      r"\g<1><T>\g<2><T>\g<3>"),
     ("coco -v: stage times",
      re.compile(r"(labels on [^:\n]*: )%s( s \(load )%s(, prepare )%s"
-                r"(, match )%s(, accumulate )%s(, summarize )%s(\))"
-                % ((_NUM,) * 6)),
-     r"\g<1><T>\g<2><T>\g<3><T>\g<4><T>\g<5><T>\g<6><T>\g<7>"),
+                r"(, \w+ IoU )%s(, match )%s(, accumulate )%s(, summarize )%s"
+                r"(\))" % ((_NUM,) * 7)),
+     r"\g<1><T>\g<2><T>\g<3><T>\g<4><T>\g<5><T>\g<6><T>\g<7><T>\g<8>"),
     ("coco -v: total time",
      re.compile(r"^(total: )%s( s)$" % _NUM, re.M),
      r"\g<1><T>\g<2>"),

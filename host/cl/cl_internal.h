@@ -20,12 +20,14 @@ extern const char dg_cl_src_accum[];
 extern const char dg_cl_src_confusion[];
 extern const char dg_cl_src_bootstrap[];
 extern const char dg_cl_src_embed[];
+extern const char dg_cl_src_shapes[];
 
 /* The programs (program.c), each one or more kernel files. */
 enum {
     DG_CL_PROG_MATCH,     /* iou.cl, match.cl, accum.cl, confusion.cl */
     DG_CL_PROG_BOOTSTRAP, /* bootstrap.cl */
     DG_CL_PROG_EMBED,     /* embed.cl */
+    DG_CL_PROG_SHAPES,    /* shapes.cl */
     DG_CL_N_PROGS
 };
 
@@ -99,6 +101,7 @@ struct dg_cl_state {
     cl_kernel k_iou, k_match, k_accum;
     cl_kernel k_agn_iou, k_agn_greedy; /* confusion.cl */
     cl_kernel k_boot; /* bootstrap.cl, made on first use */
+    cl_kernel k_mask_iou, k_oks; /* shapes.cl, made on first use */
 
     char platform_name[256], device_name[256], driver[128];
     char platform_version[256], device_version[256];

@@ -38,6 +38,7 @@ static const struct {
                               {"bootstrap.cl"},
                               {dg_cl_src_bootstrap}},
     [DG_CL_PROG_EMBED] = {"embeddings", 1, {"embed.cl"}, {dg_cl_src_embed}},
+    [DG_CL_PROG_SHAPES] = {"shapes", 1, {"shapes.cl"}, {dg_cl_src_shapes}},
 };
 
 /* Reads a whole file; NULL with errno on failure. */
@@ -262,8 +263,10 @@ static dg_status assemble_source(dg_ctx *ctx, int id, int *from_dir,
              "/* detgrid: defines shared with the host */\n"
              "#define DG_FP %d\n#define DG_TP %d\n#define DG_IGN %d\n"
              "#define DG_FLAG_CROWD %d\n#define DG_FLAG_IGNORED %d\n"
-             "#define DG_IOU_ON_THE_FLY 0xffffffffffffffffUL\n",
-             DG_FP, DG_TP, DG_IGN, DG_CL_FLAG_CROWD, DG_CL_FLAG_IGNORED);
+             "#define DG_IOU_ON_THE_FLY 0xffffffffffffffffUL\n"
+             "#define DG_OKS_MAX_KP %d\n",
+             DG_FP, DG_TP, DG_IGN, DG_CL_FLAG_CROWD, DG_CL_FLAG_IGNORED,
+             DG_OKS_MAX_KP);
     sb_str(&b, line);
     for (int i = 0; i < progs[id].n; i++) {
         snprintf(line, sizeof(line), "#line 1 \"%s\"\n", progs[id].file[i]);

@@ -261,8 +261,9 @@ void dg__rle_bbox(const uint32_t *cnts, uint64_t m, uint32_t h, uint32_t w,
 /*
  * Rasterises the polygon of k points xy[0..2k) at h x w as rleFrPoly does
  * (5x upsampling, the same roundings and truncations), appending its runs
- * to out. Coordinates must satisfy |v| <= DG_RLE_MAX_COORD. 0, or -1 when
- * memory runs out.
+ * to out. Coordinates must satisfy |v| <= DG_RLE_MAX_COORD and h * w <
+ * 2^31. 0; -1 when memory runs out; -2 when the upsampled outline has
+ * more than 2^28 points.
  */
 #define DG_RLE_MAX_COORD 1e8
 int dg__rle_from_poly(const double *xy, uint32_t k, uint32_t h, uint32_t w,
@@ -322,6 +323,14 @@ enum {
 
 void dg__shapes_init(dg_shapes *s);
 void dg__shapes_release(dg_shapes *s);
+/* Releases and frees a malloc'd dg_shapes; accepts NULL. */
+void dg__shapes_free(dg_shapes *s);
+/* Appends src's entries to dst's (parts either has, the other lacking
+ * them gets none for its entries). */
+dg_status dg__shapes_append(dg_ctx *ctx, dg_shapes *dst, const dg_shapes *src);
+/* The parts s has, as DG_SHAPES_* flags (masks only when some entry has
+ * one, keypoints likewise). */
+int dg__shapes_parts(const dg_shapes *s);
 /* Makes room for more entries with the parts in flags (DG_SHAPES_*). */
 dg_status dg__shapes_reserve(dg_ctx *ctx, dg_shapes *s, int flags,
                              uint64_t more);

@@ -226,8 +226,10 @@ int dg__rle_from_poly(const double *xy, uint32_t k, uint32_t h, uint32_t w,
         uint64_t dy = (uint64_t)llabs((long long)y[j] - y[j + 1]);
         m += (dx > dy ? dx : dy) + 1;
     }
-    if (m > ((uint64_t)1 << 28))
-        goto out; /* a perimeter of hundreds of millions of points */
+    if (m > ((uint64_t)1 << 28)) {
+        rc = -2; /* a perimeter of hundreds of millions of points */
+        goto out;
+    }
     u = malloc((size_t)m * sizeof(*u));
     v = malloc((size_t)m * sizeof(*v));
     if (!u || !v)
@@ -637,6 +639,65 @@ void dg__shapes_release(dg_shapes *s)
     free(s->num_kp);
     free(s->area);
     memset(s, 0, sizeof(*s));
+}
+
+void dg__shapes_free(dg_shapes *s)
+{
+    if (!s)
+        return;
+    dg__shapes_release(s);
+    free(s);
+}
+
+int dg__shapes_parts(const dg_shapes *s)
+{
+    int f = 0;
+    for (uint64_t i = 0; s->off && i < s->n && !(f & DG_SHAPES_MASKS); i++)
+        if (s->mh[i])
+            f |= DG_SHAPES_MASKS;
+    if (s->kp_off && s->n_kp)
+        f |= DG_SHAPES_KP;
+    if (s->num_kp)
+        f |= DG_SHAPES_NUM_KP;
+    if (s->area)
+        f |= DG_SHAPES_AREA;
+    return f;
+}
+
+dg_status dg__shapes_append(dg_ctx *ctx, dg_shapes *dst, const dg_shapes *src)
+{
+    int flags = (src->off ? DG_SHAPES_MASKS : 0) |
+                (src->kp_off ? DG_SHAPES_KP : 0) |
+                (src->num_kp ? DG_SHAPES_NUM_KP : 0) |
+                (src->area ? DG_SHAPES_AREA : 0);
+    dg_status st = dg__shapes_reserve(ctx, dst, flags, src->n);
+    if (st < 0)
+        return st;
+    if (src->off && dg__runs_reserve(&dst->runs, src->runs.n))
+        return dg__fail(ctx, DG_ENOMEM, "out of memory joining masks");
+    for (uint64_t i = 0; i < src->n; i++) {
+        dg__shapes_push_empty(dst);
+        uint64_t k = dst->n - 1;
+        if (src->off) {
+            uint64_t a = src->off[i], b = src->off[i + 1];
+            memcpy(dst->runs.v + dst->runs.n, src->runs.v + a, (b - a) * 4);
+            dst->runs.n += b - a;
+            dst->off[k + 1] = dst->runs.n;
+            dst->mh[k] = src->mh[i];
+            dst->mw[k] = src->mw[i];
+        }
+        if (src->kp_off) {
+            uint64_t a = src->kp_off[i], b = src->kp_off[i + 1];
+            if (b > a && dg__shapes_add_kp(dst, src->kp + a, b - a))
+                return dg__fail(ctx, DG_ENOMEM, "out of memory joining "
+                                "keypoints");
+        }
+        if (src->num_kp)
+            dst->num_kp[k] = src->num_kp[i];
+        if (src->area)
+            dst->area[k] = src->area[i];
+    }
+    return DG_OK;
 }
 
 dg_status dg__shapes_reserve(dg_ctx *ctx, dg_shapes *s, int flags,

@@ -88,15 +88,15 @@ typedef struct dg_mask_iou_input {
 /*
  * Object keypoint similarity as pycocotools' computeOks: object i's
  * keypoints are kp[kp_off[i] .. kp_off[i+1]), (x, y, v) triples; a
- * detection has as many as the ground truths it is paired with (the
- * caller checks). Ground truth g has box gbox[4g ..] (x, y, w, h), area
- * garea[g] and sigmas sig[gsig[g] ..], one per keypoint. With k1 > 0 of
- * its keypoints visible (v > 0), e_i = (dx^2 + dy^2) / (2 sigma_i)^2 /
- * (area + eps) / 2 over the visible ones, d the offset from the ground
- * truth's keypoint; with none, over all, d the distance outside the box
- * grown by its size on each side. OKS = sum(exp(-e_i)) / count, the sum
- * in numpy's pairwise order and exp dg__oks_exp (ref.h), so every device
- * gives the same bytes.
+ * detection has k of them, one per sigma of the ground truth it is paired
+ * with, and the ground truth k or none (the caller checks). Ground truth g
+ * has box gbox[4g ..] (x, y, w, h), area garea[g] and sigmas sig[gsig[g]
+ * ..]. With k1 > 0 of its keypoints visible (v > 0), e_i = (dx^2 + dy^2) /
+ * (2 sigma_i)^2 / (area + eps) / 2 over the visible ones, d the offset
+ * from the ground truth's keypoint; with none, over all k, d the distance
+ * outside the box grown by its size on each side. OKS = sum(exp(-e_i)) /
+ * count, the sum in numpy's pairwise order and exp dg__oks_exp (ref.h),
+ * so every device gives the same bytes.
  */
 #define DG_OKS_MAX_KP 240 /* keypoints an object may have (two summation
                              blocks of numpy's, at most 128 each) */

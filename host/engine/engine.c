@@ -163,6 +163,20 @@ dg_status dg__engine_match_agnostic(dg_engine *e, dg_ctx *ctx,
           dg__match_agnostic_ref(ctx, in, agn));
 }
 
+dg_status dg__engine_mask_iou(dg_engine *e, dg_ctx *ctx,
+                              const dg_mask_iou_input *in, double *out)
+{
+    STAGE("mask IoU", dg__cl_mask_iou(e->ctx, in, out),
+          dg__mask_iou_ref(ctx, in, out));
+}
+
+dg_status dg__engine_oks(dg_engine *e, dg_ctx *ctx, const dg_oks_input *in,
+                         double *out)
+{
+    STAGE("keypoint similarity", dg__cl_oks(e->ctx, in, out),
+          dg__oks_ref(ctx, in, out));
+}
+
 static dg_status accumulate_ref(dg_ctx *ctx, const dg_perm *pm,
                                 const uint8_t *status, const int32_t *matched,
                                 uint8_t *status_out, int32_t *matched_out)

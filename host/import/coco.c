@@ -35,6 +35,7 @@
 
 #include "store.h"
 #include "detgrid/import.h"
+#include "coco_shapes.h"
 #include "json.h"
 
 /*
@@ -352,6 +353,8 @@ typedef struct gt_state {
     idmap cat_map;    /* category id -> class index */
     idmap img_map;    /* image id -> frame index */
     dg_boxset labels;
+    dg_shapes *shapes; /* masks and keypoints, entry k for label k */
+    dg_shape_reader rd;
 } gt_state;
 
 static dg_status read_categories(dg_ctx *ctx, gt_state *s, uint32_t arr)
@@ -486,14 +489,57 @@ static dg_status read_images(dg_ctx *ctx, gt_state *s, uint32_t arr,
     return DG_OK;
 }
 
+/*
+ * The masks and keypoints of annotation r (fields f[0..2]: segmentation,
+ * keypoints, num_keypoints) into the entry just pushed to sh.
+ */
+static dg_status read_gt_shapes(dg_ctx *ctx, const rec *r, dg_json *j,
+                                const uint32_t *f, const img_rec *img,
+                                dg_shapes *sh, dg_shape_reader *rd,
+                                warn_count *other_size)
+{
+    char err[256];
+    uint64_t area;
+    int other = 0;
+    double ext[4];
+    int rc = dg__coco_read_segm(j, f[0], img->w, img->h, sh, rd, &area,
+                                &other, err, sizeof(err));
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "segmentation", "%s", err);
+    if (rc == DG_SHAPE_OK)
+        rc = dg__coco_read_kp(j, f[1], sh, ext, err, sizeof(err));
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "keypoints", "%s", err);
+    if (rc == DG_SHAPE_NOMEM)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory reading masks");
+    if (other)
+        warn_note(other_size, r->index, "segmentation",
+                  "size differs from the image's");
+    if (!is_absent(j, f[2])) {
+        int64_t nk;
+        dg_status st = get_int(ctx, r, "num_keypoints", j, f[2], &nk);
+        if (st < 0)
+            return st;
+        if (nk < 0 || nk > INT32_MAX)
+            return rec_fail(ctx, r, "num_keypoints", "out of range (%" PRId64
+                            ")", nk);
+        if ((st = dg__shapes_reserve(ctx, sh, DG_SHAPES_NUM_KP, 0)) < 0)
+            return st;
+        sh->num_kp[sh->n - 1] = (int32_t)nk;
+    }
+    return DG_OK;
+}
+
 static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr,
-                                  warn_count *zero_box, warn_count *dup_id)
+                                  warn_count *zero_box, warn_count *dup_id,
+                                  warn_count *other_size)
 {
     static const char *const names[] = {
-        "image_id", "category_id", "bbox", "area", "iscrowd", "ignore", "id"
+        "image_id", "category_id", "bbox", "area", "iscrowd", "ignore", "id",
+        "segmentation", "keypoints", "num_keypoints"
     };
     dg_json *j = s->j;
-    uint32_t f[7], c = arr == NONE ? NONE : arr + 1;
+    uint32_t f[10], c = arr == NONE ? NONE : arr + 1;
     rec r = { s->path, "annotations", 0 };
     idmap ann_ids = { NULL, NULL, 0 };
     dg_status st;
@@ -504,6 +550,11 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr,
         return st;
     if ((st = idmap_init(ctx, &ann_ids, s->n_ann)) < 0)
         return st;
+    if (!(s->shapes = dg__calloc(ctx, 1, sizeof(*s->shapes))) ||
+        (st = dg__shapes_reserve(ctx, s->shapes, 0, s->n_ann)) < 0) {
+        st = st < 0 ? st : DG_ENOMEM;
+        goto out;
+    }
 
     for (size_t i = 0; i < s->n_ann; i++, c = dg__json_next(j, c)) {
         int64_t img, cat, id;
@@ -517,7 +568,7 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr,
                           dg__json_type_name(j, c));
             goto out;
         }
-        dg__json_fields(j, c, names, 7, f);
+        dg__json_fields(j, c, names, 10, f);
         if ((st = get_int(ctx, &r, "image_id", j, f[0], &img)) < 0)
             goto out;
         if ((frame = idmap_get(&s->img_map, img)) == IDMAP_NONE) {
@@ -565,6 +616,10 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr,
                 *slot = (uint32_t)r.index;
             }
         }
+        dg__shapes_push_empty(s->shapes);
+        if ((st = read_gt_shapes(ctx, &r, j, f + 7, &s->imgs[frame],
+                                 s->shapes, &s->rd, other_size)) < 0)
+            goto out;
         dg__boxset_push(&s->labels, frame, cls, bb[0], bb[1], bb[2], bb[3],
                         0.0, area, crowd, ign);
         r.index++;
@@ -648,6 +703,7 @@ static dg_status gt_commit(dg_ctx *ctx, dg_project *p, gt_state *s)
     }
     dg__project_move_classes_frames(p, tmp);
     dg__project_take_labels(p, &s->labels);
+    dg__project_take_label_shapes(p, &s->shapes);
 out:
     dg_project_free(tmp);
     return st;
@@ -658,7 +714,8 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
     gt_state s;
     dg_json j;
     uint32_t f[3], cats = NONE, imgs = NONE, anns = NONE;
-    warn_count no_size = { 0 }, zero_box = { 0 }, dup_id = { 0 };
+    warn_count no_size = { 0 }, zero_box = { 0 }, dup_id = { 0 },
+               other_size = { 0 };
     dg_status st;
 
     if (!p || !path)
@@ -684,9 +741,13 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
         goto out;
     if ((st = read_categories(ctx, &s, cats)) < 0 ||
         (st = read_images(ctx, &s, imgs, &no_size)) < 0 ||
-        (st = read_annotations(ctx, &s, anns, &zero_box, &dup_id)) < 0)
+        (st = read_annotations(ctx, &s, anns, &zero_box, &dup_id,
+                               &other_size)) < 0)
         goto out;
-    if ((st = dg__boxset_sort_by_frame(ctx, &s.labels,
+    /* The shapes first: they sort by the boxes' frames before those. */
+    if ((st = dg__shapes_sort_by_frame(ctx, s.shapes, s.labels.frame,
+                                       (uint32_t)s.n_img)) < 0 ||
+        (st = dg__boxset_sort_by_frame(ctx, &s.labels,
                                        (uint32_t)s.n_img)) < 0)
         goto out;
 
@@ -703,9 +764,12 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
     warn_emit(ctx, &no_size, path, "images", "image");
     warn_emit(ctx, &zero_box, path, "annotations", "annotation");
     warn_emit(ctx, &dup_id, path, "annotations", "annotation");
+    warn_emit(ctx, &other_size, path, "annotations", "annotation");
     st = DG_OK;
 out:
     dg__boxset_release(&s.labels);
+    dg__shapes_free(s.shapes);
+    dg__shape_reader_release(&s.rd);
     idmap_release(&s.img_map);
     idmap_release(&s.cat_map);
     free(s.imgs);
@@ -743,74 +807,196 @@ static dg_status det_maps(dg_ctx *ctx, const dg_project *p, idmap *frames,
     return DG_OK;
 }
 
-/* One detection record, checked. */
+/*
+ * One detection record, checked: its box if it has one (a results file of
+ * masks or keypoints may leave boxes out), and what loadRes derives boxes
+ * and areas from when it does not.
+ */
 typedef struct det_rec {
     uint32_t frame, cls;
     double bb[4], score;
+    uint8_t has_bbox, has_mask, has_kp;
+    double mask_area;
+    uint32_t mask_bb[4]; /* pycocotools' toBbox of the mask */
+    double kp_ext[4];    /* x0, y0, x1, y1 of the keypoints */
 } det_rec;
 
+/* What reading a detection needs besides the record. */
+typedef struct det_ctx {
+    const dg_project *p;
+    const idmap *frames, *classes;
+    dg_shapes *sh;       /* an entry is pushed per record */
+    dg_shape_reader *rd;
+    warn_count *zero_box, *other_size;
+} det_ctx;
+
 static dg_status read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
-                          const idmap *frames, const idmap *classes,
-                          det_rec *d, int *zero)
+                          const det_ctx *dc, det_rec *d)
 {
     static const char *const names[] = { "image_id", "category_id", "bbox",
-                                         "score" };
-    uint32_t f[4];
+                                         "score", "segmentation",
+                                         "keypoints" };
+    uint32_t f[6];
     int64_t img, cat;
     dg_status st;
-    char nb[40];
+    char nb[40], err[256];
 
     if (dg__json_type(j, c) != DG_JSON_OBJECT)
         return rec_fail(ctx, r, NULL, "not an object (got %s)",
                         dg__json_type_name(j, c));
-    dg__json_fields(j, c, names, 4, f);
+    dg__json_fields(j, c, names, 6, f);
     if ((st = get_int(ctx, r, "image_id", j, f[0], &img)) < 0)
         return st;
-    if ((d->frame = idmap_get(frames, img)) == IDMAP_NONE)
+    if ((d->frame = idmap_get(dc->frames, img)) == IDMAP_NONE)
         return rec_fail(ctx, r, "image_id", "unknown image %" PRId64, img);
     if ((st = get_int(ctx, r, "category_id", j, f[1], &cat)) < 0)
         return st;
-    if ((d->cls = idmap_get(classes, cat)) == IDMAP_NONE)
+    if ((d->cls = idmap_get(dc->classes, cat)) == IDMAP_NONE)
         return rec_fail(ctx, r, "category_id", "unknown category %" PRId64,
                         cat);
-    if ((st = get_bbox(ctx, r, j, f[2], d->bb, zero)) < 0)
-        return st;
+    /* "bbox": [] counts as none, as in loadRes. */
+    d->has_bbox = !is_absent(j, f[2]) &&
+                  !(dg__json_type(j, f[2]) == DG_JSON_ARRAY &&
+                    dg__json_count(j, f[2]) == 0);
+    if (d->has_bbox) {
+        int zero;
+        if ((st = get_bbox(ctx, r, j, f[2], d->bb, &zero)) < 0)
+            return st;
+        if (zero)
+            warn_note(dc->zero_box, r->index, "bbox", "zero width or height");
+    }
     if ((st = get_number(ctx, r, "score", j, f[3], &d->score)) < 0)
         return st;
     if (d->score < 0 || d->score > 1)
         return rec_fail(ctx, r, "score", "out of range [0, 1] (%s)",
                         fmt_num(nb, sizeof(nb), d->score));
+
+    /* Masks and keypoints, into a new entry of the shapes. */
+    dg_shapes *sh = dc->sh;
+    if (sh->n == sh->cap && dg__shapes_reserve(ctx, sh, 0, 1) < 0)
+        return DG_ENOMEM;
+    dg__shapes_push_empty(sh);
+    double iw, ih;
+    dg__project_frame_size(dc->p, d->frame, &iw, &ih);
+    uint64_t area = 0;
+    int other = 0;
+    int rc = dg__coco_read_segm(j, f[4], iw, ih, sh, dc->rd, &area, &other,
+                                err, sizeof(err));
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "segmentation", "%s", err);
+    if (rc == DG_SHAPE_NOMEM)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory reading masks");
+    d->has_mask = dg__shapes_has_mask(sh, sh->n - 1);
+    d->mask_area = (double)area;
+    if (d->has_mask) {
+        uint64_t a = sh->off[sh->n - 1], b = sh->off[sh->n];
+        dg__rle_bbox(sh->runs.v + a, b - a, sh->mh[sh->n - 1],
+                     sh->mw[sh->n - 1], d->mask_bb);
+    }
+    if (other)
+        warn_note(dc->other_size, r->index, "segmentation",
+                  "size differs from the image's");
+    rc = dg__coco_read_kp(j, f[5], sh, d->kp_ext, err, sizeof(err));
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "keypoints", "%s", err);
+    if (rc == DG_SHAPE_NOMEM)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory reading keypoints");
+    d->has_kp = dg__shapes_has_kp(sh, sh->n - 1);
+    if (!d->has_bbox && !d->has_mask && !d->has_kp)
+        return rec_fail(ctx, r, "bbox", "missing (and no 'segmentation' or "
+                        "'keypoints' to take it from)");
+    return DG_OK;
+}
+
+/* What gives a detection its box and area (pycocotools' loadRes decides by
+ * the first record): its bbox (area w * h), its mask (area: its pixels;
+ * the box from the mask when not given) or its keypoints (area and box:
+ * their extent). */
+enum { AREA_BOX, AREA_MASK, AREA_KP };
+
+/*
+ * The detections recs[0..n) into b, with their areas into sh when they
+ * are not w * h; every record must have what the first one decides by.
+ */
+static dg_status finish_dets(dg_ctx *ctx, const char *path,
+                             const char *array, const det_rec *recs,
+                             size_t n, dg_boxset *b, dg_shapes *sh)
+{
+    static const char *const field[] = { "bbox", "segmentation",
+                                         "keypoints" };
+    int mode = n == 0 || recs[0].has_bbox ? AREA_BOX
+               : recs[0].has_mask         ? AREA_MASK
+                                          : AREA_KP;
+    dg_status st;
+    if ((st = dg__boxset_reserve(ctx, b, DG_BOXES_DETS, n ? n : 1)) < 0)
+        return st;
+    if (mode != AREA_BOX &&
+        (st = dg__shapes_reserve(ctx, sh, DG_SHAPES_AREA, 0)) < 0)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        const det_rec *d = &recs[i];
+        int has = mode == AREA_BOX ? d->has_bbox
+                  : mode == AREA_MASK ? d->has_mask : d->has_kp;
+        if (!has) {
+            rec r = { path, array, i };
+            return rec_fail(ctx, &r, field[mode], "missing (the first "
+                            "detection has one, and pycocotools takes every "
+                            "detection's box and area as the first's)");
+        }
+        double bb[4] = { d->bb[0], d->bb[1], d->bb[2], d->bb[3] };
+        if (mode == AREA_KP || !d->has_bbox) {
+            if (mode == AREA_KP) {
+                bb[0] = d->kp_ext[0];
+                bb[1] = d->kp_ext[1];
+                bb[2] = d->kp_ext[2] - d->kp_ext[0];
+                bb[3] = d->kp_ext[3] - d->kp_ext[1];
+            } else {
+                for (int k = 0; k < 4; k++)
+                    bb[k] = d->mask_bb[k];
+            }
+        }
+        if (mode == AREA_MASK)
+            sh->area[i] = d->mask_area;
+        else if (mode == AREA_KP)
+            sh->area[i] = (d->kp_ext[2] - d->kp_ext[0]) *
+                          (d->kp_ext[3] - d->kp_ext[1]);
+        dg__boxset_push(b, d->frame, d->cls, bb[0], bb[1], bb[2], bb[3],
+                        d->score, 0.0, 0, 0);
+    }
     return DG_OK;
 }
 
 static dg_status read_detections(dg_ctx *ctx, const dg_project *p,
                                  const char *path, const char *array,
                                  dg_json *j, uint32_t arr, size_t n,
-                                 dg_boxset *b, warn_count *zero_box)
+                                 dg_boxset *b, dg_shapes *sh,
+                                 warn_count *zero_box, warn_count *other_size)
 {
     uint32_t c = arr + 1;
     rec r = { path, array, 0 };
     idmap frames = { NULL, NULL, 0 }, classes = { NULL, NULL, 0 };
+    dg_shape_reader rd;
+    det_rec *recs = NULL;
     dg_status st;
 
+    memset(&rd, 0, sizeof(rd));
     if ((st = det_maps(ctx, p, &frames, &classes)) < 0)
         goto out;
-    if ((st = dg__boxset_reserve(ctx, b, DG_BOXES_DETS, n ? n : 1)) < 0)
+    if (!(recs = dg__alloc(ctx, n ? n : 1, sizeof(*recs))) ||
+        (st = dg__shapes_reserve(ctx, sh, 0, n)) < 0) {
+        st = st < 0 ? st : DG_ENOMEM;
         goto out;
-
+    }
+    det_ctx dc = { p, &frames, &classes, sh, &rd, zero_box, other_size };
     for (size_t i = 0; i < n; i++, c = dg__json_next(j, c)) {
-        det_rec d;
-        int zero;
-        if ((st = read_det(ctx, &r, j, c, &frames, &classes, &d, &zero)) < 0)
+        if ((st = read_det(ctx, &r, j, c, &dc, &recs[i])) < 0)
             goto out;
-        if (zero)
-            warn_note(zero_box, r.index, "bbox", "zero width or height");
-        dg__boxset_push(b, d.frame, d.cls, d.bb[0], d.bb[1], d.bb[2],
-                        d.bb[3], d.score, 0.0, 0, 0);
         r.index++;
     }
-    st = DG_OK;
+    st = finish_dets(ctx, path, array, recs, n, b, sh);
 out:
+    free(recs);
+    dg__shape_reader_release(&rd);
     idmap_release(&classes);
     idmap_release(&frames);
     return st;
@@ -833,20 +1019,22 @@ out:
 
 typedef struct dt_part {
     const char *path;
+    const dg_project *p;
     const idmap *frames, *classes;
     dg_json scratch;
     size_t start, stop, end;
     int closed, ok;
     det_rec *v;
     size_t n, cap;
-    warn_count zero_box;
+    warn_count zero_box, other_size;
+    dg_shapes sh;
+    dg_shape_reader rd;
 } dt_part;
 
 static int part_elem(void *arg, dg_json *j)
 {
     dt_part *pt = arg;
     rec r = { pt->path, "", pt->n };
-    int zero;
     /* dg__json_fields would decode an escaped key in place, writing to a
      * buffer other threads read. */
     if (dg__json_type(j, 0) == DG_JSON_OBJECT) {
@@ -865,11 +1053,10 @@ static int part_elem(void *arg, dg_json *j)
         pt->v = nv;
         pt->cap = cap;
     }
-    if (read_det(NULL, &r, j, 0, pt->frames, pt->classes, &pt->v[pt->n],
-                 &zero) < 0)
+    det_ctx dc = { pt->p, pt->frames, pt->classes, &pt->sh, &pt->rd,
+                   &pt->zero_box, &pt->other_size };
+    if (read_det(NULL, &r, j, 0, &dc, &pt->v[pt->n]) < 0)
         return -1;
-    if (zero)
-        warn_note(&pt->zero_box, pt->n, "bbox", "zero width or height");
     pt->n++;
     return 0;
 }
@@ -911,7 +1098,9 @@ static size_t guess_cut(const char *s, size_t from, size_t limit)
  */
 static int read_detections_par(dg_ctx *ctx, const dg_project *p,
                                const char *path, const char *buf, size_t len,
-                               dg_boxset *b, warn_count *zero_box, size_t *n)
+                               dg_boxset *b, dg_shapes *sh,
+                               warn_count *zero_box, warn_count *other_size,
+                               size_t *n)
 {
     /*
      * DETGRID_JSON_PAR="<min bytes>,<parts>" is a test hook: the fuzz
@@ -966,6 +1155,7 @@ static int read_detections_par(dg_ctx *ctx, const dg_project *p,
     }
     for (int k = 0; k < np; k++) {
         pt[k].path = path;
+        pt[k].p = p;
         pt[k].frames = &frames;
         pt[k].classes = &classes;
         pt[k].scratch.buf = (char *)buf;
@@ -994,26 +1184,52 @@ static int read_detections_par(dg_ctx *ctx, const dg_project *p,
             goto out;
         total += pt[k].n;
     }
-    if (dg__boxset_reserve(ctx, b, DG_BOXES_DETS, total ? total : 1) < 0) {
+    det_rec *all = malloc((total ? total : 1) * sizeof(*all));
+    if (!all) {
         rc = -1;
         goto out;
     }
     size_t base = 0;
+    warn_count *wc[2] = { zero_box, other_size };
     for (int k = 0; k < np; k++) {
-        for (size_t i = 0; i < pt[k].n; i++) {
-            const det_rec *d = &pt[k].v[i];
-            dg__boxset_push(b, d->frame, d->cls, d->bb[0], d->bb[1], d->bb[2],
-                            d->bb[3], d->score, 0.0, 0, 0);
+        if (total)
+            memcpy(all + base, pt[k].v, pt[k].n * sizeof(*all));
+        if (dg__shapes_append(ctx, sh, &pt[k].sh) < 0) {
+            free(all);
+            rc = -1;
+            goto out;
         }
-        if (pt[k].zero_box.n) {
-            if (!zero_box->n) {
-                *zero_box = pt[k].zero_box;
-                zero_box->first += base;
+        const warn_count *pw[2] = { &pt[k].zero_box, &pt[k].other_size };
+        for (int w = 0; w < 2; w++) {
+            if (!pw[w]->n)
+                continue;
+            if (!wc[w]->n) {
+                *wc[w] = *pw[w];
+                wc[w]->first += base;
             } else {
-                zero_box->n += pt[k].zero_box.n;
+                wc[w]->n += pw[w]->n;
             }
         }
         base += pt[k].n;
+    }
+    /* A record the first one's rule does not fit: the sequential reader
+     * says so. */
+    dg_ctx *quiet = dg__ctx_worker();
+    dg_status fst = quiet ? finish_dets(quiet, path, "", all, total, b, sh)
+                          : DG_ENOMEM;
+    dg_ctx_free(quiet);
+    free(all);
+    if (fst == DG_ENOMEM) {
+        rc = -1;
+        goto out;
+    }
+    if (fst < 0) {
+        /* Back to nothing read, for the sequential reader. */
+        dg__shapes_release(sh);
+        b->n = 0;
+        memset(zero_box, 0, sizeof(*zero_box));
+        memset(other_size, 0, sizeof(*other_size));
+        goto out;
     }
     *n = total;
     rc = 1;
@@ -1021,6 +1237,8 @@ out:
     for (int k = 0; k < np; k++) {
         free(pt[k].v);
         free(pt[k].scratch.node);
+        dg__shapes_release(&pt[k].sh);
+        dg__shape_reader_release(&pt[k].rd);
     }
     idmap_release(&classes);
     idmap_release(&frames);
@@ -1034,9 +1252,9 @@ out:
  * (read_detections_par), else parsed whole.
  */
 static dg_status read_results(dg_ctx *ctx, const dg_project *p,
-                              const char *path, dg_boxset *b,
-                              warn_count *zero_box, size_t *n,
-                              const char **array)
+                              const char *path, dg_boxset *b, dg_shapes *sh,
+                              warn_count *zero_box, warn_count *other_size,
+                              size_t *n, const char **array)
 {
     dg_json j;
     uint32_t arr;
@@ -1047,7 +1265,8 @@ static dg_status read_results(dg_ctx *ctx, const dg_project *p,
     memset(&j, 0, sizeof(j));
     if ((st = dg__json_read_file(ctx, path, &buf, &len)) < 0)
         return st;
-    int done = read_detections_par(ctx, p, path, buf, len, b, zero_box, n);
+    int done = read_detections_par(ctx, p, path, buf, len, b, sh, zero_box,
+                                   other_size, n);
     if (done != 0) {
         free(buf);
         return done < 0 ? DG_ENOMEM : DG_OK;
@@ -1072,7 +1291,8 @@ static dg_status read_results(dg_ctx *ctx, const dg_project *p,
         goto out;
     }
     *n = dg__json_count(&j, arr);
-    st = read_detections(ctx, p, path, *array, &j, arr, *n, b, zero_box);
+    st = read_detections(ctx, p, path, *array, &j, arr, *n, b, sh, zero_box,
+                         other_size);
 out:
     dg__json_release(&j);
     return st;
@@ -1083,7 +1303,8 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
 {
     const char *array = "";
     dg_boxset b;
-    warn_count zero_box = { 0 };
+    dg_shapes *sh = NULL;
+    warn_count zero_box = { 0 }, other_size = { 0 };
     int64_t have = -1;
     size_t n = 0;
     dg_status st;
@@ -1101,7 +1322,13 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
                         "import ground truth first", path);
 
     dg__boxset_init(&b);
-    if ((st = read_results(ctx, p, path, &b, &zero_box, &n, &array)) < 0 ||
+    if (!(sh = dg__calloc(ctx, 1, sizeof(*sh))))
+        return DG_ENOMEM;
+    /* The shapes sort by the boxes' frames before the boxes do. */
+    if ((st = read_results(ctx, p, path, &b, sh, &zero_box, &other_size, &n,
+                           &array)) < 0 ||
+        (st = dg__shapes_sort_by_frame(ctx, sh, b.frame,
+                                       dg__project_n_frames(p))) < 0 ||
         (st = dg__boxset_sort_by_frame(ctx, &b, dg__project_n_frames(p))) < 0)
         goto out;
 
@@ -1112,14 +1339,17 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
             goto out;
         have = idx;
     }
-    /* b gets the old boxes, released below. */
+    /* b and sh get the old boxes and shapes, released below. */
     dg__project_take_inferences(p, (uint32_t)have, &b);
+    dg__project_take_inference_shapes(p, (uint32_t)have, &sh);
 
     if (n == 0)
         dg__warn(ctx, "'%s': no detections", path);
     warn_emit(ctx, &zero_box, path, array, "detection");
+    warn_emit(ctx, &other_size, path, array, "detection");
     st = DG_OK;
 out:
     dg__boxset_release(&b);
+    dg__shapes_free(sh);
     return st;
 }

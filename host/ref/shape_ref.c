@@ -247,13 +247,16 @@ double dg__oks_pair_ref(const dg_oks_input *in, uint32_t d, uint32_t g)
     const double *gk = in->gkp + in->gkp_off[g];
     const double *sig = in->sig + in->gsig[g];
     const double *bb = in->gbox + 4 * (size_t)g;
-    uint32_t k = (uint32_t)((in->gkp_off[g + 1] - in->gkp_off[g]) / 3);
+    /* The detection's keypoints (one per sigma); the label has as many or
+     * none, and then only its box counts. */
+    uint32_t k = (uint32_t)((in->dkp_off[d + 1] - in->dkp_off[d]) / 3);
+    uint32_t kg = (uint32_t)((in->gkp_off[g + 1] - in->gkp_off[g]) / 3);
     double area = in->garea[g];
     double e[DG_OKS_MAX_KP];
     uint32_t k1 = 0, n = 0;
-    if (k > DG_OKS_MAX_KP)
+    if (k > DG_OKS_MAX_KP || (kg && kg != k))
         return NAN; /* refused earlier; never a number */
-    for (uint32_t i = 0; i < k; i++)
+    for (uint32_t i = 0; i < kg; i++)
         k1 += gk[3 * i + 2] > 0;
     double x0 = bb[0] - bb[2], x1 = bb[0] + bb[2] * 2;
     double y0 = bb[1] - bb[3], y1 = bb[1] + bb[3] * 2;

@@ -46,6 +46,7 @@ static void infset_release(dg_infset *s)
     free(s->name);
     dg__boxset_release(&s->boxes);
     dg__results_destroy(s->results);
+    dg__shapes_free(s->shapes);
 }
 
 void dg_project_free(dg_project *p)
@@ -68,6 +69,7 @@ void dg_project_free(dg_project *p)
     }
     free(p->meta);
     dg__boxset_release(&p->labels);
+    dg__shapes_free(p->label_shapes);
     for (uint32_t i = 0; i < p->n_inf; i++)
         infset_release(&p->inf[i]);
     free(p->inf);
@@ -472,6 +474,9 @@ void dg__project_take_labels(dg_project *p, dg_boxset *b)
     p->n_labels = p->labels.n;
     p->labels_loaded = 1;
     p->meta_dirty = 1;
+    /* Masks and keypoints belonged to the old boxes. */
+    dg__shapes_free(p->label_shapes);
+    p->label_shapes = NULL;
 }
 
 void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
@@ -484,6 +489,8 @@ void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
     inf->loaded = 1;
     inf->dirty = 1;
     inf->fingerprint = dg__boxset_fingerprint(&inf->boxes);
+    dg__shapes_free(inf->shapes);
+    inf->shapes = NULL;
     if (inf->results) {
         dg__results_destroy(inf->results);
         inf->results = NULL;

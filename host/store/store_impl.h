@@ -21,6 +21,7 @@ typedef struct dg_infset {
     uint64_t fingerprint; /* of the boxes, to detect stale results */
     struct dg_results *results; /* attached by eval, or NULL */
     int results_dirty;
+    dg_shapes *shapes;  /* masks and keypoints (shapes.c), or NULL */
 } dg_infset;
 
 struct dg_project {
@@ -44,6 +45,7 @@ struct dg_project {
     uint64_t n_labels;
     int labels_loaded;
     dg_boxset labels;
+    dg_shapes *label_shapes; /* masks and keypoints (shapes.c), or NULL */
 
     uint32_t n_inf;
     dg_infset *inf;
