@@ -73,6 +73,9 @@ static dg_status launch_pairs(dg_ctx *ctx, cl_kernel k, int arg_base,
     uint64_t per = s->max_alloc / 8;
     if (per > ((uint64_t)1 << 22))
         per = (uint64_t)1 << 22;
+    /* Tests lower the batch to force many launches. */
+    if (s->batch_bytes && per > s->batch_bytes / 8)
+        per = s->batch_bytes / 8 ? s->batch_bytes / 8 : 1;
     if (per > total)
         per = total;
     cl_mem m_out = clCreateBuffer(s->context, CL_MEM_WRITE_ONLY,
