@@ -29,22 +29,59 @@ static const double coco_sigmas_x10[17] = {
     .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87,
     .87, .89, .89};
 
-/* Masks laid out for the mask IoU stage, object k of a list. */
+/*
+ * Masks laid out for the mask IoU stage, object k of a list: copies, or
+ * (borrowed) the arrays of a project's shapes with boxes of their own.
+ */
 typedef struct mask_list {
     uint64_t n;
     uint64_t *off;
     dg_runs runs;
     uint32_t *h, *w, *bb;
+    int borrowed; /* off, runs, h and w are the shapes' */
 } mask_list;
 
 static void mask_list_release(mask_list *l)
 {
-    free(l->off);
-    dg__runs_release(&l->runs);
-    free(l->h);
-    free(l->w);
+    if (!l->borrowed) {
+        free(l->off);
+        dg__runs_release(&l->runs);
+        free(l->h);
+        free(l->w);
+    }
     free(l->bb);
     memset(l, 0, sizeof(*l));
+}
+
+/*
+ * The masks of sh as they are (entry k object k), when every entry that
+ * list[0 .. n) names has one: no copy. 1 when done, 0 when one lacks a
+ * mask, < 0 on failure.
+ */
+static int borrow_masks(dg_ctx *ctx, const dg_shapes *sh,
+                        const uint32_t *list, uint64_t n, mask_list *l)
+{
+    memset(l, 0, sizeof(*l));
+    if (!sh || !sh->off)
+        return 0;
+    for (uint64_t k = 0; k < n; k++)
+        if (!dg__shapes_has_mask(sh, list[k]))
+            return 0;
+    l->n = sh->n;
+    l->borrowed = 1;
+    l->off = sh->off;
+    l->runs = sh->runs;
+    l->h = sh->mh;
+    l->w = sh->mw;
+    l->bb = dg__calloc(ctx, sh->n ? sh->n : 1, 4 * sizeof(*l->bb));
+    if (!l->bb)
+        return DG_ENOMEM;
+    for (uint64_t k = 0; k < n; k++) {
+        uint32_t i = list[k];
+        dg__rle_bbox(sh->runs.v + sh->off[i], sh->off[i + 1] - sh->off[i],
+                     sh->mh[i], sh->mw[i], l->bb + 4 * (size_t)i);
+    }
+    return 1;
 }
 
 static dg_status mask_list_init(dg_ctx *ctx, mask_list *l, uint64_t n)
@@ -84,13 +121,25 @@ static void who(const coco_state *s, const dg_boxset *b, uint64_t i,
              cn ? cn[b->cls[i]] : "?");
 }
 
-/* The masks of the labels matched, in the order of s->g. */
-static dg_status label_masks(coco_state *s, mask_list *l)
+/*
+ * The masks of the labels matched: the labels' own when they all have one
+ * (*list = s->g_src), else copies in the order of s->g (*list identity).
+ */
+static dg_status label_masks(coco_state *s, mask_list *l,
+                             const uint32_t **list, const uint32_t *iota)
 {
     dg_ctx *ctx = s->ctx;
     const dg_shapes *sh = s->gsh;
     uint64_t n = s->g.n;
     dg_status st;
+    int b = borrow_masks(ctx, sh, s->g_src, n, l);
+    if (b < 0)
+        return b;
+    if (b) {
+        *list = s->g_src;
+        return DG_OK;
+    }
+    *list = iota;
     if ((st = mask_list_init(ctx, l, n)) < 0)
         return st;
     for (uint64_t k = 0; k < n; k++) {
@@ -112,15 +161,28 @@ static dg_status label_masks(coco_state *s, mask_list *l)
     return DG_OK;
 }
 
-/* The masks of the detections matched, in the order of s->w; a detection
- * without one gets its box's polygon at the image's size. */
-static dg_status detection_masks(coco_state *s, mask_list *l)
+/*
+ * The masks of the detections matched: the set's own when they all have
+ * one (*list = s->w_src), else copies in the order of s->w (*list
+ * identity), a detection without one its box's polygon at the image's
+ * size.
+ */
+static dg_status detection_masks(coco_state *s, mask_list *l,
+                                 const uint32_t **list, const uint32_t *iota)
 {
     dg_ctx *ctx = s->ctx;
     const dg_shapes *sh = s->dsh;
     const dg_boxset *w = &s->w;
     uint64_t n = w->n;
     dg_status st;
+    int b = borrow_masks(ctx, sh, s->w_src, n, l);
+    if (b < 0)
+        return b;
+    if (b) {
+        *list = s->w_src;
+        return DG_OK;
+    }
+    *list = iota;
     if ((st = mask_list_init(ctx, l, n)) < 0)
         return st;
     for (uint64_t k = 0; k < n; k++) {
@@ -172,6 +234,7 @@ static dg_status detection_masks(coco_state *s, mask_list *l)
 typedef struct bnd_job {
     coco_state *s;
     const mask_list *in;
+    const uint8_t *used; /* per object: its boundary is needed */
     dg_runs *part;      /* per block */
     uint64_t *len;      /* per object: its boundary's runs */
     uint64_t block;
@@ -196,6 +259,10 @@ static void bnd_worker(void *arg, int tid)
             hi = in->n;
         for (uint64_t k = lo; k < hi; k++) {
             uint64_t before = j->part[b].n;
+            if (!j->used[k]) {
+                j->len[k] = 0;
+                continue;
+            }
             if (dg__rle_boundary(in->runs.v + in->off[k],
                                  in->off[k + 1] - in->off[k], in->h[k],
                                  in->w[k], j->ratio, &j->part[b])) {
@@ -208,14 +275,22 @@ static void bnd_worker(void *arg, int tid)
     }
 }
 
-/* The boundaries of the masks of in, as a list of their own. */
-static dg_status boundaries(coco_state *s, const mask_list *in, double ratio,
+/* The boundaries of the masks of in that list[0 .. n) names, as a list
+ * of their own (the others empty). */
+static dg_status boundaries(coco_state *s, const mask_list *in,
+                            const uint32_t *list, uint64_t n, double ratio,
                             mask_list *out)
 {
     dg_ctx *ctx = s->ctx;
     dg_status st;
     bnd_job j;
     memset(&j, 0, sizeof(j));
+    uint8_t *used = dg__calloc(ctx, in->n ? in->n : 1, 1);
+    if (!used)
+        return DG_ENOMEM;
+    for (uint64_t k = 0; k < n; k++)
+        used[list[k]] = 1;
+    j.used = used;
     j.s = s;
     j.in = in;
     j.ratio = ratio;
@@ -250,11 +325,15 @@ static dg_status boundaries(coco_state *s, const mask_list *in, double ratio,
             memcpy(out->runs.v + out->runs.n, j.part[b].v + at, j.len[k] * 4);
             out->runs.n += j.len[k];
             at += j.len[k];
-            mask_list_end(out, k, in->h[k], in->w[k]);
+            if (used[k])
+                mask_list_end(out, k, in->h[k], in->w[k]);
+            else
+                out->off[k + 1] = out->runs.n, out->h[k] = out->w[k] = 0;
         }
     }
     st = DG_OK;
 out:
+    free(used);
     for (uint32_t b = 0; j.part && b < j.n_blocks; b++)
         dg__runs_release(&j.part[b]);
     free(j.part);
@@ -379,41 +458,46 @@ static dg_status mask_tiles(coco_state *s, const dg_tile_pairs *pairs,
     mask_list dm, gm, db, gb;
     double *bt = NULL;
     dg_status st;
+    const uint32_t *dl, *gl;
     memset(&dm, 0, sizeof(dm));
     memset(&gm, 0, sizeof(gm));
     memset(&db, 0, sizeof(db));
     memset(&gb, 0, sizeof(gb));
-    if ((st = label_masks(s, &gm)) < 0 || (st = detection_masks(s, &dm)) < 0)
+    if ((st = label_masks(s, &gm, &gl, pairs->gl)) < 0 ||
+        (st = detection_masks(s, &dm, &dl, pairs->dl)) < 0)
         goto out;
-    dg_mask_iou_input in = {*pairs, mask_objs(&dm), mask_objs(&gm),
-                            s->g.iscrowd};
+    dg_tile_pairs p = *pairs;
+    p.dl = dl;
+    p.gl = gl;
+    /* Crowd flags by label object: the labels' own, or those of s->g. */
+    const uint8_t *crowd = gl == s->g_src ? s->gt->iscrowd : s->g.iscrowd;
+    dg_mask_iou_input in = {p, mask_objs(&dm), mask_objs(&gm), crowd};
     if ((st = run_stage(s, &in, NULL, s->tile)) < 0)
         goto out;
     if (s->iou_type != DG_COCO_BOUNDARY)
         goto out;
     /* Boundary IoU where the label is not a crowd region, and the least
      * of the two. */
-    if ((st = boundaries(s, &gm, ratio, &gb)) < 0 ||
-        (st = boundaries(s, &dm, ratio, &db)) < 0)
+    if ((st = boundaries(s, &gm, gl, s->g.n, ratio, &gb)) < 0 ||
+        (st = boundaries(s, &dm, dl, s->w.n, ratio, &db)) < 0)
         goto out;
     uint64_t total = s->tile_off[s->n_pf];
     if (!(bt = dg__alloc(ctx, total ? total : 1, sizeof(double)))) {
         st = DG_ENOMEM;
         goto out;
     }
-    dg_mask_iou_input bin = {*pairs, mask_objs(&db), mask_objs(&gb),
-                             s->g.iscrowd};
+    dg_mask_iou_input bin = {p, mask_objs(&db), mask_objs(&gb), crowd};
     if ((st = run_stage(s, &bin, NULL, bt)) < 0)
         goto out;
     for (uint32_t q = 0; q < s->n_pf; q++) {
         uint64_t nd = s->pf_doff[q + 1] - s->pf_doff[q];
         uint64_t ng = s->pf_goff[q + 1] - s->pf_goff[q];
-        const uint8_t *crowd = s->g.iscrowd + s->pf_goff[q];
+        const uint8_t *cr = s->g.iscrowd + s->pf_goff[q];
         double *t = s->tile + s->tile_off[q];
         const double *b = bt + s->tile_off[q];
         for (uint64_t i = 0; i < nd; i++)
             for (uint64_t k = 0; k < ng; k++)
-                if (!crowd[k])
+                if (!cr[k])
                     t[i * ng + k] = fmin(t[i * ng + k], b[i * ng + k]);
     }
 out:

@@ -362,6 +362,7 @@ dg_status dg__project_add_inferences(dg_ctx *ctx, dg_project *p,
     }
     s->loaded = 1;
     s->dirty = 1;
+    s->shapes_known = 1;
     *idx = p->n_inf++;
     return DG_OK;
 }
@@ -477,6 +478,7 @@ void dg__project_take_labels(dg_project *p, dg_boxset *b)
     /* Masks and keypoints belonged to the old boxes. */
     dg__shapes_free(p->label_shapes);
     p->label_shapes = NULL;
+    p->label_shapes_known = 1;
 }
 
 void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
@@ -491,6 +493,7 @@ void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
     inf->fingerprint = dg__boxset_fingerprint(&inf->boxes);
     dg__shapes_free(inf->shapes);
     inf->shapes = NULL;
+    inf->shapes_known = 1;
     if (inf->results) {
         dg__results_destroy(inf->results);
         inf->results = NULL;
@@ -1099,7 +1102,8 @@ fail:
 /* ---- writing ------------------------------------------------------------ */
 
 static dg_status write_boxes(dg_ctx *ctx, hid_t parent, const char *name,
-                             const dg_boxset *b, uint32_t n_frames)
+                             const dg_boxset *b, uint32_t n_frames,
+                             const dg_shapes *sh)
 {
     dg_status st = DG_OK;
     hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -1137,6 +1141,8 @@ static dg_status write_boxes(dg_ctx *ctx, hid_t parent, const char *name,
          (st = dg__h5_write_1d(ctx, g, "ignore", H5T_NATIVE_UINT8,
                                H5T_STD_U8LE, b->ignore, n, 1)) < 0))
         goto out;
+    if (sh)
+        st = dg__shapes_write(ctx, (int64_t)g, sh);
 out:
     H5Gclose(g);
     return st;
@@ -1238,7 +1244,10 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
         goto fail;
     if (src < 0 || (p->labels_loaded &&
                     (p->meta_dirty || !has_fingerprint(src, "/labels")))) {
-        if ((st = write_boxes(ctx, f, "labels", &p->labels, p->n_frames)) < 0)
+        const dg_shapes *sh = NULL;
+        if ((st = dg__project_label_shapes(ctx, p, &sh)) < 0 ||
+            (st = write_boxes(ctx, f, "labels", &p->labels, p->n_frames,
+                              sh)) < 0)
             goto fail;
     } else if ((st = copy_obj(ctx, src, "/labels", f)) < 0) {
         goto fail;
@@ -1256,9 +1265,12 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
         char ip[600], rp[600];
         snprintf(ip, sizeof(ip), "/inferences/%s", s->name);
         snprintf(rp, sizeof(rp), "/results/%s", s->name);
-        if (s->dirty || src < 0 || (s->loaded && !has_fingerprint(src, ip)))
-            st = write_boxes(ctx, g, s->name, &s->boxes, p->n_frames);
-        else
+        if (s->dirty || src < 0 || (s->loaded && !has_fingerprint(src, ip))) {
+            const dg_shapes *sh = NULL;
+            st = dg__project_inference_shapes(ctx, p, i, &sh);
+            if (st >= 0)
+                st = write_boxes(ctx, g, s->name, &s->boxes, p->n_frames, sh);
+        } else
             st = copy_obj(ctx, src, ip, f);
         if (st < 0)
             break;
