@@ -175,9 +175,12 @@ NEEDS["detgrid"] = []
 NEEDS["detgrid-project"] = []
 ALL_TOOLS = ["detgrid", "detgrid-project", "pycocotools", "faster-coco-eval", "hotcoco",
              "ultrafast-pycocotools", "vernier", "vernier-shim"]
-# The tools that evaluate masks (vernier's native API: boxes only here).
+# The tools that evaluate masks. vernier's native API is driven with boxes
+# here, and its COCOeval shim (0.5.4) refuses the boxes pycocotools'
+# loadRes gives mask results ("detections[0].bbox: expected a 4-element
+# sequence: 'ndarray'"), so neither runs segm.
 SEGM_TOOLS = ["detgrid", "detgrid-project", "pycocotools", "faster-coco-eval",
-              "hotcoco", "ultrafast-pycocotools", "vernier-shim"]
+              "hotcoco", "ultrafast-pycocotools"]
 
 # Boxes to masks, run in the peers' environment (pycocotools):
 # argv: gt in, dt in, gt out, dt out, seed.
