@@ -719,7 +719,7 @@ def shapes_project(path, gt, res, kind, sort):
                 size.append(list(sz))
             g["mask_offsets"] = np.array(off, np.uint64)
             g["mask_counts"] = np.array(counts, np.uint32)
-            g["mask_size"] = np.array(size, np.uint32).reshape(n, 2)
+            g["mask_size"] = np.array(size, np.uint32).reshape(n, 2).T
             if not is_label:
                 g["coco_area"] = np.array(
                     [float(M.area(r["segmentation"])) for r in recs], np.float64)
@@ -782,8 +782,8 @@ def test_masks_keypoints(ck, d):
     for field, edit, msg in (
             ("mask_counts", lambda g: g["mask_counts"].__setitem__(0, 10 ** 6),
              "field 'mask_counts': runs cover"),
-            ("mask_size", lambda g: g["mask_size"].__setitem__(0, [0, 5]),
-             "field 'mask_size'"),
+            ("mask_size", lambda g: g["mask_size"].__setitem__(
+                (0, 0), 0), "field 'mask_size'"),
             ("mask_offsets", lambda g: g["mask_offsets"].__setitem__(1, 10 ** 9),
              "mask_offsets")):
         shutil.copy(path, bad)

@@ -156,20 +156,57 @@ uint64_t dg__rle_area(const uint32_t *cnts, uint64_t m)
 void dg__rle_bbox(const uint32_t *cnts, uint64_t m, uint32_t h, uint32_t w,
                   uint32_t bb[4])
 {
-    /* pycocotools (2.0.x) works in 32-bit unsigned arithmetic; so do we. */
+    /*
+     * pycocotools (2.0.x) works in 32-bit unsigned arithmetic: positions
+     * wrap at 2^32 (only masks of 2^32 pixels or more could tell). The
+     * column and row of a position are tracked as runs advance, dividing
+     * only for a run longer than a column.
+     */
     uint64_t mm = m / 2 * 2;
-    uint32_t xs = w, ys = h, xe = 0, ye = 0, cc = 0;
+    uint32_t xs = w, ys = h, xe = 0, ye = 0;
     if (mm == 0 || h == 0) {
         bb[0] = bb[1] = bb[2] = bb[3] = 0;
         return;
     }
+    uint32_t x = 0, y = 0; /* of the position reached, cc */
     for (uint64_t j = 0; j < mm; j++) {
-        uint32_t start = cc;
-        cc += cnts[j];
-        if (j % 2 == 0 || cnts[j] == 0)
+        uint32_t len = cnts[j];
+        if (j % 2 == 0 || len == 0) {
+            /* Advance by len. */
+            uint32_t t = y + len;
+            if (t >= y && t < h) {
+                y = t;
+            } else if (t >= y && t - h < h) {
+                y = t - h;
+                x++;
+            } else {
+                uint64_t q = (uint64_t)y + len;
+                x += (uint32_t)(q / h);
+                y = (uint32_t)(q % h);
+            }
             continue;
-        uint32_t y0 = start % h, x0 = (start - y0) / h;
-        uint32_t y1 = (cc - 1) % h, x1 = (cc - 1 - y1) / h;
+        }
+        uint32_t x0 = x, y0 = y;
+        /* The last pixel of the run, then the position after it. */
+        uint64_t q = (uint64_t)y + len - 1;
+        uint32_t x1, y1;
+        if (q < h) {
+            x1 = x;
+            y1 = (uint32_t)q;
+        } else if (q - h < h) {
+            x1 = x + 1;
+            y1 = (uint32_t)(q - h);
+        } else {
+            x1 = x + (uint32_t)(q / h);
+            y1 = (uint32_t)(q % h);
+        }
+        if (y1 + 1 < h) {
+            x = x1;
+            y = y1 + 1;
+        } else {
+            x = x1 + 1;
+            y = 0;
+        }
         if (x0 < xs)
             xs = x0;
         if (x1 > xe)
@@ -192,10 +229,44 @@ void dg__rle_bbox(const uint32_t *cnts, uint64_t m, uint32_t h, uint32_t w,
 
 /* ---- polygons --------------------------------------------------------------- */
 
-static int cmp_u32(const void *a, const void *b)
+/* Sorts a[0..n) ascending: insertion sort when short (the crossings of
+ * an outline come in long ordered stretches), else an LSD radix sort on
+ * bytes through tmp, skipping bytes that are the same everywhere. */
+static void sort_u32(uint32_t *a, uint32_t *tmp, uint64_t n)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
+    if (n <= 64) {
+        for (uint64_t i = 1; i < n; i++) {
+            uint32_t v = a[i];
+            uint64_t j = i;
+            while (j > 0 && a[j - 1] > v) {
+                a[j] = a[j - 1];
+                j--;
+            }
+            a[j] = v;
+        }
+        return;
+    }
+    uint32_t diff = 0;
+    for (uint64_t i = 1; i < n; i++)
+        diff |= a[i] ^ a[0];
+    uint32_t *src = a, *dst = tmp;
+    for (int sh = 0; sh < 32; sh += 8) {
+        if (!((diff >> sh) & 0xff))
+            continue;
+        uint64_t cnt[257];
+        memset(cnt, 0, sizeof(cnt));
+        for (uint64_t i = 0; i < n; i++)
+            cnt[((src[i] >> sh) & 0xff) + 1]++;
+        for (int d = 0; d < 256; d++)
+            cnt[d + 1] += cnt[d];
+        for (uint64_t i = 0; i < n; i++)
+            dst[cnt[(src[i] >> sh) & 0xff]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof(*a));
 }
 
 int dg__rle_from_poly(const double *xy, uint32_t k, uint32_t h, uint32_t w,
@@ -273,7 +344,7 @@ int dg__rle_from_poly(const double *xy, uint32_t k, uint32_t h, uint32_t w,
     }
     /* Where the outline crosses a pixel column's centre line, back at the
      * original scale: the first row inside, as a column-major position. */
-    a = malloc(((size_t)m + 1) * sizeof(*a));
+    a = malloc(((size_t)m + 1) * 2 * sizeof(*a));
     if (!a)
         goto out;
     uint64_t na = 0;
@@ -294,7 +365,7 @@ int dg__rle_from_poly(const double *xy, uint32_t k, uint32_t h, uint32_t w,
         a[na++] = (uint32_t)((int)xd * (int)h + (int)yd);
     }
     a[na++] = h * w;
-    qsort(a, (size_t)na, sizeof(*a), cmp_u32);
+    sort_u32(a, a + m + 1, na);
     /* Differences are the runs; a 0 means two crossings at one place,
      * which cancel: the run after them joins the one before. */
     uint32_t prev = 0;

@@ -888,7 +888,8 @@ static dg_status read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
         return dg__fail(ctx, DG_ENOMEM, "out of memory reading masks");
     d->has_mask = dg__shapes_has_mask(sh, sh->n - 1);
     d->mask_area = (double)area;
-    if (d->has_mask) {
+    /* The mask's box, when the record gives none. */
+    if (d->has_mask && !d->has_bbox) {
         uint64_t a = sh->off[sh->n - 1], b = sh->off[sh->n];
         dg__rle_bbox(sh->runs.v + a, b - a, sh->mh[sh->n - 1],
                      sh->mw[sh->n - 1], d->mask_bb);
@@ -915,54 +916,65 @@ static dg_status read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
 enum { AREA_BOX, AREA_MASK, AREA_KP };
 
 /*
- * The detections recs[0..n) into b, with their areas into sh when they
- * are not w * h; every record must have what the first one decides by.
+ * The detections into b, with their areas into sh when they are not w * h;
+ * every record must have what the first one decides by. The records come
+ * in n_parts parts, recs[k][0 .. nk[k]), one after another.
  */
 static dg_status finish_dets(dg_ctx *ctx, const char *path,
-                             const char *array, const det_rec *recs,
-                             size_t n, dg_boxset *b, dg_shapes *sh)
+                             const char *array, det_rec *const *recs,
+                             const size_t *nk, int n_parts, dg_boxset *b,
+                             dg_shapes *sh)
 {
     static const char *const field[] = { "bbox", "segmentation",
                                          "keypoints" };
-    int mode = n == 0 || recs[0].has_bbox ? AREA_BOX
-               : recs[0].has_mask         ? AREA_MASK
-                                          : AREA_KP;
+    size_t n = 0;
+    const det_rec *first = NULL;
+    for (int k = 0; k < n_parts; k++) {
+        if (!first && nk[k])
+            first = recs[k];
+        n += nk[k];
+    }
+    int mode = !first || first->has_bbox ? AREA_BOX
+               : first->has_mask         ? AREA_MASK
+                                         : AREA_KP;
     dg_status st;
     if ((st = dg__boxset_reserve(ctx, b, DG_BOXES_DETS, n ? n : 1)) < 0)
         return st;
     if (mode != AREA_BOX &&
         (st = dg__shapes_reserve(ctx, sh, DG_SHAPES_AREA, 0)) < 0)
         return st;
-    for (size_t i = 0; i < n; i++) {
-        const det_rec *d = &recs[i];
-        int has = mode == AREA_BOX ? d->has_bbox
-                  : mode == AREA_MASK ? d->has_mask : d->has_kp;
-        if (!has) {
-            rec r = { path, array, i };
-            return rec_fail(ctx, &r, field[mode], "missing (the first "
-                            "detection has one, and pycocotools takes every "
-                            "detection's box and area as the first's)");
-        }
-        double bb[4] = { d->bb[0], d->bb[1], d->bb[2], d->bb[3] };
-        if (mode == AREA_KP || !d->has_bbox) {
+    size_t i = 0;
+    for (int k = 0; k < n_parts; k++)
+        for (size_t e = 0; e < nk[k]; e++, i++) {
+            const det_rec *d = &recs[k][e];
+            int has = mode == AREA_BOX    ? d->has_bbox
+                      : mode == AREA_MASK ? d->has_mask
+                                          : d->has_kp;
+            if (!has) {
+                rec r = { path, array, i };
+                return rec_fail(ctx, &r, field[mode], "missing (the first "
+                                "detection has one, and pycocotools takes "
+                                "every detection's box and area as the "
+                                "first's)");
+            }
+            double bb[4] = { d->bb[0], d->bb[1], d->bb[2], d->bb[3] };
             if (mode == AREA_KP) {
                 bb[0] = d->kp_ext[0];
                 bb[1] = d->kp_ext[1];
                 bb[2] = d->kp_ext[2] - d->kp_ext[0];
                 bb[3] = d->kp_ext[3] - d->kp_ext[1];
-            } else {
-                for (int k = 0; k < 4; k++)
-                    bb[k] = d->mask_bb[k];
+            } else if (!d->has_bbox) {
+                for (int c = 0; c < 4; c++)
+                    bb[c] = d->mask_bb[c];
             }
+            if (mode == AREA_MASK)
+                sh->area[i] = d->mask_area;
+            else if (mode == AREA_KP)
+                sh->area[i] = (d->kp_ext[2] - d->kp_ext[0]) *
+                              (d->kp_ext[3] - d->kp_ext[1]);
+            dg__boxset_push(b, d->frame, d->cls, bb[0], bb[1], bb[2], bb[3],
+                            d->score, 0.0, 0, 0);
         }
-        if (mode == AREA_MASK)
-            sh->area[i] = d->mask_area;
-        else if (mode == AREA_KP)
-            sh->area[i] = (d->kp_ext[2] - d->kp_ext[0]) *
-                          (d->kp_ext[3] - d->kp_ext[1]);
-        dg__boxset_push(b, d->frame, d->cls, bb[0], bb[1], bb[2], bb[3],
-                        d->score, 0.0, 0, 0);
-    }
     return DG_OK;
 }
 
@@ -993,7 +1005,7 @@ static dg_status read_detections(dg_ctx *ctx, const dg_project *p,
             goto out;
         r.index++;
     }
-    st = finish_dets(ctx, path, array, recs, n, b, sh);
+    st = finish_dets(ctx, path, array, &recs, &n, 1, b, sh);
 out:
     free(recs);
     dg__shape_reader_release(&rd);
@@ -1094,14 +1106,18 @@ static size_t guess_cut(const char *s, size_t from, size_t limit)
 
 /*
  * 1: b holds the detections and *zero_box their warnings, *n their count;
- * 0: not done (the caller reads sequentially); < 0: out of memory.
+ * 0: not done (the caller reads sequentially); -1: out of memory; -2: a
+ * record is wrong, the message in ctx (the one the sequential reader
+ * gives). Once every part has read its records the file is no longer
+ * needed: *bufp is freed then (and set to NULL).
  */
 static int read_detections_par(dg_ctx *ctx, const dg_project *p,
-                               const char *path, const char *buf, size_t len,
+                               const char *path, char **bufp, size_t len,
                                dg_boxset *b, dg_shapes *sh,
                                warn_count *zero_box, warn_count *other_size,
                                size_t *n)
 {
+    const char *buf = *bufp;
     /*
      * DETGRID_JSON_PAR="<min bytes>,<parts>" is a test hook: the fuzz
      * target tests/fuzz/fuzz-coco-json.c reaches this path with small
@@ -1184,21 +1200,30 @@ static int read_detections_par(dg_ctx *ctx, const dg_project *p,
             goto out;
         total += pt[k].n;
     }
-    det_rec *all = malloc((total ? total : 1) * sizeof(*all));
-    if (!all) {
+    /* Every record read: the file can go. */
+    free(*bufp);
+    *bufp = NULL;
+    warn_count *wc[2] = { zero_box, other_size };
+    /* Each part's shapes join the whole and are let go at once, so that
+     * the runs are held about once, not twice. */
+    uint64_t runs = 0;
+    for (int k = 0; k < np; k++)
+        runs += pt[k].sh.runs.n;
+    if (runs && dg__runs_reserve(&sh->runs, runs)) {
         rc = -1;
         goto out;
     }
     size_t base = 0;
-    warn_count *wc[2] = { zero_box, other_size };
+    det_rec *recs[PAR_MAX_PARTS];
+    size_t nk[PAR_MAX_PARTS];
     for (int k = 0; k < np; k++) {
-        if (total)
-            memcpy(all + base, pt[k].v, pt[k].n * sizeof(*all));
+        recs[k] = pt[k].v;
+        nk[k] = pt[k].n;
         if (dg__shapes_append(ctx, sh, &pt[k].sh) < 0) {
-            free(all);
             rc = -1;
             goto out;
         }
+        dg__shapes_release(&pt[k].sh);
         const warn_count *pw[2] = { &pt[k].zero_box, &pt[k].other_size };
         for (int w = 0; w < 2; w++) {
             if (!pw[w]->n)
@@ -1212,23 +1237,11 @@ static int read_detections_par(dg_ctx *ctx, const dg_project *p,
         }
         base += pt[k].n;
     }
-    /* A record the first one's rule does not fit: the sequential reader
-     * says so. */
-    dg_ctx *quiet = dg__ctx_worker();
-    dg_status fst = quiet ? finish_dets(quiet, path, "", all, total, b, sh)
-                          : DG_ENOMEM;
-    dg_ctx_free(quiet);
-    free(all);
-    if (fst == DG_ENOMEM) {
-        rc = -1;
-        goto out;
-    }
+    /* Every record passed read_det, so the first that the first one's
+     * rule does not fit is the sequential reader's message too. */
+    dg_status fst = finish_dets(ctx, path, "", recs, nk, np, b, sh);
     if (fst < 0) {
-        /* Back to nothing read, for the sequential reader. */
-        dg__shapes_release(sh);
-        b->n = 0;
-        memset(zero_box, 0, sizeof(*zero_box));
-        memset(other_size, 0, sizeof(*other_size));
+        rc = fst == DG_ENOMEM ? -1 : -2;
         goto out;
     }
     *n = total;
@@ -1265,11 +1278,13 @@ static dg_status read_results(dg_ctx *ctx, const dg_project *p,
     memset(&j, 0, sizeof(j));
     if ((st = dg__json_read_file(ctx, path, &buf, &len)) < 0)
         return st;
-    int done = read_detections_par(ctx, p, path, buf, len, b, sh, zero_box,
+    int done = read_detections_par(ctx, p, path, &buf, len, b, sh, zero_box,
                                    other_size, n);
     if (done != 0) {
         free(buf);
-        return done < 0 ? DG_ENOMEM : DG_OK;
+        return done == -1 ? dg__fail(ctx, DG_ENOMEM, "out of memory reading "
+                                     "'%s'", path)
+               : done == -2 ? DG_EFORMAT : DG_OK;
     }
     /* dg__json_parse owns buf from here. */
     if ((st = dg__json_parse(ctx, path, buf, len, &j)) < 0)

@@ -53,12 +53,39 @@ static void mask_list_release(mask_list *l)
     memset(l, 0, sizeof(*l));
 }
 
+/* The boxes of the masks a list names, on worker threads. */
+typedef struct bb_job {
+    const dg_shapes *sh;
+    const uint32_t *list;
+    uint64_t n;
+    uint32_t *bb;
+    atomic_uint next;
+} bb_job;
+
+static void bb_worker(void *arg, int tid)
+{
+    bb_job *j = arg;
+    const dg_shapes *sh = j->sh;
+    (void)tid;
+    for (;;) {
+        uint64_t lo = (uint64_t)atomic_fetch_add(&j->next, 1) * 4096;
+        if (lo >= j->n)
+            return;
+        uint64_t hi = lo + 4096 < j->n ? lo + 4096 : j->n;
+        for (uint64_t k = lo; k < hi; k++) {
+            uint32_t i = j->list[k];
+            dg__rle_bbox(sh->runs.v + sh->off[i], sh->off[i + 1] - sh->off[i],
+                         sh->mh[i], sh->mw[i], j->bb + 4 * (size_t)i);
+        }
+    }
+}
+
 /*
  * The masks of sh as they are (entry k object k), when every entry that
  * list[0 .. n) names has one: no copy. 1 when done, 0 when one lacks a
  * mask, < 0 on failure.
  */
-static int borrow_masks(dg_ctx *ctx, const dg_shapes *sh,
+static int borrow_masks(coco_state *s, const dg_shapes *sh,
                         const uint32_t *list, uint64_t n, mask_list *l)
 {
     memset(l, 0, sizeof(*l));
@@ -73,14 +100,16 @@ static int borrow_masks(dg_ctx *ctx, const dg_shapes *sh,
     l->runs = sh->runs;
     l->h = sh->mh;
     l->w = sh->mw;
-    l->bb = dg__calloc(ctx, sh->n ? sh->n : 1, 4 * sizeof(*l->bb));
+    l->bb = dg__calloc(s->ctx, sh->n ? sh->n : 1, 4 * sizeof(*l->bb));
     if (!l->bb)
         return DG_ENOMEM;
-    for (uint64_t k = 0; k < n; k++) {
-        uint32_t i = list[k];
-        dg__rle_bbox(sh->runs.v + sh->off[i], sh->off[i + 1] - sh->off[i],
-                     sh->mh[i], sh->mw[i], l->bb + 4 * (size_t)i);
-    }
+    bb_job j;
+    j.sh = sh;
+    j.list = list;
+    j.n = n;
+    j.bb = l->bb;
+    atomic_init(&j.next, 0);
+    dg__coco_run_parallel(n > 4096 ? s->n_threads : 1, bb_worker, &j);
     return 1;
 }
 
@@ -89,9 +118,9 @@ static dg_status mask_list_init(dg_ctx *ctx, mask_list *l, uint64_t n)
     memset(l, 0, sizeof(*l));
     l->n = n;
     l->off = dg__calloc(ctx, n + 1, sizeof(*l->off));
-    l->h = dg__alloc(ctx, n ? n : 1, sizeof(*l->h));
-    l->w = dg__alloc(ctx, n ? n : 1, sizeof(*l->w));
-    l->bb = dg__alloc(ctx, n ? n : 1, 4 * sizeof(*l->bb));
+    l->h = dg__calloc(ctx, n ? n : 1, sizeof(*l->h));
+    l->w = dg__calloc(ctx, n ? n : 1, sizeof(*l->w));
+    l->bb = dg__calloc(ctx, n ? n : 1, 4 * sizeof(*l->bb));
     return l->off && l->h && l->w && l->bb ? DG_OK : DG_ENOMEM;
 }
 
@@ -132,7 +161,7 @@ static dg_status label_masks(coco_state *s, mask_list *l,
     const dg_shapes *sh = s->gsh;
     uint64_t n = s->g.n;
     dg_status st;
-    int b = borrow_masks(ctx, sh, s->g_src, n, l);
+    int b = borrow_masks(s, sh, s->g_src, n, l);
     if (b < 0)
         return b;
     if (b) {
@@ -175,7 +204,7 @@ static dg_status detection_masks(coco_state *s, mask_list *l,
     const dg_boxset *w = &s->w;
     uint64_t n = w->n;
     dg_status st;
-    int b = borrow_masks(ctx, sh, s->w_src, n, l);
+    int b = borrow_masks(s, sh, s->w_src, n, l);
     if (b < 0)
         return b;
     if (b) {

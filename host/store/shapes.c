@@ -5,7 +5,7 @@
  *
  *   mask_offsets     uint64 (n + 1)  box i's runs: mask_counts[o[i] .. o[i+1])
  *   mask_counts      uint32          COCO RLE runs, column-major, 0s first
- *   mask_size        uint32 (n, 2)   height, width; 0, 0: no mask
+ *   mask_size        uint32 (2, n)   heights, then widths; 0, 0: no mask
  *   keypoint_offsets uint64 (n + 1)  box i's values: keypoints[o[i] .. o[i+1])
  *   keypoints        float64         x, y, v triples
  *   num_keypoints    int32 (n)       labels: the COCO field, -1 absent
@@ -129,7 +129,7 @@ static dg_status read_shapes(dg_ctx *ctx, dg_project *p, const char *gpath,
                                  tot, 0, tot)) < 0 ||
             (n && (st = dg__h5_read_2d(ctx, f, at(path, sizeof(path), gpath,
                                                   "mask_size"),
-                                       H5T_NATIVE_UINT32, hw, n, 2)) < 0))
+                                       H5T_NATIVE_UINT32, hw, 2, n)) < 0))
             goto out;
         sh->runs.n = tot;
     }
@@ -162,7 +162,7 @@ static dg_status read_shapes(dg_ctx *ctx, dg_project *p, const char *gpath,
     /* Every record checked. */
     for (i = 0; i < n; i++) {
         if (has_m) {
-            uint64_t h = hw[2 * i], w = hw[2 * i + 1], sum = 0;
+            uint64_t h = hw[i], w = hw[n + i], sum = 0;
             if ((h == 0) != (w == 0))
                 REC_FAIL("mask_size", "%llu x %llu: both 0 (no mask) or "
                          "neither", (unsigned long long)h,
@@ -274,16 +274,14 @@ dg_status dg__shapes_write(dg_ctx *ctx, int64_t gid, const dg_shapes *s)
     if (parts & DG_SHAPES_MASKS) {
         if (!(hw = dg__alloc(ctx, n ? n : 1, 2 * sizeof(*hw))))
             return DG_ENOMEM;
-        for (uint64_t i = 0; i < n; i++) {
-            hw[2 * i] = s->mh[i];
-            hw[2 * i + 1] = s->mw[i];
-        }
+        memcpy(hw, s->mh, n * sizeof(*hw));
+        memcpy(hw + n, s->mw, n * sizeof(*hw));
         if ((st = dg__h5_write_1d(ctx, g, "mask_offsets", H5T_NATIVE_UINT64,
                                   H5T_STD_U64LE, s->off, n + 1, 1)) < 0 ||
             (st = dg__h5_write_1d(ctx, g, "mask_counts", H5T_NATIVE_UINT32,
                                   H5T_STD_U32LE, s->runs.v, s->off[n], 1)) < 0 ||
             (st = dg__h5_write_2d(ctx, g, "mask_size", H5T_NATIVE_UINT32,
-                                  H5T_STD_U32LE, hw, n, 2, 1)) < 0)
+                                  H5T_STD_U32LE, hw, 2, n, 1)) < 0)
             goto out;
     }
     if ((parts & DG_SHAPES_KP) &&
