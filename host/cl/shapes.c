@@ -155,35 +155,43 @@ static dg_status mask_args(dg_ctx *ctx, cl_kernel k, bufs *b, cl_uint a,
     return DG_OK;
 }
 
-static dg_status shapes_kernel(dg_ctx *ctx, cl_kernel *slot,
-                               const char *name)
+/*
+ * The kernel of a call (oks: oks_tiles, else mask_iou_tiles) and the
+ * objects its pairs name: 0 to go on, 1 when there are no pairs, < 0 on
+ * failure.
+ */
+static int begin(dg_ctx *ctx, int oks, const dg_tile_pairs *p, cl_kernel *k,
+                 uint64_t *nd, uint64_t *ng)
 {
+    if (p->n_groups == 0 || p->tile_off[p->n_groups] == p->tile_off[0])
+        return 1;
     dg_status st = dg__cl_ensure(ctx);
     if (st < 0)
         return st;
-    if (!*slot)
-        st = dg__cl_kernel(ctx, DG_CL_PROG_SHAPES, name, slot);
-    return st;
+    struct dg_cl_state *s = DG_CL(ctx);
+    cl_kernel *slot = oks ? &s->k_oks : &s->k_mask_iou;
+    if (!*slot && (st = dg__cl_kernel(ctx, DG_CL_PROG_SHAPES,
+                                      oks ? "oks_tiles" : "mask_iou_tiles",
+                                      slot)) < 0)
+        return st;
+    *k = *slot;
+    *nd = objects(p->dl, p->doff[0], p->doff[p->n_groups]);
+    *ng = objects(p->gl, p->goff[0], p->goff[p->n_groups]);
+    return 0;
 }
 
 dg_status dg__cl_mask_iou(dg_ctx *ctx, const dg_mask_iou_input *in,
                           double *out)
 {
     const dg_tile_pairs *p = &in->pairs;
-    dg_status st;
     bufs b = {{0}, 0};
-    if (p->n_groups == 0 || p->tile_off[p->n_groups] == p->tile_off[0])
-        return DG_OK;
-    struct dg_cl_state *s;
-    if ((st = dg__cl_ensure(ctx)) < 0)
-        return st;
-    s = DG_CL(ctx);
-    if ((st = shapes_kernel(ctx, &s->k_mask_iou, "mask_iou_tiles")) < 0)
-        return st;
-    cl_kernel k = s->k_mask_iou;
+    cl_kernel k;
+    uint64_t nd, ng;
+    int go = begin(ctx, 0, p, &k, &nd, &ng);
+    if (go != 0)
+        return go < 0 ? go : DG_OK;
+    dg_status st = DG_OK;
     uint32_t G = p->n_groups;
-    uint64_t nd = objects(p->dl, p->doff[0], p->doff[G]);
-    uint64_t ng = objects(p->gl, p->goff[0], p->goff[G]);
     cl_mem m_crowd = NULL;
     uint8_t *zeros = NULL;
     if ((st = pair_args(ctx, k, &b, p)) < 0 ||
@@ -211,20 +219,14 @@ out:
 dg_status dg__cl_oks(dg_ctx *ctx, const dg_oks_input *in, double *out)
 {
     const dg_tile_pairs *p = &in->pairs;
-    dg_status st;
     bufs b = {{0}, 0};
-    if (p->n_groups == 0 || p->tile_off[p->n_groups] == p->tile_off[0])
-        return DG_OK;
-    struct dg_cl_state *s;
-    if ((st = dg__cl_ensure(ctx)) < 0)
-        return st;
-    s = DG_CL(ctx);
-    if ((st = shapes_kernel(ctx, &s->k_oks, "oks_tiles")) < 0)
-        return st;
-    cl_kernel k = s->k_oks;
+    cl_kernel k;
+    uint64_t nd, ng;
+    int go = begin(ctx, 1, p, &k, &nd, &ng);
+    if (go != 0)
+        return go < 0 ? go : DG_OK;
+    dg_status st = DG_OK;
     uint32_t G = p->n_groups;
-    uint64_t nd = objects(p->dl, p->doff[0], p->doff[G]);
-    uint64_t ng = objects(p->gl, p->goff[0], p->goff[G]);
     /* The sigmas read: each label's, as many as a detection's keypoints
      * (every detection has as many, checked by the caller). */
     uint64_t kd = 0, n_sig = 0;

@@ -53,6 +53,8 @@ static void mask_list_release(mask_list *l)
     memset(l, 0, sizeof(*l));
 }
 
+static dg_status mask_list_init(dg_ctx *ctx, mask_list *l, uint64_t n);
+
 /* The boxes of the masks a list names, on worker threads. */
 typedef struct bb_job {
     const dg_shapes *sh;
@@ -89,8 +91,13 @@ static int borrow_masks(coco_state *s, const dg_shapes *sh,
                         const uint32_t *list, uint64_t n, mask_list *l)
 {
     memset(l, 0, sizeof(*l));
-    if (!sh || !sh->off)
-        return 0;
+    if (!sh || !sh->off) {
+        /* Nothing to match: an empty list will do. */
+        if (n)
+            return 0;
+        dg_status st = mask_list_init(s->ctx, l, 0);
+        return st < 0 ? st : 1;
+    }
     for (uint64_t k = 0; k < n; k++)
         if (!dg__shapes_has_mask(sh, list[k]))
             return 0;
@@ -150,44 +157,25 @@ static void who(const coco_state *s, const dg_boxset *b, uint64_t i,
              cn ? cn[b->cls[i]] : "?");
 }
 
-/*
- * The masks of the labels matched: the labels' own when they all have one
- * (*list = s->g_src), else copies in the order of s->g (*list identity).
- */
+/* The masks of the labels matched: the labels' own (every label matched
+ * must have one, as in pycocotools). */
 static dg_status label_masks(coco_state *s, mask_list *l,
-                             const uint32_t **list, const uint32_t *iota)
+                             const uint32_t **list)
 {
-    dg_ctx *ctx = s->ctx;
     const dg_shapes *sh = s->gsh;
-    uint64_t n = s->g.n;
-    dg_status st;
-    int b = borrow_masks(s, sh, s->g_src, n, l);
+    int b = borrow_masks(s, sh, s->g_src, s->g.n, l);
     if (b < 0)
         return b;
-    if (b) {
-        *list = s->g_src;
+    *list = s->g_src;
+    if (b)
         return DG_OK;
-    }
-    *list = iota;
-    if ((st = mask_list_init(ctx, l, n)) < 0)
-        return st;
-    for (uint64_t k = 0; k < n; k++) {
-        uint32_t j = s->g_src[k];
-        if (!sh || !dg__shapes_has_mask(sh, j)) {
-            char b[300];
-            who(s, s->gt, j, "label", b, sizeof(b));
-            return dg__fail(ctx, DG_EINVAL, "coco: --iou-type %s: %s has no "
-                            "segmentation",
-                            dg_coco_iou_type_name(s->iou_type), b);
-        }
-        uint64_t a = sh->off[j], e = sh->off[j + 1];
-        if (dg__runs_reserve(&l->runs, e - a))
-            return dg__fail(ctx, DG_ENOMEM, "out of memory copying masks");
-        memcpy(l->runs.v + l->runs.n, sh->runs.v + a, (e - a) * 4);
-        l->runs.n += e - a;
-        mask_list_end(l, k, sh->mh[j], sh->mw[j]);
-    }
-    return DG_OK;
+    uint64_t k = 0;
+    while (k + 1 < s->g.n && sh && dg__shapes_has_mask(sh, s->g_src[k]))
+        k++;
+    char what[300];
+    who(s, s->gt, s->g_src[k], "label", what, sizeof(what));
+    return dg__fail(s->ctx, DG_EINVAL, "coco: --iou-type %s: %s has no "
+                    "segmentation", dg_coco_iou_type_name(s->iou_type), what);
 }
 
 /*
@@ -492,14 +480,14 @@ static dg_status mask_tiles(coco_state *s, const dg_tile_pairs *pairs,
     memset(&gm, 0, sizeof(gm));
     memset(&db, 0, sizeof(db));
     memset(&gb, 0, sizeof(gb));
-    if ((st = label_masks(s, &gm, &gl, pairs->gl)) < 0 ||
+    if ((st = label_masks(s, &gm, &gl)) < 0 ||
         (st = detection_masks(s, &dm, &dl, pairs->dl)) < 0)
         goto out;
     dg_tile_pairs p = *pairs;
     p.dl = dl;
     p.gl = gl;
-    /* Crowd flags by label object: the labels' own, or those of s->g. */
-    const uint8_t *crowd = gl == s->g_src ? s->gt->iscrowd : s->g.iscrowd;
+    /* Crowd flags by label object: the labels' own. */
+    const uint8_t *crowd = s->gt->iscrowd;
     dg_mask_iou_input in = {p, mask_objs(&dm), mask_objs(&gm), crowd};
     if ((st = run_stage(s, &in, NULL, s->tile)) < 0)
         goto out;
