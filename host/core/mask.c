@@ -751,7 +751,9 @@ dg_status dg__shapes_append(dg_ctx *ctx, dg_shapes *dst, const dg_shapes *src)
         uint64_t k = dst->n - 1;
         if (src->off) {
             uint64_t a = src->off[i], b = src->off[i + 1];
-            memcpy(dst->runs.v + dst->runs.n, src->runs.v + a, (b - a) * 4);
+            if (b > a)
+                memcpy(dst->runs.v + dst->runs.n, src->runs.v + a,
+                       (b - a) * 4);
             dst->runs.n += b - a;
             dst->off[k + 1] = dst->runs.n;
             dst->mh[k] = src->mh[i];
@@ -910,7 +912,8 @@ dg_status dg__shapes_sort_by_frame(dg_ctx *ctx, dg_shapes *s,
         dg__shapes_push_empty(&t);
         if (s->off) {
             uint64_t a = s->off[i], b = s->off[i + 1];
-            memcpy(t.runs.v + t.runs.n, s->runs.v + a, (b - a) * 4);
+            if (b > a)
+                memcpy(t.runs.v + t.runs.n, s->runs.v + a, (b - a) * 4);
             t.runs.n += b - a;
             t.off[k + 1] = t.runs.n;
             t.mh[k] = s->mh[i];

@@ -209,7 +209,8 @@ static dg_status detection_masks(coco_state *s, mask_list *l,
             if (dg__runs_reserve(&l->runs, e - a))
                 return dg__fail(ctx, DG_ENOMEM, "out of memory copying "
                                 "masks");
-            memcpy(l->runs.v + l->runs.n, sh->runs.v + a, (e - a) * 4);
+            if (e > a)
+                memcpy(l->runs.v + l->runs.n, sh->runs.v + a, (e - a) * 4);
             l->runs.n += e - a;
             mask_list_end(l, k, sh->mh[d], sh->mw[d]);
             continue;
@@ -339,7 +340,9 @@ static dg_status boundaries(coco_state *s, const mask_list *in,
         if (hi > in->n)
             hi = in->n;
         for (uint64_t k = lo; k < hi; k++) {
-            memcpy(out->runs.v + out->runs.n, j.part[b].v + at, j.len[k] * 4);
+            if (j.len[k])
+                memcpy(out->runs.v + out->runs.n, j.part[b].v + at,
+                       j.len[k] * 4);
             out->runs.n += j.len[k];
             at += j.len[k];
             if (used[k])
@@ -591,11 +594,12 @@ static dg_status oks_tiles(coco_state *s, const dg_tile_pairs *pairs,
             memcpy(gkp + gkp_off[k], gs->kp + gs->kp_off[j],
                    (gkp_off[k + 1] - gkp_off[k]) * sizeof(double));
     }
-    /* Detections: the set's own arrays, through w_src. */
+    /* Detections: the set's own arrays, through w_src (a set without
+     * keypoints has no detection matched: checked above). */
     dg_tile_pairs p = *pairs;
     p.dl = s->w_src;
-    dg_oks_input in = {p, ds->kp_off, gkp_off, ds->kp, gkp, gbox, s->g.area,
-                       gsig, sig};
+    dg_oks_input in = {p, ds ? ds->kp_off : NULL, gkp_off,
+                       ds ? ds->kp : NULL, gkp, gbox, s->g.area, gsig, sig};
     st = run_stage(s, NULL, &in, s->tile);
 out:
     free(gkp_off);
