@@ -17,7 +17,8 @@ themselves: numbers compared with ==, never approx.
       same oracles;
   (c) keypoints: the 10 stats against pycocotools on synthetic people with
       visible, occluded and unlabelled keypoints, crowd regions, labels
-      with num_keypoints 0, results with and without boxes, custom sigmas.
+      with num_keypoints 0, results with and without boxes, custom sigmas, sigmas of
+      their own for one class (against pycocotools run once per sigma set).
 """
 
 import contextlib
@@ -408,6 +409,45 @@ def test_keypoints(ck, tmp):
     # Keypoints the sigmas do not fit: refused, naming the detection.
     r = run(["coco", "--gt", gp, "--dt", dp, "--iou-type", "keypoints"], rc=2)
     ck.ok("has 5 keypoints, the sigmas are for 17" in r.err, r.err)
+    # Sigmas per class: pycocotools run once with each class's sigmas, the
+    # arrays of each category taken from its own run, the stats as
+    # summarize() takes them from those arrays.
+    gt, res = synth_people(3)
+    gp = os.path.join(tmp, "kgt-pc.json")
+    dp = os.path.join(tmp, "kdt-pc.json")
+    with open(gp, "w") as f:
+        json.dump(gt, f)
+    with open(dp, "w") as f:
+        json.dump(res, f)
+    robot = [round(0.02 + 0.01 * i, 3) for i in range(17)]
+    curves = os.path.join(tmp, "kpc.json")
+    got = detgrid(["--gt", gp, "--dt", dp, "--iou-type", "keypoints",
+                   "--kpt-sigmas", "robot=" + ",".join(str(v) for v in robot)],
+                  curves)
+    e_p = pycoco(gp, dp, "keypoints")
+    e_r = pycoco(gp, dp, "keypoints", sigmas=np.array(robot))
+    ids = sorted(c["id"] for c in gt["categories"])
+    k_robot = ids.index(7)
+    prec = e_p.eval["precision"].copy()
+    rec = e_p.eval["recall"].copy()
+    prec[:, :, k_robot] = e_r.eval["precision"][:, :, k_robot]
+    rec[:, k_robot] = e_r.eval["recall"][:, k_robot]
+    with open(curves) as f:
+        c = json.load(f)
+    ck.array_eq(np.array(c["precision"]), prec, "per-class sigmas: precision")
+    ck.array_eq(np.array(c["recall"]), rec, "per-class sigmas: recall")
+
+    def mean(x):
+        x = x[x > -1]
+        return float(np.mean(x)) if x.size else -1.0
+    t50, t75 = 0, 5
+    want = [mean(prec[:, :, :, 0, 0]), mean(prec[t50][:, :, 0, 0]),
+            mean(prec[t75][:, :, 0, 0]), mean(prec[:, :, :, 1, 0]),
+            mean(prec[:, :, :, 2, 0]), mean(rec[:, :, 0, 0]),
+            mean(rec[t50][:, 0, 0]), mean(rec[t75][:, 0, 0]),
+            mean(rec[:, :, 1, 0]), mean(rec[:, :, 2, 0])]
+    ck.eq(got["stats"], want, "per-class sigmas: stats")
+
 
 
 def test_errors(ck, tmp):

@@ -257,7 +257,8 @@ static void print_report(dg_project *p, const dg_coco_result *r,
 int cmd_coco(int argc, const char **argv)
 {
     const char *gt = NULL, *dt = NULL, *inf = NULL, *curves = NULL,
-               *device = NULL, *iou_type = "bbox", *sigmas = NULL;
+               *device = NULL, *iou_type = "bbox";
+    strlist sigmas = {{0}, 0};
     double dilation = DG_COCO_DILATION_RATIO;
     int json = 0, compact = 0, per_class = 0, exact_iou = 0, use_ignore = 0,
         verbose = 0;
@@ -272,8 +273,9 @@ int cmd_coco(int argc, const char **argv)
          "bbox (default), segm, boundary or keypoints", 0},
         {OPT_DBL, 0, "dilation-ratio", &dilation, "<r>",
          "boundary: the erosion radius over the image diagonal (0.02)", 0},
-        {OPT_STR, 0, "kpt-sigmas", &sigmas, "<s1,s2,...>",
-         "keypoints: one sigma per keypoint (default: COCO's 17)", 0},
+        {OPT_MULTI, 0, "kpt-sigmas", &sigmas, "[<class>=]<s1,s2,...>",
+         "keypoints: one sigma per keypoint, of every class or of one "
+         "(repeatable; default: COCO's 17)", 0},
         {OPT_FLAG, 0, "json", &json, NULL,
          "stats, their names and per-class AP as JSON on stdout", 0},
         {OPT_FLAG, 0, "compact", &compact, NULL, "with --json: one line", 0},
@@ -308,22 +310,32 @@ int cmd_coco(int argc, const char **argv)
                         "boundary or keypoints");
     if (!(dilation > 0 && dilation <= 1))
         cli_usage_error(usage, opts, "--dilation-ratio must be in (0, 1]");
-    double sig[DG_COCO_MAX_SIGMAS];
-    int n_sig = 0;
-    if (sigmas) {
-        const char *q = sigmas;
+    /* --kpt-sigmas: "s1,s2,..." for every class, "name=s1,..." for one;
+     * checked here, matched with classes once the project is open. */
+    static double sig[64][DG_COCO_MAX_SIGMAS];
+    int n_sig[64] = {0};
+    const char *sig_class[64] = {0};
+    for (int k = 0; k < sigmas.n; k++) {
+        const char *q = sigmas.v[k], *eq = strrchr(q, '=');
+        if (eq) {
+            sig_class[k] = q;
+            q = eq + 1;
+        }
         for (;;) {
             char *end;
             double v = strtod(q, &end);
-            if (end == q || !(v > 0 && v < 1e6) || n_sig == DG_COCO_MAX_SIGMAS)
+            if (end == q || !(v > 0 && v < 1e6) ||
+                n_sig[k] == DG_COCO_MAX_SIGMAS)
                 cli_usage_error(usage, opts, "--kpt-sigmas: positive numbers "
-                                "separated by commas");
-            sig[n_sig++] = v;
+                                "separated by commas, after 'class=' for one "
+                                "class");
+            sig[k][n_sig[k]++] = v;
             if (*end == 0)
                 break;
             if (*end != ',')
                 cli_usage_error(usage, opts, "--kpt-sigmas: positive numbers "
-                                "separated by commas");
+                                "separated by commas, after 'class=' for one "
+                                "class");
             q = end + 1;
         }
     }
@@ -370,9 +382,44 @@ int cmd_coco(int argc, const char **argv)
     }
 
     dg_coco_opts o = {exact_iou, use_ignore, (int)threads, type, dilation,
-                      sigmas ? sig : NULL, n_sig};
+                      NULL, 0, NULL, NULL};
+    dg_project_info pinfo;
+    dg_project_get_info(p, &pinfo);
+    uint32_t nc = pinfo.n_classes;
+    const double **csig = calloc(nc ? nc : 1, sizeof(*csig));
+    int *cn = calloc(nc ? nc : 1, sizeof(*cn));
+    if (!csig || !cn) {
+        free(csig);
+        free(cn);
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    for (int k = 0; k < sigmas.n; k++) {
+        if (!sig_class[k]) {
+            o.kpt_sigmas = sig[k];
+            o.n_kpt_sigmas = n_sig[k];
+            continue;
+        }
+        char name[512];
+        size_t len = (size_t)(strrchr(sig_class[k], '=') - sig_class[k]);
+        snprintf(name, sizeof(name), "%.*s", (int)len, sig_class[k]);
+        int64_t c = dg_project_class_index(p, name);
+        if (c < 0) {
+            free(csig);
+            free(cn);
+            rc = cli_error("--kpt-sigmas: no class '%s'", name);
+            goto done;
+        }
+        csig[c] = sig[k];
+        cn[c] = n_sig[k];
+        o.class_sigmas = csig;
+        o.n_class_sigmas = cn;
+    }
     dg_coco_result r;
-    if ((st = dg_coco_evaluate(ctx, p, name, &o, &r)) < 0) {
+    st = dg_coco_evaluate(ctx, p, name, &o, &r);
+    free(csig);
+    free(cn);
+    if (st < 0) {
         rc = cli_fail(ctx, st);
         goto done;
     }

@@ -530,31 +530,61 @@ out:
 }
 
 static dg_status oks_tiles(coco_state *s, const dg_tile_pairs *pairs,
-                           const double *sig, int n_sig)
+                           const dg_coco_opts *opts)
 {
     dg_ctx *ctx = s->ctx;
     const dg_shapes *gs = s->gsh, *ds = s->dsh;
     double sig_def[17];
     uint64_t G = s->g.n;
+    uint32_t C = dg__project_n_classes(s->p);
     dg_status st = DG_OK;
-    if (!sig) {
+    /* Each class's sigmas, one after another in sig; the default: the
+     * options' for every class, else COCO's 17. */
+    const double *all = opts ? opts->kpt_sigmas : NULL;
+    int n_all = opts ? opts->n_kpt_sigmas : 0;
+    if (!all) {
         for (int i = 0; i < 17; i++)
             sig_def[i] = coco_sigmas_x10[i] / 10.0;
-        sig = sig_def;
-        n_sig = 17;
+        all = sig_def;
+        n_all = 17;
     }
-    /* Every detection matched has n_sig keypoints; every label as many or
-     * none (its box then stands in, as in computeOks). */
+    uint64_t *coff = dg__alloc(ctx, (size_t)C + 1, sizeof(*coff));
+    double *sig = NULL;
+    if (!coff)
+        return DG_ENOMEM;
+    coff[0] = 0;
+    for (uint32_t c = 0; c < C; c++) {
+        int own = opts && opts->class_sigmas && opts->class_sigmas[c];
+        coff[c + 1] = coff[c] + (uint64_t)(own ? opts->n_class_sigmas[c]
+                                               : n_all);
+    }
+    if (!(sig = dg__alloc(ctx, coff[C] ? coff[C] : 1, sizeof(*sig)))) {
+        free(coff);
+        return DG_ENOMEM;
+    }
+    for (uint32_t c = 0; c < C; c++) {
+        int own = opts && opts->class_sigmas && opts->class_sigmas[c];
+        memcpy(sig + coff[c], own ? opts->class_sigmas[c] : all,
+               (coff[c + 1] - coff[c]) * sizeof(*sig));
+    }
+#define N_SIG(c) (coff[(c) + 1] - coff[c])
+    /* Every detection matched has as many keypoints as its class has
+     * sigmas; every label as many or none (its box then stands in, as in
+     * computeOks). */
     for (uint64_t k = 0; k < s->w.n; k++) {
         uint32_t d = s->w_src[k];
         uint64_t nk = ds && ds->kp_off ? (ds->kp_off[d + 1] - ds->kp_off[d]) / 3
                                         : 0;
-        if (nk != (uint64_t)n_sig) {
+        if (nk != N_SIG(s->w.cls[k])) {
             char b[300];
             who(s, &s->w, k, "detection", b, sizeof(b));
-            return dg__fail(ctx, DG_EINVAL, "coco: --iou-type keypoints: %s "
-                            "has %llu keypoints, the sigmas are for %d", b,
-                            (unsigned long long)nk, n_sig);
+            st = dg__fail(ctx, DG_EINVAL, "coco: --iou-type keypoints: %s "
+                          "has %llu keypoints, the sigmas are for %llu", b,
+                          (unsigned long long)nk,
+                          (unsigned long long)N_SIG(s->w.cls[k]));
+            free(coff);
+            free(sig);
+            return st;
         }
     }
     uint64_t *gkp_off = dg__alloc(ctx, G + 1, sizeof(*gkp_off));
@@ -570,14 +600,16 @@ static dg_status oks_tiles(coco_state *s, const dg_tile_pairs *pairs,
     for (uint64_t k = 0; k < G; k++) {
         uint32_t j = s->g_src[k];
         uint64_t nk = gs && gs->kp_off ? gs->kp_off[j + 1] - gs->kp_off[j] : 0;
-        if (nk && nk != 3 * (uint64_t)n_sig) {
+        if (nk && nk != 3 * N_SIG(s->g.cls[k])) {
             char b[300];
             who(s, s->gt, j, "label", b, sizeof(b));
             st = dg__fail(ctx, DG_EINVAL, "coco: --iou-type keypoints: %s has "
-                          "%llu keypoints, the sigmas are for %d", b,
-                          (unsigned long long)(nk / 3), n_sig);
+                          "%llu keypoints, the sigmas are for %llu", b,
+                          (unsigned long long)(nk / 3),
+                          (unsigned long long)N_SIG(s->g.cls[k]));
             goto out;
         }
+        gsig[k] = coff[s->g.cls[k]];
         gkp_off[k + 1] = gkp_off[k] + nk;
         gbox[4 * k] = s->g.x[k];
         gbox[4 * k + 1] = s->g.y[k];
@@ -601,11 +633,14 @@ static dg_status oks_tiles(coco_state *s, const dg_tile_pairs *pairs,
     dg_oks_input in = {p, ds ? ds->kp_off : NULL, gkp_off,
                        ds ? ds->kp : NULL, gkp, gbox, s->g.area, gsig, sig};
     st = run_stage(s, NULL, &in, s->tile);
+#undef N_SIG
 out:
     free(gkp_off);
     free(gbox);
     free(gsig);
     free(gkp);
+    free(coff);
+    free(sig);
     return st;
 }
 
@@ -618,8 +653,7 @@ dg_status dg__coco_tiles(coco_state *s, const dg_coco_opts *opts)
     dg_status st = pairs_init(s, &pairs, &dl, &gl);
     if (st >= 0) {
         if (s->iou_type == DG_COCO_KEYPOINTS)
-            st = oks_tiles(s, &pairs, opts ? opts->kpt_sigmas : NULL,
-                           opts ? opts->n_kpt_sigmas : 0);
+            st = oks_tiles(s, &pairs, opts);
         else
             st = mask_tiles(s, &pairs,
                             opts && opts->dilation_ratio > 0

@@ -108,6 +108,13 @@ typedef struct dg_coco_opts {
      */
     const double *kpt_sigmas;
     int n_kpt_sigmas;
+    /*
+     * Per class (the project's class index; n_classes entries, or NULL):
+     * sigmas of that class's keypoints, class_sigmas[c] NULL for the
+     * sigmas above.
+     */
+    const double *const *class_sigmas;
+    const int *n_class_sigmas;
 } dg_coco_opts;
 
 /* Timings of one evaluation, in seconds. */
