@@ -76,6 +76,9 @@ typedef struct coco_state {
     double *acc_score;
     uint8_t *acc_rank;
     uint8_t *ign;         /* na x g.n: area outside the range (or ignore) */
+    /* g.n: 1 for a label whose COCO annotation id was 0, with
+     * pycocotools_id0; else NULL */
+    uint8_t *zid;
     uint64_t *npig;       /* K x NA */
     uint32_t *mask;       /* na x n_w: TP bits, FP bits << 16 */
     /*
@@ -125,9 +128,10 @@ void dg__coco_worker_fail(coco_state *s, dg_status st, const char *msg);
 dg_status dg__coco_prepare(coco_state *s, const dg_boxset *dt);
 /*
  * The labels of the matcher's groups, grouped likewise into s->g, with
- * their ignore column per area range; and npig.
+ * their ignore column per area range; and npig. With id0, s->zid marks
+ * the labels whose annotation id was 0 (dg_coco_opts.pycocotools_id0).
  */
-dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore);
+dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore, int id0);
 /*
  * Step 3a (coco_tiles.c): the tiles of s->iou_type's IoUs, on the engine's
  * device; a no-op for boxes. Checks that every object has what the type

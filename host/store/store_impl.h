@@ -48,6 +48,10 @@ struct dg_project {
     dg_boxset labels;
     dg_shapes *label_shapes; /* masks and keypoints (shapes.c), or NULL */
     int label_shapes_known;  /* label_shapes is what the labels have */
+    /* Label records whose COCO annotation id is 0, ascending (read at
+     * open; /labels/coco_id_zero). */
+    uint64_t *zero_ids;
+    uint64_t n_zero_ids;
 
     uint32_t n_inf;
     dg_infset *inf;
