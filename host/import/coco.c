@@ -1260,6 +1260,8 @@ static int read_det_shapes(dg_ctx *ctx, const rec *r, dg_json *j,
     int other = 0;
     int rc = dg__coco_read_segm(j, f[0], iw, ih, sh, ds->rd, &area, &other,
                                 err, sizeof(err));
+    if (rc == DG_SHAPE_BAIL)
+        return 1;
     if (rc == DG_SHAPE_BAD)
         return rec_fail(ctx, r, "segmentation", "%s", err);
     if (rc == DG_SHAPE_NOMEM)
@@ -1332,7 +1334,7 @@ static int read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
         d->has_kp = (uint8_t)present(j, f[5]);
         return DG_OK;
     }
-    if ((st = read_det_shapes(ctx, r, j, f + 4, m, ds, d, w)) < 0)
+    if ((st = read_det_shapes(ctx, r, j, f + 4, m, ds, d, w)) != 0)
         return st;
     if (!d->has_bbox && !d->has_mask && !d->has_kp)
         return rec_fail(ctx, r, "bbox", "missing (and no 'segmentation' or "
@@ -1601,6 +1603,7 @@ static int read_detections_par(dg_ctx *ctx, const det_maps *m,
     for (int k = 0; k < np; k++) {
         pt[k].path = path;
         pt[k].maps = m;
+        pt[k].rd.shared = 1;
         pt[k].scratch.buf = (char *)buf;
         pt[k].scratch.len = len;
         pt[k].start = cut[k];

@@ -175,6 +175,14 @@ static int read_rle(dg_json *j, uint32_t item, double img_w, double img_h,
 {
     static const char *const names[] = {"size", "counts"};
     uint32_t f[2];
+    if (rd->shared) {
+        uint32_t cnt = dg__json_count(j, item), key = item + 1;
+        for (uint32_t m = 0; m < cnt; m++) {
+            if (dg__json_has_escape(j, key))
+                return DG_SHAPE_BAIL;
+            key = dg__json_next(j, key + 1);
+        }
+    }
     dg__json_fields(j, item, names, 2, f);
     double hw[2];
     if (f[0] == DG_JSON_NONE)

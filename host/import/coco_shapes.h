@@ -19,6 +19,13 @@ typedef struct dg_shape_reader {
     size_t xy_cap;
     char *str;       /* a counts string, unescaped */
     size_t str_cap;
+    /*
+     * Set by a reader of a file other threads read too: a key with escapes
+     * (which dg__json_fields would decode in place) then gives
+     * DG_SHAPE_BAIL, for the caller to leave the file to a reader of its
+     * own.
+     */
+    int shared;
 } dg_shape_reader;
 
 void dg__shape_reader_release(dg_shape_reader *rd);
@@ -27,7 +34,8 @@ void dg__shape_reader_release(dg_shape_reader *rd);
 enum {
     DG_SHAPE_OK = 0,
     DG_SHAPE_BAD = -1,    /* the field is wrong: err says how */
-    DG_SHAPE_NOMEM = -2
+    DG_SHAPE_NOMEM = -2,
+    DG_SHAPE_BAIL = -3    /* rd->shared and a key has escapes */
 };
 
 /*
