@@ -40,6 +40,11 @@ void dg__cl_prepare(dg_ctx *ctx);
 dg_status dg__cl_match_frames(dg_ctx *ctx, const dg_match_input *in,
                               const dg_match_output *out,
                               dg_stage_profile *prof);
+/* Same contracts and bytes as dg__mask_iou_ref and dg__oks_ref
+ * (shapes.c). */
+dg_status dg__cl_mask_iou(dg_ctx *ctx, const dg_mask_iou_input *in,
+                          double *out);
+dg_status dg__cl_oks(dg_ctx *ctx, const dg_oks_input *in, double *out);
 /* Same contract and bytes as dg__bootstrap_sums_ref. */
 dg_status dg__cl_bootstrap_sums(dg_ctx *ctx, const dg_boot_input *in,
                                 uint32_t b0, uint32_t nb, uint64_t *sums);

@@ -19,12 +19,14 @@ extern const char dg_cl_src_frame[];
 extern const char dg_cl_src_frames[];
 extern const char dg_cl_src_bootstrap[];
 extern const char dg_cl_src_embed[];
+extern const char dg_cl_src_shapes[];
 
 /* The programs (program.c), each one or more kernel files. */
 enum {
     DG_CL_PROG_MATCH,     /* iou.cl, frame.cl (twice), frames.cl */
     DG_CL_PROG_BOOTSTRAP, /* bootstrap.cl */
     DG_CL_PROG_EMBED,     /* embed.cl */
+    DG_CL_PROG_SHAPES,    /* shapes.cl */
     DG_CL_N_PROGS
 };
 
@@ -87,6 +89,7 @@ struct dg_cl_state {
     /* The matching program's kernels, made by dg__cl_ensure_match. */
     cl_kernel k_frames, k_frames_big;
     cl_kernel k_boot; /* bootstrap.cl, made on first use */
+    cl_kernel k_mask_iou, k_oks; /* shapes.cl, made on first use */
 
     /* The matching program built on a thread of its own while the caller
      * loads its input (dg__cl_prepare); joined by dg__cl_ensure_match. */

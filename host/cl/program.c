@@ -52,6 +52,8 @@ static const struct {
                               {""}},
     [DG_CL_PROG_EMBED] = {"embeddings", 1, {"embed.cl"}, {dg_cl_src_embed},
                           {""}},
+    [DG_CL_PROG_SHAPES] = {"shapes", 1, {"shapes.cl"}, {dg_cl_src_shapes},
+                           {""}},
 };
 
 /* Reads a whole file; NULL with errno on failure. */
@@ -275,8 +277,9 @@ static dg_status assemble_source(dg_ctx *ctx, const struct dg_cl_state *st,
     *from_dir = dir != NULL;
     snprintf(line, sizeof(line),
              "/* detgrid: defines shared with the host */\n"
-             "#define DG_FP %d\n#define DG_TP %d\n#define DG_IGN %d\n",
-             DG_FP, DG_TP, DG_IGN);
+             "#define DG_FP %d\n#define DG_TP %d\n#define DG_IGN %d\n"
+             "#define DG_OKS_MAX_KP %d\n",
+             DG_FP, DG_TP, DG_IGN, DG_OKS_MAX_KP);
     sb_str(&b, line);
     /*
      * CPU devices sort a frame on one work-item (kernels/frame.cl): their

@@ -393,6 +393,10 @@ static void state_free(struct dg_cl_state *s)
         clReleaseKernel(s->k_frames);
     if (s->k_boot)
         clReleaseKernel(s->k_boot);
+    if (s->k_mask_iou)
+        clReleaseKernel(s->k_mask_iou);
+    if (s->k_oks)
+        clReleaseKernel(s->k_oks);
     dg__cl_programs_release(s);
     if (s->copyq)
         clReleaseCommandQueue(s->copyq);

@@ -84,6 +84,70 @@ typedef struct dg_stage_profile {
  */
 enum { DG_AGN_BACKGROUND = -1, DG_AGN_IGNORED = -2 };
 
+/* ---- IoU tiles of shapes: mask IoU and OKS ------------------------------- */
+
+/*
+ * The pairs to score, by group: group q pairs the detections
+ * dl[doff[q] .. doff[q+1]) with the ground truths gl[goff[q] .. goff[q+1])
+ * (indices into the object arrays of the input); its tile, nd x ng values
+ * detection-major (out[tile_off[q] + i * ng + j]), starts at tile_off[q]
+ * of the output, and tile_off[n_groups] is the output's length.
+ */
+typedef struct dg_tile_pairs {
+    uint32_t n_groups;
+    const uint64_t *doff, *goff, *tile_off;
+    const uint32_t *dl, *gl;
+} dg_tile_pairs;
+
+/*
+ * Masks (core.h: COCO run-length codes): object i's runs are
+ * cnts[off[i] .. off[i+1]), its size h[i] x w[i], bb[4i .. 4i+4) its
+ * dg__rle_bbox.
+ */
+typedef struct dg_mask_objs {
+    const uint64_t *off;
+    const uint32_t *cnts;
+    const uint32_t *h, *w;
+    const uint32_t *bb;
+} dg_mask_objs;
+
+/*
+ * Mask IoU as pycocotools' rleIou: 0 where the boxes bb do not overlap;
+ * -1 where they do but the sizes differ; else the pixels both have over
+ * the pixels either has (over the detection's pixels when the ground
+ * truth is a crowd region, crowd[g]), 0 when they share none. Integer
+ * counts and one division, so every device gives the same bytes.
+ */
+typedef struct dg_mask_iou_input {
+    dg_tile_pairs pairs;
+    dg_mask_objs dt, gt;
+    const uint8_t *crowd; /* per ground-truth object */
+} dg_mask_iou_input;
+
+/*
+ * Object keypoint similarity as pycocotools' computeOks: object i's
+ * keypoints are kp[kp_off[i] .. kp_off[i+1]), (x, y, v) triples; a
+ * detection has k of them, one per sigma of the ground truth it is paired
+ * with, and the ground truth k or none (the caller checks). Ground truth g
+ * has box gbox[4g ..] (x, y, w, h), area garea[g] and sigmas sig[gsig[g]
+ * ..]. With k1 > 0 of its keypoints visible (v > 0), e_i = (dx^2 + dy^2) /
+ * (2 sigma_i)^2 / (area + eps) / 2 over the visible ones, d the offset
+ * from the ground truth's keypoint; with none, over all k, d the distance
+ * outside the box grown by its size on each side. OKS = sum(exp(-e_i)) /
+ * count, the sum in numpy's pairwise order and exp dg__oks_exp (ref.h),
+ * so every device gives the same bytes.
+ */
+#define DG_OKS_MAX_KP 240 /* keypoints an object may have (two summation
+                             blocks of numpy's, at most 128 each) */
+typedef struct dg_oks_input {
+    dg_tile_pairs pairs;
+    const uint64_t *dkp_off, *gkp_off;
+    const double *dkp, *gkp;
+    const double *gbox, *garea;
+    const uint64_t *gsig;
+    const double *sig;
+} dg_oks_input;
+
 /* ---- bootstrap -------------------------------------------------------------- */
 
 /*

@@ -172,6 +172,20 @@ void dg__engine_profile(const dg_engine *e, dg_stage_profile *out)
     *out = e->prof;
 }
 
+dg_status dg__engine_mask_iou(dg_engine *e, dg_ctx *ctx,
+                              const dg_mask_iou_input *in, double *out)
+{
+    STAGE("mask IoU", dg__cl_mask_iou(e->ctx, in, out),
+          dg__mask_iou_ref(ctx, in, out));
+}
+
+dg_status dg__engine_oks(dg_engine *e, dg_ctx *ctx, const dg_oks_input *in,
+                         double *out)
+{
+    STAGE("keypoint similarity", dg__cl_oks(e->ctx, in, out),
+          dg__oks_ref(ctx, in, out));
+}
+
 dg_status dg__engine_bootstrap_sums(dg_engine *e, dg_ctx *ctx,
                                     const dg_boot_input *in, uint32_t b0,
                                     uint32_t nb, uint64_t *sums)

@@ -48,6 +48,15 @@ dg_status dg__engine_match(dg_engine *e, dg_ctx *ctx, const dg_match_input *in,
 /* What the device stages of e moved and took so far (zeros on the
  * reference path). */
 void dg__engine_profile(const dg_engine *e, dg_stage_profile *out);
+/*
+ * The IoU tiles of masks and of keypoints (stages.h). On the reference
+ * path they may run on several threads at once, each with its own ctx
+ * (dg__ctx_worker) and its own groups; on a device one call at a time.
+ */
+dg_status dg__engine_mask_iou(dg_engine *e, dg_ctx *ctx,
+                              const dg_mask_iou_input *in, double *out);
+dg_status dg__engine_oks(dg_engine *e, dg_ctx *ctx, const dg_oks_input *in,
+                         double *out);
 dg_status dg__engine_bootstrap_sums(dg_engine *e, dg_ctx *ctx,
                                     const dg_boot_input *in, uint32_t b0,
                                     uint32_t nb, uint64_t *sums);

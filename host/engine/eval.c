@@ -264,11 +264,10 @@ static int fault_here(int rank)
 
 static dg_status check_args(eval_run *e, const char *name)
 {
-    int64_t which = dg_project_inference_index(e->p, name);
-    if (which < 0)
-        return dg__fail(e->ctx, DG_ENOTFOUND, "'%s': no inference set '%s'",
-                        dg__project_path(e->p), name);
-    e->which = (uint32_t)which;
+    dg_status st = dg_project_find(e->ctx, e->p, DG_NAME_INFERENCES, name,
+                                   &e->which);
+    if (st < 0)
+        return st;
     if (e->n_iou < 1 || e->n_iou > DG_MAX_IOU_THRESHOLDS)
         return dg__fail(e->ctx, DG_EINVAL, "need 1 to %d IoU thresholds",
                         DG_MAX_IOU_THRESHOLDS);
@@ -363,12 +362,14 @@ static dg_status load(eval_run *e)
 static dg_status order(eval_run *e)
 {
     double t0 = dg__now();
+    dg__progress(e->ctx, "order", 0, 1);
     e->pos = dg__alloc(e->ctx, e->n_det ? e->n_det : 1, 4);
     if (!e->pos)
         return DG_ENOMEM;
     dg_status st = dg__order_dets(e->ctx, &e->t, e->n_det, e->dt.cls,
                                   e->dt.score, e->pos);
     e->t_order += dg__now() - t0;
+    dg__progress(e->ctx, "order", 1, 1);
     return st;
 }
 
@@ -409,10 +410,12 @@ static dg_status order_first(eval_run *e)
     e->pos = dg__alloc(ctx, e->n_det ? e->n_det : 1, 4);
     if (!e->pos)
         return DG_ENOMEM;
+    dg__progress(ctx, "order", 0, 1);
     dg_status st = dg__order_columns(ctx, &e->t, e->p, e->which, e->n_det,
                                      e->pos);
     if (st < 0)
         return st;
+    dg__progress(ctx, "order", 1, 1);
     /* Other sets' pending outcomes make room for this one's. */
     if ((st = dg__project_spill_pending(ctx, e->p)) < 0)
         return st;

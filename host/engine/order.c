@@ -10,6 +10,7 @@
  * keys for large classes, a merge sort for small ones (a 16-bit radix pass
  * clears 64 Ki counters, which small classes do not repay).
  */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,7 +246,7 @@ dg_status dg__order_columns(dg_ctx *ctx, dg_results_tables *r, dg_project *p,
                                     &own_sc)) < 0)
         goto out;
     for (uint64_t i = 0; i < n; i++)
-        if (!(sc[i] >= 0 && sc[i] <= 1)) {
+        if (!isfinite(sc[i])) {
             st = dg__fail(ctx, DG_EFORMAT,
                           "'%s': /inferences/%s record %llu: field 'score': "
                           "invalid value %g",

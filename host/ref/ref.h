@@ -59,6 +59,26 @@ dg_status dg__match_agnostic_ref(dg_ctx *ctx, const dg_match_input *in,
 dg_status dg__match_frames_ref(dg_ctx *ctx, const dg_match_input *in,
                                const dg_match_output *out);
 
+/* ---- shapes: mask IoU and OKS tiles (shape_ref.c) -------------------------------- */
+
+/* One pair of dg_mask_iou_input (stages.h): detection d, ground truth g. */
+double dg__mask_iou_pair_ref(const dg_mask_iou_input *in, uint32_t d,
+                             uint32_t g);
+/* Every tile of in into out (in->pairs.tile_off[n_groups] values). */
+dg_status dg__mask_iou_ref(dg_ctx *ctx, const dg_mask_iou_input *in,
+                           double *out);
+/*
+ * exp(x) to within a few parts in 2^80 before its one rounding (so
+ * correctly rounded but for about one x in 2^27; subnormal results, x <
+ * -708.4, round twice), in IEEE double operations alone: kernels/shapes.cl
+ * does the same ones.
+ */
+double dg__oks_exp(double x);
+/* One pair of dg_oks_input (stages.h). */
+double dg__oks_pair_ref(const dg_oks_input *in, uint32_t d, uint32_t g);
+/* Every tile of in into out. */
+dg_status dg__oks_ref(dg_ctx *ctx, const dg_oks_input *in, double *out);
+
 /* ---- bootstrap (bootstrap_ref.c) ------------------------------------------------ */
 
 /* The sums of resamples b0 .. b0 + nb - 1 (stages.h: dg_boot_input). */
