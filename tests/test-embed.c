@@ -224,10 +224,10 @@ static dg_status end_to_end(dg_ctx *ctx, const float *x, uint32_t n,
     o->xy = malloc(2 * (size_t)n * 8);
     o->comp = malloc(2 * (size_t)d * 8);
     o->dist = malloc((size_t)n * 8);
-    o->cent = malloc((size_t)(k ? k : 12) * d * 8);
+    o->cent = malloc((size_t)(k ? k : 30) * d * 8);
     o->assign = malloc((size_t)n * 4);
     dg_status st = dg_embed_pca(ctx, &pts, max_fit, o->xy, o->var, o->comp);
-    dg_kmeans_opts ko = {k, 7, 0, max_fit};
+    dg_kmeans_opts ko = {k, 7, 0, max_fit, DG_CHOOSE_K_SILHOUETTE, 0, 0};
     if (st == DG_OK)
         st = dg_embed_kmeans(ctx, &pts, &ko, o->assign, o->dist, o->cent,
                              &o->inertia, &o->k);
@@ -369,7 +369,7 @@ static void reference_answers(dg_ctx *ctx)
     /* Errors: k > n, no points. */
     const float *rows[1] = {z};
     dg_embed_points pts = {1, 1, rows};
-    dg_kmeans_opts ko = {2, 1, 0, 0};
+    dg_kmeans_opts ko = {2, 1, 0, 0, DG_CHOOSE_K_SILHOUETTE, 0, 0};
     uint32_t asg[1];
     CHECK_EQ_INT(dg_embed_kmeans(ctx, &pts, &ko, asg, NULL, NULL, NULL, NULL),
                  DG_EINVAL);

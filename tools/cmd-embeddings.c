@@ -18,7 +18,8 @@ static const char *const usage[] = {
     "[--crops] [--projection pca|layout] "
     "[--color precision|recall|f1|confusion] "
     "[--only tp|fp|fn|misclassified] [--conf <c>] [--iou <t>] "
-    "[--plot out.svg|out.png] [--clusters <k>] [--patterns] "
+    "[--plot out.svg|out.png] [--clusters <k>] "
+    "[--choose-k silhouette|bic|elbow] [--k-max <n>] [--patterns] "
     "[--save-segment <name> [--cluster <i>]] [--json]",
     NULL};
 
@@ -252,6 +253,23 @@ static void print_json(const view *v, int compact)
         cJSON_AddItemToArray(arr, point_json(v, i));
     if (res->clusters) {
         cJSON_AddNumberToObject(j, "k", res->k);
+        if (res->k_chosen) {
+            const dg_k_choice *kc = &res->k_choice;
+            cJSON *kj = cJSON_AddObjectToObject(j, "k_choice");
+            cJSON_AddStringToObject(kj, "method",
+                                    dg_choose_k_name(kc->method));
+            cJSON_AddNumberToObject(kj, "sample", (double)kc->sample);
+            cJSON *sc = cJSON_AddArrayToObject(kj, "scores");
+            for (uint32_t k = 1; k <= kc->k_max + 1 && k <= DG_K_CHOICE_MAX + 1;
+                 k++) {
+                if (isnan(kc->score[k]))
+                    continue;
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddNumberToObject(e, "k", k);
+                cJSON_AddItemToObject(e, "score", cli_num(kc->score[k]));
+                cJSON_AddItemToArray(sc, e);
+            }
+        }
         cJSON *ca = cJSON_AddArrayToObject(j, "clusters");
         for (uint32_t c = 0; c < res->k; c++)
             cJSON_AddItemToArray(ca, cluster_json(v->p, &res->clusters[c],
@@ -273,7 +291,11 @@ static void print_text(const view *v, const char *plot)
     printf("%s variance %.4g, %.4g; %.3f s",
            v->layout ? "kNN layout from PCA of" : "PCA:", res->var[0],
            res->var[1], res->seconds_projection);
-    if (pc)
+    if (pc && res->k_chosen)
+        printf("; k-means: k = %u (by %s), %.3f s", k,
+               dg_choose_k_name(res->k_choice.method),
+               res->seconds_clustering);
+    else if (pc)
         printf("; k-means: k = %u, %.3f s", k, res->seconds_clustering);
     printf("\n");
     if (pc) {
@@ -362,9 +384,9 @@ int cmd_embeddings(int argc, const char **argv)
 {
     const char *inf = NULL, *model = NULL, *color = NULL, *only = NULL,
                *plot = NULL, *save = NULL, *segment = NULL, *device = NULL,
-               *proj = NULL;
+               *proj = NULL, *choose = NULL;
     double conf = NAN, iou = NAN;
-    long k_opt = -1, cluster_opt = -1, seed = 1;
+    long k_opt = -1, cluster_opt = -1, seed = 1, k_max = 0;
     int crops_mode = 0, patterns = 0, json = 0, compact = 0;
     cli_opt opts[] = {
         CLI_OPT_INFERENCES(inf),
@@ -390,8 +412,13 @@ int cmd_embeddings(int argc, const char **argv)
         {OPT_STR, 0, "plot", &plot, "<file>",
          "write the scatter plot (.svg or .png)", 0},
         {OPT_INT, 'k', "clusters", &k_opt, "<k>",
-         "k-means with k clusters (0: chosen by the elbow, the default for "
-         "frames; crops: classes + 2, at most 24)",
+         "k-means with k clusters (0: chosen, the default for frames; "
+         "crops: classes + 2, at most 24)",
+         0},
+        {OPT_STR, 0, "choose-k", &choose, "<criterion>",
+         "how k is chosen: silhouette (default), bic or elbow", 0},
+        {OPT_INT, 0, "k-max", &k_max, "<n>",
+         "the largest k considered when choosing (default 30, at most 64)",
          0},
         {OPT_FLAG, 0, "patterns", &patterns, NULL,
          "rank clusters by how much worse the model does there", 0},
@@ -450,6 +477,16 @@ int cmd_embeddings(int argc, const char **argv)
                         "or --save-segment");
     if (seed < 0)
         cli_usage_error(usage, opts, "--seed must be >= 0");
+    int choose_k = choose ? dg_choose_k_parse(choose) : 0;
+    if (choose_k < 0)
+        cli_usage_error(usage, opts, "--choose-k: '%s' is not silhouette, "
+                        "bic or elbow", choose);
+    if (k_max < 0 || k_max > DG_K_CHOICE_MAX)
+        cli_usage_error(usage, opts, "--k-max must be 2 .. %d",
+                        DG_K_CHOICE_MAX);
+    if (k_max == 1)
+        cli_usage_error(usage, opts, "--k-max must be 2 .. %d",
+                        DG_K_CHOICE_MAX);
     dg_ctx *ctx = cli_ctx(device);
     dg_project *p = NULL;
     dg_results *r = NULL;
@@ -490,6 +527,8 @@ int cmd_embeddings(int argc, const char **argv)
     eo.layout = layout;
     eo.cluster = k_opt >= 0 || patterns || save;
     eo.k = (int32_t)k_opt;
+    eo.choose = (dg_choose_k)choose_k;
+    eo.k_max = (uint32_t)k_max;
     eo.seed = (uint64_t)seed;
     if ((st = dg_embeddings_evaluate(ctx, p, r, &eo, &res)) < 0) {
         rc = cli_fail(ctx, st);

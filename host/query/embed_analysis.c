@@ -143,7 +143,8 @@ static dg_status cluster(dg_ctx *ctx, dg_engine *eng, dg_project *p,
 {
     uint32_t F = out->n_frames, n_classes = dg__project_n_classes(p);
     uint64_t n = out->n;
-    dg_kmeans_opts ko = {(uint32_t)(o->k > 0 ? o->k : 0), o->seed, 0, 0};
+    dg_kmeans_opts ko = {(uint32_t)(o->k > 0 ? o->k : 0), o->seed, 0, 0,
+                         o->choose, o->k_max, 0};
     if (o->crops && o->k < 0)
         ko.k = n_classes + 2 < 24 ? n_classes + 2 : 24;
     if (ko.k > n)
@@ -153,8 +154,10 @@ static dg_status cluster(dg_ctx *ctx, dg_engine *eng, dg_project *p,
     if (!out->assign || !out->dist)
         return oom(ctx);
     double t0 = dg__now();
+    out->k_chosen = ko.k == 0;
     dg_status st = dg__embed_kmeans_on(ctx, eng, pts, &ko, out->assign,
-                                       out->dist, NULL, NULL, &out->k);
+                                       out->dist, NULL, NULL, &out->k,
+                                       &out->k_choice);
     if (st < 0)
         return st;
     out->seconds_clustering = dg__now() - t0;

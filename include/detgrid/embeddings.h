@@ -139,11 +139,48 @@ typedef struct dg_layout_opts {
 dg_status dg_embed_layout(dg_ctx *ctx, const dg_embed_points *pts,
                           const dg_layout_opts *o, double *xy);
 
+/* How k-means chooses k when it is not given. */
+typedef enum dg_choose_k {
+    /*
+     * The default: the k of the highest mean silhouette (Rousseeuw 1987)
+     * of the sample's clustering, exact pairwise Euclidean distances; on a
+     * tie the smaller k.
+     */
+    DG_CHOOSE_K_SILHOUETTE = 0,
+    /*
+     * The k of the highest BIC of a spherical Gaussian mixture with one
+     * shared variance fitted by k-means (X-means, Pelleg and Moore 2000).
+     */
+    DG_CHOOSE_K_BIC = 1,
+    /*
+     * The elbow (detgrid 0.x's rule): the smallest k after which one more
+     * cluster lowers the inertia by less than 15 %.
+     */
+    DG_CHOOSE_K_ELBOW = 2
+} dg_choose_k;
+
+/* "silhouette", "bic", "elbow"; NULL for another value. */
+const char *dg_choose_k_name(dg_choose_k c);
+/* The criterion named s, or -1. */
+int dg_choose_k_parse(const char *s);
+
+/* The largest k a choice considers. */
+#define DG_K_CHOICE_MAX 64
+
 typedef struct dg_kmeans_opts {
     uint32_t k;        /* clusters; 0: chosen (dg_embed_choose_k) */
     uint64_t seed;     /* k-means++ initialisation */
     uint32_t max_iter; /* 0: 50 */
     uint64_t max_fit;  /* iterate on every ceil(n / max_fit)-th point; 0: 20000 */
+    dg_choose_k choose; /* with k 0: the criterion */
+    uint32_t k_max;    /* with k 0: candidates 2 .. k_max; 0: 30; at most DG_K_CHOICE_MAX */
+    /*
+     * k-means++ starts, each followed by Lloyd's iterations on the fit
+     * points; the one of least inertia there is kept (the earliest on a
+     * tie). The first start is seeded with seed, start i > 0 with a seed
+     * derived from seed and i. 0: 4.
+     */
+    uint32_t starts;
 } dg_kmeans_opts;
 
 /*
@@ -155,23 +192,42 @@ typedef struct dg_kmeans_opts {
  * assignment changes or max_iter; then every point is assigned. Device and
  * reference give identical assignments and centroids. assign gets n
  * cluster indices; dist (or NULL) each point's squared distance to its
- * centroid; centroids (or NULL) k x dim doubles (room for
- * 12 x dim when o->k is 0); inertia (or NULL)
- * the sum of squared distances of all points. *k_used (or NULL) gets k,
- * after choosing when o->k is 0. k must not exceed n.
+ * centroid; centroids (or NULL) k x dim doubles (room for k_max x dim when
+ * o->k is 0); inertia (or NULL) the sum of squared distances of all
+ * points. *k_used (or NULL) gets k, after choosing when o->k is 0. k must
+ * not exceed n.
  */
 dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
                           const dg_kmeans_opts *o, uint32_t *assign,
                           double *dist, double *centroids, double *inertia,
                           uint32_t *k_used);
 
+/* How k was chosen, with every candidate's score. */
+typedef struct dg_k_choice {
+    dg_choose_k method;
+    uint32_t k;              /* the choice */
+    uint32_t k_max;          /* candidates were 2 .. k_max (elbow: from 1) */
+    uint64_t sample;         /* points the candidates were fitted on */
+    /*
+     * score[k] for each candidate k (NaN elsewhere): the mean silhouette,
+     * the BIC, or for the elbow the inertia of k clusters over that of
+     * k - 1. The elbow stops at the first k whose ratio exceeds 0.85, so
+     * later entries stay NaN.
+     */
+    double score[DG_K_CHOICE_MAX + 2];
+} dg_k_choice;
+
 /*
- * Chooses k in 2 .. k_max (0: 12) by the elbow of k-means inertia on a
- * sample of at most 2000 points: the smallest k after which one more
- * cluster lowers the inertia by less than 15 %.
+ * Chooses k for dg_embed_kmeans by o->choose among 2 .. o->k_max (0: 30,
+ * at most DG_K_CHOICE_MAX and fewer than the sample's points) on a sample
+ * of at most 1000 evenly spaced points (every ceil(n / 1000)-th): per
+ * candidate, seeded k-means++ (o->seed) and at most 20 Lloyd iterations on
+ * the sample, on ctx's device or the reference path (identical bytes); the
+ * scores are computed on the host from those, in a fixed order, so both
+ * paths choose the same k. Fewer than 4 sample points: k = min(2, n).
  */
 dg_status dg_embed_choose_k(dg_ctx *ctx, const dg_embed_points *pts,
-                            uint32_t k_max, uint64_t seed, uint32_t *k);
+                            const dg_kmeans_opts *o, dg_k_choice *out);
 
 /* ---- failure patterns --------------------------------------------------- */
 
@@ -265,16 +321,18 @@ typedef struct dg_embeddings_opts {
     int layout;        /* 0: PCA; 1: the kNN layout (dg_embed_layout) */
     int cluster;       /* 1: k-means and failure patterns too */
     /*
-     * Clusters: 0 chosen by the elbow (dg_embed_choose_k); -1 the default:
-     * the elbow for frames, the classes + 2 (at most 24) for crops, which
+     * Clusters: 0 chosen by `choose` (dg_embed_choose_k); -1 the default:
+     * chosen for frames, the classes + 2 (at most 24) for crops, which
      * gather around their classes. At most the number of points.
      */
     int32_t k;
+    dg_choose_k choose; /* the criterion when k is chosen */
+    uint32_t k_max;     /* the largest k it considers; 0: 30 */
     uint64_t seed;     /* k-means and the layout */
 } dg_embeddings_opts;
 
 /* Model NULL, frames, conf 0.1, IoU index 0, every point, PCA, no
- * clusters, k -1, seed 1. */
+ * clusters, k -1 (silhouette, k_max 30), seed 1. */
 void dg_embeddings_opts_init(dg_embeddings_opts *o);
 
 typedef struct dg_embeddings_result {
@@ -296,6 +354,8 @@ typedef struct dg_embeddings_result {
     double var[2];     /* the two PCA eigenvalues (the layout starts there) */
     /* Clusters (opts.cluster), else k 0 and NULL. */
     uint32_t k;
+    int k_chosen;      /* 1 when k was chosen; then k_choice says how */
+    dg_k_choice k_choice;
     uint32_t *assign;  /* n: each point's cluster */
     double *dist;      /* n: its squared distance to the centroid */
     dg_pattern_cluster *clusters; /* k, worst first (dg_patterns_*) */

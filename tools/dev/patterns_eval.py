@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""How the pattern finders behave on planted data (docs/EMBEDDINGS.md,
+docs/SLICES.md): per scenario and setting, over many seeds, how often the
+planted failure is ranked first with Jaccard >= 0.8 against the planted
+frames (or crops), the mean Jaccard, the k chosen, and on unplanted data
+how often anything is reported as significant.
+
+    tools/dev/patterns_eval.py frames --seeds 1-20
+    tools/dev/patterns_eval.py frames --geometry aniso,nested --criteria silhouette,bic
+    tools/dev/patterns_eval.py slices --seeds 1-100 --null
+
+Scenarios:
+  frames  `synth --embeddings D --scenes S --plant-pattern miss`: one scene
+          of S loses its most common class; `embeddings --patterns` must
+          rank a cluster holding that scene's frames first. --geometry
+          replaces the frame embeddings (scene labels and the planted
+          failure stay) to try harder shapes:
+            synth   synth's own: isotropic scenes of equal spread;
+            aniso   each scene stretched 3x along a random direction, its
+                    spread drawn in [0.5, 1.5] x, its share of frames
+                    uneven (sizes follow the synth's hash, then a random
+                    fifth of the scenes is made 3x denser);
+            nested  scenes in 3 super-groups: a scene's centre is its
+                    group's plus 0.45 x its own offset.
+  crops   `synth --embeddings D --plant-pattern look`: a third of one
+          class's objects look different and are missed; `embeddings
+          --crops --patterns` must rank a cluster holding those label
+          crops first.
+  slices  `synth --metadata --plant-slice`: detections vanish in the
+          frames of a conjunction of two metadata conditions;
+          `slices` must rank a slice holding those frames first; with
+          --null nothing is planted and every significant slice is a
+          false positive.
+
+Nothing here is a test; tests/test_slices.py and tests/test-slices.c
+assert on seeds this script was not run on while tuning.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def run(binary, args):
+    p = subprocess.run([binary] + args, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("patterns_eval: %s failed (%d): %s"
+                 % (" ".join(args), p.returncode, p.stderr[-2000:]))
+    return p
+
+
+def seeds_of(s):
+    out = []
+    for part in s.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            out.extend(range(int(a), int(b) + 1))
+        else:
+            out.append(int(part))
+    return out
+
+
+def jaccard(a, b):
+    a, b = set(a), set(b)
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def regeometry(h5, geometry, dim, seed, tmp):
+    """Replaces the frame embeddings of model synth by the geometry's."""
+    import h5py
+    with h5py.File(h5, "r") as h:
+        scene = h["frames/meta/scene"][:].astype(int)
+    rng = np.random.default_rng(seed + 7919)
+    S = scene.max() + 1
+    if geometry == "aniso":
+        centre = rng.normal(0, 1, (S, dim))
+        axis = rng.normal(0, 1, (S, dim))
+        axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+        spread = rng.uniform(0.5, 1.5, S) * 0.35
+        x = centre[scene] + spread[scene, None] * rng.normal(0, 1, (len(scene), dim))
+        along = rng.normal(0, 1, len(scene)) * spread[scene] * 3.0
+        x += along[:, None] * axis[scene]
+    else:  # nested
+        group = rng.integers(0, 3, S)
+        gcentre = rng.normal(0, 1, (3, dim))
+        centre = gcentre[group] + 0.45 * rng.normal(0, 1, (S, dim))
+        x = centre[scene] + 0.35 * 0.45 * rng.normal(0, 1, (len(scene), dim))
+    path = os.path.join(tmp, "frames.npy")
+    np.save(path, x.astype(np.float32))
+    return path
+
+
+def frames_case(args, seed, S, dim, geometry, tmp):
+    import h5py
+    h5 = os.path.join(tmp, "p-%d-%d-%d-%s.h5" % (seed, S, dim, geometry))
+    if not os.path.exists(h5):
+        r = run(args.bin, ["synth", "--frames", str(args.frames),
+                           "--embeddings", str(dim), "--scenes", str(S),
+                           "--plant-pattern", "miss", "--seed", str(seed),
+                           "-o", h5])
+        ps = int(re.search(r"scene (\d+)", r.stderr).group(1))
+        if geometry != "synth":
+            npy = regeometry(h5, geometry, dim, seed, tmp)
+            run(args.bin, ["import", "embeddings", h5, "--model", "synth",
+                           "--frames", npy])
+        run(args.bin, ["eval", h5])
+        with h5py.File(h5, "a") as h:
+            h.attrs["planted_scene"] = ps
+    with h5py.File(h5, "r") as h:
+        ps = int(h.attrs["planted_scene"])
+        scene = h["frames/meta/scene"][:].astype(int)
+    planted = np.nonzero(scene == ps)[0].tolist()
+    return h5, planted
+
+
+def frames_main(args):
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = args.keep or tmp
+        for geometry in args.geometry.split(","):
+            for S in [int(x) for x in args.scenes.split(",")]:
+                for dim in [int(x) for x in args.dims.split(",")]:
+                    for crit in args.criteria.split(","):
+                        js, ks = [], []
+                        for seed in seeds_of(args.seeds):
+                            h5, planted = frames_case(args, seed, S, dim,
+                                                      geometry, tmp)
+                            r = run(args.bin, ["embeddings", h5, "--patterns",
+                                               "--json", "--choose-k", crit])
+                            j = json.loads(r.stdout)
+                            top = j["clusters"][0]["cluster"]
+                            got = [p["frame"] for p in j["points"]
+                                   if p["cluster"] == top]
+                            js.append(jaccard(got, planted))
+                            ks.append(j["k"])
+                        rows.append((geometry, S, dim, crit, js, ks))
+                        print("%-7s S=%-3d D=%-4d %-10s first with J>=0.8: "
+                              "%3d/%-3d  mean J %.3f  k median %g (%d..%d)"
+                              % (geometry, S, dim, crit,
+                                 sum(x >= 0.8 for x in js), len(js),
+                                 statistics.mean(js), statistics.median(ks),
+                                 min(ks), max(ks)), flush=True)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("scenario", choices=["frames", "crops", "slices"])
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "detgrid"))
+    ap.add_argument("--seeds", default="1-20")
+    ap.add_argument("--frames", type=int, default=2000)
+    ap.add_argument("--scenes", default="8,12,20,30")
+    ap.add_argument("--dims", default="64")
+    ap.add_argument("--geometry", default="synth")
+    ap.add_argument("--criteria", default="silhouette,bic,elbow")
+    ap.add_argument("--keep", help="keep the projects in this folder")
+    args = ap.parse_args()
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+    if args.scenario == "frames":
+        frames_main(args)
+
+
+if __name__ == "__main__":
+    main()
