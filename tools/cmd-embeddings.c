@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cmds.h"
+#include "explain.h"
 
 static const char *const usage[] = {
     "detgrid embeddings <project.h5> [--inferences <name>] [--model <m>] "
@@ -55,23 +56,9 @@ static cJSON *cluster_json(dg_project *p, const dg_pattern_cluster *c,
         cJSON_AddItemToObject(o, "fn_share", cli_num(c->fn_share));
     }
     cJSON_AddItemToObject(o, "z", cli_num(c->z));
-    cJSON *dc = cJSON_AddArrayToObject(o, "dominant_error_classes");
-    for (int i = 0; i < 3; i++) {
-        if (c->top_class[i] == UINT32_MAX)
-            break;
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "class",
-                                dg_project_class_name(p, c->top_class[i]));
-        cJSON_AddNumberToObject(e, "errors", (double)c->top_count[i]);
-        cJSON_AddItemToArray(dc, e);
-    }
-    cJSON *rf = cJSON_AddArrayToObject(o, "representative_frames");
-    for (int i = 0; i < 5; i++) {
-        if (c->rep_frame[i] == UINT32_MAX)
-            break;
-        cJSON_AddItemToArray(
-            rf, cJSON_CreateString(dg_project_frame_id(p, c->rep_frame[i])));
-    }
+    cJSON_AddItemToObject(o, "p", cli_num(c->p));
+    cJSON_AddItemToObject(o, "q", cli_num(c->q));
+    cli_explain_json(cJSON_AddObjectToObject(o, "explain"), p, &c->explain);
     return o;
 }
 
@@ -299,30 +286,30 @@ static void print_text(const view *v, const char *plot)
         printf("; k-means: k = %u, %.3f s", k, res->seconds_clustering);
     printf("\n");
     if (pc) {
-        printf("\n%4s %7s %8s %8s %8s %8s %9s %9s %8s  %s\n", "rank",
+        printf("\n%4s %7s %8s %8s %8s %8s %9s %9s %8s %9s\n", "rank",
                "cluster", "size", "TP", "FP", "FN", "F1",
-               v->crops ? "FP/FN %" : "deficit", "z",
-               "dominant error classes; representative frames");
+               v->crops ? "FP/FN %" : "deficit", "z", "q");
         for (uint32_t c = 0; c < k; c++) {
             const dg_pattern_cluster *q = &pc[c];
-            char share[32];
+            char share[32], ex[512];
             if (v->crops)
                 snprintf(share, sizeof(share), "%.0f/%.0f",
                          isnan(q->fp_share) ? 0 : 100 * q->fp_share,
                          isnan(q->fn_share) ? 0 : 100 * q->fn_share);
             else
                 snprintf(share, sizeof(share), "%+.4f", q->deficit);
-            printf("%4u %7u %8llu %8llu %8llu %8llu %9.4f %9s %8.2f  ",
+            printf("%4u %7u %8llu %8llu %8llu %8llu %9.4f %9s %8.2f %9.2g\n",
                    c + 1, q->id, (unsigned long long)q->size,
                    (unsigned long long)q->counts.tp,
                    (unsigned long long)q->counts.fp,
-                   (unsigned long long)q->counts.fn, q->prf.f1, share, q->z);
-            for (int i = 0; i < 3 && q->top_class[i] != UINT32_MAX; i++)
-                printf("%s%s", i ? ", " : "",
-                       dg_project_class_name(p, q->top_class[i]));
-            printf(";");
-            for (int i = 0; i < 5 && q->rep_frame[i] != UINT32_MAX; i++)
-                printf(" %s", dg_project_frame_id(p, q->rep_frame[i]));
+                   (unsigned long long)q->counts.fn, q->prf.f1, share, q->z,
+                   q->q);
+            cli_explain_text(ex, sizeof(ex), p, &q->explain);
+            printf("%12s %s\n%12s", "", ex, "");
+            for (int i = 0; i < DG_EXPLAIN_FRAMES; i++)
+                if (q->explain.rep_frame[i] != UINT32_MAX)
+                    printf(" %s",
+                           dg_project_frame_id(p, q->explain.rep_frame[i]));
             printf("\n");
         }
     }

@@ -180,14 +180,24 @@ static dg_status cluster(dg_ctx *ctx, dg_engine *eng, dg_project *p,
         free(fd);
         return st;
     }
-    dg_crop *sel = malloc(n * sizeof(*sel));
-    if (!sel)
+    /* Every crop's cluster (UINT32_MAX: not a point), for the ranking and
+     * the explanations against all crops. */
+    uint64_t nc = out->n_crop;
+    uint32_t *ca = malloc((nc ? nc : 1) * sizeof(uint32_t));
+    double *cd = malloc((nc ? nc : 1) * sizeof(double));
+    if (!ca || !cd) {
+        free(ca);
+        free(cd);
         return oom(ctx);
+    }
+    for (uint64_t i = 0; i < nc; i++)
+        ca[i] = UINT32_MAX, cd[i] = INFINITY;
     for (uint64_t i = 0; i < n; i++)
-        sel[i] = out->crop[out->point[i]];
-    st = dg_patterns_crops(ctx, sel, n, out->assign, out->dist, out->k,
-                           n_classes, &out->clusters);
-    free(sel);
+        ca[out->point[i]] = out->assign[i], cd[out->point[i]] = out->dist[i];
+    st = dg_patterns_crops(ctx, r, p, o->conf, o->iou_idx, out->crop, nc, ca,
+                           cd, out->k, &out->clusters);
+    free(ca);
+    free(cd);
     return st;
 }
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "query.h"
 
 const char *dg_crop_outcome_name(dg_crop_outcome o)
 {
@@ -131,88 +131,95 @@ static double zscore(double x, double n, double p0)
     return (x / n - p0) / sqrt(v);
 }
 
-static int cmp_cluster(const void *a, const void *b)
-{
-    const dg_pattern_cluster *x = a, *y = b;
-    if (x->z != y->z)
-        return x->z > y->z ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
+/* A cluster while ranking, with log p (finite where p underflows). */
+typedef struct ranked {
+    dg_pattern_cluster c;
+    double logp;
+    int frames;
+} ranked;
 
-/* Fills top_class from per-class counts cc (n_classes entries). */
-static void top3(dg_pattern_cluster *pc, const uint64_t *cc, uint32_t nc)
+static int cmp_ranked(const void *a, const void *b)
 {
-    for (int i = 0; i < 3; i++) {
-        pc->top_class[i] = UINT32_MAX;
-        pc->top_count[i] = 0;
+    const ranked *x = a, *y = b;
+    if (x->frames && x->logp != y->logp)
+        return x->logp < y->logp ? -1 : 1;
+    if (x->c.z != y->c.z && !(isnan(x->c.z) && isnan(y->c.z))) {
+        if (isnan(x->c.z))
+            return 1;
+        if (isnan(y->c.z))
+            return -1;
+        return x->c.z > y->c.z ? -1 : 1;
     }
-    for (uint32_t k = 0; k < nc; k++) {
-        uint64_t v = cc[k];
-        if (!v)
-            continue;
-        for (int i = 0; i < 3; i++)
-            if (pc->top_class[i] == UINT32_MAX || v > pc->top_count[i]) {
-                for (int j = 2; j > i; j--) {
-                    pc->top_class[j] = pc->top_class[j - 1];
-                    pc->top_count[j] = pc->top_count[j - 1];
-                }
-                pc->top_class[i] = k;
-                pc->top_count[i] = v;
-                break;
-            }
-    }
+    return x->c.id < y->c.id ? -1 : x->c.id > y->c.id;
 }
 
 /* Adds frame f with distance dd to the five nearest of pc. */
 static void add_rep(dg_pattern_cluster *pc, double *rd, uint32_t f, double dd)
 {
-    for (int i = 0; i < 5; i++) {
-        if (pc->rep_frame[i] == f)
+    uint32_t *rep = pc->explain.rep_frame;
+    for (int i = 0; i < DG_EXPLAIN_FRAMES; i++) {
+        if (rep[i] == f)
             return;
     }
-    for (int i = 0; i < 5; i++)
-        if (pc->rep_frame[i] == UINT32_MAX || dd < rd[i]) {
-            for (int j = 4; j > i; j--) {
-                pc->rep_frame[j] = pc->rep_frame[j - 1];
+    for (int i = 0; i < DG_EXPLAIN_FRAMES; i++)
+        if (rep[i] == UINT32_MAX || dd < rd[i]) {
+            for (int j = DG_EXPLAIN_FRAMES - 1; j > i; j--) {
+                rep[j] = rep[j - 1];
                 rd[j] = rd[j - 1];
             }
-            pc->rep_frame[i] = f;
+            rep[i] = f;
             rd[i] = dd;
             return;
         }
 }
 
-static int is_fp(uint8_t o)
-{
-    return o == DG_CROP_FP || o == DG_CROP_MISCLASSIFIED;
-}
-
 /*
- * Shared tail: per-cluster counts from the crops (cluster of crop i:
- * cl_of(i)), class tallies of the errors, then z, sort.
+ * The clusters of the crops (crop i in cluster cl[i], UINT32_MAX for
+ * none): counts, the test, BH over the clusters, explanations (with the
+ * representatives from the crops' distances, or the frames' when
+ * frame_cl is given: frames mode) and the order, into out (k entries).
  */
-static dg_status rank(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
-                      const uint32_t *crop_cluster, uint32_t k,
-                      uint32_t n_classes, int frames,
-                      dg_pattern_cluster *pc)
+static dg_status rank(dg_ctx *ctx, dg_results *r, dg_project *p, double conf,
+                      int iou_idx, const dg_crop *crops, uint64_t n,
+                      const uint32_t *cl, const double *crop_dist,
+                      const uint32_t *frame_cl, const double *frame_dist,
+                      uint32_t k, dg_pattern_cluster **out)
 {
-    uint64_t *cc = dg__calloc(ctx, (size_t)k * (n_classes ? n_classes : 1),
-                              sizeof(uint64_t));
-    uint64_t *nd = dg__calloc(ctx, k, sizeof(uint64_t));
-    uint64_t *nl = dg__calloc(ctx, k, sizeof(uint64_t));
-    if (!cc || !nd || !nl) {
-        free(cc);
-        free(nd);
-        free(nl);
-        return DG_ENOMEM;
+    dg_status st = DG_OK;
+    int frames = frame_cl != NULL;
+    uint32_t F = dg__project_n_frames(p);
+    ranked *rk = dg__calloc(ctx, k ? k : 1, sizeof(ranked));
+    uint64_t *nd = dg__calloc(ctx, k ? k : 1, sizeof(uint64_t));
+    uint64_t *nl = dg__calloc(ctx, k ? k : 1, sizeof(uint64_t));
+    double *rd = dg__alloc(ctx, (size_t)k * DG_EXPLAIN_FRAMES + 1,
+                           sizeof(double));
+    dg__ratio *ra = dg__calloc(ctx, (size_t)k + 1, sizeof(dg__ratio));
+    dg_frame_counts *fc = frames ? dg__calloc(ctx, F ? F : 1, sizeof(*fc))
+                                 : NULL;
+    double *pv = dg__alloc(ctx, k ? k : 1, sizeof(double));
+    uint8_t *in = dg__alloc(ctx, n ? n : 1, 1);
+    dg__explainer ex;
+    memset(&ex, 0, sizeof(ex));
+    if (!rk || !nd || !nl || !rd || !ra || (frames && !fc) || !pv || !in) {
+        st = DG_ENOMEM;
+        goto out;
     }
+    for (uint32_t c = 0; c < k; c++)
+        rk[c].c.id = c, rk[c].frames = frames;
     dg_counts all = {0, 0, 0, 0, 0};
     for (uint64_t i = 0; i < n; i++) {
         const dg_crop *e = &crops[i];
-        uint32_t c = crop_cluster[i];
+        uint32_t c = cl[i];
         if (c >= k)
             continue;
-        dg_counts *q = &pc[c].counts;
+        dg_counts *q = &rk[c].c.counts;
+        if (fc) {
+            dg_frame_counts *f = &fc[e->frame];
+            if (e->kind == 1)
+                e->outcome == DG_CROP_TP ? f->tp++ : f->fp++;
+            else if (e->outcome == DG_CROP_FN)
+                f->fn++;
+        }
         if (e->kind == 1) {
             nd[c]++;
             q->n_det++;
@@ -228,16 +235,19 @@ static dg_status rank(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
             if (e->outcome == DG_CROP_FN)
                 q->fn++, all.fn++;
         }
-        if (e->outcome == DG_CROP_FN || is_fp(e->outcome))
-            if (e->cls < n_classes)
-                cc[(size_t)c * n_classes + e->cls]++;
     }
+    if (frames)
+        for (uint32_t f = 0; f < F; f++)
+            if (frame_cl[f] < k) {
+                rk[frame_cl[f]].c.size++;
+                dg__ratio_add(&ra[frame_cl[f]], DG__RATIO_F1, &fc[f]);
+                dg__ratio_add(&ra[k], DG__RATIO_F1, &fc[f]);
+            }
     dg_prf pall = dg_counts_prf(&all);
-    double e_all = isnan(pall.f1) ? 0 : 1 - pall.f1;
     double p_fp = all.n_det ? (double)all.fp / (double)all.n_det : 0;
     double p_fn = all.n_gt ? (double)all.fn / (double)all.n_gt : 0;
     for (uint32_t c = 0; c < k; c++) {
-        dg_pattern_cluster *q = &pc[c];
+        dg_pattern_cluster *q = &rk[c].c;
         q->prf = dg_counts_prf(&q->counts);
         q->deficit = isnan(q->prf.f1) || isnan(pall.f1)
                          ? NAN
@@ -245,34 +255,63 @@ static dg_status rank(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
         q->fp_share = nd[c] ? (double)q->counts.fp / (double)nd[c] : NAN;
         q->fn_share = nl[c] ? (double)q->counts.fn / (double)nl[c] : NAN;
         if (frames) {
-            double N = 2.0 * (double)q->counts.tp + (double)q->counts.fp +
-                       (double)q->counts.fn;
-            q->z = zscore((double)(q->counts.fp + q->counts.fn), N, e_all);
+            dg__ratio rest = dg__ratio_minus(&ra[k], &ra[c]);
+            dg__ratio_test(&ra[c], &rest, &q->z, &q->p, &rk[c].logp);
         } else {
             double zf = zscore((double)q->counts.fp, (double)nd[c], p_fp);
             double zn = zscore((double)q->counts.fn, (double)nl[c], p_fn);
             q->z = zf > zn ? zf : zn;
+            q->p = dg__normal_sf(q->z);
+            rk[c].logp = log(q->p);
         }
-        top3(q, cc + (size_t)c * n_classes, n_classes);
+        pv[c] = q->p;
     }
-    free(cc);
-    free(nd);
-    free(nl);
-    qsort(pc, k, sizeof(*pc), cmp_cluster);
-    return DG_OK;
-}
-
-static dg_pattern_cluster *new_clusters(dg_ctx *ctx, uint32_t k)
-{
-    dg_pattern_cluster *pc = dg__calloc(ctx, k ? k : 1, sizeof(*pc));
-    if (!pc)
-        return NULL;
+    if ((st = dg__bh_adjust(ctx, pv, k, pv)) < 0)
+        goto out;
+    /* Explanations, then the representatives. */
+    if ((st = dg__explainer_init(ctx, p, r, conf, iou_idx, crops, n, &ex)) <
+        0)
+        goto out;
     for (uint32_t c = 0; c < k; c++) {
-        pc[c].id = c;
-        for (int i = 0; i < 5; i++)
-            pc[c].rep_frame[i] = UINT32_MAX;
+        rk[c].c.q = pv[c];
+        for (uint64_t i = 0; i < n; i++)
+            in[i] = cl[i] == c;
+        dg__explain_group(&ex, in, NULL, &rk[c].c.explain);
     }
-    return pc;
+    if (frames) {
+        for (uint32_t f = 0; f < F; f++)
+            if (frame_cl[f] < k)
+                add_rep(&rk[frame_cl[f]].c,
+                        rd + (size_t)frame_cl[f] * DG_EXPLAIN_FRAMES, f,
+                        frame_dist ? frame_dist[f] : (double)f);
+    } else {
+        for (uint64_t i = 0; i < n; i++)
+            if (cl[i] < k) {
+                rk[cl[i]].c.size++;
+                add_rep(&rk[cl[i]].c, rd + (size_t)cl[i] * DG_EXPLAIN_FRAMES,
+                        crops[i].frame, crop_dist ? crop_dist[i] : (double)i);
+            }
+    }
+    qsort(rk, k, sizeof(*rk), cmp_ranked);
+    dg_pattern_cluster *pc = dg__calloc(ctx, k ? k : 1, sizeof(*pc));
+    if (!pc) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    for (uint32_t c = 0; c < k; c++)
+        pc[c] = rk[c].c;
+    *out = pc;
+out:
+    dg__explainer_release(&ex);
+    free(in);
+    free(pv);
+    free(fc);
+    free(ra);
+    free(rd);
+    free(nl);
+    free(nd);
+    free(rk);
+    return st;
 }
 
 dg_status dg_patterns_frames(dg_ctx *ctx, dg_results *r, dg_project *p,
@@ -285,63 +324,26 @@ dg_status dg_patterns_frames(dg_ctx *ctx, dg_results *r, dg_project *p,
     dg_status st = dg_results_crops(ctx, r, p, conf, iou_idx, &crops, &n);
     if (st < 0)
         return st;
-    dg_pattern_cluster *pc = new_clusters(ctx, k);
     uint32_t *cl = dg__alloc(ctx, n ? n : 1, sizeof(uint32_t));
-    double *rd = dg__alloc(ctx, (size_t)k * 5 + 1, sizeof(double));
-    if (!pc || !cl || !rd) {
-        st = DG_ENOMEM;
-        goto out;
+    if (!cl) {
+        free(crops);
+        return DG_ENOMEM;
     }
     for (uint64_t i = 0; i < n; i++)
         cl[i] = assign[crops[i].frame];
-    dg_results_info ri;
-    dg__results_info(r, &ri);
-    for (uint32_t f = 0; f < dg__project_n_frames(p); f++) {
-        uint32_t c = assign[f];
-        if (c >= k || (ri.frame_mask && !ri.frame_mask[f]))
-            continue;
-        pc[c].size++;
-        add_rep(&pc[c], rd + (size_t)c * 5, f, dist ? dist[f] : (double)f);
-    }
-    if ((st = rank(ctx, crops, n, cl, k, dg__project_n_classes(p), 1, pc)) <
-        0)
-        goto out;
-    *out = pc;
-    pc = NULL;
-out:
-    free(rd);
+    st = rank(ctx, r, p, conf, iou_idx, crops, n, cl, NULL, assign, dist, k,
+              out);
     free(cl);
-    free(pc);
     free(crops);
     return st;
 }
 
-dg_status dg_patterns_crops(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
-                            const uint32_t *assign, const double *dist,
-                            uint32_t k, uint32_t n_classes,
+dg_status dg_patterns_crops(dg_ctx *ctx, dg_results *r, dg_project *p,
+                            double conf, int iou_idx, const dg_crop *crops,
+                            uint64_t n, const uint32_t *assign,
+                            const double *dist, uint32_t k,
                             dg_pattern_cluster **out)
 {
-    dg_pattern_cluster *pc = new_clusters(ctx, k);
-    double *rd = dg__alloc(ctx, (size_t)k * 5 + 1, sizeof(double));
-    dg_status st = DG_OK;
-    if (!pc || !rd) {
-        st = DG_ENOMEM;
-        goto out;
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        uint32_t c = assign[i];
-        if (c >= k)
-            continue;
-        pc[c].size++;
-        add_rep(&pc[c], rd + (size_t)c * 5, crops[i].frame,
-                dist ? dist[i] : (double)i);
-    }
-    if ((st = rank(ctx, crops, n, assign, k, n_classes, 0, pc)) < 0)
-        goto out;
-    *out = pc;
-    pc = NULL;
-out:
-    free(rd);
-    free(pc);
-    return st;
+    return rank(ctx, r, p, conf, iou_idx, crops, n, assign, dist, NULL, NULL,
+                k, out);
 }

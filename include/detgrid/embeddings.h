@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "detgrid/explain.h"
 #include "detgrid/frames.h"
 #include "detgrid/metrics.h"
 #include "detgrid/project.h"
@@ -271,20 +272,29 @@ typedef struct dg_pattern_cluster {
     dg_prf prf;
     double deficit;      /* frames: overall F1 - cluster F1 */
     double fp_share, fn_share; /* crops: FP (+ misclassified) among detection crops, FN among label crops */
-    double z;            /* significance: ranking key (larger = worse) */
-    uint32_t top_class[3];   /* dominant classes (labels + detections), UINT32_MAX when fewer */
-    uint64_t top_count[3];
-    uint32_t rep_frame[5];   /* frames nearest the centroid; UINT32_MAX when fewer */
+    /*
+     * How much worse the model does there. Frames: z and the one-sided p
+     * of the F1 of the cluster's frames against the other clustered
+     * frames, a ratio test over frames (Welch's t; the test of
+     * dg_slices_evaluate, docs/SLICES.md). Crops: z the larger of the
+     * binomial z-scores of the FP share among its detection crops and of
+     * the FN share among its label crops against the shares over every
+     * clustered crop, p its normal tail. q: p adjusted over the k clusters
+     * (Benjamini-Hochberg); a cluster is significantly worse when q <=
+     * 0.05.
+     */
+    double z, p, q;
+    /* Its classes, error types and representative frames (the frames
+     * nearest the centroid). */
+    dg_pattern_explain explain;
 } dg_pattern_cluster;
 
 /*
- * Frame clusters ranked worst first. assign[f] is the cluster of frame f
- * (n_frames entries), dist[f] (or NULL) its distance to its centroid, for
- * the representatives. Per cluster the pooled counts of its frames (all
- * classes) at (conf, iou index) and F1 are compared with the overall ones:
- * with e = 1 - F1 = (FP + FN) / (2TP + FP + FN) read as a proportion of N =
- * 2TP + FP + FN error opportunities, z = (e_c - e_all) / sqrt(e_all (1 -
- * e_all) / N_c). *out gets k entries sorted by z descending (malloc'd).
+ * Frame clusters ranked worst first (the smallest p, then the larger z,
+ * then the lower id). assign[f] is the cluster of frame f (n_frames
+ * entries; UINT32_MAX: not clustered), dist[f] (or NULL) its distance to
+ * its centroid, for the representatives. Counts at (conf, iou index), all
+ * classes. *out gets k entries (malloc'd).
  */
 dg_status dg_patterns_frames(dg_ctx *ctx, dg_results *r, dg_project *p,
                              double conf, int iou_idx, const uint32_t *assign,
@@ -292,14 +302,15 @@ dg_status dg_patterns_frames(dg_ctx *ctx, dg_results *r, dg_project *p,
                              dg_pattern_cluster **out);
 
 /*
- * Crop clusters ranked worst first: crops[i] is in cluster assign[i];
- * z is the larger of the binomial z-scores of the cluster's FP share among
- * its detection crops and of its FN share among its label crops against the
- * overall shares.
+ * Crop clusters ranked worst first (the larger z, then the lower id):
+ * crops (n, dg_results_crops of r at conf, iou index) with crops[i] in
+ * cluster assign[i] (UINT32_MAX: not clustered), dist (or NULL) its
+ * distance to the centroid.
  */
-dg_status dg_patterns_crops(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
-                            const uint32_t *assign, const double *dist,
-                            uint32_t k, uint32_t n_classes,
+dg_status dg_patterns_crops(dg_ctx *ctx, dg_results *r, dg_project *p,
+                            double conf, int iou_idx, const dg_crop *crops,
+                            uint64_t n, const uint32_t *assign,
+                            const double *dist, uint32_t k,
                             dg_pattern_cluster **out);
 
 /* ---- the whole analysis (detgrid embeddings) ------------------------------ */
@@ -428,7 +439,10 @@ typedef struct dg_synth_embed_opts {
     uint32_t scenes;   /* frames fall into this many scenes; 0: 8 */
     /* 0 none, 1 "miss": in one scene every detection of its most common
      * class is dropped; 2 "fp": in one scene, three confident false
-     * positives per frame of one class on empty space. */
+     * positives per frame of one class on empty space; 3 "look": every
+     * third label (in record order) of the most common class looks
+     * different (its crop around a centre of its own) and its detections
+     * (IoU >= 0.3 with it, of its class) are dropped, in every scene. */
     int plant;
     const char *model; /* NULL: "synth" */
 } dg_synth_embed_opts;
@@ -438,8 +452,9 @@ typedef struct dg_synth_embed_opts {
  * frame to a scene, applies the planted pattern to every inference set, and
  * attaches frame, label and detection embeddings: a frame is its scene's
  * centre plus noise; a crop its class's centre plus a little of its scene's
- * plus noise (planted false positives share one centre). *planted_scene
- * and *planted_class (or NULL) say what was planted (UINT32_MAX: nothing).
+ * plus noise (planted false positives share one centre, as do the
+ * odd-looking labels). *planted_scene and *planted_class (or NULL) say what
+ * was planted (UINT32_MAX: nothing; the scene is UINT32_MAX for "look").
  * scene (or NULL) gets n_frames scene indices, malloc'd.
  */
 dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,

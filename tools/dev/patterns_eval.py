@@ -152,6 +152,129 @@ def frames_main(args):
     return rows
 
 
+def crops_case(args, seed, dim, tmp):
+    """A project with the 'look' plant, evaluated; returns its path and the
+    planted crops as ("label", record index) pairs."""
+    import h5py
+    h5 = os.path.join(tmp, "c-%d-%d-%d.h5" % (seed, dim, args.frames))
+    if not os.path.exists(h5):
+        r = run(args.bin, ["synth", "--frames", str(args.frames),
+                           "--embeddings", str(dim), "--plant-pattern",
+                           "look", "--seed", str(seed), "-o", h5])
+        cls = re.search(r"class '([^']+)'", r.stderr).group(1)
+        run(args.bin, ["eval", h5])
+        with h5py.File(h5, "a") as h:
+            h.attrs["planted_class"] = cls
+    with h5py.File(h5, "r") as h:
+        names = [x.decode() if isinstance(x, bytes) else x
+                 for x in h["classes/name"][:]]
+        pc = names.index(h.attrs["planted_class"])
+        lc = h["labels/class"][:]
+        crowd = (h["labels/iscrowd"][:] if "iscrowd" in h["labels"]
+                 else np.zeros(len(lc), np.uint8))
+    idx = np.nonzero((lc == pc) & (crowd == 0))[0][::3]
+    return h5, [("label", int(i)) for i in idx]
+
+
+def crops_main(args):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = args.keep or tmp
+        for dim in [int(x) for x in args.dims.split(",")]:
+            for setting in args.settings.split(";"):
+                extra = setting.split() if setting else []
+                js, ks = [], []
+                for seed in seeds_of(args.seeds):
+                    h5, planted = crops_case(args, seed, dim, tmp)
+                    r = run(args.bin, ["embeddings", h5, "--crops",
+                                       "--patterns", "--json"] + extra)
+                    j = json.loads(r.stdout)
+                    top = j["clusters"][0]["cluster"]
+                    got = [(p["kind"], p["index"]) for p in j["points"]
+                           if p["cluster"] == top]
+                    js.append(jaccard(got, planted))
+                    ks.append(j["k"])
+                print("crops   D=%-4d %-24s first with J>=0.8: %3d/%-3d  "
+                      "mean J %.3f  k median %g (%d..%d)"
+                      % (dim, setting or "(defaults)",
+                         sum(x >= 0.8 for x in js), len(js),
+                         statistics.mean(js), statistics.median(ks),
+                         min(ks), max(ks)), flush=True)
+
+
+def slices_case(args, seed, tmp, plant):
+    """A project with metadata (planted or not), evaluated; returns its
+    path and the planted frames (None when nothing is planted)."""
+    import h5py
+    h5 = os.path.join(tmp, "s-%d-%d-%s.h5" % (seed, args.frames, plant))
+    if not os.path.exists(h5):
+        cmd = ["synth", "--frames", str(args.frames), "--metadata",
+               "--seed", str(seed), "-o", h5]
+        if plant:
+            cmd.append("--plant-slice")
+        r = run(args.bin, cmd)
+        run(args.bin, ["eval", h5])
+        m = re.search(r"planted slice: (\S+) and (\S+) \(", r.stderr)
+        with h5py.File(h5, "a") as h:
+            h.attrs["planted"] = ("%s|%s" % m.groups()) if m else ""
+    planted = None
+    with h5py.File(h5, "r") as h:
+        where = h.attrs["planted"]
+        if where:
+            planted = frames_where(h, where.split("|"))
+    return h5, planted
+
+
+def frames_where(h, conds):
+    """Frames where every condition (col=v, col<x, col>=x) holds."""
+    n = len(h["frames/id"])
+    keep = np.ones(n, bool)
+    for c in conds:
+        m = re.match(r"^(\w+)(=|<|>=)(.+)$", c)
+        col, op, v = m.groups()
+        x = h["frames/meta/" + col][:]
+        if x.dtype.kind in "OS":
+            x = np.array([s.decode() if isinstance(s, bytes) else s
+                          for s in x])
+            keep &= x == v
+        elif op == "=":
+            keep &= x == float(v)
+        elif op == "<":
+            keep &= x < float(v)
+        else:
+            keep &= x >= float(v)
+    return np.nonzero(keep)[0].tolist()
+
+
+def slices_main(args):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = args.keep or tmp
+        for setting in args.settings.split(";"):
+            extra = setting.split() if setting else []
+            js, fp_runs, n_rep = [], 0, []
+            for seed in seeds_of(args.seeds):
+                h5, planted = slices_case(args, seed, tmp, not args.null)
+                r = run(args.bin, ["slices", h5, "--json"] + extra)
+                j = json.loads(r.stdout)
+                n_rep.append(len(j["slices"]))
+                if args.null:
+                    fp_runs += len(j["slices"]) > 0
+                    continue
+                top = j["slices"][0]["frame_indices"] if j["slices"] else []
+                js.append(jaccard(top, planted))
+            n = len(n_rep)
+            if args.null:
+                print("null    %-30s seeds with a significant slice: "
+                      "%d/%d (%.1f%%)  slices reported: %d"
+                      % (setting or "(defaults)", fp_runs, n,
+                         100.0 * fp_runs / n, sum(n_rep)), flush=True)
+            else:
+                print("planted %-30s first with J>=0.8: %3d/%-3d  mean J "
+                      "%.3f  min J %.3f  slices reported: median %g"
+                      % (setting or "(defaults)", sum(x >= 0.8 for x in js),
+                         n, statistics.mean(js), min(js),
+                         statistics.median(n_rep)), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
@@ -164,11 +287,20 @@ def main():
     ap.add_argument("--geometry", default="synth")
     ap.add_argument("--criteria", default="silhouette,bic,elbow")
     ap.add_argument("--keep", help="keep the projects in this folder")
+    ap.add_argument("--null", action="store_true",
+                    help="slices: plant nothing, count false positives")
+    ap.add_argument("--settings", default="",
+                    help="crops, slices: ';'-separated option sets to "
+                    "compare")
     args = ap.parse_args()
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
     if args.scenario == "frames":
         frames_main(args)
+    elif args.scenario == "crops":
+        crops_main(args)
+    elif args.scenario == "slices":
+        slices_main(args)
 
 
 if __name__ == "__main__":
