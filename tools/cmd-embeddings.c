@@ -240,6 +240,7 @@ static void print_json(const view *v, int compact)
         cJSON_AddItemToArray(arr, point_json(v, i));
     if (res->clusters) {
         cJSON_AddNumberToObject(j, "k", res->k);
+        cJSON_AddNumberToObject(j, "k_fit", res->k_fit);
         if (res->k_chosen) {
             const dg_k_choice *kc = &res->k_choice;
             cJSON *kj = cJSON_AddObjectToObject(j, "k_choice");
@@ -279,11 +280,14 @@ static void print_text(const view *v, const char *plot)
            v->layout ? "kNN layout from PCA of" : "PCA:", res->var[0],
            res->var[1], res->seconds_projection);
     if (pc && res->k_chosen)
-        printf("; k-means: k = %u (by %s), %.3f s", k,
-               dg_choose_k_name(res->k_choice.method),
-               res->seconds_clustering);
+        printf("; k-means: k = %u (by %s)", res->k_fit,
+               dg_choose_k_name(res->k_choice.method));
     else if (pc)
-        printf("; k-means: k = %u, %.3f s", k, res->seconds_clustering);
+        printf("; k-means: k = %u", res->k_fit);
+    if (pc && res->k_fit > k)
+        printf(", %u merged", res->k_fit - k);
+    if (pc)
+        printf(", %.3f s", res->seconds_clustering);
     printf("\n");
     if (pc) {
         printf("\n%4s %7s %8s %8s %8s %8s %9s %9s %8s %9s\n", "rank",

@@ -173,6 +173,200 @@ static void add_rep(dg_pattern_cluster *pc, double *rd, uint32_t f, double dd)
         }
 }
 
+/* What the test of a cluster needs, additive over clusters. */
+typedef struct csum {
+    dg__ratio ra;     /* frames: F1 over its frames */
+    dg_counts counts; /* pooled over its crops */
+    uint64_t size;    /* frames (frames mode) or crops */
+} csum;
+
+/*
+ * Per-cluster sums (k entries, then the total over every cluster) of the
+ * crops (crop i in cluster cl[i], UINT32_MAX for none); in frames mode
+ * (frame_cl given) the frames' F1 sums too, each frame's counts from its
+ * crops.
+ */
+static dg_status cluster_sums(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
+                              const uint32_t *cl, const uint32_t *frame_cl,
+                              uint32_t F, uint32_t k, csum *cs)
+{
+    memset(cs, 0, ((size_t)k + 1) * sizeof(csum));
+    dg_frame_counts *fc = NULL;
+    if (frame_cl && !(fc = dg__calloc(ctx, F ? F : 1, sizeof(*fc))))
+        return DG_ENOMEM;
+    for (uint64_t i = 0; i < n; i++) {
+        const dg_crop *e = &crops[i];
+        uint32_t c = cl[i];
+        if (c >= k)
+            continue;
+        if (!frame_cl)
+            cs[c].size++, cs[k].size++;
+        for (int t = 0; t < 2; t++) {
+            dg_counts *q = &cs[t ? k : c].counts;
+            if (e->kind == 1) {
+                q->n_det++;
+                if (e->outcome == DG_CROP_TP)
+                    q->tp++;
+                else
+                    q->fp++;
+            } else {
+                q->n_gt++;
+                if (e->outcome == DG_CROP_FN)
+                    q->fn++;
+            }
+        }
+        if (fc) {
+            dg_frame_counts *f = &fc[e->frame];
+            if (e->kind == 1)
+                e->outcome == DG_CROP_TP ? f->tp++ : f->fp++;
+            else if (e->outcome == DG_CROP_FN)
+                f->fn++;
+        }
+    }
+    if (fc) {
+        for (uint32_t f = 0; f < F; f++)
+            if (frame_cl[f] < k) {
+                cs[frame_cl[f]].size++;
+                cs[k].size++;
+                dg__ratio_add(&cs[frame_cl[f]].ra, DG__RATIO_F1, &fc[f]);
+                dg__ratio_add(&cs[k].ra, DG__RATIO_F1, &fc[f]);
+            }
+        free(fc);
+    }
+    return DG_OK;
+}
+
+static csum csum_plus(const csum *a, const csum *b)
+{
+    csum s = *a;
+    s.ra.n += b->ra.n, s.ra.a += b->ra.a, s.ra.b += b->ra.b;
+    s.ra.aa += b->ra.aa, s.ra.ab += b->ra.ab, s.ra.bb += b->ra.bb;
+    s.counts.tp += b->counts.tp, s.counts.fp += b->counts.fp;
+    s.counts.fn += b->counts.fn, s.counts.n_gt += b->counts.n_gt;
+    s.counts.n_det += b->counts.n_det;
+    s.size += b->size;
+    return s;
+}
+
+/*
+ * The test of cluster c against the total: frames, its F1 against the
+ * other clustered frames (dg__ratio_test); crops, the larger binomial z of
+ * its FP share among detection crops and its FN share among label crops
+ * against the shares of every clustered crop, p its normal tail.
+ */
+static void cluster_test(const csum *c, const csum *tot, int frames,
+                         double *z, double *p, double *logp)
+{
+    if (frames) {
+        dg__ratio rest = dg__ratio_minus(&tot->ra, &c->ra);
+        dg__ratio_test(&c->ra, &rest, z, p, logp);
+        return;
+    }
+    const dg_counts *q = &c->counts, *a = &tot->counts;
+    double p_fp = a->n_det ? (double)a->fp / (double)a->n_det : 0;
+    double p_fn = a->n_gt ? (double)a->fn / (double)a->n_gt : 0;
+    double zf = zscore((double)q->fp, (double)q->n_det, p_fp);
+    double zn = zscore((double)q->fn, (double)q->n_gt, p_fn);
+    *z = zf > zn ? zf : zn;
+    *p = dg__normal_sf(*z);
+    *logp = log(*p);
+}
+
+dg_status dg__patterns_merge(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
+                             const uint32_t *cl, const uint32_t *frame_cl,
+                             uint32_t F, uint32_t k, double *cent,
+                             uint32_t dim, uint32_t *map, uint32_t *k_out)
+{
+    int frames = frame_cl != NULL;
+    csum *cs = dg__alloc(ctx, (size_t)k + 1, sizeof(csum));
+    uint32_t *root = dg__alloc(ctx, k ? k : 1, sizeof(uint32_t));
+    double *z = dg__alloc(ctx, 3 * (size_t)(k ? k : 1), sizeof(double));
+    dg_status st = DG_ENOMEM;
+    if (!cs || !root || !z)
+        goto out;
+    double *p = z + k, *q = p + k;
+    if ((st = cluster_sums(ctx, crops, n, cl, frame_cl, F, k, cs)) < 0)
+        goto out;
+    for (uint32_t c = 0; c < k; c++)
+        root[c] = c;
+    for (;;) {
+        /* The tests of the clusters left, adjusted together. */
+        uint32_t alive = 0;
+        for (uint32_t c = 0; c < k; c++) {
+            double lp;
+            if (root[c] != c)
+                continue;
+            cluster_test(&cs[c], &cs[k], frames, &z[c], &p[alive], &lp);
+            alive++;
+        }
+        if ((st = dg__bh_adjust(ctx, p, alive, p)) < 0)
+            goto out;
+        for (uint32_t c = 0, i = 0; c < k; c++)
+            q[c] = root[c] == c ? p[i++] : NAN;
+        uint32_t best_a = UINT32_MAX, best_b = 0;
+        double best_z = -INFINITY;
+        for (uint32_t a = 0; a < k; a++) {
+            if (root[a] != a || !(q[a] <= 0.05) || !(z[a] > 0))
+                continue;
+            /* Its nearest cluster by centroid (the lower index on a tie). */
+            uint32_t b = UINT32_MAX;
+            double bd = INFINITY;
+            for (uint32_t c = 0; c < k; c++) {
+                if (c == a || root[c] != c)
+                    continue;
+                double d2 = 0;
+                for (uint32_t t = 0; t < dim; t++) {
+                    double e = cent[(size_t)a * dim + t] -
+                               cent[(size_t)c * dim + t];
+                    d2 += e * e;
+                }
+                if (d2 < bd)
+                    bd = d2, b = c;
+            }
+            if (b == UINT32_MAX || !(q[b] <= 0.05) || !(z[b] > 0))
+                continue;
+            csum u = csum_plus(&cs[a], &cs[b]);
+            double zu, pu, lu;
+            cluster_test(&u, &cs[k], frames, &zu, &pu, &lu);
+            if (zu > z[a] && zu > z[b] && zu > best_z)
+                best_z = zu, best_a = a, best_b = b;
+        }
+        if (best_a == UINT32_MAX)
+            break;
+        /* b into a; the union's centroid is the size-weighted mean. */
+        uint32_t a = best_a < best_b ? best_a : best_b;
+        uint32_t b = best_a < best_b ? best_b : best_a;
+        double wa = (double)cs[a].size, wb = (double)cs[b].size;
+        for (uint32_t t = 0; t < dim; t++)
+            cent[(size_t)a * dim + t] =
+                (wa * cent[(size_t)a * dim + t] +
+                 wb * cent[(size_t)b * dim + t]) /
+                (wa + wb > 0 ? wa + wb : 1);
+        cs[a] = csum_plus(&cs[a], &cs[b]);
+        for (uint32_t c = 0; c < k; c++)
+            if (root[c] == b)
+                root[c] = a;
+    }
+    /* The clusters left, renumbered in order; their centroids moved down. */
+    uint32_t m = 0;
+    for (uint32_t c = 0; c < k; c++)
+        if (root[c] == c) {
+            if (m != c)
+                memmove(cent + (size_t)m * dim, cent + (size_t)c * dim,
+                        dim * sizeof(double));
+            map[c] = m++;
+        }
+    for (uint32_t c = 0; c < k; c++)
+        map[c] = map[root[c]];
+    *k_out = m;
+    st = DG_OK;
+out:
+    free(z);
+    free(root);
+    free(cs);
+    return st;
+}
+
 /*
  * The clusters of the crops (crop i in cluster cl[i], UINT32_MAX for
  * none): counts, the test, BH over the clusters, explanations (with the
@@ -189,81 +383,34 @@ static dg_status rank(dg_ctx *ctx, dg_results *r, dg_project *p, double conf,
     int frames = frame_cl != NULL;
     uint32_t F = dg__project_n_frames(p);
     ranked *rk = dg__calloc(ctx, k ? k : 1, sizeof(ranked));
-    uint64_t *nd = dg__calloc(ctx, k ? k : 1, sizeof(uint64_t));
-    uint64_t *nl = dg__calloc(ctx, k ? k : 1, sizeof(uint64_t));
+    csum *cs = dg__alloc(ctx, (size_t)k + 1, sizeof(csum));
     double *rd = dg__alloc(ctx, (size_t)k * DG_EXPLAIN_FRAMES + 1,
                            sizeof(double));
-    dg__ratio *ra = dg__calloc(ctx, (size_t)k + 1, sizeof(dg__ratio));
-    dg_frame_counts *fc = frames ? dg__calloc(ctx, F ? F : 1, sizeof(*fc))
-                                 : NULL;
     double *pv = dg__alloc(ctx, k ? k : 1, sizeof(double));
     uint8_t *in = dg__alloc(ctx, n ? n : 1, 1);
     dg__explainer ex;
     memset(&ex, 0, sizeof(ex));
-    if (!rk || !nd || !nl || !rd || !ra || (frames && !fc) || !pv || !in) {
+    if (!rk || !cs || !rd || !pv || !in) {
         st = DG_ENOMEM;
         goto out;
     }
-    for (uint32_t c = 0; c < k; c++)
-        rk[c].c.id = c, rk[c].frames = frames;
-    dg_counts all = {0, 0, 0, 0, 0};
-    for (uint64_t i = 0; i < n; i++) {
-        const dg_crop *e = &crops[i];
-        uint32_t c = cl[i];
-        if (c >= k)
-            continue;
-        dg_counts *q = &rk[c].c.counts;
-        if (fc) {
-            dg_frame_counts *f = &fc[e->frame];
-            if (e->kind == 1)
-                e->outcome == DG_CROP_TP ? f->tp++ : f->fp++;
-            else if (e->outcome == DG_CROP_FN)
-                f->fn++;
-        }
-        if (e->kind == 1) {
-            nd[c]++;
-            q->n_det++;
-            all.n_det++;
-            if (e->outcome == DG_CROP_TP)
-                q->tp++, all.tp++;
-            else
-                q->fp++, all.fp++;
-        } else {
-            nl[c]++;
-            q->n_gt++;
-            all.n_gt++;
-            if (e->outcome == DG_CROP_FN)
-                q->fn++, all.fn++;
-        }
-    }
-    if (frames)
-        for (uint32_t f = 0; f < F; f++)
-            if (frame_cl[f] < k) {
-                rk[frame_cl[f]].c.size++;
-                dg__ratio_add(&ra[frame_cl[f]], DG__RATIO_F1, &fc[f]);
-                dg__ratio_add(&ra[k], DG__RATIO_F1, &fc[f]);
-            }
-    dg_prf pall = dg_counts_prf(&all);
-    double p_fp = all.n_det ? (double)all.fp / (double)all.n_det : 0;
-    double p_fn = all.n_gt ? (double)all.fn / (double)all.n_gt : 0;
+    if ((st = cluster_sums(ctx, crops, n, cl, frame_cl, F, k, cs)) < 0)
+        goto out;
+    dg_prf pall = dg_counts_prf(&cs[k].counts);
     for (uint32_t c = 0; c < k; c++) {
         dg_pattern_cluster *q = &rk[c].c;
-        q->prf = dg_counts_prf(&q->counts);
+        const dg_counts *cc = &cs[c].counts;
+        rk[c].frames = frames;
+        q->id = c;
+        q->size = cs[c].size;
+        q->counts = *cc;
+        q->prf = dg_counts_prf(cc);
         q->deficit = isnan(q->prf.f1) || isnan(pall.f1)
                          ? NAN
                          : pall.f1 - q->prf.f1;
-        q->fp_share = nd[c] ? (double)q->counts.fp / (double)nd[c] : NAN;
-        q->fn_share = nl[c] ? (double)q->counts.fn / (double)nl[c] : NAN;
-        if (frames) {
-            dg__ratio rest = dg__ratio_minus(&ra[k], &ra[c]);
-            dg__ratio_test(&ra[c], &rest, &q->z, &q->p, &rk[c].logp);
-        } else {
-            double zf = zscore((double)q->counts.fp, (double)nd[c], p_fp);
-            double zn = zscore((double)q->counts.fn, (double)nl[c], p_fn);
-            q->z = zf > zn ? zf : zn;
-            q->p = dg__normal_sf(q->z);
-            rk[c].logp = log(q->p);
-        }
+        q->fp_share = cc->n_det ? (double)cc->fp / (double)cc->n_det : NAN;
+        q->fn_share = cc->n_gt ? (double)cc->fn / (double)cc->n_gt : NAN;
+        cluster_test(&cs[c], &cs[k], frames, &q->z, &q->p, &rk[c].logp);
         pv[c] = q->p;
     }
     if ((st = dg__bh_adjust(ctx, pv, k, pv)) < 0)
@@ -286,11 +433,9 @@ static dg_status rank(dg_ctx *ctx, dg_results *r, dg_project *p, double conf,
                         frame_dist ? frame_dist[f] : (double)f);
     } else {
         for (uint64_t i = 0; i < n; i++)
-            if (cl[i] < k) {
-                rk[cl[i]].c.size++;
+            if (cl[i] < k)
                 add_rep(&rk[cl[i]].c, rd + (size_t)cl[i] * DG_EXPLAIN_FRAMES,
                         crops[i].frame, crop_dist ? crop_dist[i] : (double)i);
-            }
     }
     qsort(rk, k, sizeof(*rk), cmp_ranked);
     dg_pattern_cluster *pc = dg__calloc(ctx, k ? k : 1, sizeof(*pc));
@@ -305,11 +450,8 @@ out:
     dg__explainer_release(&ex);
     free(in);
     free(pv);
-    free(fc);
-    free(ra);
     free(rd);
-    free(nl);
-    free(nd);
+    free(cs);
     free(rk);
     return st;
 }

@@ -99,6 +99,25 @@ double dg__student_logsf(double t, double df);
  */
 dg_status dg__bh_adjust(dg_ctx *ctx, const double *p, uint64_t n, double *q);
 
+/* ---- clusters that are one pattern (patterns.c) --------------------------- */
+
+/*
+ * Merges the clusters k-means split one failure into: while some cluster
+ * a is significantly worse (q <= 0.05 among the clusters left, by the
+ * test dg_patterns_* rank with) and so is its nearest cluster b (by
+ * centroid), and their union tests higher (z) than either, the pair whose
+ * union's z is highest is merged (into the lower index; its centroid the
+ * size-weighted mean). crops, cl and frame_cl as for dg_patterns_crops
+ * (frame_cl NULL) or dg_patterns_frames (cl the crops' clusters by their
+ * frames'); cent holds the k centroids (k x dim) and gets those left, in
+ * order. map[c] (k entries) gets cluster c's new index, *k_out their
+ * number.
+ */
+dg_status dg__patterns_merge(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
+                             const uint32_t *cl, const uint32_t *frame_cl,
+                             uint32_t F, uint32_t k, double *cent,
+                             uint32_t dim, uint32_t *map, uint32_t *k_out);
+
 /* ---- explanations of groups (explain.c) ---------------------------------- */
 
 /*

@@ -363,8 +363,14 @@ typedef struct dg_embeddings_result {
     uint64_t *point;   /* n: the frame (frames) or the index into crop */
     double *xy;        /* n x 2 */
     double var[2];     /* the two PCA eigenvalues (the layout starts there) */
-    /* Clusters (opts.cluster), else k 0 and NULL. */
-    uint32_t k;
+    /*
+     * Clusters (opts.cluster), else k 0 and NULL. k-means finds k_fit;
+     * clusters that are one failure split in parts are then merged (while
+     * a significantly worse cluster and its nearest, also significantly
+     * worse, test higher together than either: docs/EMBEDDINGS.md), which
+     * leaves k.
+     */
+    uint32_t k, k_fit;
     int k_chosen;      /* 1 when k was chosen; then k_choice says how */
     dg_k_choice k_choice;
     uint32_t *assign;  /* n: each point's cluster */
