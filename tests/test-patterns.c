@@ -4,7 +4,7 @@
  * closed forms and brute force, then planted failures ranked first with
  * the default settings, and nothing found where nothing is planted.
  *
- * The seeds below (9201.., 9301..) were not used while the defaults were
+ * The seeds below (9401.., 9501..) were not used while the defaults were
  * chosen (tools/dev/patterns_eval.py ran on seeds 1-200). The planted
  * scenarios must each rank the planted failure first with Jaccard >= 0.8
  * against the planted frames (or crops) on every one of them, and the
@@ -14,7 +14,10 @@
  * History: the first held-out run (seeds 9001-9010) failed the crop
  * scenario on seed 9008 (Jaccard 0.55: k-means cut the odd-looking crops
  * in two clusters, both 100 % misses). The merge of split failures
- * (dg__patterns_merge) came from that; these seeds are fresh ones.
+ * (dg__patterns_merge) came from that, and passed on fresh seeds
+ * 9201-9210 (null: 9301-9400). With the merge, the BIC did better than
+ * the silhouette on the development seeds (docs/EMBEDDINGS.md) and
+ * became the default; the seeds here are fresh again.
  */
 #include <math.h>
 #include <stdio.h>
@@ -389,7 +392,7 @@ int main(void)
     bh(ctx);
 
     double js = 0, jl = 0, jc = 0, mins = 1, minl = 1, minc = 1;
-    for (uint64_t s = 9201; s < 9201 + PLANTED_SEEDS; s++) {
+    for (uint64_t s = 9401; s < 9401 + PLANTED_SEEDS; s++) {
         uint32_t k = 0;
         double a = planted_scene(ctx, s, &k), b = planted_look(ctx, s),
                c = planted_slice(ctx, s);
@@ -410,9 +413,9 @@ int main(void)
            jc / PLANTED_SEEDS, minc);
 
     int fs = 0, fc = 0;
-    for (uint64_t s = 9301; s < 9301 + NULL_SEEDS; s++)
+    for (uint64_t s = 9501; s < 9501 + NULL_SEEDS; s++)
         fs += null_slices(ctx, s);
-    for (uint64_t s = 9301; s < 9301 + NULL_SEEDS / 2; s++)
+    for (uint64_t s = 9501; s < 9501 + NULL_SEEDS / 2; s++)
         fc += null_clusters(ctx, s);
     printf("nothing planted: a significant slice on %d of %d seeds, a "
            "significant frame cluster on %d of %d\n",

@@ -359,7 +359,7 @@ def test_planted(ck, tmp):
     ck.ok(top["q"] <= 0.05, "significant: q %g" % top["q"])
     ck.ok(all(c["z"] < top["z"] and c["p"] >= top["p"]
               for c in j["clusters"][1:]), "ranked first")
-    ck.eq(j["k_choice"]["method"], "silhouette", "k chosen by silhouette")
+    ck.eq(j["k_choice"]["method"], "bic", "k chosen by the BIC")
     # Pooled counts of the cluster = the sum over its frames.
     pts = [p for p in j["points"] if p["cluster"] == top["cluster"]]
     ck.eq((top["tp"], top["fp"], top["fn"]),

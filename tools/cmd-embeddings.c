@@ -20,7 +20,7 @@ static const char *const usage[] = {
     "[--color precision|recall|f1|confusion] "
     "[--only tp|fp|fn|misclassified] [--conf <c>] [--iou <t>] "
     "[--plot out.svg|out.png] [--clusters <k>] "
-    "[--choose-k silhouette|bic|elbow] [--k-max <n>] [--patterns] "
+    "[--choose-k bic|silhouette|elbow] [--k-max <n>] [--patterns] "
     "[--save-segment <name> [--cluster <i>]] [--json]",
     NULL};
 
@@ -407,7 +407,7 @@ int cmd_embeddings(int argc, const char **argv)
          "crops: classes + 2, at most 24)",
          0},
         {OPT_STR, 0, "choose-k", &choose, "<criterion>",
-         "how k is chosen: silhouette (default), bic or elbow", 0},
+         "how k is chosen: bic (default), silhouette or elbow", 0},
         {OPT_INT, 0, "k-max", &k_max, "<n>",
          "the largest k considered when choosing (default 30, at most 64)",
          0},
@@ -470,8 +470,8 @@ int cmd_embeddings(int argc, const char **argv)
         cli_usage_error(usage, opts, "--seed must be >= 0");
     int choose_k = choose ? dg_choose_k_parse(choose) : 0;
     if (choose_k < 0)
-        cli_usage_error(usage, opts, "--choose-k: '%s' is not silhouette, "
-                        "bic or elbow", choose);
+        cli_usage_error(usage, opts, "--choose-k: '%s' is not bic, "
+                        "silhouette or elbow", choose);
     if (k_max < 0 || k_max > DG_K_CHOICE_MAX)
         cli_usage_error(usage, opts, "--k-max must be 2 .. %d",
                         DG_K_CHOICE_MAX);

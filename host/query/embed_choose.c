@@ -5,33 +5,30 @@
  * criterion is computed here, on the host, from those fits in a fixed
  * order, so that both paths choose the same k.
  *
- * Why the silhouette is the default: on frames that fall into many
+ * Why the BIC is the default: on frames that fall into many
  * well-separated groups the elbow stops at 2 or 3 (each extra cluster
  * removes only a small share of the inertia when there are many groups),
- * merging a failing group into a large one; the silhouette and the BIC
- * find the groups. On the same data the BIC keeps splitting groups that
- * are not spherical, while the silhouette does not (docs/EMBEDDINGS.md
- * lists how each behaved on the planted test data).
+ * merging a failing group into a large one. The silhouette and the BIC
+ * find the groups; the silhouette merges groups that lie close together,
+ * the BIC cuts groups that are not round into parts, and the merge of
+ * split failures (dg__patterns_merge) puts such parts back together where
+ * they fail, so BIC then merge found the planted failure more often
+ * (docs/EMBEDDINGS.md, tools/dev/patterns_eval.py).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "embed_impl.h"
-#ifndef DG__KM_STARTS
-#define DG__KM_STARTS 4
-#endif
 
-#define SAMPLE_MAX 1000
-#define CHOICE_ITER 20
 
 const char *dg_choose_k_name(dg_choose_k c)
 {
     switch (c) {
-    case DG_CHOOSE_K_SILHOUETTE:
-        return "silhouette";
     case DG_CHOOSE_K_BIC:
         return "bic";
+    case DG_CHOOSE_K_SILHOUETTE:
+        return "silhouette";
     case DG_CHOOSE_K_ELBOW:
         return "elbow";
     }
@@ -168,7 +165,7 @@ dg_status dg__embed_choose_k_on(dg_ctx *ctx, dg_engine *eng,
     uint32_t k_max = o->k_max ? o->k_max : 30;
     if (k_max > DG_K_CHOICE_MAX)
         k_max = DG_K_CHOICE_MAX;
-    uint64_t stride = dg__embed_fit_stride(pts->n, SAMPLE_MAX);
+    uint64_t stride = dg__embed_fit_stride(pts->n, DG__KMEANS_SAMPLE);
     uint32_t m = (uint32_t)((pts->n + stride - 1) / stride);
     out->sample = m;
     /* The elbow looks one candidate further; every criterion needs a
@@ -202,7 +199,7 @@ dg_status dg__embed_choose_k_on(dg_ctx *ctx, dg_engine *eng,
     }
     /* Each start's seeding of k_top centres once; candidate k takes the
      * first k of them. */
-    uint32_t starts = o->starts ? o->starts : DG__KM_STARTS;
+    uint32_t starts = o->starts ? o->starts : DG__KMEANS_STARTS;
     if (!(pre = dg__alloc(ctx, (size_t)starts * k_top,
                           (size_t)d * sizeof(double)))) {
         st = DG_ENOMEM;
@@ -218,7 +215,7 @@ dg_status dg__embed_choose_k_on(dg_ctx *ctx, dg_engine *eng,
     for (uint32_t k = elbow ? 1 : 2; k <= k_top; k++) {
         double w;
         if ((st = dg__embed_fit_best(ctx, eng, x, m, d, k, o->seed, starts,
-                                     pre, k_top, CHOICE_ITER, cent, &w,
+                                     pre, k_top, DG__KMEANS_SAMPLE_ITER, cent, &w,
                                      asg)) < 0)
             goto out;
         memset(size, 0, k * sizeof(uint64_t));

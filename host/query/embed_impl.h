@@ -34,6 +34,14 @@ dg_status dg__embed_choose_k_on(dg_ctx *ctx, dg_engine *eng,
 
 /* ---- shared by embed_pca.c and embed_choose.c ---- */
 
+/* k-means++ starts when dg_kmeans_opts.starts is 0. */
+#define DG__KMEANS_STARTS 4
+/* The starts (and the candidates of a choice of k) compete on a sample
+ * of at most this many evenly spaced points, with at most this many
+ * Lloyd iterations each. */
+#define DG__KMEANS_SAMPLE 1000
+#define DG__KMEANS_SAMPLE_ITER 20
+
 /*
  * Squared Euclidean distance of float row x and double row c, summed in
  * eight lanes (dimension t into lane t mod 8, each lane ascending, the

@@ -11,9 +11,6 @@
 #include <string.h>
 
 #include "embed_impl.h"
-#ifndef DG__KM_STARTS
-#define DG__KM_STARTS 4
-#endif
 
 #define MAX_DIM 4096
 #define CHUNK_ROWS 65536u
@@ -556,13 +553,29 @@ dg_status dg__embed_kmeans_on(dg_ctx *ctx, dg_engine *eng,
         goto out;
     }
     dg__embed_pack(pts, 0, stride, m, x);
-    if (chosen)
+    uint32_t starts = o->starts ? o->starts : DG__KMEANS_STARTS;
+    uint64_t ss = dg__embed_fit_stride(n, DG__KMEANS_SAMPLE);
+    uint64_t ms = (n + ss - 1) / ss;
+    if (!chosen && ms < m && ms >= k) {
+        /* The starts compete on the sample; the best one goes on. */
+        float *xs = dg__alloc(ctx, ms, (size_t)d * sizeof(float));
+        if (!xs) {
+            st = DG_ENOMEM;
+            goto out;
+        }
+        dg__embed_pack(pts, 0, ss, ms, xs);
+        st = dg__embed_fit_best(ctx, eng, xs, (uint32_t)ms, d, k, o->seed,
+                                starts, NULL, 0, DG__KMEANS_SAMPLE_ITER, cent,
+                                NULL, NULL);
+        free(xs);
+        chosen = 1;
+    } else if (!chosen) {
+        st = dg__embed_fit_best(ctx, eng, x, (uint32_t)m, d, k, o->seed,
+                                starts, NULL, 0, max_iter, cent, NULL, NULL);
+    }
+    if (st >= 0 && chosen)
         st = dg__embed_lloyd(ctx, eng, x, (uint32_t)m, d, k, max_iter, cent,
                              NULL, NULL);
-    else
-        st = dg__embed_fit_best(ctx, eng, x, (uint32_t)m, d, k, o->seed,
-                                o->starts ? o->starts : DG__KM_STARTS, NULL,
-                                0, max_iter, cent, NULL, NULL);
     if (st < 0)
         goto out;
     transpose(cent, k, d, cent_t);

@@ -140,27 +140,37 @@ typedef struct dg_layout_opts {
 dg_status dg_embed_layout(dg_ctx *ctx, const dg_embed_points *pts,
                           const dg_layout_opts *o, double *xy);
 
-/* How k-means chooses k when it is not given. */
+/*
+ * How k-means chooses k when it is not given (docs/EMBEDDINGS.md has how
+ * each behaved on planted failures among many groups of frames).
+ */
 typedef enum dg_choose_k {
     /*
-     * The default: the k of the highest mean silhouette (Rousseeuw 1987)
-     * of the sample's clustering, exact pairwise Euclidean distances; on a
-     * tie the smaller k.
+     * The default: the k of the highest BIC of a mixture of spherical
+     * Gaussians with one shared variance fitted by k-means (X-means,
+     * Pelleg and Moore 2000). It tends to cut groups that are not round
+     * into several clusters, which the merge of split failures
+     * (dg_embeddings_evaluate) undoes where it matters, but does not merge
+     * groups that lie close together.
      */
-    DG_CHOOSE_K_SILHOUETTE = 0,
+    DG_CHOOSE_K_BIC = 0,
     /*
-     * The k of the highest BIC of a spherical Gaussian mixture with one
-     * shared variance fitted by k-means (X-means, Pelleg and Moore 2000).
+     * The mean silhouette (Rousseeuw 1987) of the sample's clustering,
+     * exact pairwise Euclidean distances: the largest k that is a local
+     * maximum of it and scores at least 90 % of the highest (so that
+     * scenes within kinds of scenes stay apart). It merges groups that lie
+     * close together.
      */
-    DG_CHOOSE_K_BIC = 1,
+    DG_CHOOSE_K_SILHOUETTE = 1,
     /*
-     * The elbow (detgrid 0.x's rule): the smallest k after which one more
-     * cluster lowers the inertia by less than 15 %.
+     * The elbow (the earlier default): the smallest k after which one more
+     * cluster lowers the inertia by less than 15 %. Among many groups it
+     * stops at 2 or 3.
      */
     DG_CHOOSE_K_ELBOW = 2
 } dg_choose_k;
 
-/* "silhouette", "bic", "elbow"; NULL for another value. */
+/* "bic", "silhouette", "elbow"; NULL for another value. */
 const char *dg_choose_k_name(dg_choose_k c);
 /* The criterion named s, or -1. */
 int dg_choose_k_parse(const char *s);
@@ -176,10 +186,12 @@ typedef struct dg_kmeans_opts {
     dg_choose_k choose; /* with k 0: the criterion */
     uint32_t k_max;    /* with k 0: candidates 2 .. k_max; 0: 30; at most DG_K_CHOICE_MAX */
     /*
-     * k-means++ starts, each followed by Lloyd's iterations on the fit
-     * points; the one of least inertia there is kept (the earliest on a
-     * tie). The first start is seeded with seed, start i > 0 with a seed
-     * derived from seed and i. 0: 4.
+     * Greedy k-means++ starts (each centre the best of 2 + ln k
+     * candidates), each followed by at most 20 Lloyd iterations on a
+     * sample of at most 1000 evenly spaced points; the one of least
+     * inertia there (the earliest on a tie) goes on to Lloyd's iterations
+     * on the fit points. The first start is seeded with seed, start i > 0
+     * with a seed derived from seed and i. 0: 4.
      */
     uint32_t starts;
 } dg_kmeans_opts;
@@ -210,8 +222,8 @@ typedef struct dg_k_choice {
     uint32_t k_max;          /* candidates were 2 .. k_max (elbow: from 1) */
     uint64_t sample;         /* points the candidates were fitted on */
     /*
-     * score[k] for each candidate k (NaN elsewhere): the mean silhouette,
-     * the BIC, or for the elbow the inertia of k clusters over that of
+     * score[k] for each candidate k (NaN elsewhere): the BIC, the mean
+     * silhouette, or for the elbow the inertia of k clusters over that of
      * k - 1. The elbow stops at the first k whose ratio exceeds 0.85, so
      * later entries stay NaN.
      */
@@ -343,7 +355,7 @@ typedef struct dg_embeddings_opts {
 } dg_embeddings_opts;
 
 /* Model NULL, frames, conf 0.1, IoU index 0, every point, PCA, no
- * clusters, k -1 (silhouette, k_max 30), seed 1. */
+ * clusters, k -1 (BIC, k_max 30), seed 1. */
 void dg_embeddings_opts_init(dg_embeddings_opts *o);
 
 typedef struct dg_embeddings_result {

@@ -285,7 +285,7 @@ def main():
     ap.add_argument("--scenes", default="8,12,20,30")
     ap.add_argument("--dims", default="64")
     ap.add_argument("--geometry", default="synth")
-    ap.add_argument("--criteria", default="silhouette,bic,elbow")
+    ap.add_argument("--criteria", default="bic,silhouette,elbow")
     ap.add_argument("--keep", help="keep the projects in this folder")
     ap.add_argument("--null", action="store_true",
                     help="slices: plant nothing, count false positives")
