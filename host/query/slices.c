@@ -291,11 +291,11 @@ static dg_status room(search *s, dg_slices_result *out, uint32_t more)
     dg_slice_condition *rc =
         realloc(out->conditions, (need ? need : 1) * sizeof(*rc));
     if (!rc)
-        return DG_ENOMEM;
+        return dg__fail(s->ctx, DG_ENOMEM, "out of memory");
     out->conditions = rc;
     cond *c = realloc(s->cond, (s->n_cond + more + 1) * sizeof(*c));
     if (!c)
-        return DG_ENOMEM;
+        return dg__fail(s->ctx, DG_ENOMEM, "out of memory");
     s->cond = c;
     return DG_OK;
 }
@@ -419,27 +419,24 @@ static void bits_of(const search *s, const cand *k, uint64_t *b)
             b[w] &= s->cond[k->c[i]].bits[w];
 }
 
-/* Frames with the most errors first, then the lower index. */
-static void worst_frames(const search *s, const uint64_t *b, uint32_t *rep)
+/* Of frames[0 .. n) (ascending), the most errors first, then the lower
+ * index, into rep. */
+static void worst_frames(const dg_frame_counts *fc, const uint32_t *frames,
+                         uint32_t n, uint32_t *rep)
 {
     int64_t best[DG_EXPLAIN_FRAMES];
     for (int i = 0; i < DG_EXPLAIN_FRAMES; i++)
         rep[i] = UINT32_MAX, best[i] = -1;
-    for (size_t w = 0; w < s->words; w++) {
-        uint64_t x = b[w];
-        while (x) {
-            uint32_t u = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
-            x &= x - 1;
-            uint32_t f = s->uni[u];
-            int64_t e = (int64_t)s->fc[f].fp + s->fc[f].fn;
-            for (int i = 0; i < DG_EXPLAIN_FRAMES; i++)
-                if (e > best[i]) {
-                    for (int j = DG_EXPLAIN_FRAMES - 1; j > i; j--)
-                        rep[j] = rep[j - 1], best[j] = best[j - 1];
-                    rep[i] = f, best[i] = e;
-                    break;
-                }
-        }
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t f = frames[j];
+        int64_t e = (int64_t)fc[f].fp + fc[f].fn;
+        for (int i = 0; i < DG_EXPLAIN_FRAMES; i++)
+            if (e > best[i]) {
+                for (int t = DG_EXPLAIN_FRAMES - 1; t > i; t--)
+                    rep[t] = rep[t - 1], best[t] = best[t - 1];
+                rep[i] = f, best[i] = e;
+                break;
+            }
     }
 }
 
@@ -578,6 +575,138 @@ static dg_status check_opts(dg_ctx *ctx, const dg_slices_opts *in,
     return DG_OK;
 }
 
+/*
+ * Every conjunction of the columns' conditions with enough frames, tested,
+ * and the p-values adjusted together.
+ */
+static dg_status test_all(search *s, dg_slices_result *out,
+                          const dg_meta_col *const *cols, uint32_t n_cols)
+{
+    dg_status st = DG_OK;
+    for (uint32_t i = 0; i < n_cols && st >= 0; i++)
+        st = cols[i]->is_num ? numeric_conditions(s, out, i, cols[i])
+                             : string_conditions(s, out, i, cols[i]);
+    if (st < 0)
+        return st;
+    for (int d = 0; d < MAX_COND; d++)
+        if (!(s->scratch[d] = dg__alloc(s->ctx, s->words ? s->words : 1, 8)))
+            return DG_ENOMEM;
+    for (uint32_t i = 0; i < s->n_cond; i++) {
+        uint32_t c[MAX_COND] = {i, 0, 0};
+        memcpy(s->scratch[0], s->cond[i].bits, s->words * 8);
+        if ((st = add_cand(s, c, 1, s->scratch[0], s->cond[i].n)) < 0 ||
+            (s->o->max_conditions > 1 && (st = extend(s, c, 1)) < 0))
+            return st;
+    }
+    out->n_tested = s->n_cand;
+    double *pv = dg__alloc(s->ctx, s->n_cand ? s->n_cand : 1, sizeof(double));
+    if (!pv)
+        return DG_ENOMEM;
+    for (uint64_t i = 0; i < s->n_cand; i++)
+        pv[i] = s->cand[i].p;
+    st = dg__bh_adjust(s->ctx, pv, s->n_cand, pv);
+    for (uint64_t i = 0; i < s->n_cand && st >= 0; i++)
+        s->cand[i].q = pv[i];
+    free(pv);
+    return st;
+}
+
+/*
+ * The significant slices, ranked, each reported while it still fails on
+ * the frames no slice above it holds: those frames against the frames of
+ * neither, one-sided, at the level Benjamini-Hochberg applied to single
+ * p-values (alpha x significant / tested), with at least min_support of
+ * them.
+ */
+static dg_status pick_reported(search *s, dg_slices_result *out)
+{
+    const dg_slices_opts *o = s->o;
+    dg_status st = DG_OK;
+    size_t wb = s->words ? s->words : 1;
+    cand **sig = dg__alloc(s->ctx, s->n_cand ? s->n_cand : 1, sizeof(*sig));
+    uint64_t *covered = dg__calloc(s->ctx, wb, 8);
+    uint64_t *b = dg__alloc(s->ctx, wb, 8), *rb = dg__alloc(s->ctx, wb, 8);
+    out->slices = dg__calloc(s->ctx, o->limit, sizeof(dg_slice));
+    if (!sig || !covered || !b || !rb || !out->slices) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    uint64_t n_sig = 0;
+    for (uint64_t i = 0; i < s->n_cand; i++)
+        if (s->cand[i].q <= o->alpha && s->cand[i].z > 0 &&
+            !isnan(s->cand[i].score))
+            sig[n_sig++] = &s->cand[i];
+    out->n_significant = n_sig;
+    qsort(sig, n_sig, sizeof(*sig), by_score);
+    double level = s->n_cand ? o->alpha * (double)n_sig / (double)s->n_cand
+                             : 0;
+    for (uint64_t i = 0; i < n_sig && out->n_slices < o->limit; i++) {
+        const cand *k = sig[i];
+        bits_of(s, k, b);
+        if (out->n_slices) {
+            dg__ratio res, all_cov;
+            for (size_t w = 0; w < s->words; w++)
+                rb[w] = b[w] & ~covered[w];
+            if (popcount_all(rb, s->words) < o->min_support)
+                continue;
+            sums_of(s, rb, &res, NULL);
+            for (size_t w = 0; w < s->words; w++)
+                rb[w] = b[w] | covered[w];
+            sums_of(s, rb, &all_cov, NULL);
+            dg__ratio other = dg__ratio_minus(&s->total, &all_cov);
+            double z, pr;
+            dg__ratio_test(&res, &other, &z, &pr, NULL);
+            if (!(pr <= level))
+                continue;
+        }
+        if ((st = report(s, out, k, b, &out->slices[out->n_slices++])) < 0)
+            goto out;
+        for (size_t w = 0; w < s->words; w++)
+            covered[w] |= b[w];
+    }
+out:
+    free(rb);
+    free(b);
+    free(covered);
+    free(sig);
+    return st;
+}
+
+/* The explanations of the reported slices. */
+static dg_status explain_all(dg_ctx *ctx, dg_project *p, dg_results *r,
+                             const dg_slices_opts *o,
+                             const dg_frame_counts *fc,
+                             dg_slices_result *out)
+{
+    if (!out->n_slices)
+        return DG_OK;
+    dg_crop *crops = NULL;
+    uint64_t n_crops = 0;
+    dg__explainer ex;
+    uint32_t F = dg__project_n_frames(p);
+    uint8_t *in = dg__calloc(ctx, F ? F : 1, 1);
+    if (!in)
+        return DG_ENOMEM;
+    dg_status st = dg_results_crops(ctx, r, p, o->conf, o->iou_idx, &crops,
+                                    &n_crops);
+    if (st >= 0 && (st = dg__explainer_init(ctx, p, r, o->conf, o->iou_idx,
+                                            crops, n_crops, &ex)) >= 0) {
+        for (uint32_t i = 0; i < out->n_slices; i++) {
+            dg_slice *d = &out->slices[i];
+            for (uint32_t j = 0; j < d->n_frames; j++)
+                in[d->frames[j]] = 1;
+            dg__explain_group(&ex, NULL, in, &d->explain);
+            for (uint32_t j = 0; j < d->n_frames; j++)
+                in[d->frames[j]] = 0;
+            worst_frames(fc, d->frames, d->n_frames, d->explain.rep_frame);
+        }
+        dg__explainer_release(&ex);
+    }
+    free(crops);
+    free(in);
+    return st;
+}
+
 dg_status dg_slices_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
                              const dg_slices_opts *opts,
                              dg_slices_result *out)
@@ -600,19 +729,10 @@ dg_status dg_slices_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
     s.ctx = ctx;
     s.o = &o;
     const dg_meta_col **cols = NULL;
-    uint32_t n_cols = 0, *uni = NULL;
+    uint32_t n_cols = 0, *uni = NULL, F = dg__project_n_frames(p);
     dg_frame_counts *fc = NULL;
-    cand **sig = NULL;
-    uint64_t *covered = NULL, *b = NULL, *res_bits = NULL;
-    uint8_t *in_frame = NULL;
-    dg__explainer ex;
-    memset(&ex, 0, sizeof(ex));
-    dg_crop *crops = NULL;
-    uint64_t n_crops = 0;
-    if ((st = pick_columns(ctx, p, &o, &cols, &n_cols)) < 0)
-        goto done;
-    uint32_t F = dg__project_n_frames(p);
-    if ((st = dg__results_universe(ctx, r, p, &uni, &s.N)) < 0)
+    if ((st = pick_columns(ctx, p, &o, &cols, &n_cols)) < 0 ||
+        (st = dg__results_universe(ctx, r, p, &uni, &s.N)) < 0)
         goto done;
     s.uni = uni;
     s.words = (s.N + 63) / 64;
@@ -620,8 +740,7 @@ dg_status dg_slices_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
         uint32_t pct = (s.N + 99) / 100;
         o.min_support = pct > 30 ? pct : 30;
     }
-    fc = dg__calloc(ctx, F ? F : 1, sizeof(*fc));
-    if (!fc) {
+    if (!(fc = dg__calloc(ctx, F ? F : 1, sizeof(*fc)))) {
         st = DG_ENOMEM;
         goto done;
     }
@@ -647,125 +766,12 @@ dg_status dg_slices_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
     }
     out->prf = dg_counts_prf(&out->counts);
     out->value = dg__ratio_value(&s.total);
-    for (uint32_t i = 0; i < n_cols && st >= 0; i++)
-        st = cols[i]->is_num ? numeric_conditions(&s, out, i, cols[i])
-                             : string_conditions(&s, out, i, cols[i]);
-    if (st < 0)
+    if ((st = test_all(&s, out, cols, n_cols)) < 0 ||
+        (st = pick_reported(&s, out)) < 0 ||
+        (st = explain_all(ctx, p, r, &o, fc, out)) < 0)
         goto done;
-    for (int d = 0; d < MAX_COND; d++)
-        if (!(s.scratch[d] = dg__alloc(ctx, s.words ? s.words : 1, 8))) {
-            st = DG_ENOMEM;
-            goto done;
-        }
-    /* Every conjunction with enough frames, in condition order. */
-    for (uint32_t i = 0; i < s.n_cond; i++) {
-        uint32_t c[MAX_COND] = {i, 0, 0};
-        memcpy(s.scratch[0], s.cond[i].bits, s.words * 8);
-        if ((st = add_cand(&s, c, 1, s.scratch[0], s.cond[i].n)) < 0 ||
-            (o.max_conditions > 1 && (st = extend(&s, c, 1)) < 0))
-            goto done;
-    }
-    out->n_tested = s.n_cand;
-    /* Benjamini-Hochberg over every test, then the significant ones. */
-    double *pv = dg__alloc(ctx, s.n_cand ? s.n_cand : 1, sizeof(double));
-    if (!pv) {
-        st = DG_ENOMEM;
-        goto done;
-    }
-    for (uint64_t i = 0; i < s.n_cand; i++)
-        pv[i] = s.cand[i].p;
-    st = dg__bh_adjust(ctx, pv, s.n_cand, pv);
-    for (uint64_t i = 0; i < s.n_cand && st >= 0; i++)
-        s.cand[i].q = pv[i];
-    free(pv);
-    if (st < 0)
-        goto done;
-    sig = dg__alloc(ctx, s.n_cand ? s.n_cand : 1, sizeof(*sig));
-    covered = dg__calloc(ctx, s.words ? s.words : 1, 8);
-    b = dg__alloc(ctx, s.words ? s.words : 1, 8);
-    res_bits = dg__alloc(ctx, s.words ? s.words : 1, 8);
-    out->slices = dg__calloc(ctx, o.limit, sizeof(dg_slice));
-    if (!sig || !covered || !b || !res_bits || !out->slices) {
-        st = DG_ENOMEM;
-        goto done;
-    }
-    uint64_t n_sig = 0;
-    for (uint64_t i = 0; i < s.n_cand; i++)
-        if (s.cand[i].q <= o.alpha && s.cand[i].z > 0 &&
-            !isnan(s.cand[i].score))
-            sig[n_sig++] = &s.cand[i];
-    out->n_significant = n_sig;
-    qsort(sig, n_sig, sizeof(*sig), by_score);
-    /*
-     * Reported while the slice still fails on the frames no slice above it
-     * holds: those frames against the frames of neither, one-sided, at the
-     * level Benjamini-Hochberg applied to single p-values (alpha x
-     * significant / tested), with at least min_support of them.
-     */
-    double level = s.n_cand ? o.alpha * (double)n_sig / (double)s.n_cand : 0;
-    for (uint64_t i = 0; i < n_sig && out->n_slices < o.limit; i++) {
-        const cand *k = sig[i];
-        bits_of(&s, k, b);
-        dg__ratio res, other, all_cov;
-        for (size_t w = 0; w < s.words; w++)
-            res_bits[w] = b[w] & ~covered[w];
-        uint32_t n_res = popcount_all(res_bits, s.words);
-        if (out->n_slices) {
-            if (n_res < o.min_support)
-                continue;
-            sums_of(&s, res_bits, &res, NULL);
-            for (size_t w = 0; w < s.words; w++)
-                res_bits[w] = b[w] | covered[w];
-            sums_of(&s, res_bits, &all_cov, NULL);
-            other = dg__ratio_minus(&s.total, &all_cov);
-            double z, pr;
-            dg__ratio_test(&res, &other, &z, &pr, NULL);
-            if (!(pr <= level))
-                continue;
-        }
-        dg_slice *d = &out->slices[out->n_slices++];
-        if ((st = report(&s, out, k, b, d)) < 0)
-            goto done;
-        for (size_t w = 0; w < s.words; w++)
-            covered[w] |= b[w];
-    }
-    /* Explanations of the reported slices. */
-    if (out->n_slices) {
-        if ((st = dg_results_crops(ctx, r, p, o.conf, o.iou_idx, &crops,
-                                   &n_crops)) < 0 ||
-            (st = dg__explainer_init(ctx, p, r, o.conf, o.iou_idx, crops,
-                                     n_crops, &ex)) < 0)
-            goto done;
-        if (!(in_frame = dg__calloc(ctx, F ? F : 1, 1))) {
-            st = DG_ENOMEM;
-            goto done;
-        }
-        for (uint32_t i = 0; i < out->n_slices; i++) {
-            dg_slice *d = &out->slices[i];
-            for (uint32_t j = 0; j < d->n_frames; j++)
-                in_frame[d->frames[j]] = 1;
-            dg__explain_group(&ex, NULL, in_frame, &d->explain);
-            for (uint32_t j = 0; j < d->n_frames; j++)
-                in_frame[d->frames[j]] = 0;
-            memset(b, 0, s.words * 8);
-            /* The slice's frames as universe bits, for its worst frames. */
-            for (uint32_t j = 0, u = 0; j < d->n_frames; j++) {
-                while (uni[u] < d->frames[j])
-                    u++;
-                b[u / 64] |= 1ULL << (u % 64);
-            }
-            worst_frames(&s, b, d->explain.rep_frame);
-        }
-    }
     out->seconds = dg__now() - t0;
 done:
-    dg__explainer_release(&ex);
-    free(crops);
-    free(in_frame);
-    free(res_bits);
-    free(b);
-    free(covered);
-    free(sig);
     for (int d = 0; d < MAX_COND; d++)
         free(s.scratch[d]);
     for (uint32_t i = 0; i < s.n_cond; i++)

@@ -101,13 +101,16 @@ def regeometry(h5, geometry, dim, seed, tmp):
 
 def frames_case(args, seed, S, dim, geometry, tmp):
     import h5py
-    h5 = os.path.join(tmp, "p-%d-%d-%d-%s.h5" % (seed, S, dim, geometry))
+    h5 = os.path.join(tmp, "p-%d-%d-%d-%s%s.h5" % (seed, S, dim, geometry,
+                                                  "-null" if args.null
+                                                  else ""))
     if not os.path.exists(h5):
+        plant = [] if args.null else ["--plant-pattern", "miss"]
         r = run(args.bin, ["synth", "--frames", str(args.frames),
                            "--embeddings", str(dim), "--scenes", str(S),
-                           "--plant-pattern", "miss", "--seed", str(seed),
-                           "-o", h5])
-        ps = int(re.search(r"scene (\d+)", r.stderr).group(1))
+                           "--seed", str(seed), "-o", h5] + plant)
+        m = re.search(r"scene (\d+)", r.stderr)
+        ps = int(m.group(1)) if m else -1
         if geometry != "synth":
             npy = regeometry(h5, geometry, dim, seed, tmp)
             run(args.bin, ["import", "embeddings", h5, "--model", "synth",
@@ -130,18 +133,29 @@ def frames_main(args):
             for S in [int(x) for x in args.scenes.split(",")]:
                 for dim in [int(x) for x in args.dims.split(",")]:
                     for crit in args.criteria.split(","):
-                        js, ks = [], []
+                        js, ks, fps = [], [], 0
                         for seed in seeds_of(args.seeds):
                             h5, planted = frames_case(args, seed, S, dim,
                                                       geometry, tmp)
                             r = run(args.bin, ["embeddings", h5, "--patterns",
                                                "--json", "--choose-k", crit])
                             j = json.loads(r.stdout)
+                            if args.null:
+                                fps += any(c["q"] <= 0.05
+                                           for c in j["clusters"])
+                                ks.append(j["k"])
+                                continue
                             top = j["clusters"][0]["cluster"]
                             got = [p["frame"] for p in j["points"]
                                    if p["cluster"] == top]
                             js.append(jaccard(got, planted))
                             ks.append(j["k"])
+                        if args.null:
+                            print("null    %-7s S=%-3d D=%-4d %-10s seeds with "
+                                  "a significant cluster: %d/%d  k median %g"
+                                  % (geometry, S, dim, crit, fps, len(ks),
+                                     statistics.median(ks)), flush=True)
+                            continue
                         rows.append((geometry, S, dim, crit, js, ks))
                         print("%-7s S=%-3d D=%-4d %-10s first with J>=0.8: "
                               "%3d/%-3d  mean J %.3f  k median %g (%d..%d)"
@@ -288,7 +302,8 @@ def main():
     ap.add_argument("--criteria", default="bic,silhouette,elbow")
     ap.add_argument("--keep", help="keep the projects in this folder")
     ap.add_argument("--null", action="store_true",
-                    help="slices: plant nothing, count false positives")
+                    help="frames, slices: plant nothing, count false "
+                    "positives")
     ap.add_argument("--settings", default="",
                     help="crops, slices: ';'-separated option sets to "
                     "compare")
