@@ -15,6 +15,7 @@ Nothing here is a test: timings are reported, never asserted.
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,7 +50,9 @@ def main():
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "detgrid"))
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--project", help="reuse this project (made if absent)")
+    ap.add_argument("--project", help="use (or make and keep) this project; "
+                    "by default one is made in a temporary folder and "
+                    "removed")
     ap.add_argument("--device", default="ref")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench-patterns-")
@@ -78,6 +81,7 @@ def main():
         for name, cmd in cases:
             res[name].append(timed([args.bin] + cmd))
     print("load average after:  %s" % loadavg())
+    shutil.rmtree(tmp)
     print("\n| command | wall s (median) | CPU s (median) | wall s min..max |")
     print("|---|---|---|---|")
     for name, _ in cases:

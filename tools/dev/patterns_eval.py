@@ -5,9 +5,18 @@ planted failure is ranked first with Jaccard >= 0.8 against the planted
 frames (or crops), the mean Jaccard, the k chosen, and on unplanted data
 how often anything is reported as significant.
 
-    tools/dev/patterns_eval.py frames --seeds 1-20
-    tools/dev/patterns_eval.py frames --geometry aniso,nested --criteria silhouette,bic
-    tools/dev/patterns_eval.py slices --seeds 1-100 --null
+    tools/dev/patterns_eval.py frames --seeds 1-12 --geometry synth,aniso,nested \
+        --scenes 8,12,30 --dims 8,64
+    tools/dev/patterns_eval.py frames --null --seeds 1-100 --scenes 10 --dims 16 \
+        --criteria bic --frames 1000
+    tools/dev/patterns_eval.py crops --seeds 1-20 --dims 16,32,64 \
+        --settings ';--clusters 0;--clusters 0 --choose-k silhouette'
+    tools/dev/patterns_eval.py slices --seeds 1-100 \
+        --settings ';--conditions 3;--rank effect-support'
+    tools/dev/patterns_eval.py slices --null --seeds 1-500 \
+        --settings ';--conditions 1;--conditions 3;--metric precision;--metric recall'
+
+(the runs behind the tables of docs/EMBEDDINGS.md and docs/SLICES.md).
 
 Scenarios:
   frames  `synth --embeddings D --scenes S --plant-pattern miss`: one scene
@@ -17,9 +26,7 @@ Scenarios:
           failure stay) to try harder shapes:
             synth   synth's own: isotropic scenes of equal spread;
             aniso   each scene stretched 3x along a random direction, its
-                    spread drawn in [0.5, 1.5] x, its share of frames
-                    uneven (sizes follow the synth's hash, then a random
-                    fifth of the scenes is made 3x denser);
+                    spread drawn in [0.5, 1.5] x;
             nested  scenes in 3 super-groups: a scene's centre is its
                     group's plus 0.45 x its own offset.
   crops   `synth --embeddings D --plant-pattern look`: a third of one
