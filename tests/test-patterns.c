@@ -204,6 +204,19 @@ static int iou_half(dg_ctx *ctx, dg_results *r)
     return t < 0 ? 0 : t;
 }
 
+/* The default clusters (crops or frames) of model synth at IoU 0.5. */
+static void clusters(dg_ctx *ctx, dg_project *p, dg_results *r, int crops,
+                     dg_embeddings_result *res)
+{
+    dg_embeddings_opts o;
+    dg_embeddings_opts_init(&o);
+    o.model = "synth";
+    o.iou_idx = iou_half(ctx, r);
+    o.crops = crops;
+    o.cluster = 1;
+    CHECK_EQ_INT(dg_embeddings_evaluate(ctx, p, r, &o, res), DG_OK);
+}
+
 /* A failing scene among 8 to 24: the top frame cluster is that scene. */
 static double planted_scene(dg_ctx *ctx, uint64_t seed, uint32_t *k)
 {
@@ -213,14 +226,9 @@ static double planted_scene(dg_ctx *ctx, uint64_t seed, uint32_t *k)
     uint32_t ps, pc, *scene = NULL;
     CHECK_EQ_INT(dg_synth_embeddings(ctx, p, &eo, &ps, &pc, &scene), DG_OK);
     dg_results *r = evaluate(ctx, p);
-    dg_embeddings_opts o;
-    dg_embeddings_opts_init(&o);
-    o.model = "synth";
-    o.iou_idx = iou_half(ctx, r);
-    o.cluster = 1;
     dg_embeddings_result res;
     double jac = 0;
-    CHECK_EQ_INT(dg_embeddings_evaluate(ctx, p, r, &o, &res), DG_OK);
+    clusters(ctx, p, r, 0, &res);
     if (res.clusters) {
         uint32_t *f, n, F = dg__project_n_frames(p), np = 0;
         uint8_t *in = calloc(F, 1);
@@ -252,15 +260,9 @@ static double planted_look(dg_ctx *ctx, uint64_t seed)
     uint32_t ps, pc;
     CHECK_EQ_INT(dg_synth_embeddings(ctx, p, &eo, &ps, &pc, NULL), DG_OK);
     dg_results *r = evaluate(ctx, p);
-    dg_embeddings_opts o;
-    dg_embeddings_opts_init(&o);
-    o.model = "synth";
-    o.iou_idx = iou_half(ctx, r);
-    o.crops = 1;
-    o.cluster = 1;
     dg_embeddings_result res;
     double jac = 0;
-    CHECK_EQ_INT(dg_embeddings_evaluate(ctx, p, r, &o, &res), DG_OK);
+    clusters(ctx, p, r, 1, &res);
     if (res.clusters) {
         /* The planted crops: every third label of class pc, not crowd. */
         const dg_boxset *lb;
@@ -365,13 +367,8 @@ static int null_clusters(dg_ctx *ctx, uint64_t seed)
     dg_synth_embed_opts eo = {seed, 16, 10, 0, NULL};
     CHECK_EQ_INT(dg_synth_embeddings(ctx, p, &eo, NULL, NULL, NULL), DG_OK);
     dg_results *r = evaluate(ctx, p);
-    dg_embeddings_opts o;
-    dg_embeddings_opts_init(&o);
-    o.model = "synth";
-    o.iou_idx = iou_half(ctx, r);
-    o.cluster = 1;
     dg_embeddings_result res;
-    CHECK_EQ_INT(dg_embeddings_evaluate(ctx, p, r, &o, &res), DG_OK);
+    clusters(ctx, p, r, 0, &res);
     int found = 0;
     for (uint32_t c = 0; c < res.k; c++)
         found |= res.clusters[c].q <= 0.05;
