@@ -177,7 +177,7 @@ static double jaccard(const uint32_t *a, uint32_t na, const uint8_t *in_b,
 static dg_project *synth(dg_ctx *ctx, uint64_t seed, uint32_t frames)
 {
     dg_synth_opts so;
-    dg_synth_opts_default(&so);
+    dg_synth_opts_init(&so);
     so.seed = seed;
     so.n_frames = frames;
     dg_project *p = NULL;
@@ -214,15 +214,19 @@ static void clusters(dg_ctx *ctx, dg_project *p, dg_results *r, int crops,
     o.iou_idx = iou_half(ctx, r);
     o.crops = crops;
     o.cluster = 1;
-    CHECK_EQ_INT(dg_embeddings_evaluate(ctx, p, r, &o, res), DG_OK);
+    CHECK_EQ_INT(dg_embeddings_evaluate(ctx, r, p, &o, res), DG_OK);
 }
 
 /* A failing scene among 8 to 24: the top frame cluster is that scene. */
 static double planted_scene(dg_ctx *ctx, uint64_t seed, uint32_t *k)
 {
     dg_project *p = synth(ctx, seed, 2000);
-    dg_synth_embed_opts eo = {seed, 32, 8 + (uint32_t)(seed % 5) * 4, 1,
-                              NULL};
+    dg_synth_embeddings_opts eo;
+    dg_synth_embeddings_opts_init(&eo);
+    eo.seed = seed;
+    eo.dim = 32;
+    eo.scenes = 8 + (uint32_t)(seed % 5) * 4;
+    eo.plant = 1;
     uint32_t ps, pc, *scene = NULL;
     CHECK_EQ_INT(dg_synth_embeddings(ctx, p, &eo, &ps, &pc, &scene), DG_OK);
     dg_results *r = evaluate(ctx, p);
@@ -256,7 +260,11 @@ static double planted_scene(dg_ctx *ctx, uint64_t seed, uint32_t *k)
 static double planted_look(dg_ctx *ctx, uint64_t seed)
 {
     dg_project *p = synth(ctx, seed, 2000);
-    dg_synth_embed_opts eo = {seed, 32, 0, 3, NULL};
+    dg_synth_embeddings_opts eo;
+    dg_synth_embeddings_opts_init(&eo);
+    eo.seed = seed;
+    eo.dim = 32;
+    eo.plant = 3;
     uint32_t ps, pc;
     CHECK_EQ_INT(dg_synth_embeddings(ctx, p, &eo, &ps, &pc, NULL), DG_OK);
     dg_results *r = evaluate(ctx, p);
@@ -315,7 +323,10 @@ static uint32_t where_both(dg_ctx *ctx, dg_project *p,
 static double planted_slice(dg_ctx *ctx, uint64_t seed)
 {
     dg_project *p = synth(ctx, seed, 2000);
-    dg_synth_meta_opts mo = {seed, 1, 0};
+    dg_synth_metadata_opts mo;
+    dg_synth_metadata_opts_init(&mo);
+    mo.seed = seed;
+    mo.plant = 1;
     dg_synth_slice sl;
     CHECK_EQ_INT(dg_synth_metadata(ctx, p, &mo, &sl), DG_OK);
     dg_results *r = evaluate(ctx, p);
@@ -328,7 +339,7 @@ static double planted_slice(dg_ctx *ctx, uint64_t seed)
     o.iou_idx = iou_half(ctx, r);
     dg_slices_result res;
     double jac = 0;
-    CHECK_EQ_INT(dg_slices_evaluate(ctx, p, r, &o, &res), DG_OK);
+    CHECK_EQ_INT(dg_slices_evaluate(ctx, r, p, &o, &res), DG_OK);
     if (res.n_slices) {
         jac = jaccard(res.slices[0].frames, res.slices[0].n_frames, in, np);
         CHECK(res.slices[0].q <= 0.05);
@@ -345,14 +356,16 @@ static double planted_slice(dg_ctx *ctx, uint64_t seed)
 static int null_slices(dg_ctx *ctx, uint64_t seed)
 {
     dg_project *p = synth(ctx, seed, 1000);
-    dg_synth_meta_opts mo = {seed, 0, 0};
+    dg_synth_metadata_opts mo;
+    dg_synth_metadata_opts_init(&mo);
+    mo.seed = seed;
     CHECK_EQ_INT(dg_synth_metadata(ctx, p, &mo, NULL), DG_OK);
     dg_results *r = evaluate(ctx, p);
     dg_slices_opts o;
     dg_slices_opts_init(&o);
     o.iou_idx = iou_half(ctx, r);
     dg_slices_result res;
-    CHECK_EQ_INT(dg_slices_evaluate(ctx, p, r, &o, &res), DG_OK);
+    CHECK_EQ_INT(dg_slices_evaluate(ctx, r, p, &o, &res), DG_OK);
     CHECK(res.n_tested > 100);
     int found = res.n_slices > 0;
     dg_slices_result_release(&res);
@@ -364,7 +377,11 @@ static int null_slices(dg_ctx *ctx, uint64_t seed)
 static int null_clusters(dg_ctx *ctx, uint64_t seed)
 {
     dg_project *p = synth(ctx, seed, 1000);
-    dg_synth_embed_opts eo = {seed, 16, 10, 0, NULL};
+    dg_synth_embeddings_opts eo;
+    dg_synth_embeddings_opts_init(&eo);
+    eo.seed = seed;
+    eo.dim = 16;
+    eo.scenes = 10;
     CHECK_EQ_INT(dg_synth_embeddings(ctx, p, &eo, NULL, NULL, NULL), DG_OK);
     dg_results *r = evaluate(ctx, p);
     dg_embeddings_result res;

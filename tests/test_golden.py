@@ -543,6 +543,8 @@ def run_all(g):
                                 "--step", "0.05", "-o", "a-sweep.csv"],
         files=["a-sweep.csv"], rc=0)
     cli("a-sweep-best", ["sweep", "a.h5", "-i", "model-a", "--best"], rc=0)
+    cli("a-sweep-best-csv", ["sweep", "a.h5", "-i", "model-a", "--best",
+                             "--format", "csv"], rc=0)
     cli("a-sweep-best-json", ["sweep", "a.h5", "-i", "model-b", "--best", "--json"], rc=0)
     cli("a-sweep-best-iou075", ["sweep", "a.h5", "-i", "model-a", "--best",
                                 "--iou", "0.75"], rc=0)
@@ -924,10 +926,15 @@ def run_all(g):
                                     "data/toy/gts_coco_format/toy_example_coco.JSON",
                                     "--dt", "data/toy/dets_coco_format/coco_dets.json",
                                     "--per-class"], rc=None)
+        # the toy file numbers its annotations from 0
+        cli("t-coco-json-id0", ["coco", "--gt",
+                                "data/toy/gts_coco_format/toy_example_coco.JSON",
+                                "--dt", "data/toy/dets_coco_format/coco_dets.json",
+                                "--pycocotools-id0"], rc=0)
         h5("t-h5-eval", "t.h5")
     else:
         for r in ("t-import-voc-xml", "t-eval", "t-metrics", "t-voc",
-                  "t-coco-json-oneshot", "t-h5-eval"):
+                  "t-coco-json-oneshot", "t-coco-json-id0", "t-h5-eval"):
             g.skip(r)
     cli("y-import-yolo", ["import", "yolo", "--gt-dir", "data/yolo/gt", "--dt-dir",
                           "data/yolo/dt", "--name", "yolo", "--names",

@@ -514,7 +514,9 @@ def test_json_roundtrip(ck, d):
     run(["eval", path, "-q", "--iou-thresholds", "0.5"])
     # CSV prints 17 digits: exact
     rows = run(["sweep", path]).out.strip().split("\n")[1:]
-    ck.eq([float(r.split(",")[2]) for r in rows], [s_hi, s_lo], "sweep csv conf")
+    # the class's rows, then the same points pooled over all classes
+    ck.eq([float(r.split(",")[2]) for r in rows], [s_hi, s_lo] * 2,
+          "sweep csv conf")
     j = run(["sweep", path, "--json"]).json()
     cv = j["curves"][0]
     ck.eq((cv["tp"], cv["fp"]), ([1, 1], [0, 1]), "sweep json counts")
@@ -593,10 +595,11 @@ MALFORMED = [
      ["/inferences/model-a", "'x'", "nan"]),
     ("inf-h", _set("inferences/model-a/h", np.array([np.inf, 2.0])),
      ["/inferences/model-a", "'h'", "inf"]),
-    ("score-1.5", _set("inferences/model-a/score", np.array([1.5, 0.2])),
-     ["/inferences/model-a", "score", "1.5"]),
-    ("score-negative", _set("inferences/model-a/score", np.array([0.5, -0.1])),
-     ["/inferences/model-a", "score", "-0.1"]),
+    # any finite score is a score (logits, percentages); not NaN or inf
+    ("score-nan", _set("inferences/model-a/score", np.array([np.nan, 0.2])),
+     ["/inferences/model-a", "score", "nan"]),
+    ("score-inf", _set("inferences/model-a/score", np.array([0.5, -np.inf])),
+     ["/inferences/model-a", "score", "-inf"]),
     ("iscrowd-2", _set("labels/iscrowd", np.array([0, 2, 0], np.uint8)),
      ["/labels", "iscrowd", "2"]),
     ("area-length", _set("labels/area", np.array([1.0])), ["/labels/area"]),

@@ -16,7 +16,7 @@
 
 static const char *const usage[] = {
     "detgrid coco --gt <instances.json> --dt <results.json> [--json] "
-    "[--per-class] [--curves <file.json>]",
+    "[--per-class] [--curves <file.json>] [--strict]",
     "detgrid coco <project.h5> [--inferences <name>] [--json] [--per-class] "
     "[--curves <file.json>]",
     NULL};
@@ -250,7 +250,7 @@ int cmd_coco(int argc, const char **argv)
     const char *gt = NULL, *dt = NULL, *inf = NULL, *curves = NULL,
                *device = NULL;
     int json = 0, compact = 0, per_class = 0, exact_iou = 0, use_ignore = 0,
-        verbose = 0;
+        verbose = 0, strict = 0, id0 = 0;
     long threads = 0;
     cli_opt opts[] = {
         {OPT_STR, 0, "gt", &gt, "<file>",
@@ -269,6 +269,12 @@ int cmd_coco(int argc, const char **argv)
          "IoU thresholds 0.50, 0.55, ... exactly (pycocotools: linspace)", 0},
         {OPT_FLAG, 0, "use-ignore", &use_ignore, NULL,
          "honour the labels' ignore flag (pycocotools: only iscrowd)", 0},
+        {OPT_FLAG, 0, "pycocotools-id0", &id0, NULL,
+         "count a detection matched to annotation id 0 as a false positive, "
+         "as pycocotools does (default: a true positive)", 0},
+        {OPT_FLAG, 0, "strict", &strict, NULL,
+         "with --gt/--dt: refuse what is otherwise accepted with a warning "
+         "(see 'detgrid import --help')", 0},
         {OPT_STR, 'd', "device", &device, "<dev>",
          "auto|gpu|cpu|ref[:P.D|:name] (auto: a GPU if present, else ref)", 0},
         {OPT_INT, 0, "threads", &threads, "<n>",
@@ -284,6 +290,9 @@ int cmd_coco(int argc, const char **argv)
         cli_usage_error(usage, opts, "need --gt and --dt, or a project file");
     if (npos == 0 && inf)
         cli_usage_error(usage, opts, "--inferences needs a project file");
+    if (npos == 1 && strict)
+        cli_usage_error(usage, opts, "--strict applies to --gt and --dt "
+                        "(a project was checked when it was imported)");
     if (threads < 0 || threads > 1024)
         cli_usage_error(usage, opts, "--threads out of range");
 
@@ -304,15 +313,18 @@ int cmd_coco(int argc, const char **argv)
     dg_status st;
     int rc = EXIT_OK;
     const char *name = "dt";
+    dg_coco_import_opts io;
+    dg_coco_import_opts_init(&io);
+    io.strict = strict;
     if (npos == 0) {
         if ((st = dg_project_create(ctx, &p)) < 0 ||
-            (st = dg_import_coco_gt(ctx, p, gt)) < 0) {
+            (st = dg_import_coco_gt(ctx, p, gt, &io)) < 0) {
             rc = cli_fail(ctx, st);
             goto done;
         }
         cli_flush_warnings(ctx);
         t_gt = cli_now() - t0;
-        if ((st = dg_import_coco_dt(ctx, p, dt, name, 0)) < 0) {
+        if ((st = dg_import_coco_dt(ctx, p, dt, name, 0, &io)) < 0) {
             rc = cli_fail(ctx, st);
             goto done;
         }
@@ -325,7 +337,12 @@ int cmd_coco(int argc, const char **argv)
         }
     }
 
-    dg_coco_opts o = {exact_iou, use_ignore, (int)threads};
+    dg_coco_opts o;
+    dg_coco_opts_init(&o);
+    o.exact_iou = exact_iou;
+    o.use_ignore = use_ignore;
+    o.pycocotools_id0 = id0;
+    o.n_threads = (int)threads;
     dg_coco_result r;
     if ((st = dg_coco_evaluate(ctx, p, name, &o, &r)) < 0) {
         rc = cli_fail(ctx, st);

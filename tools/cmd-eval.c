@@ -86,14 +86,12 @@ int cmd_eval(int argc, const char **argv)
         }
     } else {
         for (int i = 0; i < infs.n; i++) {
-            if (dg_project_inference_index(p, infs.v[i]) < 0) {
-                rc = cli_error("'%s': no inference set '%s'", pos[0], infs.v[i]);
+            if ((rc = cli_find(p, DG_NAME_INFERENCES, infs.v[i], NULL)) !=
+                EXIT_OK)
                 goto done;
-            }
             names[nn++] = infs.v[i];
         }
     }
-    cli_progress(ctx);
     cJSON *j = json ? cJSON_CreateArray() : NULL;
     for (int i = 0; i < nn; i++) {
         dg_status st = dg_eval(ctx, p, names[i], iou, n_iou);

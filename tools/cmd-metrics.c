@@ -21,7 +21,7 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
 {
     dg_results *r;
     dg_status st;
-    int t, rc = cli_load_results(ctx, p, name, iou, &r, &t);
+    int t, rc = cli_load_results(ctx, p, name, conf, iou, &r, &t);
     if (rc != EXIT_OK)
         return rc;
     uint32_t nc = dg_results_n_classes(r);
@@ -128,7 +128,11 @@ int cmd_metrics(int argc, const char **argv)
     dg_project *p = NULL;
     int rc = EXIT_ERROR;
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
-    dg_bootstrap_opts bo = {(uint32_t)resamples, (uint64_t)seed, ci};
+    dg_bootstrap_opts bo;
+    dg_bootstrap_opts_init(&bo);
+    bo.resamples = (uint32_t)resamples;
+    bo.seed = (uint64_t)seed;
+    bo.level = ci;
     if (name && !isnan(ci))
         rc = cli_metrics_ci_report(ctx, p, name, conf, iou, segment, &bo,
                                    json, compact);

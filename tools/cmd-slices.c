@@ -233,11 +233,15 @@ int cmd_slices(int argc, const char **argv)
     }
     so.metric = (dg_slice_metric)m;
     so.rank = (dg_slice_rank)rk;
-    so.max_conditions = (uint32_t)conds;
+    if (conds)
+        so.max_conditions = (uint32_t)conds;
     so.min_support = (uint32_t)support;
-    so.bins = (uint32_t)bins;
-    so.alpha = isnan(alpha) ? 0 : alpha;
-    so.limit = (uint32_t)limit;
+    if (bins)
+        so.bins = (uint32_t)bins;
+    if (!isnan(alpha))
+        so.alpha = alpha;
+    if (limit)
+        so.limit = (uint32_t)limit;
     so.columns = columns ? cols.v : NULL;
     so.n_columns = (uint32_t)cols.n;
     dg_ctx *ctx = cli_ctx(NULL);
@@ -250,13 +254,13 @@ int cmd_slices(int argc, const char **argv)
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (!name)
         goto done;
-    if ((rc = cli_load_segment_results(ctx, p, name, iou, segment, &r,
-                                       &t)) != EXIT_OK)
+    if ((rc = cli_load_segment_results(ctx, p, name, conf, iou, segment,
+                                       &r, &t)) != EXIT_OK)
         goto done;
     rc = EXIT_ERROR;
     so.conf = conf;
     so.iou_idx = t;
-    if ((st = dg_slices_evaluate(ctx, p, r, &so, &res)) < 0) {
+    if ((st = dg_slices_evaluate(ctx, r, p, &so, &res)) < 0) {
         rc = cli_fail(ctx, st);
         goto done;
     }

@@ -34,6 +34,15 @@ dg_status dg__fail(dg_ctx *ctx, dg_status st, const char *fmt, ...)
 /* Prepends "prefix: " to the current error message; returns st. */
 dg_status dg__fail_prefix(dg_ctx *ctx, dg_status st, const char *fmt, ...)
     DG_PRINTF(3, 4);
+/*
+ * "<what> '<name>'" and dg_choices_hint()'s hint as ctx's message:
+ *     "'val.h5': no inference set 'yol'; did you mean 'yolo'? (inference
+ *     sets: yolo, detr)"
+ * Returns st.
+ */
+dg_status dg__fail_unknown(dg_ctx *ctx, dg_status st, const char *what,
+                           const char *name, const char *const *choices,
+                           size_t n, const char *kind);
 /* Appends one warning line. */
 void dg__warn(dg_ctx *ctx, const char *fmt, ...) DG_PRINTF(2, 3);
 /* Reports progress through ctx's callback, if any. */
@@ -172,15 +181,19 @@ uint64_t dg__fnv_words(uint64_t h, const void *p, size_t n);
 uint64_t dg__count_at_least(const double *s, uint64_t n, double conf);
 
 /*
- * A key whose ascending unsigned order is descending score order: scores
- * are >= 0, so their bits order like their values once -0.0 becomes +0.0;
- * inverting them reverses that.
+ * A key whose ascending unsigned order is descending score order, for any
+ * score that is not NaN (logits and percentages included): -0.0 becomes
+ * +0.0; a non-negative double's bits order like its value once the sign
+ * bit is set, a negative one's once all bits are inverted; inverting the
+ * result reverses the order. Every sort of scores (the engine's order,
+ * COCO's accumulation order) uses this one key.
  */
 static inline uint64_t dg__score_key(double s)
 {
     double z = s + 0.0;
     uint64_t b;
     memcpy(&b, &z, 8);
+    b = (b >> 63) ? ~b : b | (UINT64_C(1) << 63);
     return ~b;
 }
 /*

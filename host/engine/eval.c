@@ -318,11 +318,10 @@ static int fault_here(int rank)
 
 static dg_status check_args(eval_run *e, const char *name)
 {
-    int64_t which = dg_project_inference_index(e->p, name);
-    if (which < 0)
-        return dg__fail(e->ctx, DG_ENOTFOUND, "'%s': no inference set '%s'",
-                        dg__project_path(e->p), name);
-    e->which = (uint32_t)which;
+    dg_status st = dg_project_find(e->ctx, e->p, DG_NAME_INFERENCES, name,
+                                   &e->which);
+    if (st < 0)
+        return st;
     if (e->n_iou < 1 || e->n_iou > DG_MAX_IOU_THRESHOLDS)
         return dg__fail(e->ctx, DG_EINVAL, "need 1 to %d IoU thresholds",
                         DG_MAX_IOU_THRESHOLDS);
@@ -699,8 +698,11 @@ matched:
             goto out;
         }
     }
+    /* The engine reports matching per chunk; accumulation is one step. */
+    dg__progress(ctx, "accumulate", 0, 1);
     if ((st = accumulate(&e)) < 0)
         goto out;
+    dg__progress(ctx, "accumulate", 1, 1);
     snprintf(e.t.device, sizeof(e.t.device), "%s", dg__engine_desc(e.eng));
     e.t.n_det = e.n_det;
     record_stats(&e, 1);

@@ -3,6 +3,7 @@
  * then descending score, then inference-set order; every query's binary
  * search and every prefix count rest on it.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,7 @@ dg_status dg__order_columns(dg_ctx *ctx, dg_results_tables *r, dg_project *p,
         0)
         goto out;
     for (uint64_t i = 0; i < n; i++)
-        if (!(sc[i] >= 0 && sc[i] <= 1)) {
+        if (!isfinite(sc[i])) {
             st = dg__fail(ctx, DG_EFORMAT,
                           "'%s': /inferences/%s record %llu: field 'score': "
                           "invalid value %g",

@@ -2,10 +2,11 @@
  * A fast, strict JSON reader for the importers: the whole file is read
  * and checked against RFC 8259 (no leading zeros, no bare '.', no control
  * characters or invalid UTF-8 in strings, no lone surrogates, nothing after
- * the value) into a flat array of nodes in document order. Numbers and
- * strings stay as byte ranges of the file until asked for, so the parts a
- * caller does not read (segmentation polygons, say) cost one pass of
- * validation and nothing more.
+ * the value; one extension: the number tokens NaN, Infinity and -Infinity
+ * that Python's json module writes) into a flat array of nodes in
+ * document order. Numbers and strings stay as byte ranges of the file
+ * until asked for, so the parts a caller does not read (segmentation
+ * polygons, say) cost one pass of validation and nothing more.
  *
  * Node i's children follow it: an array's elements are i + 1, then each
  * next one at dg__json_next(); an object's members are key, value pairs,

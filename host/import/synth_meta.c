@@ -114,10 +114,20 @@ static int pair_ok(const cond *x, const cond *y, uint32_t F)
            x->n >= 2 * both && y->n >= 2 * both;
 }
 
+void dg_synth_metadata_opts_init(dg_synth_metadata_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->seed = 1;
+    o->drop = 0.6;
+}
+
 dg_status dg_synth_metadata(dg_ctx *ctx, dg_project *p,
-                            const dg_synth_meta_opts *o,
+                            const dg_synth_metadata_opts *opts,
                             dg_synth_slice *planted)
 {
+    dg_synth_metadata_opts defaults;
+    dg_synth_metadata_opts_init(&defaults);
+    const dg_synth_metadata_opts *o = opts ? opts : &defaults;
     dg_status st = DG_OK;
     uint32_t F = dg__project_n_frames(p);
     double drop = o->drop > 0 ? o->drop : 0.6;

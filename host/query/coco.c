@@ -52,6 +52,11 @@
 
 #include "coco_impl.h"
 
+void dg_coco_opts_init(dg_coco_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 static int n_threads_for(const dg_coco_opts *o)
@@ -345,6 +350,7 @@ static void state_release(coco_state *s)
     free(s->acc_score);
     free(s->acc_rank);
     free(s->ign);
+    free(s->zid);
     free(s->npig);
     free(s->mask);
     if (s->engine)
@@ -367,10 +373,9 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
     memset(out, 0, sizeof(*out));
     if (!p || !name)
         return dg__fail(ctx, DG_EINVAL, "coco: no project or no name");
-    int64_t which = dg_project_inference_index(p, name);
-    if (which < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "'%s': no inference set '%s'",
-                        dg__project_path(p), name);
+    uint32_t which;
+    if ((st = dg_project_find(ctx, p, DG_NAME_INFERENCES, name, &which)) < 0)
+        return st;
 
     memset(&s, 0, sizeof(s));
     dg__boxset_init(&s.w);
@@ -392,13 +397,17 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
     if ((st = result_init(&s, opts)) < 0)
         goto out;
 
+    /* Progress: the five steps of the header comment. */
+    dg__progress(ctx, "coco", 1, 5);
     t0 = dg__now();
     if ((st = dg__coco_prepare(&s, &dt_view)) < 0 ||
-        (st = dg__coco_prepare_labels(&s, opts && opts->use_ignore)) < 0)
+        (st = dg__coco_prepare_labels(&s, opts && opts->use_ignore,
+                                      opts && opts->pycocotools_id0)) < 0)
         goto out;
     out->timing.prepare_s = dg__now() - t0;
 
     /* The device: as the engine chooses it for ctx. */
+    dg__progress(ctx, "coco", 2, 5);
     t0 = dg__now();
     if ((st = dg__engine_open(ctx, &s.engine)) < 0 ||
         (st = dg__coco_match(&s)) < 0)
@@ -408,16 +417,19 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
                                             : "reference");
     out->timing.match_s = dg__now() - t0;
 
+    dg__progress(ctx, "coco", 3, 5);
     t0 = dg__now();
     if ((st = dg__coco_accumulate(&s)) < 0)
         goto out;
     out->timing.accumulate_s = dg__now() - t0;
+    dg__progress(ctx, "coco", 4, 5);
 
     t0 = dg__now();
     if ((st = summarize(ctx, out)) < 0)
         goto out;
     out->timing.summarize_s = dg__now() - t0;
     out->timing.total_s = dg__now() - t_start;
+    dg__progress(ctx, "coco", 5, 5);
 out:
     if (st < 0)
         dg_coco_result_release(out);

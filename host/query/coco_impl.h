@@ -63,6 +63,9 @@ typedef struct coco_state {
     double *acc_score;
     uint8_t *acc_rank;
     uint8_t *ign;         /* NA x g.n: area outside the range (or ignore) */
+    /* g.n: 1 for a label whose COCO annotation id was 0, with
+     * pycocotools_id0; else NULL */
+    uint8_t *zid;
     uint64_t *npig;       /* K x NA */
     uint32_t *mask;       /* NA x n_w: TP bits, FP bits << 16 */
     double iou[NT];
@@ -105,9 +108,10 @@ void dg__coco_worker_fail(coco_state *s, dg_status st, const char *msg);
 dg_status dg__coco_prepare(coco_state *s, const dg_boxset *dt);
 /*
  * The labels of the matcher's groups, grouped likewise into s->g, with
- * their ignore column per area range; and npig.
+ * their ignore column per area range; and npig. With id0, s->zid marks
+ * the labels whose annotation id was 0 (dg_coco_opts.pycocotools_id0).
  */
-dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore);
+dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore, int id0);
 /* Step 3 (coco_match.c): s->mask, by s->engine or the one-pass matcher. */
 dg_status dg__coco_match(coco_state *s);
 /* Step 4 (coco_accumulate.c): precision, scores and recall of s->out. */

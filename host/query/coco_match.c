@@ -74,12 +74,14 @@ static void chunk_views(const coco_state *s, const chunk *c, int a,
     d->frame_off = c->doff;
 }
 
-/* Status rows of a chunk into the TP/FP masks of area range a. */
+/* Status rows of a chunk into the TP/FP masks of area range a; matched
+ * (labels of the chunk) tells the labels of annotation id 0 (s->zid). */
 static void to_masks(coco_state *s, const chunk *c, int a,
-                     const uint8_t *status)
+                     const uint8_t *status, const int32_t *matched)
 {
     const dg_boxset *w = &s->w;
     uint64_t d0 = s->pf_doff[c->lo], nd = s->pf_doff[c->hi] - d0;
+    uint64_t g0 = s->pf_goff[c->lo];
     uint32_t *mask = s->mask + (size_t)a * w->n;
     const uint32_t *pos = s->pos + d0;
     double lo = area_rng[a][0], hi = area_rng[a][1];
@@ -87,6 +89,9 @@ static void to_masks(coco_state *s, const chunk *c, int a,
         uint32_t tp = 0, fp = 0;
         for (int t = 0; t < NT; t++) {
             uint8_t v = status[(size_t)t * nd + i];
+            if (v == DG_TP && s->zid &&
+                s->zid[g0 + (uint64_t)matched[(size_t)t * nd + i]])
+                v = DG_FP;
             tp |= (uint32_t)(v == DG_TP) << t;
             fp |= (uint32_t)(v == DG_FP) << t;
         }
@@ -261,7 +266,11 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
                     fpm[i] |= 1u << t;
                 } else {
                     m->taken[mm] = 1;
-                    if (reg[mm])
+                    /* pycocotools_id0: a match is recorded as the
+                     * label's id, and id 0 reads as "no match". */
+                    if (reg[mm] && s->zid && s->zid[g0 + mm])
+                        fpm[i] |= 1u << t;
+                    else if (reg[mm])
                         tpm[i] |= 1u << t;
                 }
             }
@@ -350,7 +359,7 @@ static dg_status match_engine(coco_state *s, int stop_on_fallback, int *left)
         dg_match_output mo = {status, matched};
         st = dg__engine_match(s->engine, ctx, &in, &mo);
         if (st >= 0)
-            to_masks(s, &all, a, status);
+            to_masks(s, &all, a, status, matched);
         if (st >= 0 && stop_on_fallback && on_device &&
             !dg__engine_on_device(s->engine)) {
             *left = 1;

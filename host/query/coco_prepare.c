@@ -8,18 +8,6 @@
 
 #include "coco_impl.h"
 
-/* An order-preserving map from doubles to unsigned keys, reversed, so
- * that ascending keys are descending scores. -0.0 and 0.0 are equal. */
-static uint64_t desc_key(double s)
-{
-    uint64_t b;
-    if (s == 0)
-        s = 0;
-    memcpy(&b, &s, sizeof(b));
-    b = (b >> 63) ? ~b : b | (UINT64_C(1) << 63);
-    return ~b;
-}
-
 typedef struct skey {
     uint64_t key;
     uint32_t idx;
@@ -260,7 +248,7 @@ static dg_status sort_by_score(coco_state *s, const dg_boxset *dt, prep *pr)
         uint32_t f = pr->img[i];
         for (uint64_t d = dt->frame_off[f]; d < dt->frame_off[f + 1]; d++) {
             skey *e = &pr->keys[next[s->class_rank[dt->cls[d]]]++];
-            e->key = desc_key(dt->score[d]);
+            e->key = dg__score_key(dt->score[d]);
             e->idx = (uint32_t)d;
         }
     }
@@ -419,13 +407,43 @@ dg_status dg__coco_prepare(coco_state *s, const dg_boxset *dt)
 }
 
 /*
+ * s->zid: which labels of s->g had annotation id 0, placed as the loop
+ * below places the labels (grp: each label's group, fill: where each
+ * group starts). NULL when the project has none.
+ */
+static dg_status zero_id_marks(coco_state *s, const uint32_t *grp,
+                               const uint64_t *fill)
+{
+    const uint64_t *zid;
+    uint64_t nz, G2 = s->pf_goff[s->n_pf];
+    dg__project_coco_zero_ids(s->p, &zid, &nz);
+    if (!nz)
+        return DG_OK;
+    s->zid = dg__calloc(s->ctx, G2 ? G2 : 1, 1);
+    if (!s->zid)
+        return DG_ENOMEM;
+    /* Labels fill their group in record order: a label's place is its
+     * group's start plus the labels of that group before it. */
+    for (uint64_t i = 0; i < nz; i++) {
+        uint64_t j = zid[i];
+        if (j >= s->gt->n || grp[j] == UINT32_MAX)
+            continue;
+        uint64_t o = fill[grp[j]];
+        for (uint64_t k = s->gt->frame_off[s->gt->frame[j]]; k < j; k++)
+            o += grp[k] == grp[j];
+        s->zid[o] = 1;
+    }
+    return DG_OK;
+}
+
+/*
  * The labels of the matcher's groups, grouped likewise (labels of an
  * image and category without detections are not needed to match), with
  * their ignore column per area range; and npig, the labels of each
  * category and area range that are neither crowd nor out of range (nor,
  * with use_ignore, ignored), counted over all labels.
  */
-dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore)
+dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore, int id0)
 {
     dg_ctx *ctx = s->ctx;
     const dg_boxset *gt = s->gt;
@@ -480,7 +498,8 @@ dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore)
         goto out;
     }
     if ((st = dg__boxset_reserve(ctx, &s->g, DG_BOXES_LABELS,
-                                 G2 ? G2 : 1)) < 0)
+                                 G2 ? G2 : 1)) < 0 ||
+        (id0 && (st = zero_id_marks(s, grp, fill)) < 0))
         goto out;
     s->g.n = G2;
     for (uint64_t j = 0; j < G; j++) {

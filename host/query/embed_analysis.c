@@ -179,8 +179,12 @@ static dg_status cluster(dg_ctx *ctx, dg_engine *eng, dg_project *p,
 {
     uint32_t F = out->n_frames, n_classes = dg__project_n_classes(p);
     uint64_t n = out->n, nc = out->n_crop;
-    dg_kmeans_opts ko = {(uint32_t)(o->k > 0 ? o->k : 0), o->seed, 0, 0,
-                         o->choose, o->k_max, 0};
+    dg_embed_kmeans_opts ko;
+    dg_embed_kmeans_opts_init(&ko);
+    ko.k = (uint32_t)(o->k > 0 ? o->k : 0);
+    ko.seed = o->seed;
+    ko.choose = o->choose;
+    ko.k_max = o->k_max;
     if (o->crops && o->k < 0)
         ko.k = n_classes + 2 < 24 ? n_classes + 2 : 24;
     if (ko.k > n)
@@ -241,24 +245,31 @@ out:
     return st;
 }
 
-dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
+dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
                                  const dg_embeddings_opts *opts,
                                  dg_embeddings_result *out)
 {
     dg_status st;
     dg_engine *eng = NULL;
     const float **rows = NULL;
+    dg_embeddings_opts def;
 
     if (!out)
         return dg__fail(ctx, DG_EINVAL, "embeddings: no result to fill");
     memset(out, 0, sizeof(*out));
-    if (!p || !r || !opts)
-        return dg__fail(ctx, DG_EINVAL,
-                        "embeddings: no project, results or options");
+    if (!p || !r)
+        return dg__fail(ctx, DG_EINVAL, "embeddings: no project or results");
+    if (!opts) {
+        dg_embeddings_opts_init(&def);
+        opts = &def;
+    }
     if (!opts->model)
         return dg__fail(ctx, DG_EINVAL, "embeddings: no model");
     out->n_frames = dg__project_n_frames(p);
     out->crops = opts->crops != 0;
+    /* Progress: the points, the projection (and layout), the clusters. */
+    uint64_t steps = 2 + (opts->layout != 0) + (opts->cluster != 0), step = 0;
+    dg__progress(ctx, "embeddings", step, steps);
     if ((st = load_outcomes(ctx, p, r, opts, out)) < 0 ||
         (st = opts->crops ? select_crops(ctx, p, r, opts, out, &rows)
                           : select_frames(ctx, p, r, opts, out, &rows)) < 0 ||
@@ -270,18 +281,27 @@ dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
         goto done;
     }
     dg_embed_points pts = {out->n, out->dim, rows};
-    dg_layout_opts lo = {0, 0, opts->seed};
+    dg_embed_layout_opts lo;
+    dg_embed_layout_opts_init(&lo);
+    lo.seed = opts->seed;
     double t0 = dg__now();
+    dg__progress(ctx, "embeddings", ++step, steps);
     if ((st = dg__engine_open(ctx, &eng)) < 0 ||
         (st = dg__embed_pca_on(ctx, eng, &pts, 0, out->xy, out->var,
-                               NULL)) < 0 ||
-        (opts->layout &&
-         (st = dg__embed_layout_on(ctx, eng, &pts, &lo, out->xy)) < 0))
+                               NULL)) < 0)
         goto done;
+    dg__progress(ctx, "embeddings", ++step, steps);
+    if (opts->layout) {
+        if ((st = dg__embed_layout_on(ctx, eng, &pts, &lo, out->xy)) < 0)
+            goto done;
+        dg__progress(ctx, "embeddings", ++step, steps);
+    }
     out->seconds_projection = dg__now() - t0;
-    if (opts->cluster &&
-        (st = cluster(ctx, eng, p, r, opts, &pts, out)) < 0)
-        goto done;
+    if (opts->cluster) {
+        if ((st = cluster(ctx, eng, p, r, opts, &pts, out)) < 0)
+            goto done;
+        dg__progress(ctx, "embeddings", ++step, steps);
+    }
     snprintf(out->device, sizeof(out->device), "%s",
              dg__engine_on_device(eng) ? dg__engine_desc(eng) : "reference");
 done:

@@ -148,7 +148,7 @@ static uint32_t finest_peak(const double *score, uint32_t k_max)
 
 dg_status dg__embed_choose_k_on(dg_ctx *ctx, dg_engine *eng,
                                 const dg_embed_points *pts,
-                                const dg_kmeans_opts *o, dg_k_choice *out,
+                                const dg_embed_kmeans_opts *o, dg_k_choice *out,
                                 double *cent_out)
 {
     dg_status st = dg__embed_check_points(ctx, pts);
@@ -272,8 +272,13 @@ out:
 }
 
 dg_status dg_embed_choose_k(dg_ctx *ctx, const dg_embed_points *pts,
-                            const dg_kmeans_opts *o, dg_k_choice *out)
+                            const dg_embed_kmeans_opts *o, dg_k_choice *out)
 {
+    dg_embed_kmeans_opts def;
+    if (!o) {
+        dg_embed_kmeans_opts_init(&def);
+        o = &def;
+    }
     dg_status st = dg__embed_check_points(ctx, pts);
     if (st < 0)
         return st;

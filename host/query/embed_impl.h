@@ -16,10 +16,10 @@ dg_status dg__embed_pca_on(dg_ctx *ctx, dg_engine *eng,
                            double *xy, double *var, double *comp);
 dg_status dg__embed_layout_on(dg_ctx *ctx, dg_engine *eng,
                               const dg_embed_points *pts,
-                              const dg_layout_opts *o, double *xy);
+                              const dg_embed_layout_opts *o, double *xy);
 dg_status dg__embed_kmeans_on(dg_ctx *ctx, dg_engine *eng,
                               const dg_embed_points *pts,
-                              const dg_kmeans_opts *o, uint32_t *assign,
+                              const dg_embed_kmeans_opts *o, uint32_t *assign,
                               double *dist, double *centroids,
                               double *inertia, uint32_t *k_used,
                               dg_k_choice *choice);
@@ -29,12 +29,12 @@ dg_status dg__embed_kmeans_on(dg_ctx *ctx, dg_engine *eng,
  */
 dg_status dg__embed_choose_k_on(dg_ctx *ctx, dg_engine *eng,
                                 const dg_embed_points *pts,
-                                const dg_kmeans_opts *o, dg_k_choice *out,
+                                const dg_embed_kmeans_opts *o, dg_k_choice *out,
                                 double *cent_out);
 
 /* ---- shared by embed_pca.c and embed_choose.c ---- */
 
-/* k-means++ starts when dg_kmeans_opts.starts is 0. */
+/* k-means++ starts when dg_embed_kmeans_opts.starts is 0. */
 #define DG__KMEANS_STARTS 4
 /* The starts (and the candidates of a choice of k) compete on a sample
  * of at most this many evenly spaced points, with at most this many

@@ -54,6 +54,11 @@ void dg_slices_opts_init(dg_slices_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->conf = DG_DEFAULT_CONF;
+    o->max_conditions = 2;
+    o->bins = 4;
+    o->max_values = 10;
+    o->alpha = 0.05;
+    o->limit = 20;
 }
 
 void dg_slices_result_release(dg_slices_result *res)
@@ -521,20 +526,20 @@ static dg_status pick_columns(dg_ctx *ctx, const dg_project *p,
                     !strcmp(dg__project_meta(p, j)->name, o->columns[i]))
                     m = dg__project_meta(p, j);
             if (!m) {
-                char names[512] = "";
-                size_t len = 0;
-                for (uint32_t j = 0; j < nm && len + 64 < sizeof(names);
-                     j++)
-                    len += (size_t)snprintf(names + len, sizeof(names) - len,
-                                            "%s%s", j ? ", " : "",
-                                            dg__project_meta(p, j)->name);
+                const char **v = malloc(nm * sizeof(*v));
+                for (uint32_t j = 0; v && j < nm; j++)
+                    v[j] = dg__project_meta(p, j)->name;
+                char what[600];
+                snprintf(what, sizeof(what), "'%s': no frame metadata column",
+                         path ? path : "(new project)");
+                dg_status st = dg__fail_unknown(
+                    ctx, DG_ENOTFOUND, what,
+                    o->columns[i] ? o->columns[i] : "(null)", v,
+                    v ? nm : 0, "columns");
+                free(v);
                 free(*cols);
                 *cols = NULL;
-                return dg__fail(ctx, DG_ENOTFOUND,
-                                "'%s': no metadata column '%s' (it has: %s)",
-                                path ? path : "(new project)",
-                                o->columns[i] ? o->columns[i] : "(null)",
-                                names);
+                return st;
             }
         }
         (*cols)[(*n)++] = m;
@@ -707,16 +712,19 @@ static dg_status explain_all(dg_ctx *ctx, dg_project *p, dg_results *r,
     return st;
 }
 
-dg_status dg_slices_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
+dg_status dg_slices_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
                              const dg_slices_opts *opts,
                              dg_slices_result *out)
 {
     if (!out)
         return dg__fail(ctx, DG_EINVAL, "slices: no result to fill");
     memset(out, 0, sizeof(*out));
-    if (!p || !r || !opts)
-        return dg__fail(ctx, DG_EINVAL,
-                        "slices: no project, results or options");
+    if (!p || !r)
+        return dg__fail(ctx, DG_EINVAL, "slices: no project or results");
+    dg_slices_opts defaults;
+    dg_slices_opts_init(&defaults);
+    if (!opts)
+        opts = &defaults;
     double t0 = dg__now();
     dg_results_info ri;
     dg__results_info(r, &ri);
@@ -772,6 +780,8 @@ dg_status dg_slices_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
         goto done;
     out->seconds = dg__now() - t0;
 done:
+    if (st < 0)
+        dg_slices_result_release(out);
     for (int d = 0; d < MAX_COND; d++)
         free(s.scratch[d]);
     for (uint32_t i = 0; i < s.n_cond; i++)

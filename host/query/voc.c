@@ -15,10 +15,10 @@
 #include "detgrid/voc.h"
 #include "store.h"
 
-void dg_voc_opts_init(dg_voc_opts *o, dg_voc_protocol protocol)
+void dg_voc_opts_init(dg_voc_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->protocol = protocol;
+    o->protocol = DG_VOC12;
     o->iou = 0.5;
     o->plus1 = 1;
     o->exact_recall_points = 0;
@@ -223,8 +223,8 @@ static dg_status eval_class(dg_ctx *ctx, const dg_boxset *gt,
     return DG_OK;
 }
 
-dg_status dg_voc_eval(dg_ctx *ctx, dg_project *p, const char *name,
-                      const dg_voc_opts *opts, dg_voc_result *out)
+dg_status dg_voc_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
+                          const dg_voc_opts *opts, dg_voc_result *out)
 {
     dg_voc_opts def;
     dg_status st;
@@ -237,7 +237,7 @@ dg_status dg_voc_eval(dg_ctx *ctx, dg_project *p, const char *name,
     if (!p || !name)
         return dg__fail(ctx, DG_EINVAL, "voc: no project or no name");
     if (!opts) {
-        dg_voc_opts_init(&def, DG_VOC12);
+        dg_voc_opts_init(&def);
         opts = &def;
     }
     if (opts->protocol != DG_VOC07 && opts->protocol != DG_VOC12)
@@ -246,10 +246,9 @@ dg_status dg_voc_eval(dg_ctx *ctx, dg_project *p, const char *name,
     if (!(opts->iou > 0 && opts->iou <= 1))
         return dg__fail(ctx, DG_EINVAL, "voc: IoU threshold %g is not in "
                         "(0, 1]", opts->iou);
-    int64_t idx = dg_project_inference_index(p, name);
-    if (idx < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "no inference set '%s' in the "
-                        "project", name);
+    uint32_t idx;
+    if ((st = dg_project_find(ctx, p, DG_NAME_INFERENCES, name, &idx)) < 0)
+        return st;
     const dg_boxset *gt, *dt;
     if ((st = dg__project_labels(ctx, p, &gt)) < 0 ||
         (st = dg__project_inferences(ctx, p, (uint32_t)idx, &dt)) < 0)

@@ -81,6 +81,14 @@ dg_status dg__project_label_columns(dg_ctx *ctx, dg_project *p,
 dg_status dg__project_fingerprint(dg_ctx *ctx, dg_project *p, int which,
                                   uint64_t *fp);
 
+/*
+ * The label records whose COCO annotation id was 0, ascending (borrowed;
+ * *n = 0 when none). pycocotools counts a detection matched to such a
+ * label as a false positive; dg_coco_opts.pycocotools_id0 does the same.
+ */
+void dg__project_coco_zero_ids(const dg_project *p, const uint64_t **idx,
+                               uint64_t *n);
+
 /* ---- project: frame metadata -------------------------------------------------- */
 
 typedef struct dg_meta_col {
@@ -121,6 +129,12 @@ void dg__project_move_classes_frames(dg_project *dst, dg_project *src);
  * labels, for the caller to release.
  */
 void dg__project_take_labels(dg_project *p, dg_boxset *b);
+/*
+ * Records which of the labels just taken had COCO annotation id 0: idx
+ * (malloc'd, taken over; NULL when n is 0) lists record indices of the
+ * frame-sorted labels, ascending. dg__project_take_labels forgets them.
+ */
+void dg__project_set_coco_zero_ids(dg_project *p, uint64_t *idx, uint64_t n);
 /*
  * Makes b's boxes those of inference set i (loaded, to be written) and
  * drops the set's results, which no longer belong to them; b gets the old

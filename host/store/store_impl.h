@@ -44,6 +44,10 @@ struct dg_project {
     uint64_t n_labels;
     int labels_loaded;
     dg_boxset labels;
+    /* Label records whose COCO annotation id is 0, ascending (read at
+     * open; /labels/coco_id_zero). */
+    uint64_t *zero_ids;
+    uint64_t n_zero_ids;
 
     uint32_t n_inf;
     dg_infset *inf;

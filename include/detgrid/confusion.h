@@ -111,6 +111,17 @@ typedef struct dg_example {
     /* Area (w * h) of the ground-truth box, or of the detection's box
      * when there is no ground truth. */
     double area;
+    /*
+     * Why a lone box matched nothing: the box that iou is measured
+     * against -- for a lone ground truth the counted detection of any
+     * class with that highest IoU (its record, class and score), for a
+     * lone detection the regular ground truth (record and class; score
+     * NaN). -1 / DG_BACKGROUND / NaN for a pair, and when nothing
+     * overlaps.
+     */
+    int64_t near_index;
+    int32_t near_class;
+    double near_score;
 } dg_example;
 
 typedef struct dg_examples dg_examples;
@@ -124,7 +135,7 @@ typedef struct dg_examples dg_examples;
  * (both sides background, a class out of range, a NaN conf), DG_ESTALE for
  * version-1 results.
  */
-dg_status dg_examples_new(dg_ctx *ctx, dg_project *p, dg_results *r,
+dg_status dg_examples_new(dg_ctx *ctx, dg_results *r, dg_project *p,
                           const dg_examples_query *q, dg_examples **out);
 
 /* The cell's count: examples before offset and limit. */

@@ -132,13 +132,18 @@ dg_status dg_embed_pca(dg_ctx *ctx, const dg_embed_points *pts,
  * double arithmetic in a fixed order). The kNN search is O(n^2): at most
  * 20000 points (DG_ERANGE beyond).
  */
-typedef struct dg_layout_opts {
-    uint32_t neighbours; /* 0: 10; at most 32 */
-    uint32_t iters;      /* 0: 300 */
+typedef struct dg_embed_layout_opts {
+    uint32_t neighbours; /* at most 32; 0 also means 10 */
+    uint32_t iters;      /* 0 also means 300 */
     uint64_t seed;
-} dg_layout_opts;
+} dg_embed_layout_opts;
+
+/* The defaults: 10 neighbours, 300 steps, seed 1. */
+void dg_embed_layout_opts_init(dg_embed_layout_opts *o);
+
+/* xy gets n x 2 doubles. o NULL means the defaults. */
 dg_status dg_embed_layout(dg_ctx *ctx, const dg_embed_points *pts,
-                          const dg_layout_opts *o, double *xy);
+                          const dg_embed_layout_opts *o, double *xy);
 
 /*
  * How k-means chooses k when it is not given (docs/EMBEDDINGS.md has how
@@ -178,23 +183,29 @@ int dg_choose_k_parse(const char *s);
 /* The largest k a choice considers. */
 #define DG_K_CHOICE_MAX 64
 
-typedef struct dg_kmeans_opts {
+typedef struct dg_embed_kmeans_opts {
     uint32_t k;        /* clusters; 0: chosen (dg_embed_choose_k) */
     uint64_t seed;     /* k-means++ initialisation */
-    uint32_t max_iter; /* 0: 50 */
-    uint64_t max_fit;  /* iterate on every ceil(n / max_fit)-th point; 0: 20000 */
+    uint32_t max_iter; /* 0 also means 50 */
+    uint64_t max_fit;  /* iterate on every ceil(n / max_fit)-th point; 0
+                        * also means 20000 */
     dg_choose_k choose; /* with k 0: the criterion */
-    uint32_t k_max;    /* with k 0: candidates 2 .. k_max; 0: 30; at most DG_K_CHOICE_MAX */
+    uint32_t k_max;    /* with k 0: candidates 2 .. k_max, at most
+                        * DG_K_CHOICE_MAX; 0 also means 30 */
     /*
      * Greedy k-means++ starts (each centre the best of 2 + ln k
      * candidates), each followed by at most 20 Lloyd iterations on a
      * sample of at most 1000 evenly spaced points; the one of least
      * inertia there (the earliest on a tie) goes on to Lloyd's iterations
      * on the fit points. The first start is seeded with seed, start i > 0
-     * with a seed derived from seed and i. 0: 4.
+     * with a seed derived from seed and i. 0 also means 4.
      */
     uint32_t starts;
-} dg_kmeans_opts;
+} dg_embed_kmeans_opts;
+
+/* The defaults: k chosen by the BIC among 2 .. 30, seed 1, 50 iterations,
+ * max_fit 20000, 4 starts. */
+void dg_embed_kmeans_opts_init(dg_embed_kmeans_opts *o);
 
 /*
  * k-means in the full dimension: seeded k-means++ initialisation on the
@@ -208,10 +219,10 @@ typedef struct dg_kmeans_opts {
  * centroid; centroids (or NULL) k x dim doubles (room for k_max x dim when
  * o->k is 0); inertia (or NULL) the sum of squared distances of all
  * points. *k_used (or NULL) gets k, after choosing when o->k is 0. k must
- * not exceed n.
+ * not exceed n. o NULL means the defaults.
  */
 dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
-                          const dg_kmeans_opts *o, uint32_t *assign,
+                          const dg_embed_kmeans_opts *o, uint32_t *assign,
                           double *dist, double *centroids, double *inertia,
                           uint32_t *k_used);
 
@@ -237,10 +248,11 @@ typedef struct dg_k_choice {
  * candidate, seeded k-means++ (o->seed) and at most 20 Lloyd iterations on
  * the sample, on ctx's device or the reference path (identical bytes); the
  * scores are computed on the host from those, in a fixed order, so both
- * paths choose the same k. Fewer than 4 sample points: k = min(2, n).
+ * paths choose the same k. Fewer than 4 sample points: k = min(2, n). o
+ * NULL means the defaults.
  */
 dg_status dg_embed_choose_k(dg_ctx *ctx, const dg_embed_points *pts,
-                            const dg_kmeans_opts *o, dg_k_choice *out);
+                            const dg_embed_kmeans_opts *o, dg_k_choice *out);
 
 /* ---- failure patterns --------------------------------------------------- */
 
@@ -399,13 +411,15 @@ typedef struct dg_embeddings_result {
  * opts.cluster k-means clusters (dg_embed_kmeans) ranked by
  * dg_patterns_frames or dg_patterns_crops. Every stage runs on one engine
  * for ctx's device (dg_ctx_set_device), whose description ends in
- * out->device. Errors: those of the steps named; DG_EINVAL without a
- * model. Release out with dg_embeddings_result_release, also on failure.
+ * out->device. opts NULL means the defaults of dg_embeddings_opts_init,
+ * which name no model: the call then fails with DG_EINVAL, as without a
+ * model. Errors: those of the steps named. Release out with
+ * dg_embeddings_result_release, also on failure.
  */
-dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
+dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
                                  const dg_embeddings_opts *opts,
                                  dg_embeddings_result *out);
-void dg_embeddings_result_release(dg_embeddings_result *res);
+void dg_embeddings_result_release(dg_embeddings_result *r);
 
 /*
  * The frames of cluster c of res, ascending (malloc'd; for crops, the
@@ -451,10 +465,10 @@ dg_status dg_plot_png(dg_ctx *ctx, const dg_plot *pl, unsigned char **out,
 
 /* ---- synthetic embeddings ----------------------------------------------- */
 
-typedef struct dg_synth_embed_opts {
+typedef struct dg_synth_embeddings_opts {
     uint64_t seed;
-    uint32_t dim;      /* 0: 64 */
-    uint32_t scenes;   /* frames fall into this many scenes; 0: 8 */
+    uint32_t dim;      /* 0 also means 64 */
+    uint32_t scenes;   /* frames fall into this many scenes; 0 also 8 */
     /* 0 none, 1 "miss": in one scene every detection of its most common
      * class is dropped; 2 "fp": in one scene, three confident false
      * positives per frame of one class on empty space; 3 "look": every
@@ -462,8 +476,11 @@ typedef struct dg_synth_embed_opts {
      * different (its crop around a centre of its own) and its detections
      * (IoU >= 0.3 with it, of its class) are dropped, in every scene. */
     int plant;
-    const char *model; /* NULL: "synth" */
-} dg_synth_embed_opts;
+    const char *model; /* NULL also means "synth" */
+} dg_synth_embeddings_opts;
+
+/* The defaults: seed 1, dim 64, 8 scenes, nothing planted, "synth". */
+void dg_synth_embeddings_opts_init(dg_synth_embeddings_opts *o);
 
 /*
  * Post-processes a synthetic project in memory (before eval): assigns each
@@ -473,10 +490,11 @@ typedef struct dg_synth_embed_opts {
  * plus noise (planted false positives share one centre, as do the
  * odd-looking labels). *planted_scene and *planted_class (or NULL) say what
  * was planted (UINT32_MAX: nothing; the scene is UINT32_MAX for "look").
- * scene (or NULL) gets n_frames scene indices, malloc'd.
+ * scene (or NULL) gets n_frames scene indices, malloc'd. o NULL means the
+ * defaults.
  */
 dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
-                              const dg_synth_embed_opts *o,
+                              const dg_synth_embeddings_opts *o,
                               uint32_t *planted_scene, uint32_t *planted_class,
                               uint32_t **scene);
 

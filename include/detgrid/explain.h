@@ -2,15 +2,16 @@
  * What a failure pattern fails at: for a group of frames or crops (a
  * cluster of `detgrid embeddings`, a slice of `detgrid slices`), the
  * classes whose error rate is most over-represented there, the TIDE error
- * types of its errors against their overall shares, and representative
- * frames. Filled by dg_embeddings_evaluate and dg_slices_evaluate.
+ * types (detgrid/tide.h) of its errors against their overall shares, and
+ * representative frames. Filled by dg_embeddings_evaluate and
+ * dg_slices_evaluate.
  */
 #ifndef DETGRID_EXPLAIN_H
 #define DETGRID_EXPLAIN_H
 
 #include <stdint.h>
 
-#include "detgrid/errors.h"
+#include "detgrid/tide.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,7 +43,7 @@ typedef struct dg_pattern_explain {
     /* The classes of highest z among those with z > 0, highest first. */
     dg_class_lift cls[DG_EXPLAIN_CLASSES];
     /*
-     * The group's errors by TIDE type (errors.h; at the analysis's
+     * The group's errors by TIDE type (tide.h; at the analysis's
      * confidence, at its IoU as the foreground threshold, background 0.1,
      * every detection kept) and the same over every frame considered: a
      * type's share of the group's errors over its overall share is its

@@ -9,7 +9,7 @@
  *     dg_slices_opts_init(&o);
  *     o.iou_idx = t;
  *     dg_slices_result res;
- *     if (dg_slices_evaluate(ctx, p, r, &o, &res) == DG_OK)
+ *     if (dg_slices_evaluate(ctx, r, p, &o, &res) == DG_OK)
  *         for (uint32_t i = 0; i < res.n_slices; i++)
  *             printf("%s: F1 %.3f\n", res.slices[i].name,
  *                    res.slices[i].prf.f1);
@@ -77,22 +77,24 @@ typedef struct dg_slices_opts {
     int iou_idx;              /* the IoU threshold index of the results */
     dg_slice_metric metric;   /* tested; default F1 */
     dg_slice_rank rank;
-    uint32_t max_conditions;  /* 1 .. 3; 0: 2 */
+    uint32_t max_conditions;  /* 1 .. 3; 0 also means 2 */
     /* Fewest frames in a slice tested; 0: max(30, 1 % of the frames). */
     uint32_t min_support;
     /* Numeric columns with more distinct values than max_values are cut
-     * into `bins` ranges of (about) equal frames at their quantiles;
-     * others give one condition per value. 0: 4 bins, 10 values. */
+     * into `bins` ranges of (about) equal frames at order statistics;
+     * others give one condition per value. 0 also means 4 bins, 10
+     * values. */
     uint32_t bins;
     uint32_t max_values;
-    double alpha;             /* false discovery rate; 0: 0.05 */
+    double alpha;             /* false discovery rate; 0 also means 0.05 */
     /* Columns to search (names); NULL: every metadata column. */
     const char *const *columns;
     uint32_t n_columns;
-    uint32_t limit;           /* slices reported at most; 0: 20 */
+    uint32_t limit;           /* slices reported at most; 0 also means 20 */
 } dg_slices_opts;
 
-/* conf 0.1, IoU index 0, F1, by p, 2 conditions, the defaults above. */
+/* conf 0.1, IoU index 0, F1, by p, 2 conditions, min_support 0 (30 or
+ * 1 %), 4 bins, 10 values, alpha 0.05, every column, limit 20. */
 void dg_slices_opts_init(dg_slices_opts *o);
 
 typedef struct dg_slice {
@@ -153,11 +155,12 @@ typedef struct dg_slices_result {
  * one of p's inference sets, restricted or not) does significantly worse
  * at (opts.conf, opts.iou_idx), as described above and in docs/SLICES.md.
  * Frames outside r's restriction are in no slice and not in the rest.
- * Errors: DG_EINVAL (bad options, an IoU index out of range, no metadata
- * columns), DG_ENOTFOUND (a column named in opts that p lacks), and the
- * loaders'. Release out with dg_slices_result_release, also on failure.
+ * opts NULL means the defaults of dg_slices_opts_init. Errors: DG_EINVAL
+ * (bad options, an IoU index out of range, no metadata columns),
+ * DG_ENOTFOUND (a column named in opts that p lacks), and the loaders';
+ * *out is then empty. Release out with dg_slices_result_release.
  */
-dg_status dg_slices_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
+dg_status dg_slices_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
                              const dg_slices_opts *opts,
                              dg_slices_result *out);
 void dg_slices_result_release(dg_slices_result *res);

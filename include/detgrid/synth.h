@@ -85,12 +85,17 @@ typedef struct dg_synth_plant {
     double iou;         /* IoU(box, true_box): < 0.5 for bad-box, else 1 */
 } dg_synth_plant;
 
+/*
+ * The defaults: seed 1, 200 frames of 640 x 480, 10 classes, 7.3 objects a
+ * frame, crowd rate 0.01, one inference set; miss rate 0.15, jitter 0.08,
+ * confusion 0.05, duplicates 0.05, 1 background and 2 low-score false
+ * positives a frame; no score levels, no cap, nothing planted. Every
+ * function below takes opts NULL as these.
+ */
+void dg_synth_opts_init(dg_synth_opts *opts);
 
-/* Fills opts with the defaults above (seed 1). */
-void dg_synth_opts_default(dg_synth_opts *opts);
-
-/* Opts scaled to COCO val2017 size: 5000 frames, 80 classes, ~36k boxes,
- * ~400k detections, times scale. */
+/* A preset: the defaults scaled to COCO val2017 size: 5000 frames, 80
+ * classes, ~36k boxes, ~400k detections, times scale. */
 void dg_synth_opts_coco(dg_synth_opts *opts, double scale);
 
 /* Builds a new project from opts. */
@@ -116,15 +121,18 @@ dg_status dg_synth_planted(dg_ctx *ctx, const dg_synth_opts *opts,
 
 /* ---- synthetic frame metadata and a planted failing slice ------------- */
 
-typedef struct dg_synth_meta_opts {
+typedef struct dg_synth_metadata_opts {
     uint64_t seed;
     /* 1: plant a failure in the frames of two metadata conditions that
      * hold together (neither alone). */
     int plant;
     /* With plant: the share of those frames' detections that vanish;
-     * 0 means 0.6. */
+     * 0 also means 0.6. */
     double drop;
-} dg_synth_meta_opts;
+} dg_synth_metadata_opts;
+
+/* The defaults: seed 1, nothing planted, drop 0.6. */
+void dg_synth_metadata_opts_init(dg_synth_metadata_opts *o);
 
 /* The planted slice: two conditions, as `segment --where` takes them. */
 typedef struct dg_synth_slice {
@@ -142,11 +150,12 @@ typedef struct dg_synth_slice {
  * quarter) is drawn among those that hold together on 4-15 % of the frames
  * while each alone holds on at least twice as many, and a share o->drop of
  * the detections of every inference set vanishes in those frames; *planted
- * (or NULL) names it. Replaces columns of those names. DG_EINVAL for a bad
- * drop or when no pair qualifies (too few frames).
+ * (or NULL) names it. Replaces columns of those names. o NULL means the
+ * defaults. DG_EINVAL for a bad drop or when no pair qualifies (too few
+ * frames).
  */
 dg_status dg_synth_metadata(dg_ctx *ctx, dg_project *p,
-                            const dg_synth_meta_opts *o,
+                            const dg_synth_metadata_opts *o,
                             dg_synth_slice *planted);
 
 /* The frame id ("frame-000001" for frame 0) and class name ("person" for

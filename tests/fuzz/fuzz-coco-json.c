@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dg_project_create(ctx, &p) < 0)
         abort();
     const char *gt = fz_write("gt.json", part[0], len[0]);
-    dg_status st = dg_import_coco_gt(ctx, p, gt);
+    dg_status st = dg_import_coco_gt(ctx, p, gt, NULL);
     fz_check(ctx, st, "dg_import_coco_gt");
     if (st < 0) {
         if (n < 2)
@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = NULL;
         if (dg_project_create(ctx, &p) < 0 ||
             dg_import_coco_gt(ctx, p, fz_write("gt.json", fixed_gt,
-                                               sizeof(fixed_gt) - 1)) < 0)
+                                               sizeof(fixed_gt) - 1), NULL) < 0)
             abort();
     }
     if (n == 2) {
@@ -73,12 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(hook, sizeof(hook), "16,%d", 2 + (int)(len[1] % 15));
         (void)dg_ctx_take_warnings(ctx); /* the instances' */
         setenv("DETGRID_JSON_PAR", hook, 1);
-        st = dg_import_coco_dt(ctx, p, dt, "m", 0);
+        st = dg_import_coco_dt(ctx, p, dt, "m", 0, NULL);
         unsetenv("DETGRID_JSON_PAR");
         fz_check(ctx, st, "dg_import_coco_dt");
         char *msg = strdup(st < 0 ? dg_ctx_last_error(ctx) : "");
         char *warn = strdup(dg_ctx_take_warnings(ctx));
-        dg_status st2 = dg_import_coco_dt(ctx, p, dt, "s", 0);
+        dg_status st2 = dg_import_coco_dt(ctx, p, dt, "s", 0, NULL);
         if ((st < 0) != (st2 < 0) ||
             (st < 0 && strcmp(msg, dg_ctx_last_error(ctx))) ||
             strcmp(warn, dg_ctx_take_warnings(ctx))) {
@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             same_boxes(ba, bb);
             /* The same file again as a second set, replacing nothing. */
-            st = dg_import_coco_dt(ctx, p, dt, "m", 0);
+            st = dg_import_coco_dt(ctx, p, dt, "m", 0, NULL);
             if (st != DG_EEXIST)
                 abort();
             double iou[] = {0.5, 0.75};
