@@ -774,10 +774,14 @@ dg_status dg_slices_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
     }
     out->prf = dg_counts_prf(&out->counts);
     out->value = dg__ratio_value(&s.total);
+    dg__progress(ctx, "slices", 1, 3);
     if ((st = test_all(&s, out, cols, n_cols)) < 0 ||
-        (st = pick_reported(&s, out)) < 0 ||
-        (st = explain_all(ctx, p, r, &o, fc, out)) < 0)
+        (st = pick_reported(&s, out)) < 0)
         goto done;
+    dg__progress(ctx, "slices", 2, 3);
+    if ((st = explain_all(ctx, p, r, &o, fc, out)) < 0)
+        goto done;
+    dg__progress(ctx, "slices", 3, 3);
     out->seconds = dg__now() - t0;
 done:
     if (st < 0)
