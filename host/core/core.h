@@ -120,6 +120,11 @@ char *dg__strdup(dg_ctx *ctx, const char *s);
  */
 int dg__grow(void **p, size_t n, size_t size);
 /* 1 if the NUL-terminated s is valid UTF-8 (RFC 3629), else 0. */
+/*
+ * v as the shortest of %.15g, %.16g, %.17g that reads back as v exactly
+ * (so "0.1", not "0.10000000000000001"), into buf.
+ */
+void dg__fmt_double(char *buf, size_t cap, double v);
 int dg__utf8_valid(const char *s);
 
 /* Processors online (at least 1). */
