@@ -173,6 +173,35 @@ def test_json(c):
          "images[0]: field 'id': out of range (1e+23)"),
         ("huge-area", gt_variant(annotations=[ann(area=1e400)]).replace("Infinity", "1e400"),
          "annotations[0]: field 'area': not a finite number (inf)"),
+        # masks and keypoints (docs/MASKS.md)
+        ("segm-odd", gt_variant(annotations=[ann(segmentation=[[1, 2, 3]])]),
+         "annotations[0]: field 'segmentation': polygon 0 has 3 numbers, "
+         "expected pairs x, y (at least one)"),
+        ("segm-not-number", gt_variant(annotations=[ann(segmentation=[[1, 2, "3", 4]])]),
+         "annotations[0]: field 'segmentation': polygon 0: value 2 is not a "
+         "number (got string)"),
+        ("segm-chars", gt_variant(annotations=[ann(segmentation={
+            "size": [80, 100], "counts": "0~"})]),
+         "annotations[0]: field 'segmentation': counts: character 1 is not "
+         "one of '0'..'o'"),
+        ("segm-cover", gt_variant(annotations=[ann(segmentation={
+            "size": [4, 5], "counts": [3, 4]})]),
+         "annotations[0]: field 'segmentation': counts: runs cover 7 pixels, "
+         "the size 4 x 5 has 20"),
+        ("segm-size", gt_variant(annotations=[ann(segmentation={
+            "size": [4], "counts": [20]})]),
+         "annotations[0]: field 'segmentation': 'size' is not [height, width], "
+         "two whole numbers >= 1"),
+        ("segm-no-image-size", gt_variant(annotations=[ann(
+            image_id=2, segmentation=[[1, 1, 5, 1, 5, 5]])]),
+         "annotations[0]: field 'segmentation': polygons need the image's "
+         "width and height (the image has none)"),
+        ("kp-pairs", gt_variant(annotations=[ann(keypoints=[1, 2])]),
+         "annotations[0]: field 'keypoints': has 2 numbers, expected x, y, v "
+         "triples"),
+        ("kp-count", gt_variant(annotations=[ann(keypoints=[1, 2, 2],
+                                                 num_keypoints=-1)]),
+         "annotations[0]: field 'num_keypoints': out of range (-1)"),
     ]
     # what the default accepts with a warning, --strict refuses
     strict_cases = [
@@ -233,6 +262,18 @@ def test_json(c):
          "[0]: field 'bbox': height is negative (-1)"),
         ("dt-inf", json.dumps(det()).replace("0.9", "-1e999"),
          lambda m: "[0]: field 'score'" in m),
+        ("dt-nothing", json.dumps([{k: v for k, v in DT[0].items() if k != "bbox"}]),
+         "[0]: field 'bbox': missing (and no 'segmentation' or 'keypoints' "
+         "to take it from)"),
+        ("dt-first-decides", json.dumps(
+            [DT[0], {"image_id": 1, "category_id": 1, "score": 0.5,
+                     "segmentation": {"size": [80, 100], "counts": [8000]}}]),
+         "[1]: field 'bbox': missing (the first detection has one, and "
+         "pycocotools takes every detection's box and area as the first's)"),
+        ("dt-segm-cover", json.dumps(det(segmentation={"size": [2, 2],
+                                                       "counts": "1"})),
+         "[0]: field 'segmentation': counts: runs cover 1 pixels, the size "
+         "2 x 2 has 4"),
     ]
     for case in dcases:
         name, content, msg = case[:3]

@@ -499,7 +499,7 @@ def test_progress(ck, tmp):
           os.path.join(tmp, "prog-model-a.json"), "-o",
           os.path.join(tmp, "prog2.h5")],
          {"import labels": None, "import detections": None, "save": (7, 7)}),
-        (["eval", p], {"match": (5000, 5000), "accumulate": (1, 1),
+        (["eval", p], {"match": (5000, 5000), "order": (1, 1),
                        "save": (7, 7)}),
         (["report", p, "-o", os.path.join(tmp, "prog.html")],
          {"report": (4, 4), "report: outcomes": (20, 20)}),

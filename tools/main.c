@@ -31,6 +31,7 @@ static const struct cmd {
     {"errors", cmd_errors, "TIDE error taxonomy: Cls/Loc/Both/Dupe/Bkg/Miss and their dAP"},
     {"label-errors", cmd_label_errors, "ranked likely labelling mistakes (missing, wrong class, ...)"},
     {"embeddings", cmd_embeddings, "2-D projection of embeddings, clusters, failure patterns, plots"},
+    {"slices", cmd_slices, "metadata slices where a model does significantly worse, explained"},
     {"report", cmd_report, "self-contained interactive HTML report (sliders, confusion, errors)"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
 };

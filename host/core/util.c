@@ -61,6 +61,15 @@ char *dg__strdup(dg_ctx *ctx, const char *s)
     return d;
 }
 
+void dg__fmt_double(char *buf, size_t cap, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
 int dg__utf8_valid(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;

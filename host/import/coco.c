@@ -35,6 +35,7 @@
 
 #include "store.h"
 #include "detgrid/import.h"
+#include "coco_shapes.h"
 #include "json.h"
 
 /*
@@ -445,7 +446,10 @@ typedef struct gt_state {
     uint32_t *zero_frame, *zero_rank;
     size_t n_zero;
     /* the warnings, reported once each */
-    warn_count unnamed, renamed, str_ids, no_size, zero_box, dup_id, id0;
+    warn_count unnamed, renamed, str_ids, no_size, zero_box, dup_id, id0,
+        other_size;
+    dg_shapes *shapes; /* masks and keypoints, entry k for label k */
+    dg_shape_reader rd;
 } gt_state;
 
 /*
@@ -777,13 +781,55 @@ static dg_status get_ann_id(dg_ctx *ctx, gt_state *s, const rec *r,
     return DG_OK;
 }
 
+/*
+ * The masks and keypoints of annotation r (fields f[0..2]: segmentation,
+ * keypoints, num_keypoints) into the entry just pushed to sh.
+ */
+static dg_status read_gt_shapes(dg_ctx *ctx, const rec *r, dg_json *j,
+                                const uint32_t *f, const img_rec *img,
+                                dg_shapes *sh, dg_shape_reader *rd,
+                                warn_count *other_size)
+{
+    char err[256];
+    uint64_t area;
+    int other = 0;
+    double ext[4];
+    int rc = dg__coco_read_segm(j, f[0], img->w, img->h, sh, rd, &area,
+                                &other, err, sizeof(err));
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "segmentation", "%s", err);
+    if (rc == DG_SHAPE_OK)
+        rc = dg__coco_read_kp(j, f[1], sh, ext, err, sizeof(err));
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "keypoints", "%s", err);
+    if (rc == DG_SHAPE_NOMEM)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory reading masks");
+    if (other)
+        warn_note(other_size, r->index, "segmentation",
+                  "size differs from the image's");
+    if (!is_absent(j, f[2])) {
+        int64_t nk;
+        dg_status st = get_int(ctx, r, "num_keypoints", j, f[2], &nk);
+        if (st < 0)
+            return st;
+        if (nk < 0 || nk > INT32_MAX)
+            return rec_fail(ctx, r, "num_keypoints", "out of range (%" PRId64
+                            ")", nk);
+        if ((st = dg__shapes_reserve(ctx, sh, DG_SHAPES_NUM_KP, 0)) < 0)
+            return st;
+        sh->num_kp[sh->n - 1] = (int32_t)nk;
+    }
+    return DG_OK;
+}
+
 static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr)
 {
     static const char *const names[] = {
-        "image_id", "category_id", "bbox", "area", "iscrowd", "ignore", "id"
+        "image_id", "category_id", "bbox", "area", "iscrowd", "ignore", "id",
+        "segmentation", "keypoints", "num_keypoints"
     };
     dg_json *j = s->j;
-    uint32_t f[7], c = arr == NONE ? NONE : arr + 1;
+    uint32_t f[10], c = arr == NONE ? NONE : arr + 1;
     rec r = { s->path, "annotations", 0 };
     idmap ann_ids = { NULL, NULL, 0 };
     uint32_t *in_frame = NULL; /* labels of each frame so far */
@@ -795,8 +841,10 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr)
         return st;
     if ((st = idmap_init(ctx, &ann_ids, s->n_ann)) < 0)
         return st;
-    if (!(in_frame = dg__calloc(ctx, s->n_img, sizeof(*in_frame)))) {
-        st = DG_ENOMEM;
+    if (!(in_frame = dg__calloc(ctx, s->n_img, sizeof(*in_frame))) ||
+        !(s->shapes = dg__calloc(ctx, 1, sizeof(*s->shapes))) ||
+        (st = dg__shapes_reserve(ctx, s->shapes, 0, s->n_ann)) < 0) {
+        st = st < 0 ? st : DG_ENOMEM;
         goto out;
     }
 
@@ -812,7 +860,7 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr)
                           dg__json_type_name(j, c));
             goto out;
         }
-        dg__json_fields(j, c, names, 7, f);
+        dg__json_fields(j, c, names, 10, f);
         if ((st = get_image(ctx, &r, "image_id", j, f[0], &s->img_keys,
                             s->strict, 0, &frame)) < 0)
             goto out;
@@ -844,6 +892,10 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr)
                              in_frame)) < 0)
             goto out;
         in_frame[frame]++;
+        dg__shapes_push_empty(s->shapes);
+        if ((st = read_gt_shapes(ctx, &r, j, f + 7, &s->imgs[frame],
+                                 s->shapes, &s->rd, &s->other_size)) < 0)
+            goto out;
         dg__boxset_push(&s->labels, frame, cls, bb[0], bb[1], bb[2], bb[3],
                         0.0, area, crowd, ign);
         r.index++;
@@ -959,6 +1011,7 @@ static dg_status gt_commit(dg_ctx *ctx, dg_project *p, gt_state *s)
     }
     dg__project_move_classes_frames(p, tmp);
     dg__project_take_labels(p, &s->labels);
+    dg__project_take_label_shapes(p, &s->shapes);
     dg__project_set_coco_zero_ids(p, s->zero_ids, s->n_zero);
     s->zero_ids = NULL;
 out:
@@ -1112,7 +1165,10 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path,
         (st = read_images(ctx, &s, imgs)) < 0 ||
         (st = read_annotations(ctx, &s, anns)) < 0)
         goto out;
-    if ((st = dg__boxset_sort_by_frame(ctx, &s.labels,
+    /* The shapes first: they sort by the boxes' frames before those. */
+    if ((st = dg__shapes_sort_by_frame(ctx, s.shapes, s.labels.frame,
+                                       (uint32_t)s.n_img)) < 0 ||
+        (st = dg__boxset_sort_by_frame(ctx, &s.labels,
                                        (uint32_t)s.n_img)) < 0 ||
         (st = place_zero_ids(ctx, &s)) < 0)
         goto out;
@@ -1140,9 +1196,13 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path,
               "annotations");
     warn_emit(ctx, &s.id0, path, "annotations", "annotation",
               "annotations");
+    warn_emit(ctx, &s.other_size, path, "annotations", "annotation",
+              "annotations");
     st = DG_OK;
 out:
     dg__boxset_release(&s.labels);
+    dg__shapes_free(s.shapes);
+    dg__shape_reader_release(&s.rd);
     img_keys_release(&s.img_keys);
     idmap_release(&s.cat_map);
     free(s.imgs);
@@ -1167,6 +1227,7 @@ typedef struct det_maps {
     img_keys frames;
     idmap classes;
     int strict;
+    const dg_project *p; /* for the images' sizes (polygons) */
 } det_maps;
 
 static void det_maps_release(det_maps *m)
@@ -1193,6 +1254,7 @@ static dg_status det_maps_init(dg_ctx *ctx, const dg_project *p, int strict,
     img_keys *k = &m->frames;
     memset(m, 0, sizeof(*m));
     m->strict = strict;
+    m->p = p;
     if ((st = idmap_init(ctx, &k->num, n_frames)) < 0 ||
         (st = idmap_init(ctx, &m->classes, n_classes)) < 0)
         return st;
@@ -1238,24 +1300,34 @@ static dg_status det_maps_init(dg_ctx *ctx, const dg_project *p, int strict,
     return DG_OK;
 }
 
-/* One detection record, checked. */
+/*
+ * One detection record, checked: its box if it has one (a results file of
+ * masks or keypoints may leave boxes out), and what loadRes derives boxes
+ * and areas from when it does not. A record of an unknown category is
+ * skipped (cls IDMAP_NONE): it keeps only what it has, for the first
+ * record's say in how every box and area is taken.
+ */
 typedef struct det_rec {
     uint32_t frame, cls; /* cls IDMAP_NONE: an unknown category, skipped */
     double bb[4], score;
+    uint8_t has_bbox, has_mask, has_kp;
+    double mask_area;
+    uint32_t mask_bb[4]; /* pycocotools' toBbox of the mask */
+    double kp_ext[4];    /* x0, y0, x1, y1 of the keypoints */
 } det_rec;
 
 /* The warnings of a results file, counted while reading. */
 typedef struct det_warns {
-    warn_count zero_box, unknown_cat, score_range;
+    warn_count zero_box, unknown_cat, score_range, other_size;
 } det_warns;
 
 static void det_warns_merge(det_warns *into, const det_warns *w, size_t base)
 {
-    const warn_count *from[3] = { &w->zero_box, &w->unknown_cat,
-                                  &w->score_range };
-    warn_count *to[3] = { &into->zero_box, &into->unknown_cat,
-                          &into->score_range };
-    for (int k = 0; k < 3; k++) {
+    const warn_count *from[4] = { &w->zero_box, &w->unknown_cat,
+                                  &w->score_range, &w->other_size };
+    warn_count *to[4] = { &into->zero_box, &into->unknown_cat,
+                          &into->score_range, &into->other_size };
+    for (int k = 0; k < 4; k++) {
         if (!from[k]->n)
             continue;
         if (!to[k]->n) {
@@ -1267,26 +1339,85 @@ static void det_warns_merge(det_warns *into, const det_warns *w, size_t base)
     }
 }
 
+/* Where a reader puts masks and keypoints: an entry per kept record. */
+typedef struct det_shapes {
+    dg_shapes *sh;
+    dg_shape_reader *rd;
+} det_shapes;
+
+/* Whether field item is there and not empty (an empty list is none). */
+static int present(const dg_json *j, uint32_t item)
+{
+    return !is_absent(j, item) &&
+           !(dg__json_type(j, item) == DG_JSON_ARRAY &&
+             dg__json_count(j, item) == 0);
+}
+
+/* The masks and keypoints of record r (fields f[0], f[1]) into a new
+ * entry of ds->sh. */
+static int read_det_shapes(dg_ctx *ctx, const rec *r, dg_json *j,
+                           const uint32_t *f, const det_maps *m,
+                           const det_shapes *ds, det_rec *d, det_warns *w)
+{
+    char err[256];
+    dg_shapes *sh = ds->sh;
+    if (sh->n == sh->cap && dg__shapes_reserve(ctx, sh, 0, 1) < 0)
+        return DG_ENOMEM;
+    dg__shapes_push_empty(sh);
+    double iw, ih;
+    dg__project_frame_size(m->p, d->frame, &iw, &ih);
+    uint64_t area = 0;
+    int other = 0;
+    int rc = dg__coco_read_segm(j, f[0], iw, ih, sh, ds->rd, &area, &other,
+                                err, sizeof(err));
+    if (rc == DG_SHAPE_BAIL)
+        return 1;
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "segmentation", "%s", err);
+    if (rc == DG_SHAPE_NOMEM)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory reading masks");
+    d->has_mask = (uint8_t)dg__shapes_has_mask(sh, sh->n - 1);
+    d->mask_area = (double)area;
+    /* The mask's box, when the record gives none. */
+    if (d->has_mask && !d->has_bbox) {
+        uint64_t a = sh->off[sh->n - 1], b = sh->off[sh->n];
+        dg__rle_bbox(sh->runs.v + a, b - a, sh->mh[sh->n - 1],
+                     sh->mw[sh->n - 1], d->mask_bb);
+    }
+    if (other)
+        warn_note(&w->other_size, r->index, "segmentation",
+                  "size differs from the image's");
+    rc = dg__coco_read_kp(j, f[1], sh, d->kp_ext, err, sizeof(err));
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "keypoints", "%s", err);
+    if (rc == DG_SHAPE_NOMEM)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory reading keypoints");
+    d->has_kp = (uint8_t)dg__shapes_has_kp(sh, sh->n - 1);
+    return DG_OK;
+}
+
 /*
- * Reads record c into d. An unknown category is skipped (d->cls =
- * IDMAP_NONE) and a score outside [0, 1] kept, each counted in w, unless
- * strict; returns 1 where the parallel reader (par) must leave the file to
- * the sequential one.
+ * Reads record c into d, its masks and keypoints into ds. An unknown
+ * category is skipped (d->cls = IDMAP_NONE) and a score outside [0, 1]
+ * kept, each counted in w, unless strict; returns 1 where the parallel
+ * reader (par) must leave the file to the sequential one.
  */
 static int read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
-                    const det_maps *m, int par, det_rec *d, det_warns *w)
+                    const det_maps *m, int par, det_rec *d, det_warns *w,
+                    const det_shapes *ds)
 {
     static const char *const names[] = { "image_id", "category_id", "bbox",
-                                         "score" };
-    uint32_t f[4];
+                                         "score", "segmentation",
+                                         "keypoints" };
+    uint32_t f[6];
     int64_t cat;
-    int st, zero;
+    int st, zero = 0;
     char nb[40], what[120];
 
     if (dg__json_type(j, c) != DG_JSON_OBJECT)
         return rec_fail(ctx, r, NULL, "not an object (got %s)",
                         dg__json_type_name(j, c));
-    dg__json_fields(j, c, names, 4, f);
+    dg__json_fields(j, c, names, 6, f);
     if ((st = get_image(ctx, r, "image_id", j, f[0], &m->frames, m->strict,
                         par, &d->frame)) != 0)
         return st;
@@ -1295,7 +1426,9 @@ static int read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
     if ((d->cls = idmap_get(&m->classes, cat)) == IDMAP_NONE && m->strict)
         return rec_fail(ctx, r, "category_id", "unknown category %" PRId64,
                         cat);
-    if ((st = get_bbox(ctx, r, j, f[2], d->bb, &zero)) < 0)
+    /* "bbox": [] counts as none, as in loadRes. */
+    d->has_bbox = (uint8_t)present(j, f[2]);
+    if (d->has_bbox && (st = get_bbox(ctx, r, j, f[2], d->bb, &zero)) < 0)
         return st;
     if ((st = get_number(ctx, r, "score", j, f[3], &d->score)) < 0)
         return st;
@@ -1307,8 +1440,15 @@ static int read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
         snprintf(what, sizeof(what), "unknown category %" PRId64 ", "
                  "detection skipped", cat);
         warn_note(&w->unknown_cat, r->index, "category_id", what);
+        d->has_mask = (uint8_t)present(j, f[4]);
+        d->has_kp = (uint8_t)present(j, f[5]);
         return DG_OK;
     }
+    if ((st = read_det_shapes(ctx, r, j, f + 4, m, ds, d, w)) != 0)
+        return st;
+    if (!d->has_bbox && !d->has_mask && !d->has_kp)
+        return rec_fail(ctx, r, "bbox", "missing (and no 'segmentation' or "
+                        "'keypoints' to take it from)");
     if (zero)
         warn_note(&w->zero_box, r->index, "bbox", "zero width or height");
     if (d->score < 0 || d->score > 1) {
@@ -1320,33 +1460,109 @@ static int read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
     return DG_OK;
 }
 
-static void push_det(dg_boxset *b, const det_rec *d)
+/* What gives a detection its box and area (pycocotools' loadRes decides by
+ * the first record): its bbox (area w * h), its mask (area: its pixels;
+ * the box from the mask when not given) or its keypoints (area and box:
+ * their extent). */
+enum { AREA_BOX, AREA_MASK, AREA_KP };
+
+/*
+ * The kept detections into b, with their areas into sh when they are not
+ * w * h; every kept record must have what the first record decides by.
+ * The records come in n_parts parts, recs[k][0 .. nk[k]), one after
+ * another; sh has an entry for each kept one.
+ */
+static dg_status finish_dets(dg_ctx *ctx, const char *path,
+                             const char *array, det_rec *const *recs,
+                             const size_t *nk, int n_parts, dg_boxset *b,
+                             dg_shapes *sh)
 {
-    if (d->cls != IDMAP_NONE)
-        dg__boxset_push(b, d->frame, d->cls, d->bb[0], d->bb[1], d->bb[2],
-                        d->bb[3], d->score, 0.0, 0, 0);
+    static const char *const field[] = { "bbox", "segmentation",
+                                         "keypoints" };
+    size_t n = 0;
+    const det_rec *first = NULL;
+    for (int k = 0; k < n_parts; k++) {
+        if (!first && nk[k])
+            first = recs[k];
+        n += nk[k];
+    }
+    int mode = !first || first->has_bbox ? AREA_BOX
+               : first->has_mask         ? AREA_MASK
+                                         : AREA_KP;
+    dg_status st;
+    if ((st = dg__boxset_reserve(ctx, b, DG_BOXES_DETS, n ? n : 1)) < 0)
+        return st;
+    if (mode != AREA_BOX &&
+        (st = dg__shapes_reserve(ctx, sh, DG_SHAPES_AREA, 0)) < 0)
+        return st;
+    size_t i = 0, kept = 0;
+    for (int k = 0; k < n_parts; k++)
+        for (size_t e = 0; e < nk[k]; e++, i++) {
+            const det_rec *d = &recs[k][e];
+            if (d->cls == IDMAP_NONE)
+                continue;
+            int has = mode == AREA_BOX    ? d->has_bbox
+                      : mode == AREA_MASK ? d->has_mask
+                                          : d->has_kp;
+            if (!has) {
+                rec r = { path, array, i };
+                return rec_fail(ctx, &r, field[mode], "missing (the first "
+                                "detection has one, and pycocotools takes "
+                                "every detection's box and area as the "
+                                "first's)");
+            }
+            double bb[4] = { d->bb[0], d->bb[1], d->bb[2], d->bb[3] };
+            if (mode == AREA_KP) {
+                bb[0] = d->kp_ext[0];
+                bb[1] = d->kp_ext[1];
+                bb[2] = d->kp_ext[2] - d->kp_ext[0];
+                bb[3] = d->kp_ext[3] - d->kp_ext[1];
+            } else if (!d->has_bbox) {
+                for (int c = 0; c < 4; c++)
+                    bb[c] = d->mask_bb[c];
+            }
+            if (mode == AREA_MASK)
+                sh->area[kept] = d->mask_area;
+            else if (mode == AREA_KP)
+                sh->area[kept] = (d->kp_ext[2] - d->kp_ext[0]) *
+                                 (d->kp_ext[3] - d->kp_ext[1]);
+            kept++;
+            dg__boxset_push(b, d->frame, d->cls, bb[0], bb[1], bb[2], bb[3],
+                            d->score, 0.0, 0, 0);
+        }
+    return DG_OK;
 }
 
 static dg_status read_detections(dg_ctx *ctx, const det_maps *m,
                                  const char *path, const char *array,
                                  dg_json *j, uint32_t arr, size_t n,
-                                 dg_boxset *b, det_warns *w)
+                                 dg_boxset *b, det_warns *w, dg_shapes *sh)
 {
     uint32_t c = arr + 1;
     rec r = { path, array, 0 };
+    dg_shape_reader rd;
+    det_rec *recs = NULL;
     dg_status st;
 
-    if ((st = dg__boxset_reserve(ctx, b, DG_BOXES_DETS, n ? n : 1)) < 0)
-        return st;
+    memset(&rd, 0, sizeof(rd));
+    if (!(recs = dg__alloc(ctx, n ? n : 1, sizeof(*recs))) ||
+        (st = dg__shapes_reserve(ctx, sh, 0, n)) < 0) {
+        st = recs ? st : DG_ENOMEM;
+        goto out;
+    }
+    det_shapes ds = { sh, &rd };
     for (size_t i = 0; i < n; i++, c = dg__json_next(j, c)) {
-        det_rec d;
-        if ((st = (dg_status)read_det(ctx, &r, j, c, m, 0, &d, w)) < 0)
-            return st;
-        push_det(b, &d);
+        if ((st = (dg_status)read_det(ctx, &r, j, c, m, 0, &recs[i], w,
+                                      &ds)) < 0)
+            goto out;
         r.index++;
         tick(ctx, "import detections", r.index, n);
     }
-    return DG_OK;
+    st = finish_dets(ctx, path, array, &recs, &n, 1, b, sh);
+out:
+    free(recs);
+    dg__shape_reader_release(&rd);
+    return st;
 }
 
 /*
@@ -1373,6 +1589,8 @@ typedef struct dt_part {
     det_rec *v;
     size_t n, cap;
     det_warns warns;
+    dg_shapes sh;
+    dg_shape_reader rd;
 } dt_part;
 
 static int part_elem(void *arg, dg_json *j)
@@ -1397,8 +1615,9 @@ static int part_elem(void *arg, dg_json *j)
         pt->v = nv;
         pt->cap = cap;
     }
-    if (read_det(NULL, &r, j, 0, pt->maps, 1, &pt->v[pt->n],
-                 &pt->warns) != 0)
+    det_shapes ds = { &pt->sh, &pt->rd };
+    if (read_det(NULL, &r, j, 0, pt->maps, 1, &pt->v[pt->n], &pt->warns,
+                 &ds) != 0)
         return -1;
     pt->n++;
     return 0;
@@ -1440,9 +1659,11 @@ static size_t guess_cut(const char *s, size_t from, size_t limit)
  * 0: not done (the caller reads sequentially); < 0: out of memory.
  */
 static int read_detections_par(dg_ctx *ctx, const det_maps *m,
-                               const char *path, const char *buf, size_t len,
-                               dg_boxset *b, det_warns *w, size_t *n)
+                               const char *path, char **bufp, size_t len,
+                               dg_boxset *b, det_warns *w, dg_shapes *sh,
+                               size_t *n)
 {
+    const char *buf = *bufp;
     /*
      * DETGRID_JSON_PAR="<min bytes>,<parts>" is a test hook: the fuzz
      * target tests/fuzz/fuzz-coco-json.c reaches this path with small
@@ -1492,6 +1713,7 @@ static int read_detections_par(dg_ctx *ctx, const det_maps *m,
     for (int k = 0; k < np; k++) {
         pt[k].path = path;
         pt[k].maps = m;
+        pt[k].rd.shared = 1;
         pt[k].scratch.buf = (char *)buf;
         pt[k].scratch.len = len;
         pt[k].start = cut[k];
@@ -1518,16 +1740,38 @@ static int read_detections_par(dg_ctx *ctx, const det_maps *m,
             goto out;
         total += pt[k].n;
     }
-    if (dg__boxset_reserve(ctx, b, DG_BOXES_DETS, total ? total : 1) < 0) {
+    /* Every record read: the file can go. */
+    free(*bufp);
+    *bufp = NULL;
+    /* Each part's shapes join the whole and are let go at once, so that
+     * the runs are held about once, not twice. */
+    uint64_t runs = 0;
+    for (int k = 0; k < np; k++)
+        runs += pt[k].sh.runs.n;
+    if (runs && dg__runs_reserve(&sh->runs, runs)) {
         rc = -1;
         goto out;
     }
     size_t base = 0;
+    det_rec *recs[PAR_MAX_PARTS];
+    size_t nk[PAR_MAX_PARTS];
     for (int k = 0; k < np; k++) {
-        for (size_t i = 0; i < pt[k].n; i++)
-            push_det(b, &pt[k].v[i]);
+        recs[k] = pt[k].v;
+        nk[k] = pt[k].n;
+        if (dg__shapes_append(ctx, sh, &pt[k].sh) < 0) {
+            rc = -1;
+            goto out;
+        }
+        dg__shapes_release(&pt[k].sh);
         det_warns_merge(w, &pt[k].warns, base);
         base += pt[k].n;
+    }
+    /* Every record passed read_det, so the first that the first one's
+     * rule does not fit is the sequential reader's message too. */
+    dg_status fst = finish_dets(ctx, path, "", recs, nk, np, b, sh);
+    if (fst < 0) {
+        rc = fst == DG_ENOMEM ? -1 : -2;
+        goto out;
     }
     *n = total;
     rc = 1;
@@ -1535,6 +1779,8 @@ out:
     for (int k = 0; k < np; k++) {
         free(pt[k].v);
         free(pt[k].scratch.node);
+        dg__shapes_release(&pt[k].sh);
+        dg__shape_reader_release(&pt[k].rd);
     }
     return rc;
 }
@@ -1559,7 +1805,7 @@ static int has_scores(dg_json *j, uint32_t arr)
 
 static dg_status read_results(dg_ctx *ctx, const det_maps *m,
                               const char *path, dg_boxset *b, det_warns *w,
-                              size_t *n, const char **array)
+                              dg_shapes *sh, size_t *n, const char **array)
 {
     dg_json j;
     uint32_t arr;
@@ -1570,12 +1816,14 @@ static dg_status read_results(dg_ctx *ctx, const det_maps *m,
     memset(&j, 0, sizeof(j));
     if ((st = dg__json_read_file(ctx, path, &buf, &len)) < 0)
         return st;
-    int done = read_detections_par(ctx, m, path, buf, len, b, w, n);
+    int done = read_detections_par(ctx, m, path, &buf, len, b, w, sh, n);
     if (done > 0)
         dg__progress(ctx, "import detections", *n, *n);
     if (done != 0) {
         free(buf);
-        return done < 0 ? DG_ENOMEM : DG_OK;
+        return done == -1 ? dg__fail(ctx, DG_ENOMEM, "out of memory reading "
+                                     "'%s'", path)
+               : done == -2 ? DG_EFORMAT : DG_OK;
     }
     /* dg__json_parse owns buf from here. */
     if ((st = dg__json_parse(ctx, path, buf, len, &j)) < 0)
@@ -1608,7 +1856,7 @@ static dg_status read_results(dg_ctx *ctx, const det_maps *m,
         goto out;
     }
     *n = dg__json_count(&j, arr);
-    st = read_detections(ctx, m, path, *array, &j, arr, *n, b, w);
+    st = read_detections(ctx, m, path, *array, &j, arr, *n, b, w, sh);
 out:
     dg__json_release(&j);
     return st;
@@ -1620,6 +1868,7 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
 {
     const char *array = "";
     dg_boxset b;
+    dg_shapes *sh = NULL;
     det_maps m;
     det_warns w;
     int64_t have = -1;
@@ -1640,8 +1889,13 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
 
     memset(&w, 0, sizeof(w));
     dg__boxset_init(&b);
+    if (!(sh = dg__calloc(ctx, 1, sizeof(*sh))))
+        return DG_ENOMEM;
+    /* The shapes sort by the boxes' frames before the boxes do. */
     if ((st = det_maps_init(ctx, p, opts && opts->strict, &m)) < 0 ||
-        (st = read_results(ctx, &m, path, &b, &w, &n, &array)) < 0 ||
+        (st = read_results(ctx, &m, path, &b, &w, sh, &n, &array)) < 0 ||
+        (st = dg__shapes_sort_by_frame(ctx, sh, b.frame,
+                                       dg__project_n_frames(p))) < 0 ||
         (st = dg__boxset_sort_by_frame(ctx, &b, dg__project_n_frames(p))) < 0)
         goto out;
 
@@ -1652,8 +1906,9 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
             goto out;
         have = idx;
     }
-    /* b gets the old boxes, released below. */
+    /* b and sh get the old boxes and shapes, released below. */
     dg__project_take_inferences(p, (uint32_t)have, &b);
+    dg__project_take_inference_shapes(p, (uint32_t)have, &sh);
 
     if (n == 0)
         dg__warn(ctx, "'%s': no detections", path);
@@ -1663,9 +1918,12 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
               "detections");
     warn_emit(ctx, &w.score_range, path, array, "detection",
               "detections");
+    warn_emit(ctx, &w.other_size, path, array, "detection",
+              "detections");
     st = DG_OK;
 out:
     det_maps_release(&m);
     dg__boxset_release(&b);
+    dg__shapes_free(sh);
     return st;
 }

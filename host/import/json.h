@@ -123,6 +123,18 @@ double dg__json_number(const dg_json *j, uint32_t i);
  * the first time). */
 const char *dg__json_string(dg_json *j, uint32_t i);
 
+/*
+ * The bytes of string node i as the file has them, escapes undecoded
+ * (nothing written, so safe beside other threads); *len their count.
+ * Not for a string dg__json_string has decoded in place.
+ */
+static inline const char *dg__json_raw(const dg_json *j, uint32_t i,
+                                       size_t *len)
+{
+    *len = j->node[i].len;
+    return j->buf + (j->node[i].pos >> 5);
+}
+
 /* Whether string node i equals s (as strcmp of its decoded text). */
 int dg__json_string_is(dg_json *j, uint32_t i, const char *s, size_t n);
 

@@ -143,7 +143,7 @@ static void build_worker(void *arg, int tid)
             if (j->phase == 0) {
                 size_t nf = 0;
                 for (uint64_t d = base; d < dt->frame_off[f + 1]; d++) {
-                    if (j->rank[d] >= max_dets[NM - 1]) {
+                    if (j->rank[d] >= s->max_dets[s->nm - 1]) {
                         j->newidx[d] = UINT32_MAX;
                         continue;
                     }
@@ -169,6 +169,7 @@ static void build_worker(void *arg, int tid)
                     s->pf_k[q++] = k;
                 }
                 j->newidx[d] = (uint32_t)o;
+                s->w_src[o] = d;
                 s->rank[o] = j->rank[d];
                 w->frame[o] = f;
                 w->cls[o] = dt->cls[d];
@@ -290,7 +291,7 @@ static dg_status rank_detections(coco_state *s, const dg_boxset *dt,
             }
             uint32_t r = cnt[f]++;
             pr->rank[d] = r > 255 ? 255 : (uint8_t)r;
-            dropped += r >= (uint32_t)max_dets[NM - 1];
+            dropped += r >= (uint32_t)s->max_dets[s->nm - 1];
         }
     }
     free(stamp);
@@ -313,10 +314,12 @@ static dg_status group_detections(coco_state *s, const dg_boxset *dt,
     dg_status st;
     pr->newidx = dg__alloc(ctx, n ? n : 1, sizeof(*pr->newidx));
     s->rank = dg__alloc(ctx, m ? m : 1, 1);
+    s->w_src = dg__alloc(ctx, m ? m : 1, sizeof(uint32_t));
     s->pf_doff = dg__alloc(ctx, m + 1, sizeof(uint64_t));
     s->pf_k = dg__alloc(ctx, m ? m : 1, sizeof(uint32_t));
     s->pf_first = dg__alloc(ctx, (size_t)F + 1, sizeof(uint32_t));
-    if (!pr->newidx || !s->rank || !s->pf_doff || !s->pf_k || !s->pf_first)
+    if (!pr->newidx || !s->rank || !s->w_src || !s->pf_doff || !s->pf_k ||
+        !s->pf_first)
         return DG_ENOMEM;
     if ((st = dg__boxset_reserve(ctx, &s->w, DG_BOXES_DETS, m ? m : 1)) < 0)
         return st;
@@ -465,10 +468,15 @@ dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore, int id0)
         for (uint64_t j = gt->frame_off[f]; j < gt->frame_off[f + 1]; j++) {
             double area = gt->area ? gt->area[j] : gt->w[j] * gt->h[j];
             int base = use_ignore && gt->ignore && gt->ignore[j];
+            /* Keypoints: a label with no keypoints marked is ignored
+             * (num_keypoints 0; absent counts as 0, as faster-coco-eval
+             * reads it). */
+            if (s->iou_type == DG_COCO_KEYPOINTS)
+                base |= !(s->gsh && s->gsh->num_kp && s->gsh->num_kp[j] > 0);
             uint32_t k = s->class_rank[gt->cls[j]];
-            for (int a = 0; a < NA; a++) {
-                int ig = base || area < area_rng[a][0] ||
-                         area > area_rng[a][1];
+            for (int a = 0; a < s->na; a++) {
+                int ig = base || area < s->area_rng[a][0] ||
+                         area > s->area_rng[a][1];
                 ign_all[(size_t)a * G + j] = (uint8_t)ig;
                 if (!ig && !gt->iscrowd[j])
                     s->npig[(size_t)k * NA + a]++;
@@ -493,7 +501,8 @@ dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore, int id0)
     uint64_t G2 = s->pf_goff[s->n_pf];
     memcpy(fill, s->pf_goff, ((size_t)s->n_pf + 1) * sizeof(*fill));
     s->ign = dg__alloc(ctx, (size_t)NA * (G2 ? G2 : 1), 1);
-    if (!s->ign) {
+    s->g_src = dg__alloc(ctx, G2 ? G2 : 1, sizeof(*s->g_src));
+    if (!s->ign || !s->g_src) {
         st = DG_ENOMEM;
         goto out;
     }
@@ -506,6 +515,7 @@ dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore, int id0)
         if (grp[j] == UINT32_MAX)
             continue;
         uint64_t o = fill[grp[j]]++;
+        s->g_src[o] = (uint32_t)j;
         s->g.frame[o] = gt->frame[j];
         s->g.cls[o] = gt->cls[j];
         s->g.x[o] = gt->x[j];
@@ -515,7 +525,7 @@ dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore, int id0)
         s->g.area[o] = gt->area ? gt->area[j] : gt->w[j] * gt->h[j];
         s->g.iscrowd[o] = gt->iscrowd[j];
         s->g.ignore[o] = gt->ignore ? gt->ignore[j] : 0;
-        for (int a = 0; a < NA; a++)
+        for (int a = 0; a < s->na; a++)
             s->ign[(size_t)a * G2 + o] = ign_all[(size_t)a * G + j];
     }
 out:

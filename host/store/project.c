@@ -47,6 +47,7 @@ static void infset_release(dg_infset *s)
     free(s->name);
     dg__boxset_release(&s->boxes);
     dg__results_destroy(s->results);
+    dg__shapes_free(s->shapes);
 }
 
 void dg_project_free(dg_project *p)
@@ -70,6 +71,7 @@ void dg_project_free(dg_project *p)
     }
     free(p->meta);
     dg__boxset_release(&p->labels);
+    dg__shapes_free(p->label_shapes);
     free(p->zero_ids);
     for (uint32_t i = 0; i < p->n_inf; i++)
         infset_release(&p->inf[i]);
@@ -447,6 +449,7 @@ dg_status dg__project_add_inferences(dg_ctx *ctx, dg_project *p,
     }
     s->loaded = 1;
     s->dirty = 1;
+    s->shapes_known = 1;
     *idx = p->n_inf++;
     return DG_OK;
 }
@@ -559,6 +562,10 @@ void dg__project_take_labels(dg_project *p, dg_boxset *b)
     p->n_labels = p->labels.n;
     p->labels_loaded = 1;
     p->meta_dirty = 1;
+    /* Masks and keypoints belonged to the old boxes. */
+    dg__shapes_free(p->label_shapes);
+    p->label_shapes = NULL;
+    p->label_shapes_known = 1;
     free(p->zero_ids);
     p->zero_ids = NULL;
     p->n_zero_ids = 0;
@@ -588,6 +595,9 @@ void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
     inf->loaded = 1;
     inf->dirty = 1;
     inf->fingerprint = dg__boxset_fingerprint(&inf->boxes);
+    dg__shapes_free(inf->shapes);
+    inf->shapes = NULL;
+    inf->shapes_known = 1;
     if (inf->results) {
         dg__results_destroy(inf->results);
         inf->results = NULL;
@@ -1263,7 +1273,8 @@ fail:
 /* ---- writing ------------------------------------------------------------ */
 
 static dg_status write_boxes(dg_ctx *ctx, hid_t parent, const char *name,
-                             const dg_boxset *b, uint32_t n_frames)
+                             const dg_boxset *b, uint32_t n_frames,
+                             const dg_shapes *sh)
 {
     dg_status st = DG_OK;
     hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -1301,6 +1312,8 @@ static dg_status write_boxes(dg_ctx *ctx, hid_t parent, const char *name,
          (st = dg__h5_write_1d(ctx, g, "ignore", H5T_NATIVE_UINT8,
                                H5T_STD_U8LE, b->ignore, n, 1)) < 0))
         goto out;
+    if (sh)
+        st = dg__shapes_write(ctx, (int64_t)g, sh);
 out:
     H5Gclose(g);
     return st;
@@ -1409,7 +1422,10 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
     dg__progress(ctx, "save", ++step, steps);
     if (src < 0 || (p->labels_loaded &&
                     (p->meta_dirty || !has_fingerprint(src, "/labels")))) {
-        if ((st = write_boxes(ctx, f, "labels", &p->labels, p->n_frames)) < 0)
+        const dg_shapes *sh = NULL;
+        if ((st = dg__project_label_shapes(ctx, p, &sh)) < 0 ||
+            (st = write_boxes(ctx, f, "labels", &p->labels, p->n_frames,
+                              sh)) < 0)
             goto fail;
         if (p->n_zero_ids &&
             (st = dg__h5_write_1d(ctx, f, "labels/coco_id_zero",
@@ -1433,9 +1449,12 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
         char ip[600], rp[600];
         snprintf(ip, sizeof(ip), "/inferences/%s", s->name);
         snprintf(rp, sizeof(rp), "/results/%s", s->name);
-        if (s->dirty || src < 0 || (s->loaded && !has_fingerprint(src, ip)))
-            st = write_boxes(ctx, g, s->name, &s->boxes, p->n_frames);
-        else
+        if (s->dirty || src < 0 || (s->loaded && !has_fingerprint(src, ip))) {
+            const dg_shapes *sh = NULL;
+            st = dg__project_inference_shapes(ctx, p, i, &sh);
+            if (st >= 0)
+                st = write_boxes(ctx, g, s->name, &s->boxes, p->n_frames, sh);
+        } else
             st = copy_obj(ctx, src, ip, f);
         if (st < 0)
             break;

@@ -343,4 +343,28 @@ const uint32_t *dg__results_mask_det_frame(const struct dg_results *r);
 
 /* ---- added while porting host/engine ---- */
 
+/* ---- masks and keypoints (host/store/shapes.c) -------------------------- */
+
+/*
+ * The masks and keypoints of the labels, or of inference set i: *out is
+ * NULL when they have none, else borrowed (entry k for box k of the
+ * frame-sorted set; valid until p changes). Loaded with the boxes if need
+ * be.
+ */
+dg_status dg__project_label_shapes(dg_ctx *ctx, dg_project *p,
+                                   const dg_shapes **out);
+dg_status dg__project_inference_shapes(dg_ctx *ctx, dg_project *p,
+                                       uint32_t i, const dg_shapes **out);
+/*
+ * Makes *s (malloc'd, one entry per box in the frame-sorted order of the
+ * boxes; or NULL) the shapes of the labels or of set i, to be written;
+ * *s gets the old ones (or NULL), for the caller to free with
+ * dg__shapes_free. dg__project_take_labels and dg__project_take_inferences
+ * drop the shapes of the boxes they replace, so importers call these
+ * after them. Shapes without masks or keypoints are stored as none.
+ */
+void dg__project_take_label_shapes(dg_project *p, dg_shapes **s);
+void dg__project_take_inference_shapes(dg_project *p, uint32_t i,
+                                       dg_shapes **s);
+
 #endif

@@ -114,6 +114,8 @@
 #include "detgrid/frames.h"
 #include "detgrid/bootstrap.h"
 #include "detgrid/embeddings.h"
+#include "detgrid/explain.h"
+#include "detgrid/slices.h"
 #include "detgrid/report.h"
 #include "detgrid/image.h"
 

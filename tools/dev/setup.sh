@@ -11,7 +11,8 @@ cd "$(dirname "$0")/../.."
 
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers
       pocl-opencl-icd clinfo libhdf5-dev hdf5-tools libcjson-dev libexpat1-dev
-      libjpeg62-turbo-dev libpng-dev libcairo2-dev fonts-dejavu-core)
+      libjpeg62-turbo-dev libpng-dev libcairo2-dev fonts-dejavu-core
+      zlib1g-dev)
 want_test=0
 for a in "$@"; do
     case "$a" in
