@@ -393,7 +393,7 @@ def main():
         run(["eval", proj40, "--device", "ref"])
         html40 = os.path.join(tmp, "r40.html")
         run(["report", proj40, "-o", html40])
-        check_payload(ck, html40, proj40, ["model-a"], "p40.h5")
+        d40 = check_payload(ck, html40, proj40, ["model-a"], "p40.h5")
 
         # version-1 results (no class-agnostic matching): a report without
         # the matrix, which asks to run eval again
@@ -420,6 +420,47 @@ def main():
         r = run(["report", proj_st, "-o", os.path.join(tmp, "st.html")], rc=EXIT_ERROR)
         ck.contains(r.err, "eval", what="stale results message")
         ck.ok(not os.path.exists(os.path.join(tmp, "st.html")), "no report from stale results")
+
+        # failing metadata slices: the report names the planted one, with
+        # `detgrid slices`' figures for each set; without metadata it says why
+        ck.eq(d40["slices"]["sets"], [], "no slices without metadata")
+        ck.contains(d40["slices"]["reason"], "no frame metadata columns",
+                    what="why there are no slices")
+        proj_sl = os.path.join(tmp, "sl.h5")
+        r = run(["synth", "-o", proj_sl, "--seed", "4", "--frames", "1200", "--classes", "5",
+                 "--inferences", "2", "--metadata", "--plant-slice"])
+        m = re.search(r"planted slice: (\S+) and (\S+) \((\d+) frames\)", r.err + r.out)
+        ck.ok(m is not None, "synth names the planted slice")
+        planted = sorted(m.group(1, 2))
+        run(["eval", proj_sl, "--device", "ref"])
+        html_sl = os.path.join(tmp, "sl.html")
+        run(["report", proj_sl, "-i", names[0], "-i", names[1], "-o", html_sl])
+        _, dsl, bsl = read_payload(html_sl)
+        ck.eq(dsl["slices"]["reason"], None, "slices: no reason with metadata")
+        want_sl = {}
+        for k, name in enumerate(names):
+            want = run(["slices", proj_sl, "-i", name, "--json"]).json()
+            want_sl[name] = want
+            got = dsl["slices"]["sets"][k]
+            ck.eq(got["set"], name, "slices set %d" % k)
+            for f in ("tested", "significant", "min_support", "max_conditions", "alpha", "metric"):
+                ck.eq(got[f], want[f], "%s slices %s" % (name, f))
+            ck.eq(got["value"], want["overall"]["value"], "%s slices overall value" % name)
+            ck.eq(len(got["list"]), len(want["slices"]), "%s: slices listed" % name)
+            for e, w in zip(got["list"], want["slices"]):
+                what = "%s slice %s" % (name, w["name"])
+                ck.eq(e["name"], w["name"], what + " name")
+                ck.eq(e["where"], [c["where"] for c in w["conditions"]], what + " conditions")
+                ck.eq(bsl(e["frames"]).astype(np.int64).tolist(), w["frame_indices"], what + " frames")
+                for f in ("value", "value_rest", "effect", "z", "p", "q", "tp", "fp", "fn"):
+                    ck.eq(e[f], w[f], what + " " + f)
+                ck.eq(e["explain"], w["explain"], what + " explanation")
+            top = got["list"][0]
+            ck.eq(sorted(top["where"]), planted, "%s: the planted slice first" % name)
+            ck.eq(top["n_frames"], int(m.group(3)), "%s: the planted slice's frames" % name)
+            ck.ok(top["q"] < 1e-6 and top["effect"] > 0.2,
+                  "%s: the planted slice significantly worse (q %g, effect %g)"
+                  % (name, top["q"], top["effect"]))
 
         if not chromium:
             print("test_report: no chromium; browser part skipped")
@@ -787,6 +828,47 @@ def main():
                 set_point(page2, 0, conf, T.index(0.5), True)
                 compare_metrics(ck, dom_state(page2), 0,
                                 dgtest.metrics_json(proj_lg, conf, 0.5), "logits conf=%g" % conf)
+            # failing slices in the page: the lists as `detgrid slices`
+            # gives them; a click filters the page to the slice's frames
+            page2.goto("file://" + html40)
+            page2.wait_for("window.__dg && window.__dg.ready")
+            ck.contains(page2.eval("document.getElementById('slices-none').textContent"),
+                        "no frame metadata columns", what="page: why no slices")
+            page2.goto("file://" + html_sl)
+            page2.wait_for("window.__dg && window.__dg.ready")
+            sl_saved = os.path.join(tmp, "sl-saved.h5")
+            shutil.copy(proj_sl, sl_saved)
+            for k, name in enumerate(names):
+                page2.eval("(() => { const b = document.querySelector('[data-slset=\"%d\"]');"
+                           " if (b) b.click(); })()" % k)
+                rows = page2.eval("""[...document.querySelectorAll('#slices tr[data-slseg]')].map(r => {
+                    const o = {name: r.dataset.slname, why: r.querySelector('[data-f=explain]').textContent};
+                    r.querySelectorAll('td[data-f][data-v]').forEach(e => { o[e.dataset.f] = e.dataset.v; });
+                    return o; })""")
+                want = want_sl[name]["slices"]
+                ck.eq([x["name"] for x in rows], [w["name"] for w in want], "page: %s slices" % name)
+                for x, w in zip(rows, want):
+                    for f in ("n_frames", "value", "value_rest", "effect", "z", "p", "q"):
+                        ck.eq(num(x[f]), w["frames"] if f == "n_frames" else w[f],
+                              "page: %s slice %s %s" % (name, w["name"], f))
+                    ck.contains(x["why"], w["explain"]["classes"][0]["class"],
+                                what="page: %s slice %s explained" % (name, w["name"]))
+                ck.contains(page2.eval("document.getElementById('slices-head').textContent"),
+                            "%d significantly worse" % want_sl[name]["significant"],
+                            what="page: %s slices head" % name)
+            run(["slices", sl_saved, "-i", names[0], "--save-segment", "planted"])
+            page2.eval("document.querySelector('[data-slset=\"0\"]').click()")
+            page2.eval("document.querySelector('#slices tr[data-slseg]').click()")
+            ck.contains(page2.eval("document.getElementById('segpill').textContent"),
+                        want_sl[names[0]]["slices"][0]["name"], what="page: filtered by the slice")
+            for conf, ti in ((0.1, T.index(0.5)), (0.5, 0)):
+                set_point(page2, 0, conf, ti, False)
+                a = ["--conf", repr(conf), "--iou", repr(T[ti]), "--segment", "planted", "-i", names[0]]
+                compare_metrics(ck, dom_state(page2), 0, run(["metrics", sl_saved, "--json"] + a).json(),
+                                "slice conf=%r iou=%r" % (conf, T[ti]))
+            page2.resize(1366, 768)
+            page2.eval("window.scrollTo(0, document.getElementById('slices').offsetTop - 60)")
+            shots += shoot(page2, tmp, "report-slices", [(1366, 768)])
         for s in shots:
             ck.ok(os.path.getsize(s) > 10000, "screenshot %s" % s)
         print("test_report: first render %.0f ms after navigation; slider redraw "

@@ -380,8 +380,8 @@ int cmd_report(int argc, const char **argv)
     cJSON *fr = cJSON_AddArrayToObject(j, "frames");
     for (uint32_t f = 0; f < info.n_frames; f++)
         cJSON_AddItemToArray(fr, cJSON_CreateString(dg_project_frame_id(p, f)));
-    /* Progress: the labels, each set, B - A, the pictures, segments and
-     * embeddings, the page. */
+    /* Progress: the labels, each set, B - A, the pictures, segments,
+     * embeddings and slices, the page. */
     if (!images && !no_images)
         images = dg_project_images_dir(p);
     if (no_images || !max_thumbs)
@@ -415,7 +415,8 @@ int cmd_report(int argc, const char **argv)
     if (images)
         cli_step("report", ++step, steps);
     rc = EXIT_ERROR;
-    if (report_extra_project(ctx, p, names[0], &B, j) != EXIT_OK)
+    if (report_extra_project(ctx, p, names[0], &B, j) != EXIT_OK ||
+        report_slices(ctx, p, names, nn, &B, j) != EXIT_OK)
         goto out;
     cli_step("report", ++step, steps);
     if (B.oom) {

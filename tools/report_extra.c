@@ -1,6 +1,7 @@
 /*
  * detgrid report: the payload's blobs and its optional parts (segments
- * with their targets; embeddings when the project holds them).
+ * with their targets; embeddings when the project holds them; the slices
+ * are in report_slices.c).
  */
 #include <math.h>
 #include <stdint.h>
@@ -380,11 +381,7 @@ static int export_embeddings(dg_ctx *ctx, dg_project *p, const char *set,
         rc = cli_fail(ctx, st);
         goto out;
     }
-    int t = 0;
-    for (int k = 1; k < dg_results_n_iou(r); k++)
-        if (fabs(dg_results_iou(r, k) - info.default_iou) <
-            fabs(dg_results_iou(r, t) - info.default_iou))
-            t = k;
+    int t = report_nearest_iou(r, info.default_iou);
     dg_embeddings_opts eo;
     dg_embeddings_opts_init(&eo);
     eo.model = model;
@@ -447,27 +444,11 @@ out:
     return rc;
 }
 
-/*
- * Hook for issue 20 (`detgrid slices`): once detgrid/slices.h is on main,
- * export its list for each set here as "slices" (name, frames as a blob,
- * the figures the CLI prints), and the page (tools/report/report.js) lists
- * them beside the scenario cards, filtering the page the way a card does
- * (setSegment with a frame mask). Until then the payload has "slices":
- * null.
- */
-static int export_slices(cJSON *j)
-{
-    cJSON_AddNullToObject(j, "slices");
-    return EXIT_OK;
-}
-
 int report_extra_project(dg_ctx *ctx, dg_project *p, const char *set,
                          report_blobs *B, cJSON *j)
 {
     int rc = export_segments(ctx, p, B, j);
     if (rc == EXIT_OK)
         rc = export_embeddings(ctx, p, set, B, j);
-    if (rc == EXIT_OK)
-        rc = export_slices(j);
     return rc;
 }

@@ -95,5 +95,15 @@ cJSON *report_blob_boxes(report_blobs *B, const double *x, const double *y,
  */
 int report_extra_project(dg_ctx *ctx, dg_project *p, const char *set,
                          report_blobs *B, cJSON *j);
+/*
+ * Adds "slices" to j: per set of names[0..nn), the failing metadata slices
+ * at the project's default thresholds as `detgrid slices` finds them
+ * (report_slices.c), or a "reason" why there are none (no metadata
+ * columns, or the search failed). EXIT_OK unless memory ran out.
+ */
+int report_slices(dg_ctx *ctx, dg_project *p, const char *const *names,
+                  int nn, report_blobs *B, cJSON *j);
+/* The index of the stored IoU threshold of r nearest to iou. */
+int report_nearest_iou(dg_results *r, double iou);
 
 #endif

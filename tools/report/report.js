@@ -153,6 +153,23 @@
       return { name: s.name, kind: s.kind, frames: s.frames ? blob(s.frames) : null,
                targets: s.targets || {}, mask: null, gt: null, frameGt: null };
     });
+    /* The failing metadata slices of each set (computed at export): each a
+     * pseudo-segment after the real ones, so that a click filters the page
+     * to its frames the way a scenario card does. */
+    var NCARDS = SEGS.length;
+    var SL = DG.slices || null;
+    if (SL && SL.sets.some(function (x) { return x.list.length; })) {
+      if (!SEGS.length)
+        SEGS.push({ name: "all", kind: "split", frames: null, targets: {}, mask: null, gt: null, frameGt: null });
+      SL.sets.forEach(function (x) {
+        x.list.forEach(function (e) {
+          ["value", "value_rest", "effect", "z", "p", "q"].forEach(function (k) { if (e[k] === null) e[k] = NaN; });
+          e.seg = SEGS.length;
+          SEGS.push({ name: "slice " + e.name, kind: "slice", frames: blob(e.frames), targets: {},
+                      mask: null, gt: null, frameGt: null });
+        });
+      });
+    }
     var EMB = DG.embeddings ? {
       kind: DG.embeddings.kind, x: blob(DG.embeddings.x), y: blob(DG.embeddings.y),
       cluster: DG.embeddings.cluster ? blob(DG.embeddings.cluster) : null, clusters: DG.embeddings.clusters || null,
@@ -177,7 +194,8 @@
       cmNoBg: false,     /* confusion view: leave the background out */
       exShow: 24,        /* example pictures shown (grows with "show more") */
       wf: 0, wfShow: 24, /* worst frames: set, pictures shown */
-      leShow: 12
+      leShow: 12,
+      slSet: 0           /* failing slices: the set listed */
     };
     if (!SEGS.length) st.seg = -1;
 
@@ -718,8 +736,9 @@
 
     /* Metrics first; the scenario cards follow, collapsible. */
     var secOverall = section("overall", "Overall");
-    var secCards = SEGS.length ? section("scenarios", "Scenarios",
+    var secCards = NCARDS ? section("scenarios", "Scenarios",
       "segments with their targets at each set's thresholds (or the segment's own); click a card to filter the page") : null;
+    var secSlices = SL ? section("slices", "Failing slices") : null;
     var secClasses = section("classes", MANY ? "Classes (many-class view)" : "Classes",
       "click a class to draw its PR curve" + (MANY ? " and list its confusions" : ""));
     var rowCP = document.createElement("div");
@@ -1507,14 +1526,14 @@
     function renderCards() {
       if (!secCards) return;
       var open = secCards.querySelector("details") ? secCards.querySelector("details").open : SEGS.length <= 6;
-      var h = '<details' + (open ? " open" : "") + '><summary><h2 style="display:inline">Scenarios</h2> <small class="muted">' + SEGS.length +
+      var h = '<details' + (open ? " open" : "") + '><summary><h2 style="display:inline">Scenarios</h2> <small class="muted">' + NCARDS +
         " segments; click a card to filter the page to its frames; thresholds: the segment's own, else the sliders'</small>" +
         '<span class="cardsum" id="cards-sum"></span></summary>';
       var order = [], groups = { split: "Splits", regression: "Regression tests", scenario: "Scenarios" }, lastKind = null, nPass = 0, nFail = 0;
       ["split", "regression", "scenario"].forEach(function (kd) {
         SEGS.forEach(function (g, gi) { if (g.kind === kd) order.push(gi); });
       });
-      SEGS.forEach(function (g, gi) { if (order.indexOf(gi) < 0) order.push(gi); });
+      SEGS.forEach(function (g, gi) { if (gi < NCARDS && order.indexOf(gi) < 0) order.push(gi); });
       order.forEach(function (gi) {
         var g = SEGS[gi];
         if (g.kind !== lastKind) {
@@ -1567,6 +1586,55 @@
       if (!c) return;
       setSegment(+c.dataset.segcard);
     });
+    /* Failing slices: the lists computed at export (project defaults), the
+     * one filtering the page highlighted. */
+    var slKey = null;
+    function g2(v) { return isNaN(v) ? "–" : String(parseFloat(v.toPrecision(2))); }
+    function renderSlices() {
+      if (!secSlices) return;
+      var key = st.slSet + ":" + st.seg;
+      if (key === slKey) return;  /* nothing here follows the sliders */
+      slKey = key;
+      var h = "<h2>Failing slices <small>frame-metadata conditions where the model does significantly worse than on the other frames, " +
+        "as <code>detgrid slices</code> finds them at the project's default thresholds (computed at export); click one to filter the page</small></h2>";
+      if (SL.reason) { secSlices.innerHTML = h + '<p class="muted empty" id="slices-none">No slices: ' + esc(SL.reason) + "</p>"; return; }
+      if (SL.sets.length > 1)
+        h += '<div class="tabs">' + SL.sets.map(function (x, i) {
+          return '<button data-slset="' + i + '" class="' + (i === st.slSet ? "on" : "") + '">' + esc(x.set) + "</button>";
+        }).join("") + "</div>";
+      var x = SL.sets[st.slSet];
+      h += '<p class="muted" id="slices-head" style="margin:2px 0 6px">' + esc(x.set) + ": " + x.metric + " " + f4(x.value) + " over " + x.frames +
+        " frames at conf ≥ " + x.conf + ", IoU ≥ " + x.iou + "; " + x.columns + " metadata column" + (x.columns === 1 ? "" : "s") + ", " +
+        x.conditions + " conditions; " + x.tested + " slices of ≥ " + x.min_support + " frames and ≤ " + x.max_conditions +
+        " conditions tested, " + x.significant + " significantly worse (FDR " + x.alpha + "), " + x.list.length + " listed</p>";
+      if (!x.list.length) { secSlices.innerHTML = h + '<p class="muted empty">no slice is significantly worse than the rest</p>'; return; }
+      h += '<div class="scroll"><table class="grid slices"><tr><th class="num">rank</th><th class="l">slice</th><th class="num">frames</th>' +
+        '<th class="num">' + x.metric + '</th><th class="num">rest</th><th class="num">diff</th><th class="num">z</th>' +
+        '<th class="num">p</th><th class="num">q</th><th class="l">why (classes: lift (errors/chances); error types: share (lift))</th>' +
+        '<th class="l">frames with the most errors</th></tr>';
+      x.list.forEach(function (e) {
+        var on = st.seg === e.seg;
+        h += '<tr class="slrow' + (on ? " sel" : "") + '" data-slseg="' + e.seg + '" data-slname="' + esc(e.name) + '">' +
+          '<td class="num">' + e.rank + '</td><td class="l"><b>' + esc(e.name) + "</b></td>" +
+          '<td class="num" data-f="n_frames" data-v="' + e.n_frames + '">' + e.n_frames + "</td>" +
+          '<td class="num" data-f="value" data-v="' + dv(e.value) + '">' + f4(e.value) + "</td>" +
+          '<td class="num" data-f="value_rest" data-v="' + dv(e.value_rest) + '">' + f4(e.value_rest) + "</td>" +
+          '<td class="num" data-f="effect" data-v="' + dv(e.effect) + '">' + sgn4(-e.effect) + "</td>" +
+          '<td class="num" data-f="z" data-v="' + dv(e.z) + '">' + (isNaN(e.z) ? "–" : e.z.toFixed(2)) + "</td>" +
+          '<td class="num" data-f="p" data-v="' + dv(e.p) + '">' + g2(e.p) + "</td>" +
+          '<td class="num" data-f="q" data-v="' + dv(e.q) + '">' + g2(e.q) + "</td>" +
+          '<td class="l why" data-f="explain">' + esc(e.explain_text) + "</td>" +
+          '<td class="l why">' + esc((e.explain.representative_frames || []).join(" ")) + "</td></tr>";
+      });
+      secSlices.innerHTML = h + "</table></div>";
+    }
+    if (secSlices) secSlices.addEventListener("click", function (e) {
+      var b = e.target.closest("[data-slset]");
+      if (b) { st.slSet = +b.dataset.slset; render(); return; }
+      var r = e.target.closest("[data-slseg]");
+      if (r) setSegment(st.seg === +r.dataset.slseg ? 0 : +r.dataset.slseg);
+    });
+
     function setSegment(i) {
       st.seg = i;
       render();
@@ -1776,7 +1844,7 @@
       var r0 = performance.now(), parts = {}, tp = r0;
       var step = function (name, fn) { fn(); var x = performance.now(); parts[name] = x - tp; tp = x; };
       step("counts", function () { SETS.forEach(function (S) { C[S.i] = counts(S); }); });
-      step("cards", function () { renderPill(); renderCards(); });
+      step("cards", function () { renderPill(); renderCards(); renderSlices(); });
       step("overall", renderOverall);
       step("classes", renderClasses);
       step("confusion", renderConfusion);
