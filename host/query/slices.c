@@ -239,17 +239,23 @@ typedef int (*holds_fn)(const dg_meta_col *m, uint32_t f, const void *arg);
 static dg_status add_cond(search *s, dg_slices_result *out, uint32_t col,
                           const char *col_name, const char *where,
                           const dg_meta_col *m, holds_fn holds,
-                          const void *arg)
+                          const void *arg, uint32_t known)
 {
-    uint64_t *bits = dg__calloc(s->ctx, s->words ? s->words : 1, 8);
-    if (!bits)
-        return DG_ENOMEM;
-    uint32_t n = 0;
-    for (uint32_t u = 0; u < s->N; u++)
-        if (holds(m, s->uni[u], arg)) {
-            bits[u / 64] |= 1ULL << (u % 64);
-            n++;
-        }
+    uint64_t *bits = NULL;
+    uint32_t n = known;
+    /* A condition already known to hold on too few frames is recorded
+     * without a pass over the frames: an identifier column (COCO's
+     * file_name) has as many values as frames. */
+    if (known == UINT32_MAX || known >= s->o->min_support) {
+        if (!(bits = dg__calloc(s->ctx, s->words ? s->words : 1, 8)))
+            return DG_ENOMEM;
+        n = 0;
+        for (uint32_t u = 0; u < s->N; u++)
+            if (holds(m, s->uni[u], arg)) {
+                bits[u / 64] |= 1ULL << (u % 64);
+                n++;
+            }
+    }
     dg_slice_condition *rc = &out->conditions[out->n_conditions];
     rc->column = dg__strdup(s->ctx, col_name);
     rc->where = dg__strdup(s->ctx, where);
@@ -335,7 +341,8 @@ static dg_status string_conditions(search *s, dg_slices_result *out,
             break;
         }
         snprintf(where, len, "%s=%s", m->name, v[i].v);
-        st = add_cond(s, out, col, m->name, where, m, holds_str, v[i].v);
+        st = add_cond(s, out, col, m->name, where, m, holds_str, v[i].v,
+                      v[i].n);
         free(where);
     }
     free(v);
@@ -366,7 +373,8 @@ static dg_status numeric_conditions(search *s, dg_slices_result *out,
                 continue;
             dg__fmt_double(a, sizeof(a), v[i]);
             snprintf(where, sizeof(where), "%s=%s", m->name, a);
-            st = add_cond(s, out, col, m->name, where, m, holds_num, &v[i]);
+            st = add_cond(s, out, col, m->name, where, m, holds_num, &v[i],
+                          UINT32_MAX);
         }
         goto out;
     }
@@ -393,7 +401,8 @@ static dg_status numeric_conditions(search *s, dg_slices_result *out,
             snprintf(where, sizeof(where), "%s>=%s", m->name, a);
         else
             snprintf(where, sizeof(where), "%s<=%s<%s", a, m->name, b);
-        st = add_cond(s, out, col, m->name, where, m, holds_range, r);
+        st = add_cond(s, out, col, m->name, where, m, holds_range, r,
+                      UINT32_MAX);
     }
 out:
     free(v);
