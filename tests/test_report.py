@@ -511,6 +511,9 @@ def main():
                 shown = page.eval("[...document.querySelectorAll('[data-set=\"%d\"][data-coco]')]"
                                   ".map(e => e.textContent)" % i)
                 ck.eq(shown, ["%.3f" % v for v in want["stats"]], "%s: COCO as printed" % name)
+                ck.eq(page.eval("document.querySelectorAll('[data-coco-type]')[%d].dataset.cocoType" % i),
+                      "bbox", "%s: the COCO panel names its IoU type" % name)
+                ck.eq(d0["sets"][i]["coco"]["names"], want["names"], "%s: COCO stat names" % name)
             # AP per class (column and legend) and B - A, as `detgrid compare`
             for conf_a, ta, conf_b, tb in ((0.1, T.index(0.5), 0.1, T.index(0.5)),
                                            (0.3, T.index(0.75), 0.05, 2), (0.6, 0, 0.45, len(T) - 1)):

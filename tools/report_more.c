@@ -32,11 +32,18 @@ cJSON *report_coco_json(dg_ctx *ctx, dg_project *p, const char *name)
     dg_project_info info;
     dg_project_get_info(p, &info);
     cJSON *o = cJSON_CreateObject();
+    /* what was compared (boxes: the report evaluates no masks or
+     * keypoints; `detgrid coco --iou-type` does) */
+    cJSON_AddStringToObject(o, "iou_type", dg_coco_iou_type_name(r.iou_type));
     cJSON *s = cJSON_AddArrayToObject(o, "stats");
     cJSON *lab = cJSON_AddArrayToObject(o, "labels");
-    for (int i = 0; i < DG_COCO_N_STATS; i++) {
+    cJSON *nm = cJSON_AddArrayToObject(o, "names");
+    for (int i = 0; i < r.n_stats; i++) {
         cJSON_AddItemToArray(s, cli_num(r.stats[i]));
-        cJSON_AddItemToArray(lab, cJSON_CreateString(dg_coco_stat_label(i)));
+        cJSON_AddItemToArray(
+            lab, cJSON_CreateString(dg_coco_result_stat_label(&r, i)));
+        cJSON_AddItemToArray(
+            nm, cJSON_CreateString(dg_coco_result_stat_name(&r, i)));
     }
     /* Per class (by class index; null for classes without ground truth or
      * not among the categories). */
@@ -70,16 +77,6 @@ static cJSON *ci_json(const dg_prf_paired_ci *x)
     return o;
 }
 
-static int nearest_iou(dg_results *r, double iou)
-{
-    int best = 0;
-    for (int k = 1; k < dg_results_n_iou(r); k++)
-        if (fabs(dg_results_iou(r, k) - iou) <
-            fabs(dg_results_iou(r, best) - iou))
-            best = k;
-    return best;
-}
-
 cJSON *report_compare_json(dg_ctx *ctx, dg_project *p, const char *a,
                            const char *b)
 {
@@ -93,8 +90,8 @@ cJSON *report_compare_json(dg_ctx *ctx, dg_project *p, const char *a,
     if (!pc || (st = dg_results_load(ctx, p, a, &r[0])) < 0 ||
         (st = dg_results_load(ctx, p, b, &r[1])) < 0)
         goto out;
-    int ta = nearest_iou(r[0], info.default_iou);
-    int tb = nearest_iou(r[1], info.default_iou);
+    int ta = report_nearest_iou(r[0], info.default_iou);
+    int tb = report_nearest_iou(r[1], info.default_iou);
     dg_bootstrap_opts bo;
     dg_bootstrap_opts_init(&bo);
     bo.seed = 1; /* `detgrid compare`'s default */
@@ -171,7 +168,7 @@ static int worst_frames(dg_ctx *ctx, dg_project *p, const char *name,
     dg_status st = DG_ENOMEM;
     if (fc && o && (st = dg_results_load(ctx, p, name, &r)) >= 0) {
         st = dg_results_frame_counts(ctx, r, p, info.default_conf,
-                                     nearest_iou(r, info.default_iou), -1,
+                                     report_nearest_iou(r, info.default_iou), -1,
                                      fc);
         dg_results_free(r);
     }
