@@ -379,7 +379,7 @@ static void span(const dg_image *im, double a, double b, int horiz,
 void dg_image_fill_rect(dg_image *im, double x, double y, double w, double h,
                         uint32_t rgb)
 {
-    if (!im->px || !(w > 0) || !(h > 0))
+    if (!im->px || !(w > 0) || !(h > 0) || isnan(x) || isnan(y))
         return;
     int64_t x0, x1, y0, y1;
     span(im, x, x + w, 1, &x0, &x1);
@@ -390,10 +390,24 @@ void dg_image_fill_rect(dg_image *im, double x, double y, double w, double h,
             memcpy(im->px + ((size_t)v * im->w + (size_t)u) * 3, c, 3);
 }
 
+/*
+ * The dashes (one every 10 pixels from o, over len) that fall inside
+ * [0, lim): dash indices a .. a + n - 1. However long the side, at most
+ * lim / 10 + 2 of them, so a box of 1e9 pixels is drawn as fast as one
+ * of the picture's size.
+ */
+static void dashes(double o, double len, uint32_t lim, double *a, double *n)
+{
+    *a = o < 0 ? floor(-o / 10) : 0;
+    double b = fmin(ceil(len / 10), ceil(((double)lim - o) / 10));
+    *n = b > *a ? fmin(b - *a, lim / 10 + 2) : 0;
+}
+
 void dg_image_stroke_rect(dg_image *im, double x, double y, double w,
                           double h, int width, uint32_t rgb, int dashed)
 {
-    if (!im->px || !(w >= 0) || !(h >= 0) || width < 1)
+    if (!im->px || !(w >= 0) || !(h >= 0) || width < 1 || isnan(x) ||
+        isnan(y))
         return;
     double t = width;
     if (t > w / 2 + 0.5)
@@ -405,13 +419,16 @@ void dg_image_stroke_rect(dg_image *im, double x, double y, double w,
         dg_image_fill_rect(im, x + w - t, y, t, h, rgb);
         return;
     }
-    for (double d = 0; d < w; d += 10) {
-        double l = fmin(6, w - d);
+    double a, n;
+    dashes(x, w, im->w, &a, &n);
+    for (double i = 0; i < n; i++) {
+        double d = (a + i) * 10, l = fmin(6, w - d);
         dg_image_fill_rect(im, x + d, y, l, t, rgb);
         dg_image_fill_rect(im, x + d, y + h - t, l, t, rgb);
     }
-    for (double d = 0; d < h; d += 10) {
-        double l = fmin(6, h - d);
+    dashes(y, h, im->h, &a, &n);
+    for (double i = 0; i < n; i++) {
+        double d = (a + i) * 10, l = fmin(6, h - d);
         dg_image_fill_rect(im, x, y + d, t, l, rgb);
         dg_image_fill_rect(im, x + w - t, y + d, t, l, rgb);
     }
