@@ -38,12 +38,7 @@ static cJSON *slice_json(dg_project *p, const dg_slice *s, int rank)
     cJSON_AddNumberToObject(o, "fn", (double)s->counts.fn);
     cli_prf_json(o, s->prf);
     cli_prf_json(cJSON_AddObjectToObject(o, "rest"), s->rest);
-    cJSON_AddItemToObject(o, "value", cli_num(s->value));
-    cJSON_AddItemToObject(o, "value_rest", cli_num(s->value_rest));
-    cJSON_AddItemToObject(o, "effect", cli_num(s->effect));
-    cJSON_AddItemToObject(o, "z", cli_num(s->z));
-    cJSON_AddItemToObject(o, "p", cli_num(s->p));
-    cJSON_AddItemToObject(o, "q", cli_num(s->q));
+    cli_slice_test_json(o, s);
     cJSON_AddItemToObject(o, "score", cli_num(s->score));
     cli_explain_json(cJSON_AddObjectToObject(o, "explain"), p, &s->explain);
     cJSON *fa = cJSON_AddArrayToObject(o, "frame_indices");

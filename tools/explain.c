@@ -90,3 +90,13 @@ void cli_explain_text(char *buf, size_t cap, dg_project *p,
     }
 #undef ADD
 }
+
+void cli_slice_test_json(cJSON *o, const dg_slice *s)
+{
+    cJSON_AddItemToObject(o, "value", cli_num(s->value));
+    cJSON_AddItemToObject(o, "value_rest", cli_num(s->value_rest));
+    cJSON_AddItemToObject(o, "effect", cli_num(s->effect));
+    cJSON_AddItemToObject(o, "z", cli_num(s->z));
+    cJSON_AddItemToObject(o, "p", cli_num(s->p));
+    cJSON_AddItemToObject(o, "q", cli_num(s->q));
+}

@@ -1,6 +1,7 @@
 /*
  * The explanation of a failure pattern (include/detgrid/explain.h) as JSON
- * and as one line of text, shared by `embeddings` and `slices`.
+ * and as one line of text, shared by `embeddings` and `slices`; a slice's
+ * test as JSON, shared by `slices` and `report`.
  */
 #ifndef DG_TOOLS_EXPLAIN_H
 #define DG_TOOLS_EXPLAIN_H
@@ -20,5 +21,11 @@ void cli_explain_json(cJSON *o, dg_project *p, const dg_pattern_explain *e);
  */
 void cli_explain_text(char *buf, size_t cap, dg_project *p,
                       const dg_pattern_explain *e);
+
+/*
+ * Adds a slice's test to o: "value", "value_rest", "effect", "z", "p",
+ * "q" (`detgrid slices --json` and the report's slices).
+ */
+void cli_slice_test_json(cJSON *o, const dg_slice *s);
 
 #endif

@@ -45,12 +45,7 @@ static cJSON *slice_json(report_blobs *B, dg_project *p, const dg_slice *s,
     cJSON_AddNumberToObject(o, "tp", (double)s->counts.tp);
     cJSON_AddNumberToObject(o, "fp", (double)s->counts.fp);
     cJSON_AddNumberToObject(o, "fn", (double)s->counts.fn);
-    cJSON_AddItemToObject(o, "value", cli_num(s->value));
-    cJSON_AddItemToObject(o, "value_rest", cli_num(s->value_rest));
-    cJSON_AddItemToObject(o, "effect", cli_num(s->effect));
-    cJSON_AddItemToObject(o, "z", cli_num(s->z));
-    cJSON_AddItemToObject(o, "p", cli_num(s->p));
-    cJSON_AddItemToObject(o, "q", cli_num(s->q));
+    cli_slice_test_json(o, s);
     cli_explain_json(cJSON_AddObjectToObject(o, "explain"), p, &s->explain);
     char text[512];
     cli_explain_text(text, sizeof(text), p, &s->explain);
