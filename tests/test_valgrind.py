@@ -88,7 +88,7 @@ def main():
              "silhouette"],
             ["embeddings", pat, "--crops", "--patterns"],
             # errors are paths too: a refused file must free what it read
-            ["slices", p],
+            ["slices", syn],  # a project without metadata columns
             ["import", "coco", "--dt", pre + "-model-a.json", "--name", "a",
              "-o", p],
             ["metrics", os.path.join(d, "missing.h5")],

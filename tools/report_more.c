@@ -167,8 +167,8 @@ static int worst_frames(dg_ctx *ctx, dg_project *p, const char *name,
     uint32_t *o = malloc((nf + 1) * sizeof(*o));
     dg_status st = DG_ENOMEM;
     if (fc && o && (st = dg_results_load(ctx, p, name, &r)) >= 0) {
-        st = dg_results_frame_counts(ctx, r, p, info.default_conf,
-                                     report_nearest_iou(r, info.default_iou), -1,
+        int t = report_nearest_iou(r, info.default_iou);
+        st = dg_results_frame_counts(ctx, r, p, info.default_conf, t, -1,
                                      fc);
         dg_results_free(r);
     }
