@@ -62,6 +62,15 @@ extern const char *cli_iou_type_arg;
      "the results of this IoU type: bbox (default), segm, boundary or "      \
      "keypoints (stored by 'detgrid eval --iou-type')", 0}
 
+/* eval's and coco's settings of boundary IoU and OKS. */
+#define CLI_OPT_DILATION(v)                                                  \
+    {OPT_DBL, 0, "dilation-ratio", &(v), "<r>",                              \
+     "boundary: the erosion radius over the image diagonal (0.02)", 0}
+#define CLI_OPT_KPT_SIGMAS(v)                                                \
+    {OPT_MULTI, 0, "kpt-sigmas", &(v), "[<class>=]<s1,s2,...>",              \
+     "keypoints: one sigma per keypoint, of every class or of one "          \
+     "(repeatable; default: COCO's 17)", 0}
+
 /* Repeatable string option. */
 typedef struct strlist {
     const char *v[64];

@@ -272,11 +272,8 @@ int cmd_coco(int argc, const char **argv)
          "with a project: the inference set (default: the only one)", 0},
         {OPT_STR, 0, "iou-type", &iou_type, "<type>",
          "bbox (default), segm, boundary or keypoints", 0},
-        {OPT_DBL, 0, "dilation-ratio", &dilation, "<r>",
-         "boundary: the erosion radius over the image diagonal (0.02)", 0},
-        {OPT_MULTI, 0, "kpt-sigmas", &sigmas, "[<class>=]<s1,s2,...>",
-         "keypoints: one sigma per keypoint, of every class or of one "
-         "(repeatable; default: COCO's 17)", 0},
+        CLI_OPT_DILATION(dilation),
+        CLI_OPT_KPT_SIGMAS(sigmas),
         {OPT_FLAG, 0, "json", &json, NULL,
          "stats, their names and per-class AP as JSON on stdout", 0},
         {OPT_FLAG, 0, "compact", &compact, NULL, "with --json: one line", 0},

@@ -58,11 +58,8 @@ int cmd_eval(int argc, const char **argv)
         {OPT_STR, 0, "iou-type", &iou_type, "<type>",
          "compare bbox (default), segm (masks), boundary or keypoints (OKS); "
          "each type's results are stored beside the others", 0},
-        {OPT_DBL, 0, "dilation-ratio", &dilation, "<r>",
-         "boundary: the erosion radius over the image diagonal (0.02)", 0},
-        {OPT_MULTI, 0, "kpt-sigmas", &sigmas, "[<class>=]<s1,s2,...>",
-         "keypoints: one sigma per keypoint, of every class or of one "
-         "(repeatable; default: COCO's 17)", 0},
+        CLI_OPT_DILATION(dilation),
+        CLI_OPT_KPT_SIGMAS(sigmas),
         {OPT_STR, 0, "iou-thresholds", &spec, "<spec>",
          "start:stop:step or a list (default 0.05:0.95:0.05)", 0},
         {OPT_STR, 'd', "device", &device, "<dev>",

@@ -163,16 +163,9 @@ static dg_status chunk_masks(dg_ctx *ctx, const dg_shape_chunk *c,
                             "segmentation, and its frame no size to draw "
                             "its box at", type_name(c->iou_type), what);
         }
-        /* loadRes: [[x1, y1, x1, y2, x2, y2, x2, y1]]. */
-        double x1 = b->x[k], y1 = b->y[k];
-        double x2 = x1 + b->w[k], y2 = y1 + b->h[k];
-        double xy[8] = {x1, y1, x1, y2, x2, y2, x2, y1};
-        int bad = 0;
-        for (int j = 0; j < 8; j++)
-            bad |= !(fabs(xy[j]) <= DG_RLE_MAX_COORD);
-        int rc = bad ? -2
-                     : dg__rle_from_poly(xy, 4, (uint32_t)ih, (uint32_t)iw,
-                                         &l->runs);
+        /* loadRes: the box's polygon. */
+        int rc = dg__rle_from_box(b->x[k], b->y[k], b->w[k], b->h[k],
+                                  (uint32_t)ih, (uint32_t)iw, &l->runs);
         if (rc == -2) {
             who(c, b, k, what, sizeof(what));
             return dg__fail(ctx, DG_EINVAL, "eval: %s: its box is too far "

@@ -218,16 +218,9 @@ static dg_status detection_masks(coco_state *s, mask_list *l,
                             "segmentation, and its image no size to draw its "
                             "box at", dg_coco_iou_type_name(s->iou_type), b);
         }
-        /* loadRes: [[x1, y1, x1, y2, x2, y2, x2, y1]]. */
-        double x1 = w->x[k], y1 = w->y[k];
-        double x2 = x1 + w->w[k], y2 = y1 + w->h[k];
-        double xy[8] = {x1, y1, x1, y2, x2, y2, x2, y1};
-        int bad = 0;
-        for (int i = 0; i < 8; i++)
-            bad |= !(fabs(xy[i]) <= DG_RLE_MAX_COORD);
-        int rc = bad ? -2
-                     : dg__rle_from_poly(xy, 4, (uint32_t)ih, (uint32_t)iw,
-                                         &l->runs);
+        /* loadRes: the box's polygon. */
+        int rc = dg__rle_from_box(w->x[k], w->y[k], w->w[k], w->h[k],
+                                  (uint32_t)ih, (uint32_t)iw, &l->runs);
         if (rc == -2) {
             char b[300];
             who(s, w, k, "detection", b, sizeof(b));
