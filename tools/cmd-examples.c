@@ -237,6 +237,7 @@ int cmd_examples(int argc, const char **argv)
          "at most n examples (default 20; 0: all)", 0},
         {OPT_INT, 0, "offset", &offset, "<k>", "skip the first k", 0},
         CLI_OPT_SEGMENT(segment),
+        CLI_OPT_IOU_TYPE,
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};

@@ -48,6 +48,7 @@ typedef enum {
     DG_COCO_BOUNDARY,  /* min(mask IoU, boundary IoU); crowd: mask IoU */
     DG_COCO_KEYPOINTS  /* object keypoint similarity */
 } dg_coco_iou_type;
+#define DG_N_IOU_TYPES 4
 
 /* "bbox", "segm", "boundary", "keypoints"; NULL for another value. */
 const char *dg_coco_iou_type_name(int t);
