@@ -57,6 +57,12 @@ void dg_coco_opts_init(dg_coco_opts *o)
     memset(o, 0, sizeof(*o));
 }
 
+void dg_coco_params_init(dg_coco_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->use_cats = 1;
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 static int n_threads_for(const dg_coco_opts *o)
@@ -210,6 +216,11 @@ void dg_coco_result_release(dg_coco_result *r)
     if (!r)
         return;
     free(r->cat_class);
+    free(r->cat_ids);
+    free(r->iou);
+    free(r->rec);
+    free(r->max_dets);
+    free(r->area_rng);
     free(r->precision);
     free(r->scores);
     free(r->recall);
@@ -297,6 +308,9 @@ static dg_status result_init(coco_state *s, const dg_coco_opts *opts)
 {
     dg_ctx *ctx = s->ctx;
     dg_coco_result *out = s->out;
+    dg_status st;
+    if ((st = dg__coco_result_params(ctx, out, NT, NR, NA, NM)) < 0)
+        return st;
     for (int t = 0; t < NT; t++)
         out->iou[t] = opts && opts->exact_iou
                           ? (double)(50 + 5 * t) / 100.0
@@ -310,6 +324,9 @@ static dg_status result_init(coco_state *s, const dg_coco_opts *opts)
     memcpy(out->area_rng, area_rng, sizeof(area_rng));
     out->n_cats = s->K;
     out->n_gt = s->gt->n;
+    out->cat_ids = dg__alloc(ctx, s->K ? s->K : 1, sizeof(*out->cat_ids));
+    if (!out->cat_ids)
+        return DG_ENOMEM;
 
     size_t np_ = (size_t)NT * NR * s->K * NA * NM;
     size_t nr = (size_t)NT * s->K * NA * NM;
@@ -376,6 +393,15 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
     if (which < 0)
         return dg__fail(ctx, DG_ENOTFOUND, "'%s': no inference set '%s'",
                         dg__project_path(p), name);
+    /* Params that change anything take the general path. */
+    if (opts && opts->params) {
+        int dflt;
+        if ((st = dg__coco_params_default(ctx, p, opts, &dflt)) < 0)
+            return st;
+        if (!dflt)
+            return dg__coco_evaluate_params(ctx, p, (uint32_t)which, opts,
+                                            out);
+    }
 
     memset(&s, 0, sizeof(s));
     dg__boxset_init(&s.w);
