@@ -1,0 +1,13 @@
+"""placeholder"""
+
+
+def evaluate(*a, **k):
+    raise NotImplementedError
+
+
+class Evaluator:
+    pass
+
+
+class EvalResult:
+    pass

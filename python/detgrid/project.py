@@ -1,0 +1,5 @@
+"""detgrid.Project: placeholder replaced below."""
+
+
+class Project:
+    pass
