@@ -1278,7 +1278,235 @@ static PyObject *Results_bootstrap(PyObject *o, PyObject *args)
     return Py_BuildValue("(NN)", l, prf_ci_tuple(&all));
 }
 
+static PyObject *paired_tuple(const dg_prf_paired_ci *x)
+{
+    return Py_BuildValue("(NNN)", prf_ci_tuple(&x->a), prf_ci_tuple(&x->b),
+                         prf_ci_tuple(&x->diff));
+}
+
+/* Results of another set of the same project, for the paired analyses. */
+static ResultsObject *other_results(ResultsObject *ro, PyObject *o)
+{
+    if (!PyObject_TypeCheck(o, Results_Type) ||
+        ((ResultsObject *)o)->proj != ro->proj) {
+        PyErr_SetString(PyExc_TypeError, "the other results must come from "
+                                         "the same project");
+        return NULL;
+    }
+    return (ResultsObject *)o;
+}
+
+/* paired_bootstrap(rb, conf_a, t_a, conf_b, t_b, resamples, seed, level):
+ * ([per class (a, b, diff)], overall), each (point, lo, hi). */
+static PyObject *Results_paired_bootstrap(PyObject *o, PyObject *args)
+{
+    ResultsObject *ro = (ResultsObject *)o, *rb;
+    PyObject *other;
+    double conf_a, conf_b, level;
+    int t_a, t_b;
+    unsigned resamples;
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "OdidiIKd", &other, &conf_a, &t_a, &conf_b,
+                          &t_b, &resamples, &seed, &level) ||
+        !(rb = other_results(ro, other)) || !results_ready(ro))
+        return NULL;
+    uint32_t K = dg_results_n_classes(ro->r);
+    dg_prf_paired_ci *pc = malloc(((size_t)K + 1) * sizeof(*pc));
+    if (!pc)
+        return PyErr_NoMemory();
+    dg_bootstrap_opts bo;
+    dg_bootstrap_opts_init(&bo);
+    bo.resamples = resamples;
+    bo.seed = seed;
+    bo.level = level;
+    dg_status st;
+    RES_LOCKED(ro, st = dg_results_bootstrap_paired(
+                       ro->proj->ctx, ro->r, rb->r, ro->proj->p, conf_a, t_a,
+                       conf_b, t_b, &bo, pc, pc + K));
+    if (st < 0) {
+        free(pc);
+        return raise_ctx(ro->proj->ctx, st);
+    }
+    PyObject *l = PyList_New(K), *ret = NULL;
+    for (uint32_t k = 0; l && k < K; k++)
+        PyList_SetItem(l, k, paired_tuple(&pc[k]));
+    if (l)
+        ret = Py_BuildValue("(NN)", l, paired_tuple(&pc[K]));
+    free(pc);
+    return ret;
+}
+
+/* churn(rb, conf_a, t_a, conf_b, t_b, which): (per-class 2 x K uint64
+ * buffer, n_a_only, n_b_only, [(label, frame, cls, box, det, score, iou)]
+ * or None when which < 0). */
+static PyObject *Results_churn(PyObject *o, PyObject *args)
+{
+    ResultsObject *ro = (ResultsObject *)o, *rb;
+    PyObject *other;
+    double conf_a, conf_b;
+    int t_a, t_b, which;
+    if (!PyArg_ParseTuple(args, "Odidii", &other, &conf_a, &t_a, &conf_b,
+                          &t_b, &which) ||
+        !(rb = other_results(ro, other)) || !results_ready(ro))
+        return NULL;
+    uint32_t K = dg_results_n_classes(ro->r);
+    uint64_t *pc = calloc(2 * (size_t)K + 1, sizeof(*pc)), na = 0, nb = 0;
+    dg_churn_item *items = NULL;
+    uint64_t ni = 0;
+    if (!pc)
+        return PyErr_NoMemory();
+    dg_status st;
+    RES_LOCKED(ro, st = dg_results_churn(ro->proj->ctx, ro->r, rb->r,
+                                         ro->proj->p, conf_a, t_a, conf_b,
+                                         t_b, which, pc, &na, &nb,
+                                         which >= 0 ? &items : NULL, &ni));
+    if (st < 0) {
+        free(pc);
+        return raise_ctx(ro->proj->ctx, st);
+    }
+    PyObject *l = Py_None;
+    Py_INCREF(l);
+    if (which >= 0) {
+        Py_DECREF(l);
+        l = PyList_New((Py_ssize_t)ni);
+        for (uint64_t i = 0; l && i < ni; i++) {
+            const dg_churn_item *it = &items[i];
+            PyObject *x = Py_BuildValue(
+                "(KIINKdd)", (unsigned long long)it->label, it->frame,
+                it->cls, box4(it->box), (unsigned long long)it->det,
+                it->score, it->iou);
+            if (!x) {
+                Py_CLEAR(l);
+                break;
+            }
+            PyList_SetItem(l, (Py_ssize_t)i, x);
+        }
+    }
+    free(items);
+    if (!l) {
+        free(pc);
+        return NULL;
+    }
+    return Py_BuildValue("(NKKN)",
+                         buffer_new(NULL, pc, 2 * (size_t)K * sizeof(*pc)),
+                         (unsigned long long)na, (unsigned long long)nb, l);
+}
+
+/* embeddings(model, crops, conf, t, only, layout, cluster, k, seed): the
+ * analysis of `detgrid embeddings` as a dict (points as tuples, clusters
+ * as tuples). */
+static PyObject *Results_embeddings(PyObject *o, PyObject *args)
+{
+    ResultsObject *ro = (ResultsObject *)o;
+    dg_embeddings_opts eo;
+    dg_embeddings_opts_init(&eo);
+    int crops, layout, cluster, only, t, k;
+    unsigned long long seed;
+    double conf;
+    const char *model;
+    if (!PyArg_ParseTuple(args, "spdiipiiK", &model, &crops, &conf, &t,
+                          &only, &layout, &cluster, &k, &seed) ||
+        !results_ready(ro))
+        return NULL;
+    eo.model = model;
+    eo.crops = crops;
+    eo.conf = conf;
+    eo.iou_idx = t;
+    eo.only = only;
+    eo.layout = layout;
+    eo.cluster = cluster;
+    eo.k = k;
+    eo.seed = seed;
+    dg_embeddings_result res;
+    memset(&res, 0, sizeof(res));
+    dg_status st;
+    RES_LOCKED(ro, st = dg_embeddings_evaluate(ro->proj->ctx, ro->r,
+                                               ro->proj->p, &eo, &res));
+    if (st < 0) {
+        dg_embeddings_result_release(&res);
+        return raise_ctx(ro->proj->ctx, st);
+    }
+    PyObject *pts = PyList_New((Py_ssize_t)res.n), *cl = NULL, *ret = NULL;
+    for (uint64_t i = 0; pts && i < res.n; i++) {
+        PyObject *x;
+        double px = res.xy[2 * i], py = res.xy[2 * i + 1];
+        long long a = res.assign ? (long long)res.assign[i] : -1;
+        if (crops) {
+            const dg_crop *c = &res.crop[res.point[i]];
+            x = Py_BuildValue("(iiIIKdddL)", c->kind, c->outcome, c->frame,
+                              c->cls, (unsigned long long)c->index, c->score,
+                              px, py, a);
+        } else {
+            uint32_t f = (uint32_t)res.point[i];
+            const dg_frame_counts *c = &res.frame_counts[f];
+            x = Py_BuildValue("(IIIIIIddL)", f, c->tp, c->fp, c->fn, c->n_gt,
+                              c->n_det, px, py, a);
+        }
+        if (!x) {
+            Py_CLEAR(pts);
+            break;
+        }
+        PyList_SetItem(pts, (Py_ssize_t)i, x);
+    }
+    if (pts && res.clusters && (cl = PyList_New(res.k))) {
+        for (uint32_t c = 0; c < res.k; c++) {
+            const dg_pattern_cluster *q = &res.clusters[c];
+            PyObject *tops = PyList_New(0), *reps = PyList_New(0);
+            for (int i = 0; tops && reps && i < 3 &&
+                            q->top_class[i] != UINT32_MAX;
+                 i++) {
+                PyObject *e = Py_BuildValue("(IK)", q->top_class[i],
+                                            (unsigned long long)q->top_count[i]);
+                if (!e || PyList_Append(tops, e) < 0)
+                    Py_CLEAR(tops);
+                Py_XDECREF(e);
+            }
+            for (int i = 0; tops && reps && i < 5 &&
+                            q->rep_frame[i] != UINT32_MAX;
+                 i++) {
+                PyObject *e = PyLong_FromUnsignedLong(q->rep_frame[i]);
+                if (!e || PyList_Append(reps, e) < 0)
+                    Py_CLEAR(reps);
+                Py_XDECREF(e);
+            }
+            PyObject *x = tops && reps
+                              ? Py_BuildValue(
+                                    "(IKKKKNdddddNN)", q->id,
+                                    (unsigned long long)q->size,
+                                    (unsigned long long)q->counts.tp,
+                                    (unsigned long long)q->counts.fp,
+                                    (unsigned long long)q->counts.fn,
+                                    prf_tuple(q->prf), q->deficit,
+                                    q->fp_share, q->fn_share, q->z, 0.0,
+                                    tops, reps)
+                              : NULL;
+            if (!x) {
+                Py_XDECREF(tops);
+                Py_XDECREF(reps);
+                Py_CLEAR(cl);
+                break;
+            }
+            PyList_SetItem(cl, c, x);
+        }
+    }
+    if (pts && (!res.clusters || cl))
+        ret = Py_BuildValue(
+            "{s:I,s:N,s:(dd),s:I,s:O,s:d,s:d,s:s}", "dim", res.dim, "points",
+            pts, "var", res.var[0], res.var[1], "k", res.k, "clusters",
+            cl ? cl : Py_None, "seconds_projection", res.seconds_projection,
+            "seconds_clustering", res.seconds_clustering, "device",
+            res.device);
+    else
+        Py_XDECREF(pts);
+    Py_XDECREF(cl);
+    dg_embeddings_result_release(&res);
+    return ret;
+}
+
 static PyMethodDef Results_methods[] = {
+    {"embeddings", Results_embeddings, METH_VARARGS, NULL},
+    {"paired_bootstrap", Results_paired_bootstrap, METH_VARARGS, NULL},
+    {"churn", Results_churn, METH_VARARGS, NULL},
     {"info", Results_info, METH_NOARGS, NULL},
     {"find_iou", Results_find_iou, METH_VARARGS, NULL},
     {"counts", Results_counts, METH_VARARGS, NULL},
@@ -1442,7 +1670,24 @@ fail:
     return ret;
 }
 
+/* embedding_models(): the models the project holds. */
+static PyObject *Project_embedding_models(PyObject *o, PyObject *unused)
+{
+    (void)unused;
+    ProjectObject *self = (ProjectObject *)o;
+    if (!project_ready(self))
+        return NULL;
+    uint32_t n = dg_project_n_embedding_models(self->p);
+    PyObject *l = PyList_New(n);
+    for (uint32_t i = 0; l && i < n; i++)
+        PyList_SetItem(l, i,
+                       PyUnicode_FromString(
+                           dg_project_embedding_model(self->p, i)));
+    return l;
+}
+
 static PyMethodDef Project_methods[] = {
+    {"embedding_models", Project_embedding_models, METH_NOARGS, NULL},
     {"close", Project_close, METH_NOARGS, NULL},
     {"info", Project_info, METH_NOARGS, NULL},
     {"names", Project_names, METH_VARARGS, NULL},
@@ -1740,7 +1985,68 @@ static PyObject *mod_coco_stat_label(PyObject *m, PyObject *args)
     return str_or_none(dg_coco_stat_label(i));
 }
 
+/* parse_iou(spec): dg_parse_iou_thresholds ("0.05:0.95:0.05", "0.5,0.75");
+ * spec None: the default grid. */
+static PyObject *mod_parse_iou(PyObject *m, PyObject *args)
+{
+    (void)m;
+    const char *spec = NULL;
+    if (!PyArg_ParseTuple(args, "z", &spec))
+        return NULL;
+    double v[DG_MAX_IOU_THRESHOLDS];
+    dg_ctx *ctx;
+    dg_status st = dg_ctx_new(&ctx);
+    if (st < 0)
+        return raise_status(st, NULL);
+    int n = spec ? dg_parse_iou_thresholds(ctx, spec, v, DG_MAX_IOU_THRESHOLDS)
+                 : dg_default_iou_thresholds(v, DG_MAX_IOU_THRESHOLDS);
+    PyObject *l = NULL;
+    if (n < 0)
+        raise_ctx(ctx, (dg_status)n);
+    else if ((l = PyList_New(n)))
+        for (int i = 0; i < n; i++)
+            PyList_SetItem(l, i, num(v[i]));
+    dg_ctx_free(ctx);
+    return l;
+}
+
+/* enum_names(kind): the library's names of "tide" types, "label_errors"
+ * kinds, "coco_stats", "crop_outcomes" or "voc" protocols. */
+static PyObject *mod_enum_names(PyObject *m, PyObject *args)
+{
+    (void)m;
+    const char *kind;
+    if (!PyArg_ParseTuple(args, "s", &kind))
+        return NULL;
+    PyObject *l = PyList_New(0);
+    for (int i = 0; l; i++) {
+        const char *s = !strcmp(kind, "tide")
+                            ? (i < DG_TIDE_N ? dg_tide_type_name(i) : NULL)
+                        : !strcmp(kind, "label_errors")
+                            ? dg_label_error_kind_name(i)
+                        : !strcmp(kind, "coco_stats") ? dg_coco_stat_name(i)
+                        : !strcmp(kind, "crop_outcomes")
+                            ? (i <= DG_CROP_IGNORED ? dg_crop_outcome_name(i)
+                                                    : NULL)
+                        : !strcmp(kind, "voc")
+                            ? (i <= DG_VOC12 ? dg_voc_protocol_name(i) : NULL)
+                            : NULL;
+        if (!s)
+            break;
+        PyObject *x = PyUnicode_FromString(s);
+        if (!x || PyList_Append(l, x) < 0) {
+            Py_XDECREF(x);
+            Py_CLEAR(l);
+            break;
+        }
+        Py_DECREF(x);
+    }
+    return l;
+}
+
 static PyMethodDef module_methods[] = {
+    {"parse_iou", mod_parse_iou, METH_VARARGS, NULL},
+    {"enum_names", mod_enum_names, METH_VARARGS, NULL},
     {"status_names", mod_status_names, METH_NOARGS, NULL},
     {"set_errors", mod_set_errors, METH_VARARGS, NULL},
     {"coco_stat_label", mod_coco_stat_label, METH_VARARGS, NULL},
