@@ -127,7 +127,7 @@ def detection_columns(res):
     cols = _detgrid.records(res, "results", True)
     return {"image_id": np.frombuffer(cols["image_id"], np.int64),
             "category_id": np.frombuffer(cols["category_id"], np.int64),
-            "bbox": np.frombuffer(cols["bbox"], np.float64),
+            "bbox": np.frombuffer(cols["bbox"], np.float64).reshape(-1, 4),
             "score": np.frombuffer(cols["score"], np.float64)}
 
 
