@@ -704,7 +704,8 @@ static void test_arrays_same(void)
     CHECK_EQ_INT(dg_import_arrays_gt(ctx, pa, "targets", &im, &ca, &gb),
                  DG_OK);
     CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx),
-                       "'targets': [5]: field 'bbox': zero width or height "
+                       "'targets': annotations[5]: field 'bbox': zero width "
+                       "or height "
                        "(1 label in all)");
     CHECK_EQ_INT(dg_import_arrays_dt(ctx, pa, "preds", &db, "m", 0), DG_OK);
     CHECK_EQ_INT(dg_import_arrays_dt(ctx, pa, "preds", &db, "m", 0),
@@ -776,12 +777,12 @@ static void test_arrays_errors(void)
         int what; /* field to spoil */
         const char *want;
     } cases[] = {
-        {0, "'t': [1]: field 'image_id': unknown image 77"},
-        {1, "'t': [1]: field 'category_id': unknown category 77"},
-        {2, "'t': [1]: field 'bbox': width is negative (-1.5)"},
-        {3, "'t': [1]: field 'bbox': y is not a finite number (inf)"},
-        {4, "'t': [1]: field 'area': negative (-1)"},
-        {5, "'t': [1]: field 'iscrowd': not 0 or 1 (2)"},
+        {0, "'t': annotations[1]: field 'image_id': unknown image 77"},
+        {1, "'t': annotations[1]: field 'category_id': unknown category 77"},
+        {2, "'t': annotations[1]: field 'bbox': width is negative (-1.5)"},
+        {3, "'t': annotations[1]: field 'bbox': y is not a finite number (inf)"},
+        {4, "'t': annotations[1]: field 'area': negative (-1)"},
+        {5, "'t': annotations[1]: field 'iscrowd': not 0 or 1 (2)"},
         {6, "'t': images[1]: field 'id': duplicate image 1 (also images[0])"},
         {7, "'t': categories[1]: field 'name': duplicate name 'a'"},
         {8, "'t': categories[1]: field 'id': duplicate category 1"},

@@ -83,18 +83,19 @@ static dg_status check_size(dg_ctx *ctx, const char *src, const char *array,
     return DG_OK;
 }
 
-static dg_status check_box(dg_ctx *ctx, const char *src, uint64_t i,
-                           const double *bb, uint64_t *zero, uint64_t *first)
+static dg_status check_box(dg_ctx *ctx, const char *src, const char *arr,
+                           uint64_t i, const double *bb, uint64_t *zero,
+                           uint64_t *first)
 {
     static const char *const part[4] = {"x", "y", "width", "height"};
     char b[40];
     for (int k = 0; k < 4; k++) {
         if (!isfinite(bb[k]))
-            return rec_fail(ctx, src, "", i, "bbox",
+            return rec_fail(ctx, src, arr, i, "bbox",
                             "%s is not a finite number (%s)", part[k],
                             fmt_num(b, sizeof(b), bb[k]));
         if (k >= 2 && bb[k] < 0)
-            return rec_fail(ctx, src, "", i, "bbox", "%s is negative (%s)",
+            return rec_fail(ctx, src, arr, i, "bbox", "%s is negative (%s)",
                             part[k], fmt_num(b, sizeof(b), bb[k]));
     }
     if ((bb[2] == 0 || bb[3] == 0) && (*zero)++ == 0)
@@ -106,7 +107,7 @@ static dg_status check_flag(dg_ctx *ctx, const char *src, uint64_t i,
                             const char *field, const uint8_t *v)
 {
     if (v && v[i] > 1)
-        return rec_fail(ctx, src, "", i, field, "not 0 or 1 (%u)",
+        return rec_fail(ctx, src, "annotations", i, field, "not 0 or 1 (%u)",
                         (unsigned)v[i]);
     return DG_OK;
 }
@@ -125,6 +126,8 @@ static dg_status build_boxes(dg_ctx *ctx, const char *src,
     dg_status st;
     uint64_t zero = 0, first = 0;
     char b[40];
+    /* Labels are a file's "annotations", detections a bare array. */
+    const char *arr = labels ? "annotations" : "";
     if (a->n && (!a->image_id || !a->category_id || !a->bbox ||
                  (!labels && !a->score)))
         return dg__fail(ctx, DG_EINVAL, "'%s': missing a column (image_id, "
@@ -140,19 +143,19 @@ static dg_status build_boxes(dg_ctx *ctx, const char *src,
         const double *bb = a->bbox + 4 * i;
         uint32_t f = lookup(imgs, n_img, a->image_id[i]);
         if (f == NONE)
-            return rec_fail(ctx, src, "", i, "image_id", "unknown image %"
+            return rec_fail(ctx, src, arr, i, "image_id", "unknown image %"
                             PRId64, a->image_id[i]);
         uint32_t c = lookup(cats, n_cat, a->category_id[i]);
         if (c == NONE)
-            return rec_fail(ctx, src, "", i, "category_id",
+            return rec_fail(ctx, src, arr, i, "category_id",
                             "unknown category %" PRId64, a->category_id[i]);
-        if ((st = check_box(ctx, src, i, bb, &zero, &first)) < 0)
+        if ((st = check_box(ctx, src, arr, i, bb, &zero, &first)) < 0)
             return st;
         double area = 0.0, score = 0.0;
         if (labels) {
             area = a->area ? a->area[i] : bb[2] * bb[3];
             if ((a->area &&
-                 (st = check_size(ctx, src, "", i, "area", area)) < 0) ||
+                 (st = check_size(ctx, src, arr, i, "area", area)) < 0) ||
                 (st = check_flag(ctx, src, i, "iscrowd", a->iscrowd)) < 0 ||
                 (st = check_flag(ctx, src, i, "ignore", a->ignore)) < 0)
                 return st;
@@ -172,8 +175,8 @@ static dg_status build_boxes(dg_ctx *ctx, const char *src,
                         a->ignore ? a->ignore[i] : 0);
     }
     if (zero)
-        dg__warn(ctx, "'%s': [%" PRIu64 "]: field 'bbox': zero width or "
-                 "height (%" PRIu64 " %s%s in all)", src, first, zero,
+        dg__warn(ctx, "'%s': %s[%" PRIu64 "]: field 'bbox': zero width or "
+                 "height (%" PRIu64 " %s%s in all)", src, arr, first, zero,
                  labels ? "label" : "detection", zero == 1 ? "" : "s");
     return dg__boxset_sort_by_frame(ctx, out, n_frames);
 }
