@@ -183,6 +183,25 @@ static const void *in_ptr(const inbuf *b)
     return b->held ? b->view.buf : NULL;
 }
 
+/* None, or the exception of st. */
+static PyObject *none_or_raise(dg_ctx *ctx, dg_status st)
+{
+    if (st < 0)
+        return raise_ctx(ctx, st);
+    Py_RETURN_NONE;
+}
+
+/* After a library call that was to fill mem (malloc'd, len bytes): a
+ * buffer owning it, or, when st is an error, the exception (mem freed). */
+static PyObject *filled(dg_ctx *ctx, dg_status st, void *mem, size_t len)
+{
+    if (st < 0) {
+        free(mem);
+        return raise_ctx(ctx, st);
+    }
+    return buffer_new(NULL, mem, len);
+}
+
 /* ---- small conversions ------------------------------------------------------ */
 
 /* A double as a Python float (NaN stays NaN; the Python side maps it). */
@@ -536,9 +555,7 @@ static PyObject *Project_import_coco(PyObject *o, PyObject *args)
     Py_DECREF(path);
     if (!s)
         return NULL;
-    if (st < 0)
-        return raise_ctx(self->ctx, st);
-    Py_RETURN_NONE;
+    return none_or_raise(self->ctx, st);
 }
 
 /* The category names of import_arrays_gt: a list of str, or None. */
@@ -645,9 +662,7 @@ static PyObject *Project_remove_inferences(PyObject *o, PyObject *args)
         return NULL;
     dg_status st;
     LOCKED(self, st = dg_project_remove_inferences(self->ctx, self->p, name));
-    if (st < 0)
-        return raise_ctx(self->ctx, st);
-    Py_RETURN_NONE;
+    return none_or_raise(self->ctx, st);
 }
 
 static PyObject *Project_save(PyObject *o, PyObject *args)
@@ -665,9 +680,7 @@ static PyObject *Project_save(PyObject *o, PyObject *args)
     Py_DECREF(path);
     if (!s)
         return NULL;
-    if (st < 0)
-        return raise_ctx(self->ctx, st);
-    Py_RETURN_NONE;
+    return none_or_raise(self->ctx, st);
 }
 
 static PyObject *Project_set_defaults(PyObject *o, PyObject *args)
@@ -678,9 +691,7 @@ static PyObject *Project_set_defaults(PyObject *o, PyObject *args)
         return NULL;
     dg_status st;
     LOCKED(self, st = dg_project_set_defaults(self->ctx, self->p, conf, iou));
-    if (st < 0)
-        return raise_ctx(self->ctx, st);
-    Py_RETURN_NONE;
+    return none_or_raise(self->ctx, st);
 }
 
 /* eval(name, iou buffer or None, memory_budget): the timings. */
@@ -1017,11 +1028,7 @@ static PyObject *Results_counts(PyObject *o, PyObject *args)
         return PyErr_NoMemory();
     dg_status st;
     RES_LOCKED(ro, st = dg_results_counts(ro->proj->ctx, ro->r, conf, t, c));
-    if (st < 0) {
-        free(c);
-        return raise_ctx(ro->proj->ctx, st);
-    }
-    return buffer_new(NULL, c, (size_t)K * sizeof(*c));
+    return filled(ro->proj->ctx, st, c, (size_t)K * sizeof(*c));
 }
 
 /* sweep(cls, t): n points of (conf double, tp, fp, fn uint64). */
@@ -1037,9 +1044,7 @@ static PyObject *Results_sweep(PyObject *o, PyObject *args)
     dg_status st;
     RES_LOCKED(ro, st = dg_results_sweep(ro->proj->ctx, ro->r, cls, t, &pts,
                                          &n));
-    if (st < 0)
-        return raise_ctx(ro->proj->ctx, st);
-    return buffer_new(NULL, pts, (size_t)n * sizeof(*pts));
+    return filled(ro->proj->ctx, st, pts, (size_t)n * sizeof(*pts));
 }
 
 /* confusion(conf, t): ((K+1)^2 uint64 buffer, n_ignored). */
@@ -1162,11 +1167,7 @@ static PyObject *Results_frame_counts(PyObject *o, PyObject *args)
     dg_status st;
     RES_LOCKED(ro, st = dg_results_frame_counts(ro->proj->ctx, ro->r,
                                                 ro->proj->p, conf, t, cls, c));
-    if (st < 0) {
-        free(c);
-        return raise_ctx(ro->proj->ctx, st);
-    }
-    return buffer_new(NULL, c, (size_t)in.n_frames * sizeof(*c));
+    return filled(ro->proj->ctx, st, c, (size_t)in.n_frames * sizeof(*c));
 }
 
 /* restrict(segment name or None). */
@@ -1179,9 +1180,7 @@ static PyObject *Results_restrict(PyObject *o, PyObject *args)
     dg_status st;
     RES_LOCKED(ro, st = dg_results_restrict_segment(ro->proj->ctx, ro->r,
                                                     ro->proj->p, seg));
-    if (st < 0)
-        return raise_ctx(ro->proj->ctx, st);
-    Py_RETURN_NONE;
+    return none_or_raise(ro->proj->ctx, st);
 }
 
 /* ap(t): (per-class float64 buffer, mean). */
@@ -1219,11 +1218,7 @@ static PyObject *Results_segment_counts(PyObject *o, PyObject *args)
     dg_status st;
     RES_LOCKED(ro, st = dg_results_segment_counts(ro->proj->ctx, ro->r,
                                                   ro->proj->p, conf, t, c));
-    if (st < 0) {
-        free(c);
-        return raise_ctx(ro->proj->ctx, st);
-    }
-    return buffer_new(NULL, c, (size_t)n * sizeof(*c));
+    return filled(ro->proj->ctx, st, c, (size_t)n * sizeof(*c));
 }
 
 static PyObject *prf_tuple(dg_prf m)

@@ -257,23 +257,28 @@ static void build_done(build *b)
  * recall 0.5 (51 entries), then 0; recall 0.5. Class b: one ground truth,
  * no detection: precision 0, recall 0.
  */
+static void hand_project(build *b)
+{
+    build_init(b, 2);
+    CHECK_EQ_INT(dg__project_add_class(ctx, b->p, "b", 5), DG_OK);
+    CHECK_EQ_INT(dg__project_add_class(ctx, b->p, "a", 2), DG_OK);
+    /* dg__project_add_inferences ran before the classes: fine, sets are
+     * sized by frames only. */
+    gt(b, 0, 1, 0, 0, 10, 10, 100, 0);
+    gt(b, 0, 1, 50, 50, 20, 20, 400, 1);
+    gt(b, 0, 0, 0, 0, 40, 40, 1600, 0);
+    gt(b, 1, 1, 0, 0, 10, 10, 100, 0);
+    det(b, 0, 1, 0, 0, 10, 10, 0.9);
+    det(b, 0, 1, 55, 55, 5, 5, 0.8);
+    det(b, 0, 1, 100, 100, 10, 10, 0.7);
+    det(b, 1, 1, 0, 0, 10, 8, 0.95);
+    build_done(b);
+}
+
 static void test_hand_project(void)
 {
     build b;
-    build_init(&b, 2);
-    CHECK_EQ_INT(dg__project_add_class(ctx, b.p, "b", 5), DG_OK);
-    CHECK_EQ_INT(dg__project_add_class(ctx, b.p, "a", 2), DG_OK);
-    /* dg__project_add_inferences ran before the classes: fine, sets are
-     * sized by frames only. */
-    gt(&b, 0, 1, 0, 0, 10, 10, 100, 0);
-    gt(&b, 0, 1, 50, 50, 20, 20, 400, 1);
-    gt(&b, 0, 0, 0, 0, 40, 40, 1600, 0);
-    gt(&b, 1, 1, 0, 0, 10, 10, 100, 0);
-    det(&b, 0, 1, 0, 0, 10, 10, 0.9);
-    det(&b, 0, 1, 55, 55, 5, 5, 0.8);
-    det(&b, 0, 1, 100, 100, 10, 10, 0.7);
-    det(&b, 1, 1, 0, 0, 10, 8, 0.95);
-    build_done(&b);
+    hand_project(&b);
 
     dg_coco_result r;
     dg_coco_opts o;
@@ -615,18 +620,7 @@ static void test_params_general(void)
 static void test_params_hand(void)
 {
     build b;
-    build_init(&b, 2);
-    CHECK_EQ_INT(dg__project_add_class(ctx, b.p, "b", 5), DG_OK);
-    CHECK_EQ_INT(dg__project_add_class(ctx, b.p, "a", 2), DG_OK);
-    gt(&b, 0, 1, 0, 0, 10, 10, 100, 0);
-    gt(&b, 0, 1, 50, 50, 20, 20, 400, 1);
-    gt(&b, 0, 0, 0, 0, 40, 40, 1600, 0);
-    gt(&b, 1, 1, 0, 0, 10, 10, 100, 0);
-    det(&b, 0, 1, 0, 0, 10, 10, 0.9);
-    det(&b, 0, 1, 55, 55, 5, 5, 0.8);
-    det(&b, 0, 1, 100, 100, 10, 10, 0.7);
-    det(&b, 1, 1, 0, 0, 10, 8, 0.95);
-    build_done(&b);
+    hand_project(&b);
     dg_coco_params pa;
     dg_coco_opts o;
     dg_coco_opts_init(&o);

@@ -85,18 +85,7 @@ def parity_cases(tmp):
         cases += [("sample A", gt_a, dt), ("sample B", gt_b, dt)]
     else:
         print("note: %s not found; the val2014 sample is left out" % d)
-    gt = {"images": [{"id": 1, "width": 100, "height": 100}],
-          "categories": [{"id": 1, "name": "a"}],
-          "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
-                           "bbox": [0, 0, 1, 1], "area": 1, "iscrowd": 0}]}
-    dets = [{"image_id": 1, "category_id": 1,
-             "bbox": [0, 0, 1, 0.8999999999999999], "score": 0.9}]
-    gp, dp = os.path.join(tmp, "g09.json"), os.path.join(tmp, "d09.json")
-    with open(gp, "w") as f:
-        json.dump(gt, f)
-    with open(dp, "w") as f:
-        json.dump(dets, f)
-    cases.append(("IoU 0.8999999999999999", gp, dp))
+    cases.append(("IoU 0.8999999999999999", *parity.iou_09_case(tmp)))
     for seed in range(12):
         g = os.path.join(tmp, "grid-gt%d.json" % seed)
         t = os.path.join(tmp, "grid-dt%d.json" % seed)

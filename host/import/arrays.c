@@ -181,6 +181,19 @@ static dg_status build_boxes(dg_ctx *ctx, const char *src,
     return dg__boxset_sort_by_frame(ctx, out, n_frames);
 }
 
+/* Sorts v by id; two records with one id are an error naming both. */
+static dg_status sort_distinct(dg_ctx *ctx, const char *src, const char *array,
+                               const char *noun, id_pos *v, uint32_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_id_pos);
+    for (uint32_t i = 1; i < n; i++)
+        if (v[i].id == v[i - 1].id)
+            return rec_fail(ctx, src, array, v[i].pos, "id",
+                            "duplicate %s %" PRId64 " (also %s[%" PRIu32 "])",
+                            noun, v[i].id, array, v[i - 1].pos);
+    return DG_OK;
+}
+
 /* The images sorted by id (frame index = rank), checked. */
 static dg_status image_index(dg_ctx *ctx, const char *src,
                              const dg_array_images *im, id_pos **out)
@@ -205,13 +218,7 @@ static dg_status image_index(dg_ctx *ctx, const char *src,
         v[i].id = im->id[i];
         v[i].pos = i;
     }
-    qsort(v, im->n, sizeof(*v), cmp_id_pos);
-    for (uint32_t i = 1; i < im->n; i++)
-        if (v[i].id == v[i - 1].id)
-            return rec_fail(ctx, src, "images", v[i].pos, "id",
-                            "duplicate image %" PRId64 " (also images[%" PRIu32
-                            "])", v[i].id, v[i - 1].pos);
-    return DG_OK;
+    return sort_distinct(ctx, src, "images", "image", v, im->n);
 }
 
 /* The categories sorted by id (pos = class index), checked. */
@@ -232,14 +239,7 @@ static dg_status category_index(dg_ctx *ctx, const char *src,
         v[i].id = c->id[i];
         v[i].pos = i;
     }
-    qsort(v, c->n, sizeof(*v), cmp_id_pos);
-    for (uint32_t i = 1; i < c->n; i++)
-        if (v[i].id == v[i - 1].id)
-            return rec_fail(ctx, src, "categories", v[i].pos, "id",
-                            "duplicate category %" PRId64
-                            " (also categories[%" PRIu32 "])",
-                            v[i].id, v[i - 1].pos);
-    return DG_OK;
+    return sort_distinct(ctx, src, "categories", "category", v, c->n);
 }
 
 dg_status dg_import_arrays_gt(dg_ctx *ctx, dg_project *p, const char *source,

@@ -151,6 +151,20 @@ static int cmp_id_idx(const void *a, const void *b)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
+/* The first entry of the sorted v[0..n) whose id is not below id. */
+static size_t lower_bound(const id_idx *v, size_t n, int64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* The frames by ascending image id (index on ties): what the fast path
  * evaluates, and what img_ids are looked up in. */
 static dg_status frames_by_id(dg_ctx *ctx, const dg_project *p, id_idx **out)
@@ -402,17 +416,10 @@ static dg_status resolve_categories(gp_state *s, const dg_coco_params *pa)
      * (ascending, as byid holds them). */
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t c = 0; c < C; c++) {
-            id_idx key = {dg_project_class_id(p, c), 0};
-            size_t lo = 0, hi = n;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (cmp_id_idx(&byid[mid], &key) < 0)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
+            int64_t id = dg_project_class_id(p, c);
             uint32_t o = pass ? s->pos_off[c] : 0;
-            for (size_t i = lo; i < n && byid[i].id == key.id; i++) {
+            for (size_t i = lower_bound(byid, n, id); i < n && byid[i].id == id;
+                 i++) {
                 if (pass) {
                     s->pos[o++] = byid[i].idx;
                     if (s->use_cats && r->cat_class[byid[i].idx] == NONE)
@@ -475,15 +482,7 @@ static dg_status resolve_images(gp_state *s, const dg_coco_params *pa)
     }
     s->I = 0;
     for (uint32_t i = 0; i < n; i++) {
-        id_idx key = {ids[i], 0};
-        size_t lo = 0, hi = F;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (cmp_id_idx(&fr[mid], &key) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        size_t lo = lower_bound(fr, F, ids[i]);
         /* An id the project lacks is an image without boxes. */
         if (lo < F && fr[lo].id == ids[i])
             s->img_frame[s->I++] = fr[lo].idx;

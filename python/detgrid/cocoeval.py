@@ -30,7 +30,7 @@ from .coco import COCO
 class Params:
     """pycocotools' Params: the same fields and defaults."""
 
-    def setDetParams(self):
+    def _thresholds(self):
         self.imgIds = []
         self.catIds = []
         # numpy.linspace, as pycocotools: the ninth threshold is
@@ -39,6 +39,9 @@ class Params:
                                    + 1, endpoint=True)
         self.recThrs = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01))
                                    + 1, endpoint=True)
+
+    def setDetParams(self):
+        self._thresholds()
         self.maxDets = [1, 10, 100]
         self.areaRng = [[0 ** 2, 1e5 ** 2], [0 ** 2, 32 ** 2],
                         [32 ** 2, 96 ** 2], [96 ** 2, 1e5 ** 2]]
@@ -46,12 +49,7 @@ class Params:
         self.useCats = 1
 
     def setKpParams(self):
-        self.imgIds = []
-        self.catIds = []
-        self.iouThrs = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05))
-                                   + 1, endpoint=True)
-        self.recThrs = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01))
-                                   + 1, endpoint=True)
+        self._thresholds()
         self.maxDets = [20]
         self.areaRng = [[0 ** 2, 1e5 ** 2], [32 ** 2, 96 ** 2],
                         [96 ** 2, 1e5 ** 2]]
