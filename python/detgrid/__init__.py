@@ -30,13 +30,13 @@ from ._errors import (Error, ExistsError, FileError, FormatError,
 from .coco import COCO
 from .cocoeval import COCOeval, Params
 from .arrays import EvalResult, Evaluator, evaluate
-from .project import Project
+from .project import DetgridWarning, Project
 
 __version__ = _detgrid.version
 
 __all__ = [
     "COCO", "COCOeval", "Params", "Project", "evaluate", "Evaluator",
-    "EvalResult", "Error", "ExistsError", "FileError", "FormatError",
+    "EvalResult", "DetgridWarning", "Error", "ExistsError", "FileError", "FormatError",
     "InvalidArgumentError", "MismatchError", "NoDeviceError",
     "NotFoundError", "OpenCLError", "OutOfMemoryError", "RangeError",
     "StaleError", "VersionError", "__version__",
