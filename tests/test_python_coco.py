@@ -196,6 +196,13 @@ def test_inputs(ck, cases, tmp):
             gd = detgrid.COCO(copy.deepcopy(ds))
         got = evaluate(detgrid.COCO, detgrid.COCOeval, None, t, gt_obj=gd)
         check_same(ck, want, got, what + ": COCO(dict)")
+        # COCO() given its dataset afterwards (detectron2 does so).
+        with contextlib.redirect_stdout(io.StringIO()):
+            ge = detgrid.COCO()
+            ge.dataset = copy.deepcopy(ds)
+            ge.createIndex()
+        got = evaluate(detgrid.COCO, detgrid.COCOeval, None, t, gt_obj=ge)
+        check_same(ck, want, got, what + ": COCO(); dataset = ...")
         # pycocotools' objects into detgrid's evaluator.
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
