@@ -250,8 +250,13 @@ def test_bad(ck):
            "'preds': [1]: field 'bbox': y is not a finite number (inf)",
            what="inf")
     expect(ck, detgrid.FormatError, bad("t", iscrowd=[0, 3, 0]),
-           "'targets': annotations[1]: field 'iscrowd': not 0 or 1",
+           "'targets': annotations[1]: field 'iscrowd': not 0 or 1 (3)",
            what="iscrowd")
+    expect(ck, detgrid.FormatError, bad("t", iscrowd=[0, 0, -1]),
+           "'targets': annotations[2]: field 'iscrowd': not 0 or 1 (-1)",
+           what="negative iscrowd")
+    r = detgrid.evaluate(dict(t, iscrowd=[False, True, False]), p)
+    ck.eq(r.metrics()["classes"][1]["n_gt"], 0, "a crowd label as a bool")
     expect(ck, detgrid.FormatError,
            lambda: detgrid.evaluate(t, p, categories=[1]),
            "'targets': annotations[1]: field 'category_id': unknown "

@@ -31,16 +31,18 @@ def i64(x):
     return np.ascontiguousarray(a, dtype=np.int64)
 
 
-def u8(x):
+def flags(x, source, field):
+    """0/1 flags as uint8; another value is a FormatError naming the
+    record, as the import names it."""
     a = np.asarray(x)
-    if a.dtype == np.uint8 or a.dtype == np.bool_:
+    if a.dtype == np.bool_:
         return np.ascontiguousarray(a, dtype=np.uint8)
-    # Other values than 0 and 1 reach the import, which names them.
-    out = np.ascontiguousarray(np.clip(a, 0, 255), dtype=np.uint8)
-    bad = (a != 0) & (a != 1)
-    if np.any(bad):
-        out[bad] = 2
-    return out
+    bad = np.flatnonzero((a != 0) & (a != 1))
+    if bad.size:
+        i = int(bad[0])
+        raise FormatError("'%s': annotations[%d]: field '%s': not 0 or 1 (%s)"
+                          % (source, i, field, a[i]))
+    return np.ascontiguousarray(a, dtype=np.uint8)
 
 
 def boxes(x, n=None):

@@ -92,8 +92,8 @@ def _columns(m, what, labels, box_format):
     if labels:
         for k in ("iscrowd", "ignore"):
             v = _get(m, k, what, False)
-            cols[k] = None if v is None else _convert.u8(
-                np.asarray(v).reshape(-1))
+            cols[k] = None if v is None else _convert.flags(
+                np.asarray(v).reshape(-1), what, k)
         a = _get(m, "area", what, False)
         cols["area"] = None if a is None else _convert.f64(
             np.asarray(a).reshape(-1))
