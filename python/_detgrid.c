@@ -51,6 +51,24 @@ static PyObject *raise_ctx(dg_ctx *ctx, dg_status st)
     return raise_status(st, ctx ? dg_ctx_last_error(ctx) : NULL);
 }
 
+/*
+ * The message of the last call this thread made on a shared context,
+ * copied while it held the project's mutex (LOCKED): once the mutex is
+ * released another thread may overwrite the context's message.
+ */
+static _Thread_local char locked_err[4096];
+
+static void keep_message(dg_ctx *ctx)
+{
+    snprintf(locked_err, sizeof(locked_err), "%s", dg_ctx_last_error(ctx));
+}
+
+/* The exception of st with the message kept by LOCKED. */
+static PyObject *raise_locked(dg_status st)
+{
+    return raise_status(st, locked_err);
+}
+
 /* ---- buffers out: memory NumPy wraps without a copy ------------------------- */
 
 typedef struct {
@@ -184,20 +202,20 @@ static const void *in_ptr(const inbuf *b)
 }
 
 /* None, or the exception of st. */
-static PyObject *none_or_raise(dg_ctx *ctx, dg_status st)
+static PyObject *none_or_raise(dg_status st)
 {
     if (st < 0)
-        return raise_ctx(ctx, st);
+        return raise_locked(st);
     Py_RETURN_NONE;
 }
 
 /* After a library call that was to fill mem (malloc'd, len bytes): a
  * buffer owning it, or, when st is an error, the exception (mem freed). */
-static PyObject *filled(dg_ctx *ctx, dg_status st, void *mem, size_t len)
+static PyObject *filled(dg_status st, void *mem, size_t len)
 {
     if (st < 0) {
         free(mem);
-        return raise_ctx(ctx, st);
+        return raise_locked(st);
     }
     return buffer_new(NULL, mem, len);
 }
@@ -252,6 +270,7 @@ static PyTypeObject *Project_Type;
     do {                                                                     \
         Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&(self)->lock);            \
         stmt;                                                                \
+        keep_message((self)->ctx);                                           \
         pthread_mutex_unlock(&(self)->lock);                                 \
         Py_END_ALLOW_THREADS                                                 \
     } while (0)
@@ -307,7 +326,7 @@ static int Project_init(PyObject *o, PyObject *args, PyObject *kw)
             return -1;
     }
     if (st < 0) {
-        raise_ctx(self->ctx, st);
+        raise_ctx(self->ctx, st); /* not shared yet */
         return -1;
     }
     return 0;
@@ -507,7 +526,7 @@ static PyObject *Project_set_device(PyObject *o, PyObject *args)
     dg_status st;
     LOCKED(self, st = dg_ctx_set_device(self->ctx, spec));
     if (st < 0)
-        return raise_ctx(self->ctx, st);
+        return raise_locked(st);
     dg_ctx_set_fallback(self->ctx, fallback);
     Py_RETURN_NONE;
 }
@@ -555,7 +574,7 @@ static PyObject *Project_import_coco(PyObject *o, PyObject *args)
     Py_DECREF(path);
     if (!s)
         return NULL;
-    return none_or_raise(self->ctx, st);
+    return none_or_raise(st);
 }
 
 /* The category names of import_arrays_gt: a list of str, or None. */
@@ -644,7 +663,7 @@ static PyObject *Project_import_arrays(PyObject *o, PyObject *args)
                            : dg_import_arrays_gt(self->ctx, self->p, source,
                                                  &im, &ca, &bx));
     if (st < 0)
-        raise_ctx(self->ctx, st);
+        raise_locked(st);
     else
         ret = Py_NewRef(Py_None);
 out:
@@ -662,7 +681,7 @@ static PyObject *Project_remove_inferences(PyObject *o, PyObject *args)
         return NULL;
     dg_status st;
     LOCKED(self, st = dg_project_remove_inferences(self->ctx, self->p, name));
-    return none_or_raise(self->ctx, st);
+    return none_or_raise(st);
 }
 
 static PyObject *Project_save(PyObject *o, PyObject *args)
@@ -680,7 +699,7 @@ static PyObject *Project_save(PyObject *o, PyObject *args)
     Py_DECREF(path);
     if (!s)
         return NULL;
-    return none_or_raise(self->ctx, st);
+    return none_or_raise(st);
 }
 
 static PyObject *Project_set_defaults(PyObject *o, PyObject *args)
@@ -691,7 +710,7 @@ static PyObject *Project_set_defaults(PyObject *o, PyObject *args)
         return NULL;
     dg_status st;
     LOCKED(self, st = dg_project_set_defaults(self->ctx, self->p, conf, iou));
-    return none_or_raise(self->ctx, st);
+    return none_or_raise(st);
 }
 
 /* eval(name, iou buffer or None, memory_budget): the timings. */
@@ -725,7 +744,7 @@ static PyObject *Project_eval(PyObject *o, PyObject *args)
     });
     put_in(&ib);
     if (st < 0)
-        return raise_ctx(self->ctx, st);
+        return raise_locked(st);
     return Py_BuildValue("{s:d,s:d,s:d,s:d,s:s}", "load_s", es.load_s,
                          "match_s", es.match_s, "accumulate_s",
                          es.accumulate_s, "total_s", es.total_s, "device",
@@ -925,7 +944,7 @@ static PyObject *Project_coco(PyObject *o, PyObject *args)
     coco_params_out(&ci);
     if (st < 0) {
         Py_DECREF(c);
-        return raise_ctx(self->ctx, st);
+        return raise_locked(st);
     }
     return (PyObject *)c;
 }
@@ -964,7 +983,7 @@ static PyObject *Project_results(PyObject *o, PyObject *args)
     dg_status st;
     LOCKED(self, st = dg_results_load(self->ctx, self->p, name, &r));
     if (st < 0)
-        return raise_ctx(self->ctx, st);
+        return raise_locked(st);
     ResultsObject *ro = PyObject_New(ResultsObject, Results_Type);
     if (!ro) {
         LOCKED(self, dg_results_free(r));
@@ -1010,7 +1029,7 @@ static PyObject *Results_find_iou(PyObject *o, PyObject *args)
     int i;
     RES_LOCKED(ro, i = dg_results_find_iou(ro->proj->ctx, ro->r, t));
     if (i < 0)
-        return raise_ctx(ro->proj->ctx, (dg_status)i);
+        return raise_locked((dg_status)i);
     return PyLong_FromLong(i);
 }
 
@@ -1028,7 +1047,7 @@ static PyObject *Results_counts(PyObject *o, PyObject *args)
         return PyErr_NoMemory();
     dg_status st;
     RES_LOCKED(ro, st = dg_results_counts(ro->proj->ctx, ro->r, conf, t, c));
-    return filled(ro->proj->ctx, st, c, (size_t)K * sizeof(*c));
+    return filled(st, c, (size_t)K * sizeof(*c));
 }
 
 /* sweep(cls, t): n points of (conf double, tp, fp, fn uint64). */
@@ -1044,7 +1063,7 @@ static PyObject *Results_sweep(PyObject *o, PyObject *args)
     dg_status st;
     RES_LOCKED(ro, st = dg_results_sweep(ro->proj->ctx, ro->r, cls, t, &pts,
                                          &n));
-    return filled(ro->proj->ctx, st, pts, (size_t)n * sizeof(*pts));
+    return filled(st, pts, (size_t)n * sizeof(*pts));
 }
 
 /* confusion(conf, t): ((K+1)^2 uint64 buffer, n_ignored). */
@@ -1064,7 +1083,7 @@ static PyObject *Results_confusion(PyObject *o, PyObject *args)
                                             &ign));
     if (st < 0) {
         free(m);
-        return raise_ctx(ro->proj->ctx, st);
+        return raise_locked(st);
     }
     return Py_BuildValue("(NK)", buffer_new(NULL, m, K1 * K1 * sizeof(*m)),
                          (unsigned long long)ign);
@@ -1120,7 +1139,7 @@ static PyObject *Results_examples(PyObject *o, PyObject *args)
     });
     PyObject *ret = NULL, *l = NULL;
     if (st < 0) {
-        raise_ctx(ro->proj->ctx, st);
+        raise_locked(st);
         goto out;
     }
     if (oom) {
@@ -1167,7 +1186,7 @@ static PyObject *Results_frame_counts(PyObject *o, PyObject *args)
     dg_status st;
     RES_LOCKED(ro, st = dg_results_frame_counts(ro->proj->ctx, ro->r,
                                                 ro->proj->p, conf, t, cls, c));
-    return filled(ro->proj->ctx, st, c, (size_t)in.n_frames * sizeof(*c));
+    return filled(st, c, (size_t)in.n_frames * sizeof(*c));
 }
 
 /* restrict(segment name or None). */
@@ -1180,7 +1199,7 @@ static PyObject *Results_restrict(PyObject *o, PyObject *args)
     dg_status st;
     RES_LOCKED(ro, st = dg_results_restrict_segment(ro->proj->ctx, ro->r,
                                                     ro->proj->p, seg));
-    return none_or_raise(ro->proj->ctx, st);
+    return none_or_raise(st);
 }
 
 /* ap(t): (per-class float64 buffer, mean). */
@@ -1198,7 +1217,7 @@ static PyObject *Results_ap(PyObject *o, PyObject *args)
     RES_LOCKED(ro, st = dg_results_ap(ro->proj->ctx, ro->r, t, v, &mean));
     if (st < 0) {
         free(v);
-        return raise_ctx(ro->proj->ctx, st);
+        return raise_locked(st);
     }
     return Py_BuildValue("(Nd)", buffer_new(NULL, v, K * sizeof(*v)), mean);
 }
@@ -1218,7 +1237,7 @@ static PyObject *Results_segment_counts(PyObject *o, PyObject *args)
     dg_status st;
     RES_LOCKED(ro, st = dg_results_segment_counts(ro->proj->ctx, ro->r,
                                                   ro->proj->p, conf, t, c));
-    return filled(ro->proj->ctx, st, c, (size_t)n * sizeof(*c));
+    return filled(st, c, (size_t)n * sizeof(*c));
 }
 
 static PyObject *prf_tuple(dg_prf m)
@@ -1261,7 +1280,7 @@ static PyObject *Results_bootstrap(PyObject *o, PyObject *args)
     PyObject *l = NULL;
     if (st < 0) {
         free(pc);
-        return raise_ctx(ro->proj->ctx, st);
+        return raise_locked(st);
     }
     if ((l = PyList_New(K))) {
         for (uint32_t k = 0; k < K; k++)
@@ -1320,7 +1339,7 @@ static PyObject *Results_paired_bootstrap(PyObject *o, PyObject *args)
                        conf_b, t_b, &bo, pc, pc + K));
     if (st < 0) {
         free(pc);
-        return raise_ctx(ro->proj->ctx, st);
+        return raise_locked(st);
     }
     PyObject *l = PyList_New(K), *ret = NULL;
     for (uint32_t k = 0; l && k < K; k++)
@@ -1357,7 +1376,7 @@ static PyObject *Results_churn(PyObject *o, PyObject *args)
                                          which >= 0 ? &items : NULL, &ni));
     if (st < 0) {
         free(pc);
-        return raise_ctx(ro->proj->ctx, st);
+        return raise_locked(st);
     }
     PyObject *l = Py_None;
     Py_INCREF(l);
@@ -1419,7 +1438,7 @@ static PyObject *Results_embeddings(PyObject *o, PyObject *args)
                                                ro->proj->p, &eo, &res));
     if (st < 0) {
         dg_embeddings_result_release(&res);
-        return raise_ctx(ro->proj->ctx, st);
+        return raise_locked(st);
     }
     PyObject *pts = PyList_New((Py_ssize_t)res.n), *cl = NULL, *ret = NULL;
     for (uint64_t i = 0; pts && i < res.n; i++) {
@@ -1544,7 +1563,7 @@ static PyObject *Project_voc(PyObject *o, PyObject *args)
     dg_status st;
     LOCKED(self, st = dg_voc_evaluate(self->ctx, self->p, name, &vo, &r));
     if (st < 0)
-        return raise_ctx(self->ctx, st);
+        return raise_locked(st);
     PyObject *l = PyList_New(r.n_classes), *ret = NULL;
     for (uint32_t c = 0; l && c < r.n_classes; c++) {
         const dg_voc_class *k = &r.classes[c];
@@ -1584,7 +1603,7 @@ static PyObject *Project_tide(PyObject *o, PyObject *args)
     dg_status st;
     LOCKED(self, st = dg_tide_evaluate(self->ctx, self->p, name, &to, &r));
     if (st < 0)
-        return raise_ctx(self->ctx, st);
+        return raise_locked(st);
     PyObject *ret = Py_BuildValue(
         "{s:d,s:d,s:d,s:L,s:I,s:N,s:N,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d,"
         "s:N,s:d,s:d,s:N,s:N,s:N,s:d}",
@@ -1627,7 +1646,7 @@ static PyObject *Project_label_errors(PyObject *o, PyObject *args)
     LOCKED(self, st = dg_label_errors_evaluate(self->ctx, self->p, name, &lo,
                                                &r));
     if (st < 0)
-        return raise_ctx(self->ctx, st);
+        return raise_locked(st);
     PyObject *lists = PyList_New(DG_LE_N_KINDS), *ret = NULL;
     PyObject *cand = PyList_New(DG_LE_N_KINDS);
     for (int k = 0; lists && cand && k < DG_LE_N_KINDS; k++) {

@@ -327,6 +327,25 @@ def test_threads(ck, d):
     ck.eq(len(res), 20, "every shared call answered")
     ck.ok(all(r == res[0] for r in res), "shared calls agree")
 
+    # Failing calls on a shared project each get their own message (kept
+    # while the call held the project).
+    wrong = []
+
+    def failing(k):
+        v = "0.%d3" % (k + 1)
+        for _ in range(30):
+            try:
+                A.metrics(iou=float(v))
+            except detgrid.NotFoundError as e:
+                if ("IoU threshold %s was not evaluated" % v) not in str(e):
+                    wrong.append(str(e))
+    th = [threading.Thread(target=failing, args=(k,)) for k in range(4)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    ck.eq(wrong, [], "each failing call its own message")
+
     # The GIL is released: a counting thread runs while one C call (the
     # COCO evaluation, or eval) is in progress.
     count = [0]
