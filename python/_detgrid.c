@@ -28,7 +28,7 @@
 
 #include "detgrid/detgrid.h"
 
-/* ---- errors ---------------------------------------------------------------- */
+/* ---- errors ------------------------------------------------------------- */
 
 /* detgrid._errors.BY_STATUS: status code -> exception class. */
 static PyObject *error_map;
@@ -69,7 +69,7 @@ static PyObject *raise_locked(dg_status st)
     return raise_status(st, locked_err);
 }
 
-/* ---- buffers out: memory NumPy wraps without a copy ------------------------- */
+/* ---- buffers out: memory NumPy wraps without a copy --------------------- */
 
 typedef struct {
     PyObject_HEAD
@@ -146,7 +146,7 @@ static PyObject *buffer_copy(const void *data, size_t len)
     return buffer_new(NULL, m, len);
 }
 
-/* ---- buffers in ------------------------------------------------------------ */
+/* ---- buffers in --------------------------------------------------------- */
 
 /*
  * The memory of a C-contiguous buffer of n items of itemsize bytes (n < 0:
@@ -220,7 +220,7 @@ static PyObject *filled(dg_status st, void *mem, size_t len)
     return buffer_new(NULL, mem, len);
 }
 
-/* ---- small conversions ------------------------------------------------------ */
+/* ---- small conversions -------------------------------------------------- */
 
 /* A double as a Python float (NaN stays NaN; the Python side maps it). */
 static PyObject *num(double v)
@@ -253,7 +253,7 @@ static PyObject *str_list(const void *obj, uint32_t n,
     return l;
 }
 
-/* ---- Project ------------------------------------------------------------------ */
+/* ---- Project ------------------------------------------------------------ */
 
 typedef struct {
     PyObject_HEAD
@@ -374,9 +374,10 @@ static PyObject *Project_info(PyObject *o, PyObject *unused)
     dg_project_get_info(self->p, &in);
     return Py_BuildValue("{s:i,s:I,s:I,s:K,s:I,s:d,s:d}", "format_version",
                          in.format_version, "classes", in.n_classes, "frames",
-                         in.n_frames, "labels", (unsigned long long)in.n_labels,
-                         "inferences", in.n_inferences, "default_conf",
-                         in.default_conf, "default_iou", in.default_iou);
+                         in.n_frames, "labels",
+                         (unsigned long long)in.n_labels, "inferences",
+                         in.n_inferences, "default_conf", in.default_conf,
+                         "default_iou", in.default_iou);
 }
 
 static const char *class_name_at(const dg_project *p, uint32_t i)
@@ -751,7 +752,7 @@ static PyObject *Project_eval(PyObject *o, PyObject *args)
                          es.device);
 }
 
-/* ---- COCO ------------------------------------------------------------------------ */
+/* ---- COCO --------------------------------------------------------------- */
 
 typedef struct {
     PyObject_HEAD
@@ -949,7 +950,7 @@ static PyObject *Project_coco(PyObject *o, PyObject *args)
     return (PyObject *)c;
 }
 
-/* ---- Results ------------------------------------------------------------------- */
+/* ---- Results ------------------------------------------------------------ */
 
 typedef struct {
     PyObject_HEAD
@@ -1469,8 +1470,9 @@ static PyObject *Results_embeddings(PyObject *o, PyObject *args)
             for (int i = 0; tops && reps && i < 3 &&
                             q->top_class[i] != UINT32_MAX;
                  i++) {
-                PyObject *e = Py_BuildValue("(IK)", q->top_class[i],
-                                            (unsigned long long)q->top_count[i]);
+                PyObject *e = Py_BuildValue(
+                    "(IK)", q->top_class[i],
+                    (unsigned long long)q->top_count[i]);
                 if (!e || PyList_Append(tops, e) < 0)
                     Py_CLEAR(tops);
                 Py_XDECREF(e);
@@ -1542,7 +1544,7 @@ static PyType_Spec Results_spec = {"detgrid._detgrid.Results",
                                    sizeof(ResultsObject), 0,
                                    Py_TPFLAGS_DEFAULT, Results_slots};
 
-/* ---- the analyses that read boxes: VOC, TIDE, label errors ------------------ */
+/* ---- the analyses that read boxes: VOC, TIDE, label errors -------------- */
 
 /* voc(name, protocol, iou, plus1, exact_recall_points): (map,
  * n_map_classes, [(n_gt, n_difficult, n_det, n_ignored, tp, fp, ap,
@@ -1736,7 +1738,7 @@ static PyType_Spec Project_spec = {
     "detgrid._detgrid.Project", sizeof(ProjectObject), 0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, Project_slots};
 
-/* ---- records: COCO's lists of dicts into columns ------------------------- */
+/* ---- records: COCO's lists of dicts into columns ------------------------ */
 
 typedef struct rec_cols {
     int64_t *image_id, *category_id;
@@ -1950,7 +1952,7 @@ out:
     return ret;
 }
 
-/* ---- the module ------------------------------------------------------------------ */
+/* ---- the module --------------------------------------------------------- */
 
 /* status_names(): {code: "EFORMAT", ...}, for detgrid._errors. */
 static PyObject *mod_status_names(PyObject *m, PyObject *unused)
@@ -1962,7 +1964,8 @@ static PyObject *mod_status_names(PyObject *m, PyObject *unused)
         return NULL;
 #define X(name, code, msg)                                                   \
     do {                                                                     \
-        PyObject *k = PyLong_FromLong(code), *v = PyUnicode_FromString(#name); \
+        PyObject *k = PyLong_FromLong(code);                                 \
+        PyObject *v = PyUnicode_FromString(#name);                           \
         if (!k || !v || PyDict_SetItem(d, k, v) < 0) {                       \
             Py_XDECREF(k);                                                   \
             Py_XDECREF(v);                                                   \
@@ -2024,6 +2027,40 @@ static PyObject *mod_parse_iou(PyObject *m, PyObject *args)
     return l;
 }
 
+/* devices(): the OpenCL devices (dg_devices_list) as tuples; the GIL is
+ * released while the platforms load. */
+static PyObject *mod_devices(PyObject *m, PyObject *unused)
+{
+    (void)m;
+    (void)unused;
+    dg_device_desc *d = NULL;
+    int n = 0;
+    dg_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = dg_devices_list(NULL, &d, &n);
+    Py_END_ALLOW_THREADS
+    if (st < 0)
+        return raise_status(st, NULL);
+    PyObject *l = PyList_New(n);
+    for (int i = 0; l && i < n; i++) {
+        PyObject *x = Py_BuildValue(
+            "(iisssssiiiiKKI)", d[i].platform, d[i].device,
+            d[i].platform_name, d[i].name, d[i].is_gpu ? "gpu" : d[i].is_cpu
+                                                                  ? "cpu"
+                                                                  : "other",
+            d[i].version, d[i].driver, d[i].has_fp64, d[i].available,
+            d[i].is_gpu, d[i].is_cpu, (unsigned long long)d[i].global_mem,
+            (unsigned long long)d[i].max_alloc, d[i].compute_units);
+        if (!x) {
+            Py_CLEAR(l);
+            break;
+        }
+        PyList_SetItem(l, i, x);
+    }
+    free(d);
+    return l;
+}
+
 /* enum_names(kind): the library's names of "tide" types, "label_errors"
  * kinds, "coco_stats", "crop_outcomes" or "voc" protocols. */
 static PyObject *mod_enum_names(PyObject *m, PyObject *args)
@@ -2059,6 +2096,7 @@ static PyObject *mod_enum_names(PyObject *m, PyObject *args)
 }
 
 static PyMethodDef module_methods[] = {
+    {"devices", mod_devices, METH_NOARGS, NULL},
     {"parse_iou", mod_parse_iou, METH_VARARGS, NULL},
     {"enum_names", mod_enum_names, METH_VARARGS, NULL},
     {"status_names", mod_status_names, METH_NOARGS, NULL},

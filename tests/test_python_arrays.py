@@ -171,10 +171,12 @@ def test_forms(ck, g, d):
         ck.array_eq(r.stats, ref.stats, "box format " + fmt)
     # __array__ objects and the other key names.
     r = detgrid.evaluate(
-        {"image_ids": Tensor(t["image_id"]), "labels": Tensor(t["category_id"]),
+        {"image_ids": Tensor(t["image_id"]),
+         "labels": Tensor(t["category_id"]),
          "boxes": Tensor(t["bbox"]), "iscrowd": Tensor(t["iscrowd"]),
          "area": Tensor(t["area"])},
-        {"image_ids": Tensor(p["image_id"]), "labels": Tensor(p["category_id"]),
+        {"image_ids": Tensor(p["image_id"]),
+         "labels": Tensor(p["category_id"]),
          "boxes": Tensor(p["bbox"]), "scores": Tensor(p["score"])},
         image_ids=imgs)
     ck.array_eq(r.stats, base.stats, "__array__ objects")

@@ -165,6 +165,8 @@ def test_queries(ck, p, e):
     ]
     for args, fn in cases:
         same_as_cli(ck, args, fn(), " ".join(args[:1] + args[2:]))
+    # devices prints a bare list.
+    ck.eq(detgrid.devices(), run(["devices", "--json"]).json(), "devices")
     # check exits 1 when a target is missed; its JSON is the same.
     r = run(["check", p, "--json"], rc=None)
     ck.ok(r.rc in (0, 1), "check ran")

@@ -418,8 +418,8 @@ static dg_status resolve_categories(gp_state *s, const dg_coco_params *pa)
         for (uint32_t c = 0; c < C; c++) {
             int64_t id = dg_project_class_id(p, c);
             uint32_t o = pass ? s->pos_off[c] : 0;
-            for (size_t i = lower_bound(byid, n, id); i < n && byid[i].id == id;
-                 i++) {
+            size_t i = lower_bound(byid, n, id);
+            for (; i < n && byid[i].id == id; i++) {
                 if (pass) {
                     s->pos[o++] = byid[i].idx;
                     if (s->use_cats && r->cat_class[byid[i].idx] == NONE)
@@ -492,7 +492,7 @@ static dg_status resolve_images(gp_state *s, const dg_coco_params *pa)
     return DG_OK;
 }
 
-/* ---- step 2: the groups -------------------------------------------------- */
+/* ---- step 2: the groups ------------------------------------------------- */
 
 typedef struct entry {
     uint32_t key;   /* position in the category list */
@@ -694,7 +694,7 @@ static dg_status build_groups(gp_state *s)
     return DG_OK;
 }
 
-/* ---- step 3: matching ---------------------------------------------------- */
+/* ---- step 3: matching --------------------------------------------------- */
 
 /* Views of groups [q0, q1) for area range a (offsets into goff/doff,
  * chunk-relative, are the caller's). */
@@ -855,7 +855,7 @@ static dg_status match_all(gp_state *s)
     return DG_OK;
 }
 
-/* ---- step 4: accumulation ------------------------------------------------ */
+/* ---- step 4: accumulation ----------------------------------------------- */
 
 /* np.searchsorted(a, v, side='left'), NaN sorting last as numpy puts it. */
 static size_t search_left(const double *a, size_t n, double v)
@@ -1013,7 +1013,7 @@ static dg_status accumulate(gp_state *s)
     return DG_OK;
 }
 
-/* ---- step 5: summaries ---------------------------------------------------- */
+/* ---- step 5: summaries -------------------------------------------------- */
 
 /* Indices i < n of lbl equal to want (area labels) into out; the count. */
 static uint32_t find_labels(const char *const *lbl, uint32_t n,
@@ -1152,7 +1152,7 @@ static dg_status summarize_params(gp_state *s, const dg_coco_params *pa)
     return DG_OK;
 }
 
-/* ---- the driver ------------------------------------------------------------ */
+/* ---- the driver --------------------------------------------------------- */
 
 static void gp_release(gp_state *s)
 {

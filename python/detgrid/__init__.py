@@ -30,13 +30,14 @@ from ._errors import (Error, ExistsError, FileError, FormatError,
 from .coco import COCO
 from .cocoeval import COCOeval, Params
 from .arrays import EvalResult, Evaluator, evaluate
-from .project import DetgridWarning, Project
+from .project import DetgridWarning, Project, devices
 
 __version__ = _detgrid.version
 
 __all__ = [
     "COCO", "COCOeval", "Params", "Project", "evaluate", "Evaluator",
-    "EvalResult", "DetgridWarning", "Error", "ExistsError", "FileError", "FormatError",
+    "EvalResult", "DetgridWarning", "devices", "Error", "ExistsError", "FileError",
+    "FormatError",
     "InvalidArgumentError", "MismatchError", "NoDeviceError",
     "NotFoundError", "OpenCLError", "OutOfMemoryError", "RangeError",
     "StaleError", "VersionError", "__version__",

@@ -110,6 +110,23 @@ def _same_params(a, b):
                                                 db["cat_ids"])
 
 
+def _copy_params(p):
+    """copy.deepcopy(p), as pycocotools keeps _paramsEval, without
+    deep-copying the thousands of immutable ids in it: lists and arrays
+    are copied, their numbers shared."""
+    q = copy.copy(p)
+    for k, v in vars(p).items():
+        if isinstance(v, np.ndarray):
+            setattr(q, k, v.copy())
+        elif isinstance(v, list):
+            setattr(q, k, [list(x) if isinstance(x, list) else
+                           x.copy() if isinstance(x, np.ndarray) else x
+                           for x in v])
+        elif not isinstance(v, (int, float, str, type(None))):
+            setattr(q, k, copy.deepcopy(v))
+    return q
+
+
 class COCOeval:
     """pycocotools.cocoeval.COCOeval for boxes."""
 
@@ -176,7 +193,7 @@ class COCOeval:
         p.maxDets = sorted(p.maxDets)
         self.params = p
         self._result = self._run(p)
-        self._paramsEval = copy.deepcopy(self.params)
+        self._paramsEval = _copy_params(self.params)
         print("DONE (t={:0.2f}s).".format(time.time() - tic))
 
     def accumulate(self, p=None):

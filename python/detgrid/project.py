@@ -102,6 +102,20 @@ def box(b):
     return [num(x) for x in b]
 
 
+def devices():
+    """``detgrid devices --json``: the OpenCL devices, with the selector
+    ("P.D") that set_device takes."""
+    out = []
+    for (pl, dv, pname, name, kind, version, driver, fp64, avail, _, _,
+         mem, alloc, cu) in _detgrid.devices():
+        out.append({"selector": "%d.%d" % (pl, dv), "platform": pname,
+                    "name": name, "type": kind, "version": version,
+                    "driver": driver, "fp64": bool(fp64),
+                    "usable": bool(fp64 and avail), "global_mem": mem,
+                    "max_alloc": alloc, "compute_units": cu})
+    return out
+
+
 class Project:
     """A detgrid project: ``Project(path)`` opens a file, ``Project()``
     starts an empty one in memory."""
@@ -147,7 +161,7 @@ class Project:
         processor)."""
         self._p.set_threads(int(n))
 
-    # ---- what it holds ------------------------------------------------------
+    # ---- what it holds ----------------------------------------------------
 
     @property
     def classes(self):
@@ -218,7 +232,7 @@ class Project:
     def set_defaults(self, conf, iou):
         self._p.set_defaults(float(conf), float(iou))
 
-    # ---- changing it ----------------------------------------------------------
+    # ---- changing it ------------------------------------------------------
 
     def import_coco(self, gt=None, dt=None, name=None, replace=False):
         """COCO instances (gt, into an empty project) and/or results (dt,
@@ -330,7 +344,7 @@ class Project:
         r.restrict(None if segment in (None, "all") else segment)
         return r
 
-    # ---- queries over stored results -----------------------------------------
+    # ---- queries over stored results --------------------------------------
 
     def metrics(self, inferences=None, conf=None, iou=None, segment=None):
         """``detgrid metrics --json``: per class TP, FP, FN, precision,
@@ -626,7 +640,7 @@ class Project:
                 "class": None if cls is None else self.classes[k],
                 "sort": sort, "n_frames": len(frames), "frames": out}
 
-    # ---- analyses that read the boxes ------------------------------------------
+    # ---- analyses that read the boxes -------------------------------------
 
     def coco_result(self, inferences=None, exact_iou=False,
                     use_ignore=False, threads=0, params=None):
@@ -793,7 +807,7 @@ class Project:
                 "seconds": num(r["seconds"]), "lists": lists}
 
 
-    # ---- two sets side by side, segments against their targets --------------
+    # ---- two sets side by side, segments against their targets ------------
 
     def compare(self, a, b, segment=None, conf=None, iou=None, conf_a=None,
                 iou_a=None, conf_b=None, iou_b=None, resamples=1000, seed=1,
