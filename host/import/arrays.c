@@ -139,9 +139,16 @@ static dg_status build_boxes(dg_ctx *ctx, const char *src,
                                  labels ? DG_BOXES_LABELS : DG_BOXES_DETS,
                                  a->n ? a->n : 1)) < 0)
         return st;
+    /* Boxes come grouped by image as a rule: the last image found is
+     * tried first. */
+    int64_t last_img = 0;
+    uint32_t f = NONE;
     for (uint64_t i = 0; i < a->n; i++) {
         const double *bb = a->bbox + 4 * i;
-        uint32_t f = lookup(imgs, n_img, a->image_id[i]);
+        if (f == NONE || a->image_id[i] != last_img) {
+            last_img = a->image_id[i];
+            f = lookup(imgs, n_img, last_img);
+        }
         if (f == NONE)
             return rec_fail(ctx, src, arr, i, "image_id", "unknown image %"
                             PRId64, a->image_id[i]);
