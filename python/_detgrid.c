@@ -253,6 +253,59 @@ static PyObject *str_list(const void *obj, uint32_t n,
     return l;
 }
 
+/* ---- device discovery ahead of time ---------------------------------- */
+
+/*
+ * Loading the OpenCL platforms (dg_devices_list, which the engine's "auto"
+ * choice needs once per process) takes tens of milliseconds on one thread.
+ * warm_devices() starts it on a thread of its own while the caller reads
+ * files, which is single-threaded too; every library call waits for it
+ * first (warm_wait, in LOCKED), so nothing else touches OpenCL while the
+ * platforms load, and so does a fork (pthread_atfork), so a child never
+ * inherits a half-loaded OpenCL.
+ */
+static pthread_t warm_th;
+static int warm_state; /* 0 not started, 1 running, 2 done */
+static pthread_mutex_t warm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *warm_main(void *arg)
+{
+    dg_device_desc *d = NULL;
+    int n = 0;
+    (void)arg;
+    if (dg_devices_list(NULL, &d, &n) == DG_OK)
+        free(d);
+    return NULL;
+}
+
+static void warm_wait(void)
+{
+    pthread_mutex_lock(&warm_lock);
+    if (warm_state == 1) {
+        pthread_join(warm_th, NULL);
+        warm_state = 2;
+    }
+    pthread_mutex_unlock(&warm_lock);
+}
+
+static PyObject *mod_warm_devices(PyObject *m, PyObject *unused)
+{
+    (void)m;
+    (void)unused;
+    static int atfork;
+    pthread_mutex_lock(&warm_lock);
+    if (!atfork)
+        atfork = pthread_atfork(warm_wait, NULL, NULL) == 0 ? 1 : -1;
+    if (warm_state == 0)
+        warm_state = atfork > 0 &&
+                             pthread_create(&warm_th, NULL, warm_main,
+                                            NULL) == 0
+                         ? 1
+                         : 2;
+    pthread_mutex_unlock(&warm_lock);
+    Py_RETURN_NONE;
+}
+
 /* ---- Project ------------------------------------------------------------ */
 
 typedef struct {
@@ -266,14 +319,19 @@ typedef struct {
 static PyTypeObject *Project_Type;
 
 /* Holding the project's mutex with the GIL released: the library call. */
-#define LOCKED(self, stmt)                                                   \
+#define LOCKED_WAIT(self, stmt, wait)                                        \
     do {                                                                     \
-        Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&(self)->lock);            \
+        Py_BEGIN_ALLOW_THREADS if (wait) warm_wait();                        \
+        pthread_mutex_lock(&(self)->lock);                                   \
         stmt;                                                                \
         keep_message((self)->ctx);                                           \
         pthread_mutex_unlock(&(self)->lock);                                 \
         Py_END_ALLOW_THREADS                                                 \
     } while (0)
+#define LOCKED(self, stmt) LOCKED_WAIT(self, stmt, 1)
+/* For calls of the import and store layers, which never touch OpenCL: they
+ * run while the platforms load (warm_devices). */
+#define LOCKED_IO(self, stmt) LOCKED_WAIT(self, stmt, 0)
 
 static int project_ready(ProjectObject *self)
 {
@@ -475,7 +533,7 @@ static PyObject *Project_segments(PyObject *o, PyObject *unused)
         const uint32_t *fr;
         uint32_t nf = 0;
         dg_status st;
-        LOCKED(self, st = dg_project_segment_frames(self->ctx, self->p, i,
+        LOCKED_IO(self, st = dg_project_segment_frames(self->ctx, self->p, i,
                                                     &fr, &nf));
         dg_segment_targets t;
         dg_project_segment_targets(self->p, i, &t);
@@ -569,7 +627,7 @@ static PyObject *Project_import_coco(PyObject *o, PyObject *args)
     const char *s = PyBytes_AsString(path);
     dg_status st = DG_OK;
     if (s)
-        LOCKED(self, st = name ? dg_import_coco_dt(self->ctx, self->p, s,
+        LOCKED_IO(self, st = name ? dg_import_coco_dt(self->ctx, self->p, s,
                                                    name, replace)
                                : dg_import_coco_gt(self->ctx, self->p, s));
     Py_DECREF(path);
@@ -659,7 +717,7 @@ static PyObject *Project_import_arrays(PyObject *o, PyObject *args)
                           in_ptr(&b[9])};
     dg_array_categories ca = {(uint32_t)n_cat, in_ptr(&b[10]), cn};
     dg_status st;
-    LOCKED(self, st = name ? dg_import_arrays_dt(self->ctx, self->p, source,
+    LOCKED_IO(self, st = name ? dg_import_arrays_dt(self->ctx, self->p, source,
                                                  &bx, name, replace)
                            : dg_import_arrays_gt(self->ctx, self->p, source,
                                                  &im, &ca, &bx));
@@ -681,7 +739,8 @@ static PyObject *Project_remove_inferences(PyObject *o, PyObject *args)
     if (!PyArg_ParseTuple(args, "s", &name) || !project_ready(self))
         return NULL;
     dg_status st;
-    LOCKED(self, st = dg_project_remove_inferences(self->ctx, self->p, name));
+    LOCKED_IO(self,
+              st = dg_project_remove_inferences(self->ctx, self->p, name));
     return none_or_raise(st);
 }
 
@@ -694,7 +753,7 @@ static PyObject *Project_save(PyObject *o, PyObject *args)
     const char *s = PyBytes_AsString(path);
     dg_status st = DG_OK;
     if (s && project_ready(self))
-        LOCKED(self, st = dg_project_save(self->ctx, self->p, s));
+        LOCKED_IO(self, st = dg_project_save(self->ctx, self->p, s));
     else
         s = NULL;
     Py_DECREF(path);
@@ -710,7 +769,8 @@ static PyObject *Project_set_defaults(PyObject *o, PyObject *args)
     if (!PyArg_ParseTuple(args, "dd", &conf, &iou) || !project_ready(self))
         return NULL;
     dg_status st;
-    LOCKED(self, st = dg_project_set_defaults(self->ctx, self->p, conf, iou));
+    LOCKED_IO(self,
+              st = dg_project_set_defaults(self->ctx, self->p, conf, iou));
     return none_or_raise(st);
 }
 
@@ -982,7 +1042,7 @@ static PyObject *Project_results(PyObject *o, PyObject *args)
         return NULL;
     dg_results *r = NULL;
     dg_status st;
-    LOCKED(self, st = dg_results_load(self->ctx, self->p, name, &r));
+    LOCKED_IO(self, st = dg_results_load(self->ctx, self->p, name, &r));
     if (st < 0)
         return raise_locked(st);
     ResultsObject *ro = PyObject_New(ResultsObject, Results_Type);
@@ -2037,6 +2097,7 @@ static PyObject *mod_devices(PyObject *m, PyObject *unused)
     int n = 0;
     dg_status st;
     Py_BEGIN_ALLOW_THREADS
+    warm_wait();
     st = dg_devices_list(NULL, &d, &n);
     Py_END_ALLOW_THREADS
     if (st < 0)
@@ -2097,6 +2158,7 @@ static PyObject *mod_enum_names(PyObject *m, PyObject *args)
 
 static PyMethodDef module_methods[] = {
     {"devices", mod_devices, METH_NOARGS, NULL},
+    {"warm_devices", mod_warm_devices, METH_NOARGS, NULL},
     {"parse_iou", mod_parse_iou, METH_VARARGS, NULL},
     {"enum_names", mod_enum_names, METH_VARARGS, NULL},
     {"status_names", mod_status_names, METH_NOARGS, NULL},

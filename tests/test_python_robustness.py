@@ -12,7 +12,8 @@
   (c) threads: two projects evaluated on two threads give the results of
       one after the other; one project shared by threads gives the same
       answers; a long call lets another Python thread run (the GIL is
-      released).
+      released); a forked child evaluates (device discovery ahead of time
+      never leaves it a half-loaded OpenCL).
 """
 
 import contextlib
@@ -374,12 +375,48 @@ def test_threads(ck, d):
     B.close()
 
 
+FORK_SCRIPT = r"""
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+import detgrid
+t = {"image_id": [1, 2], "category_id": [1, 1],
+     "bbox": [[0, 0, 10, 10], [1, 1, 4, 4]]}
+p = {"image_id": [1, 2], "category_id": [1, 1],
+     "bbox": [[0, 0, 10, 10], [1, 1, 4, 4]], "score": [0.9, 0.8]}
+detgrid._detgrid.warm_devices()    # the platforms start loading ...
+pid = os.fork()                    # ... and the fork comes at once
+if pid == 0:
+    r = detgrid.evaluate(t, p)
+    os._exit(0 if abs(r.stats[0] - 1.0) < 1e-12 else 3)
+_, status = os.waitpid(pid, 0)
+r = detgrid.evaluate(t, p)
+sys.exit(status >> 8 or (0 if abs(r.stats[0] - 1.0) < 1e-12 else 4))
+"""
+
+
+def test_fork(ck, d):
+    """Loading the OpenCL platforms ahead (warm_devices) cannot leave a
+    forked child with a half-loaded OpenCL: a fork waits for it, and both
+    processes evaluate afterwards."""
+    import subprocess
+    path = os.path.join(d, "fork.py")
+    with open(path, "w") as f:
+        f.write(FORK_SCRIPT)
+    pkg = os.path.dirname(os.path.dirname(detgrid.__file__))
+    for _ in range(3):
+        r = subprocess.run([sys.executable, path, pkg], capture_output=True,
+                           text=True, timeout=300)
+        ck.eq(r.returncode, 0, "fork while the platforms load: %s" %
+              r.stderr[-2000:])
+
+
 def main():
     ck = Checker("test_python_robustness")
     with TempDir("dg-py-robust-") as d:
         test_catalogue(ck, d)
         test_leaks(ck, d)
         test_threads(ck, d)
+        test_fork(ck, d)
     ck.done()
 
 

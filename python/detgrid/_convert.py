@@ -7,6 +7,7 @@ works.
 """
 
 import math
+import os
 
 import numpy as np
 
@@ -139,3 +140,12 @@ def import_detections(proj, name, cols, source="results", replace=False):
                        i64(cols["category_id"]), boxes(cols["bbox"], n),
                        f64(cols["score"]), None, None, None, None, None,
                        None, None, None)
+
+
+def warm_devices():
+    """Starts loading the OpenCL platforms on a thread of the extension's
+    own (once per process), so that it overlaps reading the input; the
+    first evaluation waits for it. Not when DETGRID_DEVICE asks for the
+    reference path, which needs no platform."""
+    if not (os.environ.get("DETGRID_DEVICE") or "").startswith("ref"):
+        _detgrid.warm_devices()

@@ -151,6 +151,8 @@ def evaluate(targets, preds, *, box_format="xywh", categories=None,
     useCats, ... as pycocotools names them). device: "auto", "gpu", "cpu",
     "ref".
     """
+    if device is None or not device.startswith("ref"):
+        _convert.warm_devices()
     gt = _columns(targets, "targets", True, box_format)
     dt = _columns(preds, "preds", False, box_format)
     if image_ids is None:

@@ -57,6 +57,7 @@ class COCO:
         if annotation_file is None:
             self._dataset = {}
             return
+        _convert.warm_devices()
         if isinstance(annotation_file, dict):
             self._dataset = annotation_file
             self._proj = _convert.project_from_dataset(annotation_file)
