@@ -36,9 +36,8 @@ __version__ = _detgrid.version
 
 __all__ = [
     "COCO", "COCOeval", "Params", "Project", "evaluate", "Evaluator",
-    "EvalResult", "DetgridWarning", "devices", "Error", "ExistsError", "FileError",
-    "FormatError",
-    "InvalidArgumentError", "MismatchError", "NoDeviceError",
-    "NotFoundError", "OpenCLError", "OutOfMemoryError", "RangeError",
-    "StaleError", "VersionError", "__version__",
+    "EvalResult", "DetgridWarning", "devices", "Error", "ExistsError",
+    "FileError", "FormatError", "InvalidArgumentError", "MismatchError",
+    "NoDeviceError", "NotFoundError", "OpenCLError", "OutOfMemoryError",
+    "RangeError", "StaleError", "VersionError", "__version__",
 ]
