@@ -628,8 +628,9 @@ static PyObject *Project_import_coco(PyObject *o, PyObject *args)
     dg_status st = DG_OK;
     if (s)
         LOCKED_IO(self, st = name ? dg_import_coco_dt(self->ctx, self->p, s,
-                                                   name, replace)
-                               : dg_import_coco_gt(self->ctx, self->p, s));
+                                                   name, replace, NULL)
+                               : dg_import_coco_gt(self->ctx, self->p, s,
+                                                   NULL));
     Py_DECREF(path);
     if (!s)
         return NULL;
@@ -1127,6 +1128,34 @@ static PyObject *Results_sweep(PyObject *o, PyObject *args)
     return filled(st, pts, (size_t)n * sizeof(*pts));
 }
 
+/* sweep_micro(t): (every class pooled: the sweep points buffer, n_gt). */
+static PyObject *Results_sweep_micro(PyObject *o, PyObject *args)
+{
+    ResultsObject *ro = (ResultsObject *)o;
+    int t;
+    if (!PyArg_ParseTuple(args, "i", &t) || !results_ready(ro))
+        return NULL;
+    dg_sweep_point *pts = NULL;
+    uint64_t n = 0, n_gt = 0;
+    dg_status st;
+    RES_LOCKED(ro, st = dg_results_sweep_micro(ro->proj->ctx, ro->r, t, &pts,
+                                               &n, &n_gt));
+    PyObject *b = filled(st, pts, (size_t)n * sizeof(*pts));
+    return b ? Py_BuildValue("(NK)", b, (unsigned long long)n_gt) : NULL;
+}
+
+/* score_range(): the least and greatest score (NaN, NaN: none). */
+static PyObject *Results_score_range(PyObject *o, PyObject *args)
+{
+    ResultsObject *ro = (ResultsObject *)o;
+    (void)args;
+    if (!results_ready(ro))
+        return NULL;
+    double lo, hi;
+    dg_results_score_range(ro->r, &lo, &hi);
+    return Py_BuildValue("(dd)", lo, hi);
+}
+
 /* confusion(conf, t): ((K+1)^2 uint64 buffer, n_ignored). */
 static PyObject *Results_confusion(PyObject *o, PyObject *args)
 {
@@ -1212,10 +1241,11 @@ static PyObject *Results_examples(PyObject *o, PyObject *args)
     for (size_t i = 0; i < n; i++) {
         const dg_example *x = &v[i];
         PyObject *it = Py_BuildValue(
-            "(IsiLNiLNddd)", x->frame, x->frame_id, x->gt_class,
+            "(IsiLNiLNdddLid)", x->frame, x->frame_id, x->gt_class,
             (long long)x->gt_index, box4(x->gt_box), x->pred_class,
             (long long)x->det_index, box4(x->det_box), x->score, x->iou,
-            x->area);
+            x->area, (long long)x->near_index, (int)x->near_class,
+            x->near_score);
         if (!it)
             goto out;
         PyList_SetItem(l, (Py_ssize_t)i, it);
@@ -1467,6 +1497,64 @@ static PyObject *Results_churn(PyObject *o, PyObject *args)
                          (unsigned long long)na, (unsigned long long)nb, l);
 }
 
+/*
+ * What a pattern fails at (dg_pattern_explain) as ([(class, errors,
+ * chances, errors_all, chances_all, lift, z)], [(type name, count,
+ * count_all)] in dg_explain_tide_order's order, (counts of every type),
+ * (overall counts), [representative frames]).
+ */
+static PyObject *explain_tuple(const dg_pattern_explain *e)
+{
+    PyObject *cls = PyList_New(0), *types = PyList_New(0);
+    PyObject *reps = PyList_New(0);
+    PyObject *tide = PyTuple_New(DG_TIDE_N), *all = PyTuple_New(DG_TIDE_N);
+    int ok = cls && types && reps && tide && all;
+    for (int i = 0; ok && i < DG_EXPLAIN_CLASSES; i++) {
+        const dg_class_lift *l = &e->cls[i];
+        if (l->cls == UINT32_MAX)
+            break;
+        PyObject *x = Py_BuildValue(
+            "(IKKKKdd)", l->cls, (unsigned long long)l->errors,
+            (unsigned long long)l->chances, (unsigned long long)l->errors_all,
+            (unsigned long long)l->chances_all, l->lift, l->z);
+        ok = x && PyList_Append(cls, x) == 0;
+        Py_XDECREF(x);
+    }
+    dg_tide_type order[DG_TIDE_N];
+    int n = dg_explain_tide_order(e, order);
+    for (int i = 0; ok && i < n; i++) {
+        PyObject *x = Py_BuildValue("(sKK)", dg_tide_type_name(order[i]),
+                                    (unsigned long long)e->tide[order[i]],
+                                    (unsigned long long)e->tide_all[order[i]]);
+        ok = x && PyList_Append(types, x) == 0;
+        Py_XDECREF(x);
+    }
+    for (int i = 0; ok && i < DG_TIDE_N; i++) {
+        PyObject *x = PyLong_FromUnsignedLongLong(e->tide[i]);
+        PyObject *y = PyLong_FromUnsignedLongLong(e->tide_all[i]);
+        ok = x && y;
+        if (x)
+            PyTuple_SetItem(tide, i, x);
+        if (y)
+            PyTuple_SetItem(all, i, y);
+    }
+    for (int i = 0; ok && i < DG_EXPLAIN_FRAMES; i++) {
+        if (e->rep_frame[i] == UINT32_MAX)
+            break;
+        PyObject *x = PyLong_FromUnsignedLong(e->rep_frame[i]);
+        ok = x && PyList_Append(reps, x) == 0;
+        Py_XDECREF(x);
+    }
+    if (ok)
+        return Py_BuildValue("(NNNNN)", cls, types, tide, all, reps);
+    Py_XDECREF(cls);
+    Py_XDECREF(types);
+    Py_XDECREF(reps);
+    Py_XDECREF(tide);
+    Py_XDECREF(all);
+    return NULL;
+}
+
 /* embeddings(model, crops, conf, t, only, layout, cluster, k, seed): the
  * analysis of `detgrid embeddings` as a dict (points as tuples, clusters
  * as tuples). */
@@ -1526,54 +1614,57 @@ static PyObject *Results_embeddings(PyObject *o, PyObject *args)
     if (pts && res.clusters && (cl = PyList_New(res.k))) {
         for (uint32_t c = 0; c < res.k; c++) {
             const dg_pattern_cluster *q = &res.clusters[c];
-            PyObject *tops = PyList_New(0), *reps = PyList_New(0);
-            for (int i = 0; tops && reps && i < 3 &&
-                            q->top_class[i] != UINT32_MAX;
-                 i++) {
-                PyObject *e = Py_BuildValue(
-                    "(IK)", q->top_class[i],
-                    (unsigned long long)q->top_count[i]);
-                if (!e || PyList_Append(tops, e) < 0)
-                    Py_CLEAR(tops);
-                Py_XDECREF(e);
-            }
-            for (int i = 0; tops && reps && i < 5 &&
-                            q->rep_frame[i] != UINT32_MAX;
-                 i++) {
-                PyObject *e = PyLong_FromUnsignedLong(q->rep_frame[i]);
-                if (!e || PyList_Append(reps, e) < 0)
-                    Py_CLEAR(reps);
-                Py_XDECREF(e);
-            }
-            PyObject *x = tops && reps
-                              ? Py_BuildValue(
-                                    "(IKKKKNdddddNN)", q->id,
-                                    (unsigned long long)q->size,
-                                    (unsigned long long)q->counts.tp,
-                                    (unsigned long long)q->counts.fp,
-                                    (unsigned long long)q->counts.fn,
-                                    prf_tuple(q->prf), q->deficit,
-                                    q->fp_share, q->fn_share, q->z, 0.0,
-                                    tops, reps)
-                              : NULL;
+            PyObject *ex = explain_tuple(&q->explain);
+            PyObject *x = ex ? Py_BuildValue("(IKKKKNddddddN)", q->id,
+                                             (unsigned long long)q->size,
+                                             (unsigned long long)q->counts.tp,
+                                             (unsigned long long)q->counts.fp,
+                                             (unsigned long long)q->counts.fn,
+                                             prf_tuple(q->prf), q->deficit,
+                                             q->fp_share, q->fn_share, q->z,
+                                             q->p, q->q, ex)
+                             : NULL;
             if (!x) {
-                Py_XDECREF(tops);
-                Py_XDECREF(reps);
                 Py_CLEAR(cl);
                 break;
             }
             PyList_SetItem(cl, c, x);
         }
     }
-    if (pts && (!res.clusters || cl))
+    /* How k was chosen: (method, sample, [(k, score)]) or None. */
+    PyObject *kc = NULL;
+    if (pts && res.clusters && res.k_chosen) {
+        const dg_k_choice *c = &res.k_choice;
+        PyObject *sc = PyList_New(0);
+        for (uint32_t k = 1; sc && k <= c->k_max + 1 &&
+                             k <= DG_K_CHOICE_MAX + 1;
+             k++) {
+            if (isnan(c->score[k]))
+                continue;
+            PyObject *e = Py_BuildValue("(Id)", k, c->score[k]);
+            if (!e || PyList_Append(sc, e) < 0)
+                Py_CLEAR(sc);
+            Py_XDECREF(e);
+        }
+        kc = sc ? Py_BuildValue("(sKN)", dg_choose_k_name(c->method),
+                                (unsigned long long)c->sample, sc)
+                : NULL;
+    } else if (pts) {
+        kc = Py_None;
+        Py_INCREF(kc);
+    }
+    if (pts && kc && (!res.clusters || cl))
         ret = Py_BuildValue(
-            "{s:I,s:N,s:(dd),s:I,s:O,s:d,s:d,s:s}", "dim", res.dim, "points",
-            pts, "var", res.var[0], res.var[1], "k", res.k, "clusters",
+            "{s:I,s:N,s:(dd),s:I,s:I,s:N,s:O,s:d,s:d,s:s}", "dim", res.dim,
+            "points", pts, "var", res.var[0], res.var[1], "k", res.k,
+            "k_fit", res.k_fit, "k_choice", kc, "clusters",
             cl ? cl : Py_None, "seconds_projection", res.seconds_projection,
             "seconds_clustering", res.seconds_clustering, "device",
             res.device);
-    else
+    else {
         Py_XDECREF(pts);
+        Py_XDECREF(kc);
+    }
     Py_XDECREF(cl);
     dg_embeddings_result_release(&res);
     return ret;
@@ -1587,6 +1678,8 @@ static PyMethodDef Results_methods[] = {
     {"find_iou", Results_find_iou, METH_VARARGS, NULL},
     {"counts", Results_counts, METH_VARARGS, NULL},
     {"sweep", Results_sweep, METH_VARARGS, NULL},
+    {"sweep_micro", Results_sweep_micro, METH_VARARGS, NULL},
+    {"score_range", Results_score_range, METH_NOARGS, NULL},
     {"confusion", Results_confusion, METH_VARARGS, NULL},
     {"examples", Results_examples, METH_VARARGS, NULL},
     {"frame_counts", Results_frame_counts, METH_VARARGS, NULL},

@@ -83,7 +83,8 @@ int sc_eval(dg_ctx *ctx, dg_project *p, const char *name, uint32_t seg,
                : !isnan(out->t.iou) ? out->t.iou
                                     : in.default_iou;
     dg_results *r;
-    int t, rc = cli_load_results(ctx, p, name, out->iou, &r, &t);
+    int t, rc = cli_load_results(ctx, p, name, out->conf, out->iou, &r,
+                                &t);
     if (rc != EXIT_OK)
         return rc;
     dg_status st;

@@ -125,6 +125,12 @@ static dg_status build_boxes(dg_ctx *ctx, const char *src,
 {
     dg_status st;
     uint64_t zero = 0, first = 0;
+    /* As the COCO importer (docs/IMPORT.md): a detection of a category the
+     * ground truth lacks is skipped, a score outside [0, 1] kept, each
+     * kind reported once. */
+    uint64_t n_unk = 0, first_unk = 0, n_out = 0, first_out = 0;
+    int64_t unk_cat = 0;
+    double out_score = 0.0;
     char b[40];
     /* Labels are a file's "annotations", detections a bare array. */
     const char *arr = labels ? "annotations" : "";
@@ -153,7 +159,7 @@ static dg_status build_boxes(dg_ctx *ctx, const char *src,
             return rec_fail(ctx, src, arr, i, "image_id", "unknown image %"
                             PRId64, a->image_id[i]);
         uint32_t c = lookup(cats, n_cat, a->category_id[i]);
-        if (c == NONE)
+        if (c == NONE && labels)
             return rec_fail(ctx, src, arr, i, "category_id",
                             "unknown category %" PRId64, a->category_id[i]);
         if ((st = check_box(ctx, src, arr, i, bb, &zero, &first)) < 0)
@@ -172,15 +178,33 @@ static dg_status build_boxes(dg_ctx *ctx, const char *src,
                 return rec_fail(ctx, src, "", i, "score",
                                 "not a finite number (%s)",
                                 fmt_num(b, sizeof(b), score));
-            if (score < 0 || score > 1)
-                return rec_fail(ctx, src, "", i, "score",
-                                "out of range [0, 1] (%s)",
-                                fmt_num(b, sizeof(b), score));
+            if (c == NONE) {
+                if (n_unk++ == 0) {
+                    first_unk = i;
+                    unk_cat = a->category_id[i];
+                }
+                continue;
+            }
+            if ((score < 0 || score > 1) && n_out++ == 0) {
+                first_out = i;
+                out_score = score;
+            }
         }
         dg__boxset_push(out, f, c, bb[0], bb[1], bb[2], bb[3], score, area,
                         a->iscrowd ? a->iscrowd[i] : 0,
                         a->ignore ? a->ignore[i] : 0);
     }
+    if (n_unk)
+        dg__warn(ctx, "'%s': [%" PRIu64 "]: field 'category_id': unknown "
+                 "category %" PRId64 ", detection skipped (%" PRIu64
+                 " detection%s in all)", src, first_unk, unk_cat, n_unk,
+                 n_unk == 1 ? "" : "s");
+    if (n_out)
+        dg__warn(ctx, "'%s': [%" PRIu64 "]: field 'score': outside [0, 1] "
+                 "(%s), kept: confidences apply to the raw scores (%" PRIu64
+                 " detection%s in all)", src, first_out,
+                 fmt_num(b, sizeof(b), out_score), n_out,
+                 n_out == 1 ? "" : "s");
     if (zero)
         dg__warn(ctx, "'%s': %s[%" PRIu64 "]: field 'bbox': zero width or "
                  "height (%" PRIu64 " %s%s in all)", src, arr, first, zero,

@@ -36,8 +36,26 @@
 
 #define NONE UINT32_MAX
 
-static const char *const default_lbl[NA] = {"all", "small", "medium",
-                                            "large"};
+/* pycocotools' Params defaults for an iou type: setDetParams (bbox,
+ * segm; faster-coco-eval's boundary too) and setKpParams (keypoints). */
+typedef struct type_defaults {
+    uint32_t A, M;
+    double rng[NA][2];
+    int64_t md[NM];
+    const char *lbl[NA];
+} type_defaults;
+
+static const type_defaults det_defaults = {
+    4, 3, {{0.0, 1e10}, {0.0, 1024.0}, {1024.0, 9216.0}, {9216.0, 1e10}},
+    {1, 10, 100}, {"all", "small", "medium", "large"}};
+static const type_defaults kp_defaults = {
+    3, 1, {{0.0, 1e10}, {1024.0, 9216.0}, {9216.0, 1e10}, {0.0, 0.0}},
+    {20, 0, 0}, {"all", "medium", "large", NULL}};
+
+static const type_defaults *defaults_for(const dg_coco_opts *o)
+{
+    return o->iou_type == DG_COCO_KEYPOINTS ? &kp_defaults : &det_defaults;
+}
 
 /* np.spacing(1): the distance from 1.0 to the next double. */
 #define EPS_1 2.220446049250313080847263336181640625e-16
@@ -46,7 +64,15 @@ typedef struct gp_state {
     dg_ctx *ctx;
     dg_project *p;
     const dg_boxset *gt, *dt;
-    int use_ignore, use_cats, n_threads;
+    int use_ignore, use_cats, n_threads, iou_type;
+    /* Masks and keypoints of the labels and the set (NULL: none). */
+    const dg_shapes *gsh, *dsh;
+    /* Per box of w and g: its index in the set and in the labels. */
+    uint32_t *w_src, *g_src;
+    /* With masks or keypoints: the IoUs of each group, as coco_state's
+     * (coco_impl.h), NULL for boxes. */
+    double *tile;
+    uint64_t *tile_off;
     uint32_t T, R, A, M, K;
     int64_t keep;          /* maxDets[-1] */
     /* Class c's positions in the category list: pos[pos_off[c] ..]. */
@@ -101,6 +127,32 @@ dg_status dg__coco_result_params(dg_ctx *ctx, dg_coco_result *r, uint32_t T,
     r->area_rng = dg__alloc(ctx, A ? (size_t)A : 1, sizeof(*r->area_rng));
     if (!r->iou || !r->rec || !r->max_dets || !r->area_rng)
         return DG_ENOMEM;
+    return DG_OK;
+}
+
+dg_status dg__coco_result_labels(dg_ctx *ctx, dg_coco_result *r,
+                                 const char *const *lbl, uint32_t n_lbl)
+{
+    /* One block: n_area pointers, then the strings they point to. */
+    uint32_t A = r->n_area > 0 ? (uint32_t)r->n_area : 0;
+    size_t bytes = (size_t)(A ? A : 1) * sizeof(char *);
+    for (uint32_t a = 0; a < A && a < n_lbl; a++)
+        bytes += lbl[a] ? strlen(lbl[a]) + 1 : 0;
+    char *blk = dg__alloc(ctx, bytes, 1);
+    if (!blk)
+        return DG_ENOMEM;
+    const char **ptr = (const char **)(void *)blk;
+    char *str = blk + (size_t)(A ? A : 1) * sizeof(char *);
+    for (uint32_t a = 0; a < A; a++) {
+        ptr[a] = NULL;
+        if (a < n_lbl && lbl[a]) {
+            size_t len = strlen(lbl[a]) + 1;
+            memcpy(str, lbl[a], len);
+            ptr[a] = str;
+            str += len;
+        }
+    }
+    r->area_lbl = ptr;
     return DG_OK;
 }
 
@@ -215,6 +267,7 @@ dg_status dg__coco_params_default(dg_ctx *ctx, dg_project *p,
                                   const dg_coco_opts *opts, int *dflt)
 {
     const dg_coco_params *pa = opts->params;
+    const type_defaults *dd = defaults_for(opts);
     dg_status st = DG_OK;
     *dflt = 0;
     if (!pa->use_cats)
@@ -235,27 +288,27 @@ dg_status dg__coco_params_default(dg_ctx *ctx, dg_project *p,
     }
     if (pa->max_dets) {
         int64_t md[NM];
-        if (pa->n_max_dets != NM)
+        if (pa->n_max_dets != dd->M)
             return DG_OK;
-        memcpy(md, pa->max_dets, sizeof(md));
-        qsort(md, NM, sizeof(*md), cmp_i64);
-        for (int m = 0; m < NM; m++)
-            if (md[m] != max_dets[m])
+        memcpy(md, pa->max_dets, dd->M * sizeof(*md));
+        qsort(md, dd->M, sizeof(*md), cmp_i64);
+        for (uint32_t m = 0; m < dd->M; m++)
+            if (md[m] != dd->md[m])
                 return DG_OK;
     }
     if (pa->area_rng) {
-        if (pa->n_area != NA)
+        if (pa->n_area != dd->A)
             return DG_OK;
-        for (int a = 0; a < NA; a++)
-            if (pa->area_rng[2 * a] != area_rng[a][0] ||
-                pa->area_rng[2 * a + 1] != area_rng[a][1])
+        for (uint32_t a = 0; a < dd->A; a++)
+            if (pa->area_rng[2 * a] != dd->rng[a][0] ||
+                pa->area_rng[2 * a + 1] != dd->rng[a][1])
                 return DG_OK;
     }
     if (pa->area_lbl) {
-        if (pa->n_area_lbl != NA)
+        if (pa->n_area_lbl != dd->A)
             return DG_OK;
-        for (int a = 0; a < NA; a++)
-            if (!pa->area_lbl[a] || strcmp(pa->area_lbl[a], default_lbl[a]))
+        for (uint32_t a = 0; a < dd->A; a++)
+            if (!pa->area_lbl[a] || strcmp(pa->area_lbl[a], dd->lbl[a]))
                 return DG_OK;
     }
     int same = 1;
@@ -306,8 +359,9 @@ static dg_status resolve_thresholds(gp_state *s, const dg_coco_opts *o)
     dg_coco_result *r = s->out;
     uint32_t T = pa->iou_thrs ? pa->n_iou : NT;
     uint32_t R = pa->rec_thrs ? pa->n_rec : NR;
-    uint32_t A = pa->area_rng ? pa->n_area : NA;
-    uint32_t M = pa->max_dets ? pa->n_max_dets : NM;
+    const type_defaults *dd = defaults_for(o);
+    uint32_t A = pa->area_rng ? pa->n_area : dd->A;
+    uint32_t M = pa->max_dets ? pa->n_max_dets : dd->M;
     dg_status st;
     if (T > DG_MAX_IOU_THRESHOLDS)
         return dg__fail(ctx, DG_ERANGE, "coco: %" PRIu32 " IoU thresholds; "
@@ -318,8 +372,13 @@ static dg_status resolve_thresholds(gp_state *s, const dg_coco_opts *o)
     if (M == 0)
         return dg__fail(ctx, DG_EINVAL, "coco: params: maxDets is empty "
                         "(pycocotools needs maxDets[-1])");
-    if ((st = dg__coco_result_params(ctx, r, T, R, (int)A, (int)M)) < 0)
+    if ((st = dg__coco_result_params(ctx, r, T, R, (int)A, (int)M)) < 0 ||
+        (st = dg__coco_result_labels(
+             ctx, r, pa->area_lbl ? pa->area_lbl : dd->lbl,
+             pa->area_lbl ? pa->n_area_lbl : dd->A)) < 0)
         return st;
+    r->iou_type = o->iou_type;
+    r->n_stats = o->iou_type == DG_COCO_KEYPOINTS ? 10 : DG_COCO_N_STATS;
     for (uint32_t t = 0; t < T; t++) {
         r->iou[t] = pa->iou_thrs ? pa->iou_thrs[t] : default_iou(o, (int)t);
         if (isnan(r->iou[t]))
@@ -331,15 +390,15 @@ static dg_status resolve_thresholds(gp_state *s, const dg_coco_opts *o)
                                  : dg__np_linspace(0.0, 1.0, NR, (int)i);
     for (uint32_t a = 0; a < A; a++) {
         r->area_rng[a][0] = pa->area_rng ? pa->area_rng[2 * a]
-                                         : area_rng[a][0];
+                                         : dd->rng[a][0];
         r->area_rng[a][1] = pa->area_rng ? pa->area_rng[2 * a + 1]
-                                         : area_rng[a][1];
+                                         : dd->rng[a][1];
     }
     int64_t *md = dg__alloc(ctx, M, sizeof(*md));
     if (!md)
         return DG_ENOMEM;
     for (uint32_t m = 0; m < M; m++)
-        md[m] = pa->max_dets ? pa->max_dets[m] : max_dets[m];
+        md[m] = pa->max_dets ? pa->max_dets[m] : dd->md[m];
     qsort(md, M, sizeof(*md), cmp_i64);
     for (uint32_t m = 0; m < M; m++) {
         if (md[m] < 0 || md[m] > INT_MAX) {
@@ -584,13 +643,24 @@ static dg_status add_group(gp_state *s, uint32_t k)
     return DG_OK;
 }
 
+/* Label j ignored whatever the area range: its ignore flag (with
+ * use_ignore), or for keypoints none marked (as coco_prepare.c). */
+static int label_ignored_always(const gp_state *s, uint64_t j)
+{
+    const dg_boxset *gt = s->gt;
+    if (s->use_ignore && gt->ignore && gt->ignore[j])
+        return 1;
+    return s->iou_type == DG_COCO_KEYPOINTS &&
+           !(s->gsh && s->gsh->num_kp && s->gsh->num_kp[j] > 0);
+}
+
 static int label_ignored(const gp_state *s, uint64_t j, uint32_t a)
 {
     const dg_boxset *gt = s->gt;
     double area = gt->area ? gt->area[j] : gt->w[j] * gt->h[j];
     const double(*rng)[2] = s->out->area_rng;
-    return (s->use_ignore && gt->ignore && gt->ignore[j]) ||
-           area < rng[a][0] || area > rng[a][1];
+    return label_ignored_always(s, j) || area < rng[a][0] ||
+           area > rng[a][1];
 }
 
 static dg_status build_groups(gp_state *s)
@@ -617,6 +687,10 @@ static dg_status build_groups(gp_state *s)
         (st = dg__boxset_reserve(ctx, &s->g, DG_BOXES_LABELS,
                                  ng_all ? ng_all : 1)) < 0)
         return st;
+    s->w_src = dg__alloc(ctx, nd_all ? nd_all : 1, sizeof(*s->w_src));
+    s->g_src = dg__alloc(ctx, ng_all ? ng_all : 1, sizeof(*s->g_src));
+    if (!s->w_src || !s->g_src)
+        return DG_ENOMEM;
     for (uint32_t i = 0; i < s->I && st >= 0; i++) {
         uint32_t f = s->img_frame[i];
         if ((st = frame_entries(s, dt, off_of(dt, f), off_of(dt, f + 1),
@@ -652,6 +726,7 @@ static dg_status build_groups(gp_state *s)
             kept += n_keep;
             for (size_t x = a; x < a + n_keep; x++) {
                 uint64_t d = de.v[x].idx;
+                s->w_src[s->w.n] = (uint32_t)d;
                 dg__boxset_push(&s->w, s->n_grp - 1, 0, dt->x[d], dt->y[d],
                                 dt->w[d], dt->h[d], dt->score[d], 0.0, 0, 0);
             }
@@ -659,6 +734,7 @@ static dg_status build_groups(gp_state *s)
                 gi++;
             for (; gi < ge.n && ge.v[gi].key == k; gi++) {
                 uint64_t l = ge.v[gi].idx;
+                s->g_src[s->g.n] = (uint32_t)l;
                 dg__boxset_push(&s->g, s->n_grp - 1, 0, gt->x[l], gt->y[l],
                                 gt->w[l], gt->h[l], 0.0,
                                 gt->area ? gt->area[l]
@@ -688,13 +764,75 @@ static dg_status build_groups(gp_state *s)
         const double *rng = s->out->area_rng[a];
         for (uint64_t j = 0; j < G; j++)
             s->ign[(size_t)a * G + j] =
-                (uint8_t)((s->use_ignore && s->g.ignore[j]) ||
+                (uint8_t)(label_ignored_always(s, s->g_src[j]) ||
                           s->g.area[j] < rng[0] || s->g.area[j] > rng[1]);
     }
     return DG_OK;
 }
 
 /* ---- step 3: matching --------------------------------------------------- */
+
+/*
+ * Masks, boundaries, keypoints: each group's IoUs, by coco_tiles.c on a
+ * coco_state that sees the groups as the fast path's (image, category)
+ * groups, boxes with their own frames and classes.
+ */
+static dg_status group_tiles(gp_state *s, const dg_coco_opts *opts)
+{
+    if (s->iou_type == DG_COCO_BBOX)
+        return DG_OK;
+    dg_ctx *ctx = s->ctx;
+    uint64_t nw = s->w.n, ng = s->g.n;
+    uint32_t *wf = dg__alloc(ctx, nw ? nw : 1, sizeof(*wf));
+    uint32_t *wc = dg__alloc(ctx, nw ? nw : 1, sizeof(*wc));
+    uint32_t *gf = dg__alloc(ctx, ng ? ng : 1, sizeof(*gf));
+    uint32_t *gc = dg__alloc(ctx, ng ? ng : 1, sizeof(*gc));
+    dg_status st = DG_ENOMEM;
+    if (!wf || !wc || !gf || !gc)
+        goto out;
+    for (uint64_t i = 0; i < nw; i++) {
+        wf[i] = s->dt->frame[s->w_src[i]];
+        wc[i] = s->dt->cls[s->w_src[i]];
+    }
+    for (uint64_t i = 0; i < ng; i++) {
+        gf[i] = s->gt->frame[s->g_src[i]];
+        gc[i] = s->gt->cls[s->g_src[i]];
+    }
+    coco_state c;
+    memset(&c, 0, sizeof(c));
+    c.ctx = ctx;
+    c.p = s->p;
+    c.gt = s->gt;
+    c.iou_type = s->iou_type;
+    c.gsh = s->gsh;
+    c.dsh = s->dsh;
+    c.w = s->w;
+    c.w.frame = wf;
+    c.w.cls = wc;
+    c.g = s->g;
+    c.g.frame = gf;
+    c.g.cls = gc;
+    c.n_pf = s->n_grp;
+    c.pf_doff = s->gdoff;
+    c.pf_goff = s->ggoff;
+    c.w_src = s->w_src;
+    c.g_src = s->g_src;
+    c.n_threads = s->n_threads;
+    c.engine = s->engine;
+    pthread_mutex_init(&c.lock, NULL);
+    atomic_init(&c.next_job, 0);
+    atomic_init(&c.failed, 0);
+    st = dg__coco_tiles(&c, opts);
+    pthread_mutex_destroy(&c.lock);
+    s->tile = c.tile;
+    s->tile_off = c.tile_off;
+out:
+    free(wf);
+    free(wc);
+    free(gf);
+    free(gc);
+    return st;
+}
 
 /* Views of groups [q0, q1) for area range a (offsets into goff/doff,
  * chunk-relative, are the caller's). */
@@ -753,8 +891,9 @@ static dg_status match_chunk_all(gp_state *s, dg_ctx *ctx,
         dg_boxset g, d;
         views(s, c->q0, c->q1, a, goff, doff, &g, &d);
         dg_match_input in = {c->q1 - c->q0, 1, &g, &d, (int)s->T,
-                             s->out->iou};
-        dg_match_output mo = {status, matched};
+                             s->out->iou, s->tile,
+                             s->tile ? s->tile_off + c->q0 : NULL};
+        dg_match_output mo = {status, matched, NULL, NULL, 0};
         dg_status st = dg__engine_match(s->engine, ctx, &in, &mo);
         if (st < 0)
             return st;
@@ -764,7 +903,10 @@ static dg_status match_chunk_all(gp_state *s, dg_ctx *ctx,
             const uint8_t *src = status + (size_t)t * nd;
             for (uint64_t i = 0; i < nd; i++) {
                 uint8_t v = src[i];
-                double da = d.w[i] * d.h[i];
+                /* Masks and keypoints: loadRes's area, as coco.c. */
+                double da = s->dsh && s->dsh->area
+                                ? s->dsh->area[s->w_src[d0 + i]]
+                                : d.w[i] * d.h[i];
                 /* An unmatched detection outside the range is ignored. */
                 if (v == DG_FP && (da < rng[0] || da > rng[1]))
                     v = DG_IGN;
@@ -1075,8 +1217,10 @@ static dg_status summarize_params(gp_state *s, const dg_coco_params *pa)
 {
     dg_ctx *ctx = s->ctx;
     dg_coco_result *r = s->out;
-    const char *const *lbl = pa->area_lbl ? pa->area_lbl : default_lbl;
-    uint32_t n_lbl = pa->area_lbl ? pa->n_area_lbl : NA;
+    int kp = s->iou_type == DG_COCO_KEYPOINTS;
+    const type_defaults *dd = kp ? &kp_defaults : &det_defaults;
+    const char *const *lbl = pa->area_lbl ? pa->area_lbl : dd->lbl;
+    uint32_t n_lbl = pa->area_lbl ? pa->n_area_lbl : dd->A;
     size_t big = (size_t)(s->T ? s->T : 1) * (s->R ? s->R : 1) *
                  (s->K ? s->K : 1) * (s->A ? s->A : 1) * (s->M ? s->M : 1);
     double *buf = dg__alloc(ctx, big, sizeof(*buf));
@@ -1102,14 +1246,30 @@ static dg_status summarize_params(gp_state *s, const dg_coco_params *pa)
         {1, NAN, 0, -1}, {1, 0.5, 0, 2}, {1, 0.75, 0, 2}, {1, NAN, 1, 2},
         {1, NAN, 2, 2},  {1, NAN, 3, 2}, {0, NAN, 0, 0},  {0, NAN, 0, 1},
         {0, NAN, 0, 2},  {0, NAN, 1, 2}, {0, NAN, 2, 2},  {0, NAN, 3, 2}};
-    for (int i = 0; i < DG_COCO_N_STATS; i++) {
+    /* _summarizeKps: maxDets 20 throughout; areas all, medium, large. */
+    static const struct {
+        int ap;
+        double thr;
+        const char *area;
+    } kp_line[10] = {
+        {1, NAN, "all"},    {1, 0.5, "all"}, {1, 0.75, "all"},
+        {1, NAN, "medium"}, {1, NAN, "large"}, {0, NAN, "all"},
+        {0, 0.5, "all"},    {0, 0.75, "all"}, {0, NAN, "medium"},
+        {0, NAN, "large"}};
+    for (int i = 0; kp && i < DG_COCO_N_STATS; i++)
+        r->stats[i] = i < 10 ? summarize_one(s, lbl, n_lbl, kp_line[i].ap,
+                                             kp_line[i].thr, kp_line[i].area,
+                                             20, buf, ai, mi)
+                             : 0.0;
+    for (int i = 0; !kp && i < DG_COCO_N_STATS; i++) {
         if (line[i].m >= (int)s->M) {
             r->stats[i] = NAN; /* maxDets[2] of a shorter list */
             continue;
         }
         int64_t md = line[i].m < 0 ? 100 : r->max_dets[line[i].m];
         r->stats[i] = summarize_one(s, lbl, n_lbl, line[i].ap, line[i].thr,
-                                    default_lbl[line[i].area], md, buf, ai,
+                                    det_defaults.lbl[line[i].area], md, buf,
+                                    ai,
                                     mi);
     }
     /* Per category, at the first area range and the last maxDets. */
@@ -1169,6 +1329,10 @@ static void gp_release(gp_state *s)
     free(s->npig);
     free(s->kq_off);
     free(s->kq);
+    free(s->w_src);
+    free(s->g_src);
+    free(s->tile);
+    free(s->tile_off);
     if (s->engine)
         dg__engine_close(s->engine);
     pthread_mutex_destroy(&s->lock);
@@ -1193,6 +1357,7 @@ dg_status dg__coco_evaluate_params(dg_ctx *ctx, dg_project *p, uint32_t which,
     s.out = out;
     s.use_cats = pa->use_cats != 0;
     s.use_ignore = opts->use_ignore;
+    s.iou_type = opts->iou_type;
     s.n_threads = opts->n_threads > 0 ? opts->n_threads
                                       : (int)dg__cpu_count();
     if (s.n_threads > MAX_THREADS)
@@ -1200,7 +1365,9 @@ dg_status dg__coco_evaluate_params(dg_ctx *ctx, dg_project *p, uint32_t which,
 
     t0 = dg__now();
     if ((st = dg__project_labels(ctx, p, &s.gt)) < 0 ||
-        (st = dg__project_inferences(ctx, p, which, &s.dt)) < 0)
+        (st = dg__project_inferences(ctx, p, which, &s.dt)) < 0 ||
+        (st = dg__project_label_shapes(ctx, p, &s.gsh)) < 0 ||
+        (st = dg__project_inference_shapes(ctx, p, which, &s.dsh)) < 0)
         goto out;
     out->timing.load_s = dg__now() - t0;
     for (uint64_t d = 0; d < s.dt->n; d++)
@@ -1224,7 +1391,7 @@ dg_status dg__coco_evaluate_params(dg_ctx *ctx, dg_project *p, uint32_t which,
 
     t0 = dg__now();
     if ((st = dg__engine_open(ctx, &s.engine)) < 0 ||
-        (st = match_all(&s)) < 0)
+        (st = group_tiles(&s, opts)) < 0 || (st = match_all(&s)) < 0)
         goto out;
     snprintf(out->device, sizeof(out->device), "%s",
              dg__engine_on_device(s.engine) ? dg__engine_desc(s.engine)

@@ -20,20 +20,41 @@ extern "C" {
 #endif
 
 /*
+ * Options of the COCO importers. By default they accept what pycocotools
+ * accepts, each kind of departure from the format's intent reported once
+ * as a warning (docs/IMPORT.md): string image ids, detections of
+ * categories the ground truth lacks (skipped), scores outside [0, 1],
+ * repeated or missing category names.
+ */
+typedef struct dg_coco_import_opts {
+    /* Refuse those inputs instead, with the record named (pipelines that
+     * want a file to be exactly right). */
+    int strict;
+} dg_coco_import_opts;
+
+/* The defaults: strict off. */
+void dg_coco_import_opts_init(dg_coco_import_opts *o);
+
+/*
  * Fills an empty project from a COCO instances file: categories become
  * classes (kept in the file's order, with their ids), images become frames
- * (sorted by image id, as pycocotools orders them), annotations become
- * labels. DG_EINVAL if p already has classes or frames.
+ * (sorted by image id, as pycocotools orders them; a string id becomes
+ * the frame id), annotations become labels. DG_EINVAL if p already has
+ * classes or frames. opts NULL means the defaults.
  */
-dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path);
+dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path,
+                            const dg_coco_import_opts *opts);
 
 /*
  * Adds a COCO results file ([{image_id, category_id, bbox, score}, ...]) to
  * p as the inference set name. DG_EEXIST if the name is taken, unless
- * replace is non-zero.
+ * replace is non-zero. A numeric image_id is looked up among the frames'
+ * numeric ids, a string one among the ids of frames without one. opts
+ * NULL means the defaults.
  */
 dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
-                            const char *name, int replace);
+                            const char *name, int replace,
+                            const dg_coco_import_opts *opts);
 
 /*
  * Boxes given as arrays, for programs that hold them in memory (the
@@ -49,7 +70,7 @@ typedef struct dg_array_boxes {
     const int64_t *image_id;    /* n COCO image ids */
     const int64_t *category_id; /* n COCO category ids */
     const double *bbox;         /* n x 4: x, y, width, height in pixels */
-    const double *score;        /* detections: n, in [0, 1] */
+    const double *score;        /* detections: n, finite */
     const double *area;         /* labels: n, or NULL for width * height */
     const uint8_t *iscrowd;     /* labels: n of 0 or 1, or NULL (0) */
     const uint8_t *ignore;      /* labels: n of 0 or 1, or NULL (0) */
@@ -87,8 +108,9 @@ dg_status dg_import_arrays_gt(dg_ctx *ctx, dg_project *p, const char *source,
 /*
  * Adds detections to p as inference set name, as dg_import_coco_dt()
  * does: every image id must be one of p's frames (by its COCO image id)
- * and every category id one of its classes; scores in [0, 1]. DG_EEXIST
- * if the name is taken, unless replace is non-zero.
+ * and every score finite; a detection of a category p lacks is skipped
+ * and a score outside [0, 1] kept, each kind with one warning, as from a
+ * file. DG_EEXIST if the name is taken, unless replace is non-zero.
  */
 dg_status dg_import_arrays_dt(dg_ctx *ctx, dg_project *p, const char *source,
                               const dg_array_boxes *dets, const char *name,

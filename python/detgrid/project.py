@@ -409,46 +409,72 @@ class Project:
             raise NotFoundError("no class index %d" % k)
         return k
 
-    def sweep(self, inferences=None, iou="all", cls=None, step=None,
+    def sweep(self, inferences=None, iou=None, cls=None, step=None,
               segment=None, best=False):
-        """``detgrid sweep --format json`` (curves per class and stored IoU,
-        or at one; best: only the F1-maximising points)."""
+        """``detgrid sweep --format json``: curves per class, then all
+        classes pooled (micro), at the project's IoU threshold, at one
+        (iou), or at every stored one (iou="all"); best: only the
+        F1-maximising points."""
         name = self._pick(inferences)
-        if step is not None and not (0 < step <= 1):
-            raise InvalidArgumentError("step must be in (0, 1]")
+        if step is not None and not step > 0:
+            raise InvalidArgumentError("step must be positive")
         with self._lock:
             r = self._results(name, segment)
             info = r.info()
-            if (iou is not None and iou != "all") or (best and iou in
-                                                      (None, "all")):
-                v = self.defaults()[1] if iou in (None, "all") else float(iou)
-                ts = [r.find_iou(v)]
-            else:
+            if iou == "all":
                 ts = range(len(info["iou"]))
+            else:
+                v = self.defaults()[1] if iou is None else float(iou)
+                ts = [r.find_iou(v)]
             ks = (range(len(self.classes)) if cls is None
                   else [self._class_index(cls)])
+            grid = None
+            if step is not None:
+                # The grid covers [0, 1] and the scores, from a multiple
+                # of step (tools/cmd-sweep.c).
+                lo, hi = r.score_range()
+                glo = math.floor(lo / step) * step if lo < 0 else 0.0
+                ghi = hi if hi > 1 else 1.0
+                if (ghi - glo) / step > 1e7:
+                    raise InvalidArgumentError(
+                        "step %g makes more than 10^7 points over [%g, %g]"
+                        % (step, glo, ghi))
+                grid = (glo, ghi, step)
             names = self.classes
-            curves, bests = [], []
+            curves, bests, micro, best_micro = [], [], [], []
+
+            def add(cname, thr, pts, n_gt, into, best_into):
+                if not best:
+                    c = _curve(cname, thr, pts, n_gt, grid)
+                    into.append(c)
+                b = _best_f1(pts, n_gt)
+                if b is not None:
+                    bp, m = b
+                    o = {} if cname is None else {"class": cname}
+                    o.update({"iou": num(thr), "conf": num(bp[0]),
+                              "f1": num(m[2]), "precision": num(m[0]),
+                              "recall": num(m[1]), "tp": bp[1],
+                              "fp": bp[2], "fn": bp[3]})
+                    best_into.append(o)
+
             for t in ts:
                 thr = info["iou"][t]
                 cc = np.frombuffer(r.counts(math.inf, t), COUNTS)
                 for k in ks:
                     pts = np.frombuffer(r.sweep(k, t), SWEEP)
-                    n_gt = int(cc[k]["n_gt"])
-                    if not best:
-                        curves.append(_curve(names[k], thr, pts, n_gt, step))
-                    b = _best_f1(pts, n_gt)
-                    if b is not None:
-                        bp, m = b
-                        bests.append({
-                            "class": names[k], "iou": num(thr),
-                            "conf": num(bp[0]), "f1": num(m[2]),
-                            "precision": num(m[0]), "recall": num(m[1]),
-                            "tp": bp[1], "fp": bp[2], "fn": bp[3]})
+                    add(names[k], thr, pts, int(cc[k]["n_gt"]), curves, bests)
+                if cls is None:
+                    buf, n_gt = r.sweep_micro(t)
+                    add(None, thr, np.frombuffer(buf, SWEEP), n_gt, micro,
+                        best_micro)
         out = {"inferences": name}
         if not best:
             out["curves"] = curves
         out["best_f1"] = bests
+        if cls is None:
+            if not best:
+                out["micro"] = micro
+            out["best_f1_micro"] = best_micro
         return out
 
     def confusion_array(self, inferences=None, conf=None, iou=None,
@@ -563,7 +589,7 @@ class Project:
             return "background" if c < 0 else names[c]
         ex = []
         for (frame, fid, gcls, gidx, gbox, pcls, didx, dbox, score, eiou,
-             area) in rows:
+             area, nidx, ncls, nscore) in rows:
             o = {"frame": frame, "frame_id": fid}
             o["gt"] = ({"class": cname(gcls), "index": gidx,
                         "box": box(gbox)} if gidx >= 0 else None)
@@ -572,6 +598,13 @@ class Project:
                               if didx >= 0 else None)
             o["iou"] = num(eiou)
             o["area"] = num(area)
+            # A lone box: the other box its IoU is measured against.
+            o["nearest"] = None
+            if nidx >= 0:
+                o["nearest"] = {"kind": "gt" if didx >= 0 else "detection",
+                                "class": cname(ncls), "index": nidx}
+                if didx < 0:
+                    o["nearest"]["score"] = num(nscore)
             ex.append(o)
         return {"inferences": name, "conf": num(conf), "iou": num(thr),
                 "cell": {"gt": cname(g), "pred": cname(pc)}, "sort": sort,
@@ -1005,12 +1038,21 @@ class Project:
             for sg in segs:
                 if sg["kind"] != kind:
                     continue
-                cards.append({
+                card = {
                     "segment": sg["name"], "kind": kind,
                     "frames": len(sg["frames"]),
                     "targets": _targets(sg["targets"]),
                     "results": [res[sg["name"], k]
-                                for k in range(len(names))]})
+                                for k in range(len(names))]}
+                if len(names) == 2:
+                    a, b = card["results"]
+
+                    def f(d, key):
+                        return math.nan if d[key] is None else d[key]
+                    card["b_minus_a"] = {
+                        key: num(f(b, key) - f(a, key))
+                        for key in ("precision", "recall", "f1", "ap")}
+                cards.append(card)
             out[g] = cards
         return out
 
@@ -1114,9 +1156,15 @@ class Project:
                "points": points}
         if e["clusters"] is not None:
             out["k"] = e["k"]
+            out["k_fit"] = e["k_fit"]
+            if e["k_choice"] is not None:
+                method, sample, scores = e["k_choice"]
+                out["k_choice"] = {"method": method, "sample": sample,
+                                   "scores": [{"k": k, "score": num(v)}
+                                              for k, v in scores]}
             cl = []
-            for rank, (cid, size, tp, fp, fn, m, deficit, fps, fns, z, _,
-                       tops, reps) in enumerate(e["clusters"], 1):
+            for rank, (cid, size, tp, fp, fn, m, deficit, fps, fns, z, p, q,
+                       ex) in enumerate(e["clusters"], 1):
                 o = {"rank": rank, "cluster": cid, "size": size, "tp": tp,
                      "fp": fp, "fn": fn}
                 prf_dict(m, o)
@@ -1124,13 +1172,37 @@ class Project:
                     o["fp_share"], o["fn_share"] = num(fps), num(fns)
                 else:
                     o["f1_deficit"] = num(deficit)
-                o["z"] = num(z)
-                o["dominant_error_classes"] = [
-                    {"class": names[c], "errors": n} for c, n in tops]
-                o["representative_frames"] = [fids[f] for f in reps]
+                o["z"], o["p"], o["q"] = num(z), num(p), num(q)
+                o["explain"] = _explain(ex, names, fids)
                 cl.append(o)
             out["clusters"] = cl
         return out
+
+
+def _share(x, total):
+    return x / total if total else float("nan")
+
+
+def _explain(ex, names, fids):
+    """What a pattern fails at, as `detgrid embeddings --json` (and slices)
+    write it (tools/explain.c)."""
+    cls, types, tide, tide_all, reps = ex
+    t, ta = sum(tide), sum(tide_all)
+    out = {"classes": [
+        {"class": names[c], "errors": n, "chances": ch,
+         "rate": num(n / ch if ch else float("nan")),
+         "rate_all": num(na / cha if cha else float("nan")),
+         "lift": num(lift), "z": num(z)}
+        for c, n, ch, na, cha, lift, z in cls]}
+    et = []
+    for name, n, na in types:
+        sh, sa = _share(n, t), _share(na, ta)
+        et.append({"type": name, "count": n, "share": num(sh),
+                   "share_all": num(sa),
+                   "lift": num(sh / sa if sa > 0 else float("nan"))})
+    out["error_types"] = et
+    out["representative_frames"] = [fids[f] for f in reps]
+    return out
 
 
 def _targets(t):
@@ -1233,10 +1305,15 @@ def coco_fields(c):
     return out
 
 
-def _step_point(pts, step, i, n_gt):
-    """The counts at conf = i * step (rounded to 1e-9): those of the last
-    distinct-score point whose score is >= it (tools/cmd-sweep.c)."""
-    conf = round(i * step * 1e9) / 1e9
+def _c_round(x):
+    """C's round(): halves away from zero."""
+    return math.copysign(math.floor(abs(x) + 0.5), x)
+
+
+def _step_point(pts, lo_conf, step, i, n_gt):
+    """The counts at conf = lo + i * step (rounded to 1e-9): those of the
+    last distinct-score point whose score is >= it (tools/cmd-sweep.c)."""
+    conf = _c_round((lo_conf + i * step) * 1e9) / 1e9
     lo, hi = 0, len(pts)
     while lo < hi:
         mid = (lo + hi) // 2
@@ -1249,16 +1326,18 @@ def _step_point(pts, step, i, n_gt):
     return conf, tp, fp, n_gt - tp
 
 
-def _curve(cname, thr, pts, n_gt, step):
-    c = {"class": cname, "iou": num(thr), "n_gt": n_gt}
-    if step is None:
+def _curve(cname, thr, pts, n_gt, grid):
+    c = {} if cname is None else {"class": cname}
+    c.update({"iou": num(thr), "n_gt": n_gt})
+    if grid is None:
         c["conf"] = [num(x) for x in pts["conf"]]
         c["tp"] = [int(x) for x in pts["tp"]]
         c["fp"] = [int(x) for x in pts["fp"]]
         c["fn"] = [int(x) for x in pts["fn"]]
         return c
-    m = int(math.floor(1.0 / step + 1e-9)) + 1
-    rows = [_step_point(pts, step, i, n_gt) for i in range(m)]
+    lo, hi, step = grid
+    m = int(math.floor((hi - lo) / step + 1e-9)) + 1
+    rows = [_step_point(pts, lo, step, i, n_gt) for i in range(m)]
     c["conf"] = [num(r[0]) for r in rows]
     c["tp"] = [r[1] for r in rows]
     c["fp"] = [r[2] for r in rows]
