@@ -1000,6 +1000,47 @@ static PyObject *Project_coco(PyObject *o, PyObject *args)
     opts.use_ignore = use_ignore;
     opts.n_threads = n_threads;
     opts.params = params != Py_None ? &ci.pa : NULL;
+    /* The iou type ("bbox", "segm", "boundary", "keypoints") and the
+     * keypoints' sigmas, beside the params. */
+    PyObject *it = params != Py_None ? PyDict_GetItemString(params, "iou_type")
+                                     : NULL;
+    if (it && it != Py_None) {
+        const char *tn =
+            PyUnicode_Check(it) ? PyUnicode_AsUTF8AndSize(it, NULL) : NULL;
+        opts.iou_type = tn ? dg_coco_iou_type_parse(tn) : -1;
+        if (opts.iou_type < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "iouType: bbox, segm, "
+                                "boundary or keypoints");
+            coco_params_out(&ci);
+            Py_DECREF(c);
+            return NULL;
+        }
+    }
+    /* A list of floats (the keypoints' sigmas). */
+    double sig[DG_COCO_MAX_SIGMAS];
+    PyObject *so = params != Py_None ? PyDict_GetItemString(params,
+                                                            "kpt_sigmas")
+                                     : NULL;
+    if (so && so != Py_None) {
+        Py_ssize_t m = PyList_Check(so) ? PyList_Size(so) : -1;
+        if (m < 1 || m > DG_COCO_MAX_SIGMAS) {
+            PyErr_SetString(PyExc_ValueError, "kpt_oks_sigmas: 1 to 240 "
+                            "numbers");
+            coco_params_out(&ci);
+            Py_DECREF(c);
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < m; i++)
+            sig[i] = PyFloat_AsDouble(PyList_GetItem(so, i));
+        if (PyErr_Occurred()) {
+            coco_params_out(&ci);
+            Py_DECREF(c);
+            return NULL;
+        }
+        opts.kpt_sigmas = sig;
+        opts.n_kpt_sigmas = (int)m;
+    }
     dg_status st;
     LOCKED(self, st = dg_coco_evaluate(self->ctx, self->p, name, &opts,
                                        &c->r));

@@ -783,6 +783,28 @@ static dg_status group_tiles(gp_state *s, const dg_coco_opts *opts)
         return DG_OK;
     dg_ctx *ctx = s->ctx;
     uint64_t nw = s->w.n, ng = s->g.n;
+    if (s->iou_type == DG_COCO_KEYPOINTS && !s->use_cats) {
+        /*
+         * pycocotools' computeOks looks its boxes up by (image, category)
+         * even without useCats, under category -1, and finds none: every
+         * IoU list is empty, so nothing matches: -inf never does.
+         */
+        s->tile_off = dg__alloc(ctx, (size_t)s->n_grp + 1, sizeof(uint64_t));
+        if (!s->tile_off)
+            return DG_ENOMEM;
+        s->tile_off[0] = 0;
+        for (uint32_t q = 0; q < s->n_grp; q++)
+            s->tile_off[q + 1] = s->tile_off[q] +
+                                 (s->gdoff[q + 1] - s->gdoff[q]) *
+                                     (s->ggoff[q + 1] - s->ggoff[q]);
+        uint64_t total = s->tile_off[s->n_grp];
+        s->tile = dg__alloc(ctx, total ? total : 1, sizeof(double));
+        if (!s->tile)
+            return DG_ENOMEM;
+        for (uint64_t i = 0; i < total; i++)
+            s->tile[i] = -INFINITY;
+        return DG_OK;
+    }
     uint32_t *wf = dg__alloc(ctx, nw ? nw : 1, sizeof(*wf));
     uint32_t *wc = dg__alloc(ctx, nw ? nw : 1, sizeof(*wc));
     uint32_t *gf = dg__alloc(ctx, ng ? ng : 1, sizeof(*gf));

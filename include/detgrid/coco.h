@@ -138,7 +138,7 @@ typedef struct dg_coco_opts {
 void dg_coco_opts_init(dg_coco_opts *o);
 
 /*
- * pycocotools' COCOeval.params for iouType 'bbox', honoured as its
+ * pycocotools' COCOeval.params (any iou type), honoured as its
  * evaluate(), accumulate() and summarize() honour them when a user changes
  * them (pycocotools 2.0.11): every array may be of any size, and each
  * pointer left NULL means Params' default. A call that changes nothing

@@ -6,8 +6,10 @@ without a copy; anything with ``__array__`` (a CPU torch tensor, a list)
 works.
 """
 
+import json
 import math
 import os
+import tempfile
 
 import numpy as np
 
@@ -79,11 +81,69 @@ def _number(v, where, i, key):
                           (where, i, key)) from None
 
 
-def project_from_dataset(ds, source="dataset"):
+def has_shapes(records):
+    """Whether COCO records carry masks or keypoints."""
+    return any(isinstance(r, dict) and ("segmentation" in r or
+                                        "keypoints" in r)
+               for r in records)
+
+
+def _jsonable(x):
+    """json.dump's default: what pycocotools' objects hold (RLE counts as
+    bytes, numpy numbers and arrays)."""
+    if isinstance(x, bytes):
+        return x.decode("ascii")
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError("not JSON: %r" % type(x).__name__)
+
+
+def _via_json(obj, fn):
+    """fn(path) of a temporary JSON file holding obj."""
+    fd, path = tempfile.mkstemp(suffix=".json", prefix="detgrid-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, default=_jsonable)
+        fn(path)
+    finally:
+        os.unlink(path)
+
+
+def unload_res(anns):
+    """Results as pycocotools' loadRes left them, as results again: a mask
+    result got its area from the mask and a bbox from toBbox, so that bbox
+    goes (the importer then takes the mask's area, as loadRes did); a box
+    result's area is its width x height and stays as it is."""
+    out = []
+    for a in anns:
+        bb = a.get("bbox")
+        if "segmentation" in a and bb is not None and "area" in a and \
+                len(bb) == 4 and float(a["area"]) != float(bb[2]) * \
+                float(bb[3]):
+            a = {k: v for k, v in a.items() if k != "bbox"}
+        out.append(a)
+    return out
+
+
+def import_records_json(proj, name, records, replace=False):
+    """Results with masks or keypoints, read by the COCO importer."""
+    _via_json(records, lambda path: proj.import_coco(path, name, replace))
+
+
+def project_from_dataset(ds, source="dataset", shapes=False):
     """A _detgrid.Project of a COCO instances dict (images, categories,
-    annotations), validated as a file would be."""
+    annotations), validated as a file would be; shapes: with masks and
+    keypoints (read by the COCO importer, through a temporary file)."""
     if not isinstance(ds, dict):
         raise FormatError("'%s': top level is not an object" % source)
+    if shapes:
+        p = _detgrid.Project()
+        _via_json(ds, lambda path: p.import_coco(path))
+        return p
     imgs = ds.get("images") or []
     cats = ds.get("categories") or []
     anns = ds.get("annotations") or []

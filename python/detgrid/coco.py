@@ -7,12 +7,12 @@ anns, imgs, cats, imgToAnns, catToImgs, getAnnIds, loadAnns, ...) is
 built from the JSON on first use, with pycocotools' semantics, so code
 that only evaluates never pays for it.
 
-Differences from pycocotools (docs/PYTHON.md): boxes only (no masks,
-annToRLE or showAnns); input is validated as ``detgrid import coco``
-validates it (a result on an unknown image or category, a score outside
-[0, 1] or a negative box size raise detgrid.FormatError naming the record
-and field, where pycocotools asserts or goes on); getImgIds() without
-arguments lists the ids in ascending order.
+Differences from pycocotools (docs/PYTHON.md): no annToRLE, annToMask or
+showAnns; input is validated as ``detgrid import coco`` validates it (a
+result on an unknown image or a negative box size raise
+detgrid.FormatError naming the record and field, where pycocotools asserts
+or goes on); getImgIds() without arguments lists the ids in ascending
+order.
 """
 
 import copy
@@ -79,25 +79,35 @@ class COCO:
 
     # ---- the project under it -------------------------------------------
 
-    def _project(self):
+    def _project(self, shapes=False):
         """The project of the ground truth (built from the dataset dict
-        when there is none yet)."""
+        when there is none yet); shapes: one with its masks and keypoints
+        (a file's project has them; a dict's goes through JSON once)."""
         if self._gt is not None:
-            return self._gt._project()
+            return self._gt._project(shapes)
         if self._proj is None:
             self._proj = _convert.project_from_dataset(self.dataset)
+        if shapes and self._path is None and \
+                _convert.has_shapes(self.dataset.get("annotations") or []):
+            if getattr(self, "_proj_shapes", None) is None:
+                self._proj_shapes = _convert.project_from_dataset(
+                    self.dataset, shapes=True)
+            return self._proj_shapes
         return self._proj
 
-    def _result_set(self, gt_proj):
+    def _result_set(self, gt_proj, shapes=False):
         """The inference set of these results in gt_proj: their own when
         they were loaded by that ground truth, else a new one (dropped
-        with the returned finalizer)."""
+        with the returned finalizer). shapes: with their masks and
+        keypoints."""
         if self._gt is not None and self._gt._project() is gt_proj:
             return self._set, None
         name = "res-%d" % next(_set_counter)
         src = self._res_source
         if src is not None and src[0] == "path":
             gt_proj.import_coco(src[1], name, False)
+        elif shapes and src is not None and src[0] == "list":
+            _convert.import_records_json(gt_proj, name, list(src[1]))
         else:
             _convert.import_detections(
                 gt_proj, name, self._detection_columns())
@@ -298,6 +308,12 @@ class COCO:
             cols = _convert.detection_columns(resFile)
             _convert.import_detections(proj, name, cols)
             res._res_source = ("numpy", resFile)
+        elif _convert.has_shapes(resFile):
+            # Masks or keypoints: through the COCO importer, which reads
+            # them (the ground truth's own project, which has them when it
+            # came from a file).
+            _convert.import_records_json(proj, name, list(resFile))
+            res._res_source = ("list", resFile)
         else:
             cols = _convert.detection_columns(resFile)
             _convert.import_detections(proj, name, cols)

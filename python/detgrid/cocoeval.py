@@ -1,4 +1,5 @@
-"""pycocotools' COCOeval for boxes (iouType 'bbox'), bit for bit.
+"""pycocotools' COCOeval (iouType 'bbox', 'segm', 'keypoints'; and
+faster-coco-eval's 'boundary'), bit for bit.
 
 evaluate() runs detgrid's COCO evaluation in C (the GIL released) with the
 params as they stand, normalised as pycocotools' evaluate() normalises
@@ -10,8 +11,9 @@ every lookup quirk of pycocotools' summarize() is kept.
 ``cocoGt`` and ``cocoDt`` may be detgrid COCO objects or pycocotools' own
 (anything with a ``dataset`` dict): the latter are read into a project once.
 
-Not provided (docs/PYTHON.md): iouType 'segm' and 'keypoints', evalImgs
-and ious (the per-image dicts pycocotools keeps; detgrid never builds
+Masks and keypoints are read by detgrid's COCO importer (a dict or a list
+of results that holds them goes through a temporary JSON file). Not
+provided (docs/PYTHON.md): evalImgs and ious (the per-image dicts pycocotools keeps; detgrid never builds
 them). accumulate(p) with params other than those evaluated evaluates
 again with p, which agrees with pycocotools whenever p selects a subset of
 what was evaluated.
@@ -60,7 +62,7 @@ class Params:
              1.07, .87, .87, .89, .89]) / 10.0
 
     def __init__(self, iouType="segm"):
-        if iouType == "segm" or iouType == "bbox":
+        if iouType in ("segm", "bbox", "boundary"):
             self.setDetParams()
         elif iouType == "keypoints":
             self.setKpParams()
@@ -95,13 +97,19 @@ def _params_dict(p):
         "cat_ids": _int_list(p.catIds, "catIds"),
         "img_ids": _int_list(p.imgIds, "imgIds"),
         "use_cats": bool(p.useCats),
+        "iou_type": p.iouType,
+        "kpt_sigmas": ([float(x) for x in np.asarray(p.kpt_oks_sigmas,
+                                                     np.float64).reshape(-1)]
+                       if p.iouType == "keypoints" and
+                       hasattr(p, "kpt_oks_sigmas") else None),
     }
 
 
 def _same_params(a, b):
     """Whether two params ask for the same evaluation."""
     da, db = _params_dict(a), _params_dict(b)
-    if da["use_cats"] != db["use_cats"]:
+    if da["use_cats"] != db["use_cats"] or da["iou_type"] != db["iou_type"] \
+            or da["kpt_sigmas"] != db["kpt_sigmas"]:
         return False
     for k in ("iou_thrs", "rec_thrs", "max_dets", "area_rng", "img_ids"):
         if not np.array_equal(da[k], db[k]):
@@ -147,33 +155,39 @@ class COCOeval:
 
     # ---- the inputs as a project and an inference set ------------------
 
-    def _project_and_set(self):
+    def _project_and_set(self, shapes):
+        """The project and inference set to evaluate; shapes: masks and
+        keypoints are needed (any iouType but 'bbox')."""
         gt, dt = self.cocoGt, self.cocoDt
-        key = (id(gt), id(dt))
+        key = (id(gt), id(dt), shapes)
         if self._inputs is not None and self._inputs[0] == key:
             return self._inputs[1], self._inputs[2]
         if isinstance(gt, COCO):
-            proj = gt._project()
+            proj = gt._project(shapes)
         else:
             # pycocotools' COCO (or anything with its dataset dict).
-            proj = _convert.project_from_dataset(gt.dataset)
+            proj = _convert.project_from_dataset(gt.dataset, shapes=shapes)
         if isinstance(dt, COCO):
-            name, fin = dt._result_set(proj)
+            name, fin = dt._result_set(proj, shapes)
         else:
             name = "pycocotools-results"
-            cols = _convert.detection_columns(dt.dataset["annotations"])
-            _convert.import_detections(proj, name, cols, replace=True)
+            anns = dt.dataset["annotations"]
+            if shapes:
+                _convert.import_records_json(
+                    proj, name, _convert.unload_res(anns), replace=True)
+            else:
+                cols = _convert.detection_columns(anns)
+                _convert.import_detections(proj, name, cols, replace=True)
             fin = None
         # The references keep both alive as long as this evaluator.
         self._inputs = (key, proj, name, gt, dt, fin)
         return proj, name
 
     def _run(self, p):
-        if p.iouType != "bbox":
-            raise NotImplementedError(
-                "detgrid's COCOeval evaluates boxes: iouType 'bbox' (got "
-                "%r); use pycocotools for masks and keypoints" % p.iouType)
-        proj, name = self._project_and_set()
+        if p.iouType not in ("bbox", "segm", "boundary", "keypoints"):
+            raise ValueError("iouType: bbox, segm, boundary or keypoints, "
+                             "not %r" % (p.iouType,))
+        proj, name = self._project_and_set(p.iouType != "bbox")
         return proj.coco(name, False, False, 0, _params_dict(p))
 
     # ---- pycocotools' three steps ---------------------------------------
@@ -246,8 +260,20 @@ class COCOeval:
     def summarize(self):
         if not self.eval:
             raise Exception("Please run accumulate() first")
-        if self.params.iouType not in ("segm", "bbox"):
-            raise NotImplementedError("detgrid's COCOeval summarizes boxes")
+        if self.params.iouType == "keypoints":
+            stats = np.zeros((10,))
+            stats[0] = self._summarize(1, maxDets=20)
+            stats[1] = self._summarize(1, maxDets=20, iouThr=.5)
+            stats[2] = self._summarize(1, maxDets=20, iouThr=.75)
+            stats[3] = self._summarize(1, maxDets=20, areaRng="medium")
+            stats[4] = self._summarize(1, maxDets=20, areaRng="large")
+            stats[5] = self._summarize(0, maxDets=20)
+            stats[6] = self._summarize(0, maxDets=20, iouThr=.5)
+            stats[7] = self._summarize(0, maxDets=20, iouThr=.75)
+            stats[8] = self._summarize(0, maxDets=20, areaRng="medium")
+            stats[9] = self._summarize(0, maxDets=20, areaRng="large")
+            self.stats = stats
+            return
         md = self.params.maxDets
         stats = np.zeros((12,))
         stats[0] = self._summarize(1)

@@ -230,8 +230,8 @@ PY_ROWS = ("detgrid-py", "detgrid-arrays")
 # here, and its COCOeval shim (0.5.4) refuses the boxes pycocotools'
 # loadRes gives mask results ("detections[0].bbox: expected a 4-element
 # sequence: 'ndarray'"), so neither runs segm.
-SEGM_TOOLS = ["detgrid", "detgrid-project", "pycocotools", "faster-coco-eval",
-              "hotcoco", "ultrafast-pycocotools"]
+SEGM_TOOLS = ["detgrid", "detgrid-project", "detgrid-py", "pycocotools",
+              "faster-coco-eval", "hotcoco", "ultrafast-pycocotools"]
 
 # Boxes to masks, run in the peers' environment (pycocotools):
 # argv: gt in, dt in, gt out, dt out, seed.
