@@ -251,12 +251,24 @@ def test_not_provided(ck, cases):
     with contextlib.redirect_stdout(io.StringIO()):
         gt = detgrid.COCO(g)
         dt = gt.loadRes(t)
-        e = detgrid.COCOeval(gt, dt)  # pycocotools' default: segm
+        # pycocotools' default iouType, segm: box results are scored by
+        # their boxes' polygons (loadRes), as pycocotools scores them.
+        e = detgrid.COCOeval(gt, dt)
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+        pg = PyCOCO(g)
+        pe = PyCOCOeval(pg, pg.loadRes(t))
+        pe.evaluate()
+        pe.accumulate()
+        pe.summarize()
+        ck.array_eq(np.asarray(e.stats), np.asarray(pe.stats),
+                    "the default iouType (segm) of box results")
         try:
-            e.evaluate()
-            ck.ok(False, "segm evaluated")
-        except NotImplementedError as x:
-            ck.contains(str(x), "iouType 'bbox'", what="segm")
+            detgrid.COCOeval(gt, dt, "mask")
+            ck.ok(False, "iouType 'mask' taken")
+        except Exception as x:
+            ck.contains(str(x), "iouType not supported", what="mask")
         e = detgrid.COCOeval(gt, dt, "bbox")
         e.evaluate()
         e.accumulate()
