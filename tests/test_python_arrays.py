@@ -16,6 +16,7 @@ import contextlib
 import io
 import json
 import os
+import warnings
 
 import numpy as np
 from pycocotools.coco import COCO as PyCOCO
@@ -244,8 +245,16 @@ def test_bad(ck):
            bad("t", bbox=[[0, 0, 10, 10], [5, 5, -3, 10], [1, 1, 4, 4]]),
            "'targets': annotations[1]: field 'bbox': width is negative (-3)",
            what="negative width")
-    expect(ck, detgrid.FormatError, bad("p", score=[0.9, 1.5]),
-           "'preds': [1]: field 'score': out of range [0, 1] (1.5)",
+    # A score outside [0, 1] is kept (logits), a NaN one refused.
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        hi = detgrid.evaluate(t, dict(p, score=[0.9, 1.5]))
+    ck.ok(any("outside [0, 1] (1.5), kept" in str(x.message) for x in w),
+          "a score of 1.5: a warning")
+    ck.eq(sum(c["tp"] for c in hi.metrics(conf=0.95)["classes"]), 1,
+          "a score of 1.5 kept")
+    expect(ck, detgrid.FormatError, bad("p", score=[0.9, np.nan]),
+           "'preds': [1]: field 'score': not a finite number (nan)",
            what="score")
     expect(ck, detgrid.FormatError,
            bad("p", bbox=[[0, 0, 10, 10], [1, np.inf, 4, 4]]),
