@@ -98,15 +98,20 @@ def test_shared_segm(ck):
     ck.eq(round(float(e.stats[0]), 3), 0.320, "cocoapi segm AP")
 
 
+def write(tmp, stem, gt, res):
+    """The ground truth and results as files; their paths."""
+    paths = []
+    for suffix, obj in (("gt", gt), ("dt", res)):
+        paths.append(os.path.join(tmp, "%s-%s.json" % (stem, suffix)))
+        with open(paths[-1], "w") as f:
+            json.dump(obj, f)
+    return paths
+
+
 def test_synthetic(ck, tmp):
     for seed in range(3):
-        gt, res = synth.synth_masks(seed, with_bbox=seed == 1)
-        gp = os.path.join(tmp, "m-gt-%d.json" % seed)
-        dp = os.path.join(tmp, "m-dt-%d.json" % seed)
-        with open(gp, "w") as f:
-            json.dump(gt, f)
-        with open(dp, "w") as f:
-            json.dump(res, f)
+        gp, dp = write(tmp, "m%d" % seed,
+                       *synth.synth_masks(seed, with_bbox=seed == 1))
         parity(ck, gp, dp, "segm", "masks %d" % seed,
                TWEAKS[:2] + TWEAKS[3:4])
     kp_tweaks = [
@@ -118,13 +123,8 @@ def test_synthetic(ck, tmp):
     for seed in (0, 2, 4):
         k = 17 if seed < 4 else 5
         sig = None if k == 17 else [0.05, 0.1, 0.025, 0.07, 0.3]
-        gt, res = synth.synth_people(seed, k, with_bbox=seed == 2)
-        gp = os.path.join(tmp, "k-gt-%d.json" % seed)
-        dp = os.path.join(tmp, "k-dt-%d.json" % seed)
-        with open(gp, "w") as f:
-            json.dump(gt, f)
-        with open(dp, "w") as f:
-            json.dump(res, f)
+        gp, dp = write(tmp, "k%d" % seed,
+                       *synth.synth_people(seed, k, with_bbox=seed == 2))
         parity(ck, gp, dp, "keypoints", "people %d" % seed, kp_tweaks, sig)
 
 
