@@ -742,12 +742,15 @@ class Project:
         out["map_classes"] = n_map
         return out
 
-    def errors(self, inferences=None, conf=0.0, fg_iou=0.5, bg_iou=0.1,
+    def errors(self, inferences=None, conf=None, fg_iou=0.5, bg_iou=0.1,
                max_dets=100):
-        """``detgrid errors --json``: the TIDE error taxonomy (max_dets 0:
+        """``detgrid errors --json``: the TIDE error taxonomy (conf None:
+        every detection, as tidecv, scores below 0 included; max_dets 0:
         every detection)."""
-        if not 0 <= conf <= 1:
-            raise InvalidArgumentError("conf must be in [0, 1]")
+        if conf is None:
+            conf = -math.inf
+        elif not math.isfinite(conf):
+            raise InvalidArgumentError("conf must be a finite number")
         if not 0 < fg_iou <= 1:
             raise InvalidArgumentError("fg_iou must be in (0, 1]")
         if not 0 < bg_iou <= fg_iou:
