@@ -37,6 +37,22 @@ def _find_bin():
 
 
 BIN = _find_bin()
+
+
+def import_detgrid():
+    """The Python package of this build (build/python, which CMake fills
+    when it builds the extension); exits 77 (skipped, with the reason) when
+    the build has none."""
+    path = os.environ.get("DETGRID_PYTHONPATH") or os.path.join(
+        os.path.dirname(BIN), "python")
+    if os.environ.get("DETGRID_PYTHON_BUILT") == "0":
+        print("skipped: this build has no Python package (configure with "
+              "Python 3.11+ headers, e.g. Debian's python3-dev)")
+        sys.exit(77)
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    import detgrid
+    return detgrid
 SHARED_DATA = os.environ.get("DETGRID_SHARED_DATA") or os.path.join(
     os.path.dirname(REPO), "shared", "data")
 

@@ -257,23 +257,28 @@ static void build_done(build *b)
  * recall 0.5 (51 entries), then 0; recall 0.5. Class b: one ground truth,
  * no detection: precision 0, recall 0.
  */
+static void hand_project(build *b)
+{
+    build_init(b, 2);
+    CHECK_EQ_INT(dg__project_add_class(ctx, b->p, "b", 5), DG_OK);
+    CHECK_EQ_INT(dg__project_add_class(ctx, b->p, "a", 2), DG_OK);
+    /* dg__project_add_inferences ran before the classes: fine, sets are
+     * sized by frames only. */
+    gt(b, 0, 1, 0, 0, 10, 10, 100, 0);
+    gt(b, 0, 1, 50, 50, 20, 20, 400, 1);
+    gt(b, 0, 0, 0, 0, 40, 40, 1600, 0);
+    gt(b, 1, 1, 0, 0, 10, 10, 100, 0);
+    det(b, 0, 1, 0, 0, 10, 10, 0.9);
+    det(b, 0, 1, 55, 55, 5, 5, 0.8);
+    det(b, 0, 1, 100, 100, 10, 10, 0.7);
+    det(b, 1, 1, 0, 0, 10, 8, 0.95);
+    build_done(b);
+}
+
 static void test_hand_project(void)
 {
     build b;
-    build_init(&b, 2);
-    CHECK_EQ_INT(dg__project_add_class(ctx, b.p, "b", 5), DG_OK);
-    CHECK_EQ_INT(dg__project_add_class(ctx, b.p, "a", 2), DG_OK);
-    /* dg__project_add_inferences ran before the classes: fine, sets are
-     * sized by frames only. */
-    gt(&b, 0, 1, 0, 0, 10, 10, 100, 0);
-    gt(&b, 0, 1, 50, 50, 20, 20, 400, 1);
-    gt(&b, 0, 0, 0, 0, 40, 40, 1600, 0);
-    gt(&b, 1, 1, 0, 0, 10, 10, 100, 0);
-    det(&b, 0, 1, 0, 0, 10, 10, 0.9);
-    det(&b, 0, 1, 55, 55, 5, 5, 0.8);
-    det(&b, 0, 1, 100, 100, 10, 10, 0.7);
-    det(&b, 1, 1, 0, 0, 10, 8, 0.95);
-    build_done(&b);
+    hand_project(&b);
 
     dg_coco_result r;
     dg_coco_opts o;
@@ -470,6 +475,271 @@ static void test_threads_devices(void)
     dg_coco_result_release(&r5);
     dg_coco_result_release(&rc);
     dg_project_free(p);
+}
+
+/* ---- changed params (dg_coco_params, host/query/coco_params.c) ---------- */
+
+/* Every entry of category k of a equal to category kb of b. */
+static int same_category(const dg_coco_result *a, uint32_t k,
+                         const dg_coco_result *b, uint32_t kb)
+{
+    for (int t = 0; t < (int)a->n_iou; t++)
+        for (int ar = 0; ar < a->n_area; ar++)
+            for (int m = 0; m < a->n_max_dets; m++) {
+                if (a->recall[dg_coco_recall_index(a, t, k, ar, m)] !=
+                    b->recall[dg_coco_recall_index(b, t, kb, ar, m)])
+                    return 0;
+                for (int ri = 0; ri < (int)a->n_rec; ri++) {
+                    size_t x = dg_coco_index(a, t, ri, k, ar, m);
+                    size_t y = dg_coco_index(b, t, ri, kb, ar, m);
+                    if (a->precision[x] != b->precision[y] ||
+                        a->scores[x] != b->scores[y])
+                        return 0;
+                }
+            }
+    return 1;
+}
+
+/*
+ * The general path against the fast one on the same evaluation: params
+ * naming every image and category plus one the project lacks change
+ * nothing pycocotools computes (an image without boxes, a category
+ * without labels: -1 entries), but take the general path.
+ */
+static void test_params_general(void)
+{
+    static const struct {
+        uint64_t seed;
+        uint32_t frames, classes, levels, max_dets;
+        double crowd, low_fp, dup;
+    } cases[] = {
+        {21, 120, 6, 0, 100, 0.1, 2, 0.05},
+        {22, 80, 3, 4, 0, 0.5, 40, 0.5},   /* ties, > 100 per image */
+        {23, 40, 12, 30, 0, 0.2, 150, 0.2},
+        {24, 1, 1, 0, 100, 0.0, 0, 0.0},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        dg_synth_opts so;
+        dg_synth_opts_init(&so);
+        so.seed = cases[c].seed;
+        so.n_frames = cases[c].frames;
+        so.n_classes = cases[c].classes;
+        so.score_levels = cases[c].levels;
+        so.max_dets_per_frame = cases[c].max_dets;
+        so.crowd_rate = cases[c].crowd;
+        so.low_score_fp = cases[c].low_fp;
+        so.duplicate_rate = cases[c].dup;
+        dg_project *p;
+        CHECK_EQ_INT(dg_synth_project(ctx, &so, &p), DG_OK);
+        const char *name = dg_project_inference_name(p, 0);
+        dg_project_info info;
+        dg_project_get_info(p, &info);
+        int64_t *img = malloc((info.n_frames + 1) * sizeof(*img));
+        int64_t *cat = malloc((info.n_classes + 1) * sizeof(*cat));
+        for (uint32_t f = 0; f < info.n_frames; f++)
+            img[f] = dg_project_frame_num(p, f);
+        img[info.n_frames] = 1000000000;
+        /* Reversed and with an extra id: sorted and made unique here. */
+        for (uint32_t k = 0; k < info.n_classes; k++)
+            cat[k] = dg_project_class_id(p, info.n_classes - 1 - k);
+        cat[info.n_classes] = 999999;
+
+        dg_coco_result fast, gen, gen3;
+        CHECK_EQ_INT(dg_coco_evaluate(ctx, p, name, NULL, &fast), DG_OK);
+        dg_coco_params pa;
+        dg_coco_params_init(&pa);
+        CHECK_EQ_INT(pa.use_cats, 1);
+        pa.img_ids = img;
+        pa.n_img_ids = info.n_frames + 1;
+        pa.cat_ids = cat;
+        pa.n_cat_ids = info.n_classes + 1;
+        dg_coco_opts o;
+        dg_coco_opts_init(&o);
+        CHECK(o.params == NULL);
+        o.params = &pa;
+        o.n_threads = 1;
+        CHECK_EQ_INT(dg_coco_evaluate(ctx, p, name, &o, &gen), DG_OK);
+        o.n_threads = 3;
+        CHECK_EQ_INT(dg_coco_evaluate(ctx, p, name, &o, &gen3), DG_OK);
+        CHECK_EQ_INT(gen.n_cats, fast.n_cats + 1);
+        CHECK_EQ_INT(gen.cat_ids[gen.n_cats - 1], 999999);
+        CHECK_EQ_INT(gen.cat_class[gen.n_cats - 1], UINT32_MAX);
+        CHECK_EQ_INT(gen.n_det, fast.n_det);
+        CHECK_EQ_INT(gen.n_det_dropped, fast.n_det_dropped);
+        CHECK(memcmp(gen.stats, fast.stats, sizeof(gen.stats)) == 0);
+        CHECK(memcmp(gen3.stats, gen.stats, sizeof(gen.stats)) == 0);
+        for (uint32_t k = 0; k < fast.n_cats; k++) {
+            CHECK_EQ_INT(gen.cat_class[k], fast.cat_class[k]);
+            CHECK_EQ_INT(gen.cat_ids[k], fast.cat_ids[k]);
+            CHECK(same_category(&gen, k, &fast, k));
+            CHECK(same_category(&gen3, k, &gen, k));
+            CHECK_EQ_DBL(gen.ap[k], fast.ap[k]);
+            CHECK_EQ_DBL(gen.ap50[k], fast.ap50[k]);
+            CHECK_EQ_DBL(gen.ar100[k], fast.ar100[k]);
+        }
+        uint32_t kx = gen.n_cats - 1;
+        CHECK_EQ_DBL(gen.precision[dg_coco_index(&gen, 3, 7, kx, 1, 2)], -1);
+        CHECK_EQ_DBL(gen.recall[dg_coco_recall_index(&gen, 9, kx, 0, 0)], -1);
+        CHECK(isnan(gen.ap[kx]));
+        if (c == 0) {
+            /* The engine on an OpenCL device matches every group at once:
+             * the same bytes. */
+            const char *dev = getenv("DETGRID_TEST_DEVICE");
+            dg_ctx *cl;
+            dg_coco_result rc;
+            CHECK_EQ_INT(dg_ctx_new(&cl), DG_OK);
+            CHECK_EQ_INT(dg_ctx_set_device(cl, dev && *dev ? dev : "cpu"),
+                         DG_OK);
+            CHECK_EQ_INT(dg_coco_evaluate(cl, p, name, &o, &rc), DG_OK);
+            CHECK(memcmp(rc.stats, gen.stats, sizeof(gen.stats)) == 0);
+            for (uint32_t k = 0; k < gen.n_cats; k++)
+                CHECK(same_category(&rc, k, &gen, k));
+            dg_coco_result_release(&rc);
+            dg_ctx_free(cl);
+        }
+        /* Params equal to the defaults: the fast path, same bytes. */
+        pa.img_ids = img;
+        pa.n_img_ids = info.n_frames;
+        pa.cat_ids = cat;
+        pa.n_cat_ids = info.n_classes;
+        dg_coco_result same_r;
+        CHECK_EQ_INT(dg_coco_evaluate(ctx, p, name, &o, &same_r), DG_OK);
+        CHECK(same(&same_r, &fast));
+        dg_coco_result_release(&same_r);
+        dg_coco_result_release(&fast);
+        dg_coco_result_release(&gen);
+        dg_coco_result_release(&gen3);
+        free(img);
+        free(cat);
+        dg_project_free(p);
+    }
+}
+
+/* The hand project of test_hand_project with params changed one at a
+ * time; the expected entries follow from its description. */
+static void test_params_hand(void)
+{
+    build b;
+    hand_project(&b);
+    dg_coco_params pa;
+    dg_coco_opts o;
+    dg_coco_opts_init(&o);
+    o.params = &pa;
+    dg_coco_result r;
+
+    /* One threshold, 0.85: category a is FP, TP, ign, FP; precision 0.5
+     * up to recall 0.5. No 0.5 among the thresholds: AP50 is -1. */
+    double t85 = 0.85;
+    dg_coco_params_init(&pa);
+    pa.iou_thrs = &t85;
+    pa.n_iou = 1;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_OK);
+    CHECK_EQ_INT(r.n_iou, 1);
+    CHECK_EQ_INT(r.n_rec, 101);
+    CHECK_EQ_DBL(r.precision[dg_coco_index(&r, 0, 50, 0, 0, 2)], 0.5);
+    CHECK_EQ_DBL(r.precision[dg_coco_index(&r, 0, 51, 0, 0, 2)], 0.0);
+    CHECK_EQ_DBL(r.scores[dg_coco_index(&r, 0, 0, 0, 0, 2)], 0.95);
+    CHECK_EQ_DBL(r.recall[dg_coco_recall_index(&r, 0, 0, 0, 2)], 0.5);
+    CHECK_EQ_DBL(r.stats[DG_COCO_AP50], -1.0);
+    CHECK_NEAR(r.stats[DG_COCO_AP], 51 * 0.5 / 202, 1e-15);
+    CHECK_NEAR(r.ap[0], 51 * 0.5 / 101, 1e-15);
+    CHECK(isnan(r.ap50[0]));
+    dg_coco_result_release(&r);
+
+    /* maxDets [1]: the best detection of each image and category; stat 0
+     * asks for maxDets 100 (-1), the ones at maxDets[2] cannot be had. */
+    int64_t md1 = 1;
+    dg_coco_params_init(&pa);
+    pa.max_dets = &md1;
+    pa.n_max_dets = 1;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_OK);
+    CHECK_EQ_INT(r.n_det, 2);
+    CHECK_EQ_INT(r.n_det_dropped, 2);
+    CHECK_EQ_DBL(r.stats[DG_COCO_AP], -1.0);
+    CHECK(isnan(r.stats[DG_COCO_AP50]));
+    CHECK(isnan(r.stats[DG_COCO_AR10]));
+    /* AR1: a has recall 1 at 0.5..0.8, 0.5 above; b 0. */
+    CHECK_NEAR(r.stats[DG_COCO_AR1], (7 * 1.0 + 3 * 0.5) / 20, 1e-15);
+    dg_coco_result_release(&r);
+
+    /* Without categories a detection of "a" may take the label of "b". */
+    dg_coco_params_init(&pa);
+    pa.use_cats = 0;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_OK);
+    CHECK_EQ_INT(r.n_cats, 1);
+    CHECK_EQ_INT(r.cat_ids[0], -1);
+    CHECK_EQ_INT(r.cat_class[0], UINT32_MAX);
+    /* Three regular labels now: recall 2/3 at 0.5 .. 0.8. */
+    CHECK_NEAR(r.recall[dg_coco_recall_index(&r, 0, 0, 0, 2)], 2.0 / 3,
+               1e-15);
+    dg_coco_result_release(&r);
+
+    /* Image 2 only: category a has one detection (IoU 0.8) and one
+     * label; b has no label there (-1). */
+    int64_t img2 = 2;
+    dg_coco_params_init(&pa);
+    pa.img_ids = &img2;
+    pa.n_img_ids = 1;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_OK);
+    CHECK_EQ_DBL(r.recall[dg_coco_recall_index(&r, 6, 0, 0, 2)], 1.0);
+    CHECK_EQ_DBL(r.recall[dg_coco_recall_index(&r, 7, 0, 0, 2)], 0.0);
+    CHECK_EQ_DBL(r.recall[dg_coco_recall_index(&r, 0, 1, 0, 2)], -1.0);
+    CHECK_NEAR(r.stats[DG_COCO_AP], 0.7, 1e-15);
+    dg_coco_result_release(&r);
+
+    /* One area range [0, 200] labelled "all": b (area 1600) is out of it;
+     * small, medium and large find no label (-1). */
+    double rng[2] = {0, 200};
+    const char *lbl[1] = {"all"};
+    dg_coco_params_init(&pa);
+    pa.area_rng = rng;
+    pa.n_area = 1;
+    pa.area_lbl = lbl;
+    pa.n_area_lbl = 1;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_OK);
+    CHECK_EQ_INT(r.n_area, 1);
+    CHECK_EQ_DBL(r.recall[dg_coco_recall_index(&r, 0, 1, 0, 2)], -1.0);
+    CHECK_EQ_DBL(r.stats[DG_COCO_AP_S], -1.0);
+    CHECK_EQ_DBL(r.stats[DG_COCO_AR_L], -1.0);
+    CHECK(r.stats[DG_COCO_AP] > 0);
+    dg_coco_result_release(&r);
+    /* The default labels past the one range: pycocotools' IndexError. */
+    pa.area_lbl = NULL;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_OK);
+    CHECK(isnan(r.stats[DG_COCO_AP_S]));
+    CHECK(r.stats[DG_COCO_AP] > 0);
+    dg_coco_result_release(&r);
+
+    /* Unsorted recall thresholds: at 0.85 .. 0.95 (final recall 0.5) the
+     * loop stops at 1.0, so 0.2 after it stays 0. */
+    double rec[3] = {0.5, 1.0, 0.2};
+    dg_coco_params_init(&pa);
+    pa.rec_thrs = rec;
+    pa.n_rec = 3;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_OK);
+    CHECK_EQ_DBL(r.precision[dg_coco_index(&r, 9, 0, 0, 0, 2)], 0.5);
+    CHECK_EQ_DBL(r.precision[dg_coco_index(&r, 9, 1, 0, 0, 2)], 0.0);
+    CHECK_EQ_DBL(r.precision[dg_coco_index(&r, 9, 2, 0, 0, 2)], 0.0);
+    CHECK_EQ_DBL(r.precision[dg_coco_index(&r, 0, 2, 0, 0, 2)], 1.0);
+    dg_coco_result_release(&r);
+
+    /* Bad params: named, nothing filled. */
+    double bad = NAN;
+    dg_coco_params_init(&pa);
+    pa.iou_thrs = &bad;
+    pa.n_iou = 1;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_EINVAL);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "iouThrs[0]");
+    CHECK(r.precision == NULL);
+    int64_t neg = -1;
+    dg_coco_params_init(&pa);
+    pa.max_dets = &neg;
+    pa.n_max_dets = 1;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_EINVAL);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "maxDets");
+    pa.n_max_dets = 0;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_EINVAL);
+    dg_project_free(b.p);
 }
 
 /* A project without labels or detections: every entry -1, stats -1. */
@@ -670,6 +940,8 @@ int main(int argc, char **argv)
     test_hand_project();
     test_truncation();
     test_threads_devices();
+    test_params_general();
+    test_params_hand();
     test_empty();
     test_json();
     dg_ctx_free(ctx);

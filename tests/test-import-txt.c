@@ -373,7 +373,31 @@ static void test_cartucho_errors(dg_ctx *ctx)
         snprintf(file, sizeof(file), "%s/a.txt", dir);
         puts_(file, dt_cases[i].text);
         snprintf(msg, sizeof(msg), "'@/%s': %s", file, dt_cases[i].msg);
-        EXPECT_FAIL(&o, at("e/gt"), at(dir), DG_EFORMAT, msg);
+        /* The confidences outside [0, 1] are refused when strict only. */
+        dg_txt_opts so = o;
+        so.strict = 1;
+        EXPECT_FAIL(&so, at("e/gt"), at(dir), DG_EFORMAT, msg);
+        if (i >= 3)
+            EXPECT_FAIL(&o, at("e/gt"), at(dir), DG_EFORMAT, msg);
+    }
+    /* Not strict: logits and percentages are kept as they are, with one
+     * warning naming the first and counting them all. */
+    puts_("e/dl/a.txt", "cat -2.5 1 2 3 4\ncat 0.5 1 2 3 4\ncat 97 1 2 3 4\n");
+    {
+        dg_project *lp = NULL;
+        CHECK_EQ_INT(run(ctx, &o, at("e/gt"), at("e/dl"), &lp), DG_OK);
+        if (lp) {
+            char want[600];
+            snprintf(want, sizeof(want), "'%s/a.txt': line 1: field "
+                     "'confidence': outside [0, 1] (-2.5), kept: confidences "
+                     "apply to the raw scores (2 confidences in all)\n",
+                     at("e/dl"));
+            CHECK_STR_EQ(dg_ctx_take_warnings(ctx), want);
+            CHECK_EQ_INT(dg_project_inference_size(lp, 0), 3);
+            CHECK_EQ_DBL(lp->inf[0].boxes.score[0], -2.5);
+            CHECK_EQ_DBL(lp->inf[0].boxes.score[2], 97);
+            dg_project_free(lp);
+        }
     }
     /* A detection file without a ground-truth file. */
     puts_("e/dz/a.txt", "cat 0.5 1 2 3 4\n");
@@ -636,6 +660,7 @@ static void test_yolo(dg_ctx *ctx)
         p = NULL;
     }
     puts_("y/dlead2/a.txt", "0 0.5 0.5 0.1 0.1 0.8\n0 1.5 0.5 0.5 0.1 0.1\n");
+    lead.strict = 1;
     EXPECT_FAIL(&lead, at("y/gt"), at("y/dlead2"), DG_EFORMAT,
                 "'@/y/dlead2/a.txt': line 2: field 'confidence': out of "
                 "range [0, 1] (1.5)");

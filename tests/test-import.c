@@ -707,6 +707,225 @@ static void test_dt_large(void)
     free(text);
 }
 
+/* ---- arrays (dg_import_arrays_gt / _dt) --------------------------------- */
+
+/* The same records as JSON files and as arrays give the same project. */
+static void test_arrays_same(void)
+{
+    static const int64_t img_id[4] = {9, 3, 42, 7};
+    static const double img_w[4] = {640, 320, 100, NAN};
+    static const double img_h[4] = {480, 240, 100, NAN};
+    static const int64_t cat_id[3] = {5, 1, 90};
+    static const char *const cat_name[3] = {"car", "person", "dog"};
+    static const int64_t g_img[6] = {3, 9, 9, 42, 3, 7};
+    static const int64_t g_cat[6] = {1, 5, 1, 90, 5, 1};
+    static const double g_bb[24] = {10, 10, 30, 40,  0, 0, 50, 50,
+                                    5, 5, 20, 20,    1, 1, 8, 8,
+                                    100, 100, 60, 60, 2, 3, 0, 4};
+    static const double g_area[6] = {1200, 2500, 400, 64, 9000, 0};
+    static const uint8_t g_crowd[6] = {0, 0, 1, 0, 0, 0};
+    static const int64_t d_img[7] = {3, 3, 9, 9, 42, 7, 9};
+    static const int64_t d_cat[7] = {1, 5, 5, 1, 90, 1, 1};
+    static const double d_bb[28] = {11, 10, 30, 40,  100, 98, 60, 60,
+                                    0, 1, 50, 49,    6, 5, 20, 20,
+                                    1, 1, 8, 7,      2, 3, 1, 4,
+                                    300, 300, 10, 10};
+    static const double d_score[7] = {0.9, 0.8, 0.7, 0.6, 0.5, 0.5, 0.4};
+    const char *gt_json =
+        "{\"categories\": [{\"id\": 5, \"name\": \"car\"}, {\"id\": 1, "
+        "\"name\": \"person\"}, {\"id\": 90, \"name\": \"dog\"}], "
+        "\"images\": [{\"id\": 9, \"width\": 640, \"height\": 480}, "
+        "{\"id\": 3, \"width\": 320, \"height\": 240}, {\"id\": 42, "
+        "\"width\": 100, \"height\": 100}, {\"id\": 7}], \"annotations\": ["
+        "{\"image_id\": 3, \"category_id\": 1, \"bbox\": [10, 10, 30, 40], "
+        "\"area\": 1200}, {\"image_id\": 9, \"category_id\": 5, \"bbox\": "
+        "[0, 0, 50, 50], \"area\": 2500}, {\"image_id\": 9, \"category_id\": "
+        "1, \"bbox\": [5, 5, 20, 20], \"area\": 400, \"iscrowd\": 1}, "
+        "{\"image_id\": 42, \"category_id\": 90, \"bbox\": [1, 1, 8, 8], "
+        "\"area\": 64}, {\"image_id\": 3, \"category_id\": 5, \"bbox\": "
+        "[100, 100, 60, 60], \"area\": 9000}, {\"image_id\": 7, "
+        "\"category_id\": 1, \"bbox\": [2, 3, 0, 4], \"area\": 0}]}";
+    const char *dt_json =
+        "[{\"image_id\": 3, \"category_id\": 1, \"bbox\": [11, 10, 30, 40], "
+        "\"score\": 0.9}, {\"image_id\": 3, \"category_id\": 5, \"bbox\": "
+        "[100, 98, 60, 60], \"score\": 0.8}, {\"image_id\": 9, "
+        "\"category_id\": 5, \"bbox\": [0, 1, 50, 49], \"score\": 0.7}, "
+        "{\"image_id\": 9, \"category_id\": 1, \"bbox\": [6, 5, 20, 20], "
+        "\"score\": 0.6}, {\"image_id\": 42, \"category_id\": 90, \"bbox\": "
+        "[1, 1, 8, 7], \"score\": 0.5}, {\"image_id\": 7, \"category_id\": 1, "
+        "\"bbox\": [2, 3, 1, 4], \"score\": 0.5}, {\"image_id\": 9, "
+        "\"category_id\": 1, \"bbox\": [300, 300, 10, 10], \"score\": 0.4}]";
+    dg_project *pj, *pa;
+    CHECK_EQ_INT(dg_project_create(ctx, &pj), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, pj, write_tmp("gt.json", gt_json),
+                                   NULL),
+                 DG_OK);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, pj, write_tmp("dt.json", dt_json),
+                                   "m", 0, NULL), DG_OK);
+    dg_ctx_take_warnings(ctx);
+
+    dg_array_images im = {4, img_id, img_w, img_h};
+    dg_array_categories ca = {3, cat_id, cat_name};
+    dg_array_boxes gb = {6, g_img, g_cat, g_bb, NULL, g_area, g_crowd, NULL};
+    dg_array_boxes db = {7, d_img, d_cat, d_bb, d_score, NULL, NULL, NULL};
+    CHECK_EQ_INT(dg_project_create(ctx, &pa), DG_OK);
+    CHECK_EQ_INT(dg_import_arrays_gt(ctx, pa, "targets", &im, &ca, &gb),
+                 DG_OK);
+    CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx),
+                       "'targets': annotations[5]: field 'bbox': zero width "
+                       "or height "
+                       "(1 label in all)");
+    CHECK_EQ_INT(dg_import_arrays_dt(ctx, pa, "preds", &db, "m", 0), DG_OK);
+    CHECK_EQ_INT(dg_import_arrays_dt(ctx, pa, "preds", &db, "m", 0),
+                 DG_EEXIST);
+    CHECK_EQ_INT(dg_import_arrays_dt(ctx, pa, "preds", &db, "m", 1), DG_OK);
+
+    dg_project_info a, b;
+    dg_project_get_info(pj, &a);
+    dg_project_get_info(pa, &b);
+    CHECK_EQ_INT(b.n_classes, a.n_classes);
+    CHECK_EQ_INT(b.n_frames, a.n_frames);
+    CHECK_EQ_INT(b.n_labels, a.n_labels);
+    CHECK_EQ_INT(b.n_inferences, 1);
+    for (uint32_t c = 0; c < a.n_classes; c++) {
+        CHECK(!strcmp(dg_project_class_name(pa, c),
+                      dg_project_class_name(pj, c)));
+        CHECK_EQ_INT(dg_project_class_id(pa, c), dg_project_class_id(pj, c));
+    }
+    for (uint32_t f = 0; f < a.n_frames; f++) {
+        CHECK(!strcmp(dg_project_frame_id(pa, f), dg_project_frame_id(pj, f)));
+        CHECK_EQ_INT(dg_project_frame_num(pa, f), dg_project_frame_num(pj, f));
+    }
+    CHECK_EQ_INT(dg_project_frame_num(pa, 0), 3);
+    CHECK_EQ_INT(dg_project_inference_size(pa, 0), 7);
+    /* Every box in the same place: the COCO evaluation agrees, entry for
+     * entry, and so does eval's grid. */
+    dg_coco_result rj, ra;
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, pj, "m", NULL, &rj), DG_OK);
+    CHECK_EQ_INT(dg_coco_evaluate(ctx, pa, "m", NULL, &ra), DG_OK);
+    CHECK(memcmp(rj.stats, ra.stats, sizeof(rj.stats)) == 0);
+    size_t np = (size_t)rj.n_iou * rj.n_rec * rj.n_cats * rj.n_area *
+                rj.n_max_dets;
+    CHECK(memcmp(rj.precision, ra.precision, np * sizeof(double)) == 0);
+    CHECK(rj.stats[DG_COCO_AP] > 0);
+    dg_coco_result_release(&rj);
+    dg_coco_result_release(&ra);
+    double iou[2] = {0.5, 0.75};
+    dg_results *xj, *xa;
+    dg_counts cj[3], cb[3];
+    CHECK_EQ_INT(dg_eval(ctx, pj, "m", iou, 2), DG_OK);
+    CHECK_EQ_INT(dg_eval(ctx, pa, "m", iou, 2), DG_OK);
+    CHECK_EQ_INT(dg_results_load(ctx, pj, "m", &xj), DG_OK);
+    CHECK_EQ_INT(dg_results_load(ctx, pa, "m", &xa), DG_OK);
+    CHECK_EQ_INT(dg_results_counts(ctx, xj, 0.0, 0, cj), DG_OK);
+    CHECK_EQ_INT(dg_results_counts(ctx, xa, 0.0, 0, cb), DG_OK);
+    CHECK(memcmp(cj, cb, sizeof(cj)) == 0);
+    CHECK_EQ_INT(cb[1].tp, 1); /* person: the crowd region is ignored */
+    dg_results_free(xj);
+    dg_results_free(xa);
+    dg_project_free(pj);
+    dg_project_free(pa);
+}
+
+/* Arrays that break a rule: the message names source, record and field,
+ * and the project stays as it was. */
+static void test_arrays_errors(void)
+{
+    int64_t img_id[2] = {1, 2}, cat_id[2] = {1, 2};
+    const char *names[2] = {"a", "b"};
+    int64_t gi[2] = {1, 2}, gc[2] = {1, 2};
+    double bb[8] = {0, 0, 10, 10, 5, 5, 10, 10};
+    double area[2] = {100, 100}, score[2] = {0.5, 0.25};
+    uint8_t crowd[2] = {0, 0};
+    dg_array_images im = {2, img_id, NULL, NULL};
+    dg_array_categories ca = {2, cat_id, names};
+    dg_array_boxes g = {2, gi, gc, bb, NULL, area, crowd, NULL};
+    dg_array_boxes d = {2, gi, gc, bb, score, NULL, NULL, NULL};
+    static const struct {
+        int what; /* field to spoil */
+        const char *want;
+    } cases[] = {
+        {0, "'t': annotations[1]: field 'image_id': unknown image 77"},
+        {1, "'t': annotations[1]: field 'category_id': unknown category 77"},
+        {2, "'t': annotations[1]: field 'bbox': width is negative (-1.5)"},
+        {3, "'t': annotations[1]: field 'bbox': y is not a finite number (inf)"},
+        {4, "'t': annotations[1]: field 'area': negative (-1)"},
+        {5, "'t': annotations[1]: field 'iscrowd': not 0 or 1 (2)"},
+        {6, "'t': images[1]: field 'id': duplicate image 1 (also images[0])"},
+        {7, "'t': categories[1]: field 'name': duplicate name 'a'"},
+        {8, "'t': categories[1]: field 'id': duplicate category 1"},
+        {9, "'t': images[0]: field 'id': negative (-3)"},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        int before = check_failures;
+        int w = cases[c].what;
+        gi[1] = w == 0 ? 77 : 2;
+        gc[1] = w == 1 ? 77 : 2;
+        bb[6] = w == 2 ? -1.5 : 10;
+        bb[5] = w == 3 ? INFINITY : 5;
+        area[1] = w == 4 ? -1 : 100;
+        crowd[1] = w == 5 ? 2 : 0;
+        img_id[1] = w == 6 ? 1 : 2;
+        names[1] = w == 7 ? "a" : "b";
+        cat_id[1] = w == 8 ? 1 : 2;
+        img_id[0] = w == 9 ? -3 : 1;
+        dg_project *p;
+        CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+        CHECK_EQ_INT(dg_import_arrays_gt(ctx, p, "t", &im, &ca, &g),
+                     DG_EFORMAT);
+        CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), cases[c].want);
+        check_empty(p);
+        dg_project_free(p);
+        note_case(before, cases[c].want);
+    }
+    img_id[0] = 1;
+    img_id[1] = 2;
+    names[1] = "b";
+    cat_id[1] = 2;
+    gi[1] = 2;
+    gc[1] = 2;
+    bb[5] = 5;
+    bb[6] = 10;
+    area[1] = 100;
+    crowd[1] = 0;
+    /* Detections: finite scores; the set is not added. */
+    dg_project *p;
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    CHECK_EQ_INT(dg_import_arrays_dt(ctx, p, "p", &d, "m", 0), DG_EINVAL);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "no frames");
+    CHECK_EQ_INT(dg_import_arrays_gt(ctx, p, "t", &im, &ca, &g), DG_OK);
+    CHECK_EQ_INT(dg_import_arrays_gt(ctx, p, "t", &im, &ca, &g), DG_EINVAL);
+    /* As from a file: a score outside [0, 1] is kept and a detection of
+     * an unknown category skipped, each with a warning. */
+    score[1] = 1.5;
+    gc[0] = 9;
+    CHECK_EQ_INT(dg_import_arrays_dt(ctx, p, "p", &d, "w", 0), DG_OK);
+    const char *w = dg_ctx_take_warnings(ctx);
+    CHECK_STR_CONTAINS(w, "'p': [1]: field 'score': outside [0, 1] (1.5), "
+                          "kept: confidences apply to the raw scores "
+                          "(1 detection in all)");
+    CHECK_STR_CONTAINS(w, "'p': [0]: field 'category_id': unknown category "
+                          "9, detection skipped (1 detection in all)");
+    CHECK_EQ_INT(dg_project_inference_size(p, 0), 1);
+    CHECK_EQ_INT(dg_project_remove_inferences(ctx, p, "w"), DG_OK);
+    gc[0] = 1;
+    score[1] = NAN;
+    CHECK_EQ_INT(dg_import_arrays_dt(ctx, p, "p", &d, "m", 0), DG_EFORMAT);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx),
+                       "field 'score': not a finite number (nan)");
+    dg_array_boxes nocol = d;
+    nocol.score = NULL;
+    CHECK_EQ_INT(dg_import_arrays_dt(ctx, p, "p", &nocol, "m", 0),
+                 DG_EINVAL);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "missing a column");
+    CHECK_EQ_INT(dg_import_arrays_dt(ctx, p, "p", &d, "", 0), DG_EINVAL);
+    dg_project_info info;
+    dg_project_get_info(p, &info);
+    CHECK_EQ_INT(info.n_inferences, 0);
+    CHECK_EQ_INT(info.n_labels, 2);
+    dg_project_free(p);
+}
+
 /* A project of the ground truth text (which must import). */
 static dg_project *gt_ok(const char *text)
 {
@@ -859,6 +1078,8 @@ int main(void)
     test_dt_small();
     test_dt_large();
     test_coco_sample();
+    test_arrays_same();
+    test_arrays_errors();
     test_accepted();
 
     dg_ctx_free(ctx);

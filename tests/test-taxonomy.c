@@ -204,7 +204,7 @@ static void test_tide(dg_ctx *ctx, dg_project *p)
 
     dg_tide_opts o;
     dg_tide_opts_init(&o);
-    CHECK_EQ_DBL(o.conf, 0);
+    CHECK_EQ_DBL(o.conf, -INFINITY);
     CHECK_EQ_DBL(o.fg_iou, 0.5);
     CHECK_EQ_DBL(o.bg_iou, 0.1);
     CHECK_EQ_INT(o.max_dets, 100);

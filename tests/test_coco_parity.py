@@ -232,10 +232,9 @@ def test_synth(ck, tmp):
             ck.ok(got3["stats"] != got["stats"], what + ": --use-ignore")
 
 
-def test_iou_just_below_09(ck, tmp):
-    """numpy's ninth IoU threshold is 0.8999999999999999, not 0.9: a box of
-    height 0.8999999999999999 inside a unit ground truth has exactly that
-    IoU, so it passes nine thresholds; with --exact-iou only eight."""
+def iou_09_case(tmp):
+    """A box of height 0.8999999999999999 inside a unit ground truth: its
+    IoU is numpy's ninth threshold exactly. The two files' paths."""
     gt = {"images": [{"id": 1, "width": 100, "height": 100}],
           "categories": [{"id": 1, "name": "a"}],
           "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
@@ -247,6 +246,14 @@ def test_iou_just_below_09(ck, tmp):
         json.dump(gt, f)
     with open(dp, "w") as f:
         json.dump(dt, f)
+    return gp, dp
+
+
+def test_iou_just_below_09(ck, tmp):
+    """numpy's ninth IoU threshold is 0.8999999999999999, not 0.9: a box of
+    height 0.8999999999999999 inside a unit ground truth has exactly that
+    IoU, so it passes nine thresholds; with --exact-iou only eight."""
+    gp, dp = iou_09_case(tmp)
     got = detgrid_coco(["--gt", gp, "--dt", dp])
     e = cocoeval(gp, dp)
     ck.eq(float(e.params.iouThrs[8]), 0.8999999999999999, "numpy's iouThrs")

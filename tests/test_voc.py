@@ -368,21 +368,29 @@ def test_cli_errors(ck, d):
     write(os.path.join(root, "dt", "a.txt"), "cat 1.5 1 2 3 4\n")
     gt, dt = os.path.join(root, "gt"), os.path.join(root, "dt")
     out = os.path.join(root, "p.h5")
-    r = run(["import", "cartucho", "--gt-dir", gt, "--dt-dir", dt, "-o", out],
-            rc=EXIT_ERROR)
+    r = run(["import", "cartucho", "--gt-dir", gt, "--dt-dir", dt, "-o", out,
+             "--strict"], rc=EXIT_ERROR)
     ck.eq(r.err, "error: '%s': line 1: field 'confidence': out of range "
           "[0, 1] (1.5)\n" % os.path.join(dt, "a.txt"), "import error message")
     ck.ok(not os.path.exists(out), "nothing written on error")
-    r = run(["voc", "--format", "cartucho", "--gt-dir", gt, "--dt-dir", dt],
-            rc=EXIT_ERROR)
+    r = run(["voc", "--format", "cartucho", "--gt-dir", gt, "--dt-dir", dt,
+             "--strict"], rc=EXIT_ERROR)
     ck.contains(r.err, "field 'confidence': out of range", what="voc error")
     ck.eq(r.out, "", "nothing on stdout on error")
+    # Without --strict the confidence is kept as written, with a warning.
+    r = run(["voc", "--format", "cartucho", "--gt-dir", gt, "--dt-dir", dt,
+             "--json"])
+    ck.contains(r.err, "field 'confidence': outside [0, 1] (1.5), kept: "
+                "confidences apply to the raw scores (1 confidence in all)",
+                what="voc warning")
+    ck.eq(r.json()["map"], 1.0, "voc: the one detection matches its label")
     # An existing project is kept unless --force.
     run(["import", "cartucho", "--gt-dir", gt, "-o", out])
     before = dgtest.file_bytes(out)
     r = run(["import", "cartucho", "--gt-dir", gt, "-o", out], rc=EXIT_ERROR)
     ck.contains(r.err, "exists (use --force", what="existing project")
-    r = run(["import", "cartucho", "--dt-dir", dt, "-o", out], rc=EXIT_ERROR)
+    r = run(["import", "cartucho", "--dt-dir", dt, "-o", out, "--strict"],
+            rc=EXIT_ERROR)
     ck.ok(dgtest.file_bytes(out) == before, "failed import left the file alone")
     run(["voc", out], rc=EXIT_ERROR)  # no inference sets
     for args in (

@@ -446,12 +446,109 @@ const char *cli_pick_inferences(dg_project *p, const char *name)
     return NULL;
 }
 
+const char *cli_iou_type_arg;
+
+int cli_iou_type(const char *type)
+{
+    int t = dg_coco_iou_type_parse(type ? type : "bbox");
+    if (t < 0)
+        cli_error("--iou-type must be bbox, segm, boundary or keypoints, "
+                  "not '%s'", type);
+    return t;
+}
+
+int cli_set_iou_type(dg_ctx *ctx, dg_project *p, const char *type)
+{
+    int t = cli_iou_type(type);
+    if (t < 0)
+        return EXIT_ERROR;
+    dg_status st = dg_project_set_iou_type(ctx, p, t);
+    return st < 0 ? cli_fail(ctx, st) : EXIT_OK;
+}
+
+int cli_sigmas_parse(const strlist *specs, cli_sigmas *s, char *err,
+                     size_t cap)
+{
+    memset(s, 0, sizeof(*s));
+    if (!specs->n)
+        return 0;
+    s->sig = calloc((size_t)specs->n, sizeof(*s->sig));
+    if (!s->sig) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    s->n = specs->n;
+    for (int k = 0; k < specs->n; k++) {
+        const char *q = specs->v[k], *eq = strrchr(q, '=');
+        if (eq) {
+            s->cls[k] = q;
+            q = eq + 1;
+        }
+        for (;;) {
+            char *end;
+            double v = strtod(q, &end);
+            if (end == q || !(v > 0 && v < 1e6) ||
+                s->n_sig[k] == DG_COCO_MAX_SIGMAS || (*end && *end != ',')) {
+                snprintf(err, cap, "--kpt-sigmas: positive numbers separated "
+                         "by commas, after 'class=' for one class");
+                return -1;
+            }
+            s->sig[k][s->n_sig[k]++] = v;
+            if (*end == 0)
+                break;
+            q = end + 1;
+        }
+    }
+    return 0;
+}
+
+int cli_sigmas_resolve(dg_project *p, cli_sigmas *s)
+{
+    dg_project_info pinfo;
+    dg_project_get_info(p, &pinfo);
+    uint32_t nc = pinfo.n_classes;
+    for (int k = 0; k < s->n; k++) {
+        if (!s->cls[k]) {
+            s->all = s->sig[k];
+            s->n_all = s->n_sig[k];
+            continue;
+        }
+        if (!s->class_sig) {
+            s->class_sig = calloc(nc ? nc : 1, sizeof(*s->class_sig));
+            s->n_class = calloc(nc ? nc : 1, sizeof(*s->n_class));
+            if (!s->class_sig || !s->n_class)
+                return cli_error("out of memory");
+        }
+        char name[512];
+        size_t len = (size_t)(strrchr(s->cls[k], '=') - s->cls[k]);
+        snprintf(name, sizeof(name), "%.*s", (int)len, s->cls[k]);
+        int64_t c = dg_project_class_index(p, name);
+        if (c < 0)
+            return cli_error("--kpt-sigmas: no class '%s'", name);
+        s->class_sig[c] = s->sig[k];
+        s->n_class[c] = s->n_sig[k];
+    }
+    return EXIT_OK;
+}
+
+void cli_sigmas_release(cli_sigmas *s)
+{
+    free(s->sig);
+    free(s->class_sig);
+    free(s->n_class);
+    memset(s, 0, sizeof(*s));
+}
+
 dg_project *cli_open(dg_ctx *ctx, const char *path)
 {
     dg_project *p;
     dg_status st = dg_project_open(ctx, path, &p);
     if (st < 0)
         exit(cli_fail(ctx, st));
+    if (cli_iou_type_arg && cli_set_iou_type(ctx, p, cli_iou_type_arg)) {
+        dg_project_free(p);
+        exit(EXIT_ERROR);
+    }
     return p;
 }
 

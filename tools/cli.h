@@ -52,6 +52,25 @@ typedef struct cli_opt {
     {OPT_STR, 0, "segment", &(v), "<name>",                                  \
      "only the frames of this segment (default: all)", 0}
 
+/*
+ * --iou-type of the query commands: cli_open applies it to the project it
+ * opens (cli_set_iou_type), so that every results load reads that type.
+ */
+extern const char *cli_iou_type_arg;
+#define CLI_OPT_IOU_TYPE                                                     \
+    {OPT_STR, 0, "iou-type", &cli_iou_type_arg, "<type>",                    \
+     "the results of this IoU type: bbox (default), segm, boundary or "      \
+     "keypoints (stored by 'detgrid eval --iou-type')", 0}
+
+/* eval's and coco's settings of boundary IoU and OKS. */
+#define CLI_OPT_DILATION(v)                                                  \
+    {OPT_DBL, 0, "dilation-ratio", &(v), "<r>",                              \
+     "boundary: the erosion radius over the image diagonal (0.02)", 0}
+#define CLI_OPT_KPT_SIGMAS(v)                                                \
+    {OPT_MULTI, 0, "kpt-sigmas", &(v), "[<class>=]<s1,s2,...>",              \
+     "keypoints: one sigma per keypoint, of every class or of one "          \
+     "(repeatable; default: COCO's 17)", 0}
+
 /* Repeatable string option. */
 typedef struct strlist {
     const char *v[64];
@@ -155,7 +174,42 @@ int cli_find(dg_project *p, dg_name_kind kind, const char *name,
 /* name, or the project's only inference set when name is NULL; NULL with a
  * message when that is ambiguous or absent. */
 const char *cli_pick_inferences(dg_project *p, const char *name);
-/* Opens a project or exits with a message (EXIT_ERROR). */
+/*
+ * --iou-type: the IoU type named type (NULL: bbox), or -1 with a message
+ * naming the choices (printed; the caller exits EXIT_ERROR).
+ */
+int cli_iou_type(const char *type);
+/*
+ * Makes every later load of results from p (dg_results_load) read those
+ * of the IoU type named type (NULL: bbox). EXIT_OK, or the message
+ * printed and EXIT_ERROR.
+ */
+int cli_set_iou_type(dg_ctx *ctx, dg_project *p, const char *type);
+
+/*
+ * --kpt-sigmas "s1,s2,..." (every class) or "class=s1,..." (one class),
+ * repeatable, for eval and coco: parsed by cli_sigmas_parse (0, or -1 with
+ * the message in err), the classes looked up by cli_sigmas_resolve on the
+ * project (EXIT_OK, or the message printed and EXIT_ERROR), which sets
+ * all/n_all and class/n_class (NULL when no class has its own).
+ */
+typedef struct cli_sigmas {
+    int n;
+    double (*sig)[DG_COCO_MAX_SIGMAS];
+    int n_sig[64];
+    const char *cls[64];
+    const double *all;
+    int n_all;
+    const double **class_sig;
+    int *n_class;
+} cli_sigmas;
+int cli_sigmas_parse(const strlist *specs, cli_sigmas *s, char *err,
+                     size_t cap);
+int cli_sigmas_resolve(dg_project *p, cli_sigmas *s);
+void cli_sigmas_release(cli_sigmas *s);
+
+/* Opens a project (with --iou-type's results, cli_iou_type_arg) or exits
+ * with a message (EXIT_ERROR). */
 dg_project *cli_open(dg_ctx *ctx, const char *path);
 /*
  * The start of a command that reads one inference set: opens the project

@@ -145,6 +145,7 @@ int cmd_check(int argc, const char **argv)
         {OPT_STR, 0, "junit", &junit, "<file>",
          "also write JUnit XML, one test case per (inference set, segment)",
          0},
+        CLI_OPT_IOU_TYPE,
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};

@@ -272,11 +272,8 @@ int cmd_coco(int argc, const char **argv)
          "with a project: the inference set (default: the only one)", 0},
         {OPT_STR, 0, "iou-type", &iou_type, "<type>",
          "bbox (default), segm, boundary or keypoints", 0},
-        {OPT_DBL, 0, "dilation-ratio", &dilation, "<r>",
-         "boundary: the erosion radius over the image diagonal (0.02)", 0},
-        {OPT_MULTI, 0, "kpt-sigmas", &sigmas, "[<class>=]<s1,s2,...>",
-         "keypoints: one sigma per keypoint, of every class or of one "
-         "(repeatable; default: COCO's 17)", 0},
+        CLI_OPT_DILATION(dilation),
+        CLI_OPT_KPT_SIGMAS(sigmas),
         {OPT_FLAG, 0, "json", &json, NULL,
          "stats, their names and per-class AP as JSON on stdout", 0},
         {OPT_FLAG, 0, "compact", &compact, NULL, "with --json: one line", 0},
@@ -320,35 +317,10 @@ int cmd_coco(int argc, const char **argv)
                         "boundary or keypoints");
     if (!(dilation > 0 && dilation <= 1))
         cli_usage_error(usage, opts, "--dilation-ratio must be in (0, 1]");
-    /* --kpt-sigmas: "s1,s2,..." for every class, "name=s1,..." for one;
-     * checked here, matched with classes once the project is open. */
-    static double sig[64][DG_COCO_MAX_SIGMAS];
-    int n_sig[64] = {0};
-    const char *sig_class[64] = {0};
-    for (int k = 0; k < sigmas.n; k++) {
-        const char *q = sigmas.v[k], *eq = strrchr(q, '=');
-        if (eq) {
-            sig_class[k] = q;
-            q = eq + 1;
-        }
-        for (;;) {
-            char *end;
-            double v = strtod(q, &end);
-            if (end == q || !(v > 0 && v < 1e6) ||
-                n_sig[k] == DG_COCO_MAX_SIGMAS)
-                cli_usage_error(usage, opts, "--kpt-sigmas: positive numbers "
-                                "separated by commas, after 'class=' for one "
-                                "class");
-            sig[k][n_sig[k]++] = v;
-            if (*end == 0)
-                break;
-            if (*end != ',')
-                cli_usage_error(usage, opts, "--kpt-sigmas: positive numbers "
-                                "separated by commas, after 'class=' for one "
-                                "class");
-            q = end + 1;
-        }
-    }
+    cli_sigmas cs;
+    char err[200];
+    if (cli_sigmas_parse(&sigmas, &cs, err, sizeof(err)) < 0)
+        cli_usage_error(usage, opts, "%s", err);
 
 #if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
     /*
@@ -402,42 +374,14 @@ int cmd_coco(int argc, const char **argv)
     o.n_threads = (int)threads;
     o.iou_type = type;
     o.dilation_ratio = dilation;
-    dg_project_info pinfo;
-    dg_project_get_info(p, &pinfo);
-    uint32_t nc = pinfo.n_classes;
-    const double **csig = calloc(nc ? nc : 1, sizeof(*csig));
-    int *cn = calloc(nc ? nc : 1, sizeof(*cn));
-    if (!csig || !cn) {
-        free(csig);
-        free(cn);
-        rc = cli_error("out of memory");
+    if ((rc = cli_sigmas_resolve(p, &cs)) != EXIT_OK)
         goto done;
-    }
-    for (int k = 0; k < sigmas.n; k++) {
-        if (!sig_class[k]) {
-            o.kpt_sigmas = sig[k];
-            o.n_kpt_sigmas = n_sig[k];
-            continue;
-        }
-        char name[512];
-        size_t len = (size_t)(strrchr(sig_class[k], '=') - sig_class[k]);
-        snprintf(name, sizeof(name), "%.*s", (int)len, sig_class[k]);
-        int64_t c = dg_project_class_index(p, name);
-        if (c < 0) {
-            free(csig);
-            free(cn);
-            rc = cli_error("--kpt-sigmas: no class '%s'", name);
-            goto done;
-        }
-        csig[c] = sig[k];
-        cn[c] = n_sig[k];
-        o.class_sigmas = csig;
-        o.n_class_sigmas = cn;
-    }
+    o.kpt_sigmas = cs.all;
+    o.n_kpt_sigmas = cs.n_all;
+    o.class_sigmas = cs.class_sig;
+    o.n_class_sigmas = cs.n_class;
     dg_coco_result r;
     st = dg_coco_evaluate(ctx, p, name, &o, &r);
-    free(csig);
-    free(cn);
     if (st < 0) {
         rc = cli_fail(ctx, st);
         goto done;
@@ -466,6 +410,7 @@ int cmd_coco(int argc, const char **argv)
     }
     dg_coco_result_release(&r);
 done:
+    cli_sigmas_release(&cs);
     dg_project_free(p);
     dg_ctx_free(ctx);
     return rc;

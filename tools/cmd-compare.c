@@ -412,6 +412,7 @@ int cmd_compare(int argc, const char **argv)
          "with --churn: at most n (default 20, 0: all)", 0},
         {OPT_STR, 'd', "device", &device, "<dev>",
          "bootstrap on auto|gpu|cpu|ref (default: DETGRID_DEVICE, auto)", 0},
+        CLI_OPT_IOU_TYPE,
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};

@@ -318,6 +318,7 @@ int cmd_confusion(int argc, const char **argv)
         {OPT_STR, 0, "class", &cls, "<name>",
          "also list the non-zero cells of this class, by count", 0},
         CLI_OPT_SEGMENT(segment),
+        CLI_OPT_IOU_TYPE,
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_STR, 0, "plot", &plot, "<file>",

@@ -36,13 +36,14 @@ static void fmt_ap(char *buf, size_t cap, double v)
 int cmd_errors(int argc, const char **argv)
 {
     const char *inf = NULL;
-    double conf = 0, fg = 0.5, bg = 0.1;
+    double conf = -INFINITY, fg = 0.5, bg = 0.1;
     long max_dets = 100;
     int json = 0, compact = 0;
     cli_opt opts[] = {
         CLI_OPT_INFERENCES(inf),
         {OPT_DBL, 'c', "conf", &conf, "<c>",
-         "leave out detections with score < c (default 0, as tidecv)", 0},
+         "leave out detections with score < c (default: none, as tidecv)",
+         0},
         {OPT_DBL, 0, "fg-iou", &fg, "<t>",
          "match at IoU >= t (tidecv's pos_threshold, default 0.5)", 0},
         {OPT_DBL, 0, "bg-iou", &bg, "<b>",
@@ -55,8 +56,8 @@ int cmd_errors(int argc, const char **argv)
     const char *pos[1];
     if (cli_parse(argc, argv, opts, usage, pos, 1) != 1)
         cli_usage_error(usage, opts, "need a project file");
-    if (!(conf >= 0 && conf <= 1))
-        cli_usage_error(usage, opts, "--conf must be in [0, 1]");
+    if (!isfinite(conf) && conf != -INFINITY)
+        cli_usage_error(usage, opts, "--conf must be a finite number");
     if (!(fg > 0 && fg <= 1))
         cli_usage_error(usage, opts, "--fg-iou must be in (0, 1]");
     if (!(bg > 0 && bg <= fg))
@@ -128,8 +129,12 @@ int cmd_errors(int argc, const char **argv)
         cli_print_json(j, compact);
     } else {
         char a[16];
-        printf("%s: TIDE errors at IoU fg %g, bg %g, confidence >= %g, ", name,
-               r.fg_iou, r.bg_iou, r.conf);
+        printf("%s: TIDE errors at IoU fg %g, bg %g, ", name, r.fg_iou,
+               r.bg_iou);
+        if (r.conf == -INFINITY)
+            printf("every confidence, ");
+        else
+            printf("confidence >= %g, ", r.conf);
         if (r.max_dets < 0)
             printf("all detections\n");
         else

@@ -12,8 +12,8 @@
 
 static const char *const usage[] = {
     "detgrid eval <project.h5> [--inferences <name>|all]... "
-    "[--iou-thresholds <spec>] [--device <dev>] [--memory-budget <MB>] "
-    "[--threads <n>] [-v] [--json]",
+    "[--iou-type <type>] [--iou-thresholds <spec>] [--device <dev>] "
+    "[--memory-budget <MB>] [--threads <n>] [-v] [--json]",
     "mpirun -np <N> detgrid eval <project.h5> ...   (shards frames over N ranks)",
     NULL};
 
@@ -28,6 +28,9 @@ static void print_profile(const dg_eval_stats *s)
     fprintf(stderr, "  %-9s %8.3f s  (IoU, both matchers, outcomes at their "
             "sorted positions%s)\n", "match", s->match_s,
             s->bytes_up || s->kernel_s > 0 ? ", transfers included" : "");
+    if (s->tiles_s > 0)
+        fprintf(stderr, "    %-7s %8.3f s  (mask, boundary or keypoint IoUs, "
+                "within match)\n", "tiles", s->tiles_s);
     if (s->bytes_up || s->bytes_down || s->kernel_s > 0) {
         double n = s->detections ? (double)s->detections : 1;
         fprintf(stderr, "    %-7s %8.3f s  %10.1f MB  %6.1f bytes/detection\n",
@@ -42,7 +45,9 @@ static void print_profile(const dg_eval_stats *s)
 int cmd_eval(int argc, const char **argv)
 {
     strlist infs = {{0}, 0};
-    const char *spec = NULL, *device = NULL, *out = NULL;
+    const char *spec = NULL, *device = NULL, *out = NULL, *iou_type = NULL;
+    strlist sigmas = {{0}, 0};
+    double dilation = DG_COCO_DILATION_RATIO;
     int json = 0, quiet = 0, verbose = 0;
     long threads = 0;
     double budget_mb = 0;
@@ -50,6 +55,11 @@ int cmd_eval(int argc, const char **argv)
     cli_opt opts[] = {
         {OPT_MULTI, 'i', "inferences", &infs, "<name>",
          "inference set to evaluate, repeatable (default: all)", 0},
+        {OPT_STR, 0, "iou-type", &iou_type, "<type>",
+         "compare bbox (default), segm (masks), boundary or keypoints (OKS); "
+         "each type's results are stored beside the others", 0},
+        CLI_OPT_DILATION(dilation),
+        CLI_OPT_KPT_SIGMAS(sigmas),
         {OPT_STR, 0, "iou-thresholds", &spec, "<spec>",
          "start:stop:step or a list (default 0.05:0.95:0.05)", 0},
         {OPT_STR, 'd', "device", &device, "<dev>",
@@ -76,6 +86,19 @@ int cmd_eval(int argc, const char **argv)
         cli_usage_error(usage, opts, "--memory-budget must be 0 to 1e9 MB");
     if (threads < 0 || threads > 1024)
         cli_usage_error(usage, opts, "--threads must be 0 to 1024");
+    if (!(dilation > 0 && dilation <= 1))
+        cli_usage_error(usage, opts, "--dilation-ratio must be in (0, 1]");
+    cli_sigmas cs;
+    char err[200];
+    if (cli_sigmas_parse(&sigmas, &cs, err, sizeof(err)) < 0)
+        cli_usage_error(usage, opts, "%s", err);
+    dg_eval_opts eo;
+    dg_eval_opts_init(&eo);
+    if ((eo.iou_type = cli_iou_type(iou_type)) < 0) {
+        cli_sigmas_release(&cs);
+        return EXIT_ERROR;
+    }
+    eo.dilation_ratio = dilation;
     dg_ctx *ctx = cli_ctx(device);
     dg_ctx_set_threads(ctx, (unsigned)threads);
     dg_ctx_set_memory_budget(ctx, (uint64_t)(budget_mb * 1048576.0));
@@ -110,6 +133,12 @@ int cmd_eval(int argc, const char **argv)
     int rc = EXIT_OK;
     const char *names[256];
     int nn = 0;
+    if ((rc = cli_sigmas_resolve(p, &cs)) != EXIT_OK)
+        goto done;
+    eo.kpt_sigmas = cs.all;
+    eo.n_kpt_sigmas = cs.n_all;
+    eo.class_sigmas = cs.class_sig;
+    eo.n_class_sigmas = cs.n_class;
     if (!infs.n || (infs.n == 1 && !strcmp(infs.v[0], "all"))) {
         for (uint32_t i = 0; i < info.n_inferences && nn < 256; i++)
             names[nn++] = dg_project_inference_name(p, i);
@@ -127,7 +156,7 @@ int cmd_eval(int argc, const char **argv)
     }
     cJSON *j = json ? cJSON_CreateArray() : NULL;
     for (int i = 0; i < nn; i++) {
-        dg_status st = dg_eval(ctx, p, names[i], iou, n_iou);
+        dg_status st = dg_eval_with(ctx, p, names[i], iou, n_iou, &eo);
         cli_flush_warnings(ctx);
         if (st < 0) {
             /* Under MPI every rank has the failing rank's message. */
@@ -139,11 +168,15 @@ int cmd_eval(int argc, const char **argv)
         dg_eval_get_stats(ctx, &s);
         uint64_t nd = dg_project_inference_size(
             p, (uint32_t)dg_project_inference_index(p, names[i]));
+        char tn[32] = "";
+        if (eo.iou_type)
+            snprintf(tn, sizeof(tn), " (%s)",
+                     dg_coco_iou_type_name(eo.iou_type));
         if (!quiet)
             fprintf(stderr,
-                    "evaluated '%s': %llu detections x %d IoU thresholds in "
+                    "evaluated '%s'%s: %llu detections x %d IoU thresholds in "
                     "%.3f s on %s (load %.3f, order %.3f, match %.3f)%s\n",
-                    names[i], (unsigned long long)nd, n_iou, s.total_s,
+                    names[i], tn, (unsigned long long)nd, n_iou, s.total_s,
                     s.device, s.load_s, s.order_s, s.match_s,
                     nranks > 1 ? " on rank 0 of an MPI run" : "");
         if (verbose)
@@ -151,6 +184,9 @@ int cmd_eval(int argc, const char **argv)
         if (j) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "inferences", names[i]);
+            if (eo.iou_type)
+                cJSON_AddStringToObject(o, "iou_type",
+                                        dg_coco_iou_type_name(eo.iou_type));
             cJSON_AddNumberToObject(o, "detections", (double)nd);
             cJSON_AddNumberToObject(o, "iou_thresholds", n_iou);
             cJSON_AddStringToObject(o, "device", s.device);
@@ -158,6 +194,8 @@ int cmd_eval(int argc, const char **argv)
             cJSON_AddItemToObject(o, "load_s", cli_num(s.load_s));
             cJSON_AddItemToObject(o, "order_s", cli_num(s.order_s));
             cJSON_AddItemToObject(o, "match_s", cli_num(s.match_s));
+            if (eo.iou_type)
+                cJSON_AddItemToObject(o, "tiles_s", cli_num(s.tiles_s));
             cJSON_AddItemToObject(o, "accumulate_s", cli_num(s.accumulate_s));
             cJSON_AddItemToObject(o, "total_s", cli_num(s.total_s));
             cJSON *d = cJSON_CreateObject();
@@ -194,6 +232,7 @@ int cmd_eval(int argc, const char **argv)
         cli_print_json(o, 0);
     }
 done:
+    cli_sigmas_release(&cs);
     dg_project_free(p);
     dg_ctx_free(ctx);
     dg_mpi_finalize();

@@ -321,6 +321,7 @@ int cmd_examples(int argc, const char **argv)
         {OPT_STR, 0, "montage", &montage, "<sheet.png>",
          "also write a contact sheet of the listed examples (PNG or JPEG)",
          0},
+        CLI_OPT_IOU_TYPE,
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};

@@ -68,6 +68,7 @@ int cmd_frames(int argc, const char **argv)
          "fp or fn (descending)", 0},
         {OPT_INT, 'n', "limit", &limit, "<n>", "at most n frames (0: all)", 0},
         CLI_OPT_IMAGES(images),
+        CLI_OPT_IOU_TYPE,
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};

@@ -63,6 +63,16 @@ int cmd_info(int argc, const char **argv)
             cJSON_AddNullToObject(o, "iou_thresholds");
             cJSON_AddStringToObject(o, "results", dg_ctx_last_error(ctx));
         }
+        /* Results of masks or keypoints (eval --iou-type) beside the
+         * boxes': every stored type. */
+        unsigned types = dg_project_result_types(p, i);
+        if (types & ~1u) {
+            cJSON *ty = cJSON_AddArrayToObject(o, "iou_types");
+            for (int t = 0; t < DG_N_IOU_TYPES; t++)
+                if (types >> t & 1)
+                    cJSON_AddItemToArray(
+                        ty, cJSON_CreateString(dg_coco_iou_type_name(t)));
+        }
         cJSON_AddItemToArray(sets, o);
     }
     cJSON *segs = cJSON_AddArrayToObject(j, "segments");
@@ -108,6 +118,13 @@ int cmd_info(int argc, const char **argv)
                        cJSON_GetObjectItem(o, "evaluated_on")->valuestring);
             else
                 printf("not evaluated\n");
+            cJSON *ty = cJSON_GetObjectItem(o, "iou_types"), *x;
+            if (ty) {
+                printf("    results of IoU types:");
+                cJSON_ArrayForEach(x, ty)
+                    printf(" %s", x->valuestring);
+                printf(" (--iou-type)\n");
+            }
         }
         cJSON_ArrayForEach(o, segs) {
             cJSON *fr = cJSON_GetObjectItem(o, "frames");

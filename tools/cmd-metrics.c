@@ -113,6 +113,7 @@ int cmd_metrics(int argc, const char **argv)
         {OPT_INT, 0, "resamples", &resamples, "<n>",
          "--ci: resamples (default 1000)", 0},
         {OPT_INT, 0, "seed", &seed, "<n>", "--ci: seed (default 0)", 0},
+        CLI_OPT_IOU_TYPE,
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};

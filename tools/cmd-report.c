@@ -237,7 +237,8 @@ static int export_set(dg_ctx *ctx, dg_project *p, const char *name,
     } else {
         cJSON_AddNullToObject(s, "agnostic");
     }
-    if (le_limit)
+    /* Label errors are found with boxes: not for masks or keypoints. */
+    if (le_limit && dg_project_iou_type(p) == DG_COCO_BBOX)
         cJSON_AddItemToObject(s, "label_errors",
                               label_errors_json(ctx, p, name, le_limit));
     else
@@ -319,6 +320,7 @@ int cmd_report(int argc, const char **argv)
          "pictures embedded at most (default 1000, about 10 KB each)", 0},
         {OPT_INT, 0, "thumbnail-size", &thumb_size, "<px>",
          "thumbnail width (default 240; height 3/4 of it)", 0},
+        CLI_OPT_IOU_TYPE,
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     int npos = cli_parse(argc, argv, opts, usage, pos, 1);

@@ -183,6 +183,7 @@ int cmd_slices(int argc, const char **argv)
         {OPT_INT, 0, "slice", &slice, "<rank>",
          "with --save-segment: the slice to save (default 1, the first)",
          0},
+        CLI_OPT_IOU_TYPE,
         CLI_OPT_JSON(json),
         CLI_OPT_COMPACT(compact),
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};

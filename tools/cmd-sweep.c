@@ -264,6 +264,7 @@ int cmd_sweep(int argc, const char **argv)
         {OPT_STR, 'o', "output", &out, "<file>", "write here (default stdout)", 0},
         {OPT_FLAG, 0, "best", &best, NULL,
          "only the F1-maximising confidence per class and for all classes", 0},
+        CLI_OPT_IOU_TYPE,
         {OPT_FLAG, 0, "json", &json, NULL, "same as --format json", 0},
         {OPT_STR, 0, "plot", &plot, "<file>",
          "draw the precision-recall curves (.png, .svg or .pdf) at the IoU "

@@ -68,6 +68,7 @@ void txt_cli_opts(const char *format, const txt_cli *t, dg_txt_opts *o,
     if (t->no_unlabeled)
         o->unlabeled_frames = 0;
     o->drop_unknown_classes = t->drop_unknown;
+    o->strict = t->strict;
     if (o->format == DG_TXT_YOLO && !t->names)
         cli_usage_error(usage_, opts, "yolo needs --names <file> (the class "
                         "names, one per line)");

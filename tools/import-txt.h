@@ -9,7 +9,7 @@
 
 typedef struct txt_cli {
     const char *names, *sizes, *box, *coords, *conf_pos;
-    int unlabeled, no_unlabeled, drop_unknown;
+    int unlabeled, no_unlabeled, drop_unknown, strict;
 } txt_cli;
 
 /* The format options, for an option table. */
@@ -30,7 +30,9 @@ typedef struct txt_cli {
     {OPT_FLAG, 0, "no-unlabeled-frames", &(t).no_unlabeled, NULL,              \
      "such a file is an error (the default except for yolo)", 0},              \
     {OPT_FLAG, 0, "drop-unknown-classes", &(t).drop_unknown, NULL,             \
-     "drop detections of classes the project lacks, with a warning", 0}
+     "drop detections of classes the project lacks, with a warning", 0},       \
+    {OPT_FLAG, 0, "strict", &(t).strict, NULL,                                 \
+     "refuse confidences outside [0, 1] (kept with a warning otherwise)", 0}
 
 /* The formats, for messages. */
 #define TXT_CLI_FORMATS "cartucho (voc-txt), padilla (rafaelpadilla), yolo, voc-xml"

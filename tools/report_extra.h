@@ -47,8 +47,9 @@ typedef struct report_thumbs {
 } report_thumbs;
 void report_thumbs_release(report_thumbs *T);
 
-/* Set name's 12 COCO numbers and per-class AP, AP50, AP75 (by class
- * index), as `detgrid coco`; null with a warning when they fail. */
+/* Set name's COCO numbers (12, or 10 for keypoints) and per-class AP,
+ * AP50, AP75 (by class index), as `detgrid coco --iou-type` of the
+ * project's IoU type (--iou-type); null with a warning when they fail. */
 cJSON *report_coco_json(dg_ctx *ctx, dg_project *p, const char *name);
 /* The paired bootstrap of B - A at the project's default thresholds with
  * `detgrid compare`'s defaults (1000 resamples, seed 1, level 0.95):

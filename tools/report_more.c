@@ -22,8 +22,12 @@
 
 cJSON *report_coco_json(dg_ctx *ctx, dg_project *p, const char *name)
 {
+    /* the IoU type of the results the report shows (--iou-type) */
+    dg_coco_opts co;
+    dg_coco_opts_init(&co);
+    co.iou_type = dg_project_iou_type(p);
     dg_coco_result r;
-    dg_status st = dg_coco_evaluate(ctx, p, name, NULL, &r);
+    dg_status st = dg_coco_evaluate(ctx, p, name, &co, &r);
     if (st < 0) {
         fprintf(stderr, "warning: no COCO figures for '%s': %s\n", name,
                 dg_ctx_last_error(ctx));
@@ -32,8 +36,6 @@ cJSON *report_coco_json(dg_ctx *ctx, dg_project *p, const char *name)
     dg_project_info info;
     dg_project_get_info(p, &info);
     cJSON *o = cJSON_CreateObject();
-    /* what was compared (boxes: the report evaluates no masks or
-     * keypoints; `detgrid coco --iou-type` does) */
     cJSON_AddStringToObject(o, "iou_type", dg_coco_iou_type_name(r.iou_type));
     cJSON *s = cJSON_AddArrayToObject(o, "stats");
     cJSON *lab = cJSON_AddArrayToObject(o, "labels");

@@ -343,6 +343,14 @@ void dg__rle_bbox(const uint32_t *cnts, uint64_t m, uint32_t h, uint32_t w,
 int dg__rle_from_poly(const double *xy, uint32_t k, uint32_t h, uint32_t w,
                       dg_runs *out);
 /*
+ * Box (x, y, w, h) as the polygon pycocotools' loadRes gives a result
+ * without a segmentation ([[x1, y1, x1, y2, x2, y2, x2, y1]]), rasterised
+ * at h x w as dg__rle_from_poly does: 0; -1 when memory runs out; -2 when
+ * a corner is beyond DG_RLE_MAX_COORD or the outline too long.
+ */
+int dg__rle_from_box(double bx, double by, double bw, double bh, uint32_t h,
+                     uint32_t w, dg_runs *out);
+/*
  * The union of n masks of the same size, as rleMerge(..., intersect=0)
  * writes it: mask i's runs are cnts + off[i], off[i+1] - off[i] of them.
  * Appends to out; 0, or -1 when memory runs out.

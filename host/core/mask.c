@@ -941,3 +941,14 @@ out:
     free(perm);
     return st;
 }
+
+int dg__rle_from_box(double bx, double by, double bw, double bh, uint32_t h,
+                     uint32_t w, dg_runs *out)
+{
+    double x2 = bx + bw, y2 = by + bh;
+    double xy[8] = {bx, by, bx, y2, x2, y2, x2, by};
+    for (int i = 0; i < 8; i++)
+        if (!(fabs(xy[i]) <= DG_RLE_MAX_COORD))
+            return -2;
+    return dg__rle_from_poly(xy, 4, h, w, out);
+}

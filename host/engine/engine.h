@@ -57,6 +57,16 @@ dg_status dg__engine_mask_iou(dg_engine *e, dg_ctx *ctx,
                               const dg_mask_iou_input *in, double *out);
 dg_status dg__engine_oks(dg_engine *e, dg_ctx *ctx, const dg_oks_input *in,
                          double *out);
+/*
+ * The keypoint sigmas of every class of n_classes: class c's are
+ * (*sig)[(*off)[c] .. (*off)[c+1]), class_sigmas[c] (n_class_sigmas[c] of
+ * them) where class_sigmas and it are set, else all (n_all), else COCO's
+ * 17 (pycocotools' kpt_oks_sigmas). Both malloc'd.
+ */
+dg_status dg__kpt_sigmas(dg_ctx *ctx, uint32_t n_classes, const double *all,
+                         int n_all, const double *const *class_sigmas,
+                         const int *n_class_sigmas, uint64_t **off,
+                         double **sig);
 dg_status dg__engine_bootstrap_sums(dg_engine *e, dg_ctx *ctx,
                                     const dg_boot_input *in, uint32_t b0,
                                     uint32_t nb, uint64_t *sums);

@@ -27,4 +27,34 @@ dg_status dg__order_dets(dg_ctx *ctx, dg_results_tables *t, uint64_t n,
 dg_status dg__order_columns(dg_ctx *ctx, dg_results_tables *t, dg_project *p,
                             uint32_t which, uint64_t n, uint32_t *pos);
 
+/*
+ * One chunk of frames for the IoU tiles of masks, boundaries or keypoints
+ * (tiles.c): the chunk's labels and detections (frame_off from 0 over
+ * n_frames frames, frames absolute), the shapes of the whole labels and
+ * set (entry gbase + k for the chunk's label k, dbase + k for its
+ * detection k; either may be NULL), and what to compare: iou_type
+ * (DG_COCO_SEGM, _BOUNDARY or _KEYPOINTS), boundary IoU's dilation ratio,
+ * each class's sigmas (dg__kpt_sigmas).
+ */
+typedef struct dg_shape_chunk {
+    int iou_type;
+    double ratio;
+    const uint64_t *sig_off;
+    const double *sig;
+    dg_project *p;
+    const dg_boxset *gt, *dt;
+    uint32_t n_frames;
+    const dg_shapes *gsh, *dsh;
+    uint64_t gbase, dbase;
+} dg_shape_chunk;
+
+/*
+ * The tiles of chunk c as dg_match_input takes them: tile_off (n_frames +
+ * 1) and *tile, grown as needed (*cap doubles; *tile malloc'd or NULL).
+ * DG_EINVAL naming the record when a label has no mask (segm, boundary)
+ * or an object has another number of keypoints than its class's sigmas.
+ */
+dg_status dg__shape_tiles(dg_engine *e, dg_ctx *ctx, const dg_shape_chunk *c,
+                          uint64_t *tile_off, double **tile, uint64_t *cap);
+
 #endif

@@ -217,6 +217,16 @@ typedef struct eval_run {
     dg_bytes enc;
 
     dg_results_tables t; /* what the store gets */
+
+    /* Masks, boundaries or keypoints (dg_eval_opts): the shapes of the
+     * labels and of the set, each class's sigmas, one chunk's tiles. */
+    int type;
+    double ratio;
+    const dg_shapes *gsh, *dsh;
+    uint64_t *tile_off;
+    double *tile;
+    uint64_t tile_cap;
+    double t_tiles;
 } eval_run;
 
 static void run_release(eval_run *e)
@@ -232,6 +242,8 @@ static void run_release(eval_run *e)
     free(e->cma);
     free(e->cag);
     free(e->enc.p);
+    free(e->tile_off);
+    free(e->tile);
     dg__results_tables_release(&e->t);
 }
 
@@ -280,6 +292,79 @@ static dg_status check_args(eval_run *e, const char *name)
 }
 
 /*
+ * What the matching compares when not boxes: the shapes of the labels and
+ * of the set (both must have masks, or keypoints), the settings stored
+ * with the results.
+ */
+static dg_status shapes_setup(eval_run *e, const dg_eval_opts *o)
+{
+    dg_ctx *ctx = e->ctx;
+    dg_results_shape *sh = &e->t.shape;
+    dg_status st;
+    if (!o || o->iou_type == DG_COCO_BBOX)
+        return DG_OK;
+    if (o->iou_type < 0 || o->iou_type >= DG_N_IOU_TYPES)
+        return dg__fail(ctx, DG_EINVAL, "no IoU type %d (types: bbox, segm, "
+                        "boundary, keypoints)", o->iou_type);
+    e->type = sh->iou_type = o->iou_type;
+    if (e->type == DG_COCO_BOUNDARY)
+        e->ratio = sh->dilation_ratio = o->dilation_ratio > 0
+                                            ? o->dilation_ratio
+                                            : DG_COCO_DILATION_RATIO;
+    if ((st = dg__project_label_shapes(ctx, e->p, &e->gsh)) < 0 ||
+        (st = dg__project_inference_shapes(ctx, e->p, e->which, &e->dsh)) < 0)
+        return st;
+    const char *what = e->type == DG_COCO_KEYPOINTS ? "keypoints" : "masks";
+    int kp = e->type == DG_COCO_KEYPOINTS;
+    int has_g = e->gsh && (kp ? e->gsh->kp_off != NULL : e->gsh->off != NULL);
+    int has_d = e->dsh && (kp ? e->dsh->kp_off != NULL : e->dsh->off != NULL);
+    const char *name = dg_project_inference_name(e->p, e->which);
+    if (!has_g || (kp && !has_d))
+        return dg__fail(ctx, DG_EINVAL, "'%s': %s has no %s to evaluate "
+                        "with --iou-type %s (import COCO files with "
+                        "'segmentation' or 'keypoints', docs/MASKS.md)",
+                        dg__project_path(e->p),
+                        has_g ? name : "the labels", what,
+                        kp ? "keypoints"
+                        : e->type == DG_COCO_SEGM ? "segm" : "boundary");
+    if (kp)
+        return dg__kpt_sigmas(ctx, dg__project_n_classes(e->p),
+                              o->kpt_sigmas, o->n_kpt_sigmas,
+                              o->class_sigmas, o->n_class_sigmas,
+                              &sh->kpt_sig_off, &sh->kpt_sig);
+    return DG_OK;
+}
+
+/* Keypoints: a label without labelled keypoints is ignored, as
+ * pycocotools ignores it (num_keypoints 0, or absent). b is the labels
+ * from record base on. */
+static void kp_ignore(eval_run *e, dg_boxset *b, uint64_t base)
+{
+    if (e->type != DG_COCO_KEYPOINTS)
+        return;
+    const int32_t *nk = e->gsh->num_kp;
+    for (uint64_t k = 0; k < b->n; k++)
+        if (!nk || nk[base + k] <= 0)
+            b->ignore[k] = 1;
+}
+
+/* The tiles of a chunk (labels and detections from records gbase and
+ * dbase, n frames) into e->tile_off and e->tile. */
+static dg_status chunk_tiles(eval_run *e, const dg_boxset *gt,
+                             const dg_boxset *dt, uint32_t n, uint64_t gbase,
+                             uint64_t dbase)
+{
+    double t0 = dg__now();
+    dg_results_shape *sh = &e->t.shape;
+    dg_shape_chunk c = {e->type, e->ratio, sh->kpt_sig_off, sh->kpt_sig,
+                        e->p, gt, dt, n, e->gsh, e->dsh, gbase, dbase};
+    dg_status st = dg__shape_tiles(e->eng, e->ctx, &c, e->tile_off, &e->tile,
+                                   &e->tile_cap);
+    e->t_tiles += dg__now() - t0;
+    return st;
+}
+
+/*
  * The plan: fingerprints, frame offsets, this rank's frames, and (streamed)
  * chunk boundaries of whole frames of about DETGRID_CHUNK_DETS boxes each.
  */
@@ -310,12 +395,18 @@ static dg_status plan(eval_run *e)
     e->fhi = nf;
     if (e->size > 1)
         dg__shard_range(doff, goff, nf, e->rank, e->size, &e->flo, &e->fhi);
-    if (!e->streamed)
+    if (e->type &&
+        !(e->tile_off = dg__alloc(ctx, (size_t)nf + 1, sizeof(uint64_t))))
+        return DG_ENOMEM;
+    if (!e->streamed && !e->type)
         return DG_OK;
     e->bounds = dg__alloc(ctx, (size_t)nf + 2, sizeof(*e->bounds));
     if (!e->bounds)
         return DG_ENOMEM;
-    uint64_t target = dg__env_u64("DETGRID_CHUNK_DETS", 1u << 17);
+    /* Tiles of masks and keypoints: chunks in memory too, so that the
+     * tiles follow the chunk, not the set. */
+    uint64_t target = dg__env_u64("DETGRID_CHUNK_DETS",
+                                  e->type ? 1u << 15 : 1u << 17);
     e->nb = dg__frame_runs(doff, goff, e->flo, e->fhi, target, e->bounds);
     for (uint32_t b = 0; b + 1 < e->nb; b++)
         if (doff[e->bounds[b + 1]] - doff[e->bounds[b]] > e->max_dt)
@@ -354,6 +445,8 @@ static dg_status load(eval_run *e)
     if (st >= 0)
         st = dg__project_read_range(e->ctx, e->p, (int)e->which, 0, e->nf,
                                     &e->dt);
+    if (st >= 0)
+        kp_ignore(e, &e->gt, 0);
     e->t_load += dg__now() - t0;
     return st;
 }
@@ -373,6 +466,81 @@ static dg_status order(eval_run *e)
     return st;
 }
 
+/* Frames [lo, hi) of a whole, frame-sorted set b (frame_off over every
+ * frame) as a set of their own: columns borrowed, frame_off from 0 in
+ * off (hi - lo + 1 entries). */
+static dg_boxset view(const dg_boxset *b, uint32_t lo, uint32_t hi,
+                      uint64_t *off)
+{
+    dg_boxset v = *b;
+    uint64_t a = b->frame_off[lo];
+    for (uint32_t f = lo; f <= hi; f++)
+        off[f - lo] = b->frame_off[f] - a;
+    v.n = off[hi - lo];
+    v.frame = b->frame + a;
+    v.cls = b->cls + a;
+    v.x = b->x + a;
+    v.y = b->y + a;
+    v.w = b->w + a;
+    v.h = b->h + a;
+    if (b->score)
+        v.score = b->score + a;
+    if (b->area)
+        v.area = b->area + a;
+    if (b->iscrowd)
+        v.iscrowd = b->iscrowd + a;
+    if (b->ignore)
+        v.ignore = b->ignore + a;
+    v.frame_off = off;
+    return v;
+}
+
+/*
+ * In memory, from tiles of masks or keypoints: a chunk of frames at a time
+ * (tiles, then matching into chunk rows), each outcome then moved to its
+ * sorted position.
+ */
+static dg_status match_shapes(eval_run *e)
+{
+    dg_ctx *ctx = e->ctx;
+    dg_results_tables *t = &e->t;
+    uint64_t N = e->n_det;
+    size_t chunk_n = (size_t)e->n_iou * (e->max_dt ? e->max_dt : 1);
+    uint64_t *goff = dg__alloc(ctx, (size_t)e->nf + 1, sizeof(uint64_t));
+    uint64_t *doff = dg__alloc(ctx, (size_t)e->nf + 1, sizeof(uint64_t));
+    e->cst = dg__alloc(ctx, chunk_n, 1);
+    e->cma = dg__alloc(ctx, chunk_n, 4);
+    e->cag = dg__alloc(ctx, chunk_n, 4);
+    dg_status st = DG_OK;
+    if (!goff || !doff || !e->cst || !e->cma || !e->cag)
+        st = DG_ENOMEM;
+    for (uint32_t b = 0; st >= 0 && b + 1 < e->nb; b++) {
+        uint32_t lo = e->bounds[b], hi = e->bounds[b + 1];
+        uint64_t gbase = e->goff[lo], dbase = e->doff[lo];
+        dg_boxset gv = view(&e->gt, lo, hi, goff);
+        dg_boxset dv = view(&e->dt, lo, hi, doff);
+        if ((st = chunk_tiles(e, &gv, &dv, hi - lo, gbase, dbase)) < 0)
+            break;
+        dg_match_input in = {hi - lo, t->n_classes, &gv, &dv, e->n_iou,
+                             e->iou, e->tile, e->tile_off};
+        dg_match_output out = {e->cst, e->cma, e->cag, NULL, (int64_t)gbase};
+        if ((st = dg__engine_match(e->eng, ctx, &in, &out)) < 0)
+            break;
+        uint64_t n = dv.n;
+        for (int r = 0; r < e->n_iou; r++)
+            for (uint64_t k = 0; k < n; k++) {
+                size_t to = (size_t)r * N + e->pos[dbase + k];
+                t->status[to] = e->cst[(size_t)r * n + k];
+                t->matched[to] = e->cma[(size_t)r * n + k];
+                t->agnostic[to] = e->cag[(size_t)r * n + k];
+            }
+        dg__progress(ctx, "match", hi, e->nf);
+    }
+    free(goff);
+    free(doff);
+    return st;
+}
+
 /* Both matchings of every frame, outcomes at their sorted positions. */
 static dg_status match(eval_run *e)
 {
@@ -385,10 +553,15 @@ static dg_status match(eval_run *e)
     t->agnostic = dg__alloc(ctx, tot ? tot : 1, 4);
     if (!t->status || !t->matched || !t->agnostic)
         return DG_ENOMEM;
-    dg_match_input in = {e->nf, t->n_classes, &e->gt, &e->dt, e->n_iou,
-                         e->iou, NULL, NULL};
-    dg_match_output out = {t->status, t->matched, t->agnostic, e->pos, 0};
-    dg_status st = dg__engine_match(e->eng, ctx, &in, &out);
+    dg_status st;
+    if (e->type) {
+        st = match_shapes(e);
+    } else {
+        dg_match_input in = {e->nf, t->n_classes, &e->gt, &e->dt, e->n_iou,
+                             e->iou, NULL, NULL};
+        dg_match_output out = {t->status, t->matched, t->agnostic, e->pos, 0};
+        st = dg__engine_match(e->eng, ctx, &in, &out);
+    }
     e->t_match += dg__now() - t0;
     if (st >= 0)
         st = count_labels(e, &e->gt, 0);
@@ -489,6 +662,14 @@ static dg_status match_chunks(eval_run *e)
         dg_match_input in = {cur.hi - cur.lo, e->t.n_classes, &cur.gt,
                              &cur.dt, e->n_iou, e->iou, NULL, NULL};
         dg_match_output out = {e->cst, e->cma, e->cag, NULL, 0};
+        if (e->type) {
+            kp_ignore(e, &cur.gt, e->goff[cur.lo]);
+            if ((st = chunk_tiles(e, &cur.gt, &cur.dt, cur.hi - cur.lo,
+                                  e->goff[cur.lo], e->doff[cur.lo])) < 0)
+                break;
+            in.iou_tile = e->tile;
+            in.tile_off = e->tile_off;
+        }
         if ((st = dg__engine_match(e->eng, ctx, &in, &out)) < 0 ||
             (st = file_chunk(e, &cur)) < 0)
             break;
@@ -576,11 +757,23 @@ static void record_stats(eval_run *e)
     s->bytes_down = pr.bytes_down;
     s->threads = dg__threads(e->ctx);
     s->detections = e->n_det;
+    s->tiles_s = e->t_tiles;
     snprintf(s->device, sizeof(s->device), "%s", dg__engine_desc(e->eng));
+}
+
+void dg_eval_opts_init(dg_eval_opts *o)
+{
+    memset(o, 0, sizeof(*o));
 }
 
 dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
                   const double *iou, int n_iou)
+{
+    return dg_eval_with(ctx, p, name, iou, n_iou, NULL);
+}
+
+dg_status dg_eval_with(dg_ctx *ctx, dg_project *p, const char *name,
+                       const double *iou, int n_iou, const dg_eval_opts *opts)
 {
     eval_run e;
     dg_status st;
@@ -593,8 +786,10 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
     dg__boxset_init(&e.gt);
     dg__boxset_init(&e.dt);
     memset(dg__ctx_stats(ctx), 0, sizeof(dg_eval_stats));
-    if ((st = check_args(&e, name)) < 0)
+    if ((st = check_args(&e, name)) < 0 || (st = shapes_setup(&e, opts)) < 0) {
+        run_release(&e);
         return st;
+    }
     /*
      * Sharded over MPI ranks, or within a memory budget: the outcomes go
      * to a pending store (rank 0) or to rank 0 (other ranks) instead of

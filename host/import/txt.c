@@ -8,7 +8,7 @@
  * user input can fail any more. Messages name the file, the line and the
  * field:
  *
- *     'dt/2007_000027.txt': line 3: field 'confidence': out of range [0, 1] (1.5)
+ *     'dt/2007_000027.txt': line 3: field 'right': less than left (3 < 5)
  *
  * Warnings that can fire on many lines are counted and reported once, with
  * the first place and the total.
@@ -753,6 +753,7 @@ dg_status dg_import_txt(dg_ctx *ctx, dg_project *p, const char *gt_dir,
     dg__txt_warn_emit(ctx, &s.zero_box, "box", "boxes");
     dg__txt_warn_emit(ctx, &s.out_of_range, "box", "boxes");
     dg__txt_warn_emit(ctx, &s.dropped, "detection", "detections");
+    dg__txt_warn_emit(ctx, &s.conf_range, "confidence", "confidences");
     st = DG_OK;
 out:
     dg__boxset_release(&labels);

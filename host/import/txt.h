@@ -152,7 +152,7 @@ typedef struct imp {
     double *sw, *sh;
     size_t s_cap;
 
-    warn_count zero_box, out_of_range, dropped;
+    warn_count zero_box, out_of_range, dropped, conf_range;
 } imp;
 
 /* ---- the readers --------------------------------------------------------- */

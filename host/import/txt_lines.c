@@ -176,10 +176,16 @@ dg_status dg__txt_read_txt(imp *s, const char *path, uint32_t frame, int is_dt,
                 goto out;
         }
         if (is_dt && (conf < 0 || conf > 1)) {
-            st = dg__txt_line_fail(ctx, path, it.no, "confidence",
-                                   "out of range [0, 1] (%s)",
-                                   dg__txt_fmt_num(n1, sizeof(n1), conf));
-            goto out;
+            if (o->strict) {
+                st = dg__txt_line_fail(ctx, path, it.no, "confidence",
+                                       "out of range [0, 1] (%s)",
+                                       dg__txt_fmt_num(n1, sizeof(n1), conf));
+                goto out;
+            }
+            dg__txt_warn_note(&s->conf_range, path, it.no, "confidence",
+                              "outside [0, 1] (%s), kept: confidences apply "
+                              "to the raw scores",
+                              dg__txt_fmt_num(n1, sizeof(n1), conf));
         }
         if ((st = convert_box(s, path, it.no, frame, v, box)) < 0)
             goto out;

@@ -166,6 +166,8 @@ dg_status dg_results_churn(dg_ctx *ctx, dg_results *ra, dg_results *rb,
         it->score = ri->score[j];
         it->iou = dg__iou(dt->x[d], dt->y[d], dt->w[d], dt->h[d], gt->x[l],
                           gt->y[l], gt->w[l], gt->h[l], 0);
+        if (ri->iou_type) /* masks, keypoints: not the boxes' IoU */
+            it->iou = NAN;
     }
     qsort(out, k, sizeof(*out), cmp_item);
     *items = out;

@@ -57,6 +57,12 @@ void dg_coco_opts_init(dg_coco_opts *o)
     memset(o, 0, sizeof(*o));
 }
 
+void dg_coco_params_init(dg_coco_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->use_cats = 1;
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 static int n_threads_for(const dg_coco_opts *o)
@@ -233,6 +239,12 @@ void dg_coco_result_release(dg_coco_result *r)
     if (!r)
         return;
     free(r->cat_class);
+    free(r->cat_ids);
+    free(r->iou);
+    free(r->rec);
+    free(r->max_dets);
+    free(r->area_rng);
+    free((void *)r->area_lbl);
     free(r->precision);
     free(r->scores);
     free(r->recall);
@@ -393,6 +405,14 @@ static dg_status result_init(coco_state *s, const dg_coco_opts *opts)
 {
     dg_ctx *ctx = s->ctx;
     dg_coco_result *out = s->out;
+    dg_status st;
+    static const char *const det_lbl[4] = {"all", "small", "medium", "large"};
+    static const char *const kp_lbl[3] = {"all", "medium", "large"};
+    if ((st = dg__coco_result_params(ctx, out, NT, NR, s->na, s->nm)) < 0 ||
+        (st = dg__coco_result_labels(
+             ctx, out, s->iou_type == DG_COCO_KEYPOINTS ? kp_lbl : det_lbl,
+             (uint32_t)s->na)) < 0)
+        return st;
     for (int t = 0; t < NT; t++)
         out->iou[t] = opts && opts->exact_iou
                           ? (double)(50 + 5 * t) / 100.0
@@ -401,8 +421,6 @@ static dg_status result_init(coco_state *s, const dg_coco_opts *opts)
         out->rec[i] = dg__np_linspace(0.0, 1.0, NR, i);
     memcpy(s->iou, out->iou, sizeof(s->iou));
     memcpy(s->rec, out->rec, sizeof(s->rec));
-    static const char *const det_lbl[4] = {"all", "small", "medium", "large"};
-    static const char *const kp_lbl[3] = {"all", "medium", "large"};
     out->iou_type = s->iou_type;
     out->n_stats = s->iou_type == DG_COCO_KEYPOINTS ? 10 : DG_COCO_N_STATS;
     out->n_area = s->na;
@@ -412,11 +430,12 @@ static dg_status result_init(coco_state *s, const dg_coco_opts *opts)
     for (int a = 0; a < s->na; a++) {
         out->area_rng[a][0] = s->area_rng[a][0];
         out->area_rng[a][1] = s->area_rng[a][1];
-        out->area_lbl[a] = s->iou_type == DG_COCO_KEYPOINTS ? kp_lbl[a]
-                                                            : det_lbl[a];
     }
     out->n_cats = s->K;
     out->n_gt = s->gt->n;
+    out->cat_ids = dg__alloc(ctx, s->K ? s->K : 1, sizeof(*out->cat_ids));
+    if (!out->cat_ids)
+        return DG_ENOMEM;
 
     size_t np_ = (size_t)NT * NR * s->K * s->na * s->nm;
     size_t nr = (size_t)NT * s->K * s->na * s->nm;
@@ -519,6 +538,14 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
     if (type < DG_COCO_BBOX || type > DG_COCO_KEYPOINTS)
         return dg__fail(ctx, DG_EINVAL, "coco: unknown iou type %d", type);
     set_params(&s, type);
+    /* Params that change anything take the general path. */
+    if (opts && opts->params) {
+        int dflt;
+        if ((st = dg__coco_params_default(ctx, p, opts, &dflt)) < 0)
+            return st;
+        if (!dflt)
+            return dg__coco_evaluate_params(ctx, p, which, opts, out);
+    }
     pthread_mutex_init(&s.lock, NULL);
     atomic_init(&s.next_job, 0);
     atomic_init(&s.failed, 0);

@@ -143,4 +143,26 @@ dg_status dg__coco_match(coco_state *s);
 /* Step 4 (coco_accumulate.c): precision, scores and recall of s->out. */
 dg_status dg__coco_accumulate(coco_state *s);
 
+/* ---- changed params (coco_params.c) ------------------------------------ */
+
+/*
+ * Allocates r's parameter arrays for T, R, A and M entries and sets their
+ * sizes (the values are the caller's to fill).
+ */
+dg_status dg__coco_result_params(dg_ctx *ctx, dg_coco_result *r, uint32_t T,
+                                 uint32_t R, int A, int M);
+/*
+ * Sets r->area_lbl to copies of lbl[0 .. n_lbl) for r->n_area entries
+ * (NULL past n_lbl), in one allocation.
+ */
+dg_status dg__coco_result_labels(dg_ctx *ctx, dg_coco_result *r,
+                                 const char *const *lbl, uint32_t n_lbl);
+/* *dflt = 1 when opts->params changes nothing (the fast path applies). */
+dg_status dg__coco_params_default(dg_ctx *ctx, dg_project *p,
+                                  const dg_coco_opts *opts, int *dflt);
+/* The evaluation with any params: the general path of coco_params.c. */
+dg_status dg__coco_evaluate_params(dg_ctx *ctx, dg_project *p, uint32_t which,
+                                   const dg_coco_opts *opts,
+                                   dg_coco_result *out);
+
 #endif

@@ -215,6 +215,7 @@ static dg_status order_categories_images(coco_state *s, prep *pr)
         goto out;
     for (uint32_t k = 0; k < K; k++) {
         s->out->cat_class[k] = cat[k];
+        s->out->cat_ids[k] = key[cat[k]];
         s->class_rank[cat[k]] = k;
     }
     for (uint32_t f = 0; f < F; f++)

@@ -23,12 +23,6 @@
 
 #include "coco_impl.h"
 
-/* pycocotools' Params.kpt_oks_sigmas: these over 10, computed as numpy
- * does (np.array([...]) / 10.0). */
-static const double coco_sigmas_x10[17] = {
-    .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87,
-    .87, .89, .89};
-
 /*
  * Masks laid out for the mask IoU stage, object k of a list: copies, or
  * (borrowed) the arrays of a project's shapes with boxes of their own.
@@ -224,16 +218,9 @@ static dg_status detection_masks(coco_state *s, mask_list *l,
                             "segmentation, and its image no size to draw its "
                             "box at", dg_coco_iou_type_name(s->iou_type), b);
         }
-        /* loadRes: [[x1, y1, x1, y2, x2, y2, x2, y1]]. */
-        double x1 = w->x[k], y1 = w->y[k];
-        double x2 = x1 + w->w[k], y2 = y1 + w->h[k];
-        double xy[8] = {x1, y1, x1, y2, x2, y2, x2, y1};
-        int bad = 0;
-        for (int i = 0; i < 8; i++)
-            bad |= !(fabs(xy[i]) <= DG_RLE_MAX_COORD);
-        int rc = bad ? -2
-                     : dg__rle_from_poly(xy, 4, (uint32_t)ih, (uint32_t)iw,
-                                         &l->runs);
+        /* loadRes: the box's polygon. */
+        int rc = dg__rle_from_box(w->x[k], w->y[k], w->w[k], w->h[k],
+                                  (uint32_t)ih, (uint32_t)iw, &l->runs);
         if (rc == -2) {
             char b[300];
             who(s, w, k, "detection", b, sizeof(b));
@@ -534,39 +521,18 @@ static dg_status oks_tiles(coco_state *s, const dg_tile_pairs *pairs,
 {
     dg_ctx *ctx = s->ctx;
     const dg_shapes *gs = s->gsh, *ds = s->dsh;
-    double sig_def[17];
     uint64_t G = s->g.n;
     uint32_t C = dg__project_n_classes(s->p);
     dg_status st = DG_OK;
-    /* Each class's sigmas, one after another in sig; the default: the
-     * options' for every class, else COCO's 17. */
-    const double *all = opts ? opts->kpt_sigmas : NULL;
-    int n_all = opts ? opts->n_kpt_sigmas : 0;
-    if (!all) {
-        for (int i = 0; i < 17; i++)
-            sig_def[i] = coco_sigmas_x10[i] / 10.0;
-        all = sig_def;
-        n_all = 17;
-    }
-    uint64_t *coff = dg__alloc(ctx, (size_t)C + 1, sizeof(*coff));
+    /* Each class's sigmas, one after another in sig. */
+    uint64_t *coff = NULL;
     double *sig = NULL;
-    if (!coff)
-        return DG_ENOMEM;
-    coff[0] = 0;
-    for (uint32_t c = 0; c < C; c++) {
-        int own = opts && opts->class_sigmas && opts->class_sigmas[c];
-        coff[c + 1] = coff[c] + (uint64_t)(own ? opts->n_class_sigmas[c]
-                                               : n_all);
-    }
-    if (!(sig = dg__alloc(ctx, coff[C] ? coff[C] : 1, sizeof(*sig)))) {
-        free(coff);
-        return DG_ENOMEM;
-    }
-    for (uint32_t c = 0; c < C; c++) {
-        int own = opts && opts->class_sigmas && opts->class_sigmas[c];
-        memcpy(sig + coff[c], own ? opts->class_sigmas[c] : all,
-               (coff[c + 1] - coff[c]) * sizeof(*sig));
-    }
+    if ((st = dg__kpt_sigmas(ctx, C, opts ? opts->kpt_sigmas : NULL,
+                             opts ? opts->n_kpt_sigmas : 0,
+                             opts ? opts->class_sigmas : NULL,
+                             opts ? opts->n_class_sigmas : NULL, &coff,
+                             &sig)) < 0)
+        return st;
 #define N_SIG(c) (coff[(c) + 1] - coff[c])
     /* Every detection matched has as many keypoints as its class has
      * sigmas; every label as many or none (its box then stands in, as in

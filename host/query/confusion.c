@@ -272,6 +272,10 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_results *r, dg_project *p,
             e->iou = best;
         }
     }
+    /* Masks and keypoints: the pair's IoU is not the boxes' (nor is it
+     * stored); the nearest object is still found by its box. */
+    for (uint64_t i = 0; ri.iou_type && i < x->n; i++)
+        x->e[i].iou = NAN;
     for (uint64_t i = 0; i < x->n; i++) {
         entry *e = &x->e[i];
         switch (q->sort) {

@@ -360,6 +360,7 @@ typedef struct {
 void dg_tide_opts_init(dg_tide_opts *o)
 {
     memset(o, 0, sizeof(*o));
+    o->conf = -INFINITY;
     o->fg_iou = 0.5;
     o->bg_iou = 0.1;
     o->max_dets = 100;
@@ -387,9 +388,9 @@ static dg_status tide_options(dg_ctx *ctx, const dg_tide_opts *opts,
     if (!(o->bg_iou > 0 && o->bg_iou <= o->fg_iou))
         return dg__fail(ctx, DG_EINVAL, "errors: background IoU %g not in "
                         "(0, %g]", o->bg_iou, o->fg_iou);
-    if (!isfinite(o->conf))
+    if (isnan(o->conf) || o->conf == INFINITY)
         return dg__fail(ctx, DG_EINVAL, "errors: confidence %g is not a "
-                        "finite number", o->conf);
+                        "finite number or -inf", o->conf);
     return DG_OK;
 }
 

@@ -47,6 +47,8 @@ static void infset_release(dg_infset *s)
     free(s->name);
     dg__boxset_release(&s->boxes);
     dg__results_destroy(s->results);
+    for (int t = 1; t < DG_N_IOU_TYPES; t++)
+        dg__results_destroy(s->typed[t]);
     dg__shapes_free(s->shapes);
 }
 
@@ -339,12 +341,14 @@ fail:
 
 dg_status dg__project_spill_pending(dg_ctx *ctx, dg_project *p)
 {
-    for (uint32_t i = 0; i < p->n_inf; i++) {
-        struct dg_results *r = p->inf[i].results;
-        dg_status st;
-        if (r && r->pending && (st = dg__pending_spill(ctx, r->pending)) < 0)
-            return st;
-    }
+    for (uint32_t i = 0; i < p->n_inf; i++)
+        for (int t = 0; t < DG_N_IOU_TYPES; t++) {
+            struct dg_results *r = *dg__infset_results(&p->inf[i], t);
+            dg_status st;
+            if (r && r->pending &&
+                (st = dg__pending_spill(ctx, r->pending)) < 0)
+                return st;
+        }
     return DG_OK;
 }
 
@@ -598,11 +602,12 @@ void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
     dg__shapes_free(inf->shapes);
     inf->shapes = NULL;
     inf->shapes_known = 1;
-    if (inf->results) {
-        dg__results_destroy(inf->results);
-        inf->results = NULL;
+    for (int t = 0; t < DG_N_IOU_TYPES; t++) {
+        struct dg_results **r = dg__infset_results(inf, t);
+        dg__results_destroy(*r);
+        *r = NULL;
+        *dg__infset_dirty(inf, t) = 1;
     }
-    inf->results_dirty = 1;
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -1404,6 +1409,41 @@ dg_status dg__project_write_meta(dg_ctx *ctx, dg_project *p, int64_t f)
     return write_meta(ctx, p, (hid_t)f);
 }
 
+/*
+ * The results of IoU type t of every set, into root dg__results_root(t)
+ * of the new file f: those computed since the last save written, the
+ * others copied from src while their set is unchanged. The box results'
+ * root is always created; another type's only when some set has results.
+ */
+static dg_status save_results(dg_ctx *ctx, dg_project *p, hid_t src,
+                              hid_t f, int t, const char *tmp)
+{
+    const char *root = dg__results_root(t);
+    hid_t rg = H5I_INVALID_HID;
+    dg_status st = DG_OK;
+    for (uint32_t i = 0; i < p->n_inf && st >= 0; i++) {
+        dg_infset *s = &p->inf[i];
+        struct dg_results *r = *dg__infset_results(s, t);
+        char rp[600];
+        snprintf(rp, sizeof(rp), "/%s/%s", root, s->name);
+        int write = r && *dg__infset_dirty(s, t);
+        int copy = !write && !s->dirty && src >= 0 && dg__h5_exists(src, rp);
+        if (!write && !copy)
+            continue;
+        if (rg < 0 && (rg = H5Gcreate2(f, root, H5P_DEFAULT, H5P_DEFAULT,
+                                       H5P_DEFAULT)) < 0)
+            return dg__fail(ctx, DG_EIO, "'%s': cannot create groups", tmp);
+        st = write ? dg__results_write(ctx, (int64_t)rg, s->name, r)
+                   : copy_obj(ctx, src, rp, f);
+    }
+    if (rg < 0 && !t &&
+        (rg = H5Gcreate2(f, root, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        return dg__fail(ctx, DG_EIO, "'%s': cannot create groups", tmp);
+    if (rg >= 0)
+        H5Gclose(rg);
+    return st;
+}
+
 dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
 {
     char tmp[4200];
@@ -1437,18 +1477,14 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
     }
     dg__progress(ctx, "save", ++step, steps);
     g = H5Gcreate2(f, "inferences", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t rg = H5Gcreate2(f, "results", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0 || rg < 0) {
-        if (rg >= 0)
-            H5Gclose(rg);
+    if (g < 0) {
         st = dg__fail(ctx, DG_EIO, "'%s': cannot create groups", tmp);
         goto fail;
     }
     for (uint32_t i = 0; i < p->n_inf && st >= 0; i++) {
         dg_infset *s = &p->inf[i];
-        char ip[600], rp[600];
+        char ip[600];
         snprintf(ip, sizeof(ip), "/inferences/%s", s->name);
-        snprintf(rp, sizeof(rp), "/results/%s", s->name);
         if (s->dirty || src < 0 || (s->loaded && !has_fingerprint(src, ip))) {
             const dg_shapes *sh = NULL;
             st = dg__project_inference_shapes(ctx, p, i, &sh);
@@ -1456,17 +1492,15 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
                 st = write_boxes(ctx, g, s->name, &s->boxes, p->n_frames, sh);
         } else
             st = copy_obj(ctx, src, ip, f);
-        if (st < 0)
-            break;
-        dg__progress(ctx, "save", ++step, steps);
-        if (s->results && s->results_dirty)
-            st = dg__results_write(ctx, (int64_t)rg, s->name, s->results);
-        else if (!s->dirty && src >= 0 && dg__h5_exists(src, rp))
-            st = copy_obj(ctx, src, rp, f);
         dg__progress(ctx, "save", ++step, steps);
     }
-    H5Gclose(rg);
     H5Gclose(g);
+    /* Results: /results (boxes, always there) and a root per other IoU
+     * type, created when some set has results of it. */
+    for (int t = 0; t < DG_N_IOU_TYPES && st >= 0; t++)
+        st = save_results(ctx, p, src, f, t, tmp);
+    for (uint32_t i = 0; i < p->n_inf; i++)
+        dg__progress(ctx, "save", ++step, steps);
     if (st < 0 || (st = dg__segments_save(ctx, p, src, f)) < 0)
         goto fail;
     dg__progress(ctx, "save", ++step, steps);
@@ -1482,17 +1516,18 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
         return dg__fail(ctx, DG_EIO, "cannot reopen '%s' after saving", path);
     /* Results read lazily from the old file now read from the new one,
      * which holds the same bytes; stale ones are loaded fully first. */
-    for (uint32_t i = 0; i < p->n_inf; i++) {
-        struct dg_results *r = p->inf[i].results;
-        if (!r || r->src < 0)
-            continue;
-        if (p->inf[i].dirty) {
-            dg__results_load_all(ctx, r);
-            r->src = -1;
-        } else {
-            r->src = nf;
+    for (uint32_t i = 0; i < p->n_inf; i++)
+        for (int t = 0; t < DG_N_IOU_TYPES; t++) {
+            struct dg_results *r = *dg__infset_results(&p->inf[i], t);
+            if (!r || r->src < 0)
+                continue;
+            if (p->inf[i].dirty) {
+                dg__results_load_all(ctx, r);
+                r->src = -1;
+            } else {
+                r->src = nf;
+            }
         }
-    }
     if (src >= 0)
         H5Fclose(src);
     p->file = nf;
@@ -1505,7 +1540,8 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
     p->n_labels = p->labels_loaded ? p->labels.n : p->n_labels;
     for (uint32_t i = 0; i < p->n_inf; i++) {
         p->inf[i].dirty = 0;
-        p->inf[i].results_dirty = 0;
+        for (int t = 0; t < DG_N_IOU_TYPES; t++)
+            *dg__infset_dirty(&p->inf[i], t) = 0;
         if (p->inf[i].loaded)
             p->inf[i].n = p->inf[i].boxes.n;
     }

@@ -42,7 +42,17 @@ void dg__results_destroy(struct dg_results *r)
     free(r->frame_mask);
     free(r->mask_gt_count);
     dg__pending_free(r->pending);
+    free(r->kpt_sig_off);
+    free(r->kpt_sig);
     free(r);
+}
+
+static const char *const roots[DG_N_IOU_TYPES] = {
+    "results", "results_segm", "results_boundary", "results_keypoints"};
+
+const char *dg__results_root(int t)
+{
+    return t >= 0 && t < DG_N_IOU_TYPES ? roots[t] : NULL;
 }
 
 
@@ -172,6 +182,7 @@ void dg__results_info(const struct dg_results *r, dg_results_info *out)
     out->inf_index = r->inf_index;
     out->frame_mask = r->frame_mask;
     out->mask_gt_count = r->mask_gt_count;
+    out->iou_type = r->iou_type;
 }
 
 void dg__results_set_restriction(struct dg_results *r, uint8_t *frame_mask,
@@ -194,6 +205,8 @@ void dg__results_tables_release(dg_results_tables *t)
     free(t->matched);
     free(t->agnostic);
     dg__pending_free(t->pending);
+    free(t->shape.kpt_sig_off);
+    free(t->shape.kpt_sig);
     memset(t, 0, sizeof(*t));
 }
 
@@ -229,11 +242,16 @@ dg_status dg__results_adopt(dg_ctx *ctx, dg_project *p, dg_results_tables *t)
     r->matched = t->matched;
     r->agnostic = t->agnostic;
     r->pending = t->pending;
+    r->iou_type = t->shape.iou_type;
+    r->dilation_ratio = t->shape.dilation_ratio;
+    r->kpt_sig_off = t->shape.kpt_sig_off;
+    r->kpt_sig = t->shape.kpt_sig;
     memset(t, 0, sizeof(*t));
     dg_infset *s = &p->inf[r->inf_index];
-    dg__results_destroy(s->results);
-    s->results = r;
-    s->results_dirty = 1;
+    struct dg_results **slot = dg__infset_results(s, r->iou_type);
+    dg__results_destroy(*slot);
+    *slot = r;
+    *dg__infset_dirty(s, r->iou_type) = 1;
     return DG_OK;
 }
 
@@ -419,6 +437,32 @@ dg_status dg__results_load_all(dg_ctx *ctx, struct dg_results *r)
     return st;
 }
 
+/* What the matching compared, on results of a type other than boxes:
+ * attributes iou_type, dilation_ratio (boundary), kpt_sigmas and
+ * kpt_sigma_offsets (keypoints). */
+static dg_status write_shape(dg_ctx *ctx, hid_t g, const struct dg_results *r)
+{
+    dg_status st = DG_OK;
+    if (!r->iou_type)
+        return DG_OK;
+    if ((st = dg__h5_attr_write_str(ctx, g, "iou_type",
+                                    roots[r->iou_type] + 8)) < 0)
+        return st;
+    if (r->iou_type == DG_COCO_BOUNDARY)
+        st = dg__h5_attr_write(ctx, g, "dilation_ratio", H5T_NATIVE_DOUBLE,
+                               H5T_IEEE_F64LE, &r->dilation_ratio, 0);
+    if (r->iou_type == DG_COCO_KEYPOINTS && r->kpt_sig_off &&
+        (st = dg__h5_attr_write(ctx, g, "kpt_sigma_offsets",
+                                H5T_NATIVE_UINT64, H5T_STD_U64LE,
+                                r->kpt_sig_off,
+                                (uint64_t)r->n_classes + 1)) >= 0 &&
+        r->kpt_sig_off[r->n_classes])
+        st = dg__h5_attr_write(ctx, g, "kpt_sigmas", H5T_NATIVE_DOUBLE,
+                               H5T_IEEE_F64LE, r->kpt_sig,
+                               r->kpt_sig_off[r->n_classes]);
+    return st;
+}
+
 static dg_status write_group(dg_ctx *ctx, int64_t loc, const char *name,
                              struct dg_results *r, int pending)
 {
@@ -456,7 +500,8 @@ static dg_status write_group(dg_ctx *ctx, int64_t loc, const char *name,
         (st = dg__h5_write_1d(ctx, g, "gt_count", H5T_NATIVE_UINT64,
                               H5T_STD_U64LE, r->gt_count, r->n_classes, 0)) < 0 ||
         (st = dg__h5_write_1d(ctx, g, "score", H5T_NATIVE_DOUBLE,
-                              H5T_IEEE_F64LE, r->score, n, 0)) < 0)
+                              H5T_IEEE_F64LE, r->score, n, 0)) < 0 ||
+        (st = write_shape(ctx, g, r)) < 0)
         goto out;
     if (pending) {
         /* status, matched and agnostic, block by block. */
@@ -519,7 +564,8 @@ dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
         return DG_OK; /* stored; this process just cannot query it */
     }
     r->src = 0;
-    snprintf(r->src_group, sizeof(r->src_group), "/results/%s", name);
+    snprintf(r->src_group, sizeof(r->src_group), "/%s/%s",
+             roots[r->iou_type], name);
     memset(r->row_loaded, 0, sizeof(r->row_loaded));
     memset(r->agn_row_loaded, 0, sizeof(r->agn_row_loaded));
     r->matched_loaded = 0;
@@ -698,12 +744,54 @@ static dg_status check_agnostic(dg_ctx *ctx, hid_t f, const char *gp,
     return r->agnostic && r->label_class ? DG_OK : DG_ENOMEM;
 }
 
+/* write_shape's attributes (results of type t, group g at gp). */
+static dg_status read_shape(dg_ctx *ctx, hid_t f, hid_t g, const char *gp,
+                            int t, struct dg_results *r)
+{
+    char got[32];
+    r->iou_type = t;
+    if (dg__h5_attr_read_str(ctx, g, "iou_type", got, sizeof(got)) < 0 ||
+        strcmp(got, roots[t] + 8))
+        return dg__fail(ctx, DG_EFORMAT, "'%s': %s: attribute 'iou_type' "
+                        "missing or not '%s'", dg__h5_fname(f), gp,
+                        roots[t] + 8);
+    if (t == DG_COCO_BOUNDARY)
+        return dg__h5_attr_read(ctx, g, "dilation_ratio", H5T_NATIVE_DOUBLE,
+                                &r->dilation_ratio, 1) < 0
+                   ? dg__fail(ctx, DG_EFORMAT, "'%s': %s: attribute "
+                              "'dilation_ratio' missing", dg__h5_fname(f), gp)
+                   : DG_OK;
+    if (t != DG_COCO_KEYPOINTS || !H5Aexists(g, "kpt_sigma_offsets"))
+        return DG_OK;
+    uint32_t C = r->n_classes;
+    r->kpt_sig_off = dg__alloc(ctx, (size_t)C + 1, sizeof(uint64_t));
+    if (!r->kpt_sig_off)
+        return DG_ENOMEM;
+    dg_status st = dg__h5_attr_read(ctx, g, "kpt_sigma_offsets",
+                                    H5T_NATIVE_UINT64, r->kpt_sig_off,
+                                    (uint64_t)C + 1);
+    if (st < 0)
+        return st;
+    uint64_t n = r->kpt_sig_off[C];
+    for (uint32_t c = 0; c < C; c++)
+        if (r->kpt_sig_off[c] > r->kpt_sig_off[c + 1])
+            n = UINT64_MAX;
+    if (r->kpt_sig_off[0] || n > 240 * (uint64_t)C)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': %s: kpt_sigma_offsets do not "
+                        "ascend from 0", dg__h5_fname(f), gp);
+    if (!(r->kpt_sig = dg__alloc(ctx, n ? n : 1, sizeof(double))))
+        return DG_ENOMEM;
+    return n ? dg__h5_attr_read(ctx, g, "kpt_sigmas", H5T_NATIVE_DOUBLE,
+                                r->kpt_sig, n)
+             : DG_OK;
+}
+
 dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
-                           struct dg_results **out)
+                           int type, struct dg_results **out)
 {
     hid_t f = (hid_t)file;
     char gp[600];
-    snprintf(gp, sizeof(gp), "/results/%s", name);
+    snprintf(gp, sizeof(gp), "/%s/%s", roots[type], name);
     if (!dg__h5_exists(f, gp))
         return DG_ENOTFOUND;
     hid_t g = H5Gopen2(f, gp, H5P_DEFAULT);
@@ -719,7 +807,8 @@ dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
     if ((st = read_attrs(ctx, f, g, gp, r)) < 0 ||
         (st = read_classes(ctx, f, gp, r)) < 0 ||
         (st = read_scores(ctx, f, gp, r)) < 0 ||
-        (r->version >= 2 && (st = check_agnostic(ctx, f, gp, r)) < 0)) {
+        (r->version >= 2 && (st = check_agnostic(ctx, f, gp, r)) < 0) ||
+        (type && (st = read_shape(ctx, f, g, gp, type, r)) < 0)) {
         H5Gclose(g);
         dg__results_destroy(r);
         return st;

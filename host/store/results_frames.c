@@ -85,8 +85,9 @@ int64_t dg__project_results_index(const dg_project *p,
 {
     int64_t which = -1;
     for (uint32_t i = 0; i < p->n_inf; i++)
-        if (p->inf[i].results == r)
-            which = i;
+        for (int t = 0; t < DG_N_IOU_TYPES; t++)
+            if (*dg__infset_results(&p->inf[i], t) == r)
+                which = i;
     return which;
 }
 

@@ -47,6 +47,57 @@ dg_status dg__project_fingerprint(dg_ctx *ctx, dg_project *p, int which,
     return fingerprint_of(ctx, p, which, fp);
 }
 
+static const char *const type_names[DG_N_IOU_TYPES] = {"bbox", "segm",
+                                                     "boundary", "keypoints"};
+
+dg_status dg_project_set_iou_type(dg_ctx *ctx, dg_project *p, int iou_type)
+{
+    if (iou_type < 0 || iou_type >= DG_N_IOU_TYPES)
+        return dg__fail(ctx, DG_EINVAL, "no IoU type %d (types: bbox, "
+                        "segm, boundary, keypoints)", iou_type);
+    p->iou_type = iou_type;
+    return DG_OK;
+}
+
+int dg_project_iou_type(const dg_project *p)
+{
+    return p->iou_type;
+}
+
+unsigned dg_project_result_types(const dg_project *p, uint32_t i)
+{
+    unsigned bits = 0;
+    if (i >= p->n_inf)
+        return 0;
+    dg_infset *s = &p->inf[i];
+    for (int t = 0; t < DG_N_IOU_TYPES; t++) {
+        char gp[600];
+        snprintf(gp, sizeof(gp), "/%s/%s", dg__results_root(t), s->name);
+        if (*dg__infset_results(s, t) ||
+            (!s->dirty && p->file >= 0 && dg__h5_exists((hid_t)p->file, gp)))
+            bits |= 1u << t;
+    }
+    return bits;
+}
+
+int dg_results_iou_type(const dg_results *r)
+{
+    return r->iou_type;
+}
+
+/* "bbox, segm" : the types of bits, or "none". */
+static void type_list(unsigned bits, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (int t = 0; t < DG_N_IOU_TYPES; t++)
+        if (bits >> t & 1)
+            n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s",
+                                  n ? ", " : "", type_names[t]);
+    if (!n)
+        snprintf(buf, cap, "none");
+}
+
 dg_status dg_results_load(dg_ctx *ctx, dg_project *p, const char *name,
                           dg_results **out)
 {
@@ -55,34 +106,48 @@ dg_status dg_results_load(dg_ctx *ctx, dg_project *p, const char *name,
     if (st < 0)
         return st;
     dg_infset *s = &p->inf[i];
-    if (!s->results) {
+    int type = p->iou_type;
+    struct dg_results **slot = dg__infset_results(s, type);
+    if (!*slot) {
         if (s->dirty || p->file < 0 ||
-            (st = dg__results_read(ctx, p->file, name, &s->results)) ==
-                DG_ENOTFOUND)
+            (st = dg__results_read(ctx, p->file, name, type, slot)) ==
+                DG_ENOTFOUND) {
+            if (!type)
+                return dg__fail(ctx, DG_ESTALE,
+                                "'%s': no results for '%s' (run 'detgrid "
+                                "eval' first)",
+                                p->path ? p->path : "(project)", name);
+            char have[64];
+            type_list(dg_project_result_types(p, i), have, sizeof(have));
             return dg__fail(ctx, DG_ESTALE,
-                            "'%s': no results for '%s' (run 'detgrid eval' "
-                            "first)",
-                            p->path ? p->path : "(project)", name);
+                            "'%s': no %s results for '%s' (stored: %s); run "
+                            "'detgrid eval --iou-type %s' first",
+                            p->path ? p->path : "(project)", type_names[type],
+                            name, have, type_names[type]);
+        }
         if (st < 0)
             return st;
         uint64_t fp, lfp;
         if ((st = fingerprint_of(ctx, p, (int)i, &fp)) < 0 ||
             (st = fingerprint_of(ctx, p, -1, &lfp)) < 0)
             return st;
-        if (fp != s->results->fingerprint ||
-            lfp != s->results->labels_fingerprint ||
-            s->results->n_classes != p->n_classes) {
-            dg__results_destroy(s->results);
-            s->results = NULL;
+        if (fp != (*slot)->fingerprint ||
+            lfp != (*slot)->labels_fingerprint ||
+            (*slot)->n_classes != p->n_classes) {
+            dg__results_destroy(*slot);
+            *slot = NULL;
             return dg__fail(ctx, DG_ESTALE,
-                            "'%s': results for '%s' are out of date (labels "
-                            "or detections changed; run 'detgrid eval')",
-                            p->path, name);
+                            "'%s': %s%sresults for '%s' are out of date "
+                            "(labels or detections changed; run 'detgrid "
+                            "eval%s%s')",
+                            p->path, type ? type_names[type] : "",
+                            type ? " " : "", name, type ? " --iou-type " : "",
+                            type ? type_names[type] : "");
         }
     }
-    s->results->refs++;
-    s->results->inf_index = i;
-    *out = s->results;
+    (*slot)->refs++;
+    (*slot)->inf_index = i;
+    *out = *slot;
     return DG_OK;
 }
 

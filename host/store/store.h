@@ -190,6 +190,7 @@ typedef struct dg_results_info {
      */
     const uint8_t *frame_mask;
     const uint64_t *mask_gt_count;
+    int iou_type;            /* what the matching compared (dg_coco_iou_type) */
 } dg_results_info;
 
 void dg__results_info(const struct dg_results *r, dg_results_info *out);
@@ -232,6 +233,15 @@ void dg__results_set_restriction(struct dg_results *r, uint8_t *frame_mask,
 /* Drops one reference; frees r at zero. Accepts NULL. */
 void dg__results_destroy(struct dg_results *r);
 
+/* The IoU compared and its settings (see struct dg_results) for
+ * dg_results_tables.shape; kpt_sig_off and kpt_sig malloc'd. */
+typedef struct dg_results_shape {
+    int iou_type; /* dg_coco_iou_type; 0: boxes */
+    double dilation_ratio;
+    uint64_t *kpt_sig_off;
+    double *kpt_sig;
+} dg_results_shape;
+
 /*
  * What eval hands to the store: every array malloc'd; dg__results_adopt
  * takes them over (and zeroes t), builds the results object and attaches
@@ -256,6 +266,7 @@ typedef struct dg_results_tables {
     int32_t *matched;
     int32_t *agnostic;
     struct dg_pending *pending; /* bounded-memory eval, else NULL */
+    dg_results_shape shape;     /* what was compared */
 } dg_results_tables;
 
 dg_status dg__results_adopt(dg_ctx *ctx, dg_project *p, dg_results_tables *t);

@@ -22,6 +22,10 @@ typedef struct dg_infset {
     uint64_t fingerprint; /* of the boxes, to detect stale results */
     struct dg_results *results; /* attached by eval, or NULL */
     int results_dirty;
+    /* Results of the other IoU types (index DG_COCO_SEGM .. KEYPOINTS;
+     * [0] unused: bbox is results above), dg__infset_results. */
+    struct dg_results *typed[DG_N_IOU_TYPES];
+    int typed_dirty[DG_N_IOU_TYPES];
     dg_shapes *shapes;  /* masks and keypoints (shapes.c), or NULL */
     int shapes_known;   /* shapes is what the set has (else: in the file) */
 } dg_infset;
@@ -57,10 +61,22 @@ struct dg_project {
 
     uint32_t n_inf;
     dg_infset *inf;
+    int iou_type; /* the results dg_results_load hands out (dg_coco_iou_type) */
 
     struct dg_segments *segs; /* host/segments.c; NULL until first use */
     struct dg_embed_store *emb; /* host/embeddings.c; NULL until first use */
 };
+
+/* The slot of set s's results of IoU type t (bbox: s->results), and its
+ * dirty flag. */
+static inline struct dg_results **dg__infset_results(dg_infset *s, int t)
+{
+    return t ? &s->typed[t] : &s->results;
+}
+static inline int *dg__infset_dirty(dg_infset *s, int t)
+{
+    return t ? &s->typed_dirty[t] : &s->results_dirty;
+}
 
 /* Loads labels (if not yet) from the source file. */
 dg_status dg__project_load_labels(dg_ctx *ctx, dg_project *p);
@@ -152,6 +168,15 @@ struct dg_results {
      * in compact form; dg__results_write streams them. NULL otherwise.
      */
     struct dg_pending *pending;
+    /*
+     * What IoU the matching compared (dg_coco_iou_type) and its settings:
+     * boundary IoU's dilation ratio; for keypoints the sigmas of class c,
+     * kpt_sig[kpt_sig_off[c] .. kpt_sig_off[c+1]) (n_classes + 1 offsets).
+     */
+    int iou_type;
+    double dilation_ratio;
+    uint64_t *kpt_sig_off;
+    double *kpt_sig;
 };
 
 /* An empty results object with refs = 1, everything in memory. */
@@ -163,10 +188,13 @@ dg_status dg__results_load_agnostic(dg_ctx *ctx, struct dg_results *r);
 /* Writes r as group name under loc (loads lazy parts first). */
 dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
                             struct dg_results *r);
-/* Opens /results/<name> of file: attributes and small arrays now, the
- * rest lazily. DG_ENOTFOUND if absent. */
+/* The root group of results of IoU type t: "results" for bbox,
+ * "results_segm", "results_boundary", "results_keypoints". */
+const char *dg__results_root(int t);
+/* Opens /<dg__results_root(type)>/<name> of file: attributes and small
+ * arrays now, the rest lazily. DG_ENOTFOUND if absent. */
 dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
-                           struct dg_results **out);
+                           int type, struct dg_results **out);
 
 /* Writes the pending outcomes as the results tables under group g. */
 dg_status dg__pending_write(dg_ctx *ctx, dg_pending *pd, int64_t g);

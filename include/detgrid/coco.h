@@ -48,6 +48,7 @@ typedef enum {
     DG_COCO_BOUNDARY,  /* min(mask IoU, boundary IoU); crowd: mask IoU */
     DG_COCO_KEYPOINTS  /* object keypoint similarity */
 } dg_coco_iou_type;
+#define DG_N_IOU_TYPES 4
 
 /* "bbox", "segm", "boundary", "keypoints"; NULL for another value. */
 const char *dg_coco_iou_type_name(int t);
@@ -126,10 +127,82 @@ typedef struct dg_coco_opts {
      */
     const double *const *class_sigmas;
     const int *n_class_sigmas;
+    /*
+     * pycocotools' Params as a user changed them (see dg_coco_params);
+     * NULL, the default, means its defaults. Not copied: it must stay
+     * valid for the call.
+     */
+    const struct dg_coco_params *params;
 } dg_coco_opts;
 
-/* The defaults: every switch off, n_threads 0. */
+/* The defaults: every switch off, n_threads 0, params NULL. */
 void dg_coco_opts_init(dg_coco_opts *o);
+
+/*
+ * pycocotools' COCOeval.params (any iou type), honoured as its
+ * evaluate(), accumulate() and summarize() honour them when a user changes
+ * them (pycocotools 2.0.11): every array may be of any size, and each
+ * pointer left NULL means Params' default. A call that changes nothing
+ * (every array NULL or equal to the default) takes the same path as
+ * params NULL; any change takes a general path that gives pycocotools'
+ * numbers for any params (host/query/coco_params.c). The rules:
+ *
+ *   - iou_thrs: T thresholds in any order (repeats allowed), each finite;
+ *     a match needs IoU >= min(t, 1 - 1e-10). At most
+ *     DG_MAX_IOU_THRESHOLDS. Given, it replaces opts.exact_iou.
+ *   - rec_thrs: R recall thresholds, any order; accumulate() fills entry
+ *     r with the precision at the first position whose recall reaches
+ *     it and stops at the first that none reaches (its try/except), so
+ *     an unsorted list leaves later entries 0.
+ *   - max_dets: M >= 1 values >= 0, sorted ascending here as evaluate()
+ *     sorts them; each image and category keeps its max_dets[M-1] best
+ *     detections (ties in input order) and entry m counts the first
+ *     max_dets[m] of those.
+ *   - area_rng: A ranges (lo, hi), pairs of doubles; a label is ignored
+ *     in a range when area < lo or area > hi, an unmatched detection
+ *     when its w * h is.
+ *   - area_lbl: the names summarize() looks up ("all", "small",
+ *     "medium", "large"); only the stats read them.
+ *   - cat_ids: with use_cats, the categories evaluated, sorted and made
+ *     unique as evaluate() does; ids the project lacks are categories
+ *     without labels or detections (-1 entries). With use_cats 0, every
+ *     box whose category id is in the list (repeats repeat it) takes
+ *     part, in one category: within an image, boxes go in list order,
+ *     then in input order, which is the tie order of equal scores.
+ *   - img_ids: the images evaluated, sorted and made unique; ids the
+ *     project lacks are images without boxes.
+ *   - use_cats: 1 (dg_coco_params_init) matches within categories, 0
+ *     matches boxes of any category with each other (proposal scoring);
+ *     the result then has one category, id -1.
+ *
+ * The stats follow summarize()'s lookups: stat 0 is AP at maxDets 100
+ * (literally 100, as summarize() asks), the others at max_dets[2], ARs at
+ * max_dets[0], [1], [2]; "small" etc. are found in area_lbl and IoU 0.5
+ * and 0.75 in iou_thrs by ==. A lookup that finds nothing gives -1, as in
+ * pycocotools; one where pycocotools raises IndexError (fewer than three
+ * max_dets, a label past the last range, lookups of unequal lengths)
+ * gives NaN.
+ */
+typedef struct dg_coco_params {
+    const double *iou_thrs;
+    uint32_t n_iou;
+    const double *rec_thrs;
+    uint32_t n_rec;
+    const int64_t *max_dets;
+    uint32_t n_max_dets;
+    const double *area_rng;  /* n_area x 2: lo, hi */
+    uint32_t n_area;
+    const char *const *area_lbl;
+    uint32_t n_area_lbl;
+    const int64_t *cat_ids;
+    uint32_t n_cat_ids;
+    const int64_t *img_ids;
+    uint32_t n_img_ids;
+    int use_cats;
+} dg_coco_params;
+
+/* Every array NULL (the defaults) and use_cats 1. */
+void dg_coco_params_init(dg_coco_params *p);
 
 /* Timings of one evaluation, in seconds. */
 typedef struct dg_coco_timing {
@@ -158,14 +231,25 @@ typedef struct dg_coco_result {
     int iou_type;                  /* dg_coco_iou_type */
     int n_stats;                   /* 12, or 10 for keypoints */
     double stats[DG_COCO_N_STATS]; /* -1 where undefined, as pycocotools */
-    double iou[DG_COCO_N_IOU];     /* the thresholds used */
-    double rec[DG_COCO_N_REC];     /* numpy.linspace(0, 1, 101) */
-    int n_area, n_max_dets;        /* A and M: 4 and 3, keypoints 3 and 1 */
-    int max_dets[DG_COCO_N_MAXDET];            /* 1, 10, 100 / 20 */
-    double area_rng[DG_COCO_N_AREA][2];        /* inclusive, in pixels^2 */
-    const char *area_lbl[DG_COCO_N_AREA];      /* "all", "small", ... */
+    /*
+     * The parameters used, of their sizes T = n_iou, R = n_rec, A =
+     * n_area and M = n_max_dets: 10, 101, 4 and 3 by default (keypoints:
+     * 10, 101, 3 and 1), any with dg_coco_params.
+     */
+    double *iou;         /* the IoU thresholds */
+    double *rec;         /* numpy.linspace(0, 1, 101) by default */
+    int *max_dets;       /* 1, 10, 100 (keypoints 20) by default, ascending */
+    double (*area_rng)[2];                     /* inclusive, in pixels^2 */
+    /* "all", "small", ... (A entries; with dg_coco_params, areaRngLbl's,
+     * NULL past its end) */
+    const char *const *area_lbl;
+    uint32_t n_iou, n_rec;
+    int n_area, n_max_dets;
     uint32_t n_cats;
+    /* Category k's class index in the project, UINT32_MAX for an id the
+     * project lacks (or the one category of use_cats 0). */
     uint32_t *cat_class;
+    int64_t *cat_ids;    /* its category id; -1 with use_cats 0 */
     double *precision;
     double *scores;
     double *recall;
@@ -173,7 +257,8 @@ typedef struct dg_coco_result {
      * Per category: AP (mean of precision[:, :, k, all, maxDets] over
      * entries > -1, maxDets 100 or for keypoints 20), AP at IoU 0.5 and
      * 0.75, and AR with those detections (mean of recall[:, k, all,
-     * maxDets]); NaN where the category has no ground truth.
+     * maxDets]); NaN where the category has no ground truth. With params,
+     * "all" is the first area range and maxDets the last.
      */
     double *ap, *ap50, *ap75, *ar100;
     uint64_t n_gt;  /* labels, crowd included */
@@ -203,7 +288,7 @@ void dg_coco_result_release(dg_coco_result *r);
 static inline size_t dg_coco_index(const dg_coco_result *r, int t, int ri,
                                    uint32_t k, int a, int m)
 {
-    return ((((size_t)t * DG_COCO_N_REC + (size_t)ri) * r->n_cats + k) *
+    return ((((size_t)t * r->n_rec + (size_t)ri) * r->n_cats + k) *
                 (size_t)r->n_area + (size_t)a) * (size_t)r->n_max_dets +
            (size_t)m;
 }

@@ -52,6 +52,35 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
                   const double *iou, int n_iou);
 
 /*
+ * What eval compares. iou_type (dg_coco_iou_type, detgrid/coco.h): boxes
+ * (the default), instance masks (segm: pycocotools' mask IoU), boundary
+ * IoU (faster-coco-eval's) or keypoints (OKS), from the masks and
+ * keypoints the project holds (docs/MASKS.md): the same matching at every
+ * threshold, from those IoUs instead of the boxes'. Each type's results
+ * are stored beside the others; the box results stay where they were.
+ * The other fields are dg_coco_opts' (dilation_ratio 0: the default;
+ * sigmas NULL: COCO's 17).
+ *
+ * Keypoints: a label is ignored (neither TP nor FN, detections on it
+ * neither TP nor FP) when it is a crowd region or has no labelled
+ * keypoints (num_keypoints 0 or absent), as pycocotools ignores it.
+ */
+typedef struct dg_eval_opts {
+    int iou_type;
+    double dilation_ratio;
+    const double *kpt_sigmas;
+    int n_kpt_sigmas;
+    const double *const *class_sigmas;
+    const int *n_class_sigmas;
+} dg_eval_opts;
+
+void dg_eval_opts_init(dg_eval_opts *o);
+
+/* dg_eval with options (NULL: the defaults, boxes). */
+dg_status dg_eval_with(dg_ctx *ctx, dg_project *p, const char *name,
+                       const double *iou, int n_iou, const dg_eval_opts *opts);
+
+/*
  * The stage profile of the last dg_eval on ctx: wall seconds of each step
  * (load: reading the columns; order: the sort the results keep; match:
  * the matching stage, transfers included), and for an OpenCL device the
@@ -68,6 +97,7 @@ typedef struct dg_eval_stats {
     uint64_t bytes_up, bytes_down;
     uint64_t detections;
     unsigned threads; /* host threads (reference path, sort, store) */
+    double tiles_s; /* mask, boundary or keypoint IoUs (within match_s) */
 } dg_eval_stats;
 void dg_eval_get_stats(const dg_ctx *ctx, dg_eval_stats *out);
 

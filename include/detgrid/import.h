@@ -11,6 +11,8 @@
 #ifndef DETGRID_IMPORT_H
 #define DETGRID_IMPORT_H
 
+#include <stdint.h>
+
 #include "detgrid/project.h"
 
 #ifdef __cplusplus
@@ -65,6 +67,66 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
  * one warning.
  */
 dg_status dg_import_meta_csv(dg_ctx *ctx, dg_project *p, const char *path);
+
+/*
+ * Boxes given as arrays, for programs that hold them in memory (the
+ * Python package's array-in evaluation, pycocotools' COCO objects): the
+ * same records a COCO file holds, column by column, with the same
+ * validation and the same messages, the source name standing where a
+ * file's path would (`'preds': [12]: field 'bbox': width is negative
+ * (-3)`). Nothing is copied from the caller before it is validated, and a
+ * failure leaves the project unchanged.
+ */
+typedef struct dg_array_boxes {
+    uint64_t n;
+    const int64_t *image_id;    /* n COCO image ids */
+    const int64_t *category_id; /* n COCO category ids */
+    const double *bbox;         /* n x 4: x, y, width, height in pixels */
+    const double *score;        /* detections: n, finite */
+    const double *area;         /* labels: n, or NULL for width * height */
+    const uint8_t *iscrowd;     /* labels: n of 0 or 1, or NULL (0) */
+    const uint8_t *ignore;      /* labels: n of 0 or 1, or NULL (0) */
+} dg_array_boxes;
+
+/* COCO images: n ids (integers >= 0, distinct); width and height NULL or
+ * n finite values >= 0 (NaN: unknown). */
+typedef struct dg_array_images {
+    uint32_t n;
+    const int64_t *id;
+    const double *width, *height;
+} dg_array_images;
+
+/* COCO categories: n distinct ids and, or NULL for the id in decimal, n
+ * distinct non-empty UTF-8 names. */
+typedef struct dg_array_categories {
+    uint32_t n;
+    const int64_t *id;
+    const char *const *name;
+} dg_array_categories;
+
+/*
+ * Fills an empty project as dg_import_coco_gt() does from a file: the
+ * categories become classes in the order given, the images frames in
+ * ascending id order, the labels labels (input order kept within an
+ * image). source names the boxes in messages ("targets", "gt"). The
+ * errors of docs/IMPORT.md (ids, boxes, areas, flags) name source, the
+ * record and the field; DG_EINVAL if p already has classes or frames.
+ */
+dg_status dg_import_arrays_gt(dg_ctx *ctx, dg_project *p, const char *source,
+                              const dg_array_images *images,
+                              const dg_array_categories *cats,
+                              const dg_array_boxes *labels);
+
+/*
+ * Adds detections to p as inference set name, as dg_import_coco_dt()
+ * does: every image id must be one of p's frames (by its COCO image id)
+ * and every score finite; a detection of a category p lacks is skipped
+ * and a score outside [0, 1] kept, each kind with one warning, as from a
+ * file. DG_EEXIST if the name is taken, unless replace is non-zero.
+ */
+dg_status dg_import_arrays_dt(dg_ctx *ctx, dg_project *p, const char *source,
+                              const dg_array_boxes *dets, const char *name,
+                              int replace);
 
 #ifdef __cplusplus
 }

@@ -93,6 +93,13 @@ typedef struct dg_txt_opts {
      * project.
      */
     int drop_unknown_classes;
+    /*
+     * Refuse a detection's confidence outside [0, 1] (0: keep it, as the
+     * COCO importer keeps such scores, with one warning; only the order of
+     * the scores matters to AP, and confidence thresholds then apply to the
+     * raw values).
+     */
+    int strict;
 } dg_txt_opts;
 
 /* Fills o with format's defaults (NULL paths), the preset of each format.

@@ -21,11 +21,32 @@ extern "C" {
 typedef struct dg_results dg_results;
 
 /*
- * Loads the stored results of inference set name. DG_ESTALE when eval has
- * not been run for it (or the inference set changed since).
+ * Loads the stored results of inference set name, of the IoU type p's
+ * queries read (dg_project_set_iou_type; boxes unless set). DG_ESTALE
+ * when eval has not been run for it with that type (the message says
+ * which types are stored), or the inference set changed since.
  */
 dg_status dg_results_load(dg_ctx *ctx, dg_project *p, const char *name,
                           dg_results **out);
+
+/*
+ * The IoU type (dg_coco_iou_type: DG_COCO_BBOX, _SEGM, _BOUNDARY,
+ * _KEYPOINTS) whose results every later dg_results_load on p hands out,
+ * and so every query that loads results from p: metrics, sweeps,
+ * confusion, examples, frames, reports, ... eval stores each type's
+ * results beside the others (dg_eval_with, docs/FORMAT.md). DG_EINVAL for
+ * another value.
+ */
+dg_status dg_project_set_iou_type(dg_ctx *ctx, dg_project *p, int iou_type);
+int dg_project_iou_type(const dg_project *p);
+/*
+ * The IoU types inference set i has stored or attached results of, as
+ * bits 1 << type (not checking that they are up to date).
+ */
+unsigned dg_project_result_types(const dg_project *p, uint32_t i);
+
+/* The IoU type r's matching compared (dg_coco_iou_type). */
+int dg_results_iou_type(const dg_results *r);
 
 /* Drops this handle's reference to the results. Accepts NULL. */
 void dg_results_free(dg_results *r);

@@ -40,13 +40,15 @@ typedef enum {
 const char *dg_tide_type_name(dg_tide_type t);
 
 typedef struct dg_tide_opts {
-    double conf;      /* detections with score < conf are left out */
+    double conf;      /* detections with score < conf are left out;
+                       * -INFINITY: none (any finite score is kept) */
     double fg_iou;    /* tidecv's pos_threshold; 0 also means 0.5 */
     double bg_iou;    /* tidecv's background_threshold; 0 also means 0.1 */
     int64_t max_dets; /* best detections kept per frame; 0: 100; < 0: all */
 } dg_tide_opts;
 
-/* tidecv's defaults: conf 0, fg_iou 0.5, bg_iou 0.1, max_dets 100. */
+/* tidecv's defaults: every detection (conf -INFINITY: scores may be
+ * logits), fg_iou 0.5, bg_iou 0.1, max_dets 100. */
 void dg_tide_opts_init(dg_tide_opts *o);
 
 typedef struct dg_tide_result {

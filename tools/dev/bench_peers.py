@@ -10,7 +10,10 @@ processes (each with its own peak RSS, read with wait4), --runs runs each:
   * `detgrid coco --gt g.json --dt d-model-a.json --json` (one shot);
   * each peer's standard bbox evaluation from the same two JSON files, end
     to end in a fresh interpreter: load the ground truth, load the results,
-    evaluate, accumulate, summarize, as its documentation shows.
+    evaluate, accumulate, summarize, as its documentation shows;
+  * the same in-process rows for detgrid's Python package (from the build
+    under test, <build>/python): the pycocotools drop-in, and array-in
+    evaluation (COCO's numbers and the full grid) from arrays in memory.
 
 With --iou-type segm the same, on instance masks: synth's boxes become
 masks (pycocotools, in the peers' environment): each ground truth an
@@ -143,6 +146,46 @@ summary = Evaluator(iou=Bbox(), parity_mode="strict").evaluate(gt, dt)
 print("\n".join(summary.pretty_lines()))
 stats = summary.stats
 ''',
+    # detgrid's Python package (python/, from this build): the drop-in.
+    "detgrid-py": r'''
+from detgrid import COCO, COCOeval
+_t0 = time.perf_counter()
+gt = COCO(GT)
+dt = gt.loadRes(DT)
+E = COCOeval(gt, dt, IOU)
+E.evaluate()
+E.accumulate()
+E.summarize()
+stats = E.stats
+''',
+    # detgrid's array-in evaluation with the full grid (19 IoU thresholds,
+    # class-wise and class-agnostic matching) as well as COCO's numbers:
+    # the arrays are what a training loop holds, so reading them out of
+    # the JSON comes before the clock.
+    "detgrid-arrays": r'''
+import numpy as np
+import detgrid
+with open(GT) as f:
+    g = json.load(f)
+with open(DT) as f:
+    d = json.load(f)
+A = g["annotations"]
+T = {"image_id": np.array([a["image_id"] for a in A], np.int64),
+     "category_id": np.array([a["category_id"] for a in A], np.int64),
+     "bbox": np.array([a["bbox"] for a in A], np.float64).reshape(-1, 4),
+     "iscrowd": np.array([a.get("iscrowd", 0) for a in A], np.uint8),
+     "area": np.array([a["area"] for a in A], np.float64)}
+P = {"image_id": np.array([x["image_id"] for x in d], np.int64),
+     "category_id": np.array([x["category_id"] for x in d], np.int64),
+     "bbox": np.array([x["bbox"] for x in d], np.float64).reshape(-1, 4),
+     "score": np.array([x["score"] for x in d], np.float64)}
+images = np.array([im["id"] for im in g["images"]], np.int64)
+cats = {c["id"]: c["name"] for c in g["categories"]}
+del g, d, A
+_t0 = time.perf_counter()
+r = detgrid.evaluate(T, P, image_ids=images, categories=cats)
+stats = r.stats
+''',
     # vernier README, "Quickstart": its COCOeval shim over pycocotools' COCO
     "vernier-shim": r'''
 from pycocotools.coco import COCO
@@ -161,6 +204,8 @@ stats = E.stats
 LABELS = {
     "detgrid": "detgrid (`coco --gt --dt`)",
     "detgrid-project": "detgrid (`coco project.h5`, after `import coco`)",
+    "detgrid-py": "detgrid Python drop-in (`COCOeval`)",
+    "detgrid-arrays": "detgrid Python `evaluate(arrays)` (COCO + full grid)",
     "pycocotools": "pycocotools (`COCOeval`)",
     "faster-coco-eval": "faster-coco-eval (`COCOeval_faster`)",
     "hotcoco": "hotcoco (`COCOeval`)",
@@ -173,14 +218,20 @@ NEEDS = {t: [t] for t in PEERS}
 NEEDS["vernier-shim"] = ["vernier", "pycocotools"]
 NEEDS["detgrid"] = []
 NEEDS["detgrid-project"] = []
-ALL_TOOLS = ["detgrid", "detgrid-project", "pycocotools", "faster-coco-eval", "hotcoco",
+NEEDS["detgrid-py"] = []
+NEEDS["detgrid-arrays"] = []
+ALL_TOOLS = ["detgrid", "detgrid-project", "detgrid-py", "detgrid-arrays",
+             "pycocotools", "faster-coco-eval", "hotcoco",
              "ultrafast-pycocotools", "vernier", "vernier-shim"]
+# The rows of detgrid's Python package import it from the build under test
+# (<build>/python, where CMake puts the extension and the modules).
+PY_ROWS = ("detgrid-py", "detgrid-arrays")
 # The tools that evaluate masks. vernier's native API is driven with boxes
 # here, and its COCOeval shim (0.5.4) refuses the boxes pycocotools'
 # loadRes gives mask results ("detections[0].bbox: expected a 4-element
 # sequence: 'ndarray'"), so neither runs segm.
-SEGM_TOOLS = ["detgrid", "detgrid-project", "pycocotools", "faster-coco-eval",
-              "hotcoco", "ultrafast-pycocotools"]
+SEGM_TOOLS = ["detgrid", "detgrid-project", "detgrid-py", "pycocotools",
+              "faster-coco-eval", "hotcoco", "ultrafast-pycocotools"]
 
 # Boxes to masks, run in the peers' environment (pycocotools):
 # argv: gt in, dt in, gt out, dt out, seed.
@@ -428,6 +479,12 @@ def main():
                                 text=True).stdout.strip()
     versions = {"detgrid": dg_version.split()[1] if dg_version else "?"}
     unavailable = {}
+    py_env = dict(os.environ)
+    py_env["PYTHONPATH"] = os.path.join(os.path.dirname(bin_), "python")
+    if any(t in PY_ROWS for t in tools) and not os.path.exists(
+            os.path.join(py_env["PYTHONPATH"], "detgrid", "__init__.py")):
+        sys.exit("bench: %s has no Python package (configure with python3-dev)"
+                 % py_env["PYTHONPATH"])
     for t in tools:
         if t.startswith("detgrid"):
             versions[t] = versions["detgrid"]
@@ -456,7 +513,8 @@ def main():
         cmd = ([bin_, "coco", "--gt", wgt, "--dt", wpre + "-model-a.json", "--json"]
                if t == "detgrid" else
                [py, snip_paths[t], wgt, wpre + "-model-a.json", os.path.join(work, "warm.json")])
-        r = run_rss(cmd, os.path.join(work, "warm.txt"), a.timeout)
+        r = run_rss(cmd, os.path.join(work, "warm.txt"), a.timeout,
+                    py_env if t in PY_ROWS else None)
         if r["rc"] != 0:
             log("bench: warm-up of %s failed: %s" % (t, first_error_line(r["err"])))
 
@@ -529,13 +587,13 @@ def main():
                     cmd = [bin_, "coco", proj, "--json", "-v"] + iou
                 else:
                     cmd = [py, snip_paths[t], gt, dt, out, a.iou_type]
-                r = run_rss(cmd, so, a.timeout)
+                r = run_rss(cmd, so, a.timeout, py_env if t in PY_ROWS else None)
                 if r["rc"] != 0:
                     failed[t] = "exit %d: %s" % (r["rc"], first_error_line(r["err"]))
                     log("  %-22s run %d FAILED %s" % (t, i + 1, failed[t]))
                     continue
                 try:
-                    if t.startswith("detgrid"):
+                    if t in ("detgrid", "detgrid-project"):
                         with open(so) as f:
                             j = json.load(f)
                         m = re.search(r"^total: ([0-9.]+) s", r["err"], re.M)

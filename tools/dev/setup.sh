@@ -4,8 +4,9 @@
 # expat (VOC XML), libjpeg-turbo and libpng (frame pictures), cairo and a
 # font (plots).
 # With --test it also makes .venv/ with the Python test oracles
-# (numpy, h5py, pycocotools, tidecv) and the packages the browser, MPI and
-# fuzz tests use. Safe to run again: it skips what is there.
+# (numpy, h5py, pycocotools, tidecv), the packages the browser, MPI and
+# fuzz tests use, and installs detgrid's Python package into it (pip
+# install .). Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,9 +25,11 @@ done
 if [ "$want_test" = 1 ]; then
     # clang + compiler-rt: libFuzzer targets; chromium: the report's browser
     # test; Open MPI: the multi-rank eval tests; xmllint: JUnit schema checks;
-    # pdftotext: the text of PDF plots.
-    pkgs+=(python3 python3-venv python3-pip clang libclang-rt-14-dev valgrind
-           chromium openmpi-bin libopenmpi-dev libxml2-utils poppler-utils)
+    # pdftotext: the text of PDF plots. python3-dev: the headers the Python
+    # package's extension builds with.
+    pkgs+=(python3 python3-venv python3-pip python3-dev clang
+           libclang-rt-14-dev valgrind chromium openmpi-bin libopenmpi-dev
+           libxml2-utils poppler-utils)
 fi
 
 missing=()
@@ -43,11 +46,20 @@ fi
 
 if [ "$want_test" = 1 ]; then
     # Installed, not importable: tidecv's cv2 may lack libGL on a bare machine.
-    have='import importlib.metadata as m; [m.version(p) for p in ("numpy", "h5py", "pycocotools", "tidecv", "pillow")]'
-    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "$have" 2>/dev/null; then
-        echo "setup.sh: creating .venv with the test oracles" >&2
+    have='import importlib.metadata as m; [m.version(p) for p in ("numpy", "h5py", "pycocotools", "tidecv", "pillow", "scikit-build-core")]'
+    if [ ! -x .venv/bin/python ]; then
+        echo "setup.sh: creating .venv" >&2
         python3 -m venv .venv
         .venv/bin/python -m pip install -q --upgrade pip
+    fi
+    if ! .venv/bin/python -c "$have" 2>/dev/null; then
+        echo "setup.sh: installing the test oracles into .venv" >&2
         .venv/bin/python -m pip install -q -r tests/requirements.txt
     fi
+    # The Python package (docs/PYTHON.md): pip install . with the
+    # scikit-build-core just installed, so nothing more is fetched; its
+    # build tree (build-wheel/) makes a second install incremental.
+    echo "setup.sh: installing the detgrid Python package into .venv" >&2
+    .venv/bin/python -m pip install -q --no-build-isolation --no-deps .
+    .venv/bin/python -c "from detgrid import COCO, COCOeval"
 fi

@@ -808,8 +808,8 @@
         if (S.coco) {
           /* the 12 numbers exactly as `detgrid coco` (all frames) */
           h += '<div class="coco"><div class="k" data-coco-type="' + esc(S.coco.iou_type) + '" title="' +
-            (S.coco.iou_type === "bbox" ? "box IoU; masks and keypoints: detgrid coco --iou-type segm|keypoints" : "") + '">COCO ' +
-            esc(S.coco.iou_type) + ' (all frames, IoU 0.50:0.95' + (st.seg > 0 ? "; not filtered by the segment" : "") +
+            (S.coco.iou_type === "bbox" ? "box IoU; masks and keypoints: detgrid eval and report --iou-type segm|keypoints" : "") + '">COCO ' +
+            esc(S.coco.iou_type) + ' (all frames, ' + (S.coco.iou_type === "keypoints" ? "OKS" : "IoU") + ' 0.50:0.95' + (st.seg > 0 ? "; not filtered by the segment" : "") +
             ')</div><div class="cocogrid">' + S.coco.stats.map(function (v, i) {
               var x = v === null ? NaN : v;
               return '<div title="' + esc(S.coco.labels[i]) + '"><span class="k">' + esc(S.coco.stats.length === 12 ? COCO_SHORT[i] : S.coco.names[i]) + '</span> <b data-set="' + S.i +
