@@ -430,12 +430,31 @@ static PyObject *Project_info(PyObject *o, PyObject *unused)
         return NULL;
     dg_project_info in;
     dg_project_get_info(self->p, &in);
-    return Py_BuildValue("{s:i,s:I,s:I,s:K,s:I,s:d,s:d}", "format_version",
-                         in.format_version, "classes", in.n_classes, "frames",
-                         in.n_frames, "labels",
-                         (unsigned long long)in.n_labels, "inferences",
-                         in.n_inferences, "default_conf", in.default_conf,
-                         "default_iou", in.default_iou);
+    PyObject *d = Py_BuildValue(
+        "{s:i,s:I,s:I,s:K,s:I,s:d,s:d}", "format_version", in.format_version,
+        "classes", in.n_classes, "frames", in.n_frames, "labels",
+        (unsigned long long)in.n_labels, "inferences", in.n_inferences,
+        "default_conf", in.default_conf, "default_iou", in.default_iou);
+    /* the frame metadata columns and the pictures' folder, as info --json */
+    uint32_t nm = dg_project_n_meta(self->p);
+    PyObject *meta = d ? PyList_New(nm) : NULL;
+    for (uint32_t i = 0; meta && i < nm; i++) {
+        PyObject *c = Py_BuildValue(
+            "{s:s,s:s}", "name", dg_project_meta_name(self->p, i), "type",
+            dg_project_meta_is_num(self->p, i) ? "number" : "text");
+        if (!c || PyList_SetItem(meta, (Py_ssize_t)i, c) < 0) {
+            Py_CLEAR(meta);
+            break;
+        }
+    }
+    const char *dir = dg_project_images_dir(self->p);
+    PyObject *img = dir ? PyUnicode_FromString(dir) : Py_NewRef(Py_None);
+    if (!meta || !img || PyDict_SetItemString(d, "metadata", meta) < 0 ||
+        PyDict_SetItemString(d, "images_dir", img) < 0)
+        Py_CLEAR(d);
+    Py_XDECREF(meta);
+    Py_XDECREF(img);
+    return d;
 }
 
 static const char *class_name_at(const dg_project *p, uint32_t i)

@@ -221,7 +221,8 @@ class Project:
                 "classes": i["classes"], "frames": i["frames"],
                 "labels": i["labels"], "default_conf": num(i["default_conf"]),
                 "default_iou": num(i["default_iou"]),
-                "class_names": self.classes, "inferences": sets,
+                "class_names": self.classes, "metadata": i["metadata"],
+                "images_dir": i["images_dir"], "inferences": sets,
                 "segments": segs}
 
     def defaults(self):
@@ -534,7 +535,13 @@ class Project:
             out["class"] = names[ci]
         cells = [(g, p, m[g][p]) for g in range(w) for p in range(w)
                  if m[g][p] and (ci < 0 or g == ci or p == ci)]
-        cells.sort(key=lambda c: (c[0] == c[1], -c[2], c[0], c[1]))
+        def rank(c):
+            # as `detgrid confusion`: off-diagonal first; under
+            # normalisation by the share (undefined last), then by count
+            v = norm_value(c[0], c[1]) if normalize != "none" else 0.0
+            return (c[0] == c[1], math.isnan(v), -v if v == v else 0.0,
+                    -c[2], c[0], c[1])
+        cells.sort(key=rank)
         out["cells"] = []
         for g, p, n in cells:
             o = {"gt": axis[g], "pred": axis[p], "count": n,
