@@ -2,12 +2,14 @@
  * The project file: open, lazy loading of boxes, range reads, atomic save.
  * The layout is documented in docs/FORMAT.md; keep the two in step.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "store_impl.h"
@@ -55,6 +57,7 @@ void dg_project_free(dg_project *p)
     if (p->file >= 0)
         H5Fclose((hid_t)p->file);
     free(p->path);
+    free(p->real);
     dg__strings_free(p->class_names, p->n_classes);
     free(p->class_ids);
     dg__strings_free(p->frame_ids, p->n_frames);
@@ -879,6 +882,50 @@ out:
     return st;
 }
 
+/*
+ * Why H5Fopen refused path, which H5Fis_hdf5 took for HDF5: another
+ * program holding it open for writing (HDF5 locks files it writes, with
+ * flock) or damage; names the complete copy an interrupted in-place save
+ * left, if there is one.
+ */
+static dg_status open_failure(dg_ctx *ctx, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
+               errno == EWOULDBLOCK;
+    if (fd >= 0)
+        close(fd);
+    if (busy)
+        return dg__fail(ctx, DG_EIO, "cannot open '%s': another program has "
+                        "it open for writing (HDF5 locks such files); close "
+                        "it there and try again", path);
+    char saved[4200];
+    if (dg__saved_copy(path, saved, sizeof(saved)))
+        return dg__fail(ctx, DG_EIO, "cannot open '%s': HDF5 cannot read it "
+                        "(damaged or truncated?); an interrupted detgrid save "
+                        "left the complete new version in '%s': check it with "
+                        "'detgrid info' and move it over '%s'", path, saved,
+                        path);
+    return dg__fail(ctx, DG_EIO, "cannot open '%s': HDF5 cannot read it "
+                    "(damaged or truncated?)", path);
+}
+
+/* The real path and identity of the file p->file is, as HDF5 opened it. */
+static void record_source(dg_project *p)
+{
+    hid_t file = (hid_t)p->file;
+    hid_t fapl = H5Fget_access_plist(file);
+    void *h = NULL;
+    free(p->real);
+    p->real = realpath(p->path, NULL);
+    p->has_id = 0;
+    if (fapl >= 0 && H5Pget_driver(fapl) == H5FD_SEC2 &&
+        H5Fget_vfd_handle(file, fapl, &h) >= 0 && h)
+        p->has_id = dg__file_id_fd(*(int *)h, &p->src_id) == 0;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+}
+
 dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
 {
     dg_status st;
@@ -890,8 +937,7 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         return dg__fail(ctx, DG_EFORMAT, "'%s' is not an HDF5 file", path);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
-        return dg__fail(ctx, DG_EIO, "cannot open '%s': HDF5 cannot read "
-                        "it (damaged or truncated?)", path);
+        return open_failure(ctx, path);
     dg_project *p = dg__calloc(ctx, 1, sizeof(*p));
     char **sets = NULL;
     if (!p) {
@@ -905,6 +951,7 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         st = DG_ENOMEM;
         goto fail;
     }
+    record_source(p);
     char tag[64] = "";
     st = dg__h5_attr_read_str(ctx, file, "format", tag, sizeof(tag));
     if (st == DG_ENOTFOUND || (st == DG_OK && strcmp(tag, FORMAT_TAG))) {
@@ -1218,31 +1265,42 @@ dg_status dg__project_write_meta(dg_ctx *ctx, dg_project *p, int64_t f)
     return write_meta(ctx, p, (hid_t)f);
 }
 
-dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
+/*
+ * DG_ECONFLICT when the save of p to the target of t would overwrite a
+ * version of p's own file other than the one p was opened from.
+ */
+static dg_status check_unchanged(dg_ctx *ctx, const dg_project *p,
+                                 const dg_tmpfile *t)
 {
-    char tmp[4200];
+    dg_file_id now;
+    if (!p->has_id || !p->real || strcmp(p->real, t->real) ||
+        dg__file_id_path(t->real, &now) < 0 || dg__file_id_eq(&now, &p->src_id))
+        return DG_OK;
+    return dg__fail(ctx, DG_ECONFLICT, "cannot save '%s': it was changed by "
+                    "another writer since it was opened; nothing was saved "
+                    "(open it again and redo the change)", t->path);
+}
+
+/* Writes every part of p into the new file f (src: p's file, or -1). */
+static dg_status write_project(dg_ctx *ctx, dg_project *p, hid_t src, hid_t f)
+{
     dg_status st;
-    hid_t src = (hid_t)p->file;
-    hid_t f = dg__h5_create_tmp(ctx, path, tmp, sizeof(tmp));
-    hid_t g = H5I_INVALID_HID;
-    if (f < 0)
-        return DG_EIO;
+    hid_t g = H5I_INVALID_HID, rg = H5I_INVALID_HID;
     if ((st = write_meta(ctx, p, f)) < 0)
-        goto fail;
+        return st;
     if (src < 0 || (p->labels_loaded &&
                     (p->meta_dirty || !has_fingerprint(src, "/labels")))) {
         if ((st = write_boxes(ctx, f, "labels", &p->labels, p->n_frames)) < 0)
-            goto fail;
+            return st;
     } else if ((st = copy_obj(ctx, src, "/labels", f)) < 0) {
-        goto fail;
+        return st;
     }
     g = H5Gcreate2(f, "inferences", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t rg = H5Gcreate2(f, "results", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    rg = H5Gcreate2(f, "results", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0 || rg < 0) {
-        if (rg >= 0)
-            H5Gclose(rg);
-        st = dg__fail(ctx, DG_EIO, "'%s': cannot create groups", tmp);
-        goto fail;
+        st = dg__fail(ctx, DG_EIO, "'%s': cannot create groups",
+                      dg__h5_fname(f));
+        goto out;
     }
     for (uint32_t i = 0; i < p->n_inf && st >= 0; i++) {
         dg_infset *s = &p->inf[i];
@@ -1259,40 +1317,95 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
             st = dg__results_write(ctx, (int64_t)rg, s->name, s->results);
         else if (!s->dirty && src >= 0 && dg__h5_exists(src, rp))
             st = copy_obj(ctx, src, rp, f);
+        if (st >= 0)
+            st = dg__h5_check_write(ctx, f);
     }
-    H5Gclose(rg);
-    H5Gclose(g);
-    if (st < 0 || (st = dg__segments_save(ctx, p, src, f)) < 0)
-        goto fail;
-    if ((st = dg__embeddings_save(ctx, p, src, f)) < 0)
-        goto fail;
-    if ((st = dg__h5_commit_tmp(ctx, f, tmp, path)) < 0)
+out:
+    if (rg >= 0)
+        H5Gclose(rg);
+    if (g >= 0)
+        H5Gclose(g);
+    if (st < 0 || (st = dg__segments_save(ctx, p, src, f)) < 0 ||
+        (st = dg__embeddings_save(ctx, p, src, f)) < 0 ||
+        (st = dg__h5_check_write(ctx, f)) < 0)
         return st;
-    /* The saved file is the new source: reopen it so lazy reads see it. */
-    hid_t nf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (nf < 0)
-        return dg__fail(ctx, DG_EIO, "cannot reopen '%s' after saving", path);
-    /* Results read lazily from the old file now read from the new one,
-     * which holds the same bytes; stale ones are loaded fully first. */
+    if (src >= 0 && (st = dg__keep_user_data(ctx, src, f)) < 0)
+        return st;
+    return dg__h5_check_write(ctx, f);
+}
+
+/*
+ * After a save: p's source becomes the file just written (its lock still
+ * held, so that it is this version). Results that read lazily from the old
+ * file read from the new one, which holds the same bytes; those of changed
+ * sets load fully first. The old file is closed before the new one opens:
+ * after an in-place save (hard links) both are one inode, and HDF5 would
+ * otherwise hand back the old file's cached state.
+ */
+static dg_status reopen_saved(dg_ctx *ctx, dg_project *p, const char *path,
+                              const char *real)
+{
+    hid_t src = (hid_t)p->file;
+    uint8_t *moved = dg__calloc(ctx, p->n_inf ? p->n_inf : 1, 1);
+    if (!moved)
+        return DG_ENOMEM;
     for (uint32_t i = 0; i < p->n_inf; i++) {
         struct dg_results *r = p->inf[i].results;
         if (!r || r->src < 0)
             continue;
-        if (p->inf[i].dirty) {
+        if (p->inf[i].dirty)
             dg__results_load_all(ctx, r);
-            r->src = -1;
-        } else {
-            r->src = nf;
-        }
+        else
+            moved[i] = r->src == src;
+        r->src = -1;
     }
     if (src >= 0)
         H5Fclose(src);
+    hid_t nf = H5Fopen(real, H5F_ACC_RDONLY, H5P_DEFAULT);
     p->file = nf;
+    for (uint32_t i = 0; i < p->n_inf; i++)
+        if (moved[i])
+            p->inf[i].results->src = nf;
+    free(moved);
+    if (nf < 0)
+        return dg__fail(ctx, DG_EIO, "saved '%s', but cannot open it again",
+                        path);
     char *np = dg__strdup(ctx, path);
     if (np) {
         free(p->path);
         p->path = np;
     }
+    record_source(p);
+    return DG_OK;
+}
+
+dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
+{
+    dg_tmpfile t;
+    dg_status st;
+    hid_t src = (hid_t)p->file, f;
+    if ((st = dg__h5_create_tmp(ctx, path, &t, &f)) < 0)
+        return st;
+    /* Under the lock from here: the file cannot change any more, but it
+     * may have before (a writer that did not wait for the lock). */
+    if ((st = check_unchanged(ctx, p, &t)) < 0 ||
+        (st = write_project(ctx, p, src, f)) < 0 ||
+        (st = check_unchanged(ctx, p, &t)) < 0) {
+        dg__h5_abort_tmp(f, &t);
+        return st;
+    }
+    if ((st = dg__h5_commit_tmp(ctx, f, &t, NULL)) < 0 && !t.committed) {
+        dg__tmp_abort(&t);
+        return st;
+    }
+    /* Committed (a late error, such as the directory's fsync, still left
+     * the new file in place): p now stands for it. */
+    dg_status rst = reopen_saved(ctx, p, path, t.real);
+    dg__tmp_abort(&t);
+    if (st < 0)
+        return st;
+    if (rst < 0)
+        return rst;
     p->meta_dirty = 0;
     p->n_labels = p->labels_loaded ? p->labels.n : p->n_labels;
     for (uint32_t i = 0; i < p->n_inf; i++) {
@@ -1302,7 +1415,4 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
             p->inf[i].n = p->inf[i].boxes.n;
     }
     return DG_OK;
-fail:
-    dg__h5_abort_tmp(f, tmp);
-    return st;
 }

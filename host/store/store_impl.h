@@ -26,6 +26,14 @@ typedef struct dg_infset {
 struct dg_project {
     char *path;         /* file it was opened from, or NULL */
     int64_t file;       /* hid_t of the open source file, or -1 */
+    /*
+     * The source's real path (symbolic links followed) and identity when
+     * opened: a save to the same file refuses to overwrite it when it is
+     * no longer that version (another writer saved meanwhile).
+     */
+    char *real;
+    int has_id;
+    dg_file_id src_id;
     int format_version;
     double default_conf, default_iou;
     int meta_dirty;     /* defaults, classes, frames or labels changed */
@@ -58,6 +66,14 @@ dg_status dg__project_load_labels(dg_ctx *ctx, dg_project *p);
 dg_status dg__project_load_inferences(dg_ctx *ctx, dg_project *p, uint32_t i);
 /* Writes classes, frames, metadata and labels into the new file f. */
 dg_status dg__project_write_meta(dg_ctx *ctx, dg_project *p, int64_t f);
+
+/*
+ * Copies what detgrid does not own from the source file src into the new
+ * file dst (user groups, datasets and attributes added with h5py, say),
+ * after detgrid wrote its own parts; warns naming what cannot be kept
+ * (host/store/keep.c).
+ */
+dg_status dg__keep_user_data(dg_ctx *ctx, int64_t src, int64_t dst);
 
 /* ---- segments (segments.c) ------------------------------------------------ */
 
