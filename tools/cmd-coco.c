@@ -305,6 +305,8 @@ int cmd_coco(int argc, const char **argv)
     int rc = EXIT_OK;
     const char *name = "dt";
     if (npos == 0) {
+        cli_note_input(gt);
+        cli_note_input(dt);
         if ((st = dg_project_create(ctx, &p)) < 0 ||
             (st = dg_import_coco_gt(ctx, p, gt)) < 0) {
             rc = cli_fail(ctx, st);

@@ -483,6 +483,10 @@ int cmd_segment(int argc, const char **argv)
         cli_usage_error(usage, opts, "--split goes with create");
 
     dg_ctx *ctx = cli_ctx(NULL);
+    /* Every verb but list and show updates the project: lock it before
+     * reading, so that two updates at once both land. */
+    if (v != 1 && v != 2)
+        cli_lock(ctx, o.out ? o.out : pos[0]);
     dg_project *p = cli_open(ctx, pos[0]);
     int rc = EXIT_OK, save = 0;
     uint32_t *frames = NULL, nf = 0;
@@ -567,9 +571,8 @@ int cmd_segment(int argc, const char **argv)
         save = 1;
         break;
     }
-    if (rc == EXIT_OK && save &&
-        (st = dg_project_save(ctx, p, o.out ? o.out : pos[0])) < 0)
-        rc = cli_fail(ctx, st);
+    if (rc == EXIT_OK && save)
+        rc = cli_save(ctx, p, o.out ? o.out : pos[0], pos[0]);
 out:
     free(frames);
     dg_project_free(p);

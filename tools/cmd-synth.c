@@ -2,9 +2,11 @@
  * detgrid synth: synthetic projects and COCO JSON, deterministic for a seed,
  * optionally with planted label mistakes listed in a JSON file.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmds.h"
@@ -132,13 +134,15 @@ int cmd_synth(int argc, const char **argv)
     long seed = 1, frames = -1, classes = -1, sets = -1, levels = -1,
          maxdets = -1;
     long emb_dim = 0, emb_scenes = 0;
-    int stream = 0;
+    int stream = 0, force = 0;
     const char *emb_plant = NULL;
     double scale = NAN, objects = NAN, crowd = NAN, miss = NAN, jitter = NAN,
            confuse = NAN, dup = NAN, bgfp = NAN, junk = NAN, pmiss = NAN,
            pwrong = NAN, pbox = NAN, pspur = NAN;
     cli_opt opts[] = {
         {OPT_STR, 'o', "output", &out, "<project.h5>", "write a project file", 0},
+        {OPT_FLAG, 'f', "force", &force, NULL,
+         "overwrite an existing project file at -o", 0},
         {OPT_STR, 0, "coco-gt", &coco_gt, "<file>", "write COCO instances JSON", 0},
         {OPT_STR, 0, "coco-dt-prefix", &coco_dt, "<prefix>",
          "write COCO results JSON to <prefix>-<set>.json", 0},
@@ -239,9 +243,22 @@ int cmd_synth(int argc, const char **argv)
     eo.dim = (uint32_t)emb_dim;
     eo.scenes = (uint32_t)emb_scenes;
     eo.plant = !emb_plant ? 0 : !strcmp(emb_plant, "miss") ? 1 : 2;
+    if (stream && emb_dim > 0)
+        cli_usage_error(usage, opts, "--stream cannot attach --embeddings");
+    if (force && !out)
+        cli_usage_error(usage, opts, "--force goes with -o");
     dg_ctx *ctx = cli_ctx(NULL);
     int rc = EXIT_OK;
     dg_status st;
+    if (out) {
+        /* As import: an existing project is not replaced without --force;
+         * the lock is held from that check to the save. */
+        cli_lock(ctx, out);
+        if (!force && access(out, F_OK) == 0) {
+            rc = cli_error("'%s' exists (use --force to overwrite it)", out);
+            goto done;
+        }
+    }
     if (planted && (rc = write_planted(ctx, &o, planted)) != EXIT_OK)
         goto done;
     if (coco_gt || coco_dt) {
@@ -250,8 +267,6 @@ int cmd_synth(int argc, const char **argv)
             goto done;
         }
     }
-    if (stream && emb_dim > 0)
-        cli_usage_error(usage, opts, "--stream cannot attach --embeddings");
     if (out && !emb_dim && (stream || o.n_frames >= 100000)) {
         /* Streamed: the same file, without the boxes in memory. */
         if ((st = dg_synth_write(ctx, &o, out)) < 0) {
@@ -278,12 +293,8 @@ int cmd_synth(int argc, const char **argv)
             dg_project_free(p);
             goto done;
         }
-        st = dg_project_save(ctx, p, out);
-        if (st < 0) {
-            rc = cli_fail(ctx, st);
-        } else {
+        if ((rc = cli_save(ctx, p, out, NULL)) == EXIT_OK)
             print_written(p, out, "");
-        }
         dg_project_free(p);
     }
 done:

@@ -2,6 +2,7 @@
  * detgrid: the command table and dispatch, as git's builtin table.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -47,6 +48,7 @@ static void usage(FILE *f)
 
 int main(int argc, const char **argv)
 {
+    atexit(cli_check_stdout);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

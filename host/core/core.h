@@ -112,6 +112,18 @@ char *dg__strdup(dg_ctx *ctx, const char *s);
 int dg__grow(void **p, size_t n, size_t size);
 /* 1 if the NUL-terminated s is valid UTF-8 (RFC 3629), else 0. */
 int dg__utf8_valid(const char *s);
+/*
+ * NULL when s may be written to a project as a name (a class, frame id,
+ * inference set, segment, metadata key or column, embedding model) or, with
+ * allow_empty, as a free text value: non-empty, valid UTF-8, no control
+ * character (C0, DEL, C1). Else the reason, for a message.
+ */
+const char *dg__name_problem(const char *s, int allow_empty);
+/*
+ * s for a message: printable text as it is, every other byte (invalid
+ * UTF-8, controls) as \xHH; cut to fit cap. Returns buf.
+ */
+const char *dg__name_show(const char *s, char *buf, size_t cap);
 
 /* Processors online (at least 1). */
 unsigned dg__cpu_count(void);

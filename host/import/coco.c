@@ -384,6 +384,8 @@ static dg_status read_categories(dg_ctx *ctx, gt_state *s, uint32_t arr)
         cr->name = dg__json_string(j, f[1]);
         if (!cr->name[0])
             return rec_fail(ctx, &r, "name", "empty");
+        if (dg__name_problem(cr->name, 0))
+            return rec_fail(ctx, &r, "name", "contains a control character");
         cr->index = r.index;
         uint32_t *slot = idmap_slot(&s->cat_map, cr->id);
         if (*slot != IDMAP_NONE)

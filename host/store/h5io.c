@@ -296,8 +296,8 @@ void dg__strings_free(char **s, uint64_t n)
     free(s);
 }
 
-dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
-                              uint64_t n, char ***out)
+static dg_status read_strings(dg_ctx *ctx, hid_t loc, const char *name,
+                              uint64_t n, char ***out, uint8_t *repaired)
 {
     dg_status st = DG_OK;
     hid_t ds = open_ds(ctx, loc, name, &st), sp = H5I_INVALID_HID,
@@ -382,11 +382,26 @@ dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
         free(buf);
     }
     /* Names and ids end up in JSON and tables: UTF-8 only. */
-    for (uint64_t i = 0; i < n && st == DG_OK; i++)
-        if (!dg__utf8_valid(res[i]))
+    for (uint64_t i = 0; i < n && st == DG_OK; i++) {
+        if (dg__utf8_valid(res[i]))
+            continue;
+        if (!repaired) {
             st = dg__fail(ctx, DG_EFORMAT,
                           "'%s': dataset '%s' record %llu: not valid UTF-8",
                           dg__h5_fname(loc), name, (unsigned long long)i);
+            break;
+        }
+        char shown[600];
+        char *fixed = dg__strdup(ctx, dg__name_show(res[i], shown,
+                                                    sizeof(shown)));
+        if (!fixed) {
+            st = DG_ENOMEM;
+            break;
+        }
+        free(res[i]);
+        res[i] = fixed;
+        repaired[i] = 1;
+    }
 out:
     if (st != DG_OK) {
         dg__strings_free(res, n);
@@ -401,6 +416,20 @@ out:
         H5Tclose(ft);
     H5Dclose(ds);
     return st;
+}
+
+dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
+                              uint64_t n, char ***out)
+{
+    return read_strings(ctx, loc, name, n, out, NULL);
+}
+
+dg_status dg__h5_read_strings_repair(dg_ctx *ctx, hid_t loc, const char *name,
+                                     uint64_t n, char ***out,
+                                     uint8_t *repaired)
+{
+    memset(repaired, 0, n);
+    return read_strings(ctx, loc, name, n, out, repaired);
 }
 
 dg_status dg__h5_attr_write(dg_ctx *ctx, hid_t loc, const char *name,
@@ -552,6 +581,18 @@ dg_status dg__h5_commit_tmp(dg_ctx *ctx, hid_t file, dg_tmpfile *t,
         return dg__fail(ctx, DG_EIO, "cannot write '%s': HDF5 cannot finish "
                         "the file; it is unchanged", t->path);
     return dg__tmp_commit(ctx, t, id);
+}
+
+const char *dg__h5_name_problem(const char *s)
+{
+    const char *why = dg__name_problem(s, 0);
+    if (why)
+        return why;
+    if (!strcmp(s, ".") || !strcmp(s, ".."))
+        return "not a name";
+    if (strchr(s, '/'))
+        return "contains '/'";
+    return NULL;
 }
 
 /* ---- listing groups ------------------------------------------------------ */

@@ -63,6 +63,15 @@ dg_status dg__h5_read_2d(dg_ctx *ctx, hid_t loc, const char *name,
 dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
                               uint64_t n, char ***out);
 void dg__strings_free(char **s, uint64_t n);
+/*
+ * As dg__h5_read_strings, but a string that is not valid UTF-8 is replaced
+ * by its escaped form (dg__name_show) and marked in repaired (n bytes),
+ * instead of failing: for what a user must be able to fix with detgrid
+ * itself (segment names and metadata an older detgrid wrote).
+ */
+dg_status dg__h5_read_strings_repair(dg_ctx *ctx, hid_t loc, const char *name,
+                                     uint64_t n, char ***out,
+                                     uint8_t *repaired);
 
 /* Attributes: n == 0 writes a scalar, n >= 1 a 1-D array of n. */
 dg_status dg__h5_attr_write(dg_ctx *ctx, hid_t loc, const char *name,
@@ -100,6 +109,13 @@ dg_status dg__h5_check_write(dg_ctx *ctx, hid_t loc);
 hid_t dg__h5_fapl_tmp(dg_tmpfile *t);
 /* The dg_tmpfile loc's file writes to, or NULL for any other file. */
 dg_tmpfile *dg__h5_tmpfile_of(hid_t loc);
+
+/*
+ * NULL when s may name an HDF5 group of the project (an inference set, an
+ * embedding model): dg__name_problem's rules, and neither '/' nor "." nor
+ * ".."; else the reason.
+ */
+const char *dg__h5_name_problem(const char *s);
 
 /*
  * Names of the links in group path, NULL-terminated, malloc'd (free with

@@ -46,6 +46,7 @@ dg_status dg_project_create(dg_ctx *ctx, dg_project **out)
 static void infset_release(dg_infset *s)
 {
     free(s->name);
+    free(s->h5name);
     dg__boxset_release(&s->boxes);
     dg__results_destroy(s->results);
 }
@@ -223,7 +224,8 @@ dg_status dg__project_det_column(dg_ctx *ctx, dg_project *p, uint32_t which,
     if (!*col)
         return DG_ENOMEM;
     *owned = 1;
-    snprintf(path, sizeof(path), "/inferences/%s/%s", s->name, name);
+    snprintf(path, sizeof(path), "/inferences/%s/%s", dg__infset_src_name(s),
+             name);
     return dg__h5_read_1d(ctx, (hid_t)p->file, path,
                           is_cls ? H5T_NATIVE_UINT32 : H5T_NATIVE_DOUBLE,
                           is_cls ? H5T_INTEGER : H5T_FLOAT, *col, n, 0, n);
@@ -250,9 +252,35 @@ static void meta_col_release(dg_meta_col *m, uint32_t n_frames)
     memset(m, 0, sizeof(*m));
 }
 
+/* DG_EINVAL naming what (a "class name") when name cannot be written. */
+static dg_status check_name(dg_ctx *ctx, const char *what, const char *name,
+                            const char *why)
+{
+    char shown[600];
+    if (!why)
+        return DG_OK;
+    return dg__fail(ctx, DG_EINVAL, "invalid %s '%s': %s (names are "
+                    "non-empty UTF-8 without control characters)", what,
+                    dg__name_show(name, shown, sizeof(shown)), why);
+}
+
 dg_status dg__project_set_meta(dg_ctx *ctx, dg_project *p, const char *name,
                                int is_num, double *num, char **str)
 {
+    dg_status st = DG_ENOMEM;
+    const char *why = dg__h5_name_problem(name);
+    for (uint32_t f = 0; !why && !is_num && f < p->n_frames; f++)
+        if ((why = dg__name_problem(str[f], 1)) != NULL) {
+            char shown[600];
+            st = dg__fail(ctx, DG_EINVAL, "metadata column '%s', frame %u: "
+                          "value '%s': %s", name, f,
+                          dg__name_show(str[f], shown, sizeof(shown)), why);
+            goto fail;
+        }
+    if (why) {
+        st = check_name(ctx, "metadata column name", name, why);
+        goto fail;
+    }
     uint32_t i = 0;
     while (i < p->n_meta && strcmp(p->meta[i].name, name))
         i++;
@@ -284,7 +312,7 @@ fail:
         for (uint32_t f = 0; f < p->n_frames; f++)
             free(str[f]);
     free(str);
-    return DG_ENOMEM;
+    return st;
 }
 
 dg_status dg__project_spill_pending(dg_ctx *ctx, dg_project *p)
@@ -326,24 +354,12 @@ dg_status dg_project_remove_inferences(dg_ctx *ctx, dg_project *p,
     return DG_OK;
 }
 
-static int valid_set_name(const char *s)
-{
-    if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))
-        return 0;
-    for (; *s; s++)
-        if (*s == '/' || (unsigned char)*s < 0x20)
-            return 0;
-    return 1;
-}
-
 dg_status dg__project_add_inferences(dg_ctx *ctx, dg_project *p,
                                      const char *name, uint32_t *idx)
 {
-    if (!valid_set_name(name))
-        return dg__fail(ctx, DG_EINVAL,
-                        "invalid inference set name '%s' (must be non-empty, "
-                        "without '/' or control characters)",
-                        name);
+    const char *why = dg__h5_name_problem(name);
+    if (why)
+        return check_name(ctx, "inference set name", name, why);
     if (dg_project_inference_index(p, name) >= 0)
         return dg__fail(ctx, DG_EEXIST, "%s: inference set '%s' exists",
                         ptag(p), name);
@@ -370,6 +386,10 @@ dg_status dg__project_add_inferences(dg_ctx *ctx, dg_project *p,
 dg_status dg__project_add_class(dg_ctx *ctx, dg_project *p, const char *name,
                                 int64_t id)
 {
+    dg_status st = check_name(ctx, "class name", name,
+                              dg__name_problem(name, 0));
+    if (st < 0)
+        return st;
     if (dg_project_class_index(p, name) >= 0)
         return dg__fail(ctx, DG_EEXIST, "duplicate class name '%s'", name);
     char **nn = realloc(p->class_names, (p->n_classes + 1) * sizeof(*nn));
@@ -394,6 +414,9 @@ dg_status dg__project_add_frame(dg_ctx *ctx, dg_project *p, const char *id,
                                 int64_t num, double w, double h)
 {
     uint32_t n = p->n_frames;
+    dg_status st = check_name(ctx, "frame id", id, dg__name_problem(id, 0));
+    if (st < 0)
+        return st;
     if (n == UINT32_MAX)
         return dg__fail(ctx, DG_ERANGE, "too many frames");
     /* Grow by doubling; capacity is implied by the count. */
@@ -688,7 +711,7 @@ dg_status dg__project_load_inferences(dg_ctx *ctx, dg_project *p, uint32_t i)
     if (s->loaded)
         return DG_OK;
     char gpath[512];
-    snprintf(gpath, sizeof(gpath), "/inferences/%s", s->name);
+    snprintf(gpath, sizeof(gpath), "/inferences/%s", dg__infset_src_name(s));
     dg_boxset b;
     dg_status st = load_boxes(ctx, p, gpath, DG_BOXES_DETS, s->n, &b);
     if (st < 0)
@@ -727,7 +750,7 @@ dg_status dg__project_frame_offsets(dg_ctx *ctx, dg_project *p, int which,
             snprintf(gpath, sizeof(gpath), "/labels");
         else
             snprintf(gpath, sizeof(gpath), "/inferences/%s",
-                     p->inf[which].name);
+                     dg__infset_src_name(&p->inf[which]));
         if ((st = read_offsets(ctx, p, gpath, n, out)) < 0 || *out)
             return st;
         st = which < 0 ? dg__project_load_labels(ctx, p)
@@ -760,7 +783,8 @@ dg_status dg__project_read_range(dg_ctx *ctx, dg_project *p, int which,
     } else {
         if ((uint32_t)which >= p->n_inf)
             return dg__fail(ctx, DG_EINVAL, "no inference set %d", which);
-        snprintf(gpath, sizeof(gpath), "/inferences/%s", p->inf[which].name);
+        snprintf(gpath, sizeof(gpath), "/inferences/%s",
+                 dg__infset_src_name(&p->inf[which]));
         n = p->inf[which].n;
         if (p->inf[which].loaded)
             src = &p->inf[which].boxes;
@@ -1116,7 +1140,23 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         s->name = sets[i];
         sets[i] = strdup(""); /* ownership moved */
         p->n_inf++;
-        snprintf(gp, sizeof(gp), "/inferences/%s/frame", s->name);
+        if (!dg__utf8_valid(s->name)) {
+            /* Kept readable, under its escaped name (so that JSON and
+             * tables stay UTF-8); the next save writes that name. */
+            char shown[600];
+            s->h5name = s->name;
+            s->name = dg__strdup(ctx, dg__name_show(s->h5name, shown,
+                                                    sizeof(shown)));
+            if (!s->name) {
+                st = DG_ENOMEM;
+                goto fail;
+            }
+            dg__warn(ctx, "'%s': inference set name '%s' is not valid UTF-8; "
+                     "it is shown escaped, and the next save writes it so",
+                     path, s->name);
+        }
+        snprintf(gp, sizeof(gp), "/inferences/%s/frame",
+                 dg__infset_src_name(s));
         if ((st = dg__h5_len(ctx, file, gp, &s->n)) < 0)
             goto fail;
     }
@@ -1194,12 +1234,15 @@ static int has_fingerprint(hid_t src, const char *path)
     return r;
 }
 
-static dg_status copy_obj(dg_ctx *ctx, hid_t src, const char *path, hid_t dst)
+/* Copies src's object at path to dst's dpath (NULL: the same path). */
+static dg_status copy_obj(dg_ctx *ctx, hid_t src, const char *path, hid_t dst,
+                          const char *dpath)
 {
-    if (H5Ocopy(src, path, dst, path, H5P_DEFAULT, H5P_DEFAULT) < 0)
+    if (H5Ocopy(src, path, dst, dpath ? dpath : path, H5P_DEFAULT,
+                H5P_DEFAULT) < 0)
         return dg__fail(ctx, DG_EIO, "cannot copy '%s' from '%s'", path,
                         dg__h5_fname(src));
-    return DG_OK;
+    return dg__h5_check_write(ctx, dst);
 }
 
 static dg_status write_meta(dg_ctx *ctx, dg_project *p, hid_t f)
@@ -1292,7 +1335,7 @@ static dg_status write_project(dg_ctx *ctx, dg_project *p, hid_t src, hid_t f)
                     (p->meta_dirty || !has_fingerprint(src, "/labels")))) {
         if ((st = write_boxes(ctx, f, "labels", &p->labels, p->n_frames)) < 0)
             return st;
-    } else if ((st = copy_obj(ctx, src, "/labels", f)) < 0) {
+    } else if ((st = copy_obj(ctx, src, "/labels", f, NULL)) < 0) {
         return st;
     }
     g = H5Gcreate2(f, "inferences", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -1304,19 +1347,21 @@ static dg_status write_project(dg_ctx *ctx, dg_project *p, hid_t src, hid_t f)
     }
     for (uint32_t i = 0; i < p->n_inf && st >= 0; i++) {
         dg_infset *s = &p->inf[i];
-        char ip[600], rp[600];
-        snprintf(ip, sizeof(ip), "/inferences/%s", s->name);
-        snprintf(rp, sizeof(rp), "/results/%s", s->name);
+        char ip[600], rp[600], dip[600], drp[600];
+        snprintf(ip, sizeof(ip), "/inferences/%s", dg__infset_src_name(s));
+        snprintf(rp, sizeof(rp), "/results/%s", dg__infset_src_name(s));
+        snprintf(dip, sizeof(dip), "/inferences/%s", s->name);
+        snprintf(drp, sizeof(drp), "/results/%s", s->name);
         if (s->dirty || src < 0 || (s->loaded && !has_fingerprint(src, ip)))
             st = write_boxes(ctx, g, s->name, &s->boxes, p->n_frames);
         else
-            st = copy_obj(ctx, src, ip, f);
+            st = copy_obj(ctx, src, ip, f, dip);
         if (st < 0)
             break;
         if (s->results && s->results_dirty)
             st = dg__results_write(ctx, (int64_t)rg, s->name, s->results);
         else if (!s->dirty && src >= 0 && dg__h5_exists(src, rp))
-            st = copy_obj(ctx, src, rp, f);
+            st = copy_obj(ctx, src, rp, f, drp);
         if (st >= 0)
             st = dg__h5_check_write(ctx, f);
     }
@@ -1364,8 +1409,13 @@ static dg_status reopen_saved(dg_ctx *ctx, dg_project *p, const char *path,
     hid_t nf = H5Fopen(real, H5F_ACC_RDONLY, H5P_DEFAULT);
     p->file = nf;
     for (uint32_t i = 0; i < p->n_inf; i++)
-        if (moved[i])
-            p->inf[i].results->src = nf;
+        if (moved[i]) {
+            struct dg_results *r = p->inf[i].results;
+            r->src = nf;
+            /* The group's name as written now (an escaped one). */
+            snprintf(r->src_group, sizeof(r->src_group), "/results/%s",
+                     p->inf[i].name);
+        }
     free(moved);
     if (nf < 0)
         return dg__fail(ctx, DG_EIO, "saved '%s', but cannot open it again",
@@ -1409,6 +1459,8 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
     p->meta_dirty = 0;
     p->n_labels = p->labels_loaded ? p->labels.n : p->n_labels;
     for (uint32_t i = 0; i < p->n_inf; i++) {
+        free(p->inf[i].h5name); /* written under its escaped name now */
+        p->inf[i].h5name = NULL;
         p->inf[i].dirty = 0;
         p->inf[i].results_dirty = 0;
         if (p->inf[i].loaded)

@@ -58,7 +58,8 @@ dg_status dg_results_load(dg_ctx *ctx, dg_project *p, const char *name,
     dg_status st;
     if (!s->results) {
         if (s->dirty || p->file < 0 ||
-            (st = dg__results_read(ctx, p->file, name, &s->results)) ==
+            (st = dg__results_read(ctx, p->file, dg__infset_src_name(s),
+                                   &s->results)) ==
                 DG_ENOTFOUND)
             return dg__fail(ctx, DG_ESTALE,
                             "'%s': no results for '%s' (run 'detgrid eval' "

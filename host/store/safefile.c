@@ -937,6 +937,49 @@ void dg__tmp_abort(dg_tmpfile *t)
     t->path = NULL;
 }
 
+#if defined(__GLIBC__)
+static ssize_t stream_write(void *cookie, const char *buf, size_t n)
+{
+    dg_tmpfile *t = cookie;
+    if (dg__tmp_pwrite(t, buf, n, t->written) < 0) {
+        errno = t->err;
+        return -1;
+    }
+    return (ssize_t)n;
+}
+#endif
+
+FILE *dg__tmp_stream(dg_tmpfile *t)
+{
+#if defined(__GLIBC__)
+    cookie_io_functions_t io = {NULL, stream_write, NULL, NULL};
+    FILE *f = fopencookie(t, "w", io);
+#else
+    int fd = dup(t->fd);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
+#endif
+    if (f)
+        setvbuf(f, NULL, _IOFBF, 1 << 20);
+    return f;
+}
+
+dg_status dg__tmp_close_stream(dg_ctx *ctx, dg_tmpfile *t, FILE *f)
+{
+    errno = 0;
+    int bad = fflush(f) != 0 || ferror(f);
+    int e = errno;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad && !t->err) {
+        t->err = e ? e : EIO;
+    }
+    return t->err ? dg__tmp_fail(ctx, t) : DG_OK;
+}
+
 dg_status dg_write_file(dg_ctx *ctx, const char *path, const void *data,
                         size_t len)
 {

@@ -11,6 +11,8 @@
 #ifndef DG_STORE_H
 #define DG_STORE_H
 
+#include <stdio.h>
+
 #include "core.h"
 
 /* ---- project: what it holds ------------------------------------------------ */
@@ -214,6 +216,13 @@ int dg__tmp_pwrite(dg_tmpfile *t, const void *buf, size_t n, uint64_t off);
 /* Appends len bytes; DG_EIO with the message of dg__tmp_fail. */
 dg_status dg__tmp_write(dg_ctx *ctx, dg_tmpfile *t, const void *data,
                         size_t len);
+/*
+ * A stdio stream whose writes go through dg__tmp_pwrite (fopencookie), for
+ * writers that print; NULL when it cannot be made. dg__tmp_close_stream
+ * flushes and closes it, DG_OK or t's error as dg__tmp_fail says it.
+ */
+FILE *dg__tmp_stream(dg_tmpfile *t);
+dg_status dg__tmp_close_stream(dg_ctx *ctx, dg_tmpfile *t, FILE *f);
 /* The message for t's latched error: path, reason, target unchanged. */
 dg_status dg__tmp_fail(dg_ctx *ctx, dg_tmpfile *t);
 /* id (may be NULL) gets the new file's identity. */

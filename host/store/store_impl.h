@@ -14,6 +14,12 @@
 
 typedef struct dg_infset {
     char *name;
+    /*
+     * The group's name in the source file when it is not valid UTF-8 (an
+     * older detgrid wrote such names): name is then its escaped, valid
+     * form, which the next save writes. NULL otherwise.
+     */
+    char *h5name;
     uint64_t n;         /* box count, known without loading */
     int loaded;
     int dirty;          /* boxes changed since open: must be written */
@@ -22,6 +28,12 @@ typedef struct dg_infset {
     struct dg_results *results; /* attached by eval, or NULL */
     int results_dirty;
 } dg_infset;
+
+/* The name of set s's groups in the source file. */
+static inline const char *dg__infset_src_name(const dg_infset *s)
+{
+    return s->h5name ? s->h5name : s->name;
+}
 
 struct dg_project {
     char *path;         /* file it was opened from, or NULL */
