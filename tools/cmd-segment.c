@@ -192,6 +192,23 @@ static int apply_settings(dg_ctx *ctx, dg_project *p, uint32_t i,
     }
     if (changed && (st = dg_project_set_segment_targets(ctx, p, i, &t)) < 0)
         return cli_fail(ctx, st);
+    if (o->tgt[5] && !isnan(t.iou)) {
+        /* Queries read the segment's IoU from the stored results: it must
+         * be one of their thresholds (sets not evaluated yet aside). */
+        dg_project_info in;
+        dg_project_get_info(p, &in);
+        for (uint32_t k = 0; k < in.n_inferences; k++) {
+            dg_results *r;
+            const char *set = dg_project_inference_name(p, k);
+            if (dg_results_load(ctx, p, set, &r) < 0)
+                continue;
+            int ti = dg_results_find_iou(ctx, r, t.iou);
+            dg_results_free(r);
+            if (ti < 0)
+                return cli_error("--iou %g: inference set '%s': %s", t.iou,
+                                 set, dg_ctx_last_error(ctx));
+        }
+    }
     if (o->kind) {
         int kd = dg_segment_kind_parse(o->kind);
         if (kd < 0)

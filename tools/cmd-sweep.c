@@ -60,6 +60,9 @@ static int best_f1(const dg_sweep_point *pts, uint64_t n, uint64_t n_gt,
     return found;
 }
 
+/* The most rows --step may ask for (about 1 GB of CSV). */
+#define SWEEP_MAX_ROWS 20000000ULL
+
 int cmd_sweep(int argc, const char **argv)
 {
     const char *segment = NULL;
@@ -89,8 +92,10 @@ int cmd_sweep(int argc, const char **argv)
         format = "json";
     if (strcmp(format, "csv") && strcmp(format, "json"))
         cli_usage_error(usage, opts, "--format must be csv or json");
-    if (!isnan(step) && !(step > 0 && step <= 1))
-        cli_usage_error(usage, opts, "--step must be in (0, 1]");
+    /* Confidences are rounded to 1e-9 below; a million points per curve
+     * is finer than any score data. */
+    if (!isnan(step) && !(step >= 1e-6 && step <= 1))
+        cli_usage_error(usage, opts, "--step must be in [1e-6, 1]");
     int is_json = !strcmp(format, "json");
     dg_ctx *ctx = cli_ctx(NULL);
     dg_project *p = NULL;
@@ -133,6 +138,20 @@ int cmd_sweep(int argc, const char **argv)
         }
         c_lo = (uint32_t)c;
         c_hi = c_lo + 1;
+    }
+    if (!isnan(step) && !best) {
+        /* The output is built in memory: bounded, with a way out. */
+        uint64_t m = (uint64_t)floor(1.0 / step + 1e-9) + 1;
+        uint64_t rows = m * (c_hi - c_lo) * (uint64_t)(t_hi - t_lo);
+        if (rows > SWEEP_MAX_ROWS) {
+            rc = cli_error("--step %g asks for %llu rows (%llu points x %u "
+                           "classes x %d thresholds), more than %llu: use a "
+                           "larger --step, or one --class or --iou", step,
+                           (unsigned long long)rows, (unsigned long long)m,
+                           c_hi - c_lo, t_hi - t_lo,
+                           (unsigned long long)SWEEP_MAX_ROWS);
+            goto done;
+        }
     }
     cc = calloc(nc ? nc : 1, sizeof(*cc));
     if (!cc) {

@@ -194,8 +194,9 @@ int cmd_synth(int argc, const char **argv)
                         "need -o, --coco-gt, --coco-dt-prefix or --planted");
     dg_synth_opts o;
     if (!isnan(scale)) {
-        if (!(scale > 0))
-            cli_usage_error(usage, opts, "--coco-scale must be positive");
+        /* 5000 frames a unit: at most the 2e9 frames --frames allows. */
+        if (!(scale > 0 && scale <= 400000))
+            cli_usage_error(usage, opts, "--coco-scale must be in (0, 400000]");
         dg_synth_opts_coco(&o, scale);
     } else {
         dg_synth_opts_default(&o);
@@ -203,35 +204,39 @@ int cmd_synth(int argc, const char **argv)
     if (seed < 0)
         cli_usage_error(usage, opts, "--seed must be >= 0");
     o.seed = (uint64_t)seed;
-#define SETU(v, field, lo)                                                    \
+    /* Every count and mean is bounded, so that no option asks for more
+     * memory or time than a real dataset would. */
+#define SETU(v, field, lo, hi)                                                \
     if (v >= 0) {                                                             \
-        if (v < lo || v > 2000000000L)                                        \
-            cli_usage_error(usage, opts, "--%s out of range", #field);       \
+        if (v < lo || v > hi)                                                 \
+            cli_usage_error(usage, opts, "--%s must be in [%ld, %ld]",        \
+                            #field, (long)lo, (long)hi);                      \
         o.field = (uint32_t)v;                                                \
     }
-    SETU(frames, n_frames, 1);
-    SETU(classes, n_classes, 1);
-    SETU(sets, n_inferences, 1);
-    SETU(levels, score_levels, 0);
-    SETU(maxdets, max_dets_per_frame, 0);
-#define SETD(v, field)                                                        \
+    SETU(frames, n_frames, 1, 2000000000L);
+    SETU(classes, n_classes, 1, 1000000L);
+    SETU(sets, n_inferences, 1, 1000L);
+    SETU(levels, score_levels, 0, 2000000000L);
+    SETU(maxdets, max_dets_per_frame, 0, 2000000000L);
+#define SETD(v, field, hi)                                                    \
     if (!isnan(v)) {                                                          \
-        if (v < 0)                                                            \
-            cli_usage_error(usage, opts, "negative value for " #field);      \
+        if (!(v >= 0 && v <= hi))                                             \
+            cli_usage_error(usage, opts, "value for " #field                  \
+                            " must be in [0, %g]", (double)hi);               \
         o.field = v;                                                          \
     }
-    SETD(objects, objects_per_frame);
-    SETD(crowd, crowd_rate);
-    SETD(miss, miss_rate);
-    SETD(jitter, jitter);
-    SETD(confuse, confuse_rate);
-    SETD(dup, duplicate_rate);
-    SETD(bgfp, background_fp);
-    SETD(junk, low_score_fp);
-    SETD(pmiss, plant_missing);
-    SETD(pwrong, plant_wrong_class);
-    SETD(pbox, plant_bad_box);
-    SETD(pspur, plant_spurious);
+    SETD(objects, objects_per_frame, 10000);
+    SETD(crowd, crowd_rate, 1);
+    SETD(miss, miss_rate, 1);
+    SETD(jitter, jitter, 100);
+    SETD(confuse, confuse_rate, 1);
+    SETD(dup, duplicate_rate, 1);
+    SETD(bgfp, background_fp, 10000);
+    SETD(junk, low_score_fp, 10000);
+    SETD(pmiss, plant_missing, 1);
+    SETD(pwrong, plant_wrong_class, 1);
+    SETD(pbox, plant_bad_box, 1);
+    SETD(pspur, plant_spurious, 100);
     dg_synth_embed_opts eo = {o.seed, 0, 0, 0, NULL};
     if (emb_dim < 0 || emb_dim > 4096 || emb_scenes < 0 || emb_scenes > 100000)
         cli_usage_error(usage, opts, "--embeddings or --scenes out of range");

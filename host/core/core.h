@@ -10,6 +10,7 @@
 #ifndef DG_CORE_H
 #define DG_CORE_H
 
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -129,6 +130,17 @@ const char *dg__name_show(const char *s, char *buf, size_t cap);
 unsigned dg__cpu_count(void);
 
 /* ---- boxes ---------------------------------------------------------------- */
+
+/*
+ * 1 when a box and what every stage derives from it are finite numbers:
+ * x, y, w, h, the far corner (x + w, y + h) and the area w * h. Importers
+ * refuse the others, which would store and then fail every reader.
+ */
+static inline int dg__box_finite(double x, double y, double w, double h)
+{
+    return isfinite(x) && isfinite(y) && isfinite(w) && isfinite(h) &&
+           isfinite(x + w) && isfinite(y + h) && isfinite(w * h);
+}
 
 /*
  * A columnar set of boxes sorted by frame (stable: input order kept within a

@@ -224,10 +224,15 @@ static dg_status get_int(dg_ctx *ctx, const rec *r, const char *field,
     dg_status st = get_number(ctx, r, field, j, item, &v);
     if (st < 0)
         return st;
+    /* Written as an integer: exact (a double would round above 2^53). */
+    int e = dg__json_int64(j, item, out);
+    if (e == 0)
+        return DG_OK;
     if (v != floor(v))
         return rec_fail(ctx, r, field, "not an integer (%s)",
                         fmt_num(nb, sizeof(nb), v));
-    if (fabs(v) > MAX_EXACT_INT)
+    /* 2^53 itself stands for 2^53 + 1 as well: out of range too. */
+    if (e < 0 || fabs(v) >= MAX_EXACT_INT)
         return rec_fail(ctx, r, field, "out of range (%s)",
                         fmt_num(nb, sizeof(nb), v));
     *out = (int64_t)v;
@@ -293,6 +298,9 @@ static dg_status get_bbox(dg_ctx *ctx, const rec *r, const dg_json *j,
             return rec_fail(ctx, r, "bbox", "%s is negative (%s)", what[i],
                             fmt_num(nb, sizeof(nb), v[i]));
     }
+    if (!dg__box_finite(v[0], v[1], v[2], v[3]))
+        return rec_fail(ctx, r, "bbox", "too large: its corner or area is "
+                        "not a finite number");
     *zero = v[2] == 0 || v[3] == 0;
     return DG_OK;
 }
@@ -868,8 +876,8 @@ static int part_elem(void *arg, dg_json *j)
         pt->cap = cap;
     }
     if (read_det(NULL, &r, j, 0, pt->frames, pt->classes, &pt->v[pt->n],
-                 &zero) < 0)
-        return -1;
+                 &zero) < 0 || j->n_dup)
+        return -1; /* the sequential reader says why (or warns) */
     if (zero)
         warn_note(&pt->zero_box, pt->n, "bbox", "zero width or height");
     pt->n++;

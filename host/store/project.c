@@ -390,8 +390,8 @@ dg_status dg__project_add_class(dg_ctx *ctx, dg_project *p, const char *name,
                               dg__name_problem(name, 0));
     if (st < 0)
         return st;
-    if (dg_project_class_index(p, name) >= 0)
-        return dg__fail(ctx, DG_EEXIST, "duplicate class name '%s'", name);
+    /* Duplicates are refused at the save (check_unique), in one sort: a
+     * scan here would make an import of many classes quadratic. */
     char **nn = realloc(p->class_names, (p->n_classes + 1) * sizeof(*nn));
     if (!nn)
         return dg__fail(ctx, DG_ENOMEM, "out of memory");
@@ -603,6 +603,12 @@ static dg_status validate_boxes(dg_ctx *ctx, const dg_project *p,
             bad = "iscrowd", v = b->iscrowd[i];
         else if (b->ignore && b->ignore[i] > 1)
             bad = "ignore", v = b->ignore[i];
+        else if (!dg__box_finite(b->x[i], b->y[i], b->w[i], b->h[i]))
+            return dg__fail(ctx, DG_EFORMAT,
+                            "'%s': %s record %llu: the box (%g, %g, %g, %g) is "
+                            "too large: its far corner or area is not a finite "
+                            "number", ptag(p), gpath, r, b->x[i], b->y[i],
+                            b->w[i], b->h[i]);
         if (bad)
             return dg__fail(ctx, DG_EFORMAT,
                             "'%s': %s record %llu: field '%s': invalid value %g",
@@ -950,6 +956,45 @@ static void record_source(dg_project *p)
         H5Pclose(fapl);
 }
 
+/*
+ * DG_EFORMAT naming the first repeated class name (in record order), found
+ * with a sort: opening a project of 100,000 classes must not take n^2
+ * string comparisons. file names the project for the message.
+ */
+static int cmp_name_idx(const void *a, const void *b, void *arg)
+{
+    char *const *names = arg;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = strcmp(names[x], names[y]);
+    return c ? c : (x > y) - (x < y);
+}
+
+static dg_status check_unique(dg_ctx *ctx, char *const *names, uint32_t n,
+                              const char *file)
+{
+    if (n < 2)
+        return DG_OK;
+    uint32_t *idx = dg__alloc(ctx, n, sizeof(*idx));
+    if (!idx)
+        return DG_ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        idx[i] = i;
+    qsort_r(idx, n, sizeof(*idx), cmp_name_idx, (void *)names);
+    uint32_t bad = UINT32_MAX, first = 0;
+    for (uint32_t i = 1; i < n; i++)
+        if (!strcmp(names[idx[i - 1]], names[idx[i]]) && idx[i] < bad) {
+            bad = idx[i];
+            first = idx[i - 1];
+        }
+    free(idx);
+    if (bad == UINT32_MAX)
+        return DG_OK;
+    char shown[600];
+    return dg__fail(ctx, DG_EFORMAT, "'%s': /classes/name record %u: "
+                    "duplicate class name '%s' (also record %u)", file, bad,
+                    dg__name_show(names[bad], shown, sizeof(shown)), first);
+}
+
 dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
 {
     dg_status st;
@@ -1065,15 +1110,9 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
                           path, i);
             goto fail;
         }
-        for (uint32_t j = 0; j < i; j++)
-            if (!strcmp(p->class_names[i], p->class_names[j])) {
-                st = dg__fail(ctx, DG_EFORMAT,
-                              "'%s': /classes/name record %u: duplicate class "
-                              "name '%s'",
-                              path, i, p->class_names[i]);
-                goto fail;
-            }
     }
+    if ((st = check_unique(ctx, p->class_names, p->n_classes, path)) < 0)
+        goto fail;
 
     if ((st = dg__h5_len(ctx, file, "/frames/id", &n)) < 0)
         goto fail;
@@ -1434,6 +1473,9 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
     dg_tmpfile t;
     dg_status st;
     hid_t src = (hid_t)p->file, f;
+    if (p->meta_dirty &&
+        (st = check_unique(ctx, p->class_names, p->n_classes, path)) < 0)
+        return dg__fail_prefix(ctx, st, "cannot save");
     if ((st = dg__h5_create_tmp(ctx, path, &t, &f)) < 0)
         return st;
     /* Under the lock from here: the file cannot change any more, but it

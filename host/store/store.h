@@ -106,7 +106,9 @@ dg_status dg__project_set_meta(dg_ctx *ctx, dg_project *p, const char *name,
 /* Adds an empty inference set (boxes loaded, dirty); returns its index. */
 dg_status dg__project_add_inferences(dg_ctx *ctx, dg_project *p,
                                      const char *name, uint32_t *idx);
-/* Appends a class; returns DG_EEXIST on a duplicate name. */
+/* Appends a class (DG_EINVAL for a name dg__name_problem refuses). A
+ * repeated name is the importer's to refuse; dg_project_save refuses it
+ * too (DG_EFORMAT). */
 dg_status dg__project_add_class(dg_ctx *ctx, dg_project *p, const char *name,
                                 int64_t id);
 /* Appends a frame. */
