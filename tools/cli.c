@@ -1,7 +1,7 @@
 /*
  * Option parsing, messages and output helpers for the CLI.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -237,6 +237,7 @@ void cli_print_json(cJSON *j, int compact)
 static const char *inputs[64];
 static int n_inputs;
 static int stdout_reported; /* an error on stdout was already reported */
+static int stdout_errno;    /* the first error writing stdout (errno) */
 
 void cli_note_input(const char *path)
 {
@@ -266,7 +267,9 @@ int cli_write_file(const char *path, const char *data, size_t len)
         if (fwrite(data, 1, len, stdout) != len || fflush(stdout)) {
             stdout_reported = 1;
             return cli_error("cannot write to stdout: %s",
-                             strerror(errno ? errno : EIO));
+                             strerror(stdout_errno   ? stdout_errno
+                                      : errno        ? errno
+                                                     : EIO));
         }
         return EXIT_OK;
     }
@@ -316,14 +319,50 @@ int cli_save(dg_ctx *ctx, dg_project *p, const char *path, const char *src)
     return rc;
 }
 
+#if defined(__GLIBC__)
+static ssize_t stdout_write(void *cookie, const char *buf, size_t n)
+{
+    (void)cookie;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(STDOUT_FILENO, buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (!stdout_errno)
+                stdout_errno = w < 0 ? errno : EIO;
+            errno = stdout_errno;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)n;
+}
+#endif
+
+void cli_watch_stdout(void)
+{
+#if defined(__GLIBC__)
+    /* stdout through a writer that keeps the reason of a failure. */
+    cookie_io_functions_t io = {NULL, stdout_write, NULL, NULL};
+    FILE *f = fopencookie(NULL, "w", io);
+    if (f) {
+        setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+        fflush(stdout);
+        stdout = f;
+    }
+#endif
+    atexit(cli_check_stdout);
+}
+
 void cli_check_stdout(void)
 {
     /* What was printed must have reached its file: a full disk or a
      * closed pipe behind stdout is an error, not a success (git does the
      * same in run_builtin). */
     errno = 0;
-    if (fflush(stdout) || ferror(stdout) || fclose(stdout)) {
-        int e = errno ? errno : EIO;
+    if (fflush(stdout) || ferror(stdout) || fclose(stdout) || stdout_errno) {
+        int e = stdout_errno ? stdout_errno : errno ? errno : EIO;
         if (e != EPIPE && !stdout_reported)
             fprintf(stderr, "error: cannot write to stdout: %s\n",
                     strerror(e));

@@ -114,8 +114,13 @@ void cli_lock(dg_ctx *ctx, const char *path);
  * message printed and EXIT_ERROR.
  */
 int cli_save(dg_ctx *ctx, dg_project *p, const char *path, const char *src);
-/* Flushes and closes stdout at exit; exits 2 with a message if anything
- * printed did not reach it (installed by main). */
+/*
+ * main calls cli_watch_stdout first: stdout then keeps the reason of a
+ * failed write, and cli_check_stdout runs at exit: it flushes and closes
+ * stdout and exits 2 with the message if anything printed did not reach
+ * it (a full disk, /dev/full, an I/O error; a closed pipe quietly).
+ */
+void cli_watch_stdout(void);
 void cli_check_stdout(void);
 
 /*

@@ -48,7 +48,7 @@ static void usage(FILE *f)
 
 int main(int argc, const char **argv)
 {
-    atexit(cli_check_stdout);
+    cli_watch_stdout();
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

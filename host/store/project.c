@@ -913,12 +913,12 @@ out:
 }
 
 /*
- * Why H5Fopen refused path, which H5Fis_hdf5 took for HDF5: another
- * program holding it open for writing (HDF5 locks files it writes, with
- * flock) or damage; names the complete copy an interrupted in-place save
- * left, if there is one.
+ * Why H5Fopen (or H5Fis_hdf5: not_hdf5) refused path: another program
+ * holding it open for writing (HDF5 locks files it writes, with flock),
+ * not HDF5, or damage; names the complete copy an interrupted in-place
+ * save left, if there is one.
  */
-static dg_status open_failure(dg_ctx *ctx, const char *path)
+static dg_status open_failure(dg_ctx *ctx, const char *path, int not_hdf5)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     int busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
@@ -929,6 +929,8 @@ static dg_status open_failure(dg_ctx *ctx, const char *path)
         return dg__fail(ctx, DG_EIO, "cannot open '%s': another program has "
                         "it open for writing (HDF5 locks such files); close "
                         "it there and try again", path);
+    if (not_hdf5)
+        return dg__fail(ctx, DG_EFORMAT, "'%s' is not an HDF5 file", path);
     char saved[4200];
     if (dg__saved_copy(path, saved, sizeof(saved)))
         return dg__fail(ctx, DG_EIO, "cannot open '%s': HDF5 cannot read it "
@@ -1003,10 +1005,10 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         return dg__fail(ctx, DG_EIO, "cannot open '%s': %s", path,
                         strerror(errno));
     if (H5Fis_hdf5(path) <= 0)
-        return dg__fail(ctx, DG_EFORMAT, "'%s' is not an HDF5 file", path);
+        return open_failure(ctx, path, 1);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
-        return open_failure(ctx, path);
+        return open_failure(ctx, path, 0);
     dg_project *p = dg__calloc(ctx, 1, sizeof(*p));
     char **sets = NULL;
     if (!p) {

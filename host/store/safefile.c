@@ -188,6 +188,10 @@ int dg__file_id_eq(const dg_file_id *a, const dg_file_id *b)
 static uint64_t random64(void)
 {
     uint64_t v = 0;
+    /* A test hook: every name the same, to show a taken name is never
+     * opened (tests/test_saves.py). */
+    if (dg__fault("tmpname"))
+        return 0x2a;
 #if defined(__linux__)
     if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
         return v;
@@ -598,11 +602,13 @@ static int write_fault(uint64_t written, size_t n)
     return 0;
 }
 
-static void latch(dg_tmpfile *t, int e, int simulated)
+/* Latches error e (the first one counts); fault names the DETGRID_FAULT
+ * item that caused it, or is NULL for a real one. */
+static void latch(dg_tmpfile *t, int e, const char *fault)
 {
     if (!t->err) {
         t->err = e ? e : EIO;
-        t->simulated = simulated;
+        t->fault = fault;
     }
 }
 
@@ -612,7 +618,7 @@ int dg__tmp_pwrite(dg_tmpfile *t, const void *buf, size_t n, uint64_t off)
         return -1;
     int f = write_fault(t->written, n);
     if (f) {
-        latch(t, f, 1);
+        latch(t, f, f == ENOSPC ? "enospc" : "eio");
         return -1;
     }
     const char *p = buf;
@@ -622,7 +628,7 @@ int dg__tmp_pwrite(dg_tmpfile *t, const void *buf, size_t n, uint64_t off)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            latch(t, w < 0 ? errno : ENOSPC, 0);
+            latch(t, w < 0 ? errno : ENOSPC, NULL);
             return -1;
         }
         p += w;
@@ -647,11 +653,9 @@ dg_status dg__tmp_fail(dg_ctx *ctx, dg_tmpfile *t)
 {
     char who[8400];
     shown_name(t, who, sizeof(who));
-    const char *fault = !t->simulated ? ""
-                        : t->err == ENOSPC ? " (simulated: DETGRID_FAULT=enospc)"
-                                           : " (simulated: DETGRID_FAULT=eio)";
-    return dg__fail(ctx, DG_EIO, "cannot write %s: %s%s; %s", who,
-                    strerror(t->err), fault,
+    return dg__fail(ctx, DG_EIO, "cannot write %s: %s%s%s%s; %s", who,
+                    strerror(t->err), t->fault ? " (simulated: DETGRID_FAULT=" : "",
+                    t->fault ? t->fault : "", t->fault ? ")" : "",
                     t->direct ? "it may hold part of the output"
                     : t->existed ? "it is unchanged" : "nothing was written");
 }
@@ -826,14 +830,15 @@ dg_status dg__tmp_commit(dg_ctx *ctx, dg_tmpfile *t, dg_file_id *id)
         int e = close(t->fd) < 0 ? errno : 0;
         t->fd = -1;
         if (e) {
-            latch(t, e, 0);
+            latch(t, e, NULL);
             st = dg__tmp_fail(ctx, t);
         }
         t->committed = !e;
         goto out;
     }
     if (dg__fault("fsync") || fsync(t->fd) < 0) {
-        latch(t, dg__fault("fsync") ? EIO : errno, dg__fault("fsync"));
+        latch(t, dg__fault("fsync") ? EIO : errno,
+              dg__fault("fsync") ? "fsync" : NULL);
         st = dg__tmp_fail(ctx, t);
         goto out;
     }
@@ -892,7 +897,7 @@ dg_status dg__tmp_commit(dg_ctx *ctx, dg_tmpfile *t, dg_file_id *id)
         int e = close(t->fd) < 0 ? errno : 0;
         t->fd = -1;
         if (e) {
-            latch(t, e, 0);
+            latch(t, e, NULL);
             st = dg__tmp_fail(ctx, t);
             goto out;
         }

@@ -205,7 +205,7 @@ typedef struct dg_tmpfile {
     unsigned mode, uid, gid;
     dg_lock *lock;
     int err;          /* the first write error (errno), latched */
-    int simulated;    /* err came from DETGRID_FAULT */
+    const char *fault; /* the DETGRID_FAULT item behind err, or NULL */
     uint64_t written;
 } dg_tmpfile;
 

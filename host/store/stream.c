@@ -331,12 +331,22 @@ dg_status dg__project_stream_write(dg_ctx *ctx, dg_project *p,
             cs[1 + k].off[fr + 1] = cs[1 + k].n;
         }
     }
+    /* Every scratch byte on disk before the file is written from them. */
+    for (uint32_t i = 0; i < ncs; i++)
+        for (int c = 0; c < N_COLS; c++)
+            if (cs[i].f[c] && fflush(cs[i].f[c]))
+                goto werr;
     st = write_file(ctx, p, path, n_sets, set_names, cs, buf);
     goto out;
-werr:
-    /* synth --stream is the one writer; the message has always said so. */
-    st = dg__fail(ctx, DG_EIO, "synth: cannot write scratch files in '%s': %s",
-                  dir, strerror(errno));
+werr: {
+    /* The columns wait beside the target: a full disk shows here first,
+     * and is reported as any failed write of the target is. */
+    int e = errno ? errno : EIO;
+    int existed = access(path, F_OK) == 0;
+    st = dg__fail(ctx, DG_EIO, "cannot write '%s': %s (its scratch files in "
+                  "'%s'); %s", path, strerror(e), dir,
+                  existed ? "it is unchanged" : "nothing was written");
+}
 out:
     for (uint32_t i = 0; cs && i < ncs; i++)
         colset_close(&cs[i]);
