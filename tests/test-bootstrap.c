@@ -245,7 +245,7 @@ static void check_prf_eq(dg_prf a, dg_prf b)
 static dg_project *make_project(dg_ctx *ctx, uint64_t seed, uint32_t frames)
 {
     dg_synth_opts o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.seed = seed;
     o.n_frames = frames;
     o.n_classes = 6;
@@ -367,7 +367,13 @@ static void project_cases(dg_ctx *ctx)
         CHECK_EQ_INT(dg_results_restrict_frames(ctx, r, p, NULL, 0), DG_OK);
 
         /* One resample: lo = hi = that resample's figure. */
-        dg_bootstrap_opts one = {1, 5, 0.95};
+        dg_bootstrap_opts one;
+        dg_bootstrap_opts_init(&one);
+        CHECK_EQ_INT(one.resamples, 1000);
+        CHECK_EQ_INT(one.seed, 0);
+        CHECK_EQ_DBL(one.level, 0.95);
+        one.resamples = 1;
+        one.seed = 5;
         CHECK_EQ_INT(dg_results_bootstrap(ctx, r, p, conf, t, &one, NULL, &ov),
                      DG_OK);
         for (uint32_t f = 0; f < F; f++)
@@ -378,7 +384,7 @@ static void project_cases(dg_ctx *ctx)
 
         /* Paired with itself: every difference exactly 0. */
         dg_prf_paired_ci pov, *ppc = calloc(C, sizeof(*ppc));
-        CHECK_EQ_INT(dg_results_bootstrap_paired(ctx, p, r, conf, t, r, conf,
+        CHECK_EQ_INT(dg_results_bootstrap_paired(ctx, r, r, p, conf, t, conf,
                                                  t, &bo, ppc, &pov),
                      DG_OK);
         CHECK_EQ_DBL(pov.diff.lo.f1, 0.0);
@@ -390,7 +396,7 @@ static void project_cases(dg_ctx *ctx)
         /* Paired A, B: each side equals its own bootstrap (same draws). */
         dg_results *rb = NULL;
         CHECK_EQ_INT(dg_results_load(ctx, p, "model-b", &rb), DG_OK);
-        CHECK_EQ_INT(dg_results_bootstrap_paired(ctx, p, r, conf, t, rb, 0.2,
+        CHECK_EQ_INT(dg_results_bootstrap_paired(ctx, r, rb, p, conf, t, 0.2,
                                                  1, &bo, ppc, &pov),
                      DG_OK);
         CHECK_EQ_INT(dg_results_bootstrap(ctx, rb, p, 0.2, 1, &bo, pc, &ov),
@@ -404,7 +410,7 @@ static void project_cases(dg_ctx *ctx)
         CHECK(pov.diff.lo.f1 <= pov.diff.hi.f1);
         /* Different restrictions cannot be paired. */
         CHECK_EQ_INT(dg_results_restrict_frames(ctx, rb, p, all, 3), DG_OK);
-        CHECK(dg_results_bootstrap_paired(ctx, p, r, conf, t, rb, conf, t, &bo,
+        CHECK(dg_results_bootstrap_paired(ctx, r, rb, p, conf, t, conf, t, &bo,
                                           NULL, &pov) == DG_EINVAL);
         CHECK_EQ_INT(dg_results_restrict_frames(ctx, rb, p, NULL, 0), DG_OK);
         dg_bootstrap_opts bad = {10, 1, 1.5};
@@ -468,8 +474,8 @@ static void device_cases(dg_ctx *ctx)
     dg_ctx_set_device(ctx, dev && strncmp(dev, "ref", 3) ? dev : "auto");
     if (dg__ctx_device_kind(ctx) == DG_DEVICE_AUTO)
         dg_ctx_set_device(ctx, dg__cl_have_gpu(ctx) ? "gpu" : "cpu");
-    CHECK_EQ_INT(dg_results_bootstrap_paired(ctx, p, r, 0.3, 1, rb, 0.4, 2, &bo,
-                                             x, x + C),
+    CHECK_EQ_INT(dg_results_bootstrap_paired(ctx, r, rb, p, 0.3, 1, 0.4, 2,
+                                             &bo, x, x + C),
                  DG_OK);
     {
         /* No fallback to the reference. */
@@ -479,8 +485,8 @@ static void device_cases(dg_ctx *ctx)
             fprintf(stderr, "%s\n", w);
     }
     dg_ctx_set_device(ctx, "ref");
-    CHECK_EQ_INT(dg_results_bootstrap_paired(ctx, p, r, 0.3, 1, rb, 0.4, 2, &bo,
-                                             y, y + C),
+    CHECK_EQ_INT(dg_results_bootstrap_paired(ctx, r, rb, p, 0.3, 1, 0.4, 2,
+                                             &bo, y, y + C),
                  DG_OK);
     CHECK(!memcmp(x, y, (C + 1) * sizeof(*x)));
     free(x);

@@ -276,7 +276,12 @@ static void test_hand_project(void)
     build_done(&b);
 
     dg_coco_result r;
-    dg_coco_opts o = {0, 0, 1};
+    dg_coco_opts o;
+    dg_coco_opts_init(&o);
+    CHECK_EQ_INT(o.exact_iou, 0);
+    CHECK_EQ_INT(o.use_ignore, 0);
+    CHECK_EQ_INT(o.n_threads, 0);
+    o.n_threads = 1;
     CHECK_EQ_INT(dg_coco_evaluate(ctx, b.p, "m", &o, &r), DG_OK);
     CHECK_EQ_INT(r.n_cats, 2);
     CHECK_EQ_INT(r.cat_class[0], 1); /* "a", id 2 */
@@ -422,7 +427,7 @@ static int same(const dg_coco_result *a, const dg_coco_result *b)
 static void test_threads_devices(void)
 {
     dg_synth_opts so;
-    dg_synth_opts_default(&so);
+    dg_synth_opts_init(&so);
     so.seed = 3;
     so.n_frames = 150;
     so.n_classes = 3;

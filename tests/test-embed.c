@@ -227,7 +227,12 @@ static dg_status end_to_end(dg_ctx *ctx, const float *x, uint32_t n,
     o->cent = malloc((size_t)(k ? k : 12) * d * 8);
     o->assign = malloc((size_t)n * 4);
     dg_status st = dg_embed_pca(ctx, &pts, max_fit, o->xy, o->var, o->comp);
-    dg_kmeans_opts ko = {k, 7, 0, max_fit};
+    dg_embed_kmeans_opts ko;
+    dg_embed_kmeans_opts_init(&ko);
+    ko.k = k;
+    ko.seed = 7;
+    if (max_fit)
+        ko.max_fit = max_fit;
     if (st == DG_OK)
         st = dg_embed_kmeans(ctx, &pts, &ko, o->assign, o->dist, o->cent,
                              &o->inertia, &o->k);
@@ -369,15 +374,20 @@ static void reference_answers(dg_ctx *ctx)
     /* Errors: k > n, no points. */
     const float *rows[1] = {z};
     dg_embed_points pts = {1, 1, rows};
-    dg_kmeans_opts ko = {2, 1, 0, 0};
+    dg_embed_kmeans_opts ko;
+    dg_embed_kmeans_opts_init(&ko);
+    CHECK_EQ_INT(ko.k, 0);
+    CHECK_EQ_INT(ko.seed, 1);
+    CHECK_EQ_INT(ko.max_iter, 50);
+    CHECK_EQ_INT(ko.max_fit, 20000);
+    ko.k = 2;
     uint32_t asg[1];
     CHECK_EQ_INT(dg_embed_kmeans(ctx, &pts, &ko, asg, NULL, NULL, NULL, NULL),
                  DG_EINVAL);
     /* The layout refuses more than 20000 points before doing anything. */
     pts.n = 20001;
-    dg_layout_opts lo = {0, 0, 0};
     double big;
-    CHECK_EQ_INT(dg_embed_layout(ctx, &pts, &lo, &big), DG_ERANGE);
+    CHECK_EQ_INT(dg_embed_layout(ctx, &pts, NULL, &big), DG_ERANGE);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "at most 20000");
     pts.n = 0;
     double xy[2];
@@ -433,14 +443,14 @@ static int same_analysis(const dg_embeddings_result *a,
 static void analysis(dg_ctx *ref, dg_ctx *dev)
 {
     dg_synth_opts so;
-    dg_synth_opts_default(&so);
+    dg_synth_opts_init(&so);
     so.seed = 4;
     so.n_frames = 300;
     so.n_classes = 4;
     dg_project *p;
     CHECK_EQ_INT(dg_synth_project(ref, &so, &p), DG_OK);
-    dg_synth_embed_opts eo;
-    memset(&eo, 0, sizeof(eo));
+    dg_synth_embeddings_opts eo;
+    dg_synth_embeddings_opts_init(&eo);
     eo.seed = 4;
     eo.dim = 24;
     eo.plant = 1;
@@ -465,7 +475,7 @@ static void analysis(dg_ctx *ref, dg_ctx *dev)
         o.cluster = 1;
         o.k = mode == 2 ? 3 : -1;
         dg_embeddings_result a, b;
-        CHECK_EQ_INT(dg_embeddings_evaluate(ref, p, r, &o, &a), DG_OK);
+        CHECK_EQ_INT(dg_embeddings_evaluate(ref, r, p, &o, &a), DG_OK);
         CHECK(strcmp(a.device, "reference") == 0);
         CHECK(a.n > 0 && a.k >= 2 && a.clusters);
         CHECK_EQ_INT(a.crops, o.crops);
@@ -481,7 +491,7 @@ static void analysis(dg_ctx *ref, dg_ctx *dev)
             CHECK(cf[i - 1] < cf[i]);
         free(cf);
         if (dev) {
-            CHECK_EQ_INT(dg_embeddings_evaluate(dev, p, r, &o, &b), DG_OK);
+            CHECK_EQ_INT(dg_embeddings_evaluate(dev, r, p, &o, &b), DG_OK);
             check_no_fallback(dev, "analysis");
             CHECK_STR_CONTAINS(b.device, "OpenCL");
             if (!same_analysis(&a, &b))
@@ -495,9 +505,11 @@ static void analysis(dg_ctx *ref, dg_ctx *dev)
     dg_embeddings_opts o;
     dg_embeddings_opts_init(&o);
     dg_embeddings_result a;
-    CHECK_EQ_INT(dg_embeddings_evaluate(ref, p, r, &o, &a), DG_EINVAL);
+    CHECK_EQ_INT(dg_embeddings_evaluate(ref, r, p, &o, &a), DG_EINVAL);
+    CHECK_EQ_INT(dg_embeddings_evaluate(ref, r, p, NULL, &a), DG_EINVAL);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ref), "no model");
     o.model = "nosuch";
-    CHECK(dg_embeddings_evaluate(ref, p, r, &o, &a) < 0);
+    CHECK(dg_embeddings_evaluate(ref, r, p, &o, &a) < 0);
     dg_embeddings_result_release(&a);
     dg_results_free(r);
     dg_project_free(p);
@@ -582,7 +594,10 @@ int main(void)
         for (uint32_t i = 0; i < n; i++)
             rows[i] = x + (size_t)i * d;
         dg_embed_points pts = {n, d, rows};
-        dg_layout_opts lo = {0, 60, (uint64_t)seed};
+        dg_embed_layout_opts lo;
+        dg_embed_layout_opts_init(&lo);
+        lo.iters = 60;
+        lo.seed = (uint64_t)seed;
         double *a = malloc(2 * (size_t)n * 8), *b = malloc(2 * (size_t)n * 8);
         CHECK_EQ_INT(dg_embed_layout(ref, &pts, &lo, a), DG_OK);
         CHECK_EQ_INT(dg_embed_layout(dev, &pts, &lo, b), DG_OK);

@@ -92,7 +92,7 @@ static dg_status run(dg_ctx *ctx, const dg_txt_opts *o, const char *gt,
     const char *dts[1] = {dt}, *names[1] = {"d"};
     if (dg_project_create(ctx, &p) < 0)
         return DG_ENOMEM;
-    dg_status st = dg_import_txt(ctx, p, o, gt, dt ? 1 : 0, dts, names, 0);
+    dg_status st = dg_import_txt(ctx, p, gt, dt ? 1 : 0, dts, names, 0, o);
     if (st < 0) {
         /* A failed import leaves the project empty. */
         CHECK_EQ_INT(p->n_classes, 0);
@@ -210,7 +210,8 @@ static void test_cartucho(dg_ctx *ctx)
     mkdir_("c/gt/sub.txt");
     puts_("c/dt/a.txt", "cat 0.9 10 20 30 40\nbird 0.5 1 1 2 2\n");
     puts_("c/dt/c.txt", "dog\t0.25  0 0 1 1"); /* tabs, no newline */
-    CHECK_EQ_INT(run(ctx, &o, at("c/gt"), at("c/dt"), &p), DG_OK);
+    /* NULL options: the cartucho defaults. */
+    CHECK_EQ_INT(run(ctx, NULL, at("c/gt"), at("c/dt"), &p), DG_OK);
     if (!p)
         return;
     CHECK_STR_EQ(dg_ctx_take_warnings(ctx), "");
@@ -252,13 +253,13 @@ static void test_cartucho(dg_ctx *ctx)
 
     /* Saved and reopened, it evaluates the same. */
     dg_voc_result r1, r2;
-    CHECK_EQ_INT(dg_voc_eval(ctx, p, "d", NULL, &r1), DG_OK);
+    CHECK_EQ_INT(dg_voc_evaluate(ctx, p, "d", NULL, &r1), DG_OK);
     CHECK_EQ_INT(dg_project_save(ctx, p, at("c/p.h5")), DG_OK);
     dg_project_free(p);
     p = NULL;
     CHECK_EQ_INT(dg_project_open(ctx, at("c/p.h5"), &p), DG_OK);
     if (p) {
-        CHECK_EQ_INT(dg_voc_eval(ctx, p, "d", NULL, &r2), DG_OK);
+        CHECK_EQ_INT(dg_voc_evaluate(ctx, p, "d", NULL, &r2), DG_OK);
         CHECK_EQ_DBL(r1.map, r2.map);
         CHECK_EQ_INT(r2.classes[1].tp, 1);
         CHECK_EQ_INT(r2.classes[2].n_difficult, 1);
@@ -267,17 +268,17 @@ static void test_cartucho(dg_ctx *ctx)
         /* Adding another inference set to it. */
         const char *dts[2] = {at("c/dt"), at("c/dt")};
         const char *nm[2] = {"e", "f"};
-        CHECK_EQ_INT(dg_import_txt(ctx, p, &o, NULL, 2, dts, nm, 0), DG_OK);
+        CHECK_EQ_INT(dg_import_txt(ctx, p, NULL, 2, dts, nm, 0, &o), DG_OK);
         CHECK_EQ_INT(p->n_inf, 3);
         CHECK_EQ_INT(dg_project_inference_size(p, 2), 3);
         /* A name that exists, without and with replace. */
-        CHECK_EQ_INT(dg_import_txt(ctx, p, &o, NULL, 1, dts, nm, 0),
+        CHECK_EQ_INT(dg_import_txt(ctx, p, NULL, 1, dts, nm, 0, &o),
                      DG_EEXIST);
         CHECK_STR_EQ(dg_ctx_last_error(ctx),
                      "inference set 'e' already exists");
         puts_("c/dt2/a.txt", "cat 0.5 10 20 30 40\n");
         dts[0] = at("c/dt2");
-        CHECK_EQ_INT(dg_import_txt(ctx, p, &o, NULL, 1, dts, nm, 1), DG_OK);
+        CHECK_EQ_INT(dg_import_txt(ctx, p, NULL, 1, dts, nm, 1, &o), DG_OK);
         CHECK_EQ_INT(dg_project_inference_size(p, 1), 1);
         CHECK_EQ_INT(p->n_inf, 3);
         dg_project_free(p);
@@ -400,23 +401,23 @@ static void test_cartucho_errors(dg_ctx *ctx)
     const char *dts[2] = {at("e/d0"), at("e/d1")};
     const char *bad[2] = {"a/b", "x"}, *twice[2] = {"x", "x"};
     dg_project_create(ctx, &q);
-    CHECK_EQ_INT(dg_import_txt(ctx, q, &o, at("e/gt"), 1, dts, bad, 0),
+    CHECK_EQ_INT(dg_import_txt(ctx, q, at("e/gt"), 1, dts, bad, 0, &o),
                  DG_EINVAL);
     CHECK_STR_EQ(dg_ctx_last_error(ctx), "invalid inference set name 'a/b' "
                  "(must be non-empty, without '/' or control characters)");
-    CHECK_EQ_INT(dg_import_txt(ctx, q, &o, at("e/gt"), 2, dts, twice, 0),
+    CHECK_EQ_INT(dg_import_txt(ctx, q, at("e/gt"), 2, dts, twice, 0, &o),
                  DG_EINVAL);
     CHECK_STR_EQ(dg_ctx_last_error(ctx), "inference set 'x' given twice");
-    CHECK_EQ_INT(dg_import_txt(ctx, q, &o, NULL, 1, dts, bad + 1, 0),
+    CHECK_EQ_INT(dg_import_txt(ctx, q, NULL, 1, dts, bad + 1, 0, &o),
                  DG_EINVAL);
     char want[700];
     snprintf(want, sizeof(want), "'%s': the project has no frames; import "
              "ground truth first", at("e/d0"));
     CHECK_STR_EQ(dg_ctx_last_error(ctx), want);
-    CHECK_EQ_INT(dg_import_txt(ctx, q, &o, NULL, 0, NULL, NULL, 0), DG_EINVAL);
-    CHECK_EQ_INT(dg_import_txt(ctx, q, &o, at("e/gt"), 0, NULL, NULL, 0),
+    CHECK_EQ_INT(dg_import_txt(ctx, q, NULL, 0, NULL, NULL, 0, &o), DG_EINVAL);
+    CHECK_EQ_INT(dg_import_txt(ctx, q, at("e/gt"), 0, NULL, NULL, 0, &o),
                  DG_OK);
-    CHECK_EQ_INT(dg_import_txt(ctx, q, &o, at("e/gt"), 0, NULL, NULL, 0),
+    CHECK_EQ_INT(dg_import_txt(ctx, q, at("e/gt"), 0, NULL, NULL, 0, &o),
                  DG_EINVAL);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "cannot import ground truth "
                        "into a project that already has classes or frames");
@@ -438,20 +439,20 @@ static void test_add_detections(dg_ctx *ctx)
 
     puts_("a/d1/q.txt", "cat 0.5 1 2 3 4\n");
     dts[0] = at("a/d1");
-    CHECK_EQ_INT(dg_import_txt(ctx, p, &o, NULL, 1, dts, nm, 0), DG_EFORMAT);
+    CHECK_EQ_INT(dg_import_txt(ctx, p, NULL, 1, dts, nm, 0, &o), DG_EFORMAT);
     CHECK_STR_EQ(dg_ctx_last_error(ctx) + 1 + strlen(root),
                  "/a/d1/q.txt': the project has no frame 'q'");
 
     puts_("a/d2/f1.txt", "cat 0.5 1 2 3 4\nhorse 0.5 1 2 3 4\n"
                          "horse 0.4 1 2 3 4\n");
     dts[0] = at("a/d2");
-    CHECK_EQ_INT(dg_import_txt(ctx, p, &o, NULL, 1, dts, nm, 0), DG_EFORMAT);
+    CHECK_EQ_INT(dg_import_txt(ctx, p, NULL, 1, dts, nm, 0, &o), DG_EFORMAT);
     CHECK_STR_EQ(dg_ctx_last_error(ctx) + 1 + strlen(root),
                  "/a/d2/f1.txt': line 2: field 'class': unknown class 'horse' "
                  "(the project has no such class)");
     CHECK_EQ_INT(p->n_inf, 0);
     o.drop_unknown_classes = 1;
-    CHECK_EQ_INT(dg_import_txt(ctx, p, &o, NULL, 1, dts, nm, 0), DG_OK);
+    CHECK_EQ_INT(dg_import_txt(ctx, p, NULL, 1, dts, nm, 0, &o), DG_OK);
     CHECK_STR_EQ(dg_ctx_take_warnings(ctx) + 1 + strlen(root),
                  "/a/d2/f1.txt': line 2: field 'class': unknown class "
                  "'horse', detection dropped (2 detections in all)\n");
@@ -460,14 +461,14 @@ static void test_add_detections(dg_ctx *ctx)
     /* A names file cannot change the project's classes. */
     o.names_path = keep("a/names.txt");
     nm[0] = "n";
-    CHECK_EQ_INT(dg_import_txt(ctx, p, &o, NULL, 1, dts, nm, 0), DG_EINVAL);
+    CHECK_EQ_INT(dg_import_txt(ctx, p, NULL, 1, dts, nm, 0, &o), DG_EINVAL);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "a class names file is only "
                        "used with ground truth");
     /* An empty detection folder: an empty set, with a warning. */
     o.names_path = NULL;
     mkdir_("a/d3");
     dts[0] = at("a/d3");
-    CHECK_EQ_INT(dg_import_txt(ctx, p, &o, NULL, 1, dts, nm, 0), DG_OK);
+    CHECK_EQ_INT(dg_import_txt(ctx, p, NULL, 1, dts, nm, 0, &o), DG_OK);
     CHECK_STR_EQ(dg_ctx_take_warnings(ctx) + 1 + strlen(root),
                  "/a/d3': no detections\n");
     CHECK_EQ_INT(p->n_inf, 2);
@@ -728,7 +729,7 @@ static void test_yolo(dg_ctx *ctx)
         /* Detections added later: sizes from the project. */
         const char *dts[1] = {at("y/dt")}, *nm[1] = {"again"};
         s.sizes_path = NULL;
-        CHECK_EQ_INT(dg_import_txt(ctx, p, &s, NULL, 1, dts, nm, 0), DG_OK);
+        CHECK_EQ_INT(dg_import_txt(ctx, p, NULL, 1, dts, nm, 0, &s), DG_OK);
         CHECK_BOX(&p->inf[1].boxes, 0, 0, 0, 288, 216, 64, 48);
         dg_ctx_take_warnings(ctx);
         dg_project_free(p);

@@ -154,7 +154,7 @@ int main(void)
     snprintf(path, sizeof(path), "/tmp/dg-test-report-%d.h5", (int)getpid());
     for (uint64_t seed = 1; seed <= 6; seed++) {
         dg_synth_opts o;
-        dg_synth_opts_default(&o);
+        dg_synth_opts_init(&o);
         o.seed = seed;
         o.n_frames = 20 + (uint32_t)seed * 7;
         o.n_classes = 2 + (uint32_t)(seed % 5);

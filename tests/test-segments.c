@@ -30,7 +30,7 @@ static char tmpdir[256];
 static dg_project *synth(dg_ctx *ctx, uint64_t seed, uint32_t frames)
 {
     dg_synth_opts o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.seed = seed;
     o.n_frames = frames;
     o.n_classes = 3 + (uint32_t)(seed % 4);

@@ -105,7 +105,7 @@ static uint64_t n_crowd(const dg_boxset *b)
 static void test_defaults(void)
 {
     dg_synth_opts o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     CHECK_EQ_INT(o.seed, 1);
     CHECK_EQ_INT(o.n_frames, 200);
     CHECK_EQ_INT(o.n_classes, 10);
@@ -123,7 +123,7 @@ static void test_defaults(void)
     /* NULL opts mean the defaults, and so do the zero-means-default
      * fields left at zero. */
     dg_project *a = synth(NULL);
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.n_frames = 0;
     o.n_classes = 0;
     o.objects_per_frame = 0;
@@ -161,7 +161,7 @@ out:
 static void test_determinism(void)
 {
     dg_synth_opts o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.seed = 42;
     o.n_frames = 300;
     o.n_classes = 20;
@@ -288,7 +288,7 @@ static int cmp_dbl(const void *a, const void *b)
 static void test_ties(void)
 {
     dg_synth_opts o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.score_levels = 10;
     dg_project *p = synth(&o);
     if (!p)
@@ -334,7 +334,7 @@ static void test_ties(void)
 static void test_crowd(void)
 {
     dg_synth_opts o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.n_frames = 1000;
     o.crowd_rate = 0;
     dg_project *p = synth(&o);
@@ -371,7 +371,7 @@ static void test_crowd(void)
 static void test_edges(void)
 {
     dg_synth_opts o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.n_classes = 1;
     o.n_frames = 50;
     o.frame_width = 3;
@@ -404,7 +404,7 @@ static void test_edges(void)
     /* The mean count follows objects_per_frame, sparse or dense. */
     static const double lambdas[] = {0.5, 3, 20};
     for (int i = 0; i < 3; i++) {
-        dg_synth_opts_default(&o);
+        dg_synth_opts_init(&o);
         o.n_frames = 4000;
         o.crowd_rate = 0;
         o.objects_per_frame = lambdas[i];
@@ -554,7 +554,7 @@ static void test_json(void)
     snprintf(dtb, sizeof(dtb), "%s/results-model-b.json", dir);
 
     dg_synth_opts o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.seed = 7;
     o.n_frames = 400;
     o.n_classes = 85; /* past COCO's 80 names */
@@ -619,19 +619,19 @@ static void test_errors(void)
 {
     dg_synth_opts o;
     dg_project *p = (dg_project *)&o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.miss_rate = 1.5;
     CHECK_EQ_INT(dg_synth_project(ctx, &o, &p), DG_EINVAL);
     CHECK(p == NULL);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "rate");
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.background_fp = NAN;
     CHECK_EQ_INT(dg_synth_project(ctx, &o, &p), DG_EINVAL);
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.frame_width = -3;
     CHECK_EQ_INT(dg_synth_project(ctx, &o, &p), DG_EINVAL);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "-3x480");
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.n_frames = 20;
     CHECK_EQ_INT(dg_synth_coco_json(ctx, &o, "/nonexistent-dg-dir/gt.json",
                                     NULL),

@@ -56,8 +56,8 @@ static dg_project *fixture(dg_ctx *ctx)
 
 static void test_label_errors(dg_ctx *ctx, dg_project *p)
 {
-    dg_label_errors le;
-    CHECK_EQ_INT(dg_label_errors_find(ctx, p, "m", NULL, &le), DG_OK);
+    dg_label_errors_result le;
+    CHECK_EQ_INT(dg_label_errors_evaluate(ctx, p, "m", NULL, &le), DG_OK);
     CHECK_EQ_DBL(le.iou, 0.5);
     CHECK_EQ_DBL(le.bg_iou, 0.1);
     CHECK_EQ_INT(le.tp, 2);
@@ -113,25 +113,31 @@ static void test_label_errors(dg_ctx *ctx, dg_project *p)
     dg_label_error_describe(p, &le.list[DG_LE_WRONG_CLASS][0], buf,
                             sizeof(buf));
     CHECK_STR_CONTAINS(buf, "detection 'b' 0.800 covers label 'a'");
-    dg_label_errors_release(&le);
+    dg_label_errors_result_release(&le);
     CHECK(le.list[0] == NULL);
 
     /* limit, kinds, conf */
-    dg_label_errors_opts o = {0};
+    dg_label_errors_opts o;
+    dg_label_errors_opts_init(&o);
+    CHECK_EQ_DBL(o.iou, 0); /* the project's */
+    CHECK_EQ_DBL(o.bg_iou, 0.1);
+    CHECK_EQ_DBL(o.conf, 0);
+    CHECK_EQ_INT(o.limit, 0);
+    CHECK_EQ_INT(o.kinds, 0);
     o.limit = 1;
     o.kinds = 1u << DG_LE_LOW_CONF_AGREEMENT;
     o.conf = 0.5; /* D5 is left out: L4 is now unmatched */
-    CHECK_EQ_INT(dg_label_errors_find(ctx, p, "m", &o, &le), DG_OK);
+    CHECK_EQ_INT(dg_label_errors_evaluate(ctx, p, "m", &o, &le), DG_OK);
     CHECK_EQ_INT(le.n_candidates[DG_LE_LOW_CONF_AGREEMENT], 1);
     CHECK_EQ_INT(le.n_candidates[DG_LE_MISSING], 0);
     CHECK_EQ_INT(le.n[DG_LE_LOW_CONF_AGREEMENT], 1);
     CHECK_EQ_INT(le.fn, 4);
-    dg_label_errors_release(&le);
+    dg_label_errors_result_release(&le);
 
-    o = (dg_label_errors_opts){0};
+    dg_label_errors_opts_init(&o);
     o.bg_iou = 0.5;
-    CHECK_EQ_INT(dg_label_errors_find(ctx, p, "m", &o, &le), DG_EINVAL);
-    CHECK_EQ_INT(dg_label_errors_find(ctx, p, "nope", NULL, &le),
+    CHECK_EQ_INT(dg_label_errors_evaluate(ctx, p, "m", &o, &le), DG_EINVAL);
+    CHECK_EQ_INT(dg_label_errors_evaluate(ctx, p, "nope", NULL, &le),
                  DG_ENOTFOUND);
     CHECK_EQ_INT(dg_label_error_kind_parse("bad-box"), DG_LE_BAD_BOX);
     CHECK_EQ_INT(dg_label_error_kind_parse("bad"), -1);
@@ -196,7 +202,12 @@ static void test_tide(dg_ctx *ctx, dg_project *p)
     CHECK_EQ_DBL(r.dap[DG_TIDE_DUPE], 0);
     dg_tide_result_release(&r);
 
-    dg_tide_opts o = {0};
+    dg_tide_opts o;
+    dg_tide_opts_init(&o);
+    CHECK_EQ_DBL(o.conf, 0);
+    CHECK_EQ_DBL(o.fg_iou, 0.5);
+    CHECK_EQ_DBL(o.bg_iou, 0.1);
+    CHECK_EQ_INT(o.max_dets, 100);
     o.max_dets = 2; /* D3 and D0 only */
     CHECK_EQ_INT(dg_tide_evaluate(ctx, p, "m", &o, &r), DG_OK);
     CHECK_EQ_INT(r.n_det, 2);
@@ -204,7 +215,7 @@ static void test_tide(dg_ctx *ctx, dg_project *p)
     CHECK_EQ_INT(r.total[DG_TIDE_MISS], 4);
     dg_tide_result_release(&r);
 
-    o = (dg_tide_opts){0};
+    dg_tide_opts_init(&o);
     o.bg_iou = 0.7;
     CHECK_EQ_INT(dg_tide_evaluate(ctx, p, "m", &o, &r), DG_EINVAL);
     CHECK(!strcmp(dg_tide_type_name(DG_TIDE_DUPE), "Dupe"));
@@ -215,7 +226,7 @@ static void test_tide(dg_ctx *ctx, dg_project *p)
 static void test_planted(dg_ctx *ctx)
 {
     dg_synth_opts o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.n_frames = 150;
     o.seed = 5;
     o.plant_missing = o.plant_wrong_class = o.plant_bad_box = 0.05;
@@ -267,7 +278,7 @@ static void test_planted(dg_ctx *ctx)
     dg_project_free(p);
 
     /* Nothing planted: no record. */
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     CHECK_EQ_INT(dg_synth_planted(ctx, &o, &pl, &n), DG_OK);
     CHECK_EQ_INT(n, 0);
     CHECK(pl == NULL);

@@ -73,8 +73,8 @@ static void test_ap(void)
     CHECK_EQ_INT(dg_voc_protocol_parse("voc10"), -1);
     CHECK(!strcmp(dg_voc_protocol_name(DG_VOC07), "voc07"));
     dg_voc_opts o;
-    dg_voc_opts_init(&o, DG_VOC07);
-    CHECK_EQ_INT(o.protocol, DG_VOC07);
+    dg_voc_opts_init(&o);
+    CHECK_EQ_INT(o.protocol, DG_VOC12);
     CHECK_EQ_DBL(o.iou, 0.5);
     CHECK_EQ_INT(o.plus1, 1);
     CHECK_EQ_INT(o.exact_recall_points, 0);
@@ -148,10 +148,11 @@ static dg_voc_result eval(dg_ctx *ctx, dg_project *p, dg_voc_protocol proto,
 {
     dg_voc_opts o;
     dg_voc_result r;
-    dg_voc_opts_init(&o, proto);
+    dg_voc_opts_init(&o);
+    o.protocol = proto;
     o.iou = iou;
     o.plus1 = plus1;
-    dg_status st = dg_voc_eval(ctx, p, "d", &o, &r);
+    dg_status st = dg_voc_evaluate(ctx, p, "d", &o, &r);
     CHECK_EQ_INT(st, DG_OK);
     if (st < 0)
         fprintf(stderr, "  %s\n", dg_ctx_last_error(ctx));
@@ -303,20 +304,20 @@ static void test_matching(dg_ctx *ctx)
 
         /* Errors. */
         dg_voc_opts o;
-        dg_voc_opts_init(&o, DG_VOC12);
-        CHECK_EQ_INT(dg_voc_eval(ctx, p, "nope", &o, &r), DG_ENOTFOUND);
+        dg_voc_opts_init(&o);
+        CHECK_EQ_INT(dg_voc_evaluate(ctx, p, "nope", &o, &r), DG_ENOTFOUND);
         CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "no inference set 'nope'");
         CHECK_EQ_INT(r.n_classes, 0);
         CHECK(r.classes == NULL);
         o.iou = 0;
-        CHECK_EQ_INT(dg_voc_eval(ctx, p, "d", &o, &r), DG_EINVAL);
+        CHECK_EQ_INT(dg_voc_evaluate(ctx, p, "d", &o, &r), DG_EINVAL);
         o.iou = 1.5;
-        CHECK_EQ_INT(dg_voc_eval(ctx, p, "d", &o, &r), DG_EINVAL);
+        CHECK_EQ_INT(dg_voc_evaluate(ctx, p, "d", &o, &r), DG_EINVAL);
         o.iou = 0.5;
         o.protocol = (dg_voc_protocol)7;
-        CHECK_EQ_INT(dg_voc_eval(ctx, p, "d", &o, &r), DG_EINVAL);
+        CHECK_EQ_INT(dg_voc_evaluate(ctx, p, "d", &o, &r), DG_EINVAL);
         /* NULL opts: the voc12 defaults. */
-        CHECK_EQ_INT(dg_voc_eval(ctx, p, "d", NULL, &r), DG_OK);
+        CHECK_EQ_INT(dg_voc_evaluate(ctx, p, "d", NULL, &r), DG_OK);
         CHECK_EQ_INT(r.opts.protocol, DG_VOC12);
         dg_voc_result_release(&r);
         dg_voc_result_release(&r); /* twice is fine */
@@ -348,7 +349,7 @@ static dg_project *import_dirs(dg_ctx *ctx, dg_txt_format fmt,
     dg_txt_opts_init(&o, fmt);
     if (dg_project_create(ctx, &p) < 0)
         return NULL;
-    dg_status st = dg_import_txt(ctx, p, &o, gt, 1, dts, names, 0);
+    dg_status st = dg_import_txt(ctx, p, gt, 1, dts, names, 0, &o);
     CHECK_EQ_INT(st, DG_OK);
     if (st < 0) {
         fprintf(stderr, "  %s\n", dg_ctx_last_error(ctx));
@@ -503,11 +504,12 @@ static void test_padilla_case1(dg_ctx *ctx)
     /* Exact recall points: only IoU 0.1 changes (a recall of 9/15). */
     dg_voc_opts o;
     dg_voc_result r;
-    dg_voc_opts_init(&o, DG_VOC07);
+    dg_voc_opts_init(&o);
+    o.protocol = DG_VOC07;
     o.exact_recall_points = 1;
     for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
         o.iou = want[i].iou;
-        CHECK_EQ_INT(dg_voc_eval(ctx, p, "d", &o, &r), DG_OK);
+        CHECK_EQ_INT(dg_voc_evaluate(ctx, p, "d", &o, &r), DG_OK);
         double w = i == 0 ? 0.3689064559 : want[i].ap11;
         CHECK_NEAR(r.map, w, 1e-10);
         dg_voc_result_release(&r);

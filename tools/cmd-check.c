@@ -182,7 +182,11 @@ int cmd_check(int argc, const char **argv)
         rc = cli_error("out of memory");
         goto out;
     }
-    dg_bootstrap_opts bo = {(uint32_t)resamples, (uint64_t)seed, level};
+    dg_bootstrap_opts bo;
+    dg_bootstrap_opts_init(&bo);
+    bo.resamples = (uint32_t)resamples;
+    bo.seed = (uint64_t)seed;
+    bo.level = level;
     for (int k = 0; k < ns && rc == EXIT_OK; k++)
         for (int s = 0; s < nseg && rc == EXIT_OK; s++)
             rc = sc_eval(ctx, p, names[k], segs[s], conf, iou,

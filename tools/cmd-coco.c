@@ -327,7 +327,11 @@ int cmd_coco(int argc, const char **argv)
         }
     }
 
-    dg_coco_opts o = {exact_iou, use_ignore, (int)threads};
+    dg_coco_opts o;
+    dg_coco_opts_init(&o);
+    o.exact_iou = exact_iou;
+    o.use_ignore = use_ignore;
+    o.n_threads = (int)threads;
     dg_coco_result r;
     if ((st = dg_coco_evaluate(ctx, p, name, &o, &r)) < 0) {
         rc = cli_fail(ctx, st);

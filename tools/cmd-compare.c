@@ -219,6 +219,199 @@ static int restrict_both(dg_ctx *ctx, dg_project *p, side *s,
     return EXIT_OK;
 }
 
+/* The parameters the output repeats. */
+typedef struct run_info {
+    const char *segment; /* --segment, or NULL */
+    uint32_t n_frames;
+    long resamples, seed;
+    double level, seconds;
+} run_info;
+
+/* What dg_results_churn found. */
+typedef struct churn_out {
+    const char *listed;  /* --churn, or NULL */
+    uint64_t n_a, n_b;
+    uint64_t *per_class; /* 2 * n_classes: A only, B only */
+    dg_churn_item *items;
+    uint64_t n_items, shown;
+} churn_out;
+
+/* The two sides, the bootstrap and the per-class rows as JSON. */
+static cJSON *classes_json(dg_project *p, const side *s, uint32_t C,
+                           const dg_prf_paired_ci *pc, const run_info *ri)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *a = cJSON_AddObjectToObject(j, "a");
+    cJSON_AddStringToObject(a, "inferences", s[0].name);
+    cJSON_AddItemToObject(a, "conf", cli_num(s[0].conf));
+    cJSON_AddItemToObject(a, "iou", cli_num(dg_results_iou(s[0].r, s[0].t)));
+    cJSON *b = cJSON_AddObjectToObject(j, "b");
+    cJSON_AddStringToObject(b, "inferences", s[1].name);
+    cJSON_AddItemToObject(b, "conf", cli_num(s[1].conf));
+    cJSON_AddItemToObject(b, "iou", cli_num(dg_results_iou(s[1].r, s[1].t)));
+    cJSON_AddStringToObject(j, "segment", ri->segment ? ri->segment : "all");
+    cJSON_AddNumberToObject(j, "n_frames", ri->n_frames);
+    cJSON *bj = cJSON_AddObjectToObject(j, "bootstrap");
+    cJSON_AddNumberToObject(bj, "resamples", (double)ri->resamples);
+    cJSON_AddNumberToObject(bj, "seed", (double)ri->seed);
+    cJSON_AddItemToObject(bj, "level", cli_num(ri->level));
+    cJSON_AddItemToObject(bj, "seconds", cli_num(ri->seconds));
+    cJSON *cl = cJSON_AddArrayToObject(j, "classes");
+    for (uint32_t k = 0; k < C; k++)
+        cJSON_AddItemToArray(cl, row_json(dg_project_class_name(p, k),
+                                          &s[0].c[k], &s[1].c[k], &pc[k],
+                                          s[0].ap[k], s[1].ap[k]));
+    cJSON_AddItemToObject(j, "overall",
+                          row_json("micro", &s[0].micro, &s[1].micro, &pc[C],
+                                   s[0].map, s[1].map));
+    return j;
+}
+
+static void classes_text(dg_project *p, const side *s, uint32_t C,
+                         const dg_prf_paired_ci *pc, const run_info *ri,
+                         int w)
+{
+    printf("A = %s (confidence >= %g, IoU >= %g)\nB = %s (confidence >= "
+           "%g, IoU >= %g)\nsegment %s, %u frames; paired bootstrap of "
+           "B - A over frames: %ld resamples, seed %ld, %g%% intervals\n\n",
+           s[0].name, s[0].conf, dg_results_iou(s[0].r, s[0].t), s[1].name,
+           s[1].conf, dg_results_iou(s[1].r, s[1].t),
+           ri->segment ? ri->segment : "all", ri->n_frames, ri->resamples,
+           ri->seed, ri->level * 100);
+    header_text(w, "class");
+    for (uint32_t k = 0; k < C; k++)
+        row_text(w, dg_project_class_name(p, k), &pc[k], s[0].ap[k],
+                 s[1].ap[k]);
+    printf("\n");
+    row_text(w, "micro", &pc[C], s[0].map, s[1].map);
+    printf("(AP of the micro row: mean AP over classes with ground "
+           "truth)\n");
+}
+
+/*
+ * The micro row of every segment but "all", into j's "segments" (JSON) or
+ * as a table (j NULL). Leaves both sides unrestricted.
+ */
+static int per_segment(dg_ctx *ctx, dg_project *p, side *s, uint32_t C,
+                       const dg_bootstrap_opts *bo, int w, cJSON *j)
+{
+    uint32_t n_seg = dg_project_n_segments(p);
+    cJSON *sj = j ? cJSON_AddArrayToObject(j, "segments") : NULL;
+    if (!j) {
+        printf("\nper segment (micro):\n");
+        header_text(w, "segment");
+    }
+    for (uint32_t i = 1; i < n_seg; i++) {
+        const char *sn = dg_project_segment_name(p, i);
+        dg_prf_paired_ci ov;
+        dg_status st;
+        if (restrict_both(ctx, p, s, sn) != EXIT_OK)
+            return EXIT_ERROR;
+        if ((st = dg_results_bootstrap_paired(ctx, s[0].r, s[1].r, p,
+                                              s[0].conf, s[0].t, s[1].conf,
+                                              s[1].t, bo, NULL, &ov)) < 0)
+            return cli_fail(ctx, st);
+        for (int k = 0; k < 2; k++)
+            if (side_figures(ctx, &s[k], C) != EXIT_OK)
+                return EXIT_ERROR;
+        if (j) {
+            cJSON *o = row_json(sn, &s[0].micro, &s[1].micro, &ov, s[0].map,
+                                s[1].map);
+            dg_segment_kind kd = dg_project_segment_kind(p, i);
+            cJSON_AddStringToObject(o, "kind", dg_segment_kind_name(kd));
+            cJSON_AddItemToArray(sj, o);
+        } else {
+            row_text(w, sn, &ov, s[0].map, s[1].map);
+        }
+    }
+    return restrict_both(ctx, p, s, NULL);
+}
+
+static void churn_json(cJSON *j, dg_project *p, uint32_t C,
+                       const churn_out *ch)
+{
+    cJSON *cj = cJSON_AddObjectToObject(j, "churn");
+    cJSON_AddNumberToObject(cj, "a_only", (double)ch->n_a);
+    cJSON_AddNumberToObject(cj, "b_only", (double)ch->n_b);
+    cJSON *cc = cJSON_AddArrayToObject(cj, "classes");
+    for (uint32_t k = 0; k < C; k++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", dg_project_class_name(p, k));
+        cJSON_AddNumberToObject(o, "a_only", (double)ch->per_class[2 * k]);
+        cJSON_AddNumberToObject(o, "b_only", (double)ch->per_class[2 * k + 1]);
+        cJSON_AddItemToArray(cc, o);
+    }
+    if (!ch->listed)
+        return;
+    cJSON_AddStringToObject(cj, "listed", ch->listed);
+    cJSON_AddNumberToObject(cj, "n_listed", (double)ch->n_items);
+    cJSON *ex = cJSON_AddArrayToObject(cj, "examples");
+    for (uint64_t i = 0; i < ch->shown; i++) {
+        const dg_churn_item *it = &ch->items[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "frame", it->frame);
+        cJSON_AddStringToObject(o, "frame_id",
+                                dg_project_frame_id(p, it->frame));
+        cJSON_AddStringToObject(o, "class", dg_project_class_name(p, it->cls));
+        cJSON_AddNumberToObject(o, "label", (double)it->label);
+        cJSON *bx = cJSON_AddArrayToObject(o, "box");
+        for (int q = 0; q < 4; q++)
+            cJSON_AddItemToArray(bx, cli_num(it->box[q]));
+        cJSON_AddNumberToObject(o, "detection", (double)it->det);
+        cJSON_AddItemToObject(o, "score", cli_num(it->score));
+        cJSON_AddItemToObject(o, "iou", cli_num(it->iou));
+        cJSON_AddItemToArray(ex, o);
+    }
+}
+
+static void churn_text(dg_project *p, int w, const churn_out *ch)
+{
+    printf("\nchurn: %llu ground truths found by A only, %llu by B only\n",
+           (unsigned long long)ch->n_a, (unsigned long long)ch->n_b);
+    if (!ch->listed)
+        return;
+    printf("\n%s ground truths (%llu, %llu shown), by the score of "
+           "the detection that found them:\n",
+           ch->listed, (unsigned long long)ch->n_items,
+           (unsigned long long)ch->shown);
+    printf("%-16s %-*s %30s %8s %6s\n", "frame", w, "class",
+           "box x, y, w, h", "score", "IoU");
+    for (uint64_t i = 0; i < ch->shown; i++) {
+        const dg_churn_item *it = &ch->items[i];
+        char box[64];
+        snprintf(box, sizeof(box), "%.1f, %.1f, %.1f, %.1f", it->box[0],
+                 it->box[1], it->box[2], it->box[3]);
+        printf("%-16s %-*.*s %30s %8.4f %6.3f\n",
+               dg_project_frame_id(p, it->frame), w, w,
+               dg_project_class_name(p, it->cls), box, it->score, it->iou);
+    }
+}
+
+/* Both sides' results and room for their figures. */
+static int load_sides(dg_ctx *ctx, dg_project *p, side *s, uint32_t C)
+{
+    for (int k = 0; k < 2; k++) {
+        if (cli_load_results(ctx, p, s[k].name, s[k].iou, &s[k].r, &s[k].t) !=
+            EXIT_OK)
+            return EXIT_ERROR;
+        s[k].c = calloc((size_t)C + 1, sizeof(dg_counts));
+        s[k].ap = calloc((size_t)C + 1, sizeof(double));
+        if (!s[k].c || !s[k].ap)
+            return cli_error("out of memory");
+    }
+    return EXIT_OK;
+}
+
+/* The width of the class column: the longest name, 7 to 30. */
+static int class_width(const dg_project *p, uint32_t C)
+{
+    int w = 7;
+    for (uint32_t k = 0; k < C; k++)
+        if ((int)strlen(dg_project_class_name(p, k)) > w)
+            w = (int)strlen(dg_project_class_name(p, k));
+    return w > 30 ? 30 : w;
+}
+
 int cmd_compare(int argc, const char **argv)
 {
     const char *segment = NULL, *churn = NULL, *device = NULL;
@@ -289,33 +482,28 @@ int cmd_compare(int argc, const char **argv)
     s[1].iou = isnan(iou_b) ? iou : iou_b;
     uint32_t C = info.n_classes;
     dg_prf_paired_ci *pc = calloc((size_t)C + 1, sizeof(*pc));
-    dg_churn_item *items = NULL;
-    uint64_t *churn_pc = calloc(2 * (size_t)C + 1, sizeof(uint64_t));
+    churn_out ch = {which >= 0 ? churn : NULL, 0, 0, NULL, NULL, 0, 0};
+    ch.per_class = calloc(2 * (size_t)C + 1, sizeof(uint64_t));
+    run_info ri = {segment, info.n_frames, resamples, seed, level, 0};
     int rc = EXIT_ERROR;
     cJSON *j = NULL;
-    if (!pc || !churn_pc) {
+    if (!pc || !ch.per_class) {
         cli_error("out of memory");
         goto out;
     }
-    for (int k = 0; k < 2; k++) {
-        if (cli_load_results(ctx, p, s[k].name, s[k].iou, &s[k].r, &s[k].t) !=
-            EXIT_OK)
-            goto out;
-        s[k].c = calloc((size_t)C + 1, sizeof(dg_counts));
-        s[k].ap = calloc((size_t)C + 1, sizeof(double));
-        if (!s[k].c || !s[k].ap) {
-            cli_error("out of memory");
-            goto out;
-        }
-    }
-    if (restrict_both(ctx, p, s, segment) != EXIT_OK)
+    if (load_sides(ctx, p, s, C) != EXIT_OK ||
+        restrict_both(ctx, p, s, segment) != EXIT_OK)
         goto out;
-    dg_bootstrap_opts bo = {(uint32_t)resamples, (uint64_t)seed, level};
+    dg_bootstrap_opts bo;
+    dg_bootstrap_opts_init(&bo);
+    bo.resamples = (uint32_t)resamples;
+    bo.seed = (uint64_t)seed;
+    bo.level = level;
     double t0 = cli_now();
-    dg_status st = dg_results_bootstrap_paired(ctx, p, s[0].r, s[0].conf,
-                                               s[0].t, s[1].r, s[1].conf,
+    dg_status st = dg_results_bootstrap_paired(ctx, s[0].r, s[1].r, p,
+                                               s[0].conf, s[0].t, s[1].conf,
                                                s[1].t, &bo, pc, pc + C);
-    double t_boot = cli_now() - t0;
+    ri.seconds = cli_now() - t0;
     if (st < 0) {
         rc = cli_fail(ctx, st);
         goto out;
@@ -323,177 +511,48 @@ int cmd_compare(int argc, const char **argv)
     for (int k = 0; k < 2; k++)
         if (side_figures(ctx, &s[k], C) != EXIT_OK)
             goto out;
-    uint64_t n_a = 0, n_b = 0, n_items = 0;
-    if ((st = dg_results_churn(ctx, p, s[0].r, s[0].conf, s[0].t, s[1].r,
-                               s[1].conf, s[1].t, churn_pc, &n_a, &n_b, which,
-                               which >= 0 ? &items : NULL, &n_items)) < 0) {
+    if ((st = dg_results_churn(ctx, s[0].r, s[1].r, p, s[0].conf, s[0].t,
+                               s[1].conf, s[1].t, which, ch.per_class, &ch.n_a,
+                               &ch.n_b, which >= 0 ? &ch.items : NULL,
+                               &ch.n_items)) < 0) {
         rc = cli_fail(ctx, st);
         goto out;
     }
-    uint64_t shown = limit && (uint64_t)limit < n_items ? (uint64_t)limit
-                                                        : n_items;
-    const uint32_t *seg_frames = NULL;
-    uint32_t n_frames = info.n_frames;
+    ch.shown = limit && (uint64_t)limit < ch.n_items ? (uint64_t)limit
+                                                     : ch.n_items;
     if (segment && strcmp(segment, DG_SEGMENT_ALL)) {
         int64_t si = dg_project_segment_index(p, segment);
+        const uint32_t *seg_frames;
         if (si >= 0 && dg_project_segment_frames(ctx, p, (uint32_t)si,
-                                                 &seg_frames, &n_frames) < 0) {
+                                                 &seg_frames,
+                                                 &ri.n_frames) < 0) {
             rc = cli_fail(ctx, DG_EFORMAT);
             goto out;
         }
     }
-    int w = 7;
-    for (uint32_t k = 0; k < C; k++)
-        if ((int)strlen(dg_project_class_name(p, k)) > w)
-            w = (int)strlen(dg_project_class_name(p, k));
-    if (w > 30)
-        w = 30;
+    int w = class_width(p, C);
 
-    if (json) {
-        j = cJSON_CreateObject();
-        cJSON *a = cJSON_AddObjectToObject(j, "a");
-        cJSON_AddStringToObject(a, "inferences", s[0].name);
-        cJSON_AddItemToObject(a, "conf", cli_num(s[0].conf));
-        cJSON_AddItemToObject(a, "iou", cli_num(dg_results_iou(s[0].r, s[0].t)));
-        cJSON *b = cJSON_AddObjectToObject(j, "b");
-        cJSON_AddStringToObject(b, "inferences", s[1].name);
-        cJSON_AddItemToObject(b, "conf", cli_num(s[1].conf));
-        cJSON_AddItemToObject(b, "iou", cli_num(dg_results_iou(s[1].r, s[1].t)));
-        cJSON_AddStringToObject(j, "segment", segment ? segment : "all");
-        cJSON_AddNumberToObject(j, "n_frames", n_frames);
-        cJSON *bj = cJSON_AddObjectToObject(j, "bootstrap");
-        cJSON_AddNumberToObject(bj, "resamples", (double)resamples);
-        cJSON_AddNumberToObject(bj, "seed", (double)seed);
-        cJSON_AddItemToObject(bj, "level", cli_num(level));
-        cJSON_AddItemToObject(bj, "seconds", cli_num(t_boot));
-        cJSON *cl = cJSON_AddArrayToObject(j, "classes");
-        for (uint32_t k = 0; k < C; k++)
-            cJSON_AddItemToArray(cl, row_json(dg_project_class_name(p, k),
-                                              &s[0].c[k], &s[1].c[k], &pc[k],
-                                              s[0].ap[k], s[1].ap[k]));
-        cJSON_AddItemToObject(j, "overall",
-                              row_json("micro", &s[0].micro, &s[1].micro,
-                                       &pc[C], s[0].map, s[1].map));
-    } else {
-        printf("A = %s (confidence >= %g, IoU >= %g)\nB = %s (confidence >= "
-               "%g, IoU >= %g)\nsegment %s, %u frames; paired bootstrap of "
-               "B - A over frames: %ld resamples, seed %ld, %g%% intervals\n\n",
-               s[0].name, s[0].conf, dg_results_iou(s[0].r, s[0].t), s[1].name,
-               s[1].conf, dg_results_iou(s[1].r, s[1].t),
-               segment ? segment : "all", n_frames, resamples, seed,
-               level * 100);
-        header_text(w, "class");
-        for (uint32_t k = 0; k < C; k++)
-            row_text(w, dg_project_class_name(p, k), &pc[k], s[0].ap[k],
-                     s[1].ap[k]);
-        printf("\n");
-        row_text(w, "micro", &pc[C], s[0].map, s[1].map);
-        printf("(AP of the micro row: mean AP over classes with ground "
-               "truth)\n");
-    }
-
+    if (json)
+        j = classes_json(p, s, C, pc, &ri);
+    else
+        classes_text(p, s, C, pc, &ri, w);
     /* Per segment, when there are segments and no --segment was given. */
-    uint32_t n_seg = dg_project_n_segments(p);
-    if (!segment && n_seg > 1) {
-        cJSON *sj = json ? cJSON_AddArrayToObject(j, "segments") : NULL;
-        if (!json) {
-            printf("\nper segment (micro):\n");
-            header_text(w, "segment");
-        }
-        for (uint32_t i = 1; i < n_seg; i++) {
-            const char *sn = dg_project_segment_name(p, i);
-            dg_prf_paired_ci ov;
-            if (restrict_both(ctx, p, s, sn) != EXIT_OK)
-                goto out;
-            if ((st = dg_results_bootstrap_paired(ctx, p, s[0].r, s[0].conf,
-                                                  s[0].t, s[1].r, s[1].conf,
-                                                  s[1].t, &bo, NULL, &ov)) <
-                0) {
-                rc = cli_fail(ctx, st);
-                goto out;
-            }
-            for (int k = 0; k < 2; k++)
-                if (side_figures(ctx, &s[k], C) != EXIT_OK)
-                    goto out;
-            if (json) {
-                cJSON *o = row_json(sn, &s[0].micro, &s[1].micro, &ov,
-                                    s[0].map, s[1].map);
-                cJSON_AddStringToObject(
-                    o, "kind",
-                    dg_segment_kind_name(dg_project_segment_kind(p, i)));
-                cJSON_AddItemToArray(sj, o);
-            } else {
-                row_text(w, sn, &ov, s[0].map, s[1].map);
-            }
-        }
-        if (restrict_both(ctx, p, s, NULL) != EXIT_OK)
-            goto out;
-    }
-
+    if (!segment && dg_project_n_segments(p) > 1 &&
+        per_segment(ctx, p, s, C, &bo, w, j) != EXIT_OK)
+        goto out;
     if (json) {
-        cJSON *ch = cJSON_AddObjectToObject(j, "churn");
-        cJSON_AddNumberToObject(ch, "a_only", (double)n_a);
-        cJSON_AddNumberToObject(ch, "b_only", (double)n_b);
-        cJSON *cc = cJSON_AddArrayToObject(ch, "classes");
-        for (uint32_t k = 0; k < C; k++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", dg_project_class_name(p, k));
-            cJSON_AddNumberToObject(o, "a_only", (double)churn_pc[2 * k]);
-            cJSON_AddNumberToObject(o, "b_only", (double)churn_pc[2 * k + 1]);
-            cJSON_AddItemToArray(cc, o);
-        }
-        if (which >= 0) {
-            cJSON_AddStringToObject(ch, "listed", churn);
-            cJSON_AddNumberToObject(ch, "n_listed", (double)n_items);
-            cJSON *ex = cJSON_AddArrayToObject(ch, "examples");
-            for (uint64_t i = 0; i < shown; i++) {
-                const dg_churn_item *it = &items[i];
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddNumberToObject(o, "frame", it->frame);
-                cJSON_AddStringToObject(o, "frame_id",
-                                        dg_project_frame_id(p, it->frame));
-                cJSON_AddStringToObject(o, "class",
-                                        dg_project_class_name(p, it->cls));
-                cJSON_AddNumberToObject(o, "label", (double)it->label);
-                cJSON *bx = cJSON_AddArrayToObject(o, "box");
-                for (int q = 0; q < 4; q++)
-                    cJSON_AddItemToArray(bx, cli_num(it->box[q]));
-                cJSON_AddNumberToObject(o, "detection", (double)it->det);
-                cJSON_AddItemToObject(o, "score", cli_num(it->score));
-                cJSON_AddItemToObject(o, "iou", cli_num(it->iou));
-                cJSON_AddItemToArray(ex, o);
-            }
-        }
+        churn_json(j, p, C, &ch);
         cli_print_json(j, compact);
         j = NULL;
     } else {
-        printf("\nchurn: %llu ground truths found by A only, %llu by B only\n",
-               (unsigned long long)n_a, (unsigned long long)n_b);
-        if (which >= 0) {
-            printf("\n%s ground truths (%llu, %llu shown), by the score of "
-                   "the detection that found them:\n",
-                   churn, (unsigned long long)n_items,
-                   (unsigned long long)shown);
-            printf("%-16s %-*s %30s %8s %6s\n", "frame", w, "class",
-                   "box x, y, w, h", "score", "IoU");
-            for (uint64_t i = 0; i < shown; i++) {
-                const dg_churn_item *it = &items[i];
-                char box[64];
-                snprintf(box, sizeof(box), "%.1f, %.1f, %.1f, %.1f",
-                         it->box[0], it->box[1], it->box[2], it->box[3]);
-                printf("%-16s %-*.*s %30s %8.4f %6.3f\n",
-                       dg_project_frame_id(p, it->frame), w, w,
-                       dg_project_class_name(p, it->cls), box, it->score,
-                       it->iou);
-            }
-        }
+        churn_text(p, w, &ch);
     }
     rc = EXIT_OK;
 out:
     cli_flush_warnings(ctx);
     cJSON_Delete(j);
-    free(items);
-    free(churn_pc);
+    free(ch.items);
+    free(ch.per_class);
     free(pc);
     for (int k = 0; k < 2; k++) {
         free(s[k].c);

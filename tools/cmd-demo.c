@@ -54,7 +54,7 @@ int cmd_demo(int argc, const char **argv)
         out = path;
     }
     dg_synth_opts o;
-    dg_synth_opts_default(&o);
+    dg_synth_opts_init(&o);
     o.seed = (uint64_t)seed;
     o.n_frames = 500;
     o.n_classes = 12;

@@ -359,6 +359,40 @@ static int save_cluster(dg_ctx *ctx, dg_project *p, const char *path,
     return EXIT_OK;
 }
 
+/* The colouring --color names (the default without it); -1 if unknown. */
+static int colour_of(const char *color, int crops)
+{
+    if (!color)
+        return crops ? COL_CONFUSION : COL_F1;
+    if (!strcmp(color, "precision"))
+        return COL_PRECISION;
+    if (!strcmp(color, "recall"))
+        return COL_RECALL;
+    if (!strcmp(color, "f1"))
+        return COL_F1;
+    if (!strcmp(color, "confusion"))
+        return COL_CONFUSION;
+    return -1;
+}
+
+/* The project's only embedding model; NULL, with a message, if it has
+ * none or several. */
+static const char *only_model(const dg_project *p, const char *path)
+{
+    uint32_t nm = dg_project_n_embedding_models(p);
+    if (nm == 0) {
+        cli_error("'%s' holds no embeddings (see 'detgrid import "
+                  "embeddings --help')", path);
+        return NULL;
+    }
+    if (nm > 1) {
+        cli_error("'%s' holds embeddings of %u models; pick one with "
+                  "--model", path, nm);
+        return NULL;
+    }
+    return dg_project_embedding_model(p, 0);
+}
+
 int cmd_embeddings(int argc, const char **argv)
 {
     const char *inf = NULL, *model = NULL, *color = NULL, *only = NULL,
@@ -410,32 +444,20 @@ int cmd_embeddings(int argc, const char **argv)
     int npos = cli_parse(argc, argv, opts, usage, pos, 1);
     if (npos != 1)
         cli_usage_error(usage, opts, "need a project file");
-    int col = crops_mode ? COL_CONFUSION : COL_F1;
-    if (color) {
-        if (!strcmp(color, "precision"))
-            col = COL_PRECISION;
-        else if (!strcmp(color, "recall"))
-            col = COL_RECALL;
-        else if (!strcmp(color, "f1"))
-            col = COL_F1;
-        else if (!strcmp(color, "confusion"))
-            col = COL_CONFUSION;
-        else
-            cli_usage_error(usage, opts, "--color: '%s' is not precision, "
-                            "recall, f1 or confusion", color);
-        if (crops_mode && col != COL_CONFUSION)
-            cli_usage_error(usage, opts, "--crops are coloured by confusion "
-                            "type only");
-    }
+    int col = colour_of(color, crops_mode);
+    if (col < 0)
+        cli_usage_error(usage, opts, "--color: '%s' is not precision, "
+                        "recall, f1 or confusion", color);
+    if (crops_mode && col != COL_CONFUSION)
+        cli_usage_error(usage, opts, "--crops are coloured by confusion "
+                        "type only");
     int only_kind = -1;
-    if (only) {
-        for (int i = 0; i < 4; i++)
-            if (!strcmp(only, crop_cats[i]))
-                only_kind = i;
-        if (only_kind < 0)
-            cli_usage_error(usage, opts, "--only: '%s' is not tp, fp, fn or "
-                            "misclassified", only);
-    }
+    for (int i = 0; only && i < 4; i++)
+        if (!strcmp(only, crop_cats[i]))
+            only_kind = i;
+    if (only && only_kind < 0)
+        cli_usage_error(usage, opts, "--only: '%s' is not tp, fp, fn or "
+                        "misclassified", only);
     int layout = 0;
     if (proj && !strcmp(proj, "layout"))
         layout = 1;
@@ -470,20 +492,8 @@ int cmd_embeddings(int argc, const char **argv)
                                        &t)) != EXIT_OK)
         goto done;
     rc = EXIT_ERROR;
-    if (!model) {
-        uint32_t nm = dg_project_n_embedding_models(p);
-        if (nm == 0) {
-            cli_error("'%s' holds no embeddings (see 'detgrid import "
-                      "embeddings --help')", pos[0]);
-            goto done;
-        }
-        if (nm > 1) {
-            cli_error("'%s' holds embeddings of %u models; pick one with "
-                      "--model", pos[0], nm);
-            goto done;
-        }
-        model = dg_project_embedding_model(p, 0);
-    }
+    if (!model && !(model = only_model(p, pos[0])))
+        goto done;
     dg_embeddings_opts eo;
     dg_embeddings_opts_init(&eo);
     eo.model = model;
@@ -495,7 +505,7 @@ int cmd_embeddings(int argc, const char **argv)
     eo.cluster = k_opt >= 0 || patterns || save;
     eo.k = (int32_t)k_opt;
     eo.seed = (uint64_t)seed;
-    if ((st = dg_embeddings_evaluate(ctx, p, r, &eo, &res)) < 0) {
+    if ((st = dg_embeddings_evaluate(ctx, r, p, &eo, &res)) < 0) {
         rc = cli_fail(ctx, st);
         goto done;
     }

@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "cmds.h"
-#include "detgrid/errors.h"
+#include "detgrid/tide.h"
 
 static const char *const usage[] = {
     "detgrid errors <project.h5> [--inferences <name>] [--conf <c>] "
@@ -70,7 +70,12 @@ int cmd_errors(int argc, const char **argv)
     const char *name = cli_open_inferences(ctx, pos[0], inf, NULL, NULL, &p);
     if (!name)
         goto done;
-    dg_tide_opts o = {conf, fg, bg, max_dets ? max_dets : -1};
+    dg_tide_opts o;
+    dg_tide_opts_init(&o);
+    o.conf = conf;
+    o.fg_iou = fg;
+    o.bg_iou = bg;
+    o.max_dets = max_dets ? max_dets : -1;
     dg_tide_result r;
     dg_status st = dg_tide_evaluate(ctx, p, name, &o, &r);
     if (st < 0) {

@@ -78,6 +78,100 @@ static void fmt_box(char *buf, size_t cap, const double *b)
         snprintf(buf, cap, "[%.1f, %.1f, %.1f, %.1f]", b[0], b[1], b[2], b[3]);
 }
 
+/* What is listed, as the output repeats it. */
+typedef struct listing {
+    dg_project *p;
+    const char *name, *sort;
+    double conf, thr;
+    int32_t g, pc; /* the cell */
+    int asc;
+    long offset, limit;
+    uint64_t total;
+} listing;
+
+static cJSON *example_json(dg_project *p, const dg_example *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "frame", e->frame);
+    cJSON_AddStringToObject(o, "frame_id", e->frame_id);
+    if (e->gt_index >= 0) {
+        cJSON *gt = cJSON_AddObjectToObject(o, "gt");
+        cJSON_AddStringToObject(gt, "class", cls_name(p, e->gt_class));
+        cJSON_AddNumberToObject(gt, "index", (double)e->gt_index);
+        cJSON_AddItemToObject(gt, "box", box_json(e->gt_box));
+    } else {
+        cJSON_AddNullToObject(o, "gt");
+    }
+    if (e->det_index >= 0) {
+        cJSON *d = cJSON_AddObjectToObject(o, "detection");
+        cJSON_AddStringToObject(d, "class", cls_name(p, e->pred_class));
+        cJSON_AddNumberToObject(d, "index", (double)e->det_index);
+        cJSON_AddItemToObject(d, "score", cli_num(e->score));
+        cJSON_AddItemToObject(d, "box", box_json(e->det_box));
+    } else {
+        cJSON_AddNullToObject(o, "detection");
+    }
+    cJSON_AddItemToObject(o, "iou", cli_num(e->iou));
+    cJSON_AddItemToObject(o, "area", cli_num(e->area));
+    return o;
+}
+
+static void print_json(const listing *l, dg_examples *ex, int compact)
+{
+    dg_example e;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "inferences", l->name);
+    cJSON_AddItemToObject(j, "conf", cli_num(l->conf));
+    cJSON_AddItemToObject(j, "iou", cli_num(l->thr));
+    cJSON *c = cJSON_AddObjectToObject(j, "cell");
+    cJSON_AddStringToObject(c, "gt", cls_name(l->p, l->g));
+    cJSON_AddStringToObject(c, "pred", cls_name(l->p, l->pc));
+    cJSON_AddStringToObject(j, "sort", l->sort);
+    cJSON_AddStringToObject(j, "order", l->asc ? "asc" : "desc");
+    cJSON_AddNumberToObject(j, "offset", (double)l->offset);
+    cJSON_AddNumberToObject(j, "limit", (double)l->limit);
+    cJSON_AddNumberToObject(j, "total", (double)l->total);
+    cJSON *arr = cJSON_AddArrayToObject(j, "examples");
+    while (dg_examples_next(ex, &e))
+        cJSON_AddItemToArray(arr, example_json(l->p, &e));
+    cli_print_json(j, compact);
+}
+
+static void print_text(const listing *l, dg_examples *ex)
+{
+    dg_example e;
+    uint64_t total = l->total;
+    uint64_t first = (uint64_t)l->offset < total ? (uint64_t)l->offset : total;
+    uint64_t last = l->limit && total - first > (uint64_t)l->limit
+                        ? first + (uint64_t)l->limit
+                        : total;
+    printf("%s: %llu example%s of ground truth '%s' predicted as '%s' "
+           "at confidence >= %g, IoU >= %g; by %s, %s",
+           l->name, (unsigned long long)total, total == 1 ? "" : "s",
+           cls_name(l->p, l->g), cls_name(l->p, l->pc), l->conf, l->thr,
+           l->sort, l->asc ? "ascending" : "descending");
+    if (last > first)
+        printf("; %llu to %llu", (unsigned long long)first + 1,
+               (unsigned long long)last);
+    printf("\n\n");
+    if (last > first)
+        printf("%6s  %-16s %8s %8s %10s  %-30s  %s\n", "#", "frame",
+               "score", "IoU", "area", "ground-truth box", "detection box");
+    uint64_t k = first;
+    while (dg_examples_next(ex, &e)) {
+        char gb[96], db[96], sc[16];
+        fmt_box(gb, sizeof(gb), e.gt_box);
+        fmt_box(db, sizeof(db), e.det_box);
+        if (isnan(e.score))
+            snprintf(sc, sizeof(sc), "-");
+        else
+            snprintf(sc, sizeof(sc), "%.4f", e.score);
+        printf("%6llu  %-16s %8s %8.4f %10.1f  %-30s  %s\n",
+               (unsigned long long)++k, e.frame_id, sc, e.iou, e.area, gb,
+               db);
+    }
+}
+
 int cmd_examples(int argc, const char **argv)
 {
     const char *inf = NULL, *cellspec = NULL, *sort = "confidence";
@@ -160,87 +254,16 @@ int cmd_examples(int argc, const char **argv)
     dg_status st;
     dg_examples_query q = {conf, t, (int32_t)g, (int32_t)pc, key, asc,
                            (uint64_t)offset, (uint64_t)limit};
-    if ((st = dg_examples_new(ctx, p, r, &q, &ex)) < 0) {
+    if ((st = dg_examples_new(ctx, r, p, &q, &ex)) < 0) {
         rc = cli_fail(ctx, st);
         goto out;
     }
-    double thr = dg_results_iou(r, t);
-    uint64_t total = dg_examples_total(ex);
-    dg_example e;
-    if (json) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "inferences", name);
-        cJSON_AddItemToObject(j, "conf", cli_num(conf));
-        cJSON_AddItemToObject(j, "iou", cli_num(thr));
-        cJSON *c = cJSON_AddObjectToObject(j, "cell");
-        cJSON_AddStringToObject(c, "gt", cls_name(p, (int32_t)g));
-        cJSON_AddStringToObject(c, "pred", cls_name(p, (int32_t)pc));
-        cJSON_AddStringToObject(j, "sort", sort);
-        cJSON_AddStringToObject(j, "order", asc ? "asc" : "desc");
-        cJSON_AddNumberToObject(j, "offset", (double)offset);
-        cJSON_AddNumberToObject(j, "limit", (double)limit);
-        cJSON_AddNumberToObject(j, "total", (double)total);
-        cJSON *arr = cJSON_AddArrayToObject(j, "examples");
-        while (dg_examples_next(ex, &e)) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "frame", e.frame);
-            cJSON_AddStringToObject(o, "frame_id", e.frame_id);
-            if (e.gt_index >= 0) {
-                cJSON *gt = cJSON_AddObjectToObject(o, "gt");
-                cJSON_AddStringToObject(gt, "class", cls_name(p, e.gt_class));
-                cJSON_AddNumberToObject(gt, "index", (double)e.gt_index);
-                cJSON_AddItemToObject(gt, "box", box_json(e.gt_box));
-            } else {
-                cJSON_AddNullToObject(o, "gt");
-            }
-            if (e.det_index >= 0) {
-                cJSON *d = cJSON_AddObjectToObject(o, "detection");
-                cJSON_AddStringToObject(d, "class",
-                                        cls_name(p, e.pred_class));
-                cJSON_AddNumberToObject(d, "index", (double)e.det_index);
-                cJSON_AddItemToObject(d, "score", cli_num(e.score));
-                cJSON_AddItemToObject(d, "box", box_json(e.det_box));
-            } else {
-                cJSON_AddNullToObject(o, "detection");
-            }
-            cJSON_AddItemToObject(o, "iou", cli_num(e.iou));
-            cJSON_AddItemToObject(o, "area", cli_num(e.area));
-            cJSON_AddItemToArray(arr, o);
-        }
-        cli_print_json(j, compact);
-    } else {
-        uint64_t first = (uint64_t)offset < total ? (uint64_t)offset : total;
-        uint64_t last = limit && total - first > (uint64_t)limit
-                            ? first + (uint64_t)limit
-                            : total;
-        printf("%s: %llu example%s of ground truth '%s' predicted as '%s' "
-               "at confidence >= %g, IoU >= %g; by %s, %s",
-               name, (unsigned long long)total, total == 1 ? "" : "s",
-               cls_name(p, (int32_t)g),
-               cls_name(p, (int32_t)pc), conf, thr, sort,
-               asc ? "ascending" : "descending");
-        if (last > first)
-            printf("; %llu to %llu", (unsigned long long)first + 1,
-                   (unsigned long long)last);
-        printf("\n\n");
-        if (last > first)
-            printf("%6s  %-16s %8s %8s %10s  %-30s  %s\n", "#", "frame",
-                   "score", "IoU", "area", "ground-truth box",
-                   "detection box");
-        uint64_t k = first;
-        while (dg_examples_next(ex, &e)) {
-            char gb[96], db[96], sc[16];
-            fmt_box(gb, sizeof(gb), e.gt_box);
-            fmt_box(db, sizeof(db), e.det_box);
-            if (isnan(e.score))
-                snprintf(sc, sizeof(sc), "-");
-            else
-                snprintf(sc, sizeof(sc), "%.4f", e.score);
-            printf("%6llu  %-16s %8s %8.4f %10.1f  %-30s  %s\n",
-                   (unsigned long long)++k, e.frame_id, sc, e.iou, e.area,
-                   gb, db);
-        }
-    }
+    listing l = {p, name, sort, conf, dg_results_iou(r, t), (int32_t)g,
+                 (int32_t)pc, asc, offset, limit, dg_examples_total(ex)};
+    if (json)
+        print_json(&l, ex, compact);
+    else
+        print_text(&l, ex);
     rc = EXIT_OK;
 out:
     dg_examples_free(ex);

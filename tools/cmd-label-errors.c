@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "cmds.h"
-#include "detgrid/errors.h"
+#include "detgrid/label_errors.h"
 
 static const char *const usage[] = {
     "detgrid label-errors <project.h5> [--inferences <name>] [--iou <t>] "
@@ -133,14 +133,17 @@ int cmd_label_errors(int argc, const char **argv)
     const char *name = cli_open_inferences(ctx, pos[0], inf, NULL, NULL, &p);
     if (!name)
         goto done;
-    dg_label_errors_opts o = {0};
-    o.iou = isnan(iou) ? 0 : iou;
-    o.bg_iou = isnan(bg) ? 0 : bg;
+    dg_label_errors_opts o;
+    dg_label_errors_opts_init(&o);
+    if (!isnan(iou))
+        o.iou = iou;
+    if (!isnan(bg))
+        o.bg_iou = bg;
     o.conf = conf;
     o.limit = (uint64_t)limit;
     o.kinds = kinds;
-    dg_label_errors le;
-    dg_status st = dg_label_errors_find(ctx, p, name, &o, &le);
+    dg_label_errors_result le;
+    dg_status st = dg_label_errors_evaluate(ctx, p, name, &o, &le);
     if (st < 0) {
         rc = cli_fail(ctx, st);
         goto done;
@@ -198,7 +201,7 @@ int cmd_label_errors(int argc, const char **argv)
             }
         }
     }
-    dg_label_errors_release(&le);
+    dg_label_errors_result_release(&le);
     rc = EXIT_OK;
 done:
     dg_project_free(p);

@@ -128,7 +128,11 @@ int cmd_metrics(int argc, const char **argv)
     dg_project *p = NULL;
     int rc = EXIT_ERROR;
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
-    dg_bootstrap_opts bo = {(uint32_t)resamples, (uint64_t)seed, ci};
+    dg_bootstrap_opts bo;
+    dg_bootstrap_opts_init(&bo);
+    bo.resamples = (uint32_t)resamples;
+    bo.seed = (uint64_t)seed;
+    bo.level = ci;
     if (name && !isnan(ci))
         rc = cli_metrics_ci_report(ctx, p, name, conf, iou, segment, &bo,
                                    json, compact);

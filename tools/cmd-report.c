@@ -18,7 +18,7 @@
 
 #include "cli.h"
 #include "cmds.h"
-#include "detgrid/errors.h"
+#include "detgrid/label_errors.h"
 #include "detgrid/report.h"
 #include "report_extra.h"
 
@@ -121,10 +121,11 @@ static int export_labels(dg_ctx *ctx, dg_project *p, report_blobs *B, cJSON *j)
 static cJSON *label_errors_json(dg_ctx *ctx, dg_project *p, const char *name,
                                 uint64_t limit)
 {
-    dg_label_errors le;
-    dg_label_errors_opts o = {0};
+    dg_label_errors_result le;
+    dg_label_errors_opts o;
+    dg_label_errors_opts_init(&o);
     o.limit = limit;
-    if (dg_label_errors_find(ctx, p, name, &o, &le) < 0) {
+    if (dg_label_errors_evaluate(ctx, p, name, &o, &le) < 0) {
         fprintf(stderr, "warning: no label-error lists for '%s': %s\n", name,
                 dg_ctx_last_error(ctx));
         return cJSON_CreateNull();
@@ -164,7 +165,7 @@ static cJSON *label_errors_json(dg_ctx *ctx, dg_project *p, const char *name,
         }
         cJSON_AddItemToArray(kinds, kk);
     }
-    dg_label_errors_release(&le);
+    dg_label_errors_result_release(&le);
     return j;
 }
 

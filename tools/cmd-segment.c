@@ -429,6 +429,60 @@ static int do_show(dg_ctx *ctx, dg_project *p, uint32_t i, const seg_opts *o)
     return EXIT_OK;
 }
 
+/* create: a seeded split, or one segment of the selected frames. */
+static int do_create(dg_ctx *ctx, dg_project *p, const char *name,
+                     const seg_opts *o)
+{
+    uint32_t *frames = NULL, nf = 0;
+    dg_status st;
+    int rc = select_frames(ctx, p, o, &frames, &nf);
+    if (rc)
+        goto out;
+    if (o->split) {
+        rc = create_split(ctx, p, o, frames, nf);
+        goto out;
+    }
+    int kd = dg_segment_kind_parse(o->kind ? o->kind : "scenario");
+    if (kd < 0) {
+        rc = cli_error("unknown segment kind '%s' (split, regression, "
+                       "scenario)",
+                       o->kind);
+        goto out;
+    }
+    if ((st = dg_project_add_segment(ctx, p, name, (dg_segment_kind)kd,
+                                     frames, nf)) < 0) {
+        rc = cli_fail(ctx, st);
+        goto out;
+    }
+    int64_t i = dg_project_segment_index(p, name);
+    if ((rc = apply_settings(ctx, p, (uint32_t)i, o)))
+        goto out;
+    printf("created segment '%s' (%s): %u frames\n", name,
+           dg_segment_kind_name((dg_segment_kind)kd), nf);
+out:
+    free(frames);
+    return rc;
+}
+
+/* add (remove = 0) or remove the selected frames of segment i. */
+static int do_edit(dg_ctx *ctx, dg_project *p, uint32_t i, const seg_opts *o,
+                   int remove)
+{
+    uint32_t *frames = NULL, nf = 0, n = 0;
+    const uint32_t *f;
+    dg_status st;
+    int rc = select_frames(ctx, p, o, &frames, &nf);
+    if (rc == EXIT_OK &&
+        ((st = dg_project_segment_edit_frames(ctx, p, i, frames, nf,
+                                              remove)) < 0 ||
+         (st = dg_project_segment_frames(ctx, p, i, &f, &n)) < 0))
+        rc = cli_fail(ctx, st);
+    else if (rc == EXIT_OK)
+        printf("segment '%s': %u frames\n", dg_project_segment_name(p, i), n);
+    free(frames);
+    return rc;
+}
+
 /* ---- dispatch ---------------------------------------------------------------- */
 
 int cmd_segment(int argc, const char **argv)
@@ -488,8 +542,7 @@ int cmd_segment(int argc, const char **argv)
     const char *pos[3] = {NULL, NULL, NULL};
     int npos = cli_parse(argc - 1, argv + 1, opts, usage, pos, 3);
     static const int want[8] = {2, 1, 2, 2, 2, 2, 3, 2};
-    int split = v == 0 && o.split;
-    if (npos != (split ? 1 : want[v]))
+    if (npos != (v == 0 && o.split ? 1 : want[v]))
         cli_usage_error(usage, opts, "segment %s: wrong number of arguments",
                         verb);
     if ((v == 3 || v == 4) && !has_selection(&o))
@@ -506,7 +559,6 @@ int cmd_segment(int argc, const char **argv)
         cli_lock(ctx, o.out ? o.out : pos[0]);
     dg_project *p = cli_open(ctx, pos[0]);
     int rc = EXIT_OK, save = 0;
-    uint32_t *frames = NULL, nf = 0;
     dg_status st;
     int64_t i = -1;
     if (v != 0 && v != 1) {
@@ -519,31 +571,8 @@ int cmd_segment(int argc, const char **argv)
         }
     }
     switch (v) {
-    case 0: /* create */
-        if ((rc = select_frames(ctx, p, &o, &frames, &nf)))
-            break;
-        if (split) {
-            rc = create_split(ctx, p, &o, frames, nf);
-        } else {
-            int kd = dg_segment_kind_parse(o.kind ? o.kind : "scenario");
-            if (kd < 0) {
-                rc = cli_error("unknown segment kind '%s' (split, "
-                               "regression, scenario)",
-                               o.kind);
-                break;
-            }
-            if ((st = dg_project_add_segment(ctx, p, pos[1],
-                                             (dg_segment_kind)kd, frames,
-                                             nf)) < 0) {
-                rc = cli_fail(ctx, st);
-                break;
-            }
-            i = dg_project_segment_index(p, pos[1]);
-            if ((rc = apply_settings(ctx, p, (uint32_t)i, &o)))
-                break;
-            printf("created segment '%s' (%s): %u frames\n", pos[1],
-                   dg_segment_kind_name((dg_segment_kind)kd), nf);
-        }
+    case 0:
+        rc = do_create(ctx, p, pos[1], &o);
         save = 1;
         break;
     case 1:
@@ -554,23 +583,7 @@ int cmd_segment(int argc, const char **argv)
         break;
     case 3:
     case 4:
-        if ((rc = select_frames(ctx, p, &o, &frames, &nf)))
-            break;
-        if ((st = dg_project_segment_edit_frames(ctx, p, (uint32_t)i, frames,
-                                                 nf, v == 4)) < 0) {
-            rc = cli_fail(ctx, st);
-            break;
-        }
-        {
-            const uint32_t *f;
-            uint32_t n;
-            if ((st = dg_project_segment_frames(ctx, p, (uint32_t)i, &f,
-                                                &n)) < 0) {
-                rc = cli_fail(ctx, st);
-                break;
-            }
-            printf("segment '%s': %u frames\n", pos[1], n);
-        }
+        rc = do_edit(ctx, p, (uint32_t)i, &o, v == 4);
         save = 1;
         break;
     case 5:
@@ -591,7 +604,6 @@ int cmd_segment(int argc, const char **argv)
     if (rc == EXIT_OK && save)
         rc = cli_save(ctx, p, o.out ? o.out : pos[0], pos[0]);
 out:
-    free(frames);
     dg_project_free(p);
     dg_ctx_free(ctx);
     return rc;

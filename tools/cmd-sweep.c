@@ -60,6 +60,137 @@ static int best_f1(const dg_sweep_point *pts, uint64_t n, uint64_t n_gt,
     return found;
 }
 
+/* One point as a CSV row, precision, recall and F1 with it. */
+static void csv_point(cli_buf *b, const char *cls, double iou,
+                      const dg_sweep_point *pt, uint64_t n_gt)
+{
+    dg_counts c = {pt->tp, pt->fp, pt->fn, n_gt, 0};
+    dg_prf m = dg_counts_prf(&c);
+    char a[32], bb[32], f[32];
+    fmt_opt(a, sizeof(a), m.precision);
+    fmt_opt(bb, sizeof(bb), m.recall);
+    fmt_opt(f, sizeof(f), m.f1);
+    csv_row(b, cls, iou, pt->conf, pt->tp, pt->fp, pt->fn, a, bb, f);
+}
+
+/*
+ * Counts at conf = i * step, from the distinct-score points (descending
+ * score): those of the last point whose score >= conf.
+ */
+static dg_sweep_point step_point(const dg_sweep_point *pts, uint64_t np,
+                                 double step, uint64_t i, uint64_t n_gt)
+{
+    dg_sweep_point pt;
+    double conf = round((double)i * step * 1e9) / 1e9;
+    uint64_t lo = 0, hi = np;
+    while (lo < hi) {
+        uint64_t mid = (lo + hi) / 2;
+        if (pts[mid].conf >= conf)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    pt.conf = conf;
+    pt.tp = lo ? pts[lo - 1].tp : 0;
+    pt.fp = lo ? pts[lo - 1].fp : 0;
+    pt.fn = n_gt - pt.tp;
+    return pt;
+}
+
+/* Where the output goes: CSV rows into b, or the JSON arrays. */
+typedef struct sweep_out {
+    cli_buf *b;
+    cJSON *curves;  /* JSON, curves wanted; else NULL */
+    cJSON *best;    /* JSON; else NULL */
+    int best_only;  /* --best */
+    double step;    /* --step, or NaN: every distinct score */
+} sweep_out;
+
+/* The curve of one class at one IoU: a JSON object or CSV rows. */
+static void curve_out(const sweep_out *o, const char *cn, double thr,
+                      const dg_sweep_point *pts, uint64_t np, uint64_t n_gt)
+{
+    cJSON *jconf = NULL, *jtp = NULL, *jfp = NULL, *jfn = NULL;
+    if (o->curves) {
+        cJSON *jc = cJSON_CreateObject();
+        cJSON_AddStringToObject(jc, "class", cn);
+        cJSON_AddItemToObject(jc, "iou", cli_num(thr));
+        cJSON_AddNumberToObject(jc, "n_gt", (double)n_gt);
+        jconf = cJSON_AddArrayToObject(jc, "conf");
+        jtp = cJSON_AddArrayToObject(jc, "tp");
+        jfp = cJSON_AddArrayToObject(jc, "fp");
+        jfn = cJSON_AddArrayToObject(jc, "fn");
+        cJSON_AddItemToArray(o->curves, jc);
+    }
+    if (o->best_only)
+        return;
+    uint64_t m = isnan(o->step) ? np
+                                : (uint64_t)floor(1.0 / o->step + 1e-9) + 1;
+    for (uint64_t i = 0; i < m; i++) {
+        dg_sweep_point pt = isnan(o->step)
+                                ? pts[i]
+                                : step_point(pts, np, o->step, i, n_gt);
+        if (o->curves) {
+            cJSON_AddItemToArray(jconf, cli_num(pt.conf));
+            cJSON_AddItemToArray(jtp, cJSON_CreateNumber((double)pt.tp));
+            cJSON_AddItemToArray(jfp, cJSON_CreateNumber((double)pt.fp));
+            cJSON_AddItemToArray(jfn, cJSON_CreateNumber((double)pt.fn));
+        } else {
+            csv_point(o->b, cn, thr, &pt, n_gt);
+        }
+    }
+}
+
+/* The F1-maximising point of one class at one IoU, when there is one. */
+static void best_out(const sweep_out *o, const char *cn, double thr,
+                     const dg_sweep_point *pts, uint64_t np, uint64_t n_gt)
+{
+    dg_sweep_point bp = {0, 0, 0, 0};
+    double f1;
+    if (!best_f1(pts, np, n_gt, &bp, &f1))
+        return;
+    if (o->best) {
+        dg_counts c = {bp.tp, bp.fp, bp.fn, n_gt, 0};
+        dg_prf m = dg_counts_prf(&c);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "class", cn);
+        cJSON_AddItemToObject(j, "iou", cli_num(thr));
+        cJSON_AddItemToObject(j, "conf", cli_num(bp.conf));
+        cJSON_AddItemToObject(j, "f1", cli_num(m.f1));
+        cJSON_AddItemToObject(j, "precision", cli_num(m.precision));
+        cJSON_AddItemToObject(j, "recall", cli_num(m.recall));
+        cJSON_AddNumberToObject(j, "tp", (double)bp.tp);
+        cJSON_AddNumberToObject(j, "fp", (double)bp.fp);
+        cJSON_AddNumberToObject(j, "fn", (double)bp.fn);
+        cJSON_AddItemToArray(o->best, j);
+    } else if (o->best_only) {
+        csv_point(o->b, cn, thr, &bp, n_gt);
+    }
+}
+
+/* Every class in c_lo .. c_hi - 1 at IoU index t. */
+static int sweep_iou(dg_ctx *ctx, dg_project *p, dg_results *r, int t,
+                     uint32_t c_lo, uint32_t c_hi, dg_counts *cc,
+                     const sweep_out *o)
+{
+    double thr = dg_results_iou(r, t);
+    /* Ground-truth counts per class (at no detections). */
+    dg_status st = dg_results_counts(ctx, r, INFINITY, t, cc);
+    if (st < 0)
+        return cli_fail(ctx, st);
+    for (uint32_t c = c_lo; c < c_hi; c++) {
+        const char *cn = dg_project_class_name(p, c);
+        dg_sweep_point *pts = NULL;
+        uint64_t np = 0;
+        if ((st = dg_results_sweep(ctx, r, c, t, &pts, &np)) < 0)
+            return cli_fail(ctx, st);
+        curve_out(o, cn, thr, pts, np, cc[c].n_gt);
+        best_out(o, cn, thr, pts, np, cc[c].n_gt);
+        free(pts);
+    }
+    return EXIT_OK;
+}
+
 /* The most rows --step may ask for (about 1 GB of CSV). */
 #define SWEEP_MAX_ROWS 20000000ULL
 
@@ -158,117 +289,19 @@ int cmd_sweep(int argc, const char **argv)
         rc = cli_error("out of memory");
         goto done;
     }
-    cJSON *jcurves = NULL, *jbest = NULL;
+    sweep_out so = {&b, NULL, NULL, best, step};
     if (is_json) {
         j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "inferences", name);
         if (!best)
-            jcurves = cJSON_AddArrayToObject(j, "curves");
-        jbest = cJSON_AddArrayToObject(j, "best_f1");
+            so.curves = cJSON_AddArrayToObject(j, "curves");
+        so.best = cJSON_AddArrayToObject(j, "best_f1");
     } else {
         cli_bprintf(&b, "class,iou,conf,tp,fp,fn,precision,recall,f1\n");
     }
-    for (int t = t_lo; t < t_hi; t++) {
-        double thr = dg_results_iou(r, t);
-        /* Ground-truth counts per class (at no detections). */
-        if ((st = dg_results_counts(ctx, r, INFINITY, t, cc)) < 0) {
-            rc = cli_fail(ctx, st);
+    for (int t = t_lo; t < t_hi; t++)
+        if ((rc = sweep_iou(ctx, p, r, t, c_lo, c_hi, cc, &so)) != EXIT_OK)
             goto done;
-        }
-        for (uint32_t c = c_lo; c < c_hi; c++) {
-            const char *cn = dg_project_class_name(p, c);
-            dg_sweep_point *pts = NULL;
-            uint64_t np = 0;
-            if ((st = dg_results_sweep(ctx, r, c, t, &pts, &np)) < 0) {
-                rc = cli_fail(ctx, st);
-                goto done;
-            }
-            dg_counts base = {0, 0, 0, cc[c].n_gt, 0};
-            cJSON *jc = NULL, *jconf = NULL, *jtp = NULL, *jfp = NULL,
-                  *jfn = NULL;
-            if (jcurves) {
-                jc = cJSON_CreateObject();
-                cJSON_AddStringToObject(jc, "class", cn);
-                cJSON_AddItemToObject(jc, "iou", cli_num(thr));
-                cJSON_AddNumberToObject(jc, "n_gt", (double)base.n_gt);
-                jconf = cJSON_AddArrayToObject(jc, "conf");
-                jtp = cJSON_AddArrayToObject(jc, "tp");
-                jfp = cJSON_AddArrayToObject(jc, "fp");
-                jfn = cJSON_AddArrayToObject(jc, "fn");
-                cJSON_AddItemToArray(jcurves, jc);
-            }
-            if (!best) {
-                uint64_t m = np;
-                if (!isnan(step))
-                    m = (uint64_t)floor(1.0 / step + 1e-9) + 1;
-                for (uint64_t i = 0; i < m; i++) {
-                    dg_sweep_point pt;
-                    if (isnan(step)) {
-                        pt = pts[i];
-                    } else {
-                        /* Counts at conf = i * step, from the distinct-score
-                         * points: the last point whose score >= conf. */
-                        double conf = round((double)i * step * 1e9) / 1e9;
-                        uint64_t lo = 0, hi = np;
-                        while (lo < hi) {
-                            uint64_t mid = (lo + hi) / 2;
-                            if (pts[mid].conf >= conf)
-                                lo = mid + 1;
-                            else
-                                hi = mid;
-                        }
-                        pt.conf = conf;
-                        pt.tp = lo ? pts[lo - 1].tp : 0;
-                        pt.fp = lo ? pts[lo - 1].fp : 0;
-                        pt.fn = base.n_gt - pt.tp;
-                    }
-                    dg_counts c2 = {pt.tp, pt.fp, pt.fn, base.n_gt, 0};
-                    dg_prf m2 = dg_counts_prf(&c2);
-                    if (jc) {
-                        cJSON_AddItemToArray(jconf, cli_num(pt.conf));
-                        cJSON_AddItemToArray(jtp, cJSON_CreateNumber((double)pt.tp));
-                        cJSON_AddItemToArray(jfp, cJSON_CreateNumber((double)pt.fp));
-                        cJSON_AddItemToArray(jfn, cJSON_CreateNumber((double)pt.fn));
-                    } else {
-                        char a[32], bb[32], f[32];
-                        fmt_opt(a, sizeof(a), m2.precision);
-                        fmt_opt(bb, sizeof(bb), m2.recall);
-                        fmt_opt(f, sizeof(f), m2.f1);
-                        csv_row(&b, cn, thr, pt.conf, pt.tp, pt.fp, pt.fn, a,
-                                bb, f);
-                    }
-                }
-            }
-            dg_sweep_point bp = {0, 0, 0, 0};
-            double f1;
-            int found = best_f1(pts, np, base.n_gt, &bp, &f1);
-            if (found) {
-                dg_counts c2 = {bp.tp, bp.fp, bp.fn, base.n_gt, 0};
-                dg_prf m2 = dg_counts_prf(&c2);
-                if (jbest) {
-                    cJSON *o = cJSON_CreateObject();
-                    cJSON_AddStringToObject(o, "class", cn);
-                    cJSON_AddItemToObject(o, "iou", cli_num(thr));
-                    cJSON_AddItemToObject(o, "conf", cli_num(bp.conf));
-                    cJSON_AddItemToObject(o, "f1", cli_num(m2.f1));
-                    cJSON_AddItemToObject(o, "precision", cli_num(m2.precision));
-                    cJSON_AddItemToObject(o, "recall", cli_num(m2.recall));
-                    cJSON_AddNumberToObject(o, "tp", (double)bp.tp);
-                    cJSON_AddNumberToObject(o, "fp", (double)bp.fp);
-                    cJSON_AddNumberToObject(o, "fn", (double)bp.fn);
-                    cJSON_AddItemToArray(jbest, o);
-                } else if (best) {
-                    char a[32], bb[32], f[32];
-                    fmt_opt(a, sizeof(a), m2.precision);
-                    fmt_opt(bb, sizeof(bb), m2.recall);
-                    fmt_opt(f, sizeof(f), m2.f1);
-                    csv_row(&b, cn, thr, bp.conf, bp.tp, bp.fp, bp.fn, a, bb,
-                            f);
-                }
-            }
-            free(pts);
-        }
-    }
     if (is_json) {
         char *s = cJSON_PrintUnformatted(j);
         if (!s) {

@@ -100,7 +100,7 @@ static int write_planted(dg_ctx *ctx, const dg_synth_opts *o,
 /* Attaches synthetic embeddings (host/import/synth_embed.c) and says what was
  * planted. */
 static dg_status cli_synth_embeddings(dg_ctx *ctx, dg_project *p,
-                                      const dg_synth_embed_opts *eo)
+                                      const dg_synth_embeddings_opts *eo)
 {
     uint32_t ps, pc;
     dg_status st = dg_synth_embeddings(ctx, p, eo, &ps, &pc, NULL);
@@ -126,6 +126,36 @@ static void print_written(dg_project *p, const char *out, const char *how)
             out, how, in.n_classes, in.n_frames,
             (unsigned long long)in.n_labels, in.n_inferences,
             in.n_inferences == 1 ? "" : "s", (unsigned long long)nd);
+}
+
+/*
+ * Writes the project to out: streamed, without its boxes in memory (with
+ * stream, or from 100000 frames on, when no embeddings are asked for), or
+ * built in memory with the embeddings eo asks for.
+ */
+static int write_project(dg_ctx *ctx, const dg_synth_opts *o,
+                         const dg_synth_embeddings_opts *eo, const char *out,
+                         int stream)
+{
+    dg_project *p;
+    dg_status st;
+    if (!eo->dim && (stream || o->n_frames >= 100000)) {
+        if ((st = dg_synth_write(ctx, o, out)) < 0 ||
+            (st = dg_project_open(ctx, out, &p)) < 0)
+            return cli_fail(ctx, st);
+        print_written(p, out, " (streamed)");
+        dg_project_free(p);
+        return EXIT_OK;
+    }
+    if ((st = dg_synth_project(ctx, o, &p)) < 0)
+        return cli_fail(ctx, st);
+    int rc = EXIT_OK;
+    if (eo->dim && (st = cli_synth_embeddings(ctx, p, eo)) < 0)
+        rc = cli_fail(ctx, st);
+    else if ((rc = cli_save(ctx, p, out, NULL)) == EXIT_OK)
+        print_written(p, out, "");
+    dg_project_free(p);
+    return rc;
 }
 
 int cmd_synth(int argc, const char **argv)
@@ -199,7 +229,7 @@ int cmd_synth(int argc, const char **argv)
             cli_usage_error(usage, opts, "--coco-scale must be in (0, 400000]");
         dg_synth_opts_coco(&o, scale);
     } else {
-        dg_synth_opts_default(&o);
+        dg_synth_opts_init(&o);
     }
     if (seed < 0)
         cli_usage_error(usage, opts, "--seed must be >= 0");
@@ -237,7 +267,9 @@ int cmd_synth(int argc, const char **argv)
     SETD(pwrong, plant_wrong_class, 1);
     SETD(pbox, plant_bad_box, 1);
     SETD(pspur, plant_spurious, 100);
-    dg_synth_embed_opts eo = {o.seed, 0, 0, 0, NULL};
+    dg_synth_embeddings_opts eo;
+    dg_synth_embeddings_opts_init(&eo);
+    eo.seed = o.seed;
     if (emb_dim < 0 || emb_dim > 4096 || emb_scenes < 0 || emb_scenes > 100000)
         cli_usage_error(usage, opts, "--embeddings or --scenes out of range");
     if ((emb_scenes || emb_plant) && !emb_dim)
@@ -272,36 +304,8 @@ int cmd_synth(int argc, const char **argv)
             goto done;
         }
     }
-    if (out && !emb_dim && (stream || o.n_frames >= 100000)) {
-        /* Streamed: the same file, without the boxes in memory. */
-        if ((st = dg_synth_write(ctx, &o, out)) < 0) {
-            rc = cli_fail(ctx, st);
-            goto done;
-        }
-        dg_project *p;
-        if ((st = dg_project_open(ctx, out, &p)) < 0) {
-            rc = cli_fail(ctx, st);
-            goto done;
-        }
-        print_written(p, out, " (streamed)");
-        dg_project_free(p);
-        out = NULL;
-    }
-    if (out) {
-        dg_project *p;
-        if ((st = dg_synth_project(ctx, &o, &p)) < 0) {
-            rc = cli_fail(ctx, st);
-            goto done;
-        }
-        if (emb_dim > 0 && (st = cli_synth_embeddings(ctx, p, &eo)) < 0) {
-            rc = cli_fail(ctx, st);
-            dg_project_free(p);
-            goto done;
-        }
-        if ((rc = cli_save(ctx, p, out, NULL)) == EXIT_OK)
-            print_written(p, out, "");
-        dg_project_free(p);
-    }
+    if (out)
+        rc = write_project(ctx, &o, &eo, out, stream);
 done:
     dg_ctx_free(ctx);
     return rc;

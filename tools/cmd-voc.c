@@ -148,7 +148,8 @@ int cmd_voc(int argc, const char **argv)
     if (proto < 0)
         cli_usage_error(usage, opts, "--protocol must be voc07 or voc12, not "
                         "'%s'", protocol);
-    dg_voc_opts_init(&o, (dg_voc_protocol)proto);
+    dg_voc_opts_init(&o);
+    o.protocol = (dg_voc_protocol)proto;
     if (!(iou > 0 && iou <= 1))
         cli_usage_error(usage, opts, "--iou must be in (0, 1], not %g", iou);
     o.iou = iou;
@@ -205,7 +206,7 @@ int cmd_voc(int argc, const char **argv)
             txt_cli_dir_name(dt, set_buf, sizeof(set_buf));
         const char *dts[1] = {dt}, *names[1] = {set_buf};
         if ((st = dg_project_create(ctx, &p)) < 0 ||
-            (st = dg_import_txt(ctx, p, &to, gt, 1, dts, names, 0)) < 0) {
+            (st = dg_import_txt(ctx, p, gt, 1, dts, names, 0, &to)) < 0) {
             rc = cli_fail(ctx, st);
             goto done;
         }
@@ -220,7 +221,7 @@ int cmd_voc(int argc, const char **argv)
     }
 
     dg_voc_result r;
-    if ((st = dg_voc_eval(ctx, p, name, &o, &r)) < 0) {
+    if ((st = dg_voc_evaluate(ctx, p, name, &o, &r)) < 0) {
         rc = cli_fail(ctx, st);
         goto done;
     }

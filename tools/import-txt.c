@@ -148,8 +148,8 @@ int cmd_import_txt(int argc, const char **argv, const char *format)
     } else {
         st = dg_project_open(ctx, out, &p);
     }
-    if (st < 0 || (st = dg_import_txt(ctx, p, &o, gt, dts.n, dts.v,
-                                      set_names, replace)) < 0) {
+    if (st < 0 || (st = dg_import_txt(ctx, p, gt, dts.n, dts.v, set_names,
+                                      replace, &o)) < 0) {
         rc = cli_fail(ctx, st);
         goto done;
     }

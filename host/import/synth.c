@@ -269,7 +269,7 @@ static dg_status model_init(dg_ctx *ctx, const dg_synth_opts *opts, model *m)
     if (opts)
         m->o = *opts;
     else
-        dg_synth_opts_default(&m->o);
+        dg_synth_opts_init(&m->o);
     dg_synth_opts *o = &m->o;
 
     if (!o->n_frames)
@@ -940,7 +940,7 @@ static void inference_name(uint32_t k, char *buf, size_t size)
 
 /* ---- public: options -------------------------------------------------- */
 
-void dg_synth_opts_default(dg_synth_opts *o)
+void dg_synth_opts_init(dg_synth_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->seed = 1;
@@ -963,7 +963,7 @@ void dg_synth_opts_default(dg_synth_opts *o)
 
 void dg_synth_opts_coco(dg_synth_opts *o, double scale)
 {
-    dg_synth_opts_default(o);
+    dg_synth_opts_init(o);
     if (!(scale > 0))
         scale = 1;
     double nf = 5000.0 * scale + 0.5;

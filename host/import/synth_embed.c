@@ -146,11 +146,25 @@ static float *crops(dg_ctx *ctx, uint64_t rows, uint32_t dim,
     return m;
 }
 
+void dg_synth_embeddings_opts_init(dg_synth_embeddings_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->seed = 1;
+    o->dim = 64;
+    o->scenes = 8;
+    o->model = "synth";
+}
+
 dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
-                              const dg_synth_embed_opts *o,
+                              const dg_synth_embeddings_opts *o,
                               uint32_t *planted_scene, uint32_t *planted_class,
                               uint32_t **scene_out)
 {
+    dg_synth_embeddings_opts def;
+    if (!o) {
+        dg_synth_embeddings_opts_init(&def);
+        o = &def;
+    }
     dg_status st = DG_OK;
     uint32_t dim = o->dim ? o->dim : 64, S = o->scenes ? o->scenes : 8;
     const char *model = o->model ? o->model : "synth";

@@ -435,7 +435,7 @@ static dg_status check_args(dg_ctx *ctx, dg_project *p, const dg_txt_opts *o,
                             const char *const *dt_dirs,
                             const char *const *set_names, int replace)
 {
-    if (!p || !o || n_dt < 0 || (n_dt && (!dt_dirs || !set_names)))
+    if (!p || n_dt < 0 || (n_dt && (!dt_dirs || !set_names)))
         return dg__fail(ctx, DG_EINVAL, "import: bad arguments");
     if (!gt_dir && !n_dt)
         return dg__fail(ctx, DG_EINVAL, "import: no ground truth and no "
@@ -668,17 +668,22 @@ static dg_status commit_sets(imp *s, dg_boxset *dts, int n_dt,
     return DG_OK;
 }
 
-dg_status dg_import_txt(dg_ctx *ctx, dg_project *p, const dg_txt_opts *o,
-                        const char *gt_dir, int n_dt,
-                        const char *const *dt_dirs,
-                        const char *const *set_names, int replace)
+dg_status dg_import_txt(dg_ctx *ctx, dg_project *p, const char *gt_dir,
+                        int n_dt, const char *const *dt_dirs,
+                        const char *const *set_names, int replace,
+                        const dg_txt_opts *o)
 {
+    dg_txt_opts def;
+    if (!o) {
+        dg_txt_opts_init(&def, DG_TXT_CARTUCHO);
+        o = &def;
+    }
     imp s;
     dg_status st = DG_OK;
     strvec gt_files = {0};
     strvec *dt_files = NULL;
     dg_boxset labels, *dts = NULL;
-    const char *gt_ext = o && o->format == DG_TXT_VOC_XML ? ".xml" : ".txt";
+    const char *gt_ext = o->format == DG_TXT_VOC_XML ? ".xml" : ".txt";
 
     memset(&s, 0, sizeof(s));
     dg__boxset_init(&labels);

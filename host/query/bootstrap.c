@@ -210,6 +210,13 @@ out:
     return st;
 }
 
+void dg_bootstrap_opts_init(dg_bootstrap_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->resamples = 1000;
+    o->level = 0.95;
+}
+
 static dg_status check_opts(dg_ctx *ctx, const dg_bootstrap_opts *o)
 {
     if (o && o->level != 0 && !(o->level > 0 && o->level < 1))
@@ -254,11 +261,10 @@ dg_status dg_results_bootstrap(dg_ctx *ctx, dg_results *r, dg_project *p,
     return st;
 }
 
-dg_status dg_results_bootstrap_paired(dg_ctx *ctx, dg_project *p,
-                                      dg_results *ra, double conf_a,
-                                      int iou_a, dg_results *rb,
-                                      double conf_b, int iou_b,
-                                      const dg_bootstrap_opts *o,
+dg_status dg_results_bootstrap_paired(dg_ctx *ctx, dg_results *ra,
+                                      dg_results *rb, dg_project *p,
+                                      double conf_a, int iou_a, double conf_b,
+                                      int iou_b, const dg_bootstrap_opts *o,
                                       dg_prf_paired_ci *per_class,
                                       dg_prf_paired_ci *overall)
 {

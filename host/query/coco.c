@@ -52,6 +52,11 @@
 
 #include "coco_impl.h"
 
+void dg_coco_opts_init(dg_coco_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 static int n_threads_for(const dg_coco_opts *o)

@@ -147,7 +147,7 @@ static dg_status grow(dg_ctx *ctx, dg_examples *x, uint64_t *cap)
     return DG_OK;
 }
 
-dg_status dg_examples_new(dg_ctx *ctx, dg_project *p, dg_results *r,
+dg_status dg_examples_new(dg_ctx *ctx, dg_results *r, dg_project *p,
                           const dg_examples_query *q, dg_examples **out)
 {
     dg_status st;

@@ -143,7 +143,10 @@ static dg_status cluster(dg_ctx *ctx, dg_engine *eng, dg_project *p,
 {
     uint32_t F = out->n_frames, n_classes = dg__project_n_classes(p);
     uint64_t n = out->n;
-    dg_kmeans_opts ko = {(uint32_t)(o->k > 0 ? o->k : 0), o->seed, 0, 0};
+    dg_embed_kmeans_opts ko;
+    dg_embed_kmeans_opts_init(&ko);
+    ko.k = (uint32_t)(o->k > 0 ? o->k : 0);
+    ko.seed = o->seed;
     if (o->crops && o->k < 0)
         ko.k = n_classes + 2 < 24 ? n_classes + 2 : 24;
     if (ko.k > n)
@@ -188,20 +191,24 @@ static dg_status cluster(dg_ctx *ctx, dg_engine *eng, dg_project *p,
     return st;
 }
 
-dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
+dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
                                  const dg_embeddings_opts *opts,
                                  dg_embeddings_result *out)
 {
     dg_status st;
     dg_engine *eng = NULL;
     const float **rows = NULL;
+    dg_embeddings_opts def;
 
     if (!out)
         return dg__fail(ctx, DG_EINVAL, "embeddings: no result to fill");
     memset(out, 0, sizeof(*out));
-    if (!p || !r || !opts)
-        return dg__fail(ctx, DG_EINVAL,
-                        "embeddings: no project, results or options");
+    if (!p || !r)
+        return dg__fail(ctx, DG_EINVAL, "embeddings: no project or results");
+    if (!opts) {
+        dg_embeddings_opts_init(&def);
+        opts = &def;
+    }
     if (!opts->model)
         return dg__fail(ctx, DG_EINVAL, "embeddings: no model");
     out->n_frames = dg__project_n_frames(p);
@@ -217,7 +224,9 @@ dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
         goto done;
     }
     dg_embed_points pts = {out->n, out->dim, rows};
-    dg_layout_opts lo = {0, 0, opts->seed};
+    dg_embed_layout_opts lo;
+    dg_embed_layout_opts_init(&lo);
+    lo.seed = opts->seed;
     double t0 = dg__now();
     if ((st = dg__engine_open(ctx, &eng)) < 0 ||
         (st = dg__embed_pca_on(ctx, eng, &pts, 0, out->xy, out->var,

@@ -16,10 +16,10 @@ dg_status dg__embed_pca_on(dg_ctx *ctx, dg_engine *eng,
                            double *xy, double *var, double *comp);
 dg_status dg__embed_layout_on(dg_ctx *ctx, dg_engine *eng,
                               const dg_embed_points *pts,
-                              const dg_layout_opts *o, double *xy);
+                              const dg_embed_layout_opts *o, double *xy);
 dg_status dg__embed_kmeans_on(dg_ctx *ctx, dg_engine *eng,
                               const dg_embed_points *pts,
-                              const dg_kmeans_opts *o, uint32_t *assign,
+                              const dg_embed_kmeans_opts *o, uint32_t *assign,
                               double *dist, double *centroids,
                               double *inertia, uint32_t *k_used);
 

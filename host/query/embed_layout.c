@@ -24,7 +24,7 @@ static uint64_t mixer(uint64_t *s)
 
 /* The checks of dg_embed_layout before any work. */
 static dg_status check_layout(dg_ctx *ctx, const dg_embed_points *pts,
-                              const dg_layout_opts *o)
+                              const dg_embed_layout_opts *o)
 {
     uint32_t k = o->neighbours ? o->neighbours : 10;
     if (!pts || pts->n == 0 || pts->dim == 0)
@@ -42,7 +42,7 @@ static dg_status check_layout(dg_ctx *ctx, const dg_embed_points *pts,
 
 dg_status dg__embed_layout_on(dg_ctx *ctx, dg_engine *eng,
                               const dg_embed_points *pts,
-                              const dg_layout_opts *o, double *xy)
+                              const dg_embed_layout_opts *o, double *xy)
 {
     uint32_t k = o->neighbours ? o->neighbours : 10;
     uint32_t iters = o->iters ? o->iters : 300;
@@ -95,9 +95,22 @@ out:
     return st;
 }
 
-dg_status dg_embed_layout(dg_ctx *ctx, const dg_embed_points *pts,
-                          const dg_layout_opts *o, double *xy)
+void dg_embed_layout_opts_init(dg_embed_layout_opts *o)
 {
+    memset(o, 0, sizeof(*o));
+    o->neighbours = 10;
+    o->iters = 300;
+    o->seed = 1;
+}
+
+dg_status dg_embed_layout(dg_ctx *ctx, const dg_embed_points *pts,
+                          const dg_embed_layout_opts *o, double *xy)
+{
+    dg_embed_layout_opts def;
+    if (!o) {
+        dg_embed_layout_opts_init(&def);
+        o = &def;
+    }
     dg_engine *eng;
     dg_status st = check_layout(ctx, pts, o);
     if (st < 0 || (st = dg__engine_open(ctx, &eng)) < 0)

@@ -450,7 +450,7 @@ dg_status dg_embed_choose_k(dg_ctx *ctx, const dg_embed_points *pts,
 
 /* The checks of dg_embed_kmeans before any work. */
 static dg_status check_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
-                              const dg_kmeans_opts *o)
+                              const dg_embed_kmeans_opts *o)
 {
     dg_status st = check_points(ctx, pts);
     if (st < 0)
@@ -464,7 +464,7 @@ static dg_status check_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
 
 dg_status dg__embed_kmeans_on(dg_ctx *ctx, dg_engine *eng,
                               const dg_embed_points *pts,
-                              const dg_kmeans_opts *o, uint32_t *assign,
+                              const dg_embed_kmeans_opts *o, uint32_t *assign,
                               double *dist, double *centroids,
                               double *inertia, uint32_t *k_used)
 {
@@ -528,11 +528,24 @@ out:
     return st;
 }
 
+void dg_embed_kmeans_opts_init(dg_embed_kmeans_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->seed = 1;
+    o->max_iter = 50;
+    o->max_fit = 20000;
+}
+
 dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
-                          const dg_kmeans_opts *o, uint32_t *assign,
+                          const dg_embed_kmeans_opts *o, uint32_t *assign,
                           double *dist, double *centroids, double *inertia,
                           uint32_t *k_used)
 {
+    dg_embed_kmeans_opts def;
+    if (!o) {
+        dg_embed_kmeans_opts_init(&def);
+        o = &def;
+    }
     dg_engine *eng;
     dg_status st = check_kmeans(ctx, pts, o);
     if (st < 0 || (st = dg__engine_open(ctx, &eng)) < 0)

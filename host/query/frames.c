@@ -56,132 +56,114 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-dg_status dg__fcc_build(dg_ctx *ctx, struct dg_results *r, dg_project *p,
-                        double conf, int iou_idx, const uint32_t *frames,
-                        uint32_t n, dg_fcc *out)
-{
-    dg_status st = DG_OK;
-    uint32_t *pos = NULL, *ecount = NULL, *touched = NULL, *scratch = NULL;
-    uint64_t *eoff = NULL;
-    entry *ent = NULL;
-    memset(out, 0, sizeof(*out));
-
+/* The state of dg__fcc_build's passes. */
+typedef struct fcc_pass {
     dg_results_info ri;
-    dg__results_info(r, &ri);
-    if (isnan(conf))
-        return dg__fail(ctx, DG_EINVAL, "confidence is NaN");
-    if (iou_idx < 0 || iou_idx >= ri.n_iou)
-        return dg__fail(ctx, DG_EINVAL, "IoU index %d out of range (%d stored)",
-                        iou_idx, ri.n_iou);
-    const uint8_t *row;
-    const uint32_t *det_frame;
+    const uint8_t *row;        /* status at the IoU index, sorted order */
+    const uint32_t *det_frame; /* frame of each sorted position */
     const dg_boxset *gt;
-    if ((st = dg__results_check_classes(ctx, r, p)) < 0 ||
-        (st = dg__results_status_row(ctx, r, iou_idx, &row)) < 0 ||
-        (st = dg__results_det_frame(ctx, r, p, &det_frame)) < 0 ||
-        (st = dg__project_labels(ctx, p, &gt)) < 0)
-        return st;
+    uint32_t nf, C;
+    uint32_t *pos;    /* frame -> position in the universe, or UINT32_MAX */
+    uint32_t *ecount; /* per position: contributions, then the fill level */
+    uint64_t *eoff;   /* n + 1 offsets into ent */
+    uint64_t *kcls;   /* per class: detections with score >= conf */
+    entry *ent;
+} fcc_pass;
 
-    uint32_t nf = dg__project_n_frames(p), C = dg__project_n_classes(p);
-    out->n_classes = C;
-    out->n = frames ? n : nf;
-    out->frames = dg__alloc(ctx, out->n ? out->n : 1, sizeof(uint32_t));
-    pos = dg__alloc(ctx, nf ? nf : 1, sizeof(uint32_t));
-    ecount = dg__calloc(ctx, (size_t)out->n + 1, sizeof(uint32_t));
-    eoff = dg__calloc(ctx, (size_t)out->n + 1, sizeof(uint64_t));
-    out->off = dg__calloc(ctx, (size_t)out->n + 1, sizeof(uint64_t));
-    scratch = dg__calloc(ctx, (size_t)C * 3 + 1, sizeof(uint32_t));
-    touched = dg__alloc(ctx, (size_t)C + 1, sizeof(uint32_t));
-    if (!out->frames || !pos || !ecount || !eoff || !out->off || !scratch ||
-        !touched) {
-        st = DG_ENOMEM;
-        goto out;
-    }
-    for (uint32_t f = 0; f < nf; f++)
-        pos[f] = UINT32_MAX;
+/* The universe: out->frames, and pos for every frame in it. */
+static dg_status universe(dg_ctx *ctx, fcc_pass *S, const uint32_t *frames,
+                          dg_fcc *out)
+{
+    for (uint32_t f = 0; f < S->nf; f++)
+        S->pos[f] = UINT32_MAX;
     for (uint32_t u = 0; u < out->n; u++) {
         uint32_t f = frames ? frames[u] : u;
-        if (f >= nf || (u && f <= out->frames[u - 1])) {
-            st = dg__fail(ctx, DG_EINVAL,
-                          "frame list: entry %u (%u) is out of range or not "
-                          "ascending",
-                          u, f);
-            goto out;
-        }
+        if (f >= S->nf || (u && f <= out->frames[u - 1]))
+            return dg__fail(ctx, DG_EINVAL,
+                            "frame list: entry %u (%u) is out of range or "
+                            "not ascending",
+                            u, f);
         out->frames[u] = f;
-        pos[f] = u;
+        S->pos[f] = u;
     }
+    return DG_OK;
+}
 
-    /* Pass 1: count the contributions per universe frame. */
-    uint64_t *kcls = NULL;
-    kcls = dg__alloc(ctx, (size_t)C + 1, sizeof(uint64_t));
-    if (!kcls) {
-        st = DG_ENOMEM;
-        goto out;
-    }
-    for (uint32_t c = 0; c < C; c++) {
-        uint64_t lo = ri.class_off[c], hi = ri.class_off[c + 1];
-        kcls[c] = dg__count_at_least(ri.score + lo, hi - lo, conf);
-        for (uint64_t j = lo; j < lo + kcls[c]; j++)
-            if (row[j] != DG_IGN && pos[det_frame[j]] != UINT32_MAX)
-                ecount[pos[det_frame[j]]]++;
+/* Pass 1: count the contributions per universe frame, and make room. */
+static dg_status count_entries(dg_ctx *ctx, fcc_pass *S, double conf,
+                               uint32_t n)
+{
+    const dg_boxset *gt = S->gt;
+    for (uint32_t c = 0; c < S->C; c++) {
+        uint64_t lo = S->ri.class_off[c], hi = S->ri.class_off[c + 1];
+        S->kcls[c] = dg__count_at_least(S->ri.score + lo, hi - lo, conf);
+        for (uint64_t j = lo; j < lo + S->kcls[c]; j++)
+            if (S->row[j] != DG_IGN && S->pos[S->det_frame[j]] != UINT32_MAX)
+                S->ecount[S->pos[S->det_frame[j]]]++;
     }
     for (uint64_t i = 0; i < gt->n; i++) {
         if ((gt->iscrowd && gt->iscrowd[i]) || (gt->ignore && gt->ignore[i]))
             continue;
-        if (gt->frame[i] >= nf || gt->cls[i] >= C) {
-            free(kcls);
-            st = dg__fail(ctx, DG_EFORMAT,
-                          "labels: record %llu has frame %u / class %u out "
-                          "of range",
-                          (unsigned long long)i, gt->frame[i], gt->cls[i]);
-            goto out;
-        }
-        if (pos[gt->frame[i]] != UINT32_MAX)
-            ecount[pos[gt->frame[i]]]++;
+        if (gt->frame[i] >= S->nf || gt->cls[i] >= S->C)
+            return dg__fail(ctx, DG_EFORMAT,
+                            "labels: record %llu has frame %u / class %u "
+                            "out of range",
+                            (unsigned long long)i, gt->frame[i], gt->cls[i]);
+        if (S->pos[gt->frame[i]] != UINT32_MAX)
+            S->ecount[S->pos[gt->frame[i]]]++;
     }
-    for (uint32_t u = 0; u < out->n; u++)
-        eoff[u + 1] = eoff[u] + ecount[u];
-    ent = dg__alloc(ctx, eoff[out->n] ? eoff[out->n] : 1, sizeof(entry));
-    if (!ent) {
-        free(kcls);
-        st = DG_ENOMEM;
-        goto out;
-    }
-    /* Pass 2: place them (ecount becomes the fill level). */
-    memset(ecount, 0, ((size_t)out->n + 1) * sizeof(uint32_t));
-    for (uint32_t c = 0; c < C; c++) {
-        uint64_t lo = ri.class_off[c];
-        for (uint64_t j = lo; j < lo + kcls[c]; j++) {
+    for (uint32_t u = 0; u < n; u++)
+        S->eoff[u + 1] = S->eoff[u] + S->ecount[u];
+    S->ent = dg__alloc(ctx, S->eoff[n] ? S->eoff[n] : 1, sizeof(entry));
+    return S->ent ? DG_OK : DG_ENOMEM;
+}
+
+/* Pass 2: place them, each frame's entries together. */
+static void place_entries(fcc_pass *S, uint32_t n)
+{
+    const dg_boxset *gt = S->gt;
+    memset(S->ecount, 0, ((size_t)n + 1) * sizeof(uint32_t));
+    for (uint32_t c = 0; c < S->C; c++) {
+        uint64_t lo = S->ri.class_off[c];
+        for (uint64_t j = lo; j < lo + S->kcls[c]; j++) {
             uint32_t u;
-            if (row[j] == DG_IGN || (u = pos[det_frame[j]]) == UINT32_MAX)
+            if (S->row[j] == DG_IGN ||
+                (u = S->pos[S->det_frame[j]]) == UINT32_MAX)
                 continue;
-            entry e = {c, row[j] == DG_TP ? 0u : 1u};
-            ent[eoff[u] + ecount[u]++] = e;
+            entry e = {c, S->row[j] == DG_TP ? 0u : 1u};
+            S->ent[S->eoff[u] + S->ecount[u]++] = e;
         }
     }
-    free(kcls);
     for (uint64_t i = 0; i < gt->n; i++) {
         uint32_t u;
         if ((gt->iscrowd && gt->iscrowd[i]) || (gt->ignore && gt->ignore[i]) ||
-            (u = pos[gt->frame[i]]) == UINT32_MAX)
+            (u = S->pos[gt->frame[i]]) == UINT32_MAX)
             continue;
         entry e = {gt->cls[i], 2u};
-        ent[eoff[u] + ecount[u]++] = e;
+        S->ent[S->eoff[u] + S->ecount[u]++] = e;
     }
+}
 
-    /* Pass 3: aggregate per frame into (class, tp, fp, n_gt) pairs. */
-    uint64_t n_pairs = 0;
-    for (int pass = 0; pass < 2; pass++) {
+/*
+ * Pass 3: aggregate per frame into (class, tp, fp, n_gt) pairs, ascending
+ * class: once to count them, once to fill out->cls and out->cnt.
+ */
+static dg_status aggregate(dg_ctx *ctx, const fcc_pass *S, dg_fcc *out)
+{
+    uint32_t *scratch = dg__calloc(ctx, (size_t)S->C * 3 + 1,
+                                   sizeof(uint32_t));
+    uint32_t *touched = dg__alloc(ctx, (size_t)S->C + 1, sizeof(uint32_t));
+    dg_status st = scratch && touched ? DG_OK : DG_ENOMEM;
+    for (int pass = 0; st == DG_OK && pass < 2; pass++) {
         uint64_t q = 0;
         for (uint32_t u = 0; u < out->n; u++) {
             uint32_t nt = 0;
-            for (uint64_t e = eoff[u]; e < eoff[u + 1]; e++) {
-                uint32_t c = ent[e].cls;
+            for (uint64_t e = S->eoff[u]; e < S->eoff[u + 1]; e++) {
+                uint32_t c = S->ent[e].cls;
                 if (!scratch[3 * c] && !scratch[3 * c + 1] &&
                     !scratch[3 * c + 2])
                     touched[nt++] = c;
-                scratch[3 * c + ent[e].kind]++;
+                scratch[3 * c + S->ent[e].kind]++;
             }
             qsort(touched, nt, sizeof(uint32_t), cmp_u32);
             if (pass)
@@ -197,26 +179,64 @@ dg_status dg__fcc_build(dg_ctx *ctx, struct dg_results *r, dg_project *p,
                 q++;
             }
         }
-        if (!pass) {
-            n_pairs = q;
-            out->cls = dg__alloc(ctx, n_pairs ? n_pairs : 1, sizeof(uint32_t));
-            out->cnt = dg__alloc(ctx, n_pairs ? 3 * n_pairs : 1,
-                                 sizeof(uint32_t));
-            if (!out->cls || !out->cnt) {
-                st = DG_ENOMEM;
-                goto out;
-            }
-        } else {
+        if (pass) {
             out->off[out->n] = q;
+            break;
         }
+        out->cls = dg__alloc(ctx, q ? q : 1, sizeof(uint32_t));
+        out->cnt = dg__alloc(ctx, q ? 3 * q : 1, sizeof(uint32_t));
+        if (!out->cls || !out->cnt)
+            st = DG_ENOMEM;
     }
-out:
-    free(pos);
-    free(ecount);
-    free(eoff);
-    free(ent);
     free(scratch);
     free(touched);
+    return st;
+}
+
+dg_status dg__fcc_build(dg_ctx *ctx, struct dg_results *r, dg_project *p,
+                        double conf, int iou_idx, const uint32_t *frames,
+                        uint32_t n, dg_fcc *out)
+{
+    dg_status st = DG_OK;
+    fcc_pass S;
+    memset(&S, 0, sizeof(S));
+    memset(out, 0, sizeof(*out));
+
+    dg__results_info(r, &S.ri);
+    if (isnan(conf))
+        return dg__fail(ctx, DG_EINVAL, "confidence is NaN");
+    if (iou_idx < 0 || iou_idx >= S.ri.n_iou)
+        return dg__fail(ctx, DG_EINVAL, "IoU index %d out of range (%d stored)",
+                        iou_idx, S.ri.n_iou);
+    if ((st = dg__results_check_classes(ctx, r, p)) < 0 ||
+        (st = dg__results_status_row(ctx, r, iou_idx, &S.row)) < 0 ||
+        (st = dg__results_det_frame(ctx, r, p, &S.det_frame)) < 0 ||
+        (st = dg__project_labels(ctx, p, &S.gt)) < 0)
+        return st;
+
+    S.nf = dg__project_n_frames(p);
+    S.C = dg__project_n_classes(p);
+    out->n_classes = S.C;
+    out->n = frames ? n : S.nf;
+    out->frames = dg__alloc(ctx, out->n ? out->n : 1, sizeof(uint32_t));
+    out->off = dg__calloc(ctx, (size_t)out->n + 1, sizeof(uint64_t));
+    S.pos = dg__alloc(ctx, S.nf ? S.nf : 1, sizeof(uint32_t));
+    S.ecount = dg__calloc(ctx, (size_t)out->n + 1, sizeof(uint32_t));
+    S.eoff = dg__calloc(ctx, (size_t)out->n + 1, sizeof(uint64_t));
+    S.kcls = dg__alloc(ctx, (size_t)S.C + 1, sizeof(uint64_t));
+    if (!out->frames || !out->off || !S.pos || !S.ecount || !S.eoff ||
+        !S.kcls)
+        st = DG_ENOMEM;
+    if (st == DG_OK && (st = universe(ctx, &S, frames, out)) == DG_OK &&
+        (st = count_entries(ctx, &S, conf, out->n)) == DG_OK) {
+        place_entries(&S, out->n);
+        st = aggregate(ctx, &S, out);
+    }
+    free(S.pos);
+    free(S.ecount);
+    free(S.eoff);
+    free(S.kcls);
+    free(S.ent);
     if (st < 0)
         dg__fcc_release(out);
     return st;

@@ -1,5 +1,5 @@
 /*
- * Likely labelling mistakes (include/detgrid/errors.h, docs/ERRORS.md).
+ * Likely labelling mistakes (include/detgrid/label_errors.h, docs/ERRORS.md).
  *
  * One pass over the frames. Per frame: the IoU of every detection with
  * every label (dg__iou, crowd IoU for crowd regions), eval's class-wise
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detgrid/errors.h"
+#include "detgrid/label_errors.h"
 #include "store.h"
 
 static const char *const kind_names[DG_LE_N_KINDS] = {
@@ -200,17 +200,24 @@ typedef struct {
     spur *sp;
     uint64_t n_sp, cap_sp;
     uint64_t *rc_tp, *rc_n; /* per class and size bucket: TP, labels */
-    dg_label_errors *out;
+    dg_label_errors_result *out;
 } lestate;
+
+void dg_label_errors_opts_init(dg_label_errors_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->bg_iou = 0.1;
+}
 
 /* The options with their defaults filled in, checked. */
 static dg_status le_options(dg_ctx *ctx, const dg_project *p,
                             const dg_label_errors_opts *opts,
                             dg_label_errors_opts *o)
 {
-    memset(o, 0, sizeof(*o));
     if (opts)
         *o = *opts;
+    else
+        dg_label_errors_opts_init(o);
     if (o->iou == 0) {
         dg_project_info info;
         dg_project_get_info(p, &info);
@@ -524,7 +531,7 @@ static int score_spurious(lestate *E)
 /* Each list sorted by score, cut to limit and handed to out. */
 static void finish_lists(lestate *E, uint64_t limit)
 {
-    dg_label_errors *out = E->out;
+    dg_label_errors_result *out = E->out;
     for (int k = 0; k < DG_LE_N_KINDS; k++) {
         elist *l = &E->L[k];
         out->n_candidates[k] = l->n;
@@ -542,9 +549,10 @@ static void finish_lists(lestate *E, uint64_t limit)
     }
 }
 
-dg_status dg_label_errors_find(dg_ctx *ctx, dg_project *p, const char *name,
-                               const dg_label_errors_opts *opts,
-                               dg_label_errors *out)
+dg_status dg_label_errors_evaluate(dg_ctx *ctx, dg_project *p,
+                                   const char *name,
+                                   const dg_label_errors_opts *opts,
+                                   dg_label_errors_result *out)
 {
     dg_label_errors_opts o;
     lestate E;
@@ -597,7 +605,7 @@ out:
     for (int k = 0; k < DG_LE_N_KINDS; k++)
         free(E.L[k].v);
     if (st < 0)
-        dg_label_errors_release(out);
+        dg_label_errors_result_release(out);
     scratch_release(&E.s);
     free(E.sp);
     free(E.rc_tp);
@@ -605,7 +613,7 @@ out:
     return st;
 }
 
-void dg_label_errors_release(dg_label_errors *r)
+void dg_label_errors_result_release(dg_label_errors_result *r)
 {
     if (!r)
         return;

@@ -1,5 +1,5 @@
 /*
- * The TIDE error taxonomy (include/detgrid/errors.h, docs/ERRORS.md),
+ * The TIDE error taxonomy (include/detgrid/tide.h, docs/ERRORS.md),
  * following tidecv 1.0.1 (quantify.py, errors/main_errors.py, ap.py) rule
  * for rule, so that counts are the same and dAP values agree to the last
  * bit where Python adds floats left to right (before 3.12).
@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detgrid/errors.h"
+#include "detgrid/tide.h"
 #include "store.h"
 
 static const char *const type_names[DG_TIDE_N] = {"Cls", "Loc", "Both",
@@ -357,13 +357,22 @@ typedef struct {
     int64_t *g_best_seq; /* per label: the detection (seq) bidding it */
 } tpass;
 
+void dg_tide_opts_init(dg_tide_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->fg_iou = 0.5;
+    o->bg_iou = 0.1;
+    o->max_dets = 100;
+}
+
 /* The options with their defaults filled in, checked. */
 static dg_status tide_options(dg_ctx *ctx, const dg_tide_opts *opts,
                               dg_tide_opts *o)
 {
-    memset(o, 0, sizeof(*o));
     if (opts)
         *o = *opts;
+    else
+        dg_tide_opts_init(o);
     if (o->fg_iou == 0)
         o->fg_iou = 0.5;
     if (o->bg_iou == 0)

@@ -15,10 +15,10 @@
 #include "detgrid/voc.h"
 #include "store.h"
 
-void dg_voc_opts_init(dg_voc_opts *o, dg_voc_protocol protocol)
+void dg_voc_opts_init(dg_voc_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->protocol = protocol;
+    o->protocol = DG_VOC12;
     o->iou = 0.5;
     o->plus1 = 1;
     o->exact_recall_points = 0;
@@ -223,8 +223,8 @@ static dg_status eval_class(dg_ctx *ctx, const dg_boxset *gt,
     return DG_OK;
 }
 
-dg_status dg_voc_eval(dg_ctx *ctx, dg_project *p, const char *name,
-                      const dg_voc_opts *opts, dg_voc_result *out)
+dg_status dg_voc_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
+                          const dg_voc_opts *opts, dg_voc_result *out)
 {
     dg_voc_opts def;
     dg_status st;
@@ -237,7 +237,7 @@ dg_status dg_voc_eval(dg_ctx *ctx, dg_project *p, const char *name,
     if (!p || !name)
         return dg__fail(ctx, DG_EINVAL, "voc: no project or no name");
     if (!opts) {
-        dg_voc_opts_init(&def, DG_VOC12);
+        dg_voc_opts_init(&def);
         opts = &def;
     }
     if (opts->protocol != DG_VOC07 && opts->protocol != DG_VOC12)

@@ -537,6 +537,180 @@ dg_status dg__results_write(dg_ctx *ctx, int64_t loc, const char *name,
     return DG_OK;
 }
 
+/* The attributes of results group g (gp): thresholds, fingerprints,
+ * n_gt, version and device. */
+static dg_status read_attrs(dg_ctx *ctx, hid_t f, hid_t g, const char *gp,
+                            struct dg_results *r)
+{
+    dg_status st;
+    hid_t a = H5Aopen(g, "iou_thresholds", H5P_DEFAULT);
+    hssize_t nt = -1;
+    if (a >= 0) {
+        hid_t sp = H5Aget_space(a);
+        nt = H5Sget_simple_extent_npoints(sp);
+        H5Sclose(sp);
+        H5Aclose(a);
+    }
+    if (nt < 1 || nt > DG_MAX_IOU_THRESHOLDS)
+        return dg__fail(ctx, DG_EFORMAT,
+                        "'%s': %s: attribute 'iou_thresholds' missing or "
+                        "with %lld values",
+                        dg__h5_fname(f), gp, (long long)nt);
+    r->n_iou = (int)nt;
+    const char *attr = "iou_thresholds";
+    if ((st = dg__h5_attr_read(ctx, g, attr, H5T_NATIVE_DOUBLE, r->iou,
+                               (uint64_t)nt)) < 0 ||
+        (st = dg__h5_attr_read(ctx, g, attr = "fingerprint", H5T_NATIVE_UINT64,
+                               &r->fingerprint, 1)) < 0 ||
+        (st = dg__h5_attr_read(ctx, g, attr = "labels_fingerprint",
+                               H5T_NATIVE_UINT64, &r->labels_fingerprint,
+                               1)) < 0 ||
+        (st = dg__h5_attr_read(ctx, g, attr = "n_gt", H5T_NATIVE_UINT64,
+                               &r->n_gt_total, 1)) < 0) {
+        if (st == DG_ENOTFOUND)
+            st = dg__fail(ctx, DG_EFORMAT, "'%s': %s: attribute '%s' is "
+                          "missing (run 'detgrid eval' again to rewrite the "
+                          "results)", dg__h5_fname(f), gp, attr);
+        return st;
+    }
+    for (int t = 0; t < r->n_iou; t++)
+        if (!(r->iou[t] > 0 && r->iou[t] <= 1) ||
+            (t && !(r->iou[t] > r->iou[t - 1])))
+            return dg__fail(ctx, DG_EFORMAT,
+                            "'%s': %s: iou_thresholds must ascend within "
+                            "(0, 1]",
+                            dg__h5_fname(f), gp);
+    int32_t ver = 1; /* absent: version 1 */
+    st = dg__h5_attr_read(ctx, g, "results_version", H5T_NATIVE_INT32, &ver,
+                          1);
+    if (st < 0 && st != DG_ENOTFOUND)
+        return st;
+    if (ver < 1 || ver > 2)
+        return dg__fail(ctx, ver > 2 ? DG_EVERSION : DG_EFORMAT,
+                        "'%s': %s: results_version %d is not supported "
+                        "(this detgrid reads 1 and 2)%s",
+                        dg__h5_fname(f), gp, (int)ver,
+                        ver > 2 ? "; upgrade detgrid or run 'detgrid eval' "
+                                  "again"
+                                : "");
+    r->version = ver;
+    dg__h5_attr_read_str(ctx, g, "device", r->device, sizeof(r->device));
+    return DG_OK;
+}
+
+/* class_offsets (so n_classes and n_det, checked against score's length)
+ * and gt_count. */
+static dg_status read_classes(dg_ctx *ctx, hid_t f, const char *gp,
+                              struct dg_results *r)
+{
+    dg_status st;
+    uint64_t nc1, nd, n_score = 0;
+    char p1[700];
+    snprintf(p1, sizeof(p1), "%s/class_offsets", gp);
+    if ((st = dg__h5_len(ctx, f, p1, &nc1)) < 0)
+        return st;
+    if (nc1 < 1 || nc1 - 1 > UINT32_MAX)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': %s is empty",
+                        dg__h5_fname(f), p1);
+    r->n_classes = (uint32_t)(nc1 - 1);
+    r->class_off = dg__alloc(ctx, nc1, 8);
+    r->gt_count = dg__alloc(ctx, nc1, 8);
+    if (!r->class_off || !r->gt_count)
+        return DG_ENOMEM;
+    if ((st = dg__h5_read_1d(ctx, f, p1, H5T_NATIVE_UINT64, H5T_INTEGER,
+                             r->class_off, nc1, 0, nc1)) < 0)
+        return st;
+    nd = r->class_off[r->n_classes];
+    for (uint32_t c = 0; c < r->n_classes; c++)
+        if (r->class_off[c + 1] < r->class_off[c] || r->class_off[0] != 0)
+            return dg__fail(ctx, DG_EFORMAT,
+                            "'%s': %s must be non-decreasing from 0",
+                            dg__h5_fname(f), p1);
+    r->n_det = nd;
+    /* Check the claimed count against the file before allocating for it. */
+    snprintf(p1, sizeof(p1), "%s/score", gp);
+    if ((st = dg__h5_len(ctx, f, p1, &n_score)) < 0)
+        return st;
+    if (n_score != nd)
+        return dg__fail(ctx, DG_EFORMAT,
+                        "'%s': %s/class_offsets counts %llu detections, but "
+                        "%s has %llu values",
+                        dg__h5_fname(f), gp, (unsigned long long)nd, p1,
+                        (unsigned long long)n_score);
+    snprintf(p1, sizeof(p1), "%s/gt_count", gp);
+    return dg__h5_read_1d(ctx, f, p1, H5T_NATIVE_UINT64, H5T_INTEGER,
+                          r->gt_count, r->n_classes, 0, r->n_classes);
+}
+
+/* The scores (descending within each class, in [0, 1]) and room for the
+ * rows read later. */
+static dg_status read_scores(dg_ctx *ctx, hid_t f, const char *gp,
+                             struct dg_results *r)
+{
+    dg_status st;
+    uint64_t nd = r->n_det;
+    size_t nt = (size_t)r->n_iou;
+    char p1[700];
+    r->score = dg__alloc(ctx, nd ? nd : 1, 8);
+    r->order = dg__alloc(ctx, nd ? nd : 1, 4);
+    r->status = dg__alloc(ctx, nt * (nd ? nd : 1), 1);
+    r->matched = dg__alloc(ctx, nt * (nd ? nd : 1), 4);
+    if (!r->score || !r->order || !r->status || !r->matched)
+        return DG_ENOMEM;
+    snprintf(p1, sizeof(p1), "%s/score", gp);
+    if ((st = dg__h5_read_1d(ctx, f, p1, H5T_NATIVE_DOUBLE, H5T_FLOAT,
+                             r->score, nd, 0, nd)) < 0)
+        return st;
+    for (uint32_t c = 0; c < r->n_classes; c++)
+        for (uint64_t k = r->class_off[c]; k < r->class_off[c + 1]; k++)
+            if (!(r->score[k] >= 0 && r->score[k] <= 1) ||
+                (k > r->class_off[c] && r->score[k] > r->score[k - 1]))
+                return dg__fail(ctx, DG_EFORMAT,
+                                "'%s': %s record %llu: scores must descend "
+                                "within a class and lie in [0, 1]",
+                                dg__h5_fname(f), p1, (unsigned long long)k);
+    return DG_OK;
+}
+
+/* Version 2: the shapes of agnostic and label_class now, their values on
+ * first use. */
+static dg_status check_agnostic(dg_ctx *ctx, hid_t f, const char *gp,
+                                struct dg_results *r)
+{
+    dg_status st;
+    uint64_t nl = 0, nd = r->n_det;
+    size_t nt = (size_t)r->n_iou;
+    hid_t ds = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    hsize_t dims[2] = {0, 0};
+    char p1[700];
+    snprintf(p1, sizeof(p1), "%s/agnostic", gp);
+    int ok = dg__h5_exists(f, p1) &&
+             (ds = H5Dopen2(f, p1, H5P_DEFAULT)) >= 0 &&
+             (sp = H5Dget_space(ds)) >= 0 &&
+             H5Sget_simple_extent_ndims(sp) == 2 &&
+             H5Sget_simple_extent_dims(sp, dims, NULL) == 2 &&
+             dims[0] == (hsize_t)nt && dims[1] == nd;
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (!ok)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': %s missing or not %lld x %llu",
+                        dg__h5_fname(f), p1, (long long)nt,
+                        (unsigned long long)nd);
+    snprintf(p1, sizeof(p1), "%s/label_class", gp);
+    if ((st = dg__h5_len(ctx, f, p1, &nl)) < 0)
+        return st;
+    if (nl != r->n_gt_total)
+        return dg__fail(ctx, DG_EFORMAT,
+                        "'%s': %s has %llu values, n_gt is %llu",
+                        dg__h5_fname(f), p1, (unsigned long long)nl,
+                        (unsigned long long)r->n_gt_total);
+    r->agnostic = dg__alloc(ctx, nt * (nd ? nd : 1), 4);
+    r->label_class = dg__alloc(ctx, nl ? nl : 1, 4);
+    return r->agnostic && r->label_class ? DG_OK : DG_ENOMEM;
+}
+
 dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
                            struct dg_results **out)
 {
@@ -555,171 +729,13 @@ dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
         H5Gclose(g);
         return DG_ENOMEM;
     }
-    hid_t a = H5Aopen(g, "iou_thresholds", H5P_DEFAULT);
-    hssize_t nt = -1;
-    if (a >= 0) {
-        hid_t sp = H5Aget_space(a);
-        nt = H5Sget_simple_extent_npoints(sp);
-        H5Sclose(sp);
-        H5Aclose(a);
-    }
-    if (nt < 1 || nt > DG_MAX_IOU_THRESHOLDS) {
-        st = dg__fail(ctx, DG_EFORMAT,
-                      "'%s': %s: attribute 'iou_thresholds' missing or with "
-                      "%lld values",
-                      dg__h5_fname(f), gp, (long long)nt);
-        goto fail;
-    }
-    r->n_iou = (int)nt;
-    const char *attr = "iou_thresholds";
-    if ((st = dg__h5_attr_read(ctx, g, attr, H5T_NATIVE_DOUBLE, r->iou,
-                               (uint64_t)nt)) < 0 ||
-        (st = dg__h5_attr_read(ctx, g, attr = "fingerprint", H5T_NATIVE_UINT64,
-                               &r->fingerprint, 1)) < 0 ||
-        (st = dg__h5_attr_read(ctx, g, attr = "labels_fingerprint",
-                               H5T_NATIVE_UINT64, &r->labels_fingerprint,
-                               1)) < 0 ||
-        (st = dg__h5_attr_read(ctx, g, attr = "n_gt", H5T_NATIVE_UINT64,
-                               &r->n_gt_total, 1)) < 0) {
-        if (st == DG_ENOTFOUND)
-            st = dg__fail(ctx, DG_EFORMAT, "'%s': %s: attribute '%s' is "
-                          "missing (run 'detgrid eval' again to rewrite the "
-                          "results)", dg__h5_fname(f), gp, attr);
-        goto fail;
-    }
-    for (int t = 0; t < r->n_iou; t++)
-        if (!(r->iou[t] > 0 && r->iou[t] <= 1) ||
-            (t && !(r->iou[t] > r->iou[t - 1]))) {
-            st = dg__fail(ctx, DG_EFORMAT,
-                          "'%s': %s: iou_thresholds must ascend within (0, 1]",
-                          dg__h5_fname(f), gp);
-            goto fail;
-        }
-    int32_t ver = 1; /* absent: version 1 */
-    st = dg__h5_attr_read(ctx, g, "results_version", H5T_NATIVE_INT32, &ver,
-                          1);
-    if (st < 0 && st != DG_ENOTFOUND)
-        goto fail;
-    if (ver < 1 || ver > 2) {
-        st = dg__fail(ctx, ver > 2 ? DG_EVERSION : DG_EFORMAT,
-                      "'%s': %s: results_version %d is not supported (this "
-                      "detgrid reads 1 and 2)%s",
-                      dg__h5_fname(f), gp, (int)ver,
-                      ver > 2 ? "; upgrade detgrid or run 'detgrid eval' "
-                                "again"
-                              : "");
-        goto fail;
-    }
-    r->version = ver;
-    st = DG_OK;
-    dg__h5_attr_read_str(ctx, g, "device", r->device, sizeof(r->device));
-    uint64_t nc1, nd;
-    char p1[700];
-    snprintf(p1, sizeof(p1), "%s/class_offsets", gp);
-    if ((st = dg__h5_len(ctx, f, p1, &nc1)) < 0)
-        goto fail;
-    if (nc1 < 1 || nc1 - 1 > UINT32_MAX) {
-        st = dg__fail(ctx, DG_EFORMAT, "'%s': %s is empty", dg__h5_fname(f),
-                      p1);
-        goto fail;
-    }
-    r->n_classes = (uint32_t)(nc1 - 1);
-    r->class_off = dg__alloc(ctx, nc1, 8);
-    r->gt_count = dg__alloc(ctx, nc1, 8);
-    if (!r->class_off || !r->gt_count) {
-        st = DG_ENOMEM;
-        goto fail;
-    }
-    if ((st = dg__h5_read_1d(ctx, f, p1, H5T_NATIVE_UINT64, H5T_INTEGER,
-                             r->class_off, nc1, 0, nc1)) < 0)
-        goto fail;
-    nd = r->class_off[r->n_classes];
-    for (uint32_t c = 0; c < r->n_classes; c++)
-        if (r->class_off[c + 1] < r->class_off[c] || r->class_off[0] != 0) {
-            st = dg__fail(ctx, DG_EFORMAT,
-                          "'%s': %s must be non-decreasing from 0",
-                          dg__h5_fname(f), p1);
-            goto fail;
-        }
-    r->n_det = nd;
-    /* Check the claimed count against the file before allocating for it. */
-    uint64_t n_score = 0;
-    snprintf(p1, sizeof(p1), "%s/score", gp);
-    if ((st = dg__h5_len(ctx, f, p1, &n_score)) < 0)
-        goto fail;
-    if (n_score != nd) {
-        st = dg__fail(ctx, DG_EFORMAT,
-                      "'%s': %s/class_offsets counts %llu detections, but "
-                      "%s has %llu values",
-                      dg__h5_fname(f), gp, (unsigned long long)nd, p1,
-                      (unsigned long long)n_score);
-        goto fail;
-    }
-    snprintf(p1, sizeof(p1), "%s/gt_count", gp);
-    if ((st = dg__h5_read_1d(ctx, f, p1, H5T_NATIVE_UINT64, H5T_INTEGER,
-                             r->gt_count, r->n_classes, 0, r->n_classes)) < 0)
-        goto fail;
-    r->score = dg__alloc(ctx, nd ? nd : 1, 8);
-    r->order = dg__alloc(ctx, nd ? nd : 1, 4);
-    r->status = dg__alloc(ctx, (size_t)nt * (nd ? nd : 1), 1);
-    r->matched = dg__alloc(ctx, (size_t)nt * (nd ? nd : 1), 4);
-    if (!r->score || !r->order || !r->status || !r->matched) {
-        st = DG_ENOMEM;
-        goto fail;
-    }
-    snprintf(p1, sizeof(p1), "%s/score", gp);
-    if ((st = dg__h5_read_1d(ctx, f, p1, H5T_NATIVE_DOUBLE, H5T_FLOAT,
-                             r->score, nd, 0, nd)) < 0)
-        goto fail;
-    for (uint32_t c = 0; c < r->n_classes; c++)
-        for (uint64_t k = r->class_off[c]; k < r->class_off[c + 1]; k++)
-            if (!(r->score[k] >= 0 && r->score[k] <= 1) ||
-                (k > r->class_off[c] && r->score[k] > r->score[k - 1])) {
-                st = dg__fail(ctx, DG_EFORMAT,
-                              "'%s': %s record %llu: scores must descend "
-                              "within a class and lie in [0, 1]",
-                              dg__h5_fname(f), p1, (unsigned long long)k);
-                goto fail;
-            }
-    if (r->version >= 2) {
-        /* Shapes now, values on first use. */
-        uint64_t nl = 0;
-        hid_t ds = H5I_INVALID_HID, sp = H5I_INVALID_HID;
-        hsize_t dims[2] = {0, 0};
-        snprintf(p1, sizeof(p1), "%s/agnostic", gp);
-        int ok = dg__h5_exists(f, p1) &&
-                 (ds = H5Dopen2(f, p1, H5P_DEFAULT)) >= 0 &&
-                 (sp = H5Dget_space(ds)) >= 0 &&
-                 H5Sget_simple_extent_ndims(sp) == 2 &&
-                 H5Sget_simple_extent_dims(sp, dims, NULL) == 2 &&
-                 dims[0] == (hsize_t)nt && dims[1] == nd;
-        if (sp >= 0)
-            H5Sclose(sp);
-        if (ds >= 0)
-            H5Dclose(ds);
-        if (!ok) {
-            st = dg__fail(ctx, DG_EFORMAT,
-                          "'%s': %s missing or not %lld x %llu",
-                          dg__h5_fname(f), p1, (long long)nt,
-                          (unsigned long long)nd);
-            goto fail;
-        }
-        snprintf(p1, sizeof(p1), "%s/label_class", gp);
-        if ((st = dg__h5_len(ctx, f, p1, &nl)) < 0)
-            goto fail;
-        if (nl != r->n_gt_total) {
-            st = dg__fail(ctx, DG_EFORMAT,
-                          "'%s': %s has %llu values, n_gt is %llu",
-                          dg__h5_fname(f), p1, (unsigned long long)nl,
-                          (unsigned long long)r->n_gt_total);
-            goto fail;
-        }
-        r->agnostic = dg__alloc(ctx, (size_t)nt * (nd ? nd : 1), 4);
-        r->label_class = dg__alloc(ctx, nl ? nl : 1, 4);
-        if (!r->agnostic || !r->label_class) {
-            st = DG_ENOMEM;
-            goto fail;
-        }
+    if ((st = read_attrs(ctx, f, g, gp, r)) < 0 ||
+        (st = read_classes(ctx, f, gp, r)) < 0 ||
+        (st = read_scores(ctx, f, gp, r)) < 0 ||
+        (r->version >= 2 && (st = check_agnostic(ctx, f, gp, r)) < 0)) {
+        H5Gclose(g);
+        dg__results_destroy(r);
+        return st;
     }
     r->src = file;
     snprintf(r->src_group, sizeof(r->src_group), "%s", gp);
@@ -730,8 +746,4 @@ dg_status dg__results_read(dg_ctx *ctx, int64_t file, const char *name,
     H5Gclose(g);
     *out = r;
     return DG_OK;
-fail:
-    H5Gclose(g);
-    dg__results_destroy(r);
-    return st;
 }

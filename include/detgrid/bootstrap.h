@@ -25,10 +25,13 @@ extern "C" {
 #endif
 
 typedef struct dg_bootstrap_opts {
-    uint32_t resamples; /* 0: 1000 */
+    uint32_t resamples; /* 0 also means 1000 */
     uint64_t seed;
-    double level;       /* 0: 0.95 */
+    double level;       /* in (0, 1); 0 also means 0.95 */
 } dg_bootstrap_opts;
+
+/* The defaults: 1000 resamples, seed 0, level 0.95. */
+void dg_bootstrap_opts_init(dg_bootstrap_opts *o);
 
 /* The figure on all frames of the restriction, and its interval. */
 typedef struct dg_prf_ci {
@@ -40,7 +43,8 @@ typedef struct dg_prf_ci {
  * none), resampling frames with replacement, of precision, recall and F1 per
  * class (per_class: n_classes entries, or NULL) and micro-averaged over
  * classes (overall, or NULL), at (conf, iou index). On ctx's OpenCL device
- * or the reference path, identical results either way.
+ * or the reference path, identical results either way. o NULL means the
+ * defaults.
  */
 dg_status dg_results_bootstrap(dg_ctx *ctx, dg_results *r, dg_project *p,
                                double conf, int iou_idx,
@@ -61,11 +65,10 @@ typedef struct dg_prf_paired_ci {
  * difference counts in a resample where both figures are defined.
  * per_class (n_classes entries) and overall (micro) may be NULL.
  */
-dg_status dg_results_bootstrap_paired(dg_ctx *ctx, dg_project *p,
-                                      dg_results *ra, double conf_a,
-                                      int iou_a, dg_results *rb,
-                                      double conf_b, int iou_b,
-                                      const dg_bootstrap_opts *o,
+dg_status dg_results_bootstrap_paired(dg_ctx *ctx, dg_results *ra,
+                                      dg_results *rb, dg_project *p,
+                                      double conf_a, int iou_a, double conf_b,
+                                      int iou_b, const dg_bootstrap_opts *o,
                                       dg_prf_paired_ci *per_class,
                                       dg_prf_paired_ci *overall);
 

@@ -7,7 +7,7 @@
  * that this takes from pycocotools and the switches for its known quirks.
  *
  *     dg_coco_result r;
- *     if (dg_coco_evaluate(ctx, p, "model-a", NULL, &r) == 0) {
+ *     if (dg_coco_evaluate(ctx, p, "model-a", NULL, &r) == DG_OK) {
  *         printf("AP %.3f\n", r.stats[DG_COCO_AP]);
  *         for (uint32_t k = 0; k < r.n_cats; k++)
  *             printf("%s %.3f\n", dg_project_class_name(p, r.cat_class[k]),
@@ -55,8 +55,8 @@ enum {
 };
 
 /*
- * Options. All zero (or a NULL pointer) is pycocotools exactly; each
- * switch departs from it on purpose.
+ * Options. The defaults (dg_coco_opts_init, or a NULL pointer) are
+ * pycocotools exactly; each switch departs from it on purpose.
  */
 typedef struct dg_coco_opts {
     /*
@@ -75,6 +75,9 @@ typedef struct dg_coco_opts {
     /* Worker threads; 0 means one per online CPU, at most 16. */
     int n_threads;
 } dg_coco_opts;
+
+/* The defaults: every switch off, n_threads 0. */
+void dg_coco_opts_init(dg_coco_opts *o);
 
 /* Timings of one evaluation, in seconds. */
 typedef struct dg_coco_timing {
@@ -125,15 +128,16 @@ typedef struct dg_coco_result {
 /*
  * Evaluates inference set name of p against its labels with COCO
  * semantics and fills *out (caller-owned; release with
- * dg_coco_result_release()). opts may be NULL. Loads the labels and the
- * inference set if they are not loaded yet. On failure *out is left
- * empty (safe to release). DG_ENOTFOUND when there is no such set,
+ * dg_coco_result_release()). opts NULL means the defaults. Loads the
+ * labels and the inference set if they are not loaded yet. On failure
+ * *out is left empty (safe to release). DG_ENOTFOUND when there is no such set,
  * DG_ERANGE when a count does not fit the matcher's 32-bit indices.
  */
 dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
                            const dg_coco_opts *opts, dg_coco_result *out);
 
-/* Frees what dg_coco_evaluate() allocated in r and zeroes it. */
+/* Frees what dg_coco_evaluate() allocated in r and zeroes it. Accepts an
+ * empty r. */
 void dg_coco_result_release(dg_coco_result *r);
 
 /* Index of precision/scores[t][ri][k][a][m]. */

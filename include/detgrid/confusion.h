@@ -124,7 +124,7 @@ typedef struct dg_examples dg_examples;
  * (both sides background, a class out of range, a NaN conf), DG_ESTALE for
  * version-1 results.
  */
-dg_status dg_examples_new(dg_ctx *ctx, dg_project *p, dg_results *r,
+dg_status dg_examples_new(dg_ctx *ctx, dg_results *r, dg_project *p,
                           const dg_examples_query *q, dg_examples **out);
 
 /* The cell's count: examples before offset and limit. */

@@ -22,7 +22,7 @@ typedef struct dg_ctx dg_ctx;
 
 /*
  * Where eval runs. AUTO takes an OpenCL GPU when one exists, else the
- * reference path, which beats PoCL on CPUs (tools/bench.py measures it).
+ * reference path, which beats PoCL on CPUs (tools/dev/bench.py measures it).
  */
 typedef enum {
     DG_DEVICE_AUTO = 0,

@@ -131,20 +131,29 @@ dg_status dg_embed_pca(dg_ctx *ctx, const dg_embed_points *pts,
  * double arithmetic in a fixed order). The kNN search is O(n^2): at most
  * 20000 points (DG_ERANGE beyond).
  */
-typedef struct dg_layout_opts {
-    uint32_t neighbours; /* 0: 10; at most 32 */
-    uint32_t iters;      /* 0: 300 */
+typedef struct dg_embed_layout_opts {
+    uint32_t neighbours; /* at most 32; 0 also means 10 */
+    uint32_t iters;      /* 0 also means 300 */
     uint64_t seed;
-} dg_layout_opts;
-dg_status dg_embed_layout(dg_ctx *ctx, const dg_embed_points *pts,
-                          const dg_layout_opts *o, double *xy);
+} dg_embed_layout_opts;
 
-typedef struct dg_kmeans_opts {
+/* The defaults: 10 neighbours, 300 steps, seed 1. */
+void dg_embed_layout_opts_init(dg_embed_layout_opts *o);
+
+/* xy gets n x 2 doubles. o NULL means the defaults. */
+dg_status dg_embed_layout(dg_ctx *ctx, const dg_embed_points *pts,
+                          const dg_embed_layout_opts *o, double *xy);
+
+typedef struct dg_embed_kmeans_opts {
     uint32_t k;        /* clusters; 0: chosen (dg_embed_choose_k) */
     uint64_t seed;     /* k-means++ initialisation */
-    uint32_t max_iter; /* 0: 50 */
-    uint64_t max_fit;  /* iterate on every ceil(n / max_fit)-th point; 0: 20000 */
-} dg_kmeans_opts;
+    uint32_t max_iter; /* 0 also means 50 */
+    uint64_t max_fit;  /* iterate on every ceil(n / max_fit)-th point; 0
+                        * also means 20000 */
+} dg_embed_kmeans_opts;
+
+/* The defaults: k chosen, seed 1, 50 iterations, max_fit 20000. */
+void dg_embed_kmeans_opts_init(dg_embed_kmeans_opts *o);
 
 /*
  * k-means in the full dimension: seeded k-means++ initialisation on the
@@ -158,10 +167,11 @@ typedef struct dg_kmeans_opts {
  * centroid; centroids (or NULL) k x dim doubles (room for
  * 12 x dim when o->k is 0); inertia (or NULL)
  * the sum of squared distances of all points. *k_used (or NULL) gets k,
- * after choosing when o->k is 0. k must not exceed n.
+ * after choosing when o->k is 0. k must not exceed n. o NULL means the
+ * defaults.
  */
 dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
-                          const dg_kmeans_opts *o, uint32_t *assign,
+                          const dg_embed_kmeans_opts *o, uint32_t *assign,
                           double *dist, double *centroids, double *inertia,
                           uint32_t *k_used);
 
@@ -310,13 +320,15 @@ typedef struct dg_embeddings_result {
  * opts.cluster k-means clusters (dg_embed_kmeans) ranked by
  * dg_patterns_frames or dg_patterns_crops. Every stage runs on one engine
  * for ctx's device (dg_ctx_set_device), whose description ends in
- * out->device. Errors: those of the steps named; DG_EINVAL without a
- * model. Release out with dg_embeddings_result_release, also on failure.
+ * out->device. opts NULL means the defaults of dg_embeddings_opts_init,
+ * which name no model: the call then fails with DG_EINVAL, as without a
+ * model. Errors: those of the steps named. Release out with
+ * dg_embeddings_result_release, also on failure.
  */
-dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_project *p, dg_results *r,
+dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
                                  const dg_embeddings_opts *opts,
                                  dg_embeddings_result *out);
-void dg_embeddings_result_release(dg_embeddings_result *res);
+void dg_embeddings_result_release(dg_embeddings_result *r);
 
 /*
  * The frames of cluster c of res, ascending (malloc'd; for crops, the
@@ -362,16 +374,19 @@ dg_status dg_plot_png(dg_ctx *ctx, const dg_plot *pl, unsigned char **out,
 
 /* ---- synthetic embeddings ----------------------------------------------- */
 
-typedef struct dg_synth_embed_opts {
+typedef struct dg_synth_embeddings_opts {
     uint64_t seed;
-    uint32_t dim;      /* 0: 64 */
-    uint32_t scenes;   /* frames fall into this many scenes; 0: 8 */
+    uint32_t dim;      /* 0 also means 64 */
+    uint32_t scenes;   /* frames fall into this many scenes; 0 also 8 */
     /* 0 none, 1 "miss": in one scene every detection of its most common
      * class is dropped; 2 "fp": in one scene, three confident false
      * positives per frame of one class on empty space. */
     int plant;
-    const char *model; /* NULL: "synth" */
-} dg_synth_embed_opts;
+    const char *model; /* NULL also means "synth" */
+} dg_synth_embeddings_opts;
+
+/* The defaults: seed 1, dim 64, 8 scenes, nothing planted, "synth". */
+void dg_synth_embeddings_opts_init(dg_synth_embeddings_opts *o);
 
 /*
  * Post-processes a synthetic project in memory (before eval): assigns each
@@ -380,10 +395,11 @@ typedef struct dg_synth_embed_opts {
  * centre plus noise; a crop its class's centre plus a little of its scene's
  * plus noise (planted false positives share one centre). *planted_scene
  * and *planted_class (or NULL) say what was planted (UINT32_MAX: nothing).
- * scene (or NULL) gets n_frames scene indices, malloc'd.
+ * scene (or NULL) gets n_frames scene indices, malloc'd. o NULL means the
+ * defaults.
  */
 dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
-                              const dg_synth_embed_opts *o,
+                              const dg_synth_embeddings_opts *o,
                               uint32_t *planted_scene, uint32_t *planted_class,
                               uint32_t **scene);
 

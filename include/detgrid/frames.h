@@ -61,11 +61,12 @@ typedef struct dg_churn_item {
  * (malloc'd, *n_items entries; free() it), by descending score of the
  * detection that found them, then label index; which = -1 lists nothing.
  */
-dg_status dg_results_churn(dg_ctx *ctx, dg_project *p, dg_results *ra,
-                           double conf_a, int iou_a, dg_results *rb,
-                           double conf_b, int iou_b, uint64_t *per_class,
-                           uint64_t *n_a_only, uint64_t *n_b_only, int which,
-                           dg_churn_item **items, uint64_t *n_items);
+dg_status dg_results_churn(dg_ctx *ctx, dg_results *ra, dg_results *rb,
+                           dg_project *p, double conf_a, int iou_a,
+                           double conf_b, int iou_b, int which,
+                           uint64_t *per_class, uint64_t *n_a_only,
+                           uint64_t *n_b_only, dg_churn_item **items,
+                           uint64_t *n_items);
 
 #ifdef __cplusplus
 }

@@ -24,7 +24,7 @@
  *     dg_txt_opts o;
  *     dg_txt_opts_init(&o, DG_TXT_CARTUCHO);
  *     const char *dt[] = { "detection-results" }, *names[] = { "yolo" };
- *     dg_import_txt(ctx, p, &o, "ground-truth", 1, dt, names, 0);
+ *     dg_import_txt(ctx, p, "ground-truth", 1, dt, names, 0, &o);
  *
  * Like the COCO importers, these validate everything before they change the
  * project, name the file, line and field in every message
@@ -95,8 +95,8 @@ typedef struct dg_txt_opts {
     int drop_unknown_classes;
 } dg_txt_opts;
 
-/* Fills o with format's defaults (NULL paths). DG_EINVAL for an unknown
- * format. */
+/* Fills o with format's defaults (NULL paths), the preset of each format.
+ * DG_EINVAL for an unknown format. */
 dg_status dg_txt_opts_init(dg_txt_opts *o, dg_txt_format format);
 
 /*
@@ -112,7 +112,8 @@ const char *dg_txt_format_name(dg_txt_format format);
 int dg_import_have_xml(void);
 
 /*
- * Imports ground truth and detections.
+ * Imports ground truth and detections with opts (NULL: the cartucho
+ * defaults).
  *
  * With gt_dir, p must be empty (DG_EINVAL otherwise): the ground-truth
  * files make the frames and labels; the classes come from names_path or,
@@ -133,10 +134,10 @@ int dg_import_have_xml(void);
  * DG_EINVAL (bad arguments, or voc-xml without XML support), DG_EEXIST,
  * DG_ENOMEM.
  */
-dg_status dg_import_txt(dg_ctx *ctx, dg_project *p, const dg_txt_opts *opts,
-                        const char *gt_dir, int n_dt,
-                        const char *const *dt_dirs,
-                        const char *const *set_names, int replace);
+dg_status dg_import_txt(dg_ctx *ctx, dg_project *p, const char *gt_dir,
+                        int n_dt, const char *const *dt_dirs,
+                        const char *const *set_names, int replace,
+                        const dg_txt_opts *opts);
 
 #ifdef __cplusplus
 }

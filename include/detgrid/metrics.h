@@ -26,6 +26,8 @@ typedef struct dg_results dg_results;
  */
 dg_status dg_results_load(dg_ctx *ctx, dg_project *p, const char *name,
                           dg_results **out);
+
+/* Drops this handle's reference to the results. Accepts NULL. */
 void dg_results_free(dg_results *r);
 
 int dg_results_n_iou(const dg_results *r);

@@ -85,12 +85,17 @@ typedef struct dg_synth_plant {
     double iou;         /* IoU(box, true_box): < 0.5 for bad-box, else 1 */
 } dg_synth_plant;
 
+/*
+ * The defaults: seed 1, 200 frames of 640 x 480, 10 classes, 7.3 objects a
+ * frame, crowd rate 0.01, one inference set; miss rate 0.15, jitter 0.08,
+ * confusion 0.05, duplicates 0.05, 1 background and 2 low-score false
+ * positives a frame; no score levels, no cap, nothing planted. Every
+ * function below takes opts NULL as these.
+ */
+void dg_synth_opts_init(dg_synth_opts *opts);
 
-/* Fills opts with the defaults above (seed 1). */
-void dg_synth_opts_default(dg_synth_opts *opts);
-
-/* Opts scaled to COCO val2017 size: 5000 frames, 80 classes, ~36k boxes,
- * ~400k detections, times scale. */
+/* A preset: the defaults scaled to COCO val2017 size: 5000 frames, 80
+ * classes, ~36k boxes, ~400k detections, times scale. */
 void dg_synth_opts_coco(dg_synth_opts *opts, double scale);
 
 /* Builds a new project from opts. */

@@ -5,9 +5,10 @@
  * matches differently, and its AP is not a lookup in eval's tables.
  *
  *     dg_voc_opts o;
- *     dg_voc_opts_init(&o, DG_VOC12);
+ *     dg_voc_opts_init(&o);
+ *     o.protocol = DG_VOC07;
  *     dg_voc_result r;
- *     if (dg_voc_eval(ctx, p, "yolo", &o, &r) == DG_OK) {
+ *     if (dg_voc_evaluate(ctx, p, "yolo", &o, &r) == DG_OK) {
  *         printf("mAP = %.2f%%\n", 100 * r.map);
  *         dg_voc_result_release(&r);
  *     }
@@ -69,8 +70,8 @@ typedef struct dg_voc_opts {
     int exact_recall_points; /* DG_VOC07: i / 10, not numpy's i * 0.1 */
 } dg_voc_opts;
 
-/* The defaults for protocol: IoU 0.5, plus1 on, numpy's recall points. */
-void dg_voc_opts_init(dg_voc_opts *o, dg_voc_protocol protocol);
+/* The defaults: DG_VOC12, IoU 0.5, plus1 on, numpy's recall points. */
+void dg_voc_opts_init(dg_voc_opts *o);
 
 /* "voc07" or "voc12" to a protocol; -1 if neither. */
 int dg_voc_protocol_parse(const char *name);
@@ -107,10 +108,10 @@ typedef struct dg_voc_result {
  * Fails with DG_ENOTFOUND (no such set), DG_EINVAL (bad opts), DG_ENOMEM,
  * or the project's read errors; out is then empty.
  */
-dg_status dg_voc_eval(dg_ctx *ctx, dg_project *p, const char *name,
-                      const dg_voc_opts *opts, dg_voc_result *out);
+dg_status dg_voc_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
+                          const dg_voc_opts *opts, dg_voc_result *out);
 
-/* Frees what dg_voc_eval put in r and empties it. Accepts an empty r. */
+/* Frees what dg_voc_evaluate() put in r and empties it. Accepts an empty r. */
 void dg_voc_result_release(dg_voc_result *r);
 
 /*

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     strcpy(gt, fz_path("gt"));
     strcpy(dt, fz_path("dt"));
     const char *dts[1] = {dt}, *set[1] = {"m"}, *set2[1] = {"n"};
-    dg_status st = dg_import_txt(ctx, p, &o, gt, 1, dts, set, 0);
+    dg_status st = dg_import_txt(ctx, p, gt, 1, dts, set, 0, &o);
     fz_check(ctx, st, "dg_import_txt");
     (void)dg_ctx_take_warnings(ctx);
     if (st >= 0) {
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (o2.format != DG_TXT_YOLO)
             o2.names_path = NULL;
         o2.sizes_path = NULL;
-        st = dg_import_txt(ctx, p, &o2, NULL, 1, dts, set2, 0);
+        st = dg_import_txt(ctx, p, NULL, 1, dts, set2, 0, &o2);
         fz_check(ctx, st, "dg_import_txt (detections only)");
         double iou[] = {0.5};
         st = dg_eval(ctx, p, "m", iou, 1);
@@ -78,12 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st >= 0)
             fz_queries(ctx, p);
         dg_voc_opts vo;
-        dg_voc_opts_init(&vo, (f1 & 4) ? DG_VOC07 : DG_VOC12);
+        dg_voc_opts_init(&vo);
+        vo.protocol = (f1 & 4) ? DG_VOC07 : DG_VOC12;
         vo.plus1 = (f1 >> 3) & 1;
         dg_voc_result vr;
         memset(&vr, 0, sizeof(vr));
-        st = dg_voc_eval(ctx, p, "m", &vo, &vr);
-        fz_check(ctx, st, "dg_voc_eval");
+        st = dg_voc_evaluate(ctx, p, "m", &vo, &vr);
+        fz_check(ctx, st, "dg_voc_evaluate");
         if (st >= 0)
             dg_voc_result_release(&vr);
     }

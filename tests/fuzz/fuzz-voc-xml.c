@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     strcpy(gt, fz_path("gt"));
     strcpy(dt, fz_path("dt"));
     const char *dts[1] = {dt}, *set[1] = {"m"};
-    dg_status st = dg_import_txt(ctx, p, &o, gt, 1, dts, set, 0);
+    dg_status st = dg_import_txt(ctx, p, gt, 1, dts, set, 0, &o);
     fz_check(ctx, st, "dg_import_txt");
     (void)dg_ctx_take_warnings(ctx);
     if (st >= 0) {
@@ -51,11 +51,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st >= 0)
             fz_queries(ctx, p);
         dg_voc_opts vo;
-        dg_voc_opts_init(&vo, (f0 & 4) ? DG_VOC07 : DG_VOC12);
+        dg_voc_opts_init(&vo);
+        vo.protocol = (f0 & 4) ? DG_VOC07 : DG_VOC12;
         dg_voc_result vr;
         memset(&vr, 0, sizeof(vr));
-        st = dg_voc_eval(ctx, p, "m", &vo, &vr);
-        fz_check(ctx, st, "dg_voc_eval");
+        st = dg_voc_evaluate(ctx, p, "m", &vo, &vr);
+        fz_check(ctx, st, "dg_voc_evaluate");
         if (st >= 0)
             dg_voc_result_release(&vr);
     }

@@ -161,7 +161,7 @@ void fz_queries(dg_ctx *ctx, dg_project *p)
                         q.sort = (dg_example_sort)((gc + pc + 2) % 3);
                         q.limit = 5;
                         dg_examples *e = NULL;
-                        st = dg_examples_new(ctx, p, r, &q, &e);
+                        st = dg_examples_new(ctx, r, p, &q, &e);
                         fz_check(ctx, st, "dg_examples_new");
                         if (st >= 0) {
                             dg_example ex;
