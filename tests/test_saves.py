@@ -834,6 +834,43 @@ def results_attribute_named(ck, d):
                       "again to rewrite the results)" % p], "message")
 
 
+@case
+def empty_projects(ck, d):
+    """Projects without labels, detections, classes or frames: every query
+    answers (under the sanitizers of CI: no memset or qsort of a NULL
+    array, which UBSan reported for 'errors' and 'label-errors')."""
+    import h5py
+    st = h5py.string_dtype()
+    for name, nlab, ndet, ncls, nfr in (("nolab", 0, 3, 2, 3),
+                                        ("nodet", 3, 0, 2, 3),
+                                        ("none", 0, 0, 2, 3),
+                                        ("noclass", 0, 0, 0, 3),
+                                        ("noframe", 0, 0, 2, 0)):
+        p = os.path.join(d, name + ".h5")
+        with h5py.File(p, "w") as f:
+            f.attrs["format"] = "detgrid-project"
+            f.attrs["format_version"] = np.int32(1)
+            f["classes/name"] = np.array(["c%d" % i for i in range(ncls)],
+                                         dtype=object).astype(st)
+            f["frames/id"] = np.array(["f%d" % i for i in range(nfr)],
+                                      dtype=object).astype(st)
+            for g, n in (("labels", nlab), ("inferences/m", ndet)):
+                grp = f.create_group(g)
+                grp["frame"] = np.zeros(n, np.uint32)
+                grp["class"] = np.zeros(n, np.uint32)
+                for k in "xywh":
+                    grp[k] = np.ones(n)
+            f["inferences/m/score"] = np.full(ndet, 0.5)
+        run(["eval", p, "-q", "--device", "ref"])
+        for args in (["errors", p], ["label-errors", p],
+                     ["report", p, "-o", os.path.join(d, name + ".html")],
+                     ["metrics", p], ["coco", p], ["confusion", p]):
+            r = run(args, rc=None)
+            ck.eq(r.rc, 0, "%s on %s: exit (%s)" % (args[0], name, r.err))
+            ck.ok("runtime error" not in r.err, "%s on %s: %s" % (
+                args[0], name, r.err))
+
+
 # --------------------------------------------------------------------------
 # The user's own data
 

@@ -604,10 +604,11 @@ static dg_status bad_text(dg_ctx *ctx, const char *what, const char *s,
                           const char *why)
 {
     char shown[600];
+    int seg = !strcmp(what, "segment name");
     return dg__fail(ctx, DG_EINVAL, "invalid %s '%s': %s (names are "
-                    "non-empty UTF-8 without control characters, and not "
-                    "'" DG_SEGMENT_ALL "')", what,
-                    dg__name_show(s, shown, sizeof(shown)), why);
+                    "non-empty UTF-8 without control characters%s)", what,
+                    dg__name_show(s, shown, sizeof(shown)), why,
+                    seg ? ", and not '" DG_SEGMENT_ALL "'" : "");
 }
 
 /* Segment i for a change: loaded, not "all"; NULL with a message. */
