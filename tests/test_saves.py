@@ -164,6 +164,75 @@ def lock_timeout(ck, d):
     ck.ok(file_bytes(p) == before, "the project changed")
 
 
+@case
+def lock_of_another_user(ck, d):
+    """Two users sharing a project: the lock file gets the project's
+    permissions, and a lock file another user's writer left when it died
+    does not block the next writer; a live one makes it wait (as root, with
+    setpriv; else skipped)."""
+    import fcntl
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        print("SKIP lock_of_another_user: needs root and setpriv")
+        return
+    shared = os.path.join(d, "shared")
+    os.mkdir(shared)
+    os.chmod(d, 0o755)
+    os.chmod(shared, 0o777)
+    p = os.path.join(shared, "p.h5")
+    synth(p)
+    os.chmod(p, 0o666)
+    f = frame_file(shared, "f", 1)
+    os.chmod(f, 0o644)
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534",
+                 "--clear-groups", BIN]
+    # A lock file root's writer left behind (0644: readable, not writable).
+    lk = p + ".lock"
+    with open(lk, "w") as fh:
+        fh.write("detgrid-lock\npid 1 on gone: detgrid eval, since then\n")
+    os.chmod(lk, 0o644)
+    q = subprocess.run(as_nobody + ["segment", "create", p, "by-nobody",
+                                    "--frames", f], capture_output=True,
+                       text=True, env=dict(os.environ,
+                                           DETGRID_LOCK_TIMEOUT="1"))
+    ck.eq(q.returncode, 0, "a writer after a dead writer's lock file of "
+          "another user (%s)" % q.stderr)
+    ck.eq(segments(p), ["by-nobody"], "segments")
+    # Held by a live root process: nobody waits and gives up, naming it.
+    with open(lk, "w") as fh:
+        fh.write("detgrid-lock\npid 7 on here: a test, since now\n")
+        fh.flush()
+        os.chmod(lk, 0o644)
+        fcntl.lockf(fh, fcntl.LOCK_EX)
+        q = subprocess.run(as_nobody + ["segment", "create", p, "second",
+                                        "--frames", f], capture_output=True,
+                           text=True, env=dict(os.environ,
+                                               DETGRID_LOCK_TIMEOUT="0.3"))
+    ck.eq(q.returncode, 2, "a writer while another user's writer holds it")
+    ck.contains(q.stderr, "is locked by another writer (pid 7 on here: a "
+                "test, since now)", what="message")
+    os.unlink(lk)
+    # A lock file made for a 0664 project is 0664, whatever the umask
+    # (a project big enough for its eval to be seen running).
+    p = os.path.join(shared, "big.h5")
+    lk = p + ".lock"
+    synth(p, frames=5000)
+    os.chmod(p, 0o664)
+    seen = []
+
+    def watch():
+        for _ in range(2000):
+            if os.path.exists(lk):
+                seen.append(stat.S_IMODE(os.stat(lk).st_mode))
+                return
+            time.sleep(0.001)
+
+    th = threading.Thread(target=watch)
+    th.start()
+    run(["eval", p, "-q", "--device", "ref"])
+    th.join()
+    ck.eq(seen[:1], [0o664], "mode of the lock file of a 0664 project")
+
+
 # --------------------------------------------------------------------------
 # Every command that writes, for the full-disk and I/O-error cases
 

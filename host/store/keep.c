@@ -123,10 +123,12 @@ typedef struct walk {
 static void lost(walk *w, const char *what, const char *name,
                  const char *why)
 {
+    char n[300], p[600];
     if (w->n_lost++ < 20)
         dg__warn(w->ctx, "'%s': %s '%s' of '%s' was not kept: %s",
-                 dg__h5_fname(w->src), what, name,
-                 *w->path ? w->path : "/", why);
+                 dg__h5_fname(w->src), what,
+                 dg__name_show(name, n, sizeof(n)),
+                 dg__name_show(*w->path ? w->path : "/", p, sizeof(p)), why);
 }
 
 /* Copies attribute name of the object sobj to dobj, as it is. */

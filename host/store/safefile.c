@@ -360,6 +360,41 @@ static int try_lock(int fd)
     return fcntl(fd, F_SETLK, &fl);
 }
 
+/*
+ * A lock file this user cannot open for writing (another user's): 2 when a
+ * writer holds it; 1 when nobody does, and it was removed (its maker died;
+ * the directory is writable, as saves need anyway); 0 when it cannot tell.
+ */
+static int foreign_lock(const char *lp)
+{
+    int fd = open(lp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct flock fl;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    int r = -1;
+#ifdef F_OFD_GETLK
+    r = fcntl(fd, F_OFD_GETLK, &fl);
+#endif
+    if (r < 0) {
+        memset(&fl, 0, sizeof(fl));
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        r = fcntl(fd, F_GETLK, &fl);
+    }
+    struct stat a, b;
+    int same = fstat(fd, &a) == 0 && stat(lp, &b) == 0 &&
+               a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+    close(fd);
+    if (r < 0 || !same)
+        return 0;
+    if (fl.l_type != F_UNLCK)
+        return 2;
+    return unlink(lp) == 0;
+}
+
 /* The holder as the lock file describes it: "pid 12 on host h (...)". */
 static void describe_holder(int fd, char *buf, size_t cap)
 {
@@ -444,13 +479,27 @@ dg_status dg__lock_target(dg_ctx *ctx, const char *real, const char *shown,
     /* The lock file gets the target's permissions, so that whoever may
      * write the target may lock it. */
     struct stat ts;
-    mode_t mode = stat(real, &ts) == 0 ? (ts.st_mode & 0666) | 0600 : 0666;
+    int have_target = stat(real, &ts) == 0;
+    mode_t mode = have_target ? (ts.st_mode & 0666) | 0600 : 0666;
     double deadline = dg__now() + timeout_s, nap = 0.005;
     dg_status st = DG_OK;
-    int fd = -1;
+    int fd = -1, foreign = 0;
     for (;;) {
         if (fd < 0) {
             fd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+            foreign = 0;
+            if (fd < 0 && errno == EACCES) {
+                /* Another user's lock file: removed if its writer died,
+                 * else waited for like any held lock. */
+                int r = foreign_lock(lp);
+                if (r == 1)
+                    continue;
+                if (r == 2 &&
+                    (fd = open(lp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0)
+                    foreign = 1;
+                else
+                    errno = EACCES;
+            }
             if (fd < 0) {
                 int e = errno;
                 st = dg__fail(ctx, DG_EIO, "cannot lock '%s': cannot open "
@@ -463,6 +512,12 @@ dg_status dg__lock_target(dg_ctx *ctx, const char *real, const char *shown,
             char head[sizeof(LOCK_MAGIC)];
             size_t ml = strlen(LOCK_MAGIC);
             ssize_t n = fstat(fd, &ls) == 0 ? pread(fd, head, ml, 0) : -1;
+            /* A lock file made here gets the target's permissions whatever
+             * the umask, so that whoever may write the target may lock it
+             * (a project shared by a group); a new target's, the umask's. */
+            if (n == 0 && have_target && ls.st_uid == geteuid() &&
+                (ls.st_mode & 0777) != mode)
+                (void)fchmod(fd, mode);
             if (n < 0 || !S_ISREG(ls.st_mode) ||
                 (n > 0 && ((size_t)n < ml || memcmp(head, LOCK_MAGIC, ml)))) {
                 st = dg__fail(ctx, DG_EIO, "cannot lock '%s': '%s' exists "
@@ -471,7 +526,7 @@ dg_status dg__lock_target(dg_ctx *ctx, const char *real, const char *shown,
                 break;
             }
         }
-        if (try_lock(fd) == 0) {
+        if (!foreign && try_lock(fd) == 0) {
             /* The lock file may have been removed (by the holder that just
              * released it) between our open and our lock: then ours is an
              * orphan, and the lock must be taken again on the new file. */
@@ -483,7 +538,7 @@ dg_status dg__lock_target(dg_ctx *ctx, const char *real, const char *shown,
             fd = -1;
             continue;
         }
-        int e = errno;
+        int e = foreign ? EAGAIN : errno;
         if (e != EAGAIN && e != EACCES && e != EINTR) {
             st = dg__fail(ctx, DG_EIO, "cannot lock '%s': %s (does the file "
                           "system of '%s' support fcntl locks?)", shown,
@@ -704,13 +759,17 @@ dg_status dg__tmp_open(dg_ctx *ctx, const char *path, int regular_only,
             }
             return DG_OK;
         }
+    }
+    if ((st = dg__lock_target(ctx, t->real, path, -1, &t->lock)) < 0)
+        goto fail;
+    /* The file as it is under the lock: its mode, owner and links. */
+    t->existed = stat(t->real, &ts) == 0 && S_ISREG(ts.st_mode);
+    if (t->existed) {
         t->mode = ts.st_mode & 07777;
         t->uid = ts.st_uid;
         t->gid = ts.st_gid;
         t->inplace = ts.st_nlink > 1;
     }
-    if ((st = dg__lock_target(ctx, t->real, path, -1, &t->lock)) < 0)
-        goto fail;
     /* First, so that on a full disk their room is ours. */
     remove_dead_tmps(t->real);
     for (int tries = 0; t->fd < 0; tries++) {
