@@ -348,11 +348,7 @@ static dg_status read_strings(dg_ctx *ctx, hid_t loc, const char *name,
                 st = DG_ENOMEM;
         }
         if (n) {
-#if H5_VERSION_GE(1, 12, 0)
-            H5Treclaim(mt, sp, H5P_DEFAULT, tmp);
-#else
-            H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
-#endif
+            dg__h5_reclaim(mt, sp, tmp);
         }
         free(tmp);
     } else {
@@ -581,6 +577,15 @@ dg_status dg__h5_commit_tmp(dg_ctx *ctx, hid_t file, dg_tmpfile *t,
         return dg__fail(ctx, DG_EIO, "cannot write '%s': HDF5 cannot finish "
                         "the file; it is unchanged", t->path);
     return dg__tmp_commit(ctx, t, id);
+}
+
+void dg__h5_reclaim(hid_t memtype, hid_t space, void *buf)
+{
+#if H5_VERSION_GE(1, 12, 0)
+    H5Treclaim(memtype, space, H5P_DEFAULT, buf);
+#else
+    H5Dvlen_reclaim(memtype, space, H5P_DEFAULT, buf);
+#endif
 }
 
 const char *dg__h5_name_problem(const char *s)

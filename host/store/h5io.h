@@ -110,6 +110,10 @@ hid_t dg__h5_fapl_tmp(dg_tmpfile *t);
 /* The dg_tmpfile loc's file writes to, or NULL for any other file. */
 dg_tmpfile *dg__h5_tmpfile_of(hid_t loc);
 
+/* Frees what HDF5 allocated for the variable-length parts of buf (read
+ * as memtype over space), whatever HDF5's version. */
+void dg__h5_reclaim(hid_t memtype, hid_t space, void *buf);
+
 /*
  * NULL when s may name an HDF5 group of the project (an inference set, an
  * embedding model): dg__name_problem's rules, and neither '/' nor "." nor

@@ -157,11 +157,7 @@ static int copy_attr(hid_t sobj, hid_t dobj, const char *name,
         goto out;
     b = H5Acreate2(dobj, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT);
     ok = b >= 0 && H5Awrite(b, mt, buf) >= 0;
-#if H5_VERSION_GE(1, 12, 0)
-    H5Treclaim(mt, sp, H5P_DEFAULT, buf);
-#else
-    H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, buf);
-#endif
+    dg__h5_reclaim(mt, sp, buf);
 out:
     free(buf);
     if (b >= 0)

@@ -26,17 +26,11 @@
 #include "fuzzutil.h"
 #include "store.h"
 
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader;
+typedef fz_bytes reader;
 
 static unsigned byte(reader *r)
 {
-    if (!r->n)
-        return 0;
-    r->n--;
-    return *r->p++;
+    return fz_u8(r);
 }
 
 /* A string of up to 24 raw bytes (a NUL ends it early, as in C). */
