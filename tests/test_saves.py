@@ -121,9 +121,12 @@ def writer_during_eval(ck, d):
     p = os.path.join(d, "big.h5")
     synth(p, frames=40000, classes=20)
     f = frame_file(d, "one.txt", 7)
+    # DETGRID_FAULT=slowsave holds eval's lock 2 s longer before its save,
+    # so that the writer surely comes while eval runs, on any machine.
     ev = subprocess.Popen([BIN, "eval", p, "-q", "--device", "ref"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
+                          text=True, env=dict(os.environ,
+                                              DETGRID_FAULT="slowsave2000"))
     time.sleep(0.3)
     ck.ok(ev.poll() is None, "eval ended before the writer started: make the "
           "project bigger")

@@ -772,6 +772,12 @@ dg_status dg__tmp_open(dg_ctx *ctx, const char *path, int regular_only,
     }
     /* First, so that on a full disk their room is ours. */
     remove_dead_tmps(t->real);
+    long ms;
+    if (dg__fault_num("slowsave", &ms) && ms > 0) {
+        /* A test hook: a writer that holds the lock for a while. */
+        struct timespec nap = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&nap, NULL);
+    }
     for (int tries = 0; t->fd < 0; tries++) {
         free(t->tmp);
         if (!(t->tmp = side_name(t->real, TMP_SUFFIX))) {
