@@ -126,6 +126,14 @@ static void fz_report(dg_ctx *ctx, dg_project *p)
 {
     uint64_t h = 1469598103934665603ULL;
 #define MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ULL)
+/* A double by its bits: a cast of a negative or huge one is undefined. */
+#define MIXD(v)                                                               \
+    do {                                                                      \
+        double d_ = (v);                                                      \
+        uint64_t u_;                                                          \
+        memcpy(&u_, &d_, sizeof(u_));                                         \
+        MIX(u_);                                                              \
+    } while (0)
     dg_report_labels l = {0};
     dg_status st = dg_report_export_labels(ctx, p, &l);
     fz_check(ctx, st, "dg_report_export_labels");
@@ -135,7 +143,7 @@ static void fz_report(dg_ctx *ctx, dg_project *p)
         for (uint64_t i = 0; i < l.n; i++) {
             MIX(l.cls[i]);
             MIX(l.flags[i]);
-            MIX(l.x[i] + l.y[i] + l.w[i] + l.h[i]);
+            MIXD(l.x[i] + l.y[i] + l.w[i] + l.h[i]);
         }
         dg_report_labels_release(&l);
     }
@@ -148,9 +156,9 @@ static void fz_report(dg_ctx *ctx, dg_project *p)
         if (st < 0)
             continue;
         for (uint64_t j = 0; j < s.n_det; j++) {
-            MIX(s.score[j]);
+            MIXD(s.score[j]);
             MIX(s.record[j]);
-            MIX(s.x[s.record[j]] + s.w[s.record[j]]);
+            MIXD(s.x[s.record[j]] + s.w[s.record[j]]);
             MIX(s.det_frame[j]);
         }
         for (size_t b = 0; b < 2 * (size_t)s.n_iou * s.plane_bytes; b++)
@@ -161,6 +169,7 @@ static void fz_report(dg_ctx *ctx, dg_project *p)
             MIX(s.agn_chg_pos[c]);
         dg_report_set_release(&s);
     }
+#undef MIXD
 #undef MIX
     char page[64];
     snprintf(page, sizeof(page), "<html>%016llx</html>\n",
