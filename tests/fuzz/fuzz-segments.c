@@ -191,12 +191,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 3:
             str(&r, a);
             str(&r, b);
-            st = dg_project_set_segment_meta(ctx, p, seg, a,
-                                             byte(&r) & 1 ? b : NULL);
-            fz_check(ctx, st, "dg_project_set_segment_meta");
-            if (st >= 0) {
-                must_be_name(a, 0, "dg_project_set_segment_meta key");
-                must_be_name(b, 1, "dg_project_set_segment_meta value");
+            {
+                int set = byte(&r) & 1; /* else the key is unset */
+                st = dg_project_set_segment_meta(ctx, p, seg, a,
+                                                 set ? b : NULL);
+                fz_check(ctx, st, "dg_project_set_segment_meta");
+                if (st >= 0 && set) {
+                    must_be_name(a, 0, "dg_project_set_segment_meta key");
+                    must_be_name(b, 1, "dg_project_set_segment_meta value");
+                }
             }
             break;
         case 4: {
