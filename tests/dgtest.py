@@ -135,6 +135,24 @@ def run(args, rc=0, cwd=None, env=None, timeout=300):
     return r
 
 
+def cocoeval(gt_path, dt_path):
+    """pycocotools' COCOeval on two COCO files (iouType 'bbox', default
+    Params), evaluated, accumulated and summarised with its prints
+    swallowed. The peer itself, for tests that claim its numbers."""
+    import contextlib
+    import io
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(gt_path)
+        dt = gt.loadRes(dt_path)
+        e = COCOeval(gt, dt, "bbox")
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    return e
+
+
 def metrics_json(path, conf=None, iou=None, inf=None):
     a = ["metrics", path, "--json", "--compact"]
     if conf is not None:

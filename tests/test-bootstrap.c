@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "gen.h"
+#include "gen_cl.h"
 #include "query.h"
 #include "store_impl.h"
 

@@ -82,16 +82,17 @@ static dg_status run_small(dg_ctx *ctx)
 {
     small s;
     small_init(&s);
-    dg_match_input in = {2, 2, &s.gt, &s.dt, 3, thr};
+    dg_match_input in = {2, 2, &s.gt, &s.dt, 3, thr, NULL, NULL};
     uint8_t st1[24], st2[24];
-    int32_t m1[24], m2[24];
-    dg_match_output o1 = {st1, m1}, o2 = {st2, m2};
-    dg_status st = dg__cl_match(ctx, &in, &o2);
+    int32_t m1[24], m2[24], a1[24], a2[24];
+    dg_match_output o1 = {st1, m1, a1, NULL, 0}, o2 = {st2, m2, a2, NULL, 0};
+    dg_status st = dg__cl_match_frames(ctx, &in, &o2, NULL);
     if (st != DG_OK)
         return st;
-    CHECK_EQ_INT(dg__match_ref(ctx, &in, &o1), DG_OK);
+    CHECK_EQ_INT(dg__match_frames_ref(ctx, &in, &o1), DG_OK);
     CHECK(!memcmp(st1, st2, sizeof(st1)));
     CHECK(!memcmp(m1, m2, sizeof(m1)));
+    CHECK(!memcmp(a1, a2, sizeof(a1)));
     return DG_OK;
 }
 
@@ -152,8 +153,7 @@ static long file_size(const char *path)
 static int copy_kernels(const char *dir, const char *which,
                         const char *extra)
 {
-    static const char *names[] = {"iou.cl",       "match.cl",
-                                  "accum.cl",     "confusion.cl",
+    static const char *names[] = {"iou.cl", "frame.cl", "frames.cl",
                                   "bootstrap.cl", "embed.cl"};
     char from[1024], to[1024];
     mkdir(dir, 0755);
@@ -383,31 +383,6 @@ static void test_faults(void)
     unsetenv("DETGRID_FAULT");
     CHECK_EQ_INT(run_small(ctx), DG_OK);
 
-    /* Accumulation sees the fault too. */
-    dg__cl_release(ctx);
-    setenv("DETGRID_FAULT", "cl-oom", 1);
-    uint32_t order[2] = {1, 0};
-    uint8_t st[2] = {1, 0};
-    int32_t m[2] = {5, -1};
-    dg_perm pm = {2, 1, order, NULL, 0};
-    struct {
-        uint8_t status[2];
-        int32_t matched[2];
-    } r;
-    memset(&r, 0, sizeof(r));
-    CHECK_EQ_INT(dg__cl_accumulate(ctx, &pm, st, m, r.status, r.matched),
-                 DG_ECL);
-    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "cl-oom");
-    unsetenv("DETGRID_FAULT");
-    memset(&r, 0, sizeof(r));
-    CHECK_EQ_INT(dg__cl_accumulate(ctx, &pm, st, m, r.status, r.matched),
-                 DG_OK);
-    {
-        CHECK_EQ_INT(r.status[0], 0);
-        CHECK_EQ_INT(r.status[1], 1);
-        CHECK_EQ_INT(r.matched[0], -1);
-        CHECK_EQ_INT(r.matched[1], 5);
-    }
     dg_ctx_free(ctx);
 }
 
@@ -418,7 +393,7 @@ static void test_kernel_dir(void)
 
     /* Sources from disk, changed (a comment) so they are a new key. */
     snprintf(dir, sizeof(dir), "%s/kernels-ok", tmpdir);
-    CHECK(copy_kernels(dir, "match.cl", "\n/* loaded from disk */\n"));
+    CHECK(copy_kernels(dir, "frames.cl", "\n/* loaded from disk */\n"));
     setenv("DETGRID_KERNEL_DIR", dir, 1);
     ctx = new_ctx();
     CHECK_EQ_INT(run_small(ctx), DG_OK);
@@ -445,13 +420,13 @@ static void test_kernel_dir(void)
 
     /* A broken kernel: DG_ECL, with the log naming the file. */
     snprintf(dir, sizeof(dir), "%s/kernels-bad", tmpdir);
-    CHECK(copy_kernels(dir, "accum.cl", "\nthis is not OpenCL C;\n"));
+    CHECK(copy_kernels(dir, "frame.cl", "\nthis is not OpenCL C;\n"));
     setenv("DETGRID_KERNEL_DIR", dir, 1);
     ctx = new_ctx();
     CHECK_EQ_INT(run_small(ctx), DG_ECL);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "build log");
     /* Logs name the file (PoCL) or quote the line (NVIDIA). */
-    CHECK(strstr(dg_ctx_last_error(ctx), "accum.cl") ||
+    CHECK(strstr(dg_ctx_last_error(ctx), "frame.cl") ||
           strstr(dg_ctx_last_error(ctx), "not OpenCL C"));
     printf("a failed build reads:\n%s\n", dg_ctx_last_error(ctx));
     dg_ctx_free(ctx);

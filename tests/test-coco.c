@@ -439,7 +439,9 @@ static void test_threads_devices(void)
     CHECK_EQ_INT(dg_synth_project(ctx, &so, &p), DG_OK);
     const char *name = dg_project_inference_name(p, 0);
     dg_coco_result r1, r2, r5, rc;
-    dg_coco_opts o = {0, 0, 1};
+    dg_coco_opts o;
+    dg_coco_opts_init(&o);
+    o.n_threads = 1;
     CHECK_EQ_INT(dg_coco_evaluate(ctx, p, name, &o, &r1), DG_OK);
     o.n_threads = 2;
     CHECK_EQ_INT(dg_coco_evaluate(ctx, p, name, &o, &r2), DG_OK);

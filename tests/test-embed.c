@@ -23,7 +23,7 @@
 
 #include "check.h"
 #include "cl.h"
-#include "gen.h"
+#include "gen_cl.h"
 #include "ref.h"
 
 static uint64_t rs = 12345;
@@ -224,7 +224,7 @@ static dg_status end_to_end(dg_ctx *ctx, const float *x, uint32_t n,
     o->xy = malloc(2 * (size_t)n * 8);
     o->comp = malloc(2 * (size_t)d * 8);
     o->dist = malloc((size_t)n * 8);
-    o->cent = malloc((size_t)(k ? k : 12) * d * 8);
+    o->cent = malloc((size_t)(k ? k : 30) * d * 8);
     o->assign = malloc((size_t)n * 4);
     dg_status st = dg_embed_pca(ctx, &pts, max_fit, o->xy, o->var, o->comp);
     dg_embed_kmeans_opts ko;
@@ -380,6 +380,9 @@ static void reference_answers(dg_ctx *ctx)
     CHECK_EQ_INT(ko.seed, 1);
     CHECK_EQ_INT(ko.max_iter, 50);
     CHECK_EQ_INT(ko.max_fit, 20000);
+    CHECK_EQ_INT(ko.choose, DG_CHOOSE_K_BIC);
+    CHECK_EQ_INT(ko.k_max, 30);
+    CHECK_EQ_INT(ko.starts, 4);
     ko.k = 2;
     uint32_t asg[1];
     CHECK_EQ_INT(dg_embed_kmeans(ctx, &pts, &ko, asg, NULL, NULL, NULL, NULL),
@@ -392,6 +395,98 @@ static void reference_answers(dg_ctx *ctx)
     pts.n = 0;
     double xy[2];
     CHECK_EQ_INT(dg_embed_pca(ctx, &pts, 0, xy, NULL, NULL), DG_EINVAL);
+}
+
+/*
+ * Choosing k by hand: 1-D points 0, 1, 10, 11 (k_max is cut to 2, the
+ * sample having 4 points). Silhouette of the two pairs: point 0 has a = 1,
+ * b = (10 + 11) / 2, point 1 a = 1, b = (9 + 10) / 2, and the other pair
+ * mirrors them. BIC: w = 4 x 0.25, s^2 = w / (d (m - k)) = 0.5, the two
+ * clusters of 2 of 4 points, p = (k - 1) + k d + 1 = 4.
+ */
+static void choose_by_hand(dg_ctx *ctx)
+{
+    float x[4] = {0, 1, 10, 11};
+    const float *rows[4] = {x, x + 1, x + 2, x + 3};
+    dg_embed_points pts = {4, 1, rows};
+    dg_embed_kmeans_opts o;
+    dg_embed_kmeans_opts_init(&o);
+    o.seed = 3;
+    o.choose = DG_CHOOSE_K_SILHOUETTE;
+    dg_k_choice kc;
+    CHECK_EQ_INT(dg_embed_choose_k(ctx, &pts, &o, &kc), DG_OK);
+    CHECK_EQ_INT(kc.k, 2);
+    CHECK_EQ_INT(kc.k_max, 2);
+    CHECK_EQ_INT(kc.sample, 4);
+    CHECK_NEAR(kc.score[2], (9.5 / 10.5 + 8.5 / 9.5) / 2, 1e-15);
+    CHECK(isnan(kc.score[3]));
+    o.choose = DG_CHOOSE_K_BIC;
+    CHECK_EQ_INT(dg_embed_choose_k(ctx, &pts, &o, &kc), DG_OK);
+    double ll = 4 * log(0.5) - 0.5 * 4 * log(2 * 3.141592653589793 * 0.5) -
+                0.5 * 1.0 / 0.5;
+    CHECK_NEAR(kc.score[2], ll - 0.5 * 4 * log(4.0), 1e-12);
+    /* Five tight, far apart groups of 40 points in 3-D: silhouette and BIC
+     * find 5; the elbow's first ratio is the inertia of 2 over 1. */
+    enum { G = 5, PER = 40 };
+    float *y = malloc(G * PER * 3 * sizeof(float));
+    const float **yr = malloc(G * PER * sizeof(*yr));
+    for (int g = 0; g < G; g++)
+        for (int i = 0; i < PER; i++) {
+            float *v = y + (g * PER + i) * 3;
+            v[0] = (float)(100 * g) + (float)(i % 5) * 0.1f;
+            v[1] = (float)(g % 2 ? 50 : -50) + (float)(i % 7) * 0.1f;
+            v[2] = (float)(i % 3) * 0.1f;
+            yr[g * PER + i] = v;
+        }
+    dg_embed_points py = {G * PER, 3, yr};
+    for (int c = 0; c < 3; c++) {
+        dg_embed_kmeans_opts oy;
+        dg_embed_kmeans_opts_init(&oy);
+        oy.choose = (dg_choose_k)c;
+        oy.k_max = 12;
+        CHECK_EQ_INT(dg_embed_choose_k(ctx, &py, &oy, &kc), DG_OK);
+        CHECK_EQ_INT(kc.method, c);
+        CHECK_EQ_INT(kc.k, G);
+        if (c == DG_CHOOSE_K_ELBOW)
+            CHECK(kc.score[2] > 0 && kc.score[2] < 1 && isnan(kc.score[1]));
+    }
+    CHECK_STR_CONTAINS(dg_choose_k_name(DG_CHOOSE_K_BIC), "bic");
+    CHECK_EQ_INT(dg_choose_k_parse("elbow"), DG_CHOOSE_K_ELBOW);
+    CHECK_EQ_INT(dg_choose_k_parse("gap"), -1);
+    dg_embed_kmeans_opts bad;
+    dg_embed_kmeans_opts_init(&bad);
+    bad.choose = (dg_choose_k)7;
+    CHECK_EQ_INT(dg_embed_choose_k(ctx, &py, &bad, &kc), DG_EINVAL);
+    free(yr);
+    free(y);
+}
+
+/* The choice of k on both paths: identical scores, bytes and all. */
+static void choose_paths(dg_ctx *ref, dg_ctx *dev)
+{
+    for (int seed = 0; seed < 4; seed++) {
+        rs = 7100 + (uint64_t)seed;
+        uint32_t n = 300 + (uint32_t)(xrnd() % 1500);
+        uint32_t d = 2 + (uint32_t)(xrnd() % 30);
+        float *x = gen_points(n, d, seed % 4);
+        const float **rows = malloc(n * sizeof(*rows));
+        for (uint32_t i = 0; i < n; i++)
+            rows[i] = x + (size_t)i * d;
+        dg_embed_points pts = {n, d, rows};
+        for (int c = 0; c < 3; c++) {
+            dg_embed_kmeans_opts o;
+            dg_embed_kmeans_opts_init(&o);
+            o.seed = (uint64_t)seed;
+            o.choose = (dg_choose_k)c;
+            dg_k_choice a, b;
+            CHECK_EQ_INT(dg_embed_choose_k(ref, &pts, &o, &a), DG_OK);
+            CHECK_EQ_INT(dg_embed_choose_k(dev, &pts, &o, &b), DG_OK);
+            check_no_fallback(dev, "choose k");
+            CHECK(same(&a, &b, sizeof(a)));
+        }
+        free(rows);
+        free(x);
+    }
 }
 
 /*
@@ -425,6 +520,8 @@ static int same_analysis(const dg_embeddings_result *a,
 {
     uint64_t n = a->n;
     return a->n == b->n && a->dim == b->dim && a->k == b->k &&
+           a->k_fit == b->k_fit && a->k_chosen == b->k_chosen &&
+           same(&a->k_choice, &b->k_choice, sizeof(a->k_choice)) &&
            same(a->point, b->point, n * 8) && same(a->xy, b->xy, n * 16) &&
            same(a->var, b->var, sizeof(a->var)) &&
            same(a->assign, b->assign, n * 4) &&
@@ -440,12 +537,12 @@ static int same_analysis(const dg_embeddings_result *a,
  * the device (dev, when there is one), the same bytes and out->device
  * names the OpenCL device.
  */
-static void analysis(dg_ctx *ref, dg_ctx *dev)
+static void analysis(dg_ctx *ref, dg_ctx *dev, uint32_t scenes)
 {
     dg_synth_opts so;
     dg_synth_opts_init(&so);
     so.seed = 4;
-    so.n_frames = 300;
+    so.n_frames = scenes > 8 ? 900 : 300;
     so.n_classes = 4;
     dg_project *p;
     CHECK_EQ_INT(dg_synth_project(ref, &so, &p), DG_OK);
@@ -453,6 +550,7 @@ static void analysis(dg_ctx *ref, dg_ctx *dev)
     dg_synth_embeddings_opts_init(&eo);
     eo.seed = 4;
     eo.dim = 24;
+    eo.scenes = scenes;
     eo.plant = 1;
     CHECK_EQ_INT(dg_synth_embeddings(ref, p, &eo, NULL, NULL, NULL), DG_OK);
     const char *name = dg_project_inference_name(p, 0);
@@ -523,9 +621,13 @@ int main(void)
     dg_ctx_set_device(ctx, "ref");
     dg_ctx_set_device(ref, "ref");
     reference_answers(ctx);
+    choose_by_hand(ctx);
     int rc = device_open(ctx, "device half: ");
     dg_ctx *dev = rc ? NULL : device_ctx();
-    analysis(ref, dev);
+    analysis(ref, dev, 0);
+    analysis(ref, dev, 14);
+    if (dev)
+        choose_paths(ref, dev);
     if (rc || !dev) {
         if (!rc) {
             fprintf(stderr, "no OpenCL device context: %s\n",

@@ -56,14 +56,18 @@ static void check_empty(const dg_project *p)
     CHECK_EQ_INT(info.n_inferences, 0);
 }
 
+/* The importers' strict mode: today's refusals of what pycocotools takes. */
+static dg_coco_import_opts strict;
+
 /* Imports text as gt.json and expects st with want in the message. */
-static void gt_fails(const char *text, dg_status st, const char *want)
+static void gt_fails_o(const char *text, const dg_coco_import_opts *o,
+                       dg_status st, const char *want)
 {
     int before = check_failures;
     dg_project *p;
     CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
     const char *path = write_tmp("gt.json", text);
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, path), st);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, path, o), st);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), want);
     check_empty(p);
     dg_project_free(p);
@@ -71,27 +75,38 @@ static void gt_fails(const char *text, dg_status st, const char *want)
     note_case(before, text);
 }
 
+static void gt_fails(const char *text, dg_status st, const char *want)
+{
+    gt_fails_o(text, NULL, st, want);
+}
+
 /* A project from tests/data/import/gt-small.json. */
 static dg_project *small_project(void)
 {
     dg_project *p;
     CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json")), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json"), NULL), DG_OK);
     dg_ctx_take_warnings(ctx);
     return p;
 }
 
 /* Imports text as dt.json into the small project and expects st. */
-static void dt_fails(const char *text, dg_status st, const char *want)
+static void dt_fails_o(const char *text, const dg_coco_import_opts *o,
+                       dg_status st, const char *want)
 {
     int before = check_failures;
     dg_project *p = small_project();
     const char *path = write_tmp("dt.json", text);
-    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, path, "det", 0), st);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, path, "det", 0, o), st);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), want);
     CHECK_EQ_INT(p->n_inf, 0);
     dg_project_free(p);
     note_case(before, text);
+}
+
+static void dt_fails(const char *text, dg_status st, const char *want)
+{
+    dt_fails_o(text, NULL, st, want);
 }
 
 #define CATS "\"categories\": [{\"id\": 1, \"name\": \"a\"}, " \
@@ -108,12 +123,12 @@ static void test_gt_errors(void)
     snprintf(missing, sizeof(missing), "%s/nonexistent.json", tmpdir);
     dg_project *p;
     CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, missing), DG_EIO);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, missing, NULL), DG_EIO);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx),
                        "nonexistent.json': cannot open: No such file or "
                        "directory");
     check_empty(p);
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, tmpdir), DG_EIO);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, tmpdir, NULL), DG_EIO);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "': cannot read: Is a "
                        "directory");
     check_empty(p);
@@ -127,7 +142,10 @@ static void test_gt_errors(void)
              "not valid JSON near byte 21 (line 3)");
     gt_fails("{} trailing", DG_EFORMAT, "not valid JSON near byte 3 (line 1)");
     gt_fails("[1, 2]", DG_EFORMAT,
-             "gt.json': top level is not an object (got array)");
+             "gt.json': top level is an array: this looks like a COCO "
+             "results file (a list of detections), not an instances file");
+    gt_fails("7", DG_EFORMAT,
+             "gt.json': top level is not an object (got number)");
     gt_fails("{" CATS "}", DG_EFORMAT, "gt.json': field 'images': missing");
     gt_fails("{" CATS ", \"images\": {}}", DG_EFORMAT,
              "gt.json': field 'images': not an array (got object)");
@@ -145,18 +163,22 @@ static void test_gt_errors(void)
              "\"name\": \"b\"}, {\"id\": 1, \"name\": \"c\"}], " IMGS "}",
              DG_EFORMAT, "gt.json': categories[2]: field 'id': duplicate "
              "category 1 (also categories[0])");
-    gt_fails("{\"categories\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 2, "
-             "\"name\": \"b\"}, {\"id\": 3, \"name\": \"b\"}, {\"id\": 4, "
-             "\"name\": \"a\"}], " IMGS "}",
-             DG_EFORMAT, "gt.json': categories[2]: field 'name': duplicate "
-             "name 'b' (also categories[1])");
-    gt_fails("{\"categories\": [{\"id\": 1}], " IMGS "}", DG_EFORMAT,
-             "gt.json': categories[0]: field 'name': missing");
+    gt_fails_o("{\"categories\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": "
+               "2, \"name\": \"b\"}, {\"id\": 3, \"name\": \"b\"}, {\"id\": "
+               "4, \"name\": \"a\"}], " IMGS "}", &strict,
+               DG_EFORMAT, "gt.json': categories[2]: field 'name': "
+               "duplicate name 'b' (also categories[1])");
+    gt_fails_o("{\"categories\": [{\"id\": 1}], " IMGS "}", &strict,
+               DG_EFORMAT, "gt.json': categories[0]: field 'name': missing");
+    gt_fails("{\"categories\": [{\"id\": 1, \"name\": 5}], " IMGS "}",
+             DG_EFORMAT, "gt.json': categories[0]: field 'name': not a "
+             "string (got number)");
     gt_fails("{\"categories\": [{\"id\": \"1\", \"name\": \"a\"}], " IMGS "}",
              DG_EFORMAT, "gt.json': categories[0]: field 'id': not a number "
              "(got string)");
-    gt_fails("{\"categories\": [{\"id\": 1, \"name\": \"\"}], " IMGS "}",
-             DG_EFORMAT, "gt.json': categories[0]: field 'name': empty");
+    gt_fails_o("{\"categories\": [{\"id\": 1, \"name\": \"\"}], " IMGS "}",
+               &strict, DG_EFORMAT,
+               "gt.json': categories[0]: field 'name': empty");
     gt_fails("{\"categories\": [7], " IMGS "}", DG_EFORMAT,
              "gt.json': categories[0]: not an object (got number)");
 
@@ -164,6 +186,19 @@ static void test_gt_errors(void)
     gt_fails("{" CATS ", \"images\": [{\"id\": 5}, {\"id\": 6}, {\"id\": 5}]}",
              DG_EFORMAT, "gt.json': images[2]: field 'id': duplicate image 5 "
              "(also images[0])");
+    gt_fails("{" CATS ", \"images\": [{\"id\": \"a\"}, {\"id\": \"b\"}, "
+             "{\"id\": \"a\"}]}",
+             DG_EFORMAT, "gt.json': images[2]: field 'id': duplicate image "
+             "'a' (also images[0])");
+    gt_fails("{" CATS ", \"images\": [{\"id\": \"a\"}, {\"id\": 6}]}",
+             DG_EFORMAT, "gt.json': images[1]: field 'id': a number, but "
+             "images[0] has a string id: image ids must all be numbers or "
+             "all be strings");
+    gt_fails("{" CATS ", \"images\": [{\"id\": \"\"}]}",
+             DG_EFORMAT, "gt.json': images[0]: field 'id': empty");
+    gt_fails_o("{" CATS ", \"images\": [{\"id\": \"5\"}]}", &strict,
+               DG_EFORMAT, "gt.json': images[0]: field 'id': not a number "
+               "(got string)");
     gt_fails("{" CATS ", \"images\": [{\"id\": 1.5}]}", DG_EFORMAT,
              "gt.json': images[0]: field 'id': not an integer (1.5)");
     gt_fails("{" CATS ", \"images\": [{\"id\": -4}]}", DG_EFORMAT,
@@ -248,7 +283,7 @@ static void test_gt_errors(void)
 
     /* Only an empty project takes ground truth. */
     p = small_project();
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json")), DG_EINVAL);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json"), NULL), DG_EINVAL);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "already has classes or "
                        "frames");
     CHECK_EQ_INT(p->n_classes, 3);
@@ -258,10 +293,10 @@ static void test_gt_errors(void)
     /* A failed import leaves the project usable: the next one succeeds. */
     CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
     CHECK_EQ_INT(dg_import_coco_gt(ctx, p, write_tmp("gt.json",
-        GT_ANN("\"image_id\": 5, \"category_id\": 9, \"bbox\": [0,0,1,1]"))),
+        GT_ANN("\"image_id\": 5, \"category_id\": 9, \"bbox\": [0,0,1,1]")), NULL),
         DG_EFORMAT);
     check_empty(p);
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json")), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json"), NULL), DG_OK);
     CHECK_EQ_INT(p->n_labels, 5);
     dg_project_free(p);
     dg_ctx_take_warnings(ctx);
@@ -271,7 +306,7 @@ static void test_gt_small(void)
 {
     dg_project *p;
     CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json")), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, data("gt-small.json"), NULL), DG_OK);
     const char *w = dg_ctx_take_warnings(ctx);
     CHECK_STR_CONTAINS(w, "gt-small.json': images[2]: field 'width': "
                        "missing, stored as unknown (1 image in all)");
@@ -343,7 +378,7 @@ static void test_gt_small(void)
     /* No annotations at all is legal, with a warning. */
     CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
     CHECK_EQ_INT(dg_import_coco_gt(ctx, p, write_tmp("gt.json",
-                 "{" CATS ", " IMGS "}")), DG_OK);
+                 "{" CATS ", " IMGS "}"), NULL), DG_OK);
     CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx), "gt.json': field "
                        "'annotations': missing, so the project has no labels");
     CHECK_EQ_INT(p->n_labels, 0);
@@ -359,15 +394,15 @@ static void test_dt_errors(void)
              "object without an 'annotations' array");
     dt_fails("42", DG_EFORMAT, "dt.json': top level is not an array "
              "(got number)");
-    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
-             "\"score\": 1.5}]", DG_EFORMAT,
-             "dt.json': [0]: field 'score': out of range [0, 1] (1.5)");
-    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
-             "\"score\": -0.5}]", DG_EFORMAT,
-             "dt.json': [0]: field 'score': out of range [0, 1] (-0.5)");
-    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
-             "\"score\": 1.0000001}]", DG_EFORMAT,
-             "dt.json': [0]: field 'score': out of range [0, 1] (1.0000001)");
+    dt_fails_o("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, "
+               "1], \"score\": 1.5}]", &strict, DG_EFORMAT,
+               "dt.json': [0]: field 'score': out of range [0, 1] (1.5)");
+    dt_fails_o("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, "
+               "1], \"score\": -0.5}]", &strict, DG_EFORMAT,
+               "dt.json': [0]: field 'score': out of range [0, 1] (-0.5)");
+    dt_fails_o("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, "
+               "1], \"score\": 1.0000001}]", &strict, DG_EFORMAT,
+               "dt.json': [0]: field 'score': out of range [0, 1] (1.0000001)");
     dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
              "\"score\": 0.5}, {\"image_id\": 10, \"category_id\": 1, "
              "\"bbox\": [0, 0, 1, 1]}]", DG_EFORMAT,
@@ -381,9 +416,30 @@ static void test_dt_errors(void)
     dt_fails("[{\"image_id\": 99, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
              "\"score\": 0.5}]", DG_EFORMAT,
              "dt.json': [0]: field 'image_id': unknown image 99");
-    dt_fails("[{\"image_id\": 10, \"category_id\": 2, \"bbox\": [0, 0, 1, 1], "
-             "\"score\": 0.5}]", DG_EFORMAT,
-             "dt.json': [0]: field 'category_id': unknown category 2");
+    dt_fails_o("[{\"image_id\": 10, \"category_id\": 2, \"bbox\": [0, 0, 1, "
+               "1], \"score\": 0.5}]", &strict, DG_EFORMAT,
+               "dt.json': [0]: field 'category_id': unknown category 2");
+    /* NaN and Infinity, as Python's json writes them: read, and refused
+     * where a finite number is needed. */
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": NaN}]", DG_EFORMAT,
+             "dt.json': [0]: field 'score': not a finite number (nan)");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": -Infinity}]", DG_EFORMAT,
+             "dt.json': [0]: field 'score': not a finite number (-inf)");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, "
+             "Infinity, 1, 1], \"score\": 0.5}]", DG_EFORMAT,
+             "dt.json': [0]: field 'bbox': y is not a finite number (inf)");
+    dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
+             "\"score\": Nan}]", DG_EFORMAT,
+             "dt.json': not valid JSON near byte 67 (line 1)");
+    dt_fails("[{\"image_id\": \"10\", \"category_id\": 1, \"bbox\": [0, 0, 1, "
+             "1], \"score\": 0.5}]", DG_EFORMAT,
+             "dt.json': [0]: field 'image_id': unknown image '10'");
+    dt_fails("{\"images\": [], \"categories\": [], \"annotations\": []}",
+             DG_EFORMAT, "dt.json': this is a COCO instances file (ground "
+             "truth: it has 'images' and 'categories', and its annotations "
+             "no scores), not a results file");
     dt_fails("[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, -2], "
              "\"score\": 0.5}]", DG_EFORMAT,
              "dt.json': [0]: field 'bbox': height is negative (-2)");
@@ -398,16 +454,16 @@ static void test_dt_errors(void)
     /* Detections need frames to attach to. */
     dg_project *p;
     CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
-    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "d", 0),
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "d", 0, NULL),
                  DG_EINVAL);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "dt-small.json': the project "
                        "has no frames; import ground truth first");
     dg_project_free(p);
 
     p = small_project();
-    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "", 0),
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "", 0, NULL),
                  DG_EINVAL);
-    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "a/b", 0),
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "a/b", 0, NULL),
                  DG_EINVAL);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "invalid inference set name");
     CHECK_EQ_INT(p->n_inf, 0);
@@ -417,7 +473,7 @@ static void test_dt_errors(void)
 static void test_dt_small(void)
 {
     dg_project *p = small_project();
-    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "det", 0),
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "det", 0, NULL),
                  DG_OK);
     CHECK(strcmp(dg_ctx_take_warnings(ctx), "") == 0);
     CHECK_EQ_INT(p->n_inf, 1);
@@ -451,7 +507,7 @@ static void test_dt_small(void)
     }
 
     /* The name is taken. */
-    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-wrapped.json"), "det", 0),
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-wrapped.json"), "det", 0, NULL),
                  DG_EEXIST);
     CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "inference set 'det' already "
                        "exists");
@@ -461,7 +517,8 @@ static void test_dt_small(void)
     const char *bad = write_tmp("dt.json", "[{\"image_id\": 10, "
                                 "\"category_id\": 1, \"bbox\": [0, 0, 1, 1], "
                                 "\"score\": 2}]");
-    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, bad, "det", 1), DG_EFORMAT);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, bad, "det", 1, &strict),
+                 DG_EFORMAT);
     CHECK_EQ_INT(p->n_inf, 1);
     CHECK_EQ_INT(p->inf[0].n, 5);
     CHECK_EQ_INT(p->inf[0].boxes.n, 5);
@@ -475,7 +532,7 @@ static void test_dt_small(void)
     CHECK(held != NULL);
     held->refs++;
     p->inf[0].results = held;
-    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-wrapped.json"), "det", 1),
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-wrapped.json"), "det", 1, NULL),
                  DG_OK);
     CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx), "dt-wrapped.json': "
                        "annotations[0]: field 'bbox': zero width or height "
@@ -500,7 +557,7 @@ static void test_dt_small(void)
 
     /* An empty list is a legal, empty inference set. */
     CHECK_EQ_INT(dg_import_coco_dt(ctx, p, write_tmp("dt.json", " [ ]\n"),
-                                   "none", 0), DG_OK);
+                                   "none", 0, NULL), DG_OK);
     CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx), "dt.json': no detections");
     CHECK_EQ_INT(p->n_inf, 2);
     CHECK_EQ_INT(p->inf[1].n, 0);
@@ -524,10 +581,10 @@ static void test_coco_sample(void)
     dg_project *p;
     CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
     double t0 = dg__now();
-    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, gt), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, gt, NULL), DG_OK);
     double t1 = dg__now();
     CHECK(strcmp(dg_ctx_take_warnings(ctx), "") == 0);
-    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, dt, "fakebbox", 0), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, dt, "fakebbox", 0, NULL), DG_OK);
     double t2 = dg__now();
     CHECK(strcmp(dg_ctx_take_warnings(ctx), "") == 0);
     printf("val2014 sample: gt %.1f ms, dt %.1f ms\n", (t1 - t0) * 1e3,
@@ -599,14 +656,14 @@ static void test_dt_large(void)
     CHECK(strlen(text) > (1u << 20));
     dg_project *p = small_project(), *q = small_project();
     CHECK_EQ_INT(dg_import_coco_dt(ctx, p, write_tmp("dt.json", text), "det",
-                                   0), DG_OK);
+                                   0, NULL), DG_OK);
     CHECK(strstr(dg_ctx_take_warnings(ctx),
                  "dt.json': [7001]: field 'bbox': zero width or height "
                  "(2 detections in all)") != NULL);
     free(text);
     text = big_dt(n, n, 7001, 11998, 1);
     CHECK_EQ_INT(dg_import_coco_dt(ctx, q, write_tmp("dt.json", text), "det",
-                                   0), DG_OK);
+                                   0, NULL), DG_OK);
     CHECK(strstr(dg_ctx_take_warnings(ctx),
                  "dt.json': annotations[7001]: field 'bbox': zero width or "
                  "height (2 detections in all)") != NULL);
@@ -627,17 +684,159 @@ static void test_dt_large(void)
 
     /* Errors name the record, wherever it is. */
     text = big_dt(n, 9876, n, n, 0);
-    dt_fails(text, DG_EFORMAT, "dt.json': [9876]: field 'score': out of "
-             "range [0, 1] (2)");
+    dt_fails_o(text, &strict, DG_EFORMAT, "dt.json': [9876]: field 'score': "
+               "out of range [0, 1] (2)");
+    /* Warnings too, whichever thread read the record. */
+    p = small_project();
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, write_tmp("dt.json", text), "det",
+                                   0, NULL), DG_OK);
+    CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx),
+                       "dt.json': [9876]: field 'score': outside [0, 1] (2), "
+                       "kept: confidences apply to the raw scores (1 "
+                       "detection in all)");
+    CHECK_EQ_INT(p->inf[0].boxes.n, n);
+    dg_project_free(p);
     free(text);
     text = big_dt(n, 3, n, n, 0);
-    dt_fails(text, DG_EFORMAT, "dt.json': [3]: field 'score': out of "
-             "range [0, 1] (2)");
+    dt_fails_o(text, &strict, DG_EFORMAT, "dt.json': [3]: field 'score': "
+               "out of range [0, 1] (2)");
     /* A syntax error late in the file comes before the record's problem. */
     size_t len = strlen(text);
     text[len - 3] = ',';
     dt_fails(text, DG_EFORMAT, "not valid JSON near byte");
     free(text);
+}
+
+/* A project of the ground truth text (which must import). */
+static dg_project *gt_ok(const char *text)
+{
+    dg_project *p;
+    CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, p, write_tmp("gt.json", text), NULL),
+                 DG_OK);
+    return p;
+}
+
+/*
+ * What pycocotools takes and detgrid refuses only in strict mode: each
+ * imports, with one warning per kind naming the first record and the
+ * count (the numbers against pycocotools: tests/test_users.py).
+ */
+static void test_accepted(void)
+{
+    dg_project *p;
+    const char *w;
+
+    /* Category names: missing or empty ones from the id, repeats made
+     * unique with the id. */
+    p = gt_ok("{\"categories\": [{\"id\": 4, \"name\": \"car\"}, {\"id\": 9}, "
+              "{\"id\": 7, \"name\": \"car\"}, {\"id\": 2, \"name\": \"\"}, "
+              "{\"id\": 3, \"name\": null}, {\"id\": 5, \"name\": \"car\"}], "
+              IMGS "}");
+    w = dg_ctx_take_warnings(ctx);
+    CHECK_STR_CONTAINS(w, "gt.json': categories[1]: field 'name': missing, "
+                       "so the class is named '9' after its id (3 "
+                       "categories in all)");
+    CHECK_STR_CONTAINS(w, "gt.json': categories[2]: field 'name': duplicate "
+                       "name 'car' (also categories[0]), renamed 'car (id "
+                       "7)' (2 categories in all)");
+    static const char *const names[] = { "car", "9", "car (id 7)", "2", "3",
+                                         "car (id 5)" };
+    CHECK_EQ_INT(p->n_classes, 6);
+    for (uint32_t i = 0; i < p->n_classes && i < 6; i++)
+        CHECK_STR_CONTAINS(p->class_names[i], names[i]);
+    CHECK_EQ_INT(strcmp(p->class_names[2], "car (id 7)"), 0);
+    dg_project_free(p);
+
+    /* A name that a renamed category takes is made unique in turn. */
+    p = gt_ok("{\"categories\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 2, "
+              "\"name\": \"a\"}, {\"id\": 3, \"name\": \"a (id 2)\"}], "
+              IMGS "}");
+    dg_ctx_take_warnings(ctx);
+    CHECK_EQ_INT(p->n_classes, 3);
+    CHECK_EQ_INT(strcmp(p->class_names[1], "a (id 2)"), 0);
+    CHECK_EQ_INT(strcmp(p->class_names[2], "a (id 2) (id 3)"), 0);
+    dg_project_free(p);
+
+    /* String image ids: frames in Python's sorted() order, the strings
+     * kept as frame ids; annotations and detections find them. */
+    p = gt_ok("{" CATS ", \"images\": [{\"id\": \"b.jpg\"}, {\"id\": "
+              "\"a.jpg\"}, {\"id\": \"\\u00e9.jpg\"}, {\"id\": \"B.jpg\"}], "
+              "\"annotations\": [{\"image_id\": \"a.jpg\", \"category_id\": "
+              "2, \"bbox\": [1, 2, 3, 4]}, {\"image_id\": \"\\u00e9.jpg\", "
+              "\"category_id\": 1, \"bbox\": [1, 2, 3, 4]}]}");
+    w = dg_ctx_take_warnings(ctx);
+    CHECK_STR_CONTAINS(w, "gt.json': images[0]: field 'id': a string "
+                       "('b.jpg'), kept as the frame id (4 images in all)");
+    static const char *const fid[] = { "B.jpg", "a.jpg", "b.jpg",
+                                       "\xc3\xa9.jpg" };
+    CHECK_EQ_INT(p->n_frames, 4);
+    for (uint32_t i = 0; i < p->n_frames && i < 4; i++) {
+        CHECK_EQ_INT(strcmp(p->frame_ids[i], fid[i]), 0);
+        CHECK_EQ_INT(p->frame_num[i], -1);
+    }
+    CHECK_EQ_INT(p->labels.n, 2);
+    CHECK_EQ_INT(p->labels.frame[0], 1);
+    CHECK_EQ_INT(p->labels.frame[1], 3);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, write_tmp("dt.json",
+                 "[{\"image_id\": \"b.jpg\", \"category_id\": 1, \"bbox\": [0, "
+                 "0, 1, 1], \"score\": 0.5}]"), "det", 0, NULL), DG_OK);
+    CHECK_EQ_INT(p->inf[0].boxes.n, 1);
+    CHECK_EQ_INT(p->inf[0].boxes.frame[0], 2);
+    dt_fails_o("[{\"image_id\": \"b.jpg\", \"category_id\": 1, \"bbox\": [0, "
+               "0, 1, 1], \"score\": 0.5}]", &strict, DG_EFORMAT,
+               "dt.json': [0]: field 'image_id': not a number (got string)");
+    dg_project_free(p);
+
+    /* Detections: unknown categories skipped, any finite score kept. */
+    p = small_project();
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, write_tmp("dt.json",
+                 "[{\"image_id\": 10, \"category_id\": 1, \"bbox\": [0, 0, 1, "
+                 "1], \"score\": 0.5}, {\"image_id\": 10, \"category_id\": 91, "
+                 "\"bbox\": [0, 0, 1, 1], \"score\": 0.5}, {\"image_id\": 20, "
+                 "\"category_id\": 3, \"bbox\": [0, 0, 1, 1], \"score\": -2.5}, "
+                 "{\"image_id\": 20, \"category_id\": 92, \"bbox\": [0, 0, 1, "
+                 "1], \"score\": 7}, {\"image_id\": 30, \"category_id\": 7, "
+                 "\"bbox\": [0, 0, 1, 1], \"score\": 250}]"), "det", 0, NULL),
+                 DG_OK);
+    w = dg_ctx_take_warnings(ctx);
+    CHECK_STR_CONTAINS(w, "dt.json': [1]: field 'category_id': unknown "
+                       "category 91, detection skipped (2 detections in "
+                       "all)");
+    CHECK_STR_CONTAINS(w, "dt.json': [2]: field 'score': outside [0, 1] "
+                       "(-2.5), kept: confidences apply to the raw scores (2 "
+                       "detections in all)");
+    const dg_boxset *b = &p->inf[0].boxes;
+    CHECK_EQ_INT(b->n, 3);
+    CHECK_EQ_DBL(b->score[0], 0.5);
+    CHECK_EQ_DBL(b->score[1], -2.5);
+    CHECK_EQ_DBL(b->score[2], 250);
+    dg_project_free(p);
+
+    /* Annotation id 0: a warning, and the label's place is kept (here the
+     * second label of frame 0 once sorted) and saved. */
+    p = gt_ok("{" CATS ", \"images\": [{\"id\": 6}, {\"id\": 5}], "
+              "\"annotations\": [{\"id\": 3, \"image_id\": 6, \"category_id\": "
+              "1, \"bbox\": [1, 2, 3, 4]}, {\"id\": 1, \"image_id\": 5, "
+              "\"category_id\": 2, \"bbox\": [1, 2, 3, 4]}, {\"id\": 0, "
+              "\"image_id\": 5, \"category_id\": 1, \"bbox\": [1, 2, 3, "
+              "4]}]}");
+    CHECK_STR_CONTAINS(dg_ctx_take_warnings(ctx), "gt.json': annotations[2]: "
+                       "field 'id': annotation id 0: pycocotools counts "
+                       "detections matched to it as false positives, detgrid "
+                       "as true positives ('detgrid coco --pycocotools-id0' "
+                       "gives pycocotools' numbers) (1 annotation in all)");
+    CHECK_EQ_INT(p->n_zero_ids, 1);
+    CHECK_EQ_INT(p->zero_ids[0], 1);
+    char saved[1024];
+    snprintf(saved, sizeof(saved), "%s/zero.h5", tmpdir);
+    CHECK_EQ_INT(dg_project_save(ctx, p, saved), DG_OK);
+    dg_project_free(p);
+    CHECK_EQ_INT(dg_project_open(ctx, saved, &p), DG_OK);
+    CHECK_EQ_INT(p->n_zero_ids, 1);
+    CHECK_EQ_INT(p->zero_ids[0], 1);
+    dg_project_free(p);
+    remove(saved);
 }
 
 int main(void)
@@ -651,6 +850,8 @@ int main(void)
     }
     if (dg_ctx_new(&ctx) < 0)
         return 2;
+    dg_coco_import_opts_init(&strict);
+    strict.strict = 1;
 
     test_gt_errors();
     test_gt_small();
@@ -658,6 +859,7 @@ int main(void)
     test_dt_small();
     test_dt_large();
     test_coco_sample();
+    test_accepted();
 
     dg_ctx_free(ctx);
     char path[1024];

@@ -579,11 +579,11 @@ static void test_json(void)
     CHECK_EQ_INT(dg_project_create(ctx, &q), DG_OK);
     if (!q)
         goto out;
-    st = dg_import_coco_gt(ctx, q, gt);
+    st = dg_import_coco_gt(ctx, q, gt, NULL);
     if (st == DG_OK)
-        st = dg_import_coco_dt(ctx, q, dta, "model-a", 0);
+        st = dg_import_coco_dt(ctx, q, dta, "model-a", 0, NULL);
     if (st == DG_OK)
-        st = dg_import_coco_dt(ctx, q, dtb, "model-b", 0);
+        st = dg_import_coco_dt(ctx, q, dtb, "model-b", 0, NULL);
     if (st < 0)
         fprintf(stderr, "import: %s\n", dg_ctx_last_error(ctx));
     CHECK_EQ_INT(st, DG_OK);

@@ -580,10 +580,10 @@ static void test_padilla_toy(dg_ctx *ctx)
     dg_project *p;
     CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
     dg_status st = dg_import_coco_gt(ctx, p, shared("rafaelpadilla_toy_voc/"
-        "toyexample/gts_coco_format/toy_example_coco.JSON"));
+        "toyexample/gts_coco_format/toy_example_coco.JSON"), NULL);
     if (st == DG_OK)
         st = dg_import_coco_dt(ctx, p, shared("rafaelpadilla_toy_voc/"
-            "toyexample/dets_coco_format/coco_dets.json"), "d", 0);
+            "toyexample/dets_coco_format/coco_dets.json"), "d", 0, NULL);
     CHECK_EQ_INT(st, DG_OK);
     if (st == DG_OK)
         check_toy(ctx, p, "COCO JSON");

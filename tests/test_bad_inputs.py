@@ -132,11 +132,15 @@ def test_json(c):
         ("not-json", "hello", "not valid JSON near byte 0 (line 1): expected a value"),
         ("trailing", json.dumps(GT) + " x",
          lambda m: "not valid JSON" in m and "line 1" in m),
-        ("top-array", "[1, 2]", "top level is not an object (got array)"),
+        ("top-array", "[1, 2]", "top level is an array: this looks like a "
+         "COCO results file (a list of detections), not an instances file "
+         "(an object with 'categories', 'images' and 'annotations')"),
+        ("top-number", "3", "top level is not an object (got number)"),
         ("images-object", gt_variant(images={"id": 1}),
          "field 'images': not an array (got object)"),
-        ("id-string", gt_variant(images=[{"id": "1"}]),
-         "images[0]: field 'id': not a number (got string)"),
+        ("id-mixed", gt_variant(images=[{"id": "1"}, {"id": 2}]),
+         "images[1]: field 'id': a number, but images[0] has a string id: "
+         "image ids must all be numbers or all be strings"),
         ("bbox-string", gt_variant(annotations=[ann(bbox="1,2,3,4")]),
          lambda m: m.startswith("annotations[0]: field 'bbox'")),
         ("bbox-short", gt_variant(annotations=[ann(bbox=[1, 2, 3])]),
@@ -154,8 +158,11 @@ def test_json(c):
          "annotations[0]: field 'bbox': width is negative (-1)"),
         ("negative-h", gt_variant(annotations=[ann(bbox=[0, 0, 1, -2.5])]),
          "annotations[0]: field 'bbox': height is negative (-2.5)"),
-        # JSON has no NaN: the literal is refused by the parser, by position
+        # NaN as Python's json writes it: read, refused where a finite
+        # number is needed
         ("nan", gt_variant(annotations=[ann()]).replace("[1, 2, 30, 40]", "[NaN, 2, 30, 40]"),
+         "annotations[0]: field 'bbox': x is not a finite number (nan)"),
+        ("nan-misspelt", gt_variant(annotations=[ann()]).replace("[1, 2, 30, 40]", "[nan, 2, 30, 40]"),
          lambda m: m.startswith("not valid JSON near byte") and "expected a value" in m),
         ("inf", gt_variant(annotations=[ann()]).replace("[1, 2, 30, 40]", "[1e999, 2, 30, 40]"),
          "annotations[0]: field 'bbox': x is not a finite number (inf)"),
@@ -166,14 +173,56 @@ def test_json(c):
          "images[0]: field 'id': out of range (1e+23)"),
         ("huge-area", gt_variant(annotations=[ann(area=1e400)]).replace("Infinity", "1e400"),
          "annotations[0]: field 'area': not a finite number (inf)"),
+        # masks and keypoints (docs/MASKS.md)
+        ("segm-odd", gt_variant(annotations=[ann(segmentation=[[1, 2, 3]])]),
+         "annotations[0]: field 'segmentation': polygon 0 has 3 numbers, "
+         "expected pairs x, y (at least one)"),
+        ("segm-not-number", gt_variant(annotations=[ann(segmentation=[[1, 2, "3", 4]])]),
+         "annotations[0]: field 'segmentation': polygon 0: value 2 is not a "
+         "number (got string)"),
+        ("segm-chars", gt_variant(annotations=[ann(segmentation={
+            "size": [80, 100], "counts": "0~"})]),
+         "annotations[0]: field 'segmentation': counts: character 1 is not "
+         "one of '0'..'o'"),
+        ("segm-cover", gt_variant(annotations=[ann(segmentation={
+            "size": [4, 5], "counts": [3, 4]})]),
+         "annotations[0]: field 'segmentation': counts: runs cover 7 pixels, "
+         "the size 4 x 5 has 20"),
+        ("segm-size", gt_variant(annotations=[ann(segmentation={
+            "size": [4], "counts": [20]})]),
+         "annotations[0]: field 'segmentation': 'size' is not [height, width], "
+         "two whole numbers >= 1"),
+        ("segm-no-image-size", gt_variant(annotations=[ann(
+            image_id=2, segmentation=[[1, 1, 5, 1, 5, 5]])]),
+         "annotations[0]: field 'segmentation': polygons need the image's "
+         "width and height (the image has none)"),
+        ("kp-pairs", gt_variant(annotations=[ann(keypoints=[1, 2])]),
+         "annotations[0]: field 'keypoints': has 2 numbers, expected x, y, v "
+         "triples"),
+        ("kp-count", gt_variant(annotations=[ann(keypoints=[1, 2, 2],
+                                                 num_keypoints=-1)]),
+         "annotations[0]: field 'num_keypoints': out of range (-1)"),
     ]
-    for name, content, msg in cases:
-        p = c.write("%s.json" % name, content)
-        full = msg if callable(msg) else "'%s': %s" % (p, msg)
-        if callable(msg):
-            full = (lambda m0, pp: lambda line: line.startswith("'%s': " % pp)
-                    and m0(line[len("'%s': " % pp):]))(msg, p)
-        c.expect(["import", "coco", "--gt", p, "-o", out], full, what="json " + name)
+    # what the default accepts with a warning, --strict refuses
+    strict_cases = [
+        ("id-string", gt_variant(images=[{"id": "1"}]),
+         "images[0]: field 'id': not a number (got string)"),
+        ("dup-name", gt_variant(categories=[{"id": 1, "name": "a"},
+                                            {"id": 2, "name": "a"}]),
+         "categories[1]: field 'name': duplicate name 'a' (also categories[0])"),
+        ("no-name", gt_variant(categories=[{"id": 1}]),
+         "categories[0]: field 'name': missing"),
+    ]
+    for strict, cs in ((False, cases), (True, strict_cases)):
+        for name, content, msg in cs:
+            p = c.write("%s.json" % name, content)
+            full = msg if callable(msg) else "'%s': %s" % (p, msg)
+            if callable(msg):
+                full = (lambda m0, pp: lambda line: line.startswith("'%s': " % pp)
+                        and m0(line[len("'%s': " % pp):]))(msg, p)
+            c.expect(["import", "coco", "--gt", p, "-o", out] +
+                     (["--strict"] if strict else []), full,
+                     what="json " + name)
     # a name that is not UTF-8
     p = c.write("latin1.json", json.dumps(GT).replace('"cat"', '"caf\\u00e9"')
                 .encode().replace(b"caf\\u00e9", b"caf\xe9"))
@@ -198,25 +247,45 @@ def test_json(c):
         ("dt-unknown-image", json.dumps(det(image_id=5)),
          "[0]: field 'image_id': unknown image 5"),
         ("dt-unknown-category", json.dumps(det(category_id=2)),
-         "[0]: field 'category_id': unknown category 2"),
+         "[0]: field 'category_id': unknown category 2", ["--strict"]),
         ("dt-score-high", json.dumps(det(score=1.5)),
-         "[0]: field 'score': out of range [0, 1] (1.5)"),
+         "[0]: field 'score': out of range [0, 1] (1.5)", ["--strict"]),
+        ("dt-score-nan", json.dumps(det(score=float("nan"))),
+         "[0]: field 'score': not a finite number (nan)"),
+        ("dt-instances", json.dumps(GT),
+         "this is a COCO instances file (ground truth: it has 'images' and "
+         "'categories', and its annotations no scores), not a results file "
+         "(a list of detections with scores)"),
         ("dt-score-missing", json.dumps([{k: v for k, v in DT[0].items() if k != "score"}]),
          "[0]: field 'score': missing"),
         ("dt-negative", json.dumps(det(bbox=[0, 0, 5, -1])),
          "[0]: field 'bbox': height is negative (-1)"),
         ("dt-inf", json.dumps(det()).replace("0.9", "-1e999"),
          lambda m: "[0]: field 'score'" in m),
+        ("dt-nothing", json.dumps([{k: v for k, v in DT[0].items() if k != "bbox"}]),
+         "[0]: field 'bbox': missing (and no 'segmentation' or 'keypoints' "
+         "to take it from)"),
+        ("dt-first-decides", json.dumps(
+            [DT[0], {"image_id": 1, "category_id": 1, "score": 0.5,
+                     "segmentation": {"size": [80, 100], "counts": [8000]}}]),
+         "[1]: field 'bbox': missing (the first detection has one, and "
+         "pycocotools takes every detection's box and area as the first's)"),
+        ("dt-segm-cover", json.dumps(det(segmentation={"size": [2, 2],
+                                                       "counts": "1"})),
+         "[0]: field 'segmentation': counts: runs cover 1 pixels, the size "
+         "2 x 2 has 4"),
     ]
-    for name, content, msg in dcases:
+    for case in dcases:
+        name, content, msg = case[:3]
+        extra = case[3] if len(case) > 3 else []
         p = c.write("%s.json" % name, content)
         if callable(msg):
             full = (lambda m0, pp: lambda line: line.startswith("'%s': " % pp)
                     and m0(line[len("'%s': " % pp):]))(msg, p)
         else:
             full = "'%s': %s" % (p, msg)
-        c.expect(["import", "coco", "--dt", p, "--name", "m", "-o", proj], full,
-                 what="json " + name)
+        c.expect(["import", "coco", "--dt", p, "--name", "m", "-o", proj] +
+                 extra, full, what="json " + name)
         c.ck.ok(file_bytes(proj) == before, name + ": the project changed")
 
 

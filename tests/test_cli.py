@@ -52,8 +52,9 @@ def test_help(ck):
         ck.ok(r.out.startswith("usage: detgrid " + c), "help " + c)
         # unknown option: usage error
         r = run([c, "--no-such-option"], rc=EXIT_USAGE)
-        ck.contains(r.err, "unknown option '--no-such-option'", "usage:",
-                    what=c + " unknown option")
+        ck.eq(r.err, "error: unknown option '--no-such-option' for 'detgrid "
+              "%s' (see 'detgrid %s --help')\n" % (c.split()[0], c.split()[0]),
+              c + " unknown option: named, without the whole help")
         ck.eq(r.out, "", c + " unknown option: nothing on stdout")
     r = run(["frobnicate"], rc=EXIT_USAGE)
     ck.contains(r.err, "'frobnicate'", what="unknown command")
@@ -77,7 +78,9 @@ def test_usage_errors(ck, d):
         ["eval", p, "--iou-thresholds", "x"],
         ["eval", p, "--device", "nosuch"],
         ["sweep", p, "--step", "0"],
-        ["sweep", p, "--step", "1.5"],
+        ["sweep", p, "--step", "-1"],
+        ["sweep", p, "--format", "table"],
+        ["sweep", p, "--iou", "half"],
         ["sweep", p, "--format", "xml"],
         ["import", "json", "--gt", "x.json", "-o", p],
         ["import", "coco", "--gt", "x.json"],
@@ -147,8 +150,18 @@ def check_table(ck, text, P, counts, what):
 
 
 def test_demo(ck, d):
-    r = run(["demo", "--device", "ref"])
-    head, hdr, rows, micro, macro = parse_table(r.out.strip("\n"))
+    r = run(["demo", "--device", "ref"], env={"TMPDIR": d})
+    # it says where the project is, in a new directory of its own
+    tmp = [x for x in os.listdir(d) if x.startswith("detgrid-demo-")]
+    ck.eq(len(tmp), 1, "demo made one temporary directory")
+    kept = os.path.join(d, tmp[0], "demo.h5")
+    ck.contains(r.err, "wrote the project to '%s'" % kept, what="demo")
+    ck.ok(os.path.exists(kept), "demo keeps its project")
+    ck.contains(r.out, "next: detgrid metrics %s " % kept,
+                what="demo's next steps name its project")
+    shutil.rmtree(os.path.join(d, tmp[0]))
+    head, hdr, rows, micro, macro = parse_table(
+        r.out.strip("\n").split("\n\nnext:")[0])
     ck.contains(head, "model-a", "confidence >= 0.1", "IoU >= 0.5", what="demo")
     ck.eq(len(rows), 12, "demo class rows")
     ck.ok(micro is not None and macro is not None, "demo micro/macro rows")
@@ -162,7 +175,8 @@ def test_demo(ck, d):
     m = run(["metrics", p, "-i", "model-a"])
     ck.ok(r2.out.lstrip("\n").startswith(m.out),
           "demo's table differs from metrics':\n%s\n---\n%s" % (r2.out, m.out))
-    ck.eq(r.out.strip("\n"), m.out.strip("\n"), "demo (seed 1) output is deterministic")
+    ck.eq(r.out.split("\n\nnext:")[0].strip("\n"), m.out.strip("\n"),
+          "demo (seed 1) output is deterministic")
     for name in ("model-a", "model-b"):
         P, o = oracle_for(p, name)
         dgtest.check_metrics(ck, dgtest.metrics_json(p, inf=name),
@@ -325,11 +339,33 @@ def prf_f1(tp, fp, fn):
     return dgtest.prf(tp, fp, fn)[2]
 
 
+def micro_curve(o, t, n_classes):
+    """All classes pooled: one point per distinct score, the classes'
+    counts at conf = that score summed."""
+    curves = [o.curve(c, t) for c in range(n_classes)]
+    n_gt = int(sum(o.n_gt[c] for c in range(n_classes)))
+    confs = sorted({x[0] for cv in curves for x in cv}, reverse=True)
+    out = []
+    for conf in confs:
+        tp = fp = 0
+        for cv in curves:
+            last = [x for x in cv if x[0] >= conf]
+            if last:
+                tp += last[-1][1]
+                fp += last[-1][2]
+        out.append((conf, tp, fp, n_gt - tp))
+    return out, n_gt
+
+
+MICRO = "(all classes)"
+
+
 def test_sweep(ck, d, p):
     P, o = oracle_for(p, "model-a")
     ts = o.thresholds
-    # CSV, every IoU, every distinct score
-    r = run(["sweep", p, "-i", "model-a"])
+    # CSV, every IoU (--iou all), every distinct score, each class then all
+    # classes pooled
+    r = run(["sweep", p, "-i", "model-a", "--iou", "all"])
     rows = list(csv.reader(io.StringIO(r.out)))
     ck.eq(rows[0], ["class", "iou", "conf", "tp", "fp", "fn", "precision",
                     "recall", "f1"], "sweep csv header")
@@ -340,6 +376,10 @@ def test_sweep(ck, d, p):
                 pr, rc, f = dgtest.prf(tp, fp, fn)
                 want.append([P.class_names[c], "%g" % ts[t], conf, tp, fp, fn,
                              f6(pr), f6(rc), f6(f)])
+        for conf, tp, fp, fn in micro_curve(o, t, P.n_classes)[0]:
+            pr, rc, f = dgtest.prf(tp, fp, fn)
+            want.append([MICRO, "%g" % ts[t], conf, tp, fp, fn, f6(pr),
+                         f6(rc), f6(f)])
     got = [[x[0], x[1], float(x[2]), int(x[3]), int(x[4]), int(x[5]), x[6],
             x[7], x[8]] for x in rows[1:]]
     ck.eq(len(got), len(want), "sweep csv rows")
@@ -348,20 +388,33 @@ def test_sweep(ck, d, p):
     # counts on the curve equal metrics' at that conf (a few points)
     for g in got[:: max(1, len(got) // 15)]:
         j = dgtest.metrics_json(p, g[2], float(g[1]), "model-a")
+        if g[0] == MICRO:
+            m = j["overall"]["micro"]
+            ck.eq((m["tp"], m["fp"], m["fn"]), (g[3], g[4], g[5]),
+                  "pooled sweep point vs metrics' micro at conf %r" % g[2])
+            continue
         c = P.class_names.index(g[0])
         ck.eq((j["classes"][c]["tp"], j["classes"][c]["fp"], j["classes"][c]["fn"]),
               (g[3], g[4], g[5]), "sweep point vs metrics at conf %r" % g[2])
+    # the default is the project's IoU (0.5), not every threshold
+    r5 = run(["sweep", p, "-i", "model-a"])
+    ck.eq(r5.out, "".join("%s\n" % ",".join(x) for x in rows[:1]) +
+          "".join(line + "\n" for line in r.out.splitlines()[1:]
+                  if line.split(",")[-8] == "0.5"),
+          "sweep's default IoU is the project's")
     # -o file equals stdout
     out = os.path.join(d, "sweep.csv")
-    run(["sweep", p, "-i", "model-a", "-o", out])
+    run(["sweep", p, "-i", "model-a", "--iou", "all", "-o", out])
     with open(out) as f:
         ck.eq(f.read(), r.out, "sweep -o")
     # JSON curves
-    j = run(["sweep", p, "-i", "model-a", "--format", "json"]).json()
-    j2 = run(["sweep", p, "-i", "model-a", "--json"]).json()
+    j = run(["sweep", p, "-i", "model-a", "--iou", "all", "--format",
+             "json"]).json()
+    j2 = run(["sweep", p, "-i", "model-a", "--iou", "all", "--json"]).json()
     ck.eq(j2, j, "--json equals --format json")
     ck.eq(j["inferences"], "model-a", "sweep json inferences")
     ck.eq(len(j["curves"]), len(ts) * P.n_classes, "sweep json curves")
+    ck.eq(len(j["micro"]), len(ts), "sweep json pooled curves")
     k = 0
     for t in range(len(ts)):
         for c in range(P.n_classes):
@@ -377,32 +430,68 @@ def test_sweep(ck, d, p):
             ck.eq((cv["tp"], cv["fp"], cv["fn"]),
                   ([x[1] for x in w], [x[2] for x in w], [x[3] for x in w]),
                   what + " counts")
+        w, n_gt = micro_curve(o, t, P.n_classes)
+        mc = j["micro"][t]
+        ck.eq((mc["iou"], mc["n_gt"], mc["conf"], mc["tp"], mc["fp"],
+               mc["fn"]), (ts[t], n_gt, [x[0] for x in w],
+                           [x[1] for x in w], [x[2] for x in w],
+                           [x[3] for x in w]), "sweep json pooled curve")
     ck.eq(len(j["best_f1"]), sum(1 for t in range(len(ts)) for c in range(P.n_classes)
                                  if best_of(o.curve(c, t))), "sweep json best_f1 count")
-    # --best at the default IoU and at 0.75, CSV and JSON
+    # --best at the default IoU and at 0.75: a table, CSV and JSON
     for extra, iou in (([], 0.5), (["--iou", "0.75"], 0.75)):
         t = o.t_index(iou)
-        rb = run(["sweep", p, "-i", "model-a", "--best"] + extra)
+        rb = run(["sweep", p, "-i", "model-a", "--best", "--format", "csv"]
+                 + extra)
         brows = list(csv.reader(io.StringIO(rb.out)))[1:]
         jb = run(["sweep", p, "-i", "model-a", "--best", "--json"] + extra).json()
-        ck.ok("curves" not in jb, "--best --json has no curves")
+        tb = run(["sweep", p, "-i", "model-a", "--best"] + extra).out
+        ck.ok("curves" not in jb and "micro" not in jb,
+              "--best --json has no curves")
         exp = []
         for c in range(P.n_classes):
             b = best_of(o.curve(c, t))
             if b:
                 exp.append((P.class_names[c], b))
+        mb = best_of(micro_curve(o, t, P.n_classes)[0])
         ck.ok(len(exp) >= 3, "classes with a best F1")
-        ck.eq(len(brows), len(exp), "--best csv rows")
+        ck.eq(len(brows), len(exp) + 1, "--best csv rows")
         ck.eq(len(jb["best_f1"]), len(exp), "--best json rows")
-        for row, jr, (cn, b) in zip(brows, jb["best_f1"], exp):
+        ck.eq(len(jb["best_f1_micro"]), 1, "--best json pooled row")
+        lines = tb.splitlines()
+        ck.eq(lines[0], "model-a at IoU >= %g: the F1-maximising confidence "
+              "of each class, and of all classes pooled (micro)" % iou,
+              "--best table title")
+        ck.eq(lines[2].split(), ["class", "conf", "precision", "recall", "F1",
+                                 "TP", "FP", "FN"], "--best table header")
+        ck.eq(len(lines), 3 + P.n_classes + 1, "--best table rows")
+        for row, jr, tl, (cn, b) in zip(brows, jb["best_f1"] +
+                                        jb["best_f1_micro"],
+                                        lines[3:3 + len(exp)] + lines[-1:],
+                                        exp + [(MICRO, mb)]):
             f, conf, tp, fp, fn = b
             what = "--best %s iou %g" % (cn, iou)
             ck.eq((row[0], float(row[1]), float(row[2]), int(row[3]), int(row[4]),
                    int(row[5]), row[8]), (cn, iou, conf, tp, fp, fn, f6(f)), what + " csv")
-            ck.eq((jr["class"], jr["iou"], jr["tp"], jr["fp"], jr["fn"]),
-                  (cn, iou, tp, fp, fn), what + " json")
+            ck.eq((jr.get("class", MICRO), jr["iou"], jr["tp"], jr["fp"],
+                   jr["fn"]), (cn, iou, tp, fp, fn), what + " json")
             ck.eq(jr["conf"], conf, what + " json conf (exact double)")
             ck.close(jr["f1"], f, what + " json f1")
+            pr_, rc_, _ = dgtest.prf(tp, fp, fn)
+            ck.ok(tl.startswith(cn + " "), what + " table row: " + tl)
+            ck.eq(tl[len(cn):].split(),
+                  [row[2], fmt4(pr_), fmt4(rc_), fmt4(f), str(tp), str(fp),
+                   str(fn)], what + " table")
+            if cn == MICRO:
+                # one confidence for every class: F1 of the pooled counts
+                # there is the best over every distinct score
+                for cc in [x[0] for x in micro_curve(o, t, P.n_classes)[0]]:
+                    cs = o.counts(float(cc), t)
+                    fo = prf_f1(sum(x[0] for x in cs), sum(x[1] for x in cs),
+                                sum(x[2] for x in cs))
+                    ck.ok(fo is None or fo <= f, "%s: pooled F1 %r at %r "
+                          "beats %r" % (what, fo, cc, f))
+                continue
             # F1 at the best conf is the maximum over all distinct scores and
             # over a fine grid of confidences (oracle, recomputed from counts)
             cidx = P.class_names.index(cn)
@@ -415,22 +504,28 @@ def test_sweep(ck, d, p):
                 if fo == f:
                     ck.ok(float(cc) <= conf, "%s: conf %r ties best and is higher than %r"
                           % (what, cc, conf))
-    # --step 0.1 (one IoU, one class and all)
+    # --step 0.1 (one IoU, every class and all pooled)
     r = run(["sweep", p, "-i", "model-a", "--step", "0.1", "--iou", "0.5"])
     rows = list(csv.reader(io.StringIO(r.out)))[1:]
-    ck.eq(len(rows), 11 * P.n_classes, "--step 0.1 rows")
+    ck.eq(len(rows), 11 * (P.n_classes + 1), "--step 0.1 rows")
     t = o.t_index(0.5)
     for i, row in enumerate(rows):
         c, step_i = divmod(i, 11)
         conf = float(row[2])
         ck.eq(conf, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0][step_i],
               "--step conf")
-        tp, fp, fn, _ = o.counts(conf, t)[c]
+        cs = o.counts(conf, t)
+        if c < P.n_classes:
+            tp, fp, fn, _ = cs[c]
+        else:
+            tp, fp, fn = (sum(x[k] for x in cs) for k in range(3))
         pr, rc, f = dgtest.prf(tp, fp, fn)
-        ck.eq(row, [P.class_names[c], "0.5", row[2], str(tp), str(fp), str(fn),
-                    f6(pr), f6(rc), f6(f)], "--step row %d" % i)
-    r = run(["sweep", p, "-i", "model-a", "--step", "0.25"])
-    ck.eq(len(r.out.strip().split("\n")) - 1, 5 * P.n_classes * len(ts), "--step 0.25 rows")
+        ck.eq(row, [P.class_names[c] if c < P.n_classes else MICRO, "0.5",
+                    row[2], str(tp), str(fp), str(fn), f6(pr), f6(rc),
+                    f6(f)], "--step row %d" % i)
+    r = run(["sweep", p, "-i", "model-a", "--step", "0.25", "--iou", "all"])
+    ck.eq(len(r.out.strip().split("\n")) - 1,
+          5 * (P.n_classes + 1) * len(ts), "--step 0.25 rows")
     # --class
     cn = P.class_names[1]
     r = run(["sweep", p, "-i", "model-a", "--class", cn, "--iou", "0.5"])
@@ -582,7 +677,7 @@ def test_import(ck, d):
         (["--gt", g, "--dt", missing, "--force"], ["'%s'" % missing]),
         (["--dt", missing], ["'%s'" % missing, "cannot open"]),
         (["--dt", bad], ["'%s'" % bad, "not valid JSON"]),
-        (["--dt", unknown_cat, "--name", "x"],
+        (["--dt", unknown_cat, "--name", "x", "--strict"],
          ["'%s'" % unknown_cat, "[3]", "category_id", "999"]),
         (["--dt", pre + "-model-a.json", "--name", "model-a"],
          ["already exists", "model-a"]),
@@ -709,10 +804,11 @@ def detail_csv_quoting(ck, d):
             if sc is not None:
                 grp["score"] = np.array([sc])
     run(["eval", p, "-q", "--iou-thresholds", "0.5"])
-    for extra in ([], ["--best"]):
+    for extra in ([], ["--best", "--format", "csv"]):
         rows = list(csv.reader(io.StringIO(run(["sweep", p] + extra).out)))
-        ck.eq(rows[1:], [[name, "0.5", "0.5", "1", "0", "0", "1.000000", "1.000000",
-                          "1.000000"]], "sweep %s csv with a quoted class name" % extra)
+        ck.eq(rows[1:], [[n, "0.5", "0.5", "1", "0", "0", "1.000000", "1.000000",
+                          "1.000000"] for n in (name, MICRO)],
+              "sweep %s csv with a quoted class name" % extra)
 
 
 def test_output_details(ck, d):

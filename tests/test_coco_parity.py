@@ -14,8 +14,6 @@ Params): the numbers must be identical, compared with ==, never approx.
       arrays of many lengths, through tests/test-coco's --mean mode.
 """
 
-import contextlib
-import io
 import json
 import os
 import random
@@ -24,11 +22,9 @@ import subprocess
 import time
 
 import numpy as np
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 
 import dgtest
-from dgtest import Checker, TempDir, run
+from dgtest import Checker, TempDir, cocoeval, run
 
 # PROVENANCE.md of coco_val2014_100_fakebbox: column A (full precision, from
 # faster_coco_eval's tests) and column B (6 places, rafaelpadilla's tests).
@@ -38,18 +34,6 @@ SAMPLE_A = [0.5045806987249628, 0.6969727247299577, 0.5729816669904824,
             0.6398109626113442, 0.5664205978994309, 0.5642905982905982]
 SAMPLE_B = [0.503647, 0.696973, 0.571667, 0.593252, 0.557991, 0.489363,
             0.386813, 0.593680, 0.595353, 0.654764, 0.603130, 0.553744]
-
-
-def cocoeval(gt_path, dt_path):
-    """COCOeval with default bbox Params, its prints swallowed."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO(gt_path)
-        dt = gt.loadRes(dt_path)
-        e = COCOeval(gt, dt, "bbox")
-        e.evaluate()
-        e.accumulate()
-        e.summarize()
-    return e
 
 
 def per_class_ap(e):

@@ -292,12 +292,12 @@ def check_config(ck, d, k, synth_args, spec, mark_ignored, rng):
     cross = (agn >= 0) & (P.labels.cls[np.maximum(agn, 0)] != dets.cls[None, :])
     ck.ok(cross.any(), what0 + ": no cross-class matches")
     if k == 0:
-        # the device's class-agnostic step fails: eval warns, falls back to
-        # the reference path and stores the same tables
+        # the device's matching stage fails: eval warns, falls back to the
+        # reference path and stores the same tables
         c = os.path.join(d, "c%d.h5" % k)
         r = run(["eval", p, "--device", "cpu", "-o", c] + ev,
-                env={"DETGRID_FAULT": "cl-agnostic"})
-        ck.contains(r.err, "class-agnostic matching failed", "falling back",
+                env={"DETGRID_FAULT": "cl-match"})
+        ck.contains(r.err, "OpenCL matching failed", "falling back",
                     what="fallback warning")
         with h5py.File(c, "r") as f:
             g = f["results"][name]

@@ -354,15 +354,19 @@ def test_planted(ck, tmp):
     ck.eq(members, sorted(np.flatnonzero(scenes == scene).tolist()),
           "top cluster = the planted scene")
     ck.ok(top["z"] > 3 and top["f1_deficit"] > 0, "significantly worse")
-    ck.eq(top["dominant_error_classes"][0]["class"], cls, "dominant class")
-    ck.ok(all(c["z"] < top["z"] for c in j["clusters"][1:]), "ranked first")
+    ck.eq(top["explain"]["classes"][0]["class"], cls,
+          "most over-represented class")
+    ck.ok(top["q"] <= 0.05, "significant: q %g" % top["q"])
+    ck.ok(all(c["z"] < top["z"] and c["p"] >= top["p"]
+              for c in j["clusters"][1:]), "ranked first")
+    ck.eq(j["k_choice"]["method"], "bic", "k chosen by the BIC")
     # Pooled counts of the cluster = the sum over its frames.
     pts = [p for p in j["points"] if p["cluster"] == top["cluster"]]
     ck.eq((top["tp"], top["fp"], top["fn"]),
           (sum(p["tp"] for p in pts), sum(p["fp"] for p in pts),
            sum(p["fn"] for p in pts)), "pooled counts")
     ck.eq(top["size"], len(pts), "size")
-    for f in top["representative_frames"]:
+    for f in top["explain"]["representative_frames"]:
         ck.ok(scenes[int(f.split("-")[1]) - 1] == scene, "representative")
 
     # The neighbourhood-preserving layout keeps scenes together: nearly

@@ -90,21 +90,26 @@ NORMALISATIONS = [
     # with relative paths, so it should never appear; this is a safety net
     # (and it would show in the golden file as <TMP>).
     ("temporary directory", None, "<TMP>"),   # a plain replace in normalise()
-    # eval on stderr: "... in 0.003 s on reference (load 0.001, match 0.001,
-    # accumulate 0.000)" -- wall-clock timings (tools/cmd-eval.c).
+    # eval on stderr: "... in 0.003 s on reference (load 0.001, order 0.001,
+    # match 0.000)" -- wall-clock timings (tools/cmd-eval.c).
     ("eval: timings on stderr",
-     re.compile(r"(IoU thresholds in )%s( s on .*?\(load )%s(, match )%s"
-                r"(, accumulate )%s(\))" % ((_NUM,) * 4)),
+     re.compile(r"(IoU thresholds in )%s( s on .*?\(load )%s(, order )%s"
+                r"(, match )%s(\))" % ((_NUM,) * 4)),
      r"\g<1><T>\g<2><T>\g<3><T>\g<4><T>\g<5>"),
     # eval on stderr: "stored results in 'x.h5' (0.015 s)" (tools/cmd-eval.c).
     ("eval: store time on stderr",
      re.compile(r"(stored results in '[^']*' \()%s( s\))" % _NUM),
      r"\g<1><T>\g<2>"),
-    # eval --json: load_s, match_s, accumulate_s, total_s, store_s.
+    # eval --json: load_s, order_s, match_s, accumulate_s, total_s, store_s
+    # and the device profile's upload_s, kernel_s, download_s.
     ("eval --json: timing fields",
-     re.compile(r'("(?:load_s|match_s|accumulate_s|total_s|store_s)":\s*)%s'
-                % _NUM),
+     re.compile(r'("(?:load_s|order_s|match_s|accumulate_s|total_s|store_s|'
+                r'upload_s|kernel_s|download_s)":\s*)%s' % _NUM),
      r'\g<1>"<T>"'),
+    # eval --json: "threads": the machine's processors (tools/cmd-eval.c).
+    ("eval --json: host threads",
+     re.compile(r'("threads":\s*)[0-9]+'),
+     r'\g<1>"<N>"'),
     # demo on stderr: "evaluated 'model-a' at 19 IoU thresholds in 0.004 s
     # on reference" (tools/cmd-demo.c).
     ("demo: eval time on stderr",
@@ -118,7 +123,12 @@ NORMALISATIONS = [
                 % _NUM, re.M),
      r"\g<1><T>\g<2>"),
     ("embeddings: k-means time",
-     re.compile(r"(; k-means: k = [0-9]+, )%s( s)" % _NUM),
+     re.compile(r"(; k-means: k = [0-9]+(?: \(by [a-z]+\))?(?:, [0-9]+ merged)?, )"
+                r"%s( s)" % _NUM),
+     r"\g<1><T>\g<2>"),
+    # slices: "... 1 reported; 0.055 s" (tools/cmd-slices.c).
+    ("slices: search time",
+     re.compile(r"( reported; )%s( s)$" % _NUM, re.M),
      r"\g<1><T>\g<2>"),
     # embeddings --json: "seconds": {"projection": x, "clustering": y}
     # (tools/cmd-embeddings.c): every number inside that object.
@@ -143,9 +153,9 @@ NORMALISATIONS = [
      r"\g<1><T>\g<2><T>\g<3>"),
     ("coco -v: stage times",
      re.compile(r"(labels on [^:\n]*: )%s( s \(load )%s(, prepare )%s"
-                r"(, match )%s(, accumulate )%s(, summarize )%s(\))"
-                % ((_NUM,) * 6)),
-     r"\g<1><T>\g<2><T>\g<3><T>\g<4><T>\g<5><T>\g<6><T>\g<7>"),
+                r"(, \w+ IoU )%s(, match )%s(, accumulate )%s(, summarize )%s"
+                r"(\))" % ((_NUM,) * 7)),
+     r"\g<1><T>\g<2><T>\g<3><T>\g<4><T>\g<5><T>\g<6><T>\g<7><T>\g<8>"),
     ("coco -v: total time",
      re.compile(r"^(total: )%s( s)$" % _NUM, re.M),
      r"\g<1><T>\g<2>"),
@@ -372,7 +382,7 @@ def h5_dump(path):
 COMMANDS = ["demo", "synth", "import", "info", "eval", "metrics", "sweep",
             "confusion", "examples", "frames", "segment", "scenarios", "check",
             "compare", "coco", "voc", "errors", "label-errors", "embeddings",
-            "report", "devices"]
+            "slices", "report", "devices"]
 
 ENV = {"DETGRID_DEVICE": "ref", "LC_ALL": "C", "TZ": "UTC"}
 # Settings from the caller's environment that could change what detgrid does
@@ -538,6 +548,8 @@ def run_all(g):
                                 "--step", "0.05", "-o", "a-sweep.csv"],
         files=["a-sweep.csv"], rc=0)
     cli("a-sweep-best", ["sweep", "a.h5", "-i", "model-a", "--best"], rc=0)
+    cli("a-sweep-best-csv", ["sweep", "a.h5", "-i", "model-a", "--best",
+                             "--format", "csv"], rc=0)
     cli("a-sweep-best-json", ["sweep", "a.h5", "-i", "model-b", "--best", "--json"], rc=0)
     cli("a-sweep-best-iou075", ["sweep", "a.h5", "-i", "model-a", "--best",
                                 "--iou", "0.75"], rc=0)
@@ -919,10 +931,15 @@ def run_all(g):
                                     "data/toy/gts_coco_format/toy_example_coco.JSON",
                                     "--dt", "data/toy/dets_coco_format/coco_dets.json",
                                     "--per-class"], rc=None)
+        # the toy file numbers its annotations from 0
+        cli("t-coco-json-id0", ["coco", "--gt",
+                                "data/toy/gts_coco_format/toy_example_coco.JSON",
+                                "--dt", "data/toy/dets_coco_format/coco_dets.json",
+                                "--pycocotools-id0"], rc=0)
         h5("t-h5-eval", "t.h5")
     else:
         for r in ("t-import-voc-xml", "t-eval", "t-metrics", "t-voc",
-                  "t-coco-json-oneshot", "t-h5-eval"):
+                  "t-coco-json-oneshot", "t-coco-json-id0", "t-h5-eval"):
             g.skip(r)
     cli("y-import-yolo", ["import", "yolo", "--gt-dir", "data/yolo/gt", "--dt-dir",
                           "data/yolo/dt", "--name", "yolo", "--names",
@@ -934,6 +951,36 @@ def run_all(g):
                           "--dt-dir", "data/yolo/dt", "--names", "data/yolo/names.txt",
                           "--sizes", "data/yolo/sizes.txt", "--no-plus1"], rc=0)
     h5("y-h5-eval", "y.h5")
+
+    # ---- project D: metadata and a planted failing slice -------------------
+    cli("d-synth", ["synth", "-o", "d.h5", "--seed", "2", "--frames", "400",
+                    "--metadata", "--plant-slice", "--embeddings", "8",
+                    "--scenes", "10", "--plant-pattern", "miss"], rc=0)
+    cli("d-eval", ["eval", "d.h5", "--device", "ref", "-q"], rc=0)
+    cli("d-slices", ["slices", "d.h5"], rc=0)
+    cli("d-slices-json", ["slices", "d.h5", "--json", "--compact"], rc=0)
+    cli("d-slices-three", ["slices", "d.h5", "--conditions", "3",
+                           "--metric", "recall", "--min-support", "15",
+                           "--alpha", "0.2", "--limit", "4"], rc=0)
+    cli("d-slices-columns", ["slices", "d.h5", "--columns", "speed,weather",
+                             "--bins", "3", "--rank", "effect-support",
+                             "--conf", "0.3", "--iou", "0.75"], rc=0)
+    cli("d-slices-save", ["slices", "d.h5", "--save-segment", "found"], rc=0)
+    cli("d-slices-segment", ["slices", "d.h5", "--segment", "found",
+                             "--min-support", "10"], rc=0)
+    cli("d-embeddings-patterns", ["embeddings", "d.h5", "--patterns"], rc=0)
+    cli("d-embeddings-patterns-json", ["embeddings", "d.h5", "--patterns",
+                                       "--choose-k", "bic", "--json", "--compact"],
+        rc=0)
+    cli("d-embeddings-elbow", ["embeddings", "d.h5", "--patterns", "--choose-k",
+                               "elbow", "--k-max", "12"], rc=0)
+    cli("d-err-slices-column", ["slices", "d.h5", "--columns", "nosuch"], rc=2)
+    cli("d-err-slices-slice", ["slices", "d.h5", "--save-segment", "x",
+                               "--slice", "40"], rc=2)
+    cli("d-usage-slices-conditions", ["slices", "d.h5", "--conditions", "5"],
+        rc=129)
+    cli("d-usage-choose-k", ["embeddings", "d.h5", "--choose-k", "gap"], rc=129)
+    h5("d-h5-final", "d.h5")
 
     # ---- demo ------------------------------------------------------------
     cli("demo", ["demo", "-o", "demo.h5", "--device", "ref", "--seed", "2"], rc=0)

@@ -13,7 +13,12 @@ by detgrid and compared with the oracle:
     each with metadata columns;
   - printed numbers read back as the same double (sweep/metrics JSON);
   - malformed files: each exits 2 naming the file and the dataset or field,
-    and leaves the file as it was.
+    and leaves the file as it was;
+  - masks and keypoints written with h5py (mask_offsets, mask_counts,
+    mask_size, keypoint_offsets, keypoints, num_keypoints, coco_area),
+    records in and out of frame order: `detgrid coco --iou-type segm` and
+    `keypoints` on the project equal pycocotools on the same data as COCO
+    JSON, and broken mask datasets exit 2 naming record and field.
 """
 
 import math
@@ -514,7 +519,9 @@ def test_json_roundtrip(ck, d):
     run(["eval", path, "-q", "--iou-thresholds", "0.5"])
     # CSV prints 17 digits: exact
     rows = run(["sweep", path]).out.strip().split("\n")[1:]
-    ck.eq([float(r.split(",")[2]) for r in rows], [s_hi, s_lo], "sweep csv conf")
+    # the class's rows, then the same points pooled over all classes
+    ck.eq([float(r.split(",")[2]) for r in rows], [s_hi, s_lo] * 2,
+          "sweep csv conf")
     j = run(["sweep", path, "--json"]).json()
     cv = j["curves"][0]
     ck.eq((cv["tp"], cv["fp"]), ([1, 1], [0, 1]), "sweep json counts")
@@ -593,10 +600,11 @@ MALFORMED = [
      ["/inferences/model-a", "'x'", "nan"]),
     ("inf-h", _set("inferences/model-a/h", np.array([np.inf, 2.0])),
      ["/inferences/model-a", "'h'", "inf"]),
-    ("score-1.5", _set("inferences/model-a/score", np.array([1.5, 0.2])),
-     ["/inferences/model-a", "score", "1.5"]),
-    ("score-negative", _set("inferences/model-a/score", np.array([0.5, -0.1])),
-     ["/inferences/model-a", "score", "-0.1"]),
+    # any finite score is a score (logits, percentages); not NaN or inf
+    ("score-nan", _set("inferences/model-a/score", np.array([np.nan, 0.2])),
+     ["/inferences/model-a", "score", "nan"]),
+    ("score-inf", _set("inferences/model-a/score", np.array([0.5, -np.inf])),
+     ["/inferences/model-a", "score", "-inf"]),
     ("iscrowd-2", _set("labels/iscrowd", np.array([0, 2, 0], np.uint8)),
      ["/labels", "iscrowd", "2"]),
     ("area-length", _set("labels/area", np.array([1.0])), ["/labels/area"]),
@@ -646,6 +654,148 @@ def test_malformed(ck, d):
     ck.contains(r.err, "'%s'" % txt, what="not an HDF5 file")
 
 
+def runs_of(m):
+    """COCO RLE runs of a binary mask (column-major, 0s first)."""
+    fl = np.asarray(m, np.uint8).reshape(-1, order="F")
+    cuts = np.concatenate(([0], np.flatnonzero(np.diff(fl)) + 1, [fl.size]))
+    runs = [int(v) for v in np.diff(cuts)]
+    return [0] + runs if fl[0] else runs
+
+
+def shapes_project(path, gt, res, kind, sort):
+    """gt/res (COCO dicts) as a project written with h5py, boxes with their
+    masks or keypoints; sort=False writes records out of frame order and
+    without frame_offsets."""
+    from pycocotools import mask as M
+    imgs = sorted(gt["images"], key=lambda im: im["id"])
+    fidx = {im["id"]: i for i, im in enumerate(imgs)}
+    cats = gt["categories"]
+    cidx = {c["id"]: i for i, c in enumerate(cats)}
+
+    def mask_of(seg, im):
+        h, w = im["height"], im["width"]
+        if isinstance(seg, list):
+            r = M.merge(M.frPyObjects(seg, h, w))
+        elif isinstance(seg["counts"], list):
+            r = M.frPyObjects(seg, h, w)
+        else:
+            r = seg
+        return M.decode(r), r["size"]
+
+    def group(g, recs, is_label):
+        order = list(range(len(recs)))
+        order.sort(key=lambda k: fidx[recs[k]["image_id"]])
+        if not sort:
+            order.reverse()
+        recs = [recs[k] for k in order]
+        n = len(recs)
+        g["frame"] = np.array([fidx[r["image_id"]] for r in recs], np.uint32)
+        g["class"] = np.array([cidx[r["category_id"]] for r in recs], np.uint32)
+        byid = {im["id"]: im for im in imgs}
+        bbs = []
+        for r in recs:
+            if "bbox" in r:
+                bbs.append(r["bbox"])
+            elif kind == "keypoints":
+                xs, ys = r["keypoints"][0::3], r["keypoints"][1::3]
+                bbs.append([min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)])
+            else:
+                bbs.append([float(v) for v in M.toBbox(r["segmentation"])])
+        bbs = np.array(bbs, np.float64).reshape(n, 4)
+        for k, c in zip("xywh", range(4)):
+            g[k] = bbs[:, c]
+        if is_label:
+            g["area"] = np.array([r["area"] for r in recs], np.float64)
+            g["iscrowd"] = np.array([r.get("iscrowd", 0) for r in recs], np.uint8)
+        else:
+            g["score"] = np.array([r["score"] for r in recs], np.float64)
+        if sort:
+            fo = np.zeros(len(imgs) + 1, np.uint64)
+            fo[1:] = np.cumsum(np.bincount(g["frame"][()], minlength=len(imgs)))
+            g["frame_offsets"] = fo
+        if kind == "segm":
+            off, counts, size = [0], [], []
+            for r in recs:
+                m, sz = mask_of(r["segmentation"], byid[r["image_id"]])
+                counts += runs_of(m)
+                off.append(len(counts))
+                size.append(list(sz))
+            g["mask_offsets"] = np.array(off, np.uint64)
+            g["mask_counts"] = np.array(counts, np.uint32)
+            g["mask_size"] = np.array(size, np.uint32).reshape(n, 2).T
+            if not is_label:
+                g["coco_area"] = np.array(
+                    [float(M.area(r["segmentation"])) for r in recs], np.float64)
+        else:
+            off, vals = [0], []
+            for r in recs:
+                vals += r["keypoints"]
+                off.append(len(vals))
+            g["keypoint_offsets"] = np.array(off, np.uint64)
+            g["keypoints"] = np.array(vals, np.float64)
+            if is_label:
+                g["num_keypoints"] = np.array([r["num_keypoints"] for r in recs],
+                                              np.int32)
+            else:
+                ext = [(max(r["keypoints"][0::3]) - min(r["keypoints"][0::3])) *
+                       (max(r["keypoints"][1::3]) - min(r["keypoints"][1::3]))
+                       for r in recs]
+                g["coco_area"] = np.array(ext, np.float64)
+
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = "detgrid-project"
+        f.attrs["format_version"] = np.int32(1)
+        f["classes/name"] = vlen([c["name"] for c in cats])
+        f["classes/id"] = np.array([c["id"] for c in cats], np.int64)
+        f["frames/id"] = vlen([str(im["id"]) for im in imgs])
+        f["frames/num"] = np.array([im["id"] for im in imgs], np.int64)
+        f["frames/width"] = np.array([im["width"] for im in imgs], np.float64)
+        f["frames/height"] = np.array([im["height"] for im in imgs], np.float64)
+        group(f.create_group("labels"), gt["annotations"], True)
+        group(f.create_group("inferences/model"), res, False)
+
+
+def test_masks_keypoints(ck, d):
+    import json as _json
+    import test_coco_masks as tm
+    cases = [("segm", tm.synth_masks(3, with_bbox=False)),
+             ("keypoints", tm.synth_people(1))]
+    for kind, (gt, res) in cases:
+        gp, dp = os.path.join(d, "sg.json"), os.path.join(d, "sd.json")
+        with open(gp, "w") as f:
+            _json.dump(gt, f)
+        with open(dp, "w") as f:
+            _json.dump(res, f)
+        e = tm.pycoco(gp, dp, kind)
+        want = [float(x) for x in e.stats]
+        for sort in (True, False):
+            path = os.path.join(d, "shapes-%s-%d.h5" % (kind, sort))
+            shapes_project(path, gt, res, kind, sort)
+            got = run(["coco", path, "--iou-type", kind, "--json"]).json()
+            ck.eq(got["stats"], want, "h5py %s (sorted %d)" % (kind, sort))
+            # Saved again by detgrid: the same numbers from its own file.
+            p2 = os.path.join(d, "resaved.h5")
+            run(["import", "coco", "--gt", gp, "--dt", dp, "--name", "model",
+                 "-o", p2, "--force"])
+            got = run(["coco", p2, "--iou-type", kind, "--json"]).json()
+            ck.eq(got["stats"], want, "imported %s" % kind)
+    # Broken mask datasets: exit 2, naming record and field.
+    path = os.path.join(d, "shapes-segm-1.h5")
+    bad = os.path.join(d, "bad.h5")
+    for field, edit, msg in (
+            ("mask_counts", lambda g: g["mask_counts"].__setitem__(0, 10 ** 6),
+             "field 'mask_counts': runs cover"),
+            ("mask_size", lambda g: g["mask_size"].__setitem__(
+                (0, 0), 0), "field 'mask_size'"),
+            ("mask_offsets", lambda g: g["mask_offsets"].__setitem__(1, 10 ** 9),
+             "mask_offsets")):
+        shutil.copy(path, bad)
+        with h5py.File(bad, "r+") as f:
+            edit(f["labels"])
+        r = run(["coco", bad, "--iou-type", "segm"], rc=EXIT_ERROR)
+        ck.ok(msg in r.err and "bad.h5" in r.err, "%s: %s" % (field, r.err))
+
+
 def main():
     ck = Checker("test_h5py_project")
     with TempDir() as d:
@@ -654,6 +804,7 @@ def main():
         test_random_layouts(ck, d)
         test_malformed(ck, d)
         test_stale(ck, d)
+        test_masks_keypoints(ck, d)
         # last: a known bug at the time of writing must not hide the others
         test_json_roundtrip(ck, d)
     ck.done()

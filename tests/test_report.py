@@ -517,6 +517,32 @@ def main():
                 ck.eq(sorted(rows), want, "class filter %r" % sub)
             ck.ok(len(want) == 0 and any(sub in c for c in names40 for sub in ["ca"]),
                   "the filter cases select some and no classes")
+            # scores outside [0, 1] (logits): the slider spans them, and a
+            # confidence applies to them as they are
+            gtj = os.path.join(tmp, "lg-gt.json")
+            run(["synth", "--coco-gt", gtj, "--coco-dt-prefix",
+                 os.path.join(tmp, "lg"), "--frames", "40", "--seed", "4"])
+            with open(os.path.join(tmp, "lg-model-a.json")) as f:
+                dets = [dict(d, score=float(np.log(d["score"] / (1 - d["score"]))))
+                        for d in json.load(f) if 0 < d["score"] < 1]
+            with open(os.path.join(tmp, "lg.json"), "w") as f:
+                json.dump(dets, f)
+            proj_lg = os.path.join(tmp, "lg.h5")
+            run(["import", "coco", "--gt", gtj, "--dt", os.path.join(tmp, "lg.json"),
+                 "--name", "m", "-o", proj_lg])
+            run(["eval", proj_lg, "--device", "ref"])
+            html_lg = os.path.join(tmp, "lg.html")
+            run(["report", proj_lg, "-o", html_lg])
+            page2.goto("file://" + html_lg)
+            page2.wait_for("window.__dg && window.__dg.ready")
+            lo, hi = page2.eval("""(() => { const c = document.getElementById('set0-conf');
+                return [+c.min, +c.max]; })()""")
+            sc = [d["score"] for d in dets]
+            ck.eq((lo, hi), (min(min(sc), 0.0), max(max(sc), 1.0)), "logit slider range")
+            for conf in (-2.5, 0.0, 1.75):
+                set_point(page2, 0, conf, T.index(0.5), True)
+                compare_metrics(ck, dom_state(page2), 0,
+                                dgtest.metrics_json(proj_lg, conf, 0.5), "logits conf=%g" % conf)
         for s in shots:
             ck.ok(os.path.getsize(s) > 10000, "screenshot %s" % s)
         print("test_report: first render %.0f ms after navigation; slider redraw "

@@ -51,6 +51,7 @@ def main():
         pre = os.path.join(d, "dt")
         syn = os.path.join(d, "synth.h5")
         p = os.path.join(d, "p.h5")
+        pat = os.path.join(d, "patterns.h5")
         opts = ["--frames", "40", "--classes", "4", "--seed", "11",
                 "--crowd-rate", "0.1"]
         steps = [
@@ -74,12 +75,25 @@ def main():
             ["errors", p, "--json"],
             ["eval", syn, "-q"],
             ["metrics", syn],
+            # the pattern finders: metadata slices, frame and crop clusters
+            ["synth", "-o", pat, "--frames", "150", "--seed", "5",
+             "--metadata", "--plant-slice", "--embeddings", "8",
+             "--scenes", "4", "--plant-pattern", "look"],
+            ["eval", pat, "-q"],
+            ["slices", pat, "--json", "--min-support", "5", "--conditions",
+             "3", "--alpha", "0.5"],
+            ["slices", pat, "--save-segment", "s", "--min-support", "5",
+             "--alpha", "0.5"],
+            ["embeddings", pat, "--patterns", "--json", "--choose-k",
+             "silhouette"],
+            ["embeddings", pat, "--crops", "--patterns"],
             # errors are paths too: a refused file must free what it read
+            ["slices", p],
             ["import", "coco", "--dt", pre + "-model-a.json", "--name", "a",
              "-o", p],
             ["metrics", os.path.join(d, "missing.h5")],
         ]
-        want_rc = [0] * (len(steps) - 2) + [2, 2]
+        want_rc = [0] * (len(steps) - 3) + [2, 2, 2]
         for args, rc in zip(steps, want_rc):
             t0 = time.monotonic()
             r = subprocess.run(VALGRIND + [BIN] + args, env=env,

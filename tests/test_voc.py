@@ -405,7 +405,6 @@ def test_cli_errors(ck, d):
         ["voc", out, "--format", "cartucho", "--gt-dir", gt, "--dt-dir", dt],
         ["voc", "--format", "cartucho", "--gt-dir", gt],
         ["voc", "--format", "coco", "--gt-dir", gt, "--dt-dir", dt],
-        ["voc", "--no-such-option"],
     ):
         r = run(args, rc=EXIT_USAGE)
         ck.contains(r.err, "error:", "usage:", what=" ".join(args))

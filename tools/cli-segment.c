@@ -17,10 +17,10 @@ int cli_restrict_segment(dg_ctx *ctx, dg_project *p, dg_results *r,
 }
 
 int cli_load_segment_results(dg_ctx *ctx, dg_project *p, const char *name,
-                             double iou, const char *segment, dg_results **r,
-                             int *t)
+                             double conf, double iou, const char *segment,
+                             dg_results **r, int *t)
 {
-    int rc = cli_load_results(ctx, p, name, iou, r, t);
+    int rc = cli_load_results(ctx, p, name, conf, iou, r, t);
     if (rc == EXIT_OK &&
         (rc = cli_restrict_segment(ctx, p, *r, segment)) != EXIT_OK) {
         dg_results_free(*r);

@@ -86,6 +86,31 @@ static int set_value(cli_opt *o, const char *arg, const char *const *usage,
     return 0;
 }
 
+/*
+ * An unknown option: named, with the nearest of the command's options
+ * and where its help is, without printing the whole help (exit 129).
+ */
+static void unknown_option(const char *cmd, const char *a,
+                           const cli_opt *opts)
+{
+    const char *names[128];
+    size_t n = 0;
+    for (const cli_opt *o = opts; o->type != OPT_END && n < 127; o++)
+        names[n++] = o->long_name;
+    names[n++] = "help";
+    char name[256], hint[300] = "";
+    size_t len = strcspn(a, "=");
+    snprintf(name, sizeof(name), "%.*s", (int)len, a);
+    const char *near = NULL;
+    if (a[1] == '-')
+        near = dg_nearest_name(name + 2, names, n);
+    if (near)
+        snprintf(hint, sizeof(hint), "; did you mean '--%s'?", near);
+    fprintf(stderr, "error: unknown option '%s' for 'detgrid %s'%s (see "
+            "'detgrid %s --help')\n", name, cmd, hint, cmd);
+    exit(EXIT_USAGE);
+}
+
 int cli_parse(int argc, const char **argv, cli_opt *opts,
               const char *const *usage, const char **pos, int max_pos)
 {
@@ -124,7 +149,7 @@ int cli_parse(int argc, const char **argv, cli_opt *opts,
                     o = k;
         }
         if (!o)
-            cli_usage_error(usage, opts, "unknown option '%s'", a);
+            unknown_option(argv[0], a, opts);
         if (o->type == OPT_FLAG) {
             if (inline_arg)
                 cli_usage_error(usage, opts, "option '--%s' takes no value",
@@ -143,9 +168,82 @@ int cli_parse(int argc, const char **argv, cli_opt *opts,
     return npos;
 }
 
+/*
+ * The progress line on a terminal: "\r<phase>: 42% (420/1000)", redrawn
+ * only when the percentage (or the phase) changes, ended with a newline
+ * when the phase is done or another one starts before it is. Nothing is
+ * shown in the first DETGRID_PROGRESS_DELAY seconds (default 0.5) of the
+ * first phase, so quick commands stay quiet.
+ */
+typedef struct progress_state {
+    char phase[64];
+    int pct;   /* last shown, -1 none */
+    int open;  /* a line without its newline */
+    double t0; /* the first report, 0 before it */
+    int shown; /* anything printed yet */
+} progress_state;
+
+static progress_state progress = {"", -1, 0, 0, 0};
+
+/* Ends an open progress line, so that a message starts on its own. */
+static void progress_close(void)
+{
+    if (progress.open)
+        fputc('\n', stderr);
+    progress.open = 0;
+    progress.phase[0] = 0;
+}
+
+static void progress_bar(void *user, const char *phase,
+                         unsigned long long done, unsigned long long total)
+{
+    progress_state *s = user;
+    if (!s->shown) {
+        const char *d = getenv("DETGRID_PROGRESS_DELAY");
+        double delay = d && *d ? atof(d) : 0.5, now = cli_now();
+        if (!s->t0)
+            s->t0 = now;
+        if (now - s->t0 < delay)
+            return;
+        s->shown = 1;
+    }
+    int same = !strncmp(s->phase, phase, sizeof(s->phase) - 1);
+    int pct = total ? (int)(100.0 * (double)done / (double)total) : -1;
+    if (same && pct == s->pct && done < total && total)
+        return;
+    if (!same && s->open)
+        fputc('\n', stderr);
+    snprintf(s->phase, sizeof(s->phase), "%s", phase);
+    s->pct = pct;
+    if (total)
+        fprintf(stderr, "\r%s: %3d%% (%llu/%llu)", phase, pct, done, total);
+    else
+        fprintf(stderr, "\r%s: %llu", phase, done);
+    s->open = !(total && done >= total);
+    if (!s->open) {
+        fputc('\n', stderr);
+        s->phase[0] = 0;
+    }
+    fflush(stderr);
+}
+
+void cli_progress(dg_ctx *ctx)
+{
+    if (isatty(2))
+        dg_ctx_set_progress(ctx, progress_bar, &progress);
+}
+
+void cli_step(const char *phase, unsigned long long done,
+              unsigned long long total)
+{
+    if (isatty(2))
+        progress_bar(&progress, phase, done, total);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
+    progress_close();
     fputs("error: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -157,8 +255,10 @@ int cli_error(const char *fmt, ...)
 void cli_flush_warnings(dg_ctx *ctx)
 {
     const char *w = dg_ctx_take_warnings(ctx);
-    if (*w)
+    if (*w) {
+        progress_close();
         fputs(w, stderr);
+    }
 }
 
 int cli_fail(dg_ctx *ctx, dg_status st)
@@ -180,26 +280,10 @@ dg_ctx *cli_ctx(const char *device)
         cli_fail(ctx, st);
         exit(EXIT_USAGE);
     }
+    cli_progress(ctx);
     return ctx;
 }
 
-static void progress_bar(void *user, const char *phase,
-                         unsigned long long done, unsigned long long total)
-{
-    (void)user;
-    if (total)
-        fprintf(stderr, "\r%s: %3.0f%% (%llu/%llu)%s", phase,
-                100.0 * (double)done / (double)total, done, total,
-                done >= total ? "\n" : "");
-    else
-        fprintf(stderr, "\r%s: %llu", phase, done);
-}
-
-void cli_progress(dg_ctx *ctx)
-{
-    if (isatty(2))
-        dg_ctx_set_progress(ctx, progress_bar, NULL);
-}
 
 void cli_fmt_double(char *buf, size_t cap, double v)
 {
@@ -432,17 +516,25 @@ void cli_fmt_prf(char *buf, size_t cap, dg_prf m)
     snprintf(buf, cap, "%s %s %s", a, b, f);
 }
 
+int cli_find(dg_project *p, dg_name_kind kind, const char *name,
+             uint32_t *idx)
+{
+    dg_ctx *ctx;
+    if (dg_ctx_new(&ctx) < 0)
+        return cli_error("out of memory");
+    dg_status st = dg_project_find(ctx, p, kind, name, idx);
+    int rc = st < 0 ? cli_fail(ctx, st) : EXIT_OK;
+    dg_ctx_free(ctx);
+    return rc;
+}
+
 const char *cli_pick_inferences(dg_project *p, const char *name)
 {
     dg_project_info info;
     dg_project_get_info(p, &info);
-    if (name) {
-        if (dg_project_inference_index(p, name) < 0) {
-            cli_error("no inference set '%s' in the project", name);
-            return NULL;
-        }
-        return name;
-    }
+    if (name)
+        return cli_find(p, DG_NAME_INFERENCES, name, NULL) == EXIT_OK ? name
+                                                                     : NULL;
     if (info.n_inferences == 1)
         return dg_project_inference_name(p, 0);
     if (!info.n_inferences)
@@ -481,7 +573,7 @@ const char *cli_open_inferences(dg_ctx *ctx, const char *path,
 }
 
 int cli_load_results(dg_ctx *ctx, dg_project *p, const char *name,
-                     double iou, dg_results **r, int *t)
+                     double conf, double iou, dg_results **r, int *t)
 {
     dg_status st = dg_results_load(ctx, p, name, r);
     if (st < 0) {
@@ -489,10 +581,13 @@ int cli_load_results(dg_ctx *ctx, dg_project *p, const char *name,
         return cli_fail(ctx, st);
     }
     *t = dg_results_find_iou(ctx, *r, iou);
-    if (*t < 0) {
+    st = *t < 0 ? (dg_status)*t
+         : isnan(conf) ? DG_OK
+                       : dg_results_check_conf(ctx, *r, conf);
+    if (st < 0) {
         dg_results_free(*r);
         *r = NULL;
-        return cli_fail(ctx, (dg_status)*t);
+        return cli_fail(ctx, st);
     }
     return EXIT_OK;
 }
@@ -501,12 +596,11 @@ int cli_pick_sets(dg_project *p, const char *path, const strlist *sets,
                   const char **names, int max)
 {
     int ns = 0;
+    (void)path;
     if (sets->n) {
         for (int k = 0; k < sets->n && ns < max; k++) {
-            if (dg_project_inference_index(p, sets->v[k]) < 0) {
-                cli_error("'%s': no inference set '%s'", path, sets->v[k]);
+            if (cli_find(p, DG_NAME_INFERENCES, sets->v[k], NULL) != EXIT_OK)
                 return -1;
-            }
             names[ns++] = sets->v[k];
         }
     } else {

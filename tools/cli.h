@@ -77,10 +77,17 @@ int cli_fail(dg_ctx *ctx, dg_status st);
 /* Prints and clears the context's warnings to stderr. */
 void cli_flush_warnings(dg_ctx *ctx);
 
-/* A context with the device from --device (NULL: env/auto); exits on error. */
+/*
+ * A context with the device from --device (NULL: env/auto) and the
+ * progress line (cli_progress); exits on error.
+ */
 dg_ctx *cli_ctx(const char *device);
-/* Installs a stderr progress bar when stderr is a terminal. */
+/* Installs a stderr progress line when stderr is a terminal. */
 void cli_progress(dg_ctx *ctx);
+/* A step of the command's own (a phase the library does not report), on
+ * the same line. */
+void cli_step(const char *phase, unsigned long long done,
+              unsigned long long total);
 
 /* Prints a cJSON tree to stdout (compact when compact != 0) and frees it. */
 void cli_print_json(cJSON *j, int compact);
@@ -154,6 +161,13 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
                        int compact);
 
 
+/*
+ * dg_project_find: the index of the class, inference set or segment name
+ * in *idx (idx may be NULL) and EXIT_OK, or its message (what there is,
+ * the nearest name) printed and EXIT_ERROR.
+ */
+int cli_find(dg_project *p, dg_name_kind kind, const char *name,
+             uint32_t *idx);
 /* name, or the project's only inference set when name is NULL; NULL with a
  * message when that is ambiguous or absent. */
 const char *cli_pick_inferences(dg_project *p, const char *name);
@@ -170,12 +184,13 @@ const char *cli_open_inferences(dg_ctx *ctx, const char *path,
                                 const char *inf, double *conf, double *iou,
                                 dg_project **p);
 /*
- * Loads the stored results of inference set name into *r and finds the
- * stored threshold iou among them (*t). EXIT_OK, or the message printed,
- * *r NULL and EXIT_ERROR.
+ * Loads the stored results of inference set name into *r, finds the
+ * stored threshold iou among them (*t) and checks that conf suits the
+ * scores (dg_results_check_conf; NaN: no check). EXIT_OK, or the message
+ * printed, *r NULL and EXIT_ERROR.
  */
 int cli_load_results(dg_ctx *ctx, dg_project *p, const char *name,
-                     double iou, dg_results **r, int *t);
+                     double conf, double iou, dg_results **r, int *t);
 
 /*
  * Restricts r (and every later load of the same results from p) to the
@@ -190,8 +205,8 @@ int cli_restrict_segment(dg_ctx *ctx, dg_project *p, dg_results *r,
  * NULL and EXIT_ERROR.
  */
 int cli_load_segment_results(dg_ctx *ctx, dg_project *p, const char *name,
-                             double iou, const char *segment, dg_results **r,
-                             int *t);
+                             double conf, double iou, const char *segment,
+                             dg_results **r, int *t);
 /*
  * Loads inference set name's results and restricts them to segment (as
  * cli_restrict_segment) before a command that loads them again; the

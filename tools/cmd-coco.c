@@ -1,7 +1,8 @@
 /*
- * detgrid coco: the COCO protocol (pycocotools' COCOeval, bbox), either in
- * one shot from COCO JSON files, with nothing written, or on an inference
- * set of a project file.
+ * detgrid coco: the COCO protocol (pycocotools' COCOeval: bbox, segm,
+ * keypoints; faster-coco-eval's boundary), either in one shot from COCO
+ * JSON files, with nothing written, or on an inference set of a project
+ * file.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -15,10 +16,11 @@
 #include "cmds.h"
 
 static const char *const usage[] = {
-    "detgrid coco --gt <instances.json> --dt <results.json> [--json] "
-    "[--per-class] [--curves <file.json>]",
-    "detgrid coco <project.h5> [--inferences <name>] [--json] [--per-class] "
-    "[--curves <file.json>]",
+    "detgrid coco --gt <instances.json> --dt <results.json> "
+    "[--iou-type <type>] [--json] [--per-class] [--curves <file.json>] "
+    "[--strict]",
+    "detgrid coco <project.h5> [--inferences <name>] [--iou-type <type>] "
+    "[--json] [--per-class] [--curves <file.json>]",
     NULL};
 
 /* The shortest "%.Ng" that reads back as v (JSON has no NaN: null). */
@@ -129,17 +131,23 @@ static void put_nd(sbuf *b, const double *a, const size_t *dims, int nd)
 static int write_curves(const char *path, dg_project *p,
                         const dg_coco_result *r)
 {
-    static const char *const area_lbl[DG_COCO_N_AREA] = {"all", "small",
-                                                         "medium", "large"};
     sbuf b = {0};
-    puts_(&b, "{\"iou_thresholds\":");
+    puts_(&b, "{\"iou_type\":");
+    put_str(&b, dg_coco_iou_type_name(r->iou_type));
+    puts_(&b, ",\n\"iou_thresholds\":");
     size_t d1[1] = {DG_COCO_N_IOU};
     put_nd(&b, r->iou, d1, 1);
     puts_(&b, ",\n\"rec_thresholds\":");
     d1[0] = DG_COCO_N_REC;
     put_nd(&b, r->rec, d1, 1);
-    puts_(&b, ",\n\"max_dets\":[1,10,100],\n\"area_ranges\":[");
-    for (int a = 0; a < DG_COCO_N_AREA; a++) {
+    puts_(&b, ",\n\"max_dets\":[");
+    for (int m = 0; m < r->n_max_dets; m++) {
+        char t[16];
+        snprintf(t, sizeof(t), "%s%d", m ? "," : "", r->max_dets[m]);
+        puts_(&b, t);
+    }
+    puts_(&b, "],\n\"area_ranges\":[");
+    for (int a = 0; a < r->n_area; a++) {
         puts_(&b, a ? ",[" : "[");
         put_num(&b, r->area_rng[a][0]);
         puts_(&b, ",");
@@ -147,10 +155,10 @@ static int write_curves(const char *path, dg_project *p,
         puts_(&b, "]");
     }
     puts_(&b, "],\n\"area_labels\":[");
-    for (int a = 0; a < DG_COCO_N_AREA; a++) {
+    for (int a = 0; a < r->n_area; a++) {
         if (a)
             puts_(&b, ",");
-        put_str(&b, area_lbl[a]);
+        put_str(&b, r->area_lbl[a]);
     }
     puts_(&b, "],\n\"category_ids\":[");
     for (uint32_t k = 0; k < r->n_cats; k++) {
@@ -165,10 +173,10 @@ static int write_curves(const char *path, dg_project *p,
             puts_(&b, ",");
         put_str(&b, dg_project_class_name(p, r->cat_class[k]));
     }
-    size_t dp[5] = {DG_COCO_N_IOU, DG_COCO_N_REC, r->n_cats, DG_COCO_N_AREA,
-                    DG_COCO_N_MAXDET};
-    size_t dr[4] = {DG_COCO_N_IOU, r->n_cats, DG_COCO_N_AREA,
-                    DG_COCO_N_MAXDET};
+    size_t dp[5] = {DG_COCO_N_IOU, DG_COCO_N_REC, r->n_cats,
+                    (size_t)r->n_area, (size_t)r->n_max_dets};
+    size_t dr[4] = {DG_COCO_N_IOU, r->n_cats, (size_t)r->n_area,
+                    (size_t)r->n_max_dets};
     /* A dimension of 0 still needs its brackets; put_nd handles it. */
     puts_(&b, "],\n\"precision\":");
     put_nd(&b, r->precision, dp, 5);
@@ -198,9 +206,10 @@ static void print_report(dg_project *p, const dg_coco_result *r,
         cJSON *j = cJSON_CreateObject();
         cJSON *st = cJSON_AddArrayToObject(j, "stats");
         cJSON *nm = cJSON_AddArrayToObject(j, "names");
-        for (int i = 0; i < DG_COCO_N_STATS; i++) {
+        for (int i = 0; i < r->n_stats; i++) {
             cJSON_AddItemToArray(st, raw_num(r->stats[i]));
-            cJSON_AddItemToArray(nm, cJSON_CreateString(dg_coco_stat_name(i)));
+            cJSON_AddItemToArray(
+                nm, cJSON_CreateString(dg_coco_result_stat_name(r, i)));
         }
         cJSON *pc = cJSON_AddArrayToObject(j, "per_class");
         for (uint32_t k = 0; k < r->n_cats; k++) {
@@ -218,8 +227,8 @@ static void print_report(dg_project *p, const dg_coco_result *r,
         cli_print_json(j, compact);
         return;
     }
-    for (int i = 0; i < DG_COCO_N_STATS; i++)
-        printf("%s = %0.3f\n", dg_coco_stat_label(i), r->stats[i]);
+    for (int i = 0; i < r->n_stats; i++)
+        printf("%s = %0.3f\n", dg_coco_result_stat_label(r, i), r->stats[i]);
     if (!per_class)
         return;
     size_t w = 5;
@@ -231,7 +240,8 @@ static void print_report(dg_project *p, const dg_coco_result *r,
     if (w > 40)
         w = 40;
     printf("\n%8s  %-*s %7s %7s %7s %7s\n", "id", (int)w, "class", "AP",
-           "AP50", "AP75", "AR100");
+           "AP50", "AP75",
+           r->iou_type == DG_COCO_KEYPOINTS ? "AR20" : "AR100");
     for (uint32_t k = 0; k < r->n_cats; k++) {
         uint32_t c = r->cat_class[k];
         char a[16], b[16], d[16], e[16];
@@ -248,9 +258,11 @@ static void print_report(dg_project *p, const dg_coco_result *r,
 int cmd_coco(int argc, const char **argv)
 {
     const char *gt = NULL, *dt = NULL, *inf = NULL, *curves = NULL,
-               *device = NULL;
+               *device = NULL, *iou_type = "bbox";
+    strlist sigmas = {{0}, 0};
+    double dilation = DG_COCO_DILATION_RATIO;
     int json = 0, compact = 0, per_class = 0, exact_iou = 0, use_ignore = 0,
-        verbose = 0;
+        verbose = 0, strict = 0, id0 = 0;
     long threads = 0;
     cli_opt opts[] = {
         {OPT_STR, 0, "gt", &gt, "<file>",
@@ -258,6 +270,13 @@ int cmd_coco(int argc, const char **argv)
         {OPT_STR, 0, "dt", &dt, "<file>", "COCO results JSON (with --gt)", 0},
         {OPT_STR, 'i', "inferences", &inf, "<name>",
          "with a project: the inference set (default: the only one)", 0},
+        {OPT_STR, 0, "iou-type", &iou_type, "<type>",
+         "bbox (default), segm, boundary or keypoints", 0},
+        {OPT_DBL, 0, "dilation-ratio", &dilation, "<r>",
+         "boundary: the erosion radius over the image diagonal (0.02)", 0},
+        {OPT_MULTI, 0, "kpt-sigmas", &sigmas, "[<class>=]<s1,s2,...>",
+         "keypoints: one sigma per keypoint, of every class or of one "
+         "(repeatable; default: COCO's 17)", 0},
         {OPT_FLAG, 0, "json", &json, NULL,
          "stats, their names and per-class AP as JSON on stdout", 0},
         {OPT_FLAG, 0, "compact", &compact, NULL, "with --json: one line", 0},
@@ -269,6 +288,12 @@ int cmd_coco(int argc, const char **argv)
          "IoU thresholds 0.50, 0.55, ... exactly (pycocotools: linspace)", 0},
         {OPT_FLAG, 0, "use-ignore", &use_ignore, NULL,
          "honour the labels' ignore flag (pycocotools: only iscrowd)", 0},
+        {OPT_FLAG, 0, "pycocotools-id0", &id0, NULL,
+         "count a detection matched to annotation id 0 as a false positive, "
+         "as pycocotools does (default: a true positive)", 0},
+        {OPT_FLAG, 0, "strict", &strict, NULL,
+         "with --gt/--dt: refuse what is otherwise accepted with a warning "
+         "(see 'detgrid import --help')", 0},
         {OPT_STR, 'd', "device", &device, "<dev>",
          "auto|gpu|cpu|ref[:P.D|:name] (auto: a GPU if present, else ref)", 0},
         {OPT_INT, 0, "threads", &threads, "<n>",
@@ -284,8 +309,46 @@ int cmd_coco(int argc, const char **argv)
         cli_usage_error(usage, opts, "need --gt and --dt, or a project file");
     if (npos == 0 && inf)
         cli_usage_error(usage, opts, "--inferences needs a project file");
+    if (npos == 1 && strict)
+        cli_usage_error(usage, opts, "--strict applies to --gt and --dt "
+                        "(a project was checked when it was imported)");
     if (threads < 0 || threads > 1024)
         cli_usage_error(usage, opts, "--threads out of range");
+    int type = dg_coco_iou_type_parse(iou_type);
+    if (type < 0)
+        cli_usage_error(usage, opts, "--iou-type must be bbox, segm, "
+                        "boundary or keypoints");
+    if (!(dilation > 0 && dilation <= 1))
+        cli_usage_error(usage, opts, "--dilation-ratio must be in (0, 1]");
+    /* --kpt-sigmas: "s1,s2,..." for every class, "name=s1,..." for one;
+     * checked here, matched with classes once the project is open. */
+    static double sig[64][DG_COCO_MAX_SIGMAS];
+    int n_sig[64] = {0};
+    const char *sig_class[64] = {0};
+    for (int k = 0; k < sigmas.n; k++) {
+        const char *q = sigmas.v[k], *eq = strrchr(q, '=');
+        if (eq) {
+            sig_class[k] = q;
+            q = eq + 1;
+        }
+        for (;;) {
+            char *end;
+            double v = strtod(q, &end);
+            if (end == q || !(v > 0 && v < 1e6) ||
+                n_sig[k] == DG_COCO_MAX_SIGMAS)
+                cli_usage_error(usage, opts, "--kpt-sigmas: positive numbers "
+                                "separated by commas, after 'class=' for one "
+                                "class");
+            sig[k][n_sig[k]++] = v;
+            if (*end == 0)
+                break;
+            if (*end != ',')
+                cli_usage_error(usage, opts, "--kpt-sigmas: positive numbers "
+                                "separated by commas, after 'class=' for one "
+                                "class");
+            q = end + 1;
+        }
+    }
 
 #if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
     /*
@@ -293,10 +356,13 @@ int cmd_coco(int argc, const char **argv)
      * results file, its records, the sorted copies). Served from the heap
      * and not given back, freed pages are reused instead of being mapped
      * and faulted in afresh: a third fewer page faults, some 5 % of the CPU
-     * time at COCO scale.
+     * time at COCO scale. Not for masks: their runs grow by hundreds of MB,
+     * and growing them in place (mremap) is worth more than that.
      */
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    if (type == DG_COCO_BBOX) {
+        mallopt(M_MMAP_THRESHOLD, 1 << 30);
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    }
 #endif
     double t0 = cli_now(), t_gt = 0, t_dt = 0;
     dg_ctx *ctx = cli_ctx(device);
@@ -304,17 +370,20 @@ int cmd_coco(int argc, const char **argv)
     dg_status st;
     int rc = EXIT_OK;
     const char *name = "dt";
+    dg_coco_import_opts io;
+    dg_coco_import_opts_init(&io);
+    io.strict = strict;
     if (npos == 0) {
         cli_note_input(gt);
         cli_note_input(dt);
         if ((st = dg_project_create(ctx, &p)) < 0 ||
-            (st = dg_import_coco_gt(ctx, p, gt)) < 0) {
+            (st = dg_import_coco_gt(ctx, p, gt, &io)) < 0) {
             rc = cli_fail(ctx, st);
             goto done;
         }
         cli_flush_warnings(ctx);
         t_gt = cli_now() - t0;
-        if ((st = dg_import_coco_dt(ctx, p, dt, name, 0)) < 0) {
+        if ((st = dg_import_coco_dt(ctx, p, dt, name, 0, &io)) < 0) {
             rc = cli_fail(ctx, st);
             goto done;
         }
@@ -331,9 +400,47 @@ int cmd_coco(int argc, const char **argv)
     dg_coco_opts_init(&o);
     o.exact_iou = exact_iou;
     o.use_ignore = use_ignore;
+    o.pycocotools_id0 = id0;
     o.n_threads = (int)threads;
+    o.iou_type = type;
+    o.dilation_ratio = dilation;
+    dg_project_info pinfo;
+    dg_project_get_info(p, &pinfo);
+    uint32_t nc = pinfo.n_classes;
+    const double **csig = calloc(nc ? nc : 1, sizeof(*csig));
+    int *cn = calloc(nc ? nc : 1, sizeof(*cn));
+    if (!csig || !cn) {
+        free(csig);
+        free(cn);
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    for (int k = 0; k < sigmas.n; k++) {
+        if (!sig_class[k]) {
+            o.kpt_sigmas = sig[k];
+            o.n_kpt_sigmas = n_sig[k];
+            continue;
+        }
+        char name[512];
+        size_t len = (size_t)(strrchr(sig_class[k], '=') - sig_class[k]);
+        snprintf(name, sizeof(name), "%.*s", (int)len, sig_class[k]);
+        int64_t c = dg_project_class_index(p, name);
+        if (c < 0) {
+            free(csig);
+            free(cn);
+            rc = cli_error("--kpt-sigmas: no class '%s'", name);
+            goto done;
+        }
+        csig[c] = sig[k];
+        cn[c] = n_sig[k];
+        o.class_sigmas = csig;
+        o.n_class_sigmas = cn;
+    }
     dg_coco_result r;
-    if ((st = dg_coco_evaluate(ctx, p, name, &o, &r)) < 0) {
+    st = dg_coco_evaluate(ctx, p, name, &o, &r);
+    free(csig);
+    free(cn);
+    if (st < 0) {
         rc = cli_fail(ctx, st);
         goto done;
     }
@@ -347,14 +454,16 @@ int cmd_coco(int argc, const char **argv)
             fprintf(stderr, "import: ground truth %.3f s, detections %.3f s\n",
                     t_gt, t_dt);
         fprintf(stderr,
-                "coco: %llu detections (%llu beyond 100 per image and "
+                "coco: %llu detections (%llu beyond %d per image and "
                 "category), %llu labels on %s: %.3f s (load %.3f, prepare "
-                "%.3f, match %.3f, accumulate %.3f, summarize %.3f)\n",
+                "%.3f, %s IoU %.3f, match %.3f, accumulate %.3f, summarize "
+                "%.3f)\n",
                 (unsigned long long)r.n_det,
                 (unsigned long long)r.n_det_dropped,
-                (unsigned long long)r.n_gt, r.device, tm->total_s, tm->load_s,
-                tm->prepare_s, tm->match_s, tm->accumulate_s,
-                tm->summarize_s);
+                r.max_dets[r.n_max_dets - 1], (unsigned long long)r.n_gt,
+                r.device, tm->total_s, tm->load_s, tm->prepare_s,
+                dg_coco_iou_type_name(r.iou_type), tm->tiles_s, tm->match_s,
+                tm->accumulate_s, tm->summarize_s);
         fprintf(stderr, "total: %.3f s\n", cli_now() - t0);
     }
     dg_coco_result_release(&r);

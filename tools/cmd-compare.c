@@ -15,10 +15,12 @@
 #include "cmds.h"
 
 static const char *const usage[] = {
-    "detgrid compare <project.h5> <A> <B> [--segment <name>] [--conf <c>] "
+    "detgrid compare <project.h5> -i <A> -i <B> [--segment <name>] "
+    "[--conf <c>] "
     "[--iou <t>] [--conf-a <c>] [--iou-a <t>] [--conf-b <c>] [--iou-b <t>] "
     "[--resamples <n>] [--seed <s>] [--level <l>] "
     "[--churn a-only|b-only] [--limit <n>] [--json]",
+    "detgrid compare <project.h5> <A> <B> [<options>]",
     NULL};
 
 /*
@@ -391,8 +393,8 @@ static void churn_text(dg_project *p, int w, const churn_out *ch)
 static int load_sides(dg_ctx *ctx, dg_project *p, side *s, uint32_t C)
 {
     for (int k = 0; k < 2; k++) {
-        if (cli_load_results(ctx, p, s[k].name, s[k].iou, &s[k].r, &s[k].t) !=
-            EXIT_OK)
+        if (cli_load_results(ctx, p, s[k].name, s[k].conf, s[k].iou, &s[k].r,
+                             &s[k].t) != EXIT_OK)
             return EXIT_ERROR;
         s[k].c = calloc((size_t)C + 1, sizeof(dg_counts));
         s[k].ap = calloc((size_t)C + 1, sizeof(double));
@@ -419,7 +421,10 @@ int cmd_compare(int argc, const char **argv)
            iou_b = NAN, level = 0.95;
     long resamples = 1000, seed = 1, limit = 20;
     int json = 0, compact = 0;
+    strlist sets = {{0}, 0};
     cli_opt opts[] = {
+        {OPT_MULTI, 'i', "inferences", &sets, "<name>",
+         "A, then B (or give them after the project file)", 0},
         CLI_OPT_SEGMENT(segment),
         CLI_OPT_STORED_CONF(conf),
         CLI_OPT_STORED_IOU(iou),
@@ -443,9 +448,12 @@ int cmd_compare(int argc, const char **argv)
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[3];
     int npos = cli_parse(argc, argv, opts, usage, pos, 3);
-    if (npos != 3)
+    /* -i A -i B, or A and B after the project file, as before. */
+    for (int k = 0; k < sets.n && npos < 3; k++)
+        pos[npos++] = sets.v[k];
+    if (npos != 3 || (sets.n && sets.n != 2))
         cli_usage_error(usage, opts, "need a project file and two inference "
-                                     "sets");
+                                     "sets (-i A -i B)");
     /* Memory: 72 bytes per resample and class (values kept for the
      * quantiles of A, B and B - A). */
     if (resamples < 1 || resamples > 100000)

@@ -327,13 +327,15 @@ int cmd_confusion(int argc, const char **argv)
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (!name)
         goto out;
-    if (cls && (ci = dg_project_class_index(p, cls)) < 0) {
-        rc = cli_error("no class '%s' in '%s'", cls, pos[0]);
-        goto out;
+    if (cls) {
+        uint32_t k;
+        if ((rc = cli_find(p, DG_NAME_CLASS, cls, &k)) != EXIT_OK)
+            goto out;
+        ci = k;
     }
     int t;
-    if (cli_load_segment_results(ctx, p, name, iou, segment, &r, &t) !=
-        EXIT_OK)
+    if (cli_load_segment_results(ctx, p, name, conf, iou, segment, &r,
+                                 &t) != EXIT_OK)
         goto out;
     dg_status st;
     uint32_t K = dg_results_n_classes(r);

@@ -1,6 +1,8 @@
 /*
  * detgrid demo: the whole flow on a synthetic project the tool makes
- * itself (deterministic): synth, eval on the chosen device, metrics.
+ * itself (deterministic): synth, eval on the chosen device, metrics; the
+ * project stays (in a new temporary directory unless -o says where) for
+ * the commands it suggests next.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -21,7 +23,8 @@ int cmd_demo(int argc, const char **argv)
     int force = 0;
     cli_opt opts[] = {
         {OPT_STR, 'o', "output", &out, "<project.h5>",
-         "keep the project here (default: a temporary file, removed)", 0},
+         "write the project here (default: demo.h5 in a new temporary "
+         "directory)", 0},
         {OPT_FLAG, 'f', "force", &force, NULL,
          "overwrite an existing file at -o", 0},
         {OPT_STR, 'd', "device", &device, "<dev>", "auto|gpu|cpu|ref", 0},
@@ -41,15 +44,19 @@ int cmd_demo(int argc, const char **argv)
             return cli_error("'%s' exists (use --force to overwrite it)", out);
         }
     }
-    char tmpdir[] = "/tmp/detgrid-demo-XXXXXX";
-    char path[512];
-    int rc = EXIT_OK, made_dir = 0;
+    char tmpdir[600], path[700];
+    const char *base = getenv("TMPDIR");
+    int rc = EXIT_OK;
     dg_project *p = NULL;
     dg_status st;
     if (!out) {
-        if (!mkdtemp(tmpdir))
-            return cli_error("cannot create a temporary directory");
-        made_dir = 1;
+        snprintf(tmpdir, sizeof(tmpdir), "%s/detgrid-demo-XXXXXX",
+                 base && *base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            dg_ctx_free(ctx);
+            return cli_error("cannot create a temporary directory in '%s'",
+                             base && *base ? base : "/tmp");
+        }
         snprintf(path, sizeof(path), "%s/demo.h5", tmpdir);
         out = path;
     }
@@ -86,20 +93,17 @@ int cmd_demo(int argc, const char **argv)
     }
     if ((rc = cli_save(ctx, p, out, out)) != EXIT_OK)
         goto done;
+    fprintf(stderr, "wrote the project to '%s'\n", out);
     printf("\n");
     rc = cli_metrics_report(ctx, p, dg_project_inference_name(p, 0), NULL,
                             in.default_conf, in.default_iou, 0, 0);
-    if (rc == EXIT_OK && !made_dir)
+    if (rc == EXIT_OK)
         printf("\nnext: detgrid metrics %s --inferences model-b --conf 0.5 "
                "--iou 0.75\n      detgrid sweep %s --inferences model-a "
-               "--best\n",
-               out, out);
+               "--best\n      detgrid report %s -o demo.html\n",
+               out, out, out);
 done:
     dg_project_free(p);
     dg_ctx_free(ctx);
-    if (made_dir) {
-        unlink(path);
-        rmdir(tmpdir);
-    }
     return rc;
 }

@@ -12,13 +12,15 @@
 
 #include "cli.h"
 #include "cmds.h"
+#include "explain.h"
 
 static const char *const usage[] = {
     "detgrid embeddings <project.h5> [--inferences <name>] [--model <m>] "
     "[--crops] [--projection pca|layout] "
     "[--color precision|recall|f1|confusion] "
     "[--only tp|fp|fn|misclassified] [--conf <c>] [--iou <t>] "
-    "[--plot out.svg|out.png] [--clusters <k>] [--patterns] "
+    "[--plot out.svg|out.png] [--clusters <k>] "
+    "[--choose-k bic|silhouette|elbow] [--k-max <n>] [--patterns] "
     "[--save-segment <name> [--cluster <i>]] [--json]",
     NULL};
 
@@ -54,23 +56,9 @@ static cJSON *cluster_json(dg_project *p, const dg_pattern_cluster *c,
         cJSON_AddItemToObject(o, "fn_share", cli_num(c->fn_share));
     }
     cJSON_AddItemToObject(o, "z", cli_num(c->z));
-    cJSON *dc = cJSON_AddArrayToObject(o, "dominant_error_classes");
-    for (int i = 0; i < 3; i++) {
-        if (c->top_class[i] == UINT32_MAX)
-            break;
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "class",
-                                dg_project_class_name(p, c->top_class[i]));
-        cJSON_AddNumberToObject(e, "errors", (double)c->top_count[i]);
-        cJSON_AddItemToArray(dc, e);
-    }
-    cJSON *rf = cJSON_AddArrayToObject(o, "representative_frames");
-    for (int i = 0; i < 5; i++) {
-        if (c->rep_frame[i] == UINT32_MAX)
-            break;
-        cJSON_AddItemToArray(
-            rf, cJSON_CreateString(dg_project_frame_id(p, c->rep_frame[i])));
-    }
+    cJSON_AddItemToObject(o, "p", cli_num(c->p));
+    cJSON_AddItemToObject(o, "q", cli_num(c->q));
+    cli_explain_json(cJSON_AddObjectToObject(o, "explain"), p, &c->explain);
     return o;
 }
 
@@ -252,6 +240,24 @@ static void print_json(const view *v, int compact)
         cJSON_AddItemToArray(arr, point_json(v, i));
     if (res->clusters) {
         cJSON_AddNumberToObject(j, "k", res->k);
+        cJSON_AddNumberToObject(j, "k_fit", res->k_fit);
+        if (res->k_chosen) {
+            const dg_k_choice *kc = &res->k_choice;
+            cJSON *kj = cJSON_AddObjectToObject(j, "k_choice");
+            cJSON_AddStringToObject(kj, "method",
+                                    dg_choose_k_name(kc->method));
+            cJSON_AddNumberToObject(kj, "sample", (double)kc->sample);
+            cJSON *sc = cJSON_AddArrayToObject(kj, "scores");
+            for (uint32_t k = 1; k <= kc->k_max + 1 && k <= DG_K_CHOICE_MAX + 1;
+                 k++) {
+                if (isnan(kc->score[k]))
+                    continue;
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddNumberToObject(e, "k", k);
+                cJSON_AddItemToObject(e, "score", cli_num(kc->score[k]));
+                cJSON_AddItemToArray(sc, e);
+            }
+        }
         cJSON *ca = cJSON_AddArrayToObject(j, "clusters");
         for (uint32_t c = 0; c < res->k; c++)
             cJSON_AddItemToArray(ca, cluster_json(v->p, &res->clusters[c],
@@ -273,34 +279,41 @@ static void print_text(const view *v, const char *plot)
     printf("%s variance %.4g, %.4g; %.3f s",
            v->layout ? "kNN layout from PCA of" : "PCA:", res->var[0],
            res->var[1], res->seconds_projection);
+    if (pc && res->k_chosen)
+        printf("; k-means: k = %u (by %s)", res->k_fit,
+               dg_choose_k_name(res->k_choice.method));
+    else if (pc)
+        printf("; k-means: k = %u", res->k_fit);
+    if (pc && res->k_fit > k)
+        printf(", %u merged", res->k_fit - k);
     if (pc)
-        printf("; k-means: k = %u, %.3f s", k, res->seconds_clustering);
+        printf(", %.3f s", res->seconds_clustering);
     printf("\n");
     if (pc) {
-        printf("\n%4s %7s %8s %8s %8s %8s %9s %9s %8s  %s\n", "rank",
+        printf("\n%4s %7s %8s %8s %8s %8s %9s %9s %8s %9s\n", "rank",
                "cluster", "size", "TP", "FP", "FN", "F1",
-               v->crops ? "FP/FN %" : "deficit", "z",
-               "dominant error classes; representative frames");
+               v->crops ? "FP/FN %" : "deficit", "z", "q");
         for (uint32_t c = 0; c < k; c++) {
             const dg_pattern_cluster *q = &pc[c];
-            char share[32];
+            char share[32], ex[512];
             if (v->crops)
                 snprintf(share, sizeof(share), "%.0f/%.0f",
                          isnan(q->fp_share) ? 0 : 100 * q->fp_share,
                          isnan(q->fn_share) ? 0 : 100 * q->fn_share);
             else
                 snprintf(share, sizeof(share), "%+.4f", q->deficit);
-            printf("%4u %7u %8llu %8llu %8llu %8llu %9.4f %9s %8.2f  ",
+            printf("%4u %7u %8llu %8llu %8llu %8llu %9.4f %9s %8.2f %9.2g\n",
                    c + 1, q->id, (unsigned long long)q->size,
                    (unsigned long long)q->counts.tp,
                    (unsigned long long)q->counts.fp,
-                   (unsigned long long)q->counts.fn, q->prf.f1, share, q->z);
-            for (int i = 0; i < 3 && q->top_class[i] != UINT32_MAX; i++)
-                printf("%s%s", i ? ", " : "",
-                       dg_project_class_name(p, q->top_class[i]));
-            printf(";");
-            for (int i = 0; i < 5 && q->rep_frame[i] != UINT32_MAX; i++)
-                printf(" %s", dg_project_frame_id(p, q->rep_frame[i]));
+                   (unsigned long long)q->counts.fn, q->prf.f1, share, q->z,
+                   q->q);
+            cli_explain_text(ex, sizeof(ex), p, &q->explain);
+            printf("%12s %s\n%12s", "", ex, "");
+            for (int i = 0; i < DG_EXPLAIN_FRAMES; i++)
+                if (q->explain.rep_frame[i] != UINT32_MAX)
+                    printf(" %s",
+                           dg_project_frame_id(p, q->explain.rep_frame[i]));
             printf("\n");
         }
     }
@@ -397,9 +410,9 @@ int cmd_embeddings(int argc, const char **argv)
 {
     const char *inf = NULL, *model = NULL, *color = NULL, *only = NULL,
                *plot = NULL, *save = NULL, *segment = NULL, *device = NULL,
-               *proj = NULL;
+               *proj = NULL, *choose = NULL;
     double conf = NAN, iou = NAN;
-    long k_opt = -1, cluster_opt = -1, seed = 1;
+    long k_opt = -1, cluster_opt = -1, seed = 1, k_max = 0;
     int crops_mode = 0, patterns = 0, json = 0, compact = 0;
     cli_opt opts[] = {
         CLI_OPT_INFERENCES(inf),
@@ -425,8 +438,13 @@ int cmd_embeddings(int argc, const char **argv)
         {OPT_STR, 0, "plot", &plot, "<file>",
          "write the scatter plot (.svg or .png)", 0},
         {OPT_INT, 'k', "clusters", &k_opt, "<k>",
-         "k-means with k clusters (0: chosen by the elbow, the default for "
-         "frames; crops: classes + 2, at most 24)",
+         "k-means with k clusters (0: chosen, the default for frames; "
+         "crops: classes + 2, at most 24)",
+         0},
+        {OPT_STR, 0, "choose-k", &choose, "<criterion>",
+         "how k is chosen: bic (default), silhouette or elbow", 0},
+        {OPT_INT, 0, "k-max", &k_max, "<n>",
+         "the largest k considered when choosing (default 30, at most 64)",
          0},
         {OPT_FLAG, 0, "patterns", &patterns, NULL,
          "rank clusters by how much worse the model does there", 0},
@@ -473,6 +491,16 @@ int cmd_embeddings(int argc, const char **argv)
                         "or --save-segment");
     if (seed < 0)
         cli_usage_error(usage, opts, "--seed must be >= 0");
+    int choose_k = choose ? dg_choose_k_parse(choose) : 0;
+    if (choose_k < 0)
+        cli_usage_error(usage, opts, "--choose-k: '%s' is not bic, "
+                        "silhouette or elbow", choose);
+    if (k_max < 0 || k_max > DG_K_CHOICE_MAX)
+        cli_usage_error(usage, opts, "--k-max must be 2 .. %d",
+                        DG_K_CHOICE_MAX);
+    if (k_max == 1)
+        cli_usage_error(usage, opts, "--k-max must be 2 .. %d",
+                        DG_K_CHOICE_MAX);
     dg_ctx *ctx = cli_ctx(device);
     dg_project *p = NULL;
     dg_results *r = NULL;
@@ -488,8 +516,8 @@ int cmd_embeddings(int argc, const char **argv)
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (!name)
         goto done;
-    if ((rc = cli_load_segment_results(ctx, p, name, iou, segment, &r,
-                                       &t)) != EXIT_OK)
+    if ((rc = cli_load_segment_results(ctx, p, name, conf, iou, segment,
+                                       &r, &t)) != EXIT_OK)
         goto done;
     rc = EXIT_ERROR;
     if (!model && !(model = only_model(p, pos[0])))
@@ -504,6 +532,8 @@ int cmd_embeddings(int argc, const char **argv)
     eo.layout = layout;
     eo.cluster = k_opt >= 0 || patterns || save;
     eo.k = (int32_t)k_opt;
+    eo.choose = (dg_choose_k)choose_k;
+    eo.k_max = (uint32_t)k_max;
     eo.seed = (uint64_t)seed;
     if ((st = dg_embeddings_evaluate(ctx, r, p, &eo, &res)) < 0) {
         rc = cli_fail(ctx, st);

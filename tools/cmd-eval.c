@@ -13,15 +13,38 @@
 static const char *const usage[] = {
     "detgrid eval <project.h5> [--inferences <name>|all]... "
     "[--iou-thresholds <spec>] [--device <dev>] [--memory-budget <MB>] "
-    "[--json]",
+    "[--threads <n>] [-v] [--json]",
     "mpirun -np <N> detgrid eval <project.h5> ...   (shards frames over N ranks)",
     NULL};
+
+/* eval -v: one line a stage, then the device's share. */
+static void print_profile(const dg_eval_stats *s)
+{
+    fprintf(stderr, "  stage profile (%u host threads):\n", s->threads);
+    fprintf(stderr, "  %-9s %8.3f s  (read the columns)\n", "load",
+            s->load_s);
+    fprintf(stderr, "  %-9s %8.3f s  (class, score: the results' order)\n",
+            "order", s->order_s);
+    fprintf(stderr, "  %-9s %8.3f s  (IoU, both matchers, outcomes at their "
+            "sorted positions%s)\n", "match", s->match_s,
+            s->bytes_up || s->kernel_s > 0 ? ", transfers included" : "");
+    if (s->bytes_up || s->bytes_down || s->kernel_s > 0) {
+        double n = s->detections ? (double)s->detections : 1;
+        fprintf(stderr, "    %-7s %8.3f s  %10.1f MB  %6.1f bytes/detection\n",
+                "upload", s->upload_s, s->bytes_up / 1e6, s->bytes_up / n);
+        fprintf(stderr, "    %-7s %8.3f s\n", "kernels", s->kernel_s);
+        fprintf(stderr, "    %-7s %8.3f s  %10.1f MB  %6.1f bytes/detection\n",
+                "download", s->download_s, s->bytes_down / 1e6,
+                s->bytes_down / n);
+    }
+}
 
 int cmd_eval(int argc, const char **argv)
 {
     strlist infs = {{0}, 0};
     const char *spec = NULL, *device = NULL, *out = NULL;
-    int json = 0, quiet = 0;
+    int json = 0, quiet = 0, verbose = 0;
+    long threads = 0;
     double budget_mb = 0;
     int rank = 0, nranks = 1;
     cli_opt opts[] = {
@@ -36,7 +59,13 @@ int cmd_eval(int argc, const char **argv)
         {OPT_DBL, 0, "memory-budget", &budget_mb, "<MB>",
          "bound the memory of match outcomes (docs/SCALE.md; default: none)",
          0},
-        {OPT_FLAG, 0, "json", &json, NULL, "timings and devices as JSON on stdout",
+        {OPT_INT, 0, "threads", &threads, "<n>",
+         "host threads (reference path, sort, store; default: one per CPU)",
+         0},
+        {OPT_FLAG, 0, "json", &json, NULL,
+         "timings, stage profile and devices as JSON on stdout", 0},
+        {OPT_FLAG, 'v', "verbose", &verbose, NULL,
+         "the stage profile on stderr (times, bytes to and from the device)",
          0},
         {OPT_FLAG, 'q', "quiet", &quiet, NULL, "no summary on stderr", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
@@ -45,7 +74,10 @@ int cmd_eval(int argc, const char **argv)
         cli_usage_error(usage, opts, "need a project file");
     if (!(budget_mb >= 0) || budget_mb > 1e9)
         cli_usage_error(usage, opts, "--memory-budget must be 0 to 1e9 MB");
+    if (threads < 0 || threads > 1024)
+        cli_usage_error(usage, opts, "--threads must be 0 to 1024");
     dg_ctx *ctx = cli_ctx(device);
+    dg_ctx_set_threads(ctx, (unsigned)threads);
     dg_ctx_set_memory_budget(ctx, (uint64_t)(budget_mb * 1048576.0));
     if (dg_mpi_launched()) {
         /* Under mpirun or srun: every rank runs this command; rank 0
@@ -59,6 +91,7 @@ int cmd_eval(int argc, const char **argv)
         if (rank) {
             quiet = 1;
             json = 0;
+            verbose = 0;
         }
     }
     double iou[DG_MAX_IOU_THRESHOLDS];
@@ -91,14 +124,12 @@ int cmd_eval(int argc, const char **argv)
         }
     } else {
         for (int i = 0; i < infs.n; i++) {
-            if (dg_project_inference_index(p, infs.v[i]) < 0) {
-                rc = cli_error("'%s': no inference set '%s'", pos[0], infs.v[i]);
+            if ((rc = cli_find(p, DG_NAME_INFERENCES, infs.v[i], NULL)) !=
+                EXIT_OK)
                 goto done;
-            }
             names[nn++] = infs.v[i];
         }
     }
-    cli_progress(ctx);
     cJSON *j = json ? cJSON_CreateArray() : NULL;
     for (int i = 0; i < nn; i++) {
         dg_status st = dg_eval(ctx, p, names[i], iou, n_iou);
@@ -116,20 +147,31 @@ int cmd_eval(int argc, const char **argv)
         if (!quiet)
             fprintf(stderr,
                     "evaluated '%s': %llu detections x %d IoU thresholds in "
-                    "%.3f s on %s (load %.3f, match %.3f, accumulate %.3f)%s\n",
+                    "%.3f s on %s (load %.3f, order %.3f, match %.3f)%s\n",
                     names[i], (unsigned long long)nd, n_iou, s.total_s,
-                    s.device, s.load_s, s.match_s, s.accumulate_s,
+                    s.device, s.load_s, s.order_s, s.match_s,
                     nranks > 1 ? " on rank 0 of an MPI run" : "");
+        if (verbose)
+            print_profile(&s);
         if (j) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "inferences", names[i]);
             cJSON_AddNumberToObject(o, "detections", (double)nd);
             cJSON_AddNumberToObject(o, "iou_thresholds", n_iou);
             cJSON_AddStringToObject(o, "device", s.device);
+            cJSON_AddNumberToObject(o, "threads", s.threads);
             cJSON_AddItemToObject(o, "load_s", cli_num(s.load_s));
+            cJSON_AddItemToObject(o, "order_s", cli_num(s.order_s));
             cJSON_AddItemToObject(o, "match_s", cli_num(s.match_s));
             cJSON_AddItemToObject(o, "accumulate_s", cli_num(s.accumulate_s));
             cJSON_AddItemToObject(o, "total_s", cli_num(s.total_s));
+            cJSON *d = cJSON_CreateObject();
+            cJSON_AddItemToObject(d, "upload_s", cli_num(s.upload_s));
+            cJSON_AddItemToObject(d, "kernel_s", cli_num(s.kernel_s));
+            cJSON_AddItemToObject(d, "download_s", cli_num(s.download_s));
+            cJSON_AddNumberToObject(d, "bytes_up", (double)s.bytes_up);
+            cJSON_AddNumberToObject(d, "bytes_down", (double)s.bytes_down);
+            cJSON_AddItemToObject(o, "device_profile", d);
             cJSON_AddNumberToObject(o, "ranks", nranks);
             cJSON_AddItemToArray(j, o);
         }
@@ -147,6 +189,9 @@ int cmd_eval(int argc, const char **argv)
     if (!quiet)
         fprintf(stderr, "stored results in '%s' (%.3f s)\n", dest,
                 cli_now() - t0);
+    if (verbose)
+        fprintf(stderr, "  %-9s %8.3f s  (atomic save: compress, write, "
+                "sync, rename)\n", "store", cli_now() - t0);
     if (j) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "evaluations", j);

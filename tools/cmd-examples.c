@@ -56,6 +56,25 @@ static int parse_cell(dg_project *p, const char *spec, int64_t *g,
     return found == 1 ? 0 : found ? -2 : -1;
 }
 
+/*
+ * The message for a cell that names no classes: with one comma, the side
+ * that is not a class, with the classes and the nearest one.
+ */
+static int bad_cell(dg_project *p, const char *path, const char *spec)
+{
+    const char *comma = strchr(spec, ',');
+    if (comma && !strchr(comma + 1, ',')) {
+        char left[512];
+        snprintf(left, sizeof(left), "%.*s", (int)(comma - spec), spec);
+        const char *side[2] = {left, comma + 1};
+        for (int k = 0; k < 2; k++)
+            if (resolve(p, side[k]) == -2)
+                return cli_find(p, DG_NAME_CLASS, side[k], NULL);
+    }
+    return cli_error("'%s' is not <class>,<class> with classes of '%s' or "
+                     "'background'", spec, path);
+}
+
 static const char *cls_name(dg_project *p, int32_t c)
 {
     return c == DG_BACKGROUND ? "background"
@@ -113,6 +132,18 @@ static cJSON *example_json(dg_project *p, const dg_example *e)
     }
     cJSON_AddItemToObject(o, "iou", cli_num(e->iou));
     cJSON_AddItemToObject(o, "area", cli_num(e->area));
+    /* A lone box: the other box its IoU is measured against. */
+    if (e->near_index >= 0) {
+        cJSON *n = cJSON_AddObjectToObject(o, "nearest");
+        cJSON_AddStringToObject(n, "kind", e->det_index >= 0 ? "gt"
+                                                             : "detection");
+        cJSON_AddStringToObject(n, "class", cls_name(p, e->near_class));
+        cJSON_AddNumberToObject(n, "index", (double)e->near_index);
+        if (e->det_index < 0)
+            cJSON_AddItemToObject(n, "score", cli_num(e->near_score));
+    } else {
+        cJSON_AddNullToObject(o, "nearest");
+    }
     return o;
 }
 
@@ -154,21 +185,34 @@ static void print_text(const listing *l, dg_examples *ex)
         printf("; %llu to %llu", (unsigned long long)first + 1,
                (unsigned long long)last);
     printf("\n\n");
+    /* A lone box's IoU is with the nearest other box, named last. */
+    int lone = l->g == DG_BACKGROUND || l->pc == DG_BACKGROUND;
     if (last > first)
-        printf("%6s  %-16s %8s %8s %10s  %-30s  %s\n", "#", "frame",
-               "score", "IoU", "area", "ground-truth box", "detection box");
+        printf("%6s  %-16s %8s %8s %10s  %-30s  %-*s%s\n", "#", "frame",
+               "score", "IoU", "area", "ground-truth box", lone ? 30 : 0,
+               "detection box",
+               !lone ? ""
+               : l->g == DG_BACKGROUND ? "  nearest ground truth (its IoU)"
+                                       : "  nearest detection (its IoU)");
     uint64_t k = first;
     while (dg_examples_next(ex, &e)) {
-        char gb[96], db[96], sc[16];
+        char gb[96], db[96], sc[16], nb[200] = "";
         fmt_box(gb, sizeof(gb), e.gt_box);
         fmt_box(db, sizeof(db), e.det_box);
         if (isnan(e.score))
             snprintf(sc, sizeof(sc), "-");
         else
             snprintf(sc, sizeof(sc), "%.4f", e.score);
-        printf("%6llu  %-16s %8s %8.4f %10.1f  %-30s  %s\n",
+        if (lone && e.near_index < 0)
+            snprintf(nb, sizeof(nb), "  none overlaps");
+        else if (lone && isnan(e.near_score))
+            snprintf(nb, sizeof(nb), "  %s", cls_name(l->p, e.near_class));
+        else if (lone)
+            snprintf(nb, sizeof(nb), "  %s, score %.4f",
+                     cls_name(l->p, e.near_class), e.near_score);
+        printf("%6llu  %-16s %8s %8.4f %10.1f  %-30s  %-*s%s\n",
                (unsigned long long)++k, e.frame_id, sc, e.iou, e.area, gb,
-               db);
+               lone ? 30 : 0, db, nb);
     }
 }
 
@@ -237,9 +281,7 @@ int cmd_examples(int argc, const char **argv)
         goto out;
     }
     if (pr < 0) {
-        rc = cli_error("'%s' is not <class>,<class> with classes of '%s' or "
-                       "'background'",
-                       cellspec, pos[0]);
+        rc = bad_cell(p, pos[0], cellspec);
         goto out;
     }
     if (g == DG_BACKGROUND && pc == DG_BACKGROUND) {
@@ -248,8 +290,8 @@ int cmd_examples(int argc, const char **argv)
         goto out;
     }
     int t;
-    if (cli_load_segment_results(ctx, p, name, iou, segment, &r, &t) !=
-        EXIT_OK)
+    if (cli_load_segment_results(ctx, p, name, conf, iou, segment, &r,
+                                 &t) != EXIT_OK)
         goto out;
     dg_status st;
     dg_examples_query q = {conf, t, (int32_t)g, (int32_t)pc, key, asc,

@@ -93,13 +93,15 @@ int cmd_frames(int argc, const char **argv)
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (!name)
         goto out;
-    if ((rc = cli_load_results(ctx, p, name, iou, &r, &t)) != EXIT_OK)
+    if ((rc = cli_load_results(ctx, p, name, conf, iou, &r, &t)) != EXIT_OK)
         goto out;
     rc = EXIT_ERROR;
     int64_t cls = -1;
-    if (cls_name && (cls = dg_project_class_index(p, cls_name)) < 0) {
-        cli_error("no class '%s'", cls_name);
-        goto out;
+    if (cls_name) {
+        uint32_t k;
+        if (cli_find(p, DG_NAME_CLASS, cls_name, &k) != EXIT_OK)
+            goto out;
+        cls = k;
     }
     if (cli_restrict_segment(ctx, p, r, segment) != EXIT_OK)
         goto out;
@@ -109,12 +111,13 @@ int cmd_frames(int argc, const char **argv)
     const uint32_t *seg_frames = NULL;
     uint32_t n_seg = F;
     if (segment) {
-        int64_t si = dg_project_segment_index(p, segment);
+        uint32_t si;
         dg_status st;
-        if (si < 0 || (st = dg_project_segment_frames(ctx, p, (uint32_t)si,
-                                                      &seg_frames, &n_seg)) <
-                          0) {
-            cli_error("no segment '%s'", segment);
+        if (cli_find(p, DG_NAME_SEGMENT, segment, &si) != EXIT_OK)
+            goto out;
+        if ((st = dg_project_segment_frames(ctx, p, si, &seg_frames,
+                                            &n_seg)) < 0) {
+            cli_fail(ctx, st);
             goto out;
         }
     }
@@ -166,11 +169,15 @@ int cmd_frames(int argc, const char **argv)
         }
         cli_print_json(j, compact);
     } else {
-        printf("%s at confidence >= %g, IoU >= %g, segment %s%s%s: %u "
-               "frames%s\n\n",
+        char count[128];
+        if (shown < n_seg)
+            snprintf(count, sizeof(count), "first %u of %u frames (by %s; "
+                     "--limit 0 for all)", shown, n_seg, sort);
+        else
+            snprintf(count, sizeof(count), "%u frames", n_seg);
+        printf("%s at confidence >= %g, IoU >= %g, segment %s%s%s: %s\n\n",
                name, conf, thr, segment ? segment : "all",
-               cls >= 0 ? ", class " : "", cls >= 0 ? cls_name : "", n_seg,
-               shown < n_seg ? " (first shown)" : "");
+               cls >= 0 ? ", class " : "", cls >= 0 ? cls_name : "", count);
         size_t w = 5;
         for (uint32_t k = 0; k < shown; k++) {
             size_t l = strlen(dg_project_frame_id(p, rows[k].frame));

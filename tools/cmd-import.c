@@ -13,9 +13,9 @@
 static const char *const usage[] = {
     "detgrid import coco --gt <instances.json> [--dt <results.json> "
     "[--name <name>]]... [--split <name>=<ids>]... -o <project.h5> "
-    "[--force]",
+    "[--force] [--strict]",
     "detgrid import coco --dt <results.json> [--name <name>]... "
-    "-o <existing.h5> [--replace]",
+    "-o <existing.h5> [--replace] [--strict]",
     "detgrid import cartucho|padilla|yolo|voc-xml ... (see 'detgrid import "
     "<format> --help')",
     "detgrid import embeddings <project.h5> --model <m> --frames <f.npy> ... "
@@ -38,7 +38,7 @@ int cmd_import(int argc, const char **argv)
 {
     const char *gt = NULL, *out = NULL;
     strlist dts = {{0}, 0}, names = {{0}, 0}, splits = {{0}, 0};
-    int force = 0, replace = 0;
+    int force = 0, replace = 0, strict = 0;
     cli_opt opts[] = {
         {OPT_STR, 0, "gt", &gt, "<file>", "COCO instances (creates a project)", 0},
         {OPT_MULTI, 0, "dt", &dts, "<file>", "COCO results, repeatable", 0},
@@ -53,6 +53,10 @@ int cmd_import(int argc, const char **argv)
          "replace inference sets of the same name", 0},
         {OPT_MULTI, 0, "split", &splits, "<name>=<file>",
          "a split segment of the COCO image ids in <file> (repeatable)", 0},
+        {OPT_FLAG, 0, "strict", &strict, NULL,
+         "refuse what is otherwise accepted with a warning (string image "
+         "ids, unknown categories, scores outside [0, 1], repeated or "
+         "missing category names)", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     if (argc >= 2 && !strcmp(argv[1], "embeddings"))
         return cmd_import_embeddings(argc - 1, argv + 1);
@@ -73,6 +77,9 @@ int cmd_import(int argc, const char **argv)
     dg_project *p = NULL;
     dg_status st;
     int rc = EXIT_OK;
+    dg_coco_import_opts io;
+    dg_coco_import_opts_init(&io);
+    io.strict = strict;
     cli_note_input(gt);
     for (int i = 0; i < dts.n; i++)
         cli_note_input(dts.v[i]);
@@ -93,7 +100,7 @@ int cmd_import(int argc, const char **argv)
             goto done;
         }
         if ((st = dg_project_create(ctx, &p)) < 0 ||
-            (st = dg_import_coco_gt(ctx, p, gt)) < 0) {
+            (st = dg_import_coco_gt(ctx, p, gt, &io)) < 0) {
             rc = cli_fail(ctx, st);
             goto done;
         }
@@ -110,7 +117,8 @@ int cmd_import(int argc, const char **argv)
             snprintf(name, sizeof(name), "%s", names.v[i]);
         else
             name_from_path(dts.v[i], name, sizeof(name));
-        if ((st = dg_import_coco_dt(ctx, p, dts.v[i], name, replace)) < 0) {
+        if ((st = dg_import_coco_dt(ctx, p, dts.v[i], name, replace,
+                                    &io)) < 0) {
             rc = cli_fail(ctx, st);
             goto done;
         }

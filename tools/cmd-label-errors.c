@@ -184,6 +184,9 @@ int cmd_label_errors(int argc, const char **argv)
                    dg_label_error_kind_name((dg_label_error_kind)k),
                    (unsigned long long)le.n_candidates[k], blurb[k],
                    le.n[k] < le.n_candidates[k] ? ", best first" : "");
+            if (le.n[k])
+                printf("%4s %6s %s\n       %s\n", "#", "score",
+                       "frame: the boxes (record class [x y w h])", "why");
             for (uint64_t i = 0; i < le.n[k]; i++) {
                 const dg_label_error *e = &le.list[k][i];
                 char reason[512];

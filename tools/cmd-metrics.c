@@ -21,7 +21,7 @@ int cli_metrics_report(dg_ctx *ctx, dg_project *p, const char *name,
 {
     dg_results *r;
     dg_status st;
-    int t, rc = cli_load_results(ctx, p, name, iou, &r, &t);
+    int t, rc = cli_load_results(ctx, p, name, conf, iou, &r, &t);
     if (rc != EXIT_OK)
         return rc;
     uint32_t nc = dg_results_n_classes(r);

@@ -335,11 +335,9 @@ int cmd_report(int argc, const char **argv)
         nn = 1;
     } else {
         for (int i = 0; i < infs.n; i++) {
-            if (dg_project_inference_index(p, infs.v[i]) < 0) {
-                rc = cli_error("no inference set '%s' in '%s'", infs.v[i],
-                               pos[0]);
+            if ((rc = cli_find(p, DG_NAME_INFERENCES, infs.v[i], NULL)) !=
+                EXIT_OK)
                 goto out;
-            }
             names[nn++] = infs.v[i];
         }
         if (nn == 2 && !strcmp(names[0], names[1]))
@@ -364,17 +362,24 @@ int cmd_report(int argc, const char **argv)
     cJSON *fr = cJSON_AddArrayToObject(j, "frames");
     for (uint32_t f = 0; f < info.n_frames; f++)
         cJSON_AddItemToArray(fr, cJSON_CreateString(dg_project_frame_id(p, f)));
+    /* Progress: the labels, each set, segments and embeddings, the page. */
+    unsigned long long step = 0, steps = 3 + (unsigned long long)nn;
+    cli_step("report", step, steps);
     if ((rc = export_labels(ctx, p, &B, j)) != EXIT_OK)
         goto out;
+    cli_step("report", ++step, steps);
     rc = EXIT_ERROR;
     cJSON *sets = cJSON_AddArrayToObject(j, "sets");
-    for (int i = 0; i < nn; i++)
+    for (int i = 0; i < nn; i++) {
         if ((rc = export_set(ctx, p, names[i], &B, sets,
                              (uint64_t)le_limit)) != EXIT_OK)
             goto out;
+        cli_step("report", ++step, steps);
+    }
     rc = EXIT_ERROR;
     if (report_extra_project(ctx, p, &B, j) != EXIT_OK)
         goto out;
+    cli_step("report", ++step, steps);
     if (B.oom) {
         rc = cli_error("out of memory");
         goto out;
@@ -415,6 +420,7 @@ int cmd_report(int argc, const char **argv)
         goto out;
     }
     rc = cli_write_file(out_path, o.p, o.n);
+    cli_step("report", ++step, steps);
     if (rc == EXIT_OK && strcmp(out_path, "-"))
         fprintf(stderr, "wrote '%s' (%.1f MB)\n", out_path,
                 (double)o.n / 1e6);

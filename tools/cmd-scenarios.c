@@ -18,6 +18,35 @@ static const char *const usage[] = {
 
 #define MAX_SETS 8
 
+/* b - a of each figure; NaN where either is undefined. */
+static dg_prf prf_diff(dg_prf b, dg_prf a)
+{
+    dg_prf d = {b.precision - a.precision, b.recall - a.recall, b.f1 - a.f1};
+    return d;
+}
+
+static void fmt_signed(char *buf, size_t cap, double v)
+{
+    if (isnan(v))
+        snprintf(buf, cap, "%9s", "-");
+    else
+        snprintf(buf, cap, "%+9.4f", v);
+}
+
+/* Under A's and B's rows (r[0], r[1]), B - A aligned with their figures
+ * (lead: the width before them). */
+static void print_diff(const sc_result *r, int lead)
+{
+    dg_prf d = prf_diff(r[1].prf, r[0].prf);
+    char p[16], rc[16], f[16], ap[32] = "";
+    fmt_signed(p, sizeof(p), d.precision);
+    fmt_signed(rc, sizeof(rc), d.recall);
+    fmt_signed(f, sizeof(f), d.f1);
+    if (!isnan(r[0].ap) && !isnan(r[1].ap))
+        snprintf(ap, sizeof(ap), "  AP %+.4f", r[1].ap - r[0].ap);
+    printf("%-*s%-6s %s %s %s%s\n", lead, "    B - A", "", p, rc, f, ap);
+}
+
 int cmd_scenarios(int argc, const char **argv)
 {
     strlist sets = {{0}, 0};
@@ -104,6 +133,13 @@ int cmd_scenarios(int argc, const char **argv)
                     sc_json(&res[(size_t)s * ns + k], o);
                     cJSON_AddItemToArray(ra, o);
                 }
+                if (ns == 2) {
+                    const sc_result *a = &res[(size_t)s * ns];
+                    cJSON *d = cli_prf_json(
+                        cJSON_AddObjectToObject(card, "b_minus_a"),
+                        prf_diff(a[1].prf, a[0].prf));
+                    cJSON_AddItemToObject(d, "ap", cli_num(a[1].ap - a[0].ap));
+                }
                 cJSON_AddItemToArray(arr, card);
             }
         }
@@ -137,13 +173,16 @@ int cmd_scenarios(int argc, const char **argv)
                         snprintf(prf + len, sizeof(prf) - len, "  AP %.4f",
                                  r->ap);
                     }
-                    printf("    %c %-*.*s conf %-5g IoU %-5g P/R/F1 %s  %s%s%s\n",
-                           k < 26 ? 'A' + k : '?', (int)w, (int)w, names[k],
-                           r->conf, r->iou, prf,
+                    int lead = printf("    %c %-*.*s conf %-5g IoU %-5g ",
+                                      k < 26 ? 'A' + k : '?', (int)w, (int)w,
+                                      names[k], r->conf, r->iou);
+                    printf("P/R/F1 %s  %s%s%s\n", prf,
                            !r->has_targets ? "-"
                            : r->pass       ? "PASS"
                                            : "FAIL",
                            r->why[0] ? ": " : "", r->why);
+                    if (k == 1 && ns == 2)
+                        print_diff(r - 1, lead);
                 }
             }
         }

@@ -562,13 +562,10 @@ int cmd_segment(int argc, const char **argv)
     dg_status st;
     int64_t i = -1;
     if (v != 0 && v != 1) {
-        i = dg_project_segment_index(p, pos[1]);
-        if (i < 0) {
-            rc = cli_error("'%s': no segment '%s' (see 'detgrid segment "
-                           "list')",
-                           pos[0], pos[1]);
+        uint32_t k;
+        if ((rc = cli_find(p, DG_NAME_SEGMENT, pos[1], &k)) != EXIT_OK)
             goto out;
-        }
+        i = k;
     }
     switch (v) {
     case 0:

@@ -104,11 +104,28 @@ static dg_status cli_synth_embeddings(dg_ctx *ctx, dg_project *p,
 {
     uint32_t ps, pc;
     dg_status st = dg_synth_embeddings(ctx, p, eo, &ps, &pc, NULL);
-    if (st >= 0 && ps != UINT32_MAX)
+    if (st >= 0 && eo->plant == 3)
+        fprintf(stderr, "planted pattern 'look': every third label of class "
+                "'%s' looks different and is missed\n",
+                dg_project_class_name(p, pc));
+    else if (st >= 0 && ps != UINT32_MAX)
         fprintf(stderr, "planted pattern '%s': scene %u (frame meta column "
                 "'scene'), class '%s'\n",
                 eo->plant == 1 ? "miss" : "fp", ps,
                 dg_project_class_name(p, pc));
+    return st;
+}
+
+/* Attaches synthetic metadata (host/import/synth_meta.c) and says what
+ * was planted. */
+static dg_status cli_synth_metadata(dg_ctx *ctx, dg_project *p,
+                                    const dg_synth_metadata_opts *mo)
+{
+    dg_synth_slice sl;
+    dg_status st = dg_synth_metadata(ctx, p, mo, &sl);
+    if (st >= 0 && sl.n_frames)
+        fprintf(stderr, "planted slice: %s and %s (%u frames)\n",
+                sl.where[0], sl.where[1], sl.n_frames);
     return st;
 }
 
@@ -134,12 +151,13 @@ static void print_written(dg_project *p, const char *out, const char *how)
  * built in memory with the embeddings eo asks for.
  */
 static int write_project(dg_ctx *ctx, const dg_synth_opts *o,
-                         const dg_synth_embeddings_opts *eo, const char *out,
+                         const dg_synth_embeddings_opts *eo,
+                         const dg_synth_metadata_opts *mo, const char *out,
                          int stream)
 {
     dg_project *p;
     dg_status st;
-    if (!eo->dim && (stream || o->n_frames >= 100000)) {
+    if (!eo->dim && !mo && (stream || o->n_frames >= 100000)) {
         if ((st = dg_synth_write(ctx, o, out)) < 0 ||
             (st = dg_project_open(ctx, out, &p)) < 0)
             return cli_fail(ctx, st);
@@ -149,8 +167,11 @@ static int write_project(dg_ctx *ctx, const dg_synth_opts *o,
     }
     if ((st = dg_synth_project(ctx, o, &p)) < 0)
         return cli_fail(ctx, st);
+    /* Metadata first: its plant rebuilds the detections, which the
+     * embeddings then describe. */
     int rc = EXIT_OK;
-    if (eo->dim && (st = cli_synth_embeddings(ctx, p, eo)) < 0)
+    if ((mo && (st = cli_synth_metadata(ctx, p, mo)) < 0) ||
+        (eo->dim && (st = cli_synth_embeddings(ctx, p, eo)) < 0))
         rc = cli_fail(ctx, st);
     else if ((rc = cli_save(ctx, p, out, NULL)) == EXIT_OK)
         print_written(p, out, "");
@@ -164,7 +185,7 @@ int cmd_synth(int argc, const char **argv)
     long seed = 1, frames = -1, classes = -1, sets = -1, levels = -1,
          maxdets = -1;
     long emb_dim = 0, emb_scenes = 0;
-    int stream = 0, force = 0;
+    int stream = 0, force = 0, meta = 0, plant_slice = 0;
     const char *emb_plant = NULL;
     double scale = NAN, objects = NAN, crowd = NAN, miss = NAN, jitter = NAN,
            confuse = NAN, dup = NAN, bgfp = NAN, junk = NAN, pmiss = NAN,
@@ -208,9 +229,18 @@ int cmd_synth(int argc, const char **argv)
          "attach d-dimensional frame and crop embeddings (model 'synth')", 0},
         {OPT_INT, 0, "scenes", &emb_scenes, "<s>",
          "with --embeddings: frames fall into s scenes (default 8)", 0},
-        {OPT_STR, 0, "plant-pattern", &emb_plant, "miss|fp",
+        {OPT_STR, 0, "plant-pattern", &emb_plant, "miss|fp|look",
          "with --embeddings: in one scene, miss one class entirely or add "
-         "recurring false positives",
+         "recurring false positives; or miss every third object of the "
+         "commonest class, which looks different (look)",
+         0},
+        {OPT_FLAG, 0, "metadata", &meta, NULL,
+         "attach six frame metadata columns (weather, time, camera, "
+         "location, speed, brightness)",
+         0},
+        {OPT_FLAG, 0, "plant-slice", &plant_slice, NULL,
+         "with --metadata: detections vanish in the frames of two "
+         "conditions together (neither alone)",
          0},
         {OPT_FLAG, 0, "stream", &stream, NULL,
          "write -o frame by frame without holding the boxes (default from "
@@ -275,13 +305,20 @@ int cmd_synth(int argc, const char **argv)
     if ((emb_scenes || emb_plant) && !emb_dim)
         cli_usage_error(usage, opts, "--scenes and --plant-pattern need "
                         "--embeddings");
-    if (emb_plant && strcmp(emb_plant, "miss") && strcmp(emb_plant, "fp"))
-        cli_usage_error(usage, opts, "--plant-pattern is miss or fp");
+    if (emb_plant && strcmp(emb_plant, "miss") && strcmp(emb_plant, "fp") &&
+        strcmp(emb_plant, "look"))
+        cli_usage_error(usage, opts, "--plant-pattern is miss, fp or look");
+    if (plant_slice && !meta)
+        cli_usage_error(usage, opts, "--plant-slice needs --metadata");
     eo.dim = (uint32_t)emb_dim;
     eo.scenes = (uint32_t)emb_scenes;
-    eo.plant = !emb_plant ? 0 : !strcmp(emb_plant, "miss") ? 1 : 2;
-    if (stream && emb_dim > 0)
-        cli_usage_error(usage, opts, "--stream cannot attach --embeddings");
+    eo.plant = !emb_plant                  ? 0
+               : !strcmp(emb_plant, "miss") ? 1
+               : !strcmp(emb_plant, "fp")   ? 2
+                                            : 3;
+    if (stream && (emb_dim > 0 || meta))
+        cli_usage_error(usage, opts, "--stream cannot attach --embeddings "
+                        "or --metadata");
     if (force && !out)
         cli_usage_error(usage, opts, "--force goes with -o");
     dg_ctx *ctx = cli_ctx(NULL);
@@ -304,8 +341,12 @@ int cmd_synth(int argc, const char **argv)
             goto done;
         }
     }
+    dg_synth_metadata_opts mo;
+    dg_synth_metadata_opts_init(&mo);
+    mo.seed = o.seed;
+    mo.plant = plant_slice;
     if (out)
-        rc = write_project(ctx, &o, &eo, out, stream);
+        rc = write_project(ctx, &o, &eo, meta ? &mo : NULL, out, stream);
 done:
     dg_ctx_free(ctx);
     return rc;

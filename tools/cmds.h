@@ -25,6 +25,7 @@ int cmd_check(int argc, const char **argv);
 int cmd_compare(int argc, const char **argv);
 int cmd_frames(int argc, const char **argv);
 int cmd_embeddings(int argc, const char **argv);
+int cmd_slices(int argc, const char **argv);
 int cmd_import_embeddings(int argc, const char **argv);
 
 #endif

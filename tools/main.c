@@ -32,6 +32,7 @@ static const struct cmd {
     {"errors", cmd_errors, "TIDE error taxonomy: Cls/Loc/Both/Dupe/Bkg/Miss and their dAP"},
     {"label-errors", cmd_label_errors, "ranked likely labelling mistakes (missing, wrong class, ...)"},
     {"embeddings", cmd_embeddings, "2-D projection of embeddings, clusters, failure patterns, plots"},
+    {"slices", cmd_slices, "metadata slices where a model does significantly worse, explained"},
     {"report", cmd_report, "self-contained interactive HTML report (sliders, confusion, errors)"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
 };
@@ -78,10 +79,15 @@ int main(int argc, const char **argv)
         argv++;
         argc--;
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    enum { N = sizeof(commands) / sizeof(commands[0]) };
+    const char *names[N];
+    for (size_t i = 0; i < N; i++) {
         if (!strcmp(commands[i].name, name))
             return commands[i].fn(argc, argv);
-    fprintf(stderr, "error: '%s' is not a detgrid command (see 'detgrid --help')\n",
-            name);
+        names[i] = commands[i].name;
+    }
+    char hint[1024];
+    dg_choices_hint(hint, sizeof(hint), name, names, N, "commands");
+    fprintf(stderr, "error: '%s' is not a detgrid command%s\n", name, hint);
     return EXIT_USAGE;
 }

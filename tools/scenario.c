@@ -87,15 +87,16 @@ int sc_eval(dg_ctx *ctx, dg_project *p, const char *name, uint32_t seg,
     if (st < 0)
         return cli_fail(ctx, st);
     int t = dg_results_find_iou(ctx, r, out->iou);
-    if (t < 0) {
+    st = t < 0 ? (dg_status)t : dg_results_check_conf(ctx, r, out->conf);
+    if (st < 0) {
         dg_results_free(r);
         /* Name where the threshold came from: one segment's own IoU
          * must not fail the whole check anonymously. */
-        if (isnan(iou) && !isnan(out->t.iou))
+        if (t < 0 && isnan(iou) && !isnan(out->t.iou))
             return cli_error("segment '%s' (IoU %g, its own): inference set "
                              "'%s': %s", dg_project_segment_name(p, seg),
                              out->iou, name, dg_ctx_last_error(ctx));
-        return cli_fail(ctx, (dg_status)t);
+        return cli_fail(ctx, st);
     }
     out->ap = NAN;
     if (!isnan(out->t.ap)) {

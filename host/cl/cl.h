@@ -23,20 +23,28 @@ const char *dg__cl_device_desc(dg_ctx *ctx);
 /* 1 if any OpenCL GPU device is present (no context is created). */
 int dg__cl_have_gpu(dg_ctx *ctx);
 
+/*
+ * Starts building the matching program on a thread of its own, so that it
+ * overlaps the caller's loading (dg__cl_ensure done first, quietly: a
+ * failure shows at the stage). Nothing when it is built or building.
+ */
+void dg__cl_prepare(dg_ctx *ctx);
+
 /* ---- stages -------------------------------------------------------------------- */
 
-/* Same contract and bytes as dg__match_ref / dg__match_agnostic_ref. */
-dg_status dg__cl_match(dg_ctx *ctx, const dg_match_input *in,
-                       dg_match_output *out);
-dg_status dg__cl_match_agnostic(dg_ctx *ctx, const dg_match_input *in,
-                                int32_t *agn);
 /*
- * Accumulation: the permutation of dg__permute_u8_ref and
- * dg__permute_i32_ref applied to status and matched rows at once.
+ * The matching stage (stages.h): the bytes of dg__match_frames_ref, both
+ * matchings when out->agnostic is set, every threshold, on the device.
+ * Adds what it moved and took to *prof (unless NULL).
  */
-dg_status dg__cl_accumulate(dg_ctx *ctx, const dg_perm *pm,
-                            const uint8_t *status, const int32_t *matched,
-                            uint8_t *status_out, int32_t *matched_out);
+dg_status dg__cl_match_frames(dg_ctx *ctx, const dg_match_input *in,
+                              const dg_match_output *out,
+                              dg_stage_profile *prof);
+/* Same contracts and bytes as dg__mask_iou_ref and dg__oks_ref
+ * (shapes.c). */
+dg_status dg__cl_mask_iou(dg_ctx *ctx, const dg_mask_iou_input *in,
+                          double *out);
+dg_status dg__cl_oks(dg_ctx *ctx, const dg_oks_input *in, double *out);
 /* Same contract and bytes as dg__bootstrap_sums_ref. */
 dg_status dg__cl_bootstrap_sums(dg_ctx *ctx, const dg_boot_input *in,
                                 uint32_t b0, uint32_t nb, uint64_t *sums);

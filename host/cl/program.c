@@ -18,26 +18,42 @@
 
 #include "cl_internal.h"
 
-/* The programs, each with its files in order (match.cl and confusion.cl
- * use dg_iou() from iou.cl). */
+/*
+ * The programs, each with its files in order, each file behind its own
+ * defines: frame.cl goes in twice, once with its scratch in local memory
+ * and once in global memory (its banner says why), between iou.cl, whose
+ * helpers it uses, and frames.cl, whose kernels use it.
+ */
 #define MAX_FILES 4
+
+static const char frame_local[] = "#define DG_AS __local\n"
+                                  "#define DG_FN(x) x##_local\n";
+static const char frame_global[] = "#undef DG_AS\n#undef DG_FN\n"
+                                   "#define DG_AS __global\n"
+                                   "#define DG_FN(x) x##_global\n";
 
 static const struct {
     const char *name;
     int n;
     const char *file[MAX_FILES];
     const char *embedded[MAX_FILES];
+    const char *pre[MAX_FILES];
 } progs[DG_CL_N_PROGS] = {
     [DG_CL_PROG_MATCH] = {"matching",
                           4,
-                          {"iou.cl", "match.cl", "accum.cl", "confusion.cl"},
-                          {dg_cl_src_iou, dg_cl_src_match, dg_cl_src_accum,
-                           dg_cl_src_confusion}},
+                          {"iou.cl", "frame.cl", "frame.cl", "frames.cl"},
+                          {dg_cl_src_iou, dg_cl_src_frame, dg_cl_src_frame,
+                           dg_cl_src_frames},
+                          {"", frame_local, frame_global, ""}},
     [DG_CL_PROG_BOOTSTRAP] = {"bootstrap",
                               1,
                               {"bootstrap.cl"},
-                              {dg_cl_src_bootstrap}},
-    [DG_CL_PROG_EMBED] = {"embeddings", 1, {"embed.cl"}, {dg_cl_src_embed}},
+                              {dg_cl_src_bootstrap},
+                              {""}},
+    [DG_CL_PROG_EMBED] = {"embeddings", 1, {"embed.cl"}, {dg_cl_src_embed},
+                          {""}},
+    [DG_CL_PROG_SHAPES] = {"shapes", 1, {"shapes.cl"}, {dg_cl_src_shapes},
+                           {""}},
 };
 
 /* Reads a whole file; NULL with errno on failure. */
@@ -250,8 +266,9 @@ static void cache_store(const char *dir, const char *path, uint64_t key,
  * file behind a #line. starts[i] is the line of the whole program where
  * file i begins, for compilers whose logs ignore #line.
  */
-static dg_status assemble_source(dg_ctx *ctx, int id, int *from_dir,
-                                 char **out, size_t *starts)
+static dg_status assemble_source(dg_ctx *ctx, const struct dg_cl_state *st,
+                                 int id, int *from_dir, char **out,
+                                 size_t *starts)
 {
     sbuf b = {0};
     char line[256];
@@ -261,11 +278,20 @@ static dg_status assemble_source(dg_ctx *ctx, int id, int *from_dir,
     snprintf(line, sizeof(line),
              "/* detgrid: defines shared with the host */\n"
              "#define DG_FP %d\n#define DG_TP %d\n#define DG_IGN %d\n"
-             "#define DG_FLAG_CROWD %d\n#define DG_FLAG_IGNORED %d\n"
-             "#define DG_IOU_ON_THE_FLY 0xffffffffffffffffUL\n",
-             DG_FP, DG_TP, DG_IGN, DG_CL_FLAG_CROWD, DG_CL_FLAG_IGNORED);
+             "#define DG_OKS_MAX_KP %d\n",
+             DG_FP, DG_TP, DG_IGN, DG_OKS_MAX_KP);
     sb_str(&b, line);
+    /*
+     * CPU devices sort a frame on one work-item (kernels/frame.cl): their
+     * compilers turn barriers inside loops, the sorting network's, into
+     * code that takes a minute to build (PoCL), and they run work-groups of
+     * one work-item anyway. DETGRID_CL_SORT_NETWORK=1 keeps the network
+     * (tests of a GPU's code on PoCL: test-cl-diff.c).
+     */
+    if (st->is_cpu && !dg__env("DETGRID_CL_SORT_NETWORK"))
+        sb_str(&b, "#define DG_SORT_SERIAL 1\n");
     for (int i = 0; i < progs[id].n; i++) {
+        sb_str(&b, progs[id].pre[i]);
         snprintf(line, sizeof(line), "#line 1 \"%s\"\n", progs[id].file[i]);
         sb_str(&b, line);
         starts[i] = b.failed ? 0 : count_lines(b.s, b.len) + 1;
@@ -332,8 +358,7 @@ static dg_status build_log_fail(dg_ctx *ctx, struct dg_cl_state *s, int id,
     return st;
 }
 
-/* Builds program id of s: from the binary cache when it can. */
-static dg_status build_program(dg_ctx *ctx, struct dg_cl_state *s, int id)
+dg_status dg__cl_build(dg_ctx *ctx, struct dg_cl_state *s, int id)
 {
     dg_cl_prog *pg = &s->progs[id];
     dg_status st = DG_OK;
@@ -348,7 +373,7 @@ static dg_status build_program(dg_ctx *ctx, struct dg_cl_state *s, int id)
     const char *opts = extra ? extra : "";
     size_t bin_len = 0;
 
-    st = assemble_source(ctx, id, &pg->from_dir, &src, starts);
+    st = assemble_source(ctx, s, id, &pg->from_dir, &src, starts);
     if (st < 0)
         return st;
     uint64_t key = 0xcbf29ce484222325ULL;
@@ -423,7 +448,7 @@ dg_status dg__cl_program(dg_ctx *ctx, int id, cl_program *out)
     if (id < 0 || id >= DG_CL_N_PROGS || !s)
         return dg__fail(ctx, DG_EINVAL, "dg__cl_program: bad program %d", id);
     if (!s->progs[id].program) {
-        dg_status st = build_program(ctx, s, id);
+        dg_status st = dg__cl_build(ctx, s, id);
         if (st < 0)
             return st;
     }

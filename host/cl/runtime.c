@@ -18,6 +18,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,26 +379,27 @@ out:
 
 /* ---- state ------------------------------------------------------------- */
 
+static void prep_join(struct dg_cl_state *s);
+
 static void state_free(struct dg_cl_state *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < DG_CL_N_BUFS; i++)
-        if (s->bufs[i].mem)
-            clReleaseMemObject(s->bufs[i].mem);
-    if (s->k_agn_greedy)
-        clReleaseKernel(s->k_agn_greedy);
-    if (s->k_agn_iou)
-        clReleaseKernel(s->k_agn_iou);
-    if (s->k_accum)
-        clReleaseKernel(s->k_accum);
-    if (s->k_match)
-        clReleaseKernel(s->k_match);
-    if (s->k_iou)
-        clReleaseKernel(s->k_iou);
+    prep_join(s);
+    dg__cl_frames_release(s);
+    if (s->k_frames_big)
+        clReleaseKernel(s->k_frames_big);
+    if (s->k_frames)
+        clReleaseKernel(s->k_frames);
     if (s->k_boot)
         clReleaseKernel(s->k_boot);
+    if (s->k_mask_iou)
+        clReleaseKernel(s->k_mask_iou);
+    if (s->k_oks)
+        clReleaseKernel(s->k_oks);
     dg__cl_programs_release(s);
+    if (s->copyq)
+        clReleaseCommandQueue(s->copyq);
     if (s->queue)
         clReleaseCommandQueue(s->queue);
     if (s->context)
@@ -419,15 +421,13 @@ void dg__cl_release(dg_ctx *ctx)
 uint64_t dg__cl_default_batch_bytes(const struct dg_cl_state *s)
 {
     /*
-     * A quarter of global memory leaves room for other users of the device
-     * and for the driver's own copies; 256 MiB is plenty for chunks of tens
-     * of thousands of detections and keeps PoCL's host memory modest.
+     * Half of global memory (the matching stage's outputs are T x N and
+     * stay on the device until the end), leaving the rest to other users
+     * and the driver; no less than 16 MiB.
      */
-    uint64_t b = s->global_mem / 4;
-    if (b > (uint64_t)256 << 20)
-        b = (uint64_t)256 << 20;
-    if (b < (uint64_t)1 << 20)
-        b = (uint64_t)1 << 20;
+    uint64_t b = s->global_mem / 2;
+    if (b < (uint64_t)16 << 20)
+        b = (uint64_t)16 << 20;
     return b;
 }
 
@@ -435,6 +435,20 @@ void dg__cl_set_batch_bytes(dg_ctx *ctx, uint64_t bytes)
 {
     if (ctx && DG_CL(ctx))
         DG_CL(ctx)->batch_bytes = bytes;
+}
+
+void dg__cl_set_local_caps(dg_ctx *ctx, uint32_t cap_d, uint32_t cap_p)
+{
+    if (ctx && DG_CL(ctx)) {
+        DG_CL(ctx)->cap_d = cap_d;
+        DG_CL(ctx)->cap_p = cap_p;
+    }
+}
+
+void dg__cl_set_wg(dg_ctx *ctx, uint32_t wg)
+{
+    if (ctx && DG_CL(ctx))
+        DG_CL(ctx)->wg = wg;
 }
 
 dg_status dg__cl_ensure(dg_ctx *ctx)
@@ -490,19 +504,103 @@ dg_status dg__cl_ensure(dg_ctx *ctx)
                                    sizeof(ma), &ma, NULL));
     s->global_mem = gm;
     s->max_alloc = ma;
+    /* The limits the matching stage plans by: queried, never assumed. */
+    cl_ulong lm = 0;
+    cl_bool um = CL_FALSE;
+    cl_device_local_mem_type lt = CL_LOCAL;
+    size_t mwg = 1;
+    DG_CL_TRY(ctx, clGetDeviceInfo(s->device, CL_DEVICE_LOCAL_MEM_SIZE,
+                                   sizeof(lm), &lm, NULL));
+    DG_CL_TRY(ctx, clGetDeviceInfo(s->device, CL_DEVICE_MAX_WORK_GROUP_SIZE,
+                                   sizeof(mwg), &mwg, NULL));
+    if (clGetDeviceInfo(s->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof(um),
+                        &um, NULL) != CL_SUCCESS)
+        um = CL_FALSE;
+    if (clGetDeviceInfo(s->device, CL_DEVICE_LOCAL_MEM_TYPE, sizeof(lt), &lt,
+                        NULL) != CL_SUCCESS)
+        lt = CL_LOCAL;
+    s->local_mem = lm;
+    s->max_wg = mwg ? mwg : 1;
+    s->unified = um == CL_TRUE;
     s->fault_oom_armed = dg__fault("cl-oom");
 
     cl_context_properties props[] = {
         CL_CONTEXT_PLATFORM, (cl_context_properties)s->platform, 0};
     s->context = clCreateContext(props, 1, &s->device, NULL, NULL, &err);
     DG_CL_TRY_ERR(ctx, err, "clCreateContext");
-    s->queue = clCreateCommandQueue(s->context, s->device, 0, &err);
+    /* Profiling on: the stage profile reports the device's own times. */
+    s->queue = clCreateCommandQueue(s->context, s->device,
+                                    CL_QUEUE_PROFILING_ENABLE, &err);
+    s->profiling = err == CL_SUCCESS;
+    if (err != CL_SUCCESS)
+        s->queue = clCreateCommandQueue(s->context, s->device, 0, &err);
     DG_CL_TRY_ERR(ctx, err, "clCreateCommandQueue");
+    s->copyq = clCreateCommandQueue(s->context, s->device,
+                                    s->profiling ? CL_QUEUE_PROFILING_ENABLE
+                                                 : 0,
+                                    &err);
+    DG_CL_TRY_ERR(ctx, err, "clCreateCommandQueue(copy)");
     dg__ctx_set_backend(ctx, s, state_release);
     s = NULL;
 out:
     state_free(s);
     return st;
+}
+
+/* ---- the matching program, built ahead ------------------------------------ */
+
+typedef struct prep {
+    pthread_t th;
+    dg_ctx *w;          /* its own context: messages */
+    struct dg_cl_state *s;
+    dg_status st;
+} prep;
+
+static void *prep_run(void *arg)
+{
+    prep *p = arg;
+    p->st = dg__cl_build(p->w, p->s, DG_CL_PROG_MATCH);
+    return NULL;
+}
+
+void dg__cl_prepare(dg_ctx *ctx)
+{
+    if (dg__cl_ensure(ctx) < 0)
+        return;
+    struct dg_cl_state *s = DG_CL(ctx);
+    if (s->prep || s->progs[DG_CL_PROG_MATCH].program)
+        return;
+    prep *p = calloc(1, sizeof(*p));
+    if (!p || !(p->w = dg__ctx_worker())) {
+        free(p);
+        return;
+    }
+    p->s = s;
+    if (pthread_create(&p->th, NULL, prep_run, p) != 0) {
+        dg_ctx_free(p->w);
+        free(p);
+        return;
+    }
+    s->prep = p;
+}
+
+/* Waits for the build ahead, if any; its failure into ctx (unless NULL). */
+static dg_status prep_wait(dg_ctx *ctx, struct dg_cl_state *s)
+{
+    prep *p = s->prep;
+    if (!p)
+        return DG_OK;
+    pthread_join(p->th, NULL);
+    dg_status st = dg__ctx_adopt(ctx, p->w, p->st);
+    dg_ctx_free(p->w);
+    free(p);
+    s->prep = NULL;
+    return st;
+}
+
+static void prep_join(struct dg_cl_state *s)
+{
+    prep_wait(NULL, s);
 }
 
 dg_status dg__cl_ensure_match(dg_ctx *ctx)
@@ -511,18 +609,16 @@ dg_status dg__cl_ensure_match(dg_ctx *ctx)
     if (st < 0)
         return st;
     struct dg_cl_state *s = DG_CL(ctx);
-    if (s->k_agn_greedy)
+    if ((st = prep_wait(ctx, s)) < 0) {
+        dg__cl_release(ctx);
+        return st;
+    }
+    if (s->k_frames_big)
         return DG_OK;
-    if ((st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "iou_pairwise",
-                            &s->k_iou)) < 0 ||
-        (st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "match_greedy",
-                            &s->k_match)) < 0 ||
-        (st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "accumulate_permute",
-                            &s->k_accum)) < 0 ||
-        (st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "agnostic_iou",
-                            &s->k_agn_iou)) < 0 ||
-        (st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "agnostic_greedy",
-                            &s->k_agn_greedy)) < 0) {
+    if ((st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "match_frames",
+                            &s->k_frames)) < 0 ||
+        (st = dg__cl_kernel(ctx, DG_CL_PROG_MATCH, "match_frames_big",
+                            &s->k_frames_big)) < 0) {
         /* Nothing half-made stays behind: the next call starts afresh. */
         dg__cl_release(ctx);
         return st;
@@ -530,10 +626,9 @@ dg_status dg__cl_ensure_match(dg_ctx *ctx)
     return DG_OK;
 }
 
-dg_status dg__cl_buf_reserve(dg_ctx *ctx, int which, size_t bytes)
+dg_status dg__cl_buf_reserve(dg_ctx *ctx, dg_cl_buf *b, size_t bytes)
 {
     struct dg_cl_state *s = DG_CL(ctx);
-    dg_cl_buf *b = &s->bufs[which];
     dg_status st = DG_OK;
     cl_int err;
 
@@ -546,12 +641,8 @@ dg_status dg__cl_buf_reserve(dg_ctx *ctx, int which, size_t bytes)
                         "a device buffer of %zu bytes exceeds the device's "
                         "maximum allocation of %llu bytes",
                         bytes, (unsigned long long)s->max_alloc);
-    if (b->mem) {
-        clReleaseMemObject(b->mem);
-        b->mem = NULL;
-        b->cap = 0;
-    }
-    /* Grow by half again so chunks of slowly rising size reuse buffers. */
+    dg__cl_buf_release(b);
+    /* Grow by half again so calls of slowly rising size reuse buffers. */
     size_t cap = bytes;
     if (bytes < SIZE_MAX / 3 * 2 && bytes + bytes / 2 <= s->max_alloc)
         cap = bytes + bytes / 2;
@@ -572,6 +663,14 @@ dg_status dg__cl_buf_reserve(dg_ctx *ctx, int which, size_t bytes)
     b->cap = cap;
 out:
     return st;
+}
+
+void dg__cl_buf_release(dg_cl_buf *b)
+{
+    if (b->mem)
+        clReleaseMemObject(b->mem);
+    b->mem = NULL;
+    b->cap = 0;
 }
 
 /* ---- public listing -------------------------------------------------------- */

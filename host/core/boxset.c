@@ -187,3 +187,20 @@ uint64_t dg__boxset_fingerprint(const dg_boxset *b)
     }
     return h;
 }
+
+uint32_t dg__frame_runs(const uint64_t *doff, const uint64_t *goff,
+                        uint32_t lo, uint32_t hi, uint64_t target,
+                        uint32_t *cuts)
+{
+    uint32_t n = 0;
+    cuts[n++] = lo;
+    for (uint32_t f = lo; f < hi;) {
+        uint32_t g = f + 1;
+        while (g < hi &&
+               doff[g + 1] - doff[f] + goff[g + 1] - goff[f] <= target)
+            g++;
+        cuts[n++] = g;
+        f = g;
+    }
+    return n;
+}

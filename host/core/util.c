@@ -110,6 +110,15 @@ const char *dg__name_show(const char *s, char *buf, size_t cap)
     return buf;
 }
 
+void dg__fmt_double(char *buf, size_t cap, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
 int dg__utf8_valid(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -207,4 +216,119 @@ int dg__fault_num(const char *prefix, long *v)
 {
     struct fault_num f = {prefix, v};
     return fault_items(item_num, &f);
+}
+
+/* ---- names in messages --------------------------------------------------- */
+
+/*
+ * Optimal string alignment distance (Levenshtein with adjacent
+ * transpositions, as git's help.c weighs typos), ASCII letters compared
+ * without case; names longer than 63 bytes are cut.
+ */
+static unsigned name_distance(const char *a, const char *b)
+{
+    enum { L = 64 };
+    unsigned d[L + 1][L + 1];
+    size_t n = strlen(a), m = strlen(b);
+    if (n > L - 1)
+        n = L - 1;
+    if (m > L - 1)
+        m = L - 1;
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = (unsigned)i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = (unsigned)j;
+    for (size_t i = 1; i <= n; i++) {
+        for (size_t j = 1; j <= m; j++) {
+            int ca = a[i - 1], cb = b[j - 1];
+            if (ca >= 'A' && ca <= 'Z')
+                ca += 'a' - 'A';
+            if (cb >= 'A' && cb <= 'Z')
+                cb += 'a' - 'A';
+            unsigned v = d[i - 1][j - 1] + (ca != cb);
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    }
+    return d[n][m];
+}
+
+const char *dg_nearest_name(const char *name, const char *const *choices,
+                            size_t n)
+{
+    const char *best = NULL;
+    unsigned best_d = 0;
+    size_t best_pre = 0, len = strlen(name);
+    /* Close: a third of the name's letters wrong at most (one for short
+     * names), or the name the start of a choice. Of equally near ones,
+     * the one that starts like the name, then the first. */
+    unsigned limit = len < 6 ? 1 : (unsigned)(len / 3);
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = name_distance(name, choices[i]);
+        if (len >= 2 && !strncmp(choices[i], name, len) && d > 1)
+            d = limit; /* a prefix: close, after the typos */
+        size_t pre = 0;
+        while (name[pre] && name[pre] == choices[i][pre])
+            pre++;
+        if (d <= limit &&
+            (!best || d < best_d || (d == best_d && pre > best_pre))) {
+            best = choices[i];
+            best_d = d;
+            best_pre = pre;
+        }
+    }
+    return best;
+}
+
+const char *dg_choices_hint(char *buf, size_t cap, const char *name,
+                            const char *const *choices, size_t n,
+                            const char *kind)
+{
+    enum { SHOWN = 25 };
+    size_t len = 0;
+    if (!cap)
+        return buf;
+    buf[0] = 0;
+#define PUT(...)                                                             \
+    do {                                                                     \
+        if (len < cap)                                                       \
+            len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__);      \
+    } while (0)
+    const char *near = name ? dg_nearest_name(name, choices, n) : NULL;
+    if (near)
+        PUT("; did you mean '%s'?", near);
+    if (!n) {
+        PUT(" (there are no %s)", kind);
+        return buf;
+    }
+    PUT(" (%s: ", kind);
+    for (size_t i = 0; i < n && i < SHOWN; i++)
+        PUT("%s%s", i ? ", " : "", choices[i]);
+    if (n > SHOWN)
+        PUT(", ... %zu more", n - SHOWN);
+    PUT(")");
+#undef PUT
+    /* Cut short: end on a whole character, with an ellipsis. */
+    if (len >= cap && cap > 4) {
+        size_t e = cap - 4;
+        while (e > 0 && ((unsigned char)buf[e] & 0xc0) == 0x80)
+            e--;
+        memcpy(buf + e, "...", 4);
+    }
+    return buf;
+}
+
+dg_status dg__fail_unknown(dg_ctx *ctx, dg_status st, const char *what,
+                           const char *name, const char *const *choices,
+                           size_t n, const char *kind)
+{
+    char hint[1024];
+    dg_choices_hint(hint, sizeof(hint), name, choices, n, kind);
+    return dg__fail(ctx, st, "%s '%s'%s", what, name, hint);
 }

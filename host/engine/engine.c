@@ -27,6 +27,7 @@ struct dg_engine {
     dg_embed_cl *emb; /* the embeddings program, opened on first use */
     dg_status emb_st; /* its opening's failure, kept */
 #endif
+    dg_stage_profile prof; /* what the device stages moved and took */
     char desc[600];
 };
 
@@ -109,6 +110,16 @@ dg_status dg__engine_open(dg_ctx *ctx, dg_engine **out)
     return DG_OK;
 }
 
+void dg__engine_prepare(dg_engine *e)
+{
+#if DG_HAVE_OPENCL
+    if (e->device)
+        dg__cl_prepare(e->ctx);
+#else
+    (void)e;
+#endif
+}
+
 void dg__engine_close(dg_engine *e)
 {
     if (!e)
@@ -150,35 +161,29 @@ const char *dg__engine_desc(const dg_engine *e)
 #endif
 
 dg_status dg__engine_match(dg_engine *e, dg_ctx *ctx, const dg_match_input *in,
-                           dg_match_output *out)
+                           const dg_match_output *out)
 {
-    STAGE("matching", dg__cl_match(e->ctx, in, out),
-          dg__match_ref(ctx, in, out));
+    STAGE("matching", dg__cl_match_frames(e->ctx, in, out, &e->prof),
+          dg__match_frames_ref(ctx, in, out));
 }
 
-dg_status dg__engine_match_agnostic(dg_engine *e, dg_ctx *ctx,
-                                    const dg_match_input *in, int32_t *agn)
+void dg__engine_profile(const dg_engine *e, dg_stage_profile *out)
 {
-    STAGE("class-agnostic matching", dg__cl_match_agnostic(e->ctx, in, agn),
-          dg__match_agnostic_ref(ctx, in, agn));
+    *out = e->prof;
 }
 
-static dg_status accumulate_ref(dg_ctx *ctx, const dg_perm *pm,
-                                const uint8_t *status, const int32_t *matched,
-                                uint8_t *status_out, int32_t *matched_out)
+dg_status dg__engine_mask_iou(dg_engine *e, dg_ctx *ctx,
+                              const dg_mask_iou_input *in, double *out)
 {
-    dg_status st = dg__permute_u8_ref(ctx, pm, status, status_out);
-    return st < 0 ? st : dg__permute_i32_ref(ctx, pm, matched, matched_out);
+    STAGE("mask IoU", dg__cl_mask_iou(e->ctx, in, out),
+          dg__mask_iou_ref(ctx, in, out));
 }
 
-dg_status dg__engine_accumulate(dg_engine *e, dg_ctx *ctx, const dg_perm *pm,
-                                const uint8_t *status, const int32_t *matched,
-                                uint8_t *status_out, int32_t *matched_out)
+dg_status dg__engine_oks(dg_engine *e, dg_ctx *ctx, const dg_oks_input *in,
+                         double *out)
 {
-    STAGE("accumulation",
-          dg__cl_accumulate(e->ctx, pm, status, matched, status_out,
-                            matched_out),
-          accumulate_ref(ctx, pm, status, matched, status_out, matched_out));
+    STAGE("keypoint similarity", dg__cl_oks(e->ctx, in, out),
+          dg__oks_ref(ctx, in, out));
 }
 
 dg_status dg__engine_bootstrap_sums(dg_engine *e, dg_ctx *ctx,

@@ -28,6 +28,10 @@ typedef struct dg_engine dg_engine;
 /* Opens the engine ctx's device selection asks for (see above). */
 dg_status dg__engine_open(dg_ctx *ctx, dg_engine **out);
 void dg__engine_close(dg_engine *e);
+/* Starts what a device stage needs before its first call (the matching
+ * program's build) on a thread of its own, to overlap the caller's own
+ * work; a failure shows at that call. */
+void dg__engine_prepare(dg_engine *e);
 /* 1 while stages run on the OpenCL device. */
 int dg__engine_on_device(const dg_engine *e);
 /* "reference" or "OpenCL: <platform> / <device>" (valid while e is). */
@@ -35,10 +39,24 @@ const char *dg__engine_desc(const dg_engine *e);
 
 /* ---- stages (contracts in stages.h and ref.h) ------------------------------ */
 
+/*
+ * Matching (stages.h): class-wise, and class-agnostic too when
+ * out->agnostic is set, every threshold, both from one IoU tile a frame.
+ */
 dg_status dg__engine_match(dg_engine *e, dg_ctx *ctx, const dg_match_input *in,
-                           dg_match_output *out);
-dg_status dg__engine_match_agnostic(dg_engine *e, dg_ctx *ctx,
-                                    const dg_match_input *in, int32_t *agn);
+                           const dg_match_output *out);
+/* What the device stages of e moved and took so far (zeros on the
+ * reference path). */
+void dg__engine_profile(const dg_engine *e, dg_stage_profile *out);
+/*
+ * The IoU tiles of masks and of keypoints (stages.h). On the reference
+ * path they may run on several threads at once, each with its own ctx
+ * (dg__ctx_worker) and its own groups; on a device one call at a time.
+ */
+dg_status dg__engine_mask_iou(dg_engine *e, dg_ctx *ctx,
+                              const dg_mask_iou_input *in, double *out);
+dg_status dg__engine_oks(dg_engine *e, dg_ctx *ctx, const dg_oks_input *in,
+                         double *out);
 dg_status dg__engine_bootstrap_sums(dg_engine *e, dg_ctx *ctx,
                                     const dg_boot_input *in, uint32_t b0,
                                     uint32_t nb, uint64_t *sums);

@@ -1,18 +1,22 @@
 /*
- * eval: streams frames in chunks from the project, matches each chunk
- * through the engine (the OpenCL device or the reference path) while a
- * reader thread loads the next chunk, then sorts and accumulates the
- * per-class tables and hands them to the store. Each chunk is matched
- * twice: class-wise (metrics) and class-agnostically (the confusion
- * matrix), on the same path.
+ * eval: the heavy step, in named steps. In memory (the default):
  *
- * With a memory budget (dg_ctx_set_memory_budget) or over MPI ranks, the
- * keys are sorted first and each chunk's outcomes go, run-length encoded,
- * to the store's pending outcomes (or to rank 0, mpi.c) instead of T x N
- * tables; dg_project_save writes them (docs/SCALE.md).
+ *   load    the labels' and the detections' columns, whole (the store
+ *           inflates their chunks on every core);
+ *   order   the sort results keep (class, descending score, record), and
+ *           each detection's sorted position;
+ *   match   one engine stage over every frame: class-wise and
+ *           class-agnostic matching at every threshold from one IoU tile
+ *           a frame, each outcome written straight to its sorted position
+ *           in the T x N tables the store keeps (no permutation after);
+ *   adopt   the tables go to the store.
  *
- * dg_eval runs the steps in order: check, plan, (order first), match every
- * chunk, gather (MPI), accumulate, hand over.
+ * The device (if any) is set up while the columns load. With a memory
+ * budget (dg_ctx_set_memory_budget) or over MPI ranks, the keys are sorted
+ * first and the frames go in chunks, the next one read while this one
+ * matches; each chunk's outcomes go, run-length encoded, to the store's
+ * pending outcomes (or to rank 0, mpi.c) instead of T x N tables, and
+ * dg_project_save writes them (docs/SCALE.md).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -118,7 +122,7 @@ int dg_parse_iou_thresholds(dg_ctx *ctx, const char *spec, double *out,
     return n;
 }
 
-/* ---- the chunk reader ------------------------------------------------- */
+/* ---- the chunk reader (streamed eval) ----------------------------------- */
 
 typedef struct chunk {
     uint32_t lo, hi;
@@ -130,6 +134,7 @@ typedef struct chunk {
 typedef struct reader {
     dg_project *p;
     int which;
+    unsigned threads;
     chunk *c;
     pthread_t th;
     int running;
@@ -145,6 +150,7 @@ static void *read_chunk(void *arg)
         snprintf(c->err, sizeof(c->err), "out of memory");
         return NULL;
     }
+    dg_ctx_set_threads(w, rd->threads);
     c->st = dg__project_read_range(w, rd->p, -1, c->lo, c->hi, &c->gt);
     if (c->st >= 0)
         c->st = dg__project_read_range(w, rd->p, rd->which, c->lo, c->hi,
@@ -181,58 +187,6 @@ static void chunk_release(chunk *c)
     dg__boxset_release(&c->dt);
 }
 
-/* ---- work beside the main thread ---------------------------------------- */
-
-/*
- * On the reference path the class-agnostic matching of a chunk runs on a
- * second thread while the main thread does the class-wise matching, and its
- * permutation into sorted order beside the class-wise accumulation: the
- * two read the same inputs and write different outputs.
- */
-typedef struct side {
-    pthread_t th;
-    int running;
-    dg_engine *eng;
-    const dg_match_input *in; /* set: match this chunk into out */
-    int32_t *out;
-    const dg_perm *pm;        /* else: permute agn into agn_out */
-    const int32_t *agn;
-    int32_t *agn_out;
-    dg_status st;
-    dg_ctx *w;
-} side;
-
-static void *side_run(void *arg)
-{
-    side *s = arg;
-    s->st = s->in ? dg__engine_match_agnostic(s->eng, s->w, s->in, s->out)
-                  : dg__permute_i32_ref(s->w, s->pm, s->agn, s->agn_out);
-    return NULL;
-}
-
-static dg_status side_start(dg_ctx *ctx, side *s)
-{
-    s->w = dg__ctx_worker();
-    if (!s->w)
-        return dg__fail(ctx, DG_ENOMEM, "out of memory");
-    s->running = pthread_create(&s->th, NULL, side_run, s) == 0;
-    if (!s->running)
-        side_run(s); /* no thread: run in line */
-    return DG_OK;
-}
-
-/* Waits for s; on its failure moves its message to ctx (unless NULL). */
-static dg_status side_join(dg_ctx *ctx, side *s)
-{
-    if (s->running)
-        pthread_join(s->th, NULL);
-    s->running = 0;
-    dg_status st = dg__ctx_adopt(ctx, s->w, s->st);
-    dg_ctx_free(s->w);
-    s->w = NULL;
-    return st;
-}
-
 /* ---- one eval's state ---------------------------------------------------- */
 
 typedef struct eval_run {
@@ -244,27 +198,22 @@ typedef struct eval_run {
     int rank, size;   /* MPI (size 1: none) */
     int streamed;     /* outcomes to the pending store or to rank 0 */
     dg_engine *eng;
-    double t_start, t_load, t_match, t_acc;
+    double t_start, t_load, t_order, t_match;
 
     uint32_t nf, flo, fhi; /* frames, and this rank's [flo, fhi) */
     uint64_t *goff, *doff; /* frame offsets of labels and detections */
     uint64_t n_det;
+    uint32_t *pos;         /* sorted position of each detection */
+
+    /* In memory: the whole set's columns. */
+    dg_boxset gt, dt;
+
+    /* Streamed: chunk boundaries, one chunk's outcomes (chunk order), the
+     * encoded stream. */
     uint32_t *bounds, nb;  /* nb chunk boundaries (nb - 1 chunks) */
     uint64_t max_dt;       /* detections of the largest chunk */
-
-    /* One chunk's outcomes, chunk order. */
     uint8_t *cst;
     int32_t *cma, *cag;
-    side sd;
-
-    /* In memory: the whole set's outcomes in inference-set order. */
-    uint8_t *status;
-    int32_t *matched, *agn;
-    uint32_t *cls;
-    double *score;
-
-    /* Streamed: sorted position of each detection, the encoded stream. */
-    uint32_t *pos;
     dg_bytes enc;
 
     dg_results_tables t; /* what the store gets */
@@ -275,16 +224,13 @@ static void run_release(eval_run *e)
     dg__engine_close(e->eng);
     free(e->goff);
     free(e->doff);
+    free(e->pos);
+    dg__boxset_release(&e->gt);
+    dg__boxset_release(&e->dt);
     free(e->bounds);
     free(e->cst);
     free(e->cma);
     free(e->cag);
-    free(e->status);
-    free(e->matched);
-    free(e->agn);
-    free(e->cls);
-    free(e->score);
-    free(e->pos);
     free(e->enc.p);
     dg__results_tables_release(&e->t);
 }
@@ -318,11 +264,10 @@ static int fault_here(int rank)
 
 static dg_status check_args(eval_run *e, const char *name)
 {
-    int64_t which = dg_project_inference_index(e->p, name);
-    if (which < 0)
-        return dg__fail(e->ctx, DG_ENOTFOUND, "'%s': no inference set '%s'",
-                        dg__project_path(e->p), name);
-    e->which = (uint32_t)which;
+    dg_status st = dg_project_find(e->ctx, e->p, DG_NAME_INFERENCES, name,
+                                   &e->which);
+    if (st < 0)
+        return st;
     if (e->n_iou < 1 || e->n_iou > DG_MAX_IOU_THRESHOLDS)
         return dg__fail(e->ctx, DG_EINVAL, "need 1 to %d IoU thresholds",
                         DG_MAX_IOU_THRESHOLDS);
@@ -335,8 +280,8 @@ static dg_status check_args(eval_run *e, const char *name)
 }
 
 /*
- * The plan: fingerprints, frame offsets, this rank's frames, and chunk
- * boundaries of whole frames of about DETGRID_CHUNK_DETS boxes each.
+ * The plan: fingerprints, frame offsets, this rank's frames, and (streamed)
+ * chunk boundaries of whole frames of about DETGRID_CHUNK_DETS boxes each.
  */
 static dg_status plan(eval_run *e)
 {
@@ -365,69 +310,112 @@ static dg_status plan(eval_run *e)
     e->fhi = nf;
     if (e->size > 1)
         dg__shard_range(doff, goff, nf, e->rank, e->size, &e->flo, &e->fhi);
+    if (!e->streamed)
+        return DG_OK;
     e->bounds = dg__alloc(ctx, (size_t)nf + 2, sizeof(*e->bounds));
     if (!e->bounds)
         return DG_ENOMEM;
     uint64_t target = dg__env_u64("DETGRID_CHUNK_DETS", 1u << 17);
-    e->nb = 0;
-    e->bounds[e->nb++] = e->flo;
-    for (uint32_t f = e->flo; f < e->fhi;) {
-        uint32_t g = f + 1;
-        while (g < e->fhi &&
-               doff[g + 1] - doff[f] + goff[g + 1] - goff[f] <= target)
-            g++;
-        e->bounds[e->nb++] = g;
-        if (doff[g] - doff[f] > e->max_dt)
-            e->max_dt = doff[g] - doff[f];
-        f = g;
-    }
+    e->nb = dg__frame_runs(doff, goff, e->flo, e->fhi, target, e->bounds);
+    for (uint32_t b = 0; b + 1 < e->nb; b++)
+        if (doff[e->bounds[b + 1]] - doff[e->bounds[b]] > e->max_dt)
+            e->max_dt = doff[e->bounds[b + 1]] - doff[e->bounds[b]];
     return DG_OK;
 }
 
-/* The outcome tables: whole-set ones in memory, per-chunk ones always. */
-static dg_status alloc_tables(eval_run *e)
+/* The labels' share of the tables: class of every label, counts. */
+static dg_status count_labels(eval_run *e, const dg_boxset *gt, uint64_t base)
 {
-    dg_ctx *ctx = e->ctx;
-    size_t out_n = (size_t)e->n_iou * e->n_det;
-    size_t chunk_n = (size_t)e->n_iou * (e->max_dt ? e->max_dt : 1);
+    for (uint64_t k = 0; k < gt->n; k++)
+        e->t.label_class[base + k] = gt->cls[k];
+    for (uint64_t k = 0; k < gt->n; k++)
+        if (!gt->iscrowd[k] && !gt->ignore[k])
+            e->t.gt_count[gt->cls[k]]++;
+    e->t.n_gt_total += gt->n;
+    return DG_OK;
+}
+
+static dg_status alloc_label_tables(eval_run *e)
+{
     uint64_t n_lab = e->goff[e->nf];
     uint32_t nc = e->t.n_classes;
-    if (!e->streamed) {
-        e->status = dg__alloc(ctx, out_n ? out_n : 1, 1);
-        e->matched = dg__alloc(ctx, out_n ? out_n : 1, 4);
-        e->agn = dg__alloc(ctx, out_n ? out_n : 1, 4);
-        e->cls = dg__alloc(ctx, e->n_det ? e->n_det : 1, 4);
-        e->score = dg__alloc(ctx, e->n_det ? e->n_det : 1, 8);
-        if (!e->status || !e->matched || !e->agn || !e->cls || !e->score)
-            return DG_ENOMEM;
-    }
-    e->cst = dg__alloc(ctx, chunk_n, 1);
-    e->cma = dg__alloc(ctx, chunk_n, 4);
-    e->cag = dg__alloc(ctx, chunk_n, 4);
-    e->t.gt_count = dg__calloc(ctx, nc ? nc : 1, 8);
-    e->t.label_class = dg__alloc(ctx, n_lab ? n_lab : 1, 4);
-    if (!e->cst || !e->cma || !e->cag || !e->t.gt_count || !e->t.label_class)
-        return DG_ENOMEM;
-    return DG_OK;
+    e->t.gt_count = dg__calloc(e->ctx, nc ? nc : 1, 8);
+    e->t.label_class = dg__alloc(e->ctx, n_lab ? n_lab : 1, 4);
+    return e->t.gt_count && e->t.label_class ? DG_OK : DG_ENOMEM;
 }
 
+/* ---- in memory ------------------------------------------------------------- */
+
+/* Every column of the labels and of the set, whole. */
+static dg_status load(eval_run *e)
+{
+    double t0 = dg__now();
+    dg_status st = dg__project_read_range(e->ctx, e->p, -1, 0, e->nf, &e->gt);
+    if (st >= 0)
+        st = dg__project_read_range(e->ctx, e->p, (int)e->which, 0, e->nf,
+                                    &e->dt);
+    e->t_load += dg__now() - t0;
+    return st;
+}
+
+/* The sort of the results, and each detection's sorted position. */
+static dg_status order(eval_run *e)
+{
+    double t0 = dg__now();
+    dg__progress(e->ctx, "order", 0, 1);
+    e->pos = dg__alloc(e->ctx, e->n_det ? e->n_det : 1, 4);
+    if (!e->pos)
+        return DG_ENOMEM;
+    dg_status st = dg__order_dets(e->ctx, &e->t, e->n_det, e->dt.cls,
+                                  e->dt.score, e->pos);
+    e->t_order += dg__now() - t0;
+    dg__progress(e->ctx, "order", 1, 1);
+    return st;
+}
+
+/* Both matchings of every frame, outcomes at their sorted positions. */
+static dg_status match(eval_run *e)
+{
+    dg_ctx *ctx = e->ctx;
+    dg_results_tables *t = &e->t;
+    double t0 = dg__now();
+    size_t tot = (size_t)e->n_iou * e->n_det;
+    t->status = dg__alloc(ctx, tot ? tot : 1, 1);
+    t->matched = dg__alloc(ctx, tot ? tot : 1, 4);
+    t->agnostic = dg__alloc(ctx, tot ? tot : 1, 4);
+    if (!t->status || !t->matched || !t->agnostic)
+        return DG_ENOMEM;
+    dg_match_input in = {e->nf, t->n_classes, &e->gt, &e->dt, e->n_iou,
+                         e->iou, NULL, NULL};
+    dg_match_output out = {t->status, t->matched, t->agnostic, e->pos, 0};
+    dg_status st = dg__engine_match(e->eng, ctx, &in, &out);
+    e->t_match += dg__now() - t0;
+    if (st >= 0)
+        st = count_labels(e, &e->gt, 0);
+    dg__progress(ctx, "match", e->nf, e->nf);
+    return st;
+}
+
+/* ---- streamed -------------------------------------------------------------- */
+
 /*
- * Streamed eval on rank 0: the sort first, from the keys alone, so that
- * every outcome can go straight to the bucket of its sorted position.
+ * Rank 0: the sort first, from the keys alone, so that every outcome can
+ * go straight to the bucket of its sorted position.
  */
 static dg_status order_first(eval_run *e)
 {
     dg_ctx *ctx = e->ctx;
     double t0 = dg__now();
     char dir[4096];
-    dg_status st = dg__order_columns(ctx, &e->t, e->p, e->which, e->n_det);
-    if (st < 0)
-        return st;
     e->pos = dg__alloc(ctx, e->n_det ? e->n_det : 1, 4);
     if (!e->pos)
         return DG_ENOMEM;
-    for (uint64_t k = 0; k < e->n_det; k++)
-        e->pos[e->t.order[k]] = (uint32_t)k;
+    dg__progress(ctx, "order", 0, 1);
+    dg_status st = dg__order_columns(ctx, &e->t, e->p, e->which, e->n_det,
+                                     e->pos);
+    if (st < 0)
+        return st;
+    dg__progress(ctx, "order", 1, 1);
     /* Other sets' pending outcomes make room for this one's. */
     if ((st = dg__project_spill_pending(ctx, e->p)) < 0)
         return st;
@@ -436,94 +424,48 @@ static dg_status order_first(eval_run *e)
                                    dg__ctx_mem_budget(ctx), dir);
     if (!e->t.pending)
         return DG_ENOMEM;
-    e->t_acc += dg__now() - t0;
+    e->t_order += dg__now() - t0;
     return DG_OK;
 }
 
-/* Matches one chunk both ways into e->cst/cma/cag (chunk order). */
-static dg_status match_chunk(eval_run *e, const dg_match_input *in)
-{
-    dg_ctx *ctx = e->ctx;
-    dg_match_output mo = {e->cst, e->cma};
-    int beside = !dg__engine_on_device(e->eng);
-    dg_status st;
-    if (beside) {
-        memset(&e->sd, 0, sizeof(e->sd));
-        e->sd.eng = e->eng;
-        e->sd.in = in;
-        e->sd.out = e->cag;
-        if ((st = side_start(ctx, &e->sd)) < 0)
-            return st;
-    }
-    st = dg__engine_match(e->eng, ctx, in, &mo);
-    if (beside) {
-        /* Joined even when the class-wise matching failed: it reads the
-         * chunk. */
-        dg_status st2 = side_join(st < 0 ? NULL : ctx, &e->sd);
-        if (st >= 0)
-            st = st2;
-    } else if (st >= 0) {
-        st = dg__engine_match_agnostic(e->eng, ctx, in, e->cag);
-    }
-    return st;
-}
-
-/* Files one chunk's outcomes: into the whole-set tables, or encoded. */
+/* Files one chunk's outcomes, encoded: to the pending store (rank 0) or
+ * kept for rank 0. */
 static dg_status file_chunk(eval_run *e, const chunk *c)
 {
     dg_ctx *ctx = e->ctx;
     uint64_t dbase = e->doff[c->lo], gbase = e->goff[c->lo];
-    uint64_t ndc = c->dt.n, n_det = e->n_det;
     dg_status st;
-    if (e->streamed) {
-        /* Rank 0 files the chunk's outcomes by sorted position; other
-         * ranks keep them for rank 0. */
-        if (e->rank == 0)
-            e->enc.n = 0;
-        if ((st = dg__stream_encode(ctx, &e->enc, e->n_iou, ndc, e->cst,
-                                    e->cma, e->cag, (int64_t)gbase)) < 0)
-            return st;
-        if (e->rank == 0 &&
-            (st = dg__pending_add(ctx, e->t.pending, e->pos, dbase, e->enc.p,
-                                  e->enc.n, NULL)) < 0)
-            return st;
-    } else {
-        for (int t = 0; t < e->n_iou; t++) {
-            memcpy(e->status + (size_t)t * n_det + dbase,
-                   e->cst + (size_t)t * ndc, ndc);
-            int32_t *dst = e->matched + (size_t)t * n_det + dbase;
-            const int32_t *src = e->cma + (size_t)t * ndc;
-            for (uint64_t k = 0; k < ndc; k++)
-                dst[k] = src[k] < 0 ? -1 : src[k] + (int32_t)gbase;
-            dst = e->agn + (size_t)t * n_det + dbase;
-            src = e->cag + (size_t)t * ndc;
-            for (uint64_t k = 0; k < ndc; k++)
-                dst[k] = src[k] < 0 ? src[k] : src[k] + (int32_t)gbase;
-        }
-        memcpy(e->cls + dbase, c->dt.cls, ndc * 4);
-        memcpy(e->score + dbase, c->dt.score, ndc * 8);
-    }
-    for (uint64_t k = 0; k < c->gt.n; k++)
-        e->t.label_class[gbase + k] = c->gt.cls[k];
-    for (uint64_t k = 0; k < c->gt.n; k++)
-        if (!c->gt.iscrowd[k] && !c->gt.ignore[k])
-            e->t.gt_count[c->gt.cls[k]]++;
-    e->t.n_gt_total += c->gt.n;
-    return DG_OK;
+    if (e->rank == 0)
+        e->enc.n = 0;
+    if ((st = dg__stream_encode(ctx, &e->enc, e->n_iou, c->dt.n, e->cst,
+                                e->cma, e->cag, (int64_t)gbase)) < 0)
+        return st;
+    if (e->rank == 0 &&
+        (st = dg__pending_add(ctx, e->t.pending, e->pos, dbase, e->enc.p,
+                              e->enc.n, NULL)) < 0)
+        return st;
+    return count_labels(e, &c->gt, gbase);
 }
 
 /* Every chunk of this rank, the next one read while this one matches. */
-static dg_status match_all(eval_run *e)
+static dg_status match_chunks(eval_run *e)
 {
     dg_ctx *ctx = e->ctx;
     reader rd = {0};
     chunk cur, next;
     int have_next = 0;
     dg_status st = DG_OK;
+    size_t chunk_n = (size_t)e->n_iou * (e->max_dt ? e->max_dt : 1);
+    e->cst = dg__alloc(ctx, chunk_n, 1);
+    e->cma = dg__alloc(ctx, chunk_n, 4);
+    e->cag = dg__alloc(ctx, chunk_n, 4);
+    if (!e->cst || !e->cma || !e->cag)
+        return DG_ENOMEM;
     memset(&cur, 0, sizeof(cur));
     memset(&next, 0, sizeof(next));
     rd.p = e->p;
     rd.which = (int)e->which;
+    rd.threads = dg__threads(ctx);
     if (e->nb > 1) {
         reader_start(&rd, &next, e->bounds[0], e->bounds[1]);
         have_next = 1;
@@ -545,8 +487,10 @@ static dg_status match_all(eval_run *e)
         }
         t0 = dg__now();
         dg_match_input in = {cur.hi - cur.lo, e->t.n_classes, &cur.gt,
-                             &cur.dt, e->n_iou, e->iou};
-        if ((st = match_chunk(e, &in)) < 0 || (st = file_chunk(e, &cur)) < 0)
+                             &cur.dt, e->n_iou, e->iou, NULL, NULL};
+        dg_match_output out = {e->cst, e->cma, e->cag, NULL, 0};
+        if ((st = dg__engine_match(e->eng, ctx, &in, &out)) < 0 ||
+            (st = file_chunk(e, &cur)) < 0)
             break;
         chunk_release(&cur);
         e->t_match += dg__now() - t0;
@@ -603,58 +547,35 @@ static dg_status gather(eval_run *e)
     return st;
 }
 
-/*
- * In memory: the sort, then the permutation of every table into sorted
- * order (the agnostic one beside the class-wise ones). Streamed: the
- * pending outcomes are the tables.
- */
-static dg_status accumulate(eval_run *e)
+/* Streamed: the pending outcomes are the tables once all have arrived. */
+static dg_status check_pending(eval_run *e)
 {
-    dg_ctx *ctx = e->ctx;
-    dg_results_tables *t = &e->t;
-    double t0 = dg__now();
-    dg_status st;
-    if (e->streamed) {
-        uint64_t got = dg__pending_count(t->pending);
-        if (got != e->n_det)
-            return dg__fail(ctx, DG_EINVAL,
-                            "outcomes of %llu of %llu detections arrived",
-                            (unsigned long long)got,
-                            (unsigned long long)e->n_det);
-        e->t_acc += dg__now() - t0;
-        return DG_OK;
-    }
-    if ((st = dg__order_dets(ctx, t, e->n_det, e->cls, e->score)) < 0)
-        return st;
-    size_t tot = (size_t)e->n_iou * e->n_det;
-    t->status = dg__alloc(ctx, tot ? tot : 1, 1);
-    t->matched = dg__alloc(ctx, tot ? tot : 1, 4);
-    t->agnostic = dg__alloc(ctx, tot ? tot : 1, 4);
-    if (!t->status || !t->matched || !t->agnostic)
-        return DG_ENOMEM;
-    dg_perm pm = {e->n_det, e->n_iou, t->order, t->class_off, t->n_classes};
-    memset(&e->sd, 0, sizeof(e->sd));
-    e->sd.pm = &pm;
-    e->sd.agn = e->agn;
-    e->sd.agn_out = t->agnostic;
-    if ((st = side_start(ctx, &e->sd)) < 0)
-        return st;
-    st = dg__engine_accumulate(e->eng, ctx, &pm, e->status, e->matched,
-                               t->status, t->matched);
-    dg_status st_agn = side_join(st < 0 ? NULL : ctx, &e->sd);
-    if (st >= 0)
-        st = st_agn;
-    e->t_acc += dg__now() - t0;
-    return st;
+    uint64_t got = dg__pending_count(e->t.pending);
+    if (got != e->n_det)
+        return dg__fail(e->ctx, DG_EINVAL,
+                        "outcomes of %llu of %llu detections arrived",
+                        (unsigned long long)got,
+                        (unsigned long long)e->n_det);
+    return DG_OK;
 }
 
-static void record_stats(eval_run *e, int accumulated)
+static void record_stats(eval_run *e)
 {
     dg_eval_stats *s = dg__ctx_stats(e->ctx);
+    dg_stage_profile pr;
+    dg__engine_profile(e->eng, &pr);
     s->load_s = e->t_load;
+    s->order_s = e->t_order;
+    s->accumulate_s = e->t_order;
     s->match_s = e->t_match;
-    s->accumulate_s = accumulated ? e->t_acc : 0;
     s->total_s = dg__now() - e->t_start;
+    s->upload_s = pr.upload_s;
+    s->kernel_s = pr.kernel_s;
+    s->download_s = pr.download_s;
+    s->bytes_up = pr.bytes_up;
+    s->bytes_down = pr.bytes_down;
+    s->threads = dg__threads(e->ctx);
+    s->detections = e->n_det;
     snprintf(s->device, sizeof(s->device), "%s", dg__engine_desc(e->eng));
 }
 
@@ -669,6 +590,9 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
     e.iou = iou;
     e.n_iou = n_iou;
     e.t_start = dg__now();
+    dg__boxset_init(&e.gt);
+    dg__boxset_init(&e.dt);
+    memset(dg__ctx_stats(ctx), 0, sizeof(dg_eval_stats));
     if ((st = check_args(&e, name)) < 0)
         return st;
     /*
@@ -679,11 +603,21 @@ dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
     dg__ctx_mpi(ctx, &e.rank, &e.size);
     e.streamed = dg__ctx_mem_budget(ctx) > 0 || e.size > 1;
 
-    if ((st = dg__engine_open(ctx, &e.eng)) < 0 || (st = plan(&e)) < 0 ||
-        (st = alloc_tables(&e)) < 0 ||
-        (e.streamed && e.rank == 0 && (st = order_first(&e)) < 0))
+    if ((st = dg__engine_open(ctx, &e.eng)) < 0)
         goto matched;
-    st = match_all(&e);
+    /* The device's programs build while the columns load. */
+    dg__engine_prepare(e.eng);
+    if ((st = plan(&e)) < 0 || (st = alloc_label_tables(&e)) < 0)
+        goto matched;
+    if (!e.streamed) {
+        if ((st = load(&e)) < 0 || (st = order(&e)) < 0)
+            goto matched;
+        st = match(&e);
+    } else {
+        if (e.rank == 0 && (st = order_first(&e)) < 0)
+            goto matched;
+        st = match_chunks(&e);
+    }
 matched:
     /* Every rank learns whether every rank matched its frames. */
     if (e.size > 1)
@@ -695,15 +629,15 @@ matched:
             goto out;
         if (e.rank) {
             /* Rank 0 holds and stores the results. */
-            record_stats(&e, 0);
+            record_stats(&e);
             goto out;
         }
     }
-    if ((st = accumulate(&e)) < 0)
+    if (e.streamed && (st = check_pending(&e)) < 0)
         goto out;
     snprintf(e.t.device, sizeof(e.t.device), "%s", dg__engine_desc(e.eng));
     e.t.n_det = e.n_det;
-    record_stats(&e, 1);
+    record_stats(&e);
     st = dg__results_adopt(ctx, p, &e.t);
 out:
     run_release(&e);

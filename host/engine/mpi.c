@@ -71,8 +71,7 @@ dg_status dg_mpi_init(dg_ctx *ctx, int *argc, char ***argv, int *rank,
     (void)argv;
     *rank = 0;
     *size = 1;
-    ctx->mpi_rank = 0;
-    ctx->mpi_size = 1;
+    dg__ctx_set_mpi(ctx, 0, 1);
     /* A launcher's single task (srun -n 1) runs as a plain process. */
     const char *n = getenv("OMPI_COMM_WORLD_SIZE");
     if (!n)

@@ -35,6 +35,7 @@
 
 #include "store.h"
 #include "detgrid/import.h"
+#include "coco_shapes.h"
 #include "json.h"
 
 /*
@@ -87,7 +88,7 @@ typedef struct warn_count {
     size_t n;
     size_t first; /* index of the first record it fired on */
     const char *field;
-    char what[64]; /* the problem, as found on the first record */
+    char what[256]; /* the problem, as found on the first record */
 } warn_count;
 
 static void warn_note(warn_count *w, size_t index, const char *field,
@@ -100,14 +101,22 @@ static void warn_note(warn_count *w, size_t index, const char *field,
     }
 }
 
+/* one, many: what the array holds ("category", "categories"). */
 static void warn_emit(dg_ctx *ctx, const warn_count *w, const char *path,
-                      const char *array, const char *noun)
+                      const char *array, const char *one, const char *many)
 {
     if (w->n == 0)
         return;
-    dg__warn(ctx, "'%s': %s[%zu]: field '%s': %s (%zu %s%s in all)", path,
-             array, w->first, w->field, w->what, w->n, noun,
-             w->n == 1 ? "" : "s");
+    dg__warn(ctx, "'%s': %s[%zu]: field '%s': %s (%zu %s in all)", path,
+             array, w->first, w->field, w->what, w->n,
+             w->n == 1 ? one : many);
+}
+
+/* Progress every 65536 records, and at the last one. */
+static void tick(dg_ctx *ctx, const char *phase, size_t i, size_t n)
+{
+    if ((i & 0xffff) == 0 || i == n)
+        dg__progress(ctx, phase, i, n);
 }
 
 /* ---- id maps ----------------------------------------------------------- */
@@ -325,13 +334,15 @@ static dg_status get_array(dg_ctx *ctx, const char *path, const dg_json *j,
 /* ---- ground truth ------------------------------------------------------ */
 
 typedef struct cat_rec {
-    const char *name; /* points into the JSON text */
+    const char *name; /* into the JSON text or own; NULL while unnamed */
+    char *own;        /* a name made here (from the id, or made unique) */
     int64_t id;
     size_t index;     /* in categories[] */
 } cat_rec;
 
 typedef struct img_rec {
     int64_t id;
+    const char *sid;  /* a string id (into the JSON text), else NULL */
     double w, h;
     size_t index;     /* in images[] */
 } img_rec;
@@ -345,22 +356,213 @@ static int cat_by_name(const void *a, const void *b)
     return (x->index > y->index) - (x->index < y->index);
 }
 
+/* Ascending ids, as pycocotools' sorted(getImgIds()): numbers by value,
+ * strings as Python orders them (by code point, which is the byte order
+ * of UTF-8). */
 static int img_by_id(const void *a, const void *b)
 {
     const img_rec *x = a, *y = b;
+    if (x->sid) {
+        int c = strcmp(x->sid, y->sid);
+        if (c)
+            return c;
+        return (x->index > y->index) - (x->index < y->index);
+    }
     return (x->id > y->id) - (x->id < y->id);
+}
+
+/* ---- image ids: numbers, or strings ------------------------------------- */
+
+/*
+ * Finds frames by image id: numeric ids through a hash table, string ids
+ * by binary search in a sorted array.
+ */
+typedef struct img_keys {
+    idmap num;
+    const char **str;   /* ascending (strcmp) */
+    uint32_t *str_frame;
+    size_t n_str;
+} img_keys;
+
+static void img_keys_release(img_keys *k)
+{
+    idmap_release(&k->num);
+    free(k->str);
+    free(k->str_frame);
+    memset(k, 0, sizeof(*k));
+}
+
+static uint32_t img_keys_find_str(const img_keys *k, const char *s)
+{
+    size_t lo = 0, hi = k->n_str;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(k->str[mid], s);
+        if (c == 0)
+            return k->str_frame[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return IDMAP_NONE;
+}
+
+/*
+ * The frame of the image id in item (field of record r): a number or (not
+ * strict) a string. With par set (the parallel reader, which must not
+ * write to the buffer a string is decoded in) a string id gives 1, for
+ * the caller to fall back to the sequential reader.
+ */
+static int get_image(dg_ctx *ctx, const rec *r, const char *field,
+                     dg_json *j, uint32_t item, const img_keys *k,
+                     int strict, int par, uint32_t *frame)
+{
+    if (!strict && item != NONE &&
+        dg__json_type(j, item) == DG_JSON_STRING) {
+        if (par)
+            return 1;
+        const char *s = dg__json_string(j, item);
+        if ((*frame = img_keys_find_str(k, s)) == IDMAP_NONE)
+            return rec_fail(ctx, r, field, "unknown image '%s'", s);
+        return DG_OK;
+    }
+    int64_t img;
+    dg_status st = get_int(ctx, r, field, j, item, &img);
+    if (st < 0)
+        return st;
+    if ((*frame = k->num.key ? idmap_get(&k->num, img) : IDMAP_NONE) ==
+        IDMAP_NONE)
+        return rec_fail(ctx, r, field, "unknown image %" PRId64, img);
+    return DG_OK;
 }
 
 typedef struct gt_state {
     const char *path;
+    int strict;
     dg_json *j;
     size_t n_cat, n_img, n_ann;
     cat_rec *cats;    /* file order */
     img_rec *imgs;    /* sorted by id once read */
     idmap cat_map;    /* category id -> class index */
-    idmap img_map;    /* image id -> frame index */
+    img_keys img_keys; /* image id -> frame index */
     dg_boxset labels;
+    /* label records whose annotation id is 0: frame-sorted indices once
+     * the labels are sorted (first their frame and rank in it) */
+    uint64_t *zero_ids;
+    uint32_t *zero_frame, *zero_rank;
+    size_t n_zero;
+    /* the warnings, reported once each */
+    warn_count unnamed, renamed, str_ids, no_size, zero_box, dup_id, id0,
+        other_size;
+    dg_shapes *shapes; /* masks and keypoints, entry k for label k */
+    dg_shape_reader rd;
 } gt_state;
+
+/*
+ * A category's name: a non-empty string; missing, null or "" is named
+ * after the id (strict: refused).
+ */
+static dg_status get_cat_name(dg_ctx *ctx, gt_state *s, const rec *r,
+                              uint32_t item, cat_rec *cr)
+{
+    dg_json *j = s->j;
+    const char *why = NULL;
+    if (item == NONE)
+        why = "missing";
+    else if (dg__json_type(j, item) == DG_JSON_NULL)
+        why = "null";
+    else if (dg__json_type(j, item) != DG_JSON_STRING)
+        return rec_fail(ctx, r, "name", "not a string (got %s)",
+                        dg__json_type_name(j, item));
+    else if (!(cr->name = dg__json_string(j, item))[0])
+        why = "empty";
+    else if ((why = dg__name_problem(cr->name, 0)) != NULL)
+        return rec_fail(ctx, r, "name", "%s", why);
+    if (!why)
+        return DG_OK;
+    if (s->strict)
+        return rec_fail(ctx, r, "name", "%s", why);
+    char num[32], what[96];
+    snprintf(num, sizeof(num), "%" PRId64, cr->id);
+    if (!(cr->own = dg__strdup(ctx, num)))
+        return DG_ENOMEM;
+    cr->name = cr->own;
+    snprintf(what, sizeof(what), "%s, so the class is named '%s' after its "
+             "id", why, num);
+    warn_note(&s->unnamed, r->index, "name", what);
+    return DG_OK;
+}
+
+/*
+ * The first repeated name: the later record of the first pair of equal
+ * names in sorted order, SIZE_MAX when the names are unique; *first is
+ * the earliest record with that name. Sorting a copy is exact and O(n
+ * log n) for the tens of thousands of classes some datasets have.
+ */
+static dg_status find_dup_name(dg_ctx *ctx, const gt_state *s, size_t *bad,
+                               size_t *first)
+{
+    cat_rec *sorted = dg__alloc(ctx, s->n_cat, sizeof(*sorted));
+    if (!sorted)
+        return DG_ENOMEM;
+    memcpy(sorted, s->cats, s->n_cat * sizeof(*sorted));
+    qsort(sorted, s->n_cat, sizeof(*sorted), cat_by_name);
+    *bad = SIZE_MAX;
+    for (size_t i = 1; i < s->n_cat; i++) {
+        if (strcmp(sorted[i - 1].name, sorted[i].name) == 0 &&
+            sorted[i].index < *bad)
+            *bad = sorted[i].index;
+    }
+    free(sorted);
+    *first = 0;
+    if (*bad != SIZE_MAX)
+        while (strcmp(s->cats[*first].name, s->cats[*bad].name) != 0)
+            (*first)++;
+    return DG_OK;
+}
+
+/*
+ * Makes the names unique: a repeated name gets its category id, "car (id
+ * 7)" (then a count as well, should that be taken too), one warning for
+ * all. Strict: the first repeat is an error.
+ */
+static dg_status unique_names(dg_ctx *ctx, gt_state *s)
+{
+    rec r = { s->path, "categories", 0 };
+    for (unsigned round = 1;; round++) {
+        size_t bad, first;
+        dg_status st = find_dup_name(ctx, s, &bad, &first);
+        if (st < 0)
+            return st;
+        if (bad == SIZE_MAX)
+            return DG_OK;
+        r.index = bad;
+        cat_rec *cr = &s->cats[bad];
+        if (s->strict)
+            return rec_fail(ctx, &r, "name", "duplicate name '%s' "
+                            "(also categories[%zu])", cr->name, first);
+        if (round > s->n_cat + 1)
+            return rec_fail(ctx, &r, "name", "duplicate name '%s' "
+                            "(also categories[%zu]) that cannot be made "
+                            "unique", cr->name, first);
+        size_t len = strlen(cr->name) + 64;
+        char *nn = dg__alloc(ctx, len, 1);
+        if (!nn)
+            return DG_ENOMEM;
+        if (round == 1 || !cr->own)
+            snprintf(nn, len, "%s (id %" PRId64 ")", cr->name, cr->id);
+        else
+            snprintf(nn, len, "%s %u", cr->name, round);
+        char what[256];
+        snprintf(what, sizeof(what), "duplicate name '%.60s' (also "
+                 "categories[%zu]), renamed '%.80s'", cr->name, first, nn);
+        warn_note(&s->renamed, bad, "name", what);
+        free(cr->own);
+        cr->own = nn;
+        cr->name = nn;
+    }
+}
 
 static dg_status read_categories(dg_ctx *ctx, gt_state *s, uint32_t arr)
 {
@@ -382,18 +584,9 @@ static dg_status read_categories(dg_ctx *ctx, gt_state *s, uint32_t arr)
             return rec_fail(ctx, &r, NULL, "not an object (got %s)",
                             dg__json_type_name(j, c));
         dg__json_fields(j, c, names, 2, f);
-        if ((st = get_int(ctx, &r, "id", j, f[0], &cr->id)) < 0)
+        if ((st = get_int(ctx, &r, "id", j, f[0], &cr->id)) < 0 ||
+            (st = get_cat_name(ctx, s, &r, f[1], cr)) < 0)
             return st;
-        if (f[1] == NONE)
-            return rec_fail(ctx, &r, "name", "missing");
-        if (dg__json_type(j, f[1]) != DG_JSON_STRING)
-            return rec_fail(ctx, &r, "name", "not a string (got %s)",
-                            dg__json_type_name(j, f[1]));
-        cr->name = dg__json_string(j, f[1]);
-        if (!cr->name[0])
-            return rec_fail(ctx, &r, "name", "empty");
-        if (dg__name_problem(cr->name, 0))
-            return rec_fail(ctx, &r, "name", "contains a control character");
         cr->index = r.index;
         uint32_t *slot = idmap_slot(&s->cat_map, cr->id);
         if (*slot != IDMAP_NONE)
@@ -402,44 +595,111 @@ static dg_status read_categories(dg_ctx *ctx, gt_state *s, uint32_t arr)
         *slot = (uint32_t)r.index;
         r.index++;
     }
+    return unique_names(ctx, s);
+}
 
-    /*
-     * Duplicate names by sorting a copy: exact, and O(n log n) for the
-     * tens of thousands of classes some datasets have. The one reported
-     * is the first repeat in file order.
-     */
-    cat_rec *sorted = dg__alloc(ctx, s->n_cat, sizeof(*sorted));
-    if (!sorted)
-        return DG_ENOMEM;
-    memcpy(sorted, s->cats, s->n_cat * sizeof(*sorted));
-    qsort(sorted, s->n_cat, sizeof(*sorted), cat_by_name);
-    size_t bad = SIZE_MAX, first = 0;
-    for (size_t i = 1; i < s->n_cat; i++) {
-        if (strcmp(sorted[i - 1].name, sorted[i].name) == 0 &&
-            sorted[i].index < bad)
-            bad = sorted[i].index;
+/*
+ * An image's id: an integer >= 0, or (not strict) a non-empty string; all
+ * of one kind, as pycocotools cannot sort a mix.
+ */
+static dg_status get_image_id(dg_ctx *ctx, gt_state *s, const rec *r,
+                              uint32_t item, img_rec *ir)
+{
+    dg_json *j = s->j;
+    int is_str = item != NONE && dg__json_type(j, item) == DG_JSON_STRING;
+    ir->sid = NULL;
+    if (!is_str || s->strict) {
+        dg_status st = get_int(ctx, r, "id", j, item, &ir->id);
+        if (st < 0)
+            return st;
+        /* frame_num is -1 for "none", so COCO ids must not be negative. */
+        if (ir->id < 0)
+            return rec_fail(ctx, r, "id", "negative (%" PRId64 ")", ir->id);
+    } else {
+        ir->id = -1;
+        ir->sid = dg__json_string(j, item);
+        if (!ir->sid[0])
+            return rec_fail(ctx, r, "id", "empty");
+        char what[120];
+        snprintf(what, sizeof(what), "a string ('%.60s'), kept as the frame "
+                 "id", ir->sid);
+        warn_note(&s->str_ids, r->index, "id", what);
     }
-    free(sorted);
-    if (bad != SIZE_MAX) {
-        /* Name the earliest record that has the same name. */
-        while (strcmp(s->cats[first].name, s->cats[bad].name) != 0)
-            first++;
-        r.index = bad;
-        return rec_fail(ctx, &r, "name", "duplicate name '%s' "
-                        "(also categories[%zu])", s->cats[bad].name, first);
-    }
+    if (r->index > 0 && (ir->sid != NULL) != (s->imgs[0].sid != NULL))
+        return rec_fail(ctx, r, "id", "a %s, but images[0] has a %s id: "
+                        "image ids must all be numbers or all be strings",
+                        ir->sid ? "string" : "number",
+                        ir->sid ? "numeric" : "string");
     return DG_OK;
 }
 
-static dg_status read_images(dg_ctx *ctx, gt_state *s, uint32_t arr,
-                             warn_count *no_size)
+/* Optional width and height, NaN when absent; one warning per image. */
+static dg_status get_image_size(dg_ctx *ctx, gt_state *s, const rec *r,
+                                const uint32_t f[2], img_rec *ir)
+{
+    static const char *const names[] = { "width", "height" };
+    double *dim[2] = { &ir->w, &ir->h };
+    const char *missing = NULL;
+    char nb[40];
+    dg_status st;
+    for (int k = 0; k < 2; k++) {
+        *dim[k] = NAN;
+        if (is_absent(s->j, f[k])) {
+            if (!missing)
+                missing = names[k];
+            continue;
+        }
+        if ((st = get_number(ctx, r, names[k], s->j, f[k], dim[k])) < 0)
+            return st;
+        if (*dim[k] < 0)
+            return rec_fail(ctx, r, names[k], "negative (%s)",
+                            fmt_num(nb, sizeof(nb), *dim[k]));
+    }
+    if (missing)
+        warn_note(&s->no_size, r->index, missing,
+                  "missing, stored as unknown");
+    return DG_OK;
+}
+
+/*
+ * The image ids once images are sorted: numbers in the hash table (which
+ * held records while reading), strings as the sorted array itself, where
+ * a repeated string is found.
+ */
+static dg_status index_images(dg_ctx *ctx, gt_state *s)
+{
+    img_keys *k = &s->img_keys;
+    rec r = { s->path, "images", 0 };
+    if (!s->imgs[0].sid) {
+        for (size_t i = 0; i < s->n_img; i++)
+            *idmap_slot(&k->num, s->imgs[i].id) = (uint32_t)i;
+        return DG_OK;
+    }
+    k->str = dg__alloc(ctx, s->n_img, sizeof(*k->str));
+    k->str_frame = dg__alloc(ctx, s->n_img, sizeof(*k->str_frame));
+    if (!k->str || !k->str_frame)
+        return DG_ENOMEM;
+    for (size_t i = 0; i < s->n_img; i++) {
+        k->str[i] = s->imgs[i].sid;
+        k->str_frame[i] = (uint32_t)i;
+        if (i && strcmp(k->str[i - 1], k->str[i]) == 0) {
+            r.index = s->imgs[i].index;
+            return rec_fail(ctx, &r, "id", "duplicate image '%s' (also "
+                            "images[%zu])", s->imgs[i].sid,
+                            s->imgs[i - 1].index);
+        }
+    }
+    k->n_str = s->n_img;
+    return DG_OK;
+}
+
+static dg_status read_images(dg_ctx *ctx, gt_state *s, uint32_t arr)
 {
     static const char *const names[] = { "id", "width", "height" };
     dg_json *j = s->j;
     uint32_t f[3], c = arr + 1;
     rec r = { s->path, "images", 0 };
     dg_status st;
-    char nb[40];
 
     if (s->n_img >= UINT32_MAX)
         return dg__fail(ctx, DG_EFORMAT, "'%s': field 'images': too many "
@@ -447,7 +707,7 @@ static dg_status read_images(dg_ctx *ctx, gt_state *s, uint32_t arr,
     s->imgs = dg__calloc(ctx, s->n_img, sizeof(*s->imgs));
     if (!s->imgs)
         return DG_ENOMEM;
-    if ((st = idmap_init(ctx, &s->img_map, s->n_img)) < 0)
+    if ((st = idmap_init(ctx, &s->img_keys.num, s->n_img)) < 0)
         return st;
 
     for (size_t i = 0; i < s->n_img; i++, c = dg__json_next(j, c)) {
@@ -456,56 +716,131 @@ static dg_status read_images(dg_ctx *ctx, gt_state *s, uint32_t arr,
             return rec_fail(ctx, &r, NULL, "not an object (got %s)",
                             dg__json_type_name(j, c));
         dg__json_fields(j, c, names, 3, f);
-        if ((st = get_int(ctx, &r, "id", j, f[0], &ir->id)) < 0)
+        if ((st = get_image_id(ctx, s, &r, f[0], ir)) < 0 ||
+            (st = get_image_size(ctx, s, &r, f + 1, ir)) < 0)
             return st;
-        /* frame_num is -1 for "none", so COCO ids must not be negative. */
-        if (ir->id < 0)
-            return rec_fail(ctx, &r, "id", "negative (%" PRId64 ")", ir->id);
-        /* Size is optional: eval does not need it. One warning per image. */
-        double *dim[2] = { &ir->w, &ir->h };
-        const char *missing = NULL;
-        for (int k = 0; k < 2; k++) {
-            const char *field = names[1 + k];
-            *dim[k] = NAN;
-            if (is_absent(j, f[1 + k])) {
-                if (!missing)
-                    missing = field;
-                continue;
-            }
-            if ((st = get_number(ctx, &r, field, j, f[1 + k], dim[k])) < 0)
-                return st;
-            if (*dim[k] < 0)
-                return rec_fail(ctx, &r, field, "negative (%s)",
-                                fmt_num(nb, sizeof(nb), *dim[k]));
-        }
-        if (missing)
-            warn_note(no_size, r.index, missing, "missing, stored as unknown");
         ir->index = r.index;
-        uint32_t *slot = idmap_slot(&s->img_map, ir->id);
-        if (*slot != IDMAP_NONE)
-            return rec_fail(ctx, &r, "id", "duplicate image %" PRId64
-                            " (also images[%" PRIu32 "])", ir->id, *slot);
-        *slot = (uint32_t)r.index;
+        if (!ir->sid) {
+            uint32_t *slot = idmap_slot(&s->img_keys.num, ir->id);
+            if (*slot != IDMAP_NONE)
+                return rec_fail(ctx, &r, "id", "duplicate image %" PRId64
+                                " (also images[%" PRIu32 "])", ir->id,
+                                *slot);
+            *slot = (uint32_t)r.index;
+        }
         r.index++;
     }
 
     /* pycocotools evaluates images in ascending id order; so do we. */
     qsort(s->imgs, s->n_img, sizeof(*s->imgs), img_by_id);
-    for (size_t i = 0; i < s->n_img; i++)
-        *idmap_slot(&s->img_map, s->imgs[i].id) = (uint32_t)i;
+    return index_images(ctx, s);
+}
+
+/*
+ * Notes an annotation with id 0 (record index, frame, and its rank among
+ * the frame's labels so far, which makes its place once they are sorted).
+ */
+static dg_status note_zero_id(dg_ctx *ctx, gt_state *s, size_t index,
+                              uint32_t frame, uint32_t rank)
+{
+    if (s->n_zero % 64 == 0) {
+        size_t cap = s->n_zero + 64;
+        uint32_t *f = realloc(s->zero_frame, cap * sizeof(*f));
+        if (f)
+            s->zero_frame = f;
+        uint32_t *k = realloc(s->zero_rank, cap * sizeof(*k));
+        if (k)
+            s->zero_rank = k;
+        if (!f || !k)
+            return dg__fail(ctx, DG_ENOMEM, "out of memory");
+    }
+    s->zero_frame[s->n_zero] = frame;
+    s->zero_rank[s->n_zero++] = rank;
+    warn_note(&s->id0, index, "id", "annotation id 0: pycocotools counts "
+              "detections matched to it as false positives, detgrid as "
+              "true positives ('detgrid coco --pycocotools-id0' gives "
+              "pycocotools' numbers)");
     return DG_OK;
 }
 
-static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr,
-                                  warn_count *zero_box, warn_count *dup_id)
+/* An annotation's optional id: checked for repeats and for 0. */
+static dg_status get_ann_id(dg_ctx *ctx, gt_state *s, const rec *r,
+                            uint32_t item, idmap *ann_ids, uint32_t frame,
+                            const uint32_t *in_frame)
+{
+    int64_t id;
+    dg_status st;
+    /* Ids are optional (pycocotools numbers results itself). */
+    if (is_absent(s->j, item))
+        return DG_OK;
+    if ((st = get_int(ctx, r, "id", s->j, item, &id)) < 0)
+        return st;
+    uint32_t *slot = idmap_slot(ann_ids, id);
+    if (*slot != IDMAP_NONE) {
+        char what[96];
+        snprintf(what, sizeof(what), "duplicate annotation id %" PRId64
+                 ", first in annotations[%" PRIu32 "]", id, *slot);
+        warn_note(&s->dup_id, r->index, "id", what);
+    } else {
+        *slot = (uint32_t)r->index;
+    }
+    if (id == 0)
+        return note_zero_id(ctx, s, r->index, frame, in_frame[frame]);
+    return DG_OK;
+}
+
+/*
+ * The masks and keypoints of annotation r (fields f[0..2]: segmentation,
+ * keypoints, num_keypoints) into the entry just pushed to sh.
+ */
+static dg_status read_gt_shapes(dg_ctx *ctx, const rec *r, dg_json *j,
+                                const uint32_t *f, const img_rec *img,
+                                dg_shapes *sh, dg_shape_reader *rd,
+                                warn_count *other_size)
+{
+    char err[256];
+    uint64_t area;
+    int other = 0;
+    double ext[4];
+    int rc = dg__coco_read_segm(j, f[0], img->w, img->h, sh, rd, &area,
+                                &other, err, sizeof(err));
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "segmentation", "%s", err);
+    if (rc == DG_SHAPE_OK)
+        rc = dg__coco_read_kp(j, f[1], sh, ext, err, sizeof(err));
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "keypoints", "%s", err);
+    if (rc == DG_SHAPE_NOMEM)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory reading masks");
+    if (other)
+        warn_note(other_size, r->index, "segmentation",
+                  "size differs from the image's");
+    if (!is_absent(j, f[2])) {
+        int64_t nk;
+        dg_status st = get_int(ctx, r, "num_keypoints", j, f[2], &nk);
+        if (st < 0)
+            return st;
+        if (nk < 0 || nk > INT32_MAX)
+            return rec_fail(ctx, r, "num_keypoints", "out of range (%" PRId64
+                            ")", nk);
+        if ((st = dg__shapes_reserve(ctx, sh, DG_SHAPES_NUM_KP, 0)) < 0)
+            return st;
+        sh->num_kp[sh->n - 1] = (int32_t)nk;
+    }
+    return DG_OK;
+}
+
+static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr)
 {
     static const char *const names[] = {
-        "image_id", "category_id", "bbox", "area", "iscrowd", "ignore", "id"
+        "image_id", "category_id", "bbox", "area", "iscrowd", "ignore", "id",
+        "segmentation", "keypoints", "num_keypoints"
     };
     dg_json *j = s->j;
-    uint32_t f[7], c = arr == NONE ? NONE : arr + 1;
+    uint32_t f[10], c = arr == NONE ? NONE : arr + 1;
     rec r = { s->path, "annotations", 0 };
     idmap ann_ids = { NULL, NULL, 0 };
+    uint32_t *in_frame = NULL; /* labels of each frame so far */
     dg_status st;
     char nb[40];
 
@@ -514,9 +849,15 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr,
         return st;
     if ((st = idmap_init(ctx, &ann_ids, s->n_ann)) < 0)
         return st;
+    if (!(in_frame = dg__calloc(ctx, s->n_img, sizeof(*in_frame))) ||
+        !(s->shapes = dg__calloc(ctx, 1, sizeof(*s->shapes))) ||
+        (st = dg__shapes_reserve(ctx, s->shapes, 0, s->n_ann)) < 0) {
+        st = st < 0 ? st : DG_ENOMEM;
+        goto out;
+    }
 
     for (size_t i = 0; i < s->n_ann; i++, c = dg__json_next(j, c)) {
-        int64_t img, cat, id;
+        int64_t cat;
         double bb[4], area;
         uint8_t crowd, ign;
         int zero;
@@ -527,13 +868,10 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr,
                           dg__json_type_name(j, c));
             goto out;
         }
-        dg__json_fields(j, c, names, 7, f);
-        if ((st = get_int(ctx, &r, "image_id", j, f[0], &img)) < 0)
+        dg__json_fields(j, c, names, 10, f);
+        if ((st = get_image(ctx, &r, "image_id", j, f[0], &s->img_keys,
+                            s->strict, 0, &frame)) < 0)
             goto out;
-        if ((frame = idmap_get(&s->img_map, img)) == IDMAP_NONE) {
-            st = rec_fail(ctx, &r, "image_id", "unknown image %" PRId64, img);
-            goto out;
-        }
         if ((st = get_int(ctx, &r, "category_id", j, f[1], &cat)) < 0)
             goto out;
         if ((cls = idmap_get(&s->cat_map, cat)) == IDMAP_NONE) {
@@ -544,7 +882,7 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr,
         if ((st = get_bbox(ctx, &r, j, f[2], bb, &zero)) < 0)
             goto out;
         if (zero)
-            warn_note(zero_box, r.index, "bbox", "zero width or height");
+            warn_note(&s->zero_box, r.index, "bbox", "zero width or height");
         if (is_absent(j, f[3])) {
             area = bb[2] * bb[3];
         } else {
@@ -556,33 +894,50 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr,
                 goto out;
             }
         }
-        if ((st = get_flag(ctx, &r, "iscrowd", j, f[4], &crowd)) < 0)
+        if ((st = get_flag(ctx, &r, "iscrowd", j, f[4], &crowd)) < 0 ||
+            (st = get_flag(ctx, &r, "ignore", j, f[5], &ign)) < 0 ||
+            (st = get_ann_id(ctx, s, &r, f[6], &ann_ids, frame,
+                             in_frame)) < 0)
             goto out;
-        if ((st = get_flag(ctx, &r, "ignore", j, f[5], &ign)) < 0)
+        in_frame[frame]++;
+        dg__shapes_push_empty(s->shapes);
+        if ((st = read_gt_shapes(ctx, &r, j, f + 7, &s->imgs[frame],
+                                 s->shapes, &s->rd, &s->other_size)) < 0)
             goto out;
-        /* Ids are optional (pycocotools numbers results itself). */
-        if (!is_absent(j, f[6])) {
-            if ((st = get_int(ctx, &r, "id", j, f[6], &id)) < 0)
-                goto out;
-            uint32_t *slot = idmap_slot(&ann_ids, id);
-            if (*slot != IDMAP_NONE) {
-                char what[64];
-                snprintf(what, sizeof(what), "duplicate annotation id %"
-                         PRId64 ", first in annotations[%" PRIu32 "]", id,
-                         *slot);
-                warn_note(dup_id, r.index, "id", what);
-            } else {
-                *slot = (uint32_t)r.index;
-            }
-        }
         dg__boxset_push(&s->labels, frame, cls, bb[0], bb[1], bb[2], bb[3],
                         0.0, area, crowd, ign);
         r.index++;
+        tick(ctx, "import labels", r.index, s->n_ann);
     }
     st = DG_OK;
 out:
+    free(in_frame);
     idmap_release(&ann_ids);
     return st;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * The sorted places of the labels with annotation id 0: the labels keep
+ * the file's order within a frame, so a label's place is its frame's
+ * offset plus the frame's labels read before it.
+ */
+static dg_status place_zero_ids(dg_ctx *ctx, gt_state *s)
+{
+    if (!s->n_zero)
+        return DG_OK;
+    if (!(s->zero_ids = dg__alloc(ctx, s->n_zero, sizeof(*s->zero_ids))))
+        return DG_ENOMEM;
+    for (size_t i = 0; i < s->n_zero; i++)
+        s->zero_ids[i] = s->labels.frame_off[s->zero_frame[i]] +
+                         s->zero_rank[i];
+    qsort(s->zero_ids, s->n_zero, sizeof(*s->zero_ids), cmp_u64);
+    return DG_OK;
 }
 
 /*
@@ -601,6 +956,11 @@ static dg_status gt_arrays(dg_ctx *ctx, gt_state *s, uint32_t f[3],
 
     if ((st = dg__json_read(ctx, path, j)) < 0)
         return st;
+    if (dg__json_type(j, 0) == DG_JSON_ARRAY)
+        return dg__fail(ctx, DG_EFORMAT, "'%s': top level is an array: this "
+                        "looks like a COCO results file (a list of "
+                        "detections), not an instances file (an object with "
+                        "'categories', 'images' and 'annotations')", path);
     if (dg__json_type(j, 0) != DG_JSON_OBJECT)
         return dg__fail(ctx, DG_EFORMAT, "'%s': top level is not an object "
                         "(got %s)", path, dg__json_type_name(j, 0));
@@ -650,25 +1010,34 @@ static dg_status gt_commit(dg_ctx *ctx, dg_project *p, gt_state *s)
             goto out;
     }
     for (size_t i = 0; i < s->n_img; i++) {
-        char id[24];
-        snprintf(id, sizeof(id), "%" PRId64, s->imgs[i].id);
-        if ((st = dg__project_add_frame(ctx, tmp, id, s->imgs[i].id,
-                                        s->imgs[i].w, s->imgs[i].h)) < 0)
+        char num[24];
+        const img_rec *ir = &s->imgs[i];
+        snprintf(num, sizeof(num), "%" PRId64, ir->id);
+        if ((st = dg__project_add_frame(ctx, tmp, ir->sid ? ir->sid : num,
+                                        ir->id, ir->w, ir->h)) < 0)
             goto out;
     }
     dg__project_move_classes_frames(p, tmp);
     dg__project_take_labels(p, &s->labels);
+    dg__project_take_label_shapes(p, &s->shapes);
+    dg__project_set_coco_zero_ids(p, s->zero_ids, s->n_zero);
+    s->zero_ids = NULL;
 out:
     dg_project_free(tmp);
     return st;
 }
 
-dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
+void dg_coco_import_opts_init(dg_coco_import_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+}
+
+dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path,
+                            const dg_coco_import_opts *opts)
 {
     gt_state s;
     dg_json j;
     uint32_t f[3], cats = NONE, imgs = NONE, anns = NONE;
-    warn_count no_size = { 0 }, zero_box = { 0 }, dup_id = { 0 };
     dg_status st;
 
     if (!p || !path)
@@ -687,17 +1056,22 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
     memset(&s, 0, sizeof(s));
     memset(&j, 0, sizeof(j));
     s.path = path;
+    s.strict = opts && opts->strict;
     s.j = &j;
     dg__boxset_init(&s.labels);
 
     if ((st = gt_arrays(ctx, &s, f, &cats, &imgs, &anns)) < 0)
         goto out;
     if ((st = read_categories(ctx, &s, cats)) < 0 ||
-        (st = read_images(ctx, &s, imgs, &no_size)) < 0 ||
-        (st = read_annotations(ctx, &s, anns, &zero_box, &dup_id)) < 0)
+        (st = read_images(ctx, &s, imgs)) < 0 ||
+        (st = read_annotations(ctx, &s, anns)) < 0)
         goto out;
-    if ((st = dg__boxset_sort_by_frame(ctx, &s.labels,
-                                       (uint32_t)s.n_img)) < 0)
+    /* The shapes first: they sort by the boxes' frames before those. */
+    if ((st = dg__shapes_sort_by_frame(ctx, s.shapes, s.labels.frame,
+                                       (uint32_t)s.n_img)) < 0 ||
+        (st = dg__boxset_sort_by_frame(ctx, &s.labels,
+                                       (uint32_t)s.n_img)) < 0 ||
+        (st = place_zero_ids(ctx, &s)) < 0)
         goto out;
 
     /* The old labels come back in s.labels, released below. */
@@ -710,119 +1084,384 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path)
     else if (s.n_ann == 0)
         dg__warn(ctx, "'%s': field 'annotations': empty, so the project "
                  "has no labels", path);
-    warn_emit(ctx, &no_size, path, "images", "image");
-    warn_emit(ctx, &zero_box, path, "annotations", "annotation");
-    warn_emit(ctx, &dup_id, path, "annotations", "annotation");
+    warn_emit(ctx, &s.unnamed, path, "categories", "category",
+              "categories");
+    warn_emit(ctx, &s.renamed, path, "categories", "category",
+              "categories");
+    warn_emit(ctx, &s.str_ids, path, "images", "image", "images");
+    warn_emit(ctx, &s.no_size, path, "images", "image", "images");
+    warn_emit(ctx, &s.zero_box, path, "annotations", "annotation",
+              "annotations");
+    warn_emit(ctx, &s.dup_id, path, "annotations", "annotation",
+              "annotations");
+    warn_emit(ctx, &s.id0, path, "annotations", "annotation",
+              "annotations");
+    warn_emit(ctx, &s.other_size, path, "annotations", "annotation",
+              "annotations");
     st = DG_OK;
 out:
     dg__boxset_release(&s.labels);
-    idmap_release(&s.img_map);
+    dg__shapes_free(s.shapes);
+    dg__shape_reader_release(&s.rd);
+    img_keys_release(&s.img_keys);
     idmap_release(&s.cat_map);
     free(s.imgs);
+    for (size_t i = 0; s.cats && i < s.n_cat; i++)
+        free(s.cats[i].own);
     free(s.cats);
+    free(s.zero_ids);
+    free(s.zero_frame);
+    free(s.zero_rank);
     dg__json_release(&j);
     return st;
 }
 
 /* ---- detections -------------------------------------------------------- */
 
-/* The project's frames and classes by COCO id. */
-static dg_status det_maps(dg_ctx *ctx, const dg_project *p, idmap *frames,
-                          idmap *classes)
+/*
+ * What a results file is read against: the project's frames by image id
+ * (numeric ids by frame_num, string ids by the frame id of frames
+ * without one) and classes by id.
+ */
+typedef struct det_maps {
+    img_keys frames;
+    idmap classes;
+    int strict;
+    const dg_project *p; /* for the images' sizes (polygons) */
+} det_maps;
+
+static void det_maps_release(det_maps *m)
+{
+    img_keys_release(&m->frames);
+    idmap_release(&m->classes);
+}
+
+/* Slots of the frame id array, by the id they hold. */
+static int frame_by_id(const void *a, const void *b)
+{
+    char *const *x = *(char *const *const *)a;
+    char *const *y = *(char *const *const *)b;
+    return strcmp(*x, *y);
+}
+
+static dg_status det_maps_init(dg_ctx *ctx, const dg_project *p, int strict,
+                               det_maps *m)
 {
     dg_status st;
     uint32_t n_frames = dg__project_n_frames(p);
     uint32_t n_classes = dg__project_n_classes(p);
-    if ((st = idmap_init(ctx, frames, n_frames)) < 0 ||
-        (st = idmap_init(ctx, classes, n_classes)) < 0)
+    char *const *ids = dg__project_frame_ids(p);
+    img_keys *k = &m->frames;
+    memset(m, 0, sizeof(*m));
+    m->strict = strict;
+    m->p = p;
+    if ((st = idmap_init(ctx, &k->num, n_frames)) < 0 ||
+        (st = idmap_init(ctx, &m->classes, n_classes)) < 0)
         return st;
     /* The first of repeated ids wins; COCO import never makes repeats. */
+    size_t n_str = 0;
     for (uint32_t i = 0; i < n_frames; i++) {
         int64_t num = dg_project_frame_num(p, i);
-        if (num < 0)
+        if (num < 0) {
+            n_str++;
             continue;
-        uint32_t *slot = idmap_slot(frames, num);
+        }
+        uint32_t *slot = idmap_slot(&k->num, num);
         if (*slot == IDMAP_NONE)
             *slot = i;
     }
     for (uint32_t i = 0; i < n_classes; i++) {
-        uint32_t *slot = idmap_slot(classes, dg_project_class_id(p, i));
+        uint32_t *slot = idmap_slot(&m->classes, dg_project_class_id(p, i));
         if (*slot == IDMAP_NONE)
             *slot = i;
     }
+    if (!n_str || strict)
+        return DG_OK;
+    /* Frame ids are unique in a project: sorted, a binary search finds
+     * each. Pointers into the array of ids carry the frame along. */
+    char *const **v = dg__alloc(ctx, n_str, sizeof(*v));
+    k->str = dg__alloc(ctx, n_str, sizeof(*k->str));
+    k->str_frame = dg__alloc(ctx, n_str, sizeof(*k->str_frame));
+    if (!v || !k->str || !k->str_frame) {
+        free(v);
+        return DG_ENOMEM;
+    }
+    size_t n = 0;
+    for (uint32_t i = 0; i < n_frames; i++)
+        if (dg_project_frame_num(p, i) < 0)
+            v[n++] = &ids[i];
+    qsort(v, n, sizeof(*v), frame_by_id);
+    for (size_t i = 0; i < n; i++) {
+        k->str[i] = *v[i];
+        k->str_frame[i] = (uint32_t)(v[i] - ids);
+    }
+    free(v);
+    k->n_str = n;
     return DG_OK;
 }
 
-/* One detection record, checked. */
+/*
+ * One detection record, checked: its box if it has one (a results file of
+ * masks or keypoints may leave boxes out), and what loadRes derives boxes
+ * and areas from when it does not. A record of an unknown category is
+ * skipped (cls IDMAP_NONE): it keeps only what it has, for the first
+ * record's say in how every box and area is taken.
+ */
 typedef struct det_rec {
-    uint32_t frame, cls;
+    uint32_t frame, cls; /* cls IDMAP_NONE: an unknown category, skipped */
     double bb[4], score;
+    uint8_t has_bbox, has_mask, has_kp;
+    double mask_area;
+    uint32_t mask_bb[4]; /* pycocotools' toBbox of the mask */
+    double kp_ext[4];    /* x0, y0, x1, y1 of the keypoints */
 } det_rec;
 
-static dg_status read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
-                          const idmap *frames, const idmap *classes,
-                          det_rec *d, int *zero)
+/* The warnings of a results file, counted while reading. */
+typedef struct det_warns {
+    warn_count zero_box, unknown_cat, score_range, other_size;
+} det_warns;
+
+static void det_warns_merge(det_warns *into, const det_warns *w, size_t base)
+{
+    const warn_count *from[4] = { &w->zero_box, &w->unknown_cat,
+                                  &w->score_range, &w->other_size };
+    warn_count *to[4] = { &into->zero_box, &into->unknown_cat,
+                          &into->score_range, &into->other_size };
+    for (int k = 0; k < 4; k++) {
+        if (!from[k]->n)
+            continue;
+        if (!to[k]->n) {
+            *to[k] = *from[k];
+            to[k]->first += base;
+        } else {
+            to[k]->n += from[k]->n;
+        }
+    }
+}
+
+/* Where a reader puts masks and keypoints: an entry per kept record. */
+typedef struct det_shapes {
+    dg_shapes *sh;
+    dg_shape_reader *rd;
+} det_shapes;
+
+/* Whether field item is there and not empty (an empty list is none). */
+static int present(const dg_json *j, uint32_t item)
+{
+    return !is_absent(j, item) &&
+           !(dg__json_type(j, item) == DG_JSON_ARRAY &&
+             dg__json_count(j, item) == 0);
+}
+
+/* The masks and keypoints of record r (fields f[0], f[1]) into a new
+ * entry of ds->sh. */
+static int read_det_shapes(dg_ctx *ctx, const rec *r, dg_json *j,
+                           const uint32_t *f, const det_maps *m,
+                           const det_shapes *ds, det_rec *d, det_warns *w)
+{
+    char err[256];
+    dg_shapes *sh = ds->sh;
+    if (sh->n == sh->cap && dg__shapes_reserve(ctx, sh, 0, 1) < 0)
+        return DG_ENOMEM;
+    dg__shapes_push_empty(sh);
+    double iw, ih;
+    dg__project_frame_size(m->p, d->frame, &iw, &ih);
+    uint64_t area = 0;
+    int other = 0;
+    int rc = dg__coco_read_segm(j, f[0], iw, ih, sh, ds->rd, &area, &other,
+                                err, sizeof(err));
+    if (rc == DG_SHAPE_BAIL)
+        return 1;
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "segmentation", "%s", err);
+    if (rc == DG_SHAPE_NOMEM)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory reading masks");
+    d->has_mask = (uint8_t)dg__shapes_has_mask(sh, sh->n - 1);
+    d->mask_area = (double)area;
+    /* The mask's box, when the record gives none. */
+    if (d->has_mask && !d->has_bbox) {
+        uint64_t a = sh->off[sh->n - 1], b = sh->off[sh->n];
+        dg__rle_bbox(sh->runs.v + a, b - a, sh->mh[sh->n - 1],
+                     sh->mw[sh->n - 1], d->mask_bb);
+    }
+    if (other)
+        warn_note(&w->other_size, r->index, "segmentation",
+                  "size differs from the image's");
+    rc = dg__coco_read_kp(j, f[1], sh, d->kp_ext, err, sizeof(err));
+    if (rc == DG_SHAPE_BAD)
+        return rec_fail(ctx, r, "keypoints", "%s", err);
+    if (rc == DG_SHAPE_NOMEM)
+        return dg__fail(ctx, DG_ENOMEM, "out of memory reading keypoints");
+    d->has_kp = (uint8_t)dg__shapes_has_kp(sh, sh->n - 1);
+    return DG_OK;
+}
+
+/*
+ * Reads record c into d, its masks and keypoints into ds. An unknown
+ * category is skipped (d->cls = IDMAP_NONE) and a score outside [0, 1]
+ * kept, each counted in w, unless strict; returns 1 where the parallel
+ * reader (par) must leave the file to the sequential one.
+ */
+static int read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
+                    const det_maps *m, int par, det_rec *d, det_warns *w,
+                    const det_shapes *ds)
 {
     static const char *const names[] = { "image_id", "category_id", "bbox",
-                                         "score" };
-    uint32_t f[4];
-    int64_t img, cat;
-    dg_status st;
-    char nb[40];
+                                         "score", "segmentation",
+                                         "keypoints" };
+    uint32_t f[6];
+    int64_t cat;
+    int st, zero = 0;
+    char nb[40], what[120];
 
     if (dg__json_type(j, c) != DG_JSON_OBJECT)
         return rec_fail(ctx, r, NULL, "not an object (got %s)",
                         dg__json_type_name(j, c));
-    dg__json_fields(j, c, names, 4, f);
-    if ((st = get_int(ctx, r, "image_id", j, f[0], &img)) < 0)
+    dg__json_fields(j, c, names, 6, f);
+    if ((st = get_image(ctx, r, "image_id", j, f[0], &m->frames, m->strict,
+                        par, &d->frame)) != 0)
         return st;
-    if ((d->frame = idmap_get(frames, img)) == IDMAP_NONE)
-        return rec_fail(ctx, r, "image_id", "unknown image %" PRId64, img);
     if ((st = get_int(ctx, r, "category_id", j, f[1], &cat)) < 0)
         return st;
-    if ((d->cls = idmap_get(classes, cat)) == IDMAP_NONE)
+    if ((d->cls = idmap_get(&m->classes, cat)) == IDMAP_NONE && m->strict)
         return rec_fail(ctx, r, "category_id", "unknown category %" PRId64,
                         cat);
-    if ((st = get_bbox(ctx, r, j, f[2], d->bb, zero)) < 0)
+    /* "bbox": [] counts as none, as in loadRes. */
+    d->has_bbox = (uint8_t)present(j, f[2]);
+    if (d->has_bbox && (st = get_bbox(ctx, r, j, f[2], d->bb, &zero)) < 0)
         return st;
     if ((st = get_number(ctx, r, "score", j, f[3], &d->score)) < 0)
         return st;
-    if (d->score < 0 || d->score > 1)
+    if ((d->score < 0 || d->score > 1) && m->strict)
         return rec_fail(ctx, r, "score", "out of range [0, 1] (%s)",
                         fmt_num(nb, sizeof(nb), d->score));
+    /* pycocotools evaluates the ground truth's categories only. */
+    if (d->cls == IDMAP_NONE) {
+        snprintf(what, sizeof(what), "unknown category %" PRId64 ", "
+                 "detection skipped", cat);
+        warn_note(&w->unknown_cat, r->index, "category_id", what);
+        d->has_mask = (uint8_t)present(j, f[4]);
+        d->has_kp = (uint8_t)present(j, f[5]);
+        return DG_OK;
+    }
+    if ((st = read_det_shapes(ctx, r, j, f + 4, m, ds, d, w)) != 0)
+        return st;
+    if (!d->has_bbox && !d->has_mask && !d->has_kp)
+        return rec_fail(ctx, r, "bbox", "missing (and no 'segmentation' or "
+                        "'keypoints' to take it from)");
+    if (zero)
+        warn_note(&w->zero_box, r->index, "bbox", "zero width or height");
+    if (d->score < 0 || d->score > 1) {
+        snprintf(what, sizeof(what), "outside [0, 1] (%s), kept: "
+                 "confidences apply to the raw scores",
+                 fmt_num(nb, sizeof(nb), d->score));
+        warn_note(&w->score_range, r->index, "score", what);
+    }
     return DG_OK;
 }
 
-static dg_status read_detections(dg_ctx *ctx, const dg_project *p,
+/* What gives a detection its box and area (pycocotools' loadRes decides by
+ * the first record): its bbox (area w * h), its mask (area: its pixels;
+ * the box from the mask when not given) or its keypoints (area and box:
+ * their extent). */
+enum { AREA_BOX, AREA_MASK, AREA_KP };
+
+/*
+ * The kept detections into b, with their areas into sh when they are not
+ * w * h; every kept record must have what the first record decides by.
+ * The records come in n_parts parts, recs[k][0 .. nk[k]), one after
+ * another; sh has an entry for each kept one.
+ */
+static dg_status finish_dets(dg_ctx *ctx, const char *path,
+                             const char *array, det_rec *const *recs,
+                             const size_t *nk, int n_parts, dg_boxset *b,
+                             dg_shapes *sh)
+{
+    static const char *const field[] = { "bbox", "segmentation",
+                                         "keypoints" };
+    size_t n = 0;
+    const det_rec *first = NULL;
+    for (int k = 0; k < n_parts; k++) {
+        if (!first && nk[k])
+            first = recs[k];
+        n += nk[k];
+    }
+    int mode = !first || first->has_bbox ? AREA_BOX
+               : first->has_mask         ? AREA_MASK
+                                         : AREA_KP;
+    dg_status st;
+    if ((st = dg__boxset_reserve(ctx, b, DG_BOXES_DETS, n ? n : 1)) < 0)
+        return st;
+    if (mode != AREA_BOX &&
+        (st = dg__shapes_reserve(ctx, sh, DG_SHAPES_AREA, 0)) < 0)
+        return st;
+    size_t i = 0, kept = 0;
+    for (int k = 0; k < n_parts; k++)
+        for (size_t e = 0; e < nk[k]; e++, i++) {
+            const det_rec *d = &recs[k][e];
+            if (d->cls == IDMAP_NONE)
+                continue;
+            int has = mode == AREA_BOX    ? d->has_bbox
+                      : mode == AREA_MASK ? d->has_mask
+                                          : d->has_kp;
+            if (!has) {
+                rec r = { path, array, i };
+                return rec_fail(ctx, &r, field[mode], "missing (the first "
+                                "detection has one, and pycocotools takes "
+                                "every detection's box and area as the "
+                                "first's)");
+            }
+            double bb[4] = { d->bb[0], d->bb[1], d->bb[2], d->bb[3] };
+            if (mode == AREA_KP) {
+                bb[0] = d->kp_ext[0];
+                bb[1] = d->kp_ext[1];
+                bb[2] = d->kp_ext[2] - d->kp_ext[0];
+                bb[3] = d->kp_ext[3] - d->kp_ext[1];
+            } else if (!d->has_bbox) {
+                for (int c = 0; c < 4; c++)
+                    bb[c] = d->mask_bb[c];
+            }
+            if (mode == AREA_MASK)
+                sh->area[kept] = d->mask_area;
+            else if (mode == AREA_KP)
+                sh->area[kept] = (d->kp_ext[2] - d->kp_ext[0]) *
+                                 (d->kp_ext[3] - d->kp_ext[1]);
+            kept++;
+            dg__boxset_push(b, d->frame, d->cls, bb[0], bb[1], bb[2], bb[3],
+                            d->score, 0.0, 0, 0);
+        }
+    return DG_OK;
+}
+
+static dg_status read_detections(dg_ctx *ctx, const det_maps *m,
                                  const char *path, const char *array,
                                  dg_json *j, uint32_t arr, size_t n,
-                                 dg_boxset *b, warn_count *zero_box)
+                                 dg_boxset *b, det_warns *w, dg_shapes *sh)
 {
     uint32_t c = arr + 1;
     rec r = { path, array, 0 };
-    idmap frames = { NULL, NULL, 0 }, classes = { NULL, NULL, 0 };
+    dg_shape_reader rd;
+    det_rec *recs = NULL;
     dg_status st;
 
-    if ((st = det_maps(ctx, p, &frames, &classes)) < 0)
+    memset(&rd, 0, sizeof(rd));
+    if (!(recs = dg__alloc(ctx, n ? n : 1, sizeof(*recs))) ||
+        (st = dg__shapes_reserve(ctx, sh, 0, n)) < 0) {
+        st = recs ? st : DG_ENOMEM;
         goto out;
-    if ((st = dg__boxset_reserve(ctx, b, DG_BOXES_DETS, n ? n : 1)) < 0)
-        goto out;
-
-    for (size_t i = 0; i < n; i++, c = dg__json_next(j, c)) {
-        det_rec d;
-        int zero;
-        if ((st = read_det(ctx, &r, j, c, &frames, &classes, &d, &zero)) < 0)
-            goto out;
-        if (zero)
-            warn_note(zero_box, r.index, "bbox", "zero width or height");
-        dg__boxset_push(b, d.frame, d.cls, d.bb[0], d.bb[1], d.bb[2],
-                        d.bb[3], d.score, 0.0, 0, 0);
-        r.index++;
     }
-    st = DG_OK;
+    det_shapes ds = { sh, &rd };
+    for (size_t i = 0; i < n; i++, c = dg__json_next(j, c)) {
+        if ((st = (dg_status)read_det(ctx, &r, j, c, m, 0, &recs[i], w,
+                                      &ds)) < 0)
+            goto out;
+        r.index++;
+        tick(ctx, "import detections", r.index, n);
+    }
+    st = finish_dets(ctx, path, array, &recs, &n, 1, b, sh);
 out:
-    idmap_release(&classes);
-    idmap_release(&frames);
+    free(recs);
+    dg__shape_reader_release(&rd);
     return st;
 }
 
@@ -843,20 +1482,21 @@ out:
 
 typedef struct dt_part {
     const char *path;
-    const idmap *frames, *classes;
+    const det_maps *maps;
     dg_json scratch;
     size_t start, stop, end;
     int closed, ok;
     det_rec *v;
     size_t n, cap;
-    warn_count zero_box;
+    det_warns warns;
+    dg_shapes sh;
+    dg_shape_reader rd;
 } dt_part;
 
 static int part_elem(void *arg, dg_json *j)
 {
     dt_part *pt = arg;
     rec r = { pt->path, "", pt->n };
-    int zero;
     /* dg__json_fields would decode an escaped key in place, writing to a
      * buffer other threads read. */
     if (dg__json_type(j, 0) == DG_JSON_OBJECT) {
@@ -875,11 +1515,10 @@ static int part_elem(void *arg, dg_json *j)
         pt->v = nv;
         pt->cap = cap;
     }
-    if (read_det(NULL, &r, j, 0, pt->frames, pt->classes, &pt->v[pt->n],
-                 &zero) < 0 || j->n_dup)
+    det_shapes ds = { &pt->sh, &pt->rd };
+    if (read_det(NULL, &r, j, 0, pt->maps, 1, &pt->v[pt->n], &pt->warns,
+                 &ds) != 0 || j->n_dup)
         return -1; /* the sequential reader says why (or warns) */
-    if (zero)
-        warn_note(&pt->zero_box, pt->n, "bbox", "zero width or height");
     pt->n++;
     return 0;
 }
@@ -916,13 +1555,15 @@ static size_t guess_cut(const char *s, size_t from, size_t limit)
 }
 
 /*
- * 1: b holds the detections and *zero_box their warnings, *n their count;
+ * 1: b holds the detections and *w their warnings, *n the records;
  * 0: not done (the caller reads sequentially); < 0: out of memory.
  */
-static int read_detections_par(dg_ctx *ctx, const dg_project *p,
-                               const char *path, const char *buf, size_t len,
-                               dg_boxset *b, warn_count *zero_box, size_t *n)
+static int read_detections_par(dg_ctx *ctx, const det_maps *m,
+                               const char *path, char **bufp, size_t len,
+                               dg_boxset *b, det_warns *w, dg_shapes *sh,
+                               size_t *n)
 {
+    const char *buf = *bufp;
     /*
      * DETGRID_JSON_PAR="<min bytes>,<parts>" is a test hook: the fuzz
      * target tests/fuzz/fuzz-coco-json.c reaches this path with small
@@ -964,20 +1605,15 @@ static int read_detections_par(dg_ctx *ctx, const dg_project *p,
         return 0;
     cut[np] = SIZE_MAX;
 
-    idmap frames = { NULL, NULL, 0 }, classes = { NULL, NULL, 0 };
     dt_part pt[PAR_MAX_PARTS];
     pthread_t th[PAR_MAX_PARTS];
     int started[PAR_MAX_PARTS] = { 0 };
     int rc = 0;
     memset(pt, 0, sizeof(pt));
-    if (det_maps(ctx, p, &frames, &classes) < 0) {
-        rc = -1;
-        goto out;
-    }
     for (int k = 0; k < np; k++) {
         pt[k].path = path;
-        pt[k].frames = &frames;
-        pt[k].classes = &classes;
+        pt[k].maps = m;
+        pt[k].rd.shared = 1;
         pt[k].scratch.buf = (char *)buf;
         pt[k].scratch.len = len;
         pt[k].start = cut[k];
@@ -1004,26 +1640,38 @@ static int read_detections_par(dg_ctx *ctx, const dg_project *p,
             goto out;
         total += pt[k].n;
     }
-    if (dg__boxset_reserve(ctx, b, DG_BOXES_DETS, total ? total : 1) < 0) {
+    /* Every record read: the file can go. */
+    free(*bufp);
+    *bufp = NULL;
+    /* Each part's shapes join the whole and are let go at once, so that
+     * the runs are held about once, not twice. */
+    uint64_t runs = 0;
+    for (int k = 0; k < np; k++)
+        runs += pt[k].sh.runs.n;
+    if (runs && dg__runs_reserve(&sh->runs, runs)) {
         rc = -1;
         goto out;
     }
     size_t base = 0;
+    det_rec *recs[PAR_MAX_PARTS];
+    size_t nk[PAR_MAX_PARTS];
     for (int k = 0; k < np; k++) {
-        for (size_t i = 0; i < pt[k].n; i++) {
-            const det_rec *d = &pt[k].v[i];
-            dg__boxset_push(b, d->frame, d->cls, d->bb[0], d->bb[1], d->bb[2],
-                            d->bb[3], d->score, 0.0, 0, 0);
+        recs[k] = pt[k].v;
+        nk[k] = pt[k].n;
+        if (dg__shapes_append(ctx, sh, &pt[k].sh) < 0) {
+            rc = -1;
+            goto out;
         }
-        if (pt[k].zero_box.n) {
-            if (!zero_box->n) {
-                *zero_box = pt[k].zero_box;
-                zero_box->first += base;
-            } else {
-                zero_box->n += pt[k].zero_box.n;
-            }
-        }
+        dg__shapes_release(&pt[k].sh);
+        det_warns_merge(w, &pt[k].warns, base);
         base += pt[k].n;
+    }
+    /* Every record passed read_det, so the first that the first one's
+     * rule does not fit is the sequential reader's message too. */
+    dg_status fst = finish_dets(ctx, path, "", recs, nk, np, b, sh);
+    if (fst < 0) {
+        rc = fst == DG_ENOMEM ? -1 : -2;
+        goto out;
     }
     *n = total;
     rc = 1;
@@ -1031,9 +1679,9 @@ out:
     for (int k = 0; k < np; k++) {
         free(pt[k].v);
         free(pt[k].scratch.node);
+        dg__shapes_release(&pt[k].sh);
+        dg__shape_reader_release(&pt[k].rd);
     }
-    idmap_release(&classes);
-    idmap_release(&frames);
     return rc;
 }
 
@@ -1043,10 +1691,21 @@ out:
  * a bare top-level array): on several threads when the file is large
  * (read_detections_par), else parsed whole.
  */
-static dg_status read_results(dg_ctx *ctx, const dg_project *p,
-                              const char *path, dg_boxset *b,
-                              warn_count *zero_box, size_t *n,
-                              const char **array)
+/* Whether the array arr holds records with a score (the first tells). */
+static int has_scores(dg_json *j, uint32_t arr)
+{
+    static const char *const score[] = { "score" };
+    uint32_t f;
+    if (arr == NONE || dg__json_type(j, arr) != DG_JSON_ARRAY ||
+        !dg__json_count(j, arr) || dg__json_type(j, arr + 1) != DG_JSON_OBJECT)
+        return 0;
+    dg__json_fields(j, arr + 1, score, 1, &f);
+    return f != NONE;
+}
+
+static dg_status read_results(dg_ctx *ctx, const det_maps *m,
+                              const char *path, dg_boxset *b, det_warns *w,
+                              dg_shapes *sh, size_t *n, const char **array)
 {
     dg_json j;
     uint32_t arr;
@@ -1057,10 +1716,14 @@ static dg_status read_results(dg_ctx *ctx, const dg_project *p,
     memset(&j, 0, sizeof(j));
     if ((st = dg__json_read_file(ctx, path, &buf, &len)) < 0)
         return st;
-    int done = read_detections_par(ctx, p, path, buf, len, b, zero_box, n);
+    int done = read_detections_par(ctx, m, path, &buf, len, b, w, sh, n);
+    if (done > 0)
+        dg__progress(ctx, "import detections", *n, *n);
     if (done != 0) {
         free(buf);
-        return done < 0 ? DG_ENOMEM : DG_OK;
+        return done == -1 ? dg__fail(ctx, DG_ENOMEM, "out of memory reading "
+                                     "'%s'", path)
+               : done == -2 ? DG_EFORMAT : DG_OK;
     }
     /* dg__json_parse owns buf from here. */
     if ((st = dg__json_parse(ctx, path, buf, len, &j)) < 0)
@@ -1068,8 +1731,19 @@ static dg_status read_results(dg_ctx *ctx, const dg_project *p,
     /* Some tools wrap the list as {"annotations": [...]}. */
     arr = 0;
     if (dg__json_type(&j, 0) == DG_JSON_OBJECT) {
-        static const char *const wrap[] = { "annotations" };
-        dg__json_fields(&j, 0, wrap, 1, &arr);
+        static const char *const wrap[] = { "annotations", "images",
+                                            "categories" };
+        uint32_t f[3];
+        dg__json_fields(&j, 0, wrap, 3, f);
+        if (f[1] != NONE && f[2] != NONE && !has_scores(&j, f[0])) {
+            st = dg__fail(ctx, DG_EFORMAT, "'%s': this is a COCO instances "
+                          "file (ground truth: it has 'images' and "
+                          "'categories', and its annotations no scores), not "
+                          "a results file (a list of detections with "
+                          "scores)", path);
+            goto out;
+        }
+        arr = f[0];
         if (arr == NONE || dg__json_type(&j, arr) != DG_JSON_ARRAY) {
             st = dg__fail(ctx, DG_EFORMAT, "'%s': top level is an object "
                           "without an 'annotations' array", path);
@@ -1082,18 +1756,21 @@ static dg_status read_results(dg_ctx *ctx, const dg_project *p,
         goto out;
     }
     *n = dg__json_count(&j, arr);
-    st = read_detections(ctx, p, path, *array, &j, arr, *n, b, zero_box);
+    st = read_detections(ctx, m, path, *array, &j, arr, *n, b, w, sh);
 out:
     dg__json_release(&j);
     return st;
 }
 
 dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
-                            const char *name, int replace)
+                            const char *name, int replace,
+                            const dg_coco_import_opts *opts)
 {
     const char *array = "";
     dg_boxset b;
-    warn_count zero_box = { 0 };
+    dg_shapes *sh = NULL;
+    det_maps m;
+    det_warns w;
     int64_t have = -1;
     size_t n = 0;
     dg_status st;
@@ -1110,8 +1787,15 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
         return dg__fail(ctx, DG_EINVAL, "'%s': the project has no frames; "
                         "import ground truth first", path);
 
+    memset(&w, 0, sizeof(w));
     dg__boxset_init(&b);
-    if ((st = read_results(ctx, p, path, &b, &zero_box, &n, &array)) < 0 ||
+    if (!(sh = dg__calloc(ctx, 1, sizeof(*sh))))
+        return DG_ENOMEM;
+    /* The shapes sort by the boxes' frames before the boxes do. */
+    if ((st = det_maps_init(ctx, p, opts && opts->strict, &m)) < 0 ||
+        (st = read_results(ctx, &m, path, &b, &w, sh, &n, &array)) < 0 ||
+        (st = dg__shapes_sort_by_frame(ctx, sh, b.frame,
+                                       dg__project_n_frames(p))) < 0 ||
         (st = dg__boxset_sort_by_frame(ctx, &b, dg__project_n_frames(p))) < 0)
         goto out;
 
@@ -1122,14 +1806,24 @@ dg_status dg_import_coco_dt(dg_ctx *ctx, dg_project *p, const char *path,
             goto out;
         have = idx;
     }
-    /* b gets the old boxes, released below. */
+    /* b and sh get the old boxes and shapes, released below. */
     dg__project_take_inferences(p, (uint32_t)have, &b);
+    dg__project_take_inference_shapes(p, (uint32_t)have, &sh);
 
     if (n == 0)
         dg__warn(ctx, "'%s': no detections", path);
-    warn_emit(ctx, &zero_box, path, array, "detection");
+    warn_emit(ctx, &w.zero_box, path, array, "detection",
+              "detections");
+    warn_emit(ctx, &w.unknown_cat, path, array, "detection",
+              "detections");
+    warn_emit(ctx, &w.score_range, path, array, "detection",
+              "detections");
+    warn_emit(ctx, &w.other_size, path, array, "detection",
+              "detections");
     st = DG_OK;
 out:
+    det_maps_release(&m);
     dg__boxset_release(&b);
+    dg__shapes_free(sh);
     return st;
 }

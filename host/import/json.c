@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +277,23 @@ static int scan_string(const unsigned char *s, size_t *pp, int *flags,
     return 0;
 }
 
+/*
+ * The length of the token NaN, Infinity or -Infinity at s, else 0.
+ * Python's json module writes them for float('nan') and the infinities
+ * (allow_nan is its default), so files from Python tools carry them; they
+ * are read as numbers, and the fields that need a finite one say so.
+ */
+static size_t nonfinite_len(const unsigned char *s)
+{
+    if (is_word(s, "NaN"))
+        return 3;
+    if (is_word(s, "Infinity"))
+        return 8;
+    if (is_word(s, "-Infinity"))
+        return 9;
+    return 0;
+}
+
 /* Scans a number at *pp (RFC 8259 grammar). */
 static int scan_number(const unsigned char *s, size_t *pp, const char **why)
 {
@@ -404,6 +422,12 @@ value:
         goto after;
     }
     default:
+        if ((q = nonfinite_len(s + p)) != 0) {
+            if (push(ps, DG_JSON_NUMBER, 0, p, q) == UINT32_MAX)
+                goto fail;
+            p += q;
+            goto after;
+        }
         if (s[p] == '-' || is_digit(s[p])) {
             q = p;
             if (scan_number(s, &q, &why) < 0) {
@@ -649,6 +673,10 @@ double dg__json_number(const dg_json *j, uint32_t i)
     size_t n = nd->len, k = 0;
     int neg = 0, sig = 0, exp10 = 0, slow = 0;
     uint64_t m = 0;
+    if (s[0] == 'N')
+        return NAN;
+    if (s[0] == 'I' || (s[0] == '-' && s[1] == 'I'))
+        return s[0] == '-' ? -INFINITY : INFINITY;
     if (s[0] == '-') {
         neg = 1;
         k = 1;

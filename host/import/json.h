@@ -2,10 +2,11 @@
  * A fast, strict JSON reader for the importers: the whole file is read
  * and checked against RFC 8259 (no leading zeros, no bare '.', no control
  * characters or invalid UTF-8 in strings, no lone surrogates, nothing after
- * the value) into a flat array of nodes in document order. Numbers and
- * strings stay as byte ranges of the file until asked for, so the parts a
- * caller does not read (segmentation polygons, say) cost one pass of
- * validation and nothing more.
+ * the value; one extension: the number tokens NaN, Infinity and -Infinity
+ * that Python's json module writes) into a flat array of nodes in
+ * document order. Numbers and strings stay as byte ranges of the file
+ * until asked for, so the parts a caller does not read (segmentation
+ * polygons, say) cost one pass of validation and nothing more.
  *
  * Node i's children follow it: an array's elements are i + 1, then each
  * next one at dg__json_next(); an object's members are key, value pairs,
@@ -136,6 +137,18 @@ double dg__json_number(const dg_json *j, uint32_t i);
 /* The string of node i, unescaped and NUL-terminated (decoded in place
  * the first time). */
 const char *dg__json_string(dg_json *j, uint32_t i);
+
+/*
+ * The bytes of string node i as the file has them, escapes undecoded
+ * (nothing written, so safe beside other threads); *len their count.
+ * Not for a string dg__json_string has decoded in place.
+ */
+static inline const char *dg__json_raw(const dg_json *j, uint32_t i,
+                                       size_t *len)
+{
+    *len = j->node[i].len;
+    return j->buf + (j->node[i].pos >> 5);
+}
 
 /* Whether string node i equals s (as strcmp of its decoded text). */
 int dg__json_string_is(dg_json *j, uint32_t i, const char *s, size_t n);

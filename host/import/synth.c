@@ -1263,6 +1263,8 @@ static dg_status write_gt(dg_ctx *ctx, const model *m, const char *path)
     fputs("],\n\"annotations\":[\n", fp);
     uint64_t id = 0;
     for (uint32_t f = 0; f < m->n_frames; f++) {
+        if ((f & 4095) == 0)
+            dg__progress(ctx, "synth: ground truth", f, m->n_frames);
         const sbuf *L = gen_gt(m, f, &gt) < 0
                             ? NULL
                             : plant_labels(m, f, &gt, &lab, NULL, 0);
@@ -1293,6 +1295,7 @@ static dg_status write_gt(dg_ctx *ctx, const model *m, const char *path)
                 c < N_NAMED ? "object" : "synthetic");
     }
     fputs("]}\n", fp);
+    dg__progress(ctx, "synth: ground truth", m->n_frames, m->n_frames);
 out:
     free(gt.b);
     free(lab.b);
@@ -1315,6 +1318,8 @@ static dg_status write_dt(dg_ctx *ctx, const model *m, uint32_t k,
 
     fputs("[", fp);
     for (uint32_t f = 0; f < m->n_frames; f++) {
+        if ((f & 4095) == 0)
+            dg__progress(ctx, "synth: detections", f, m->n_frames);
         if (gen_gt(m, f, &gt) < 0 || gen_dets(m, k, f, &gt, &dt, &sc) < 0) {
             st = dg__fail(ctx, DG_ENOMEM, "synth: out of memory");
             goto out;
@@ -1334,6 +1339,7 @@ static dg_status write_dt(dg_ctx *ctx, const model *m, uint32_t k,
         }
     }
     fputs("\n]\n", fp);
+    dg__progress(ctx, "synth: detections", m->n_frames, m->n_frames);
 out:
     free(gt.b);
     free(dt.b);

@@ -5,7 +5,9 @@
  * centre plus a little of its scene's plus noise. The pattern: in one scene
  * the detector misses one class entirely ("miss"), or sees three confident
  * false positives of one class in every frame, all crops of one recurring
- * object ("fp").
+ * object ("fp"); or, in every scene, every third object of the most
+ * common class looks different (its crop is drawn around a centre of its
+ * own) and the detector misses it ("look"): a failure only the crops show.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -74,19 +76,49 @@ static dg_status add_scene_meta(dg_ctx *ctx, dg_project *p,
     return dg__project_set_meta(ctx, p, "scene", 1, num, NULL);
 }
 
+/*
+ * "look": 1 for the labels of class pc that look different, every third
+ * of the class's labels in record order (the first, the fourth, ...).
+ */
+static uint8_t *odd_looks(dg_ctx *ctx, const dg_boxset *lb, uint32_t pc)
+{
+    uint8_t *odd = dg__calloc(ctx, lb->n ? lb->n : 1, 1);
+    if (!odd)
+        return NULL;
+    uint64_t seen = 0;
+    for (uint64_t q = 0; q < lb->n; q++)
+        if (lb->cls[q] == pc && !lb->iscrowd[q])
+            odd[q] = seen++ % 3 == 0;
+    return odd;
+}
+
+/* "look": 1 when detection q (frame f, class pc) overlaps an odd-looking
+ * label of its frame at IoU >= 0.3: it is that object's, and is dropped. */
+static int on_odd(const dg_boxset *o, uint64_t q, const dg_boxset *lb,
+                  const uint8_t *odd, uint32_t f)
+{
+    for (uint64_t m = lb->frame_off[f]; m < lb->frame_off[f + 1]; m++)
+        if (odd[m] && dg__iou(o->x[q], o->y[q], o->w[q], o->h[q], lb->x[m],
+                              lb->y[m], lb->w[m], lb->h[m], 0) >= 0.3)
+            return 1;
+    return 0;
+}
+
 /* Rebuilds inference set i with the planted pattern applied. */
 static dg_status plant(dg_ctx *ctx, dg_project *p, uint32_t i,
                        const uint32_t *scene, uint32_t ps, uint32_t pc,
-                       int kind, uint64_t seed)
+                       int kind, uint64_t seed, const uint8_t *odd)
 {
+    const dg_boxset *lb = NULL;
     dg_status st;
     const dg_boxset *o;
-    if ((st = dg__project_inferences(ctx, p, i, &o)) < 0)
+    if ((st = dg__project_inferences(ctx, p, i, &o)) < 0 ||
+        (kind == 3 && (st = dg__project_labels(ctx, p, &lb)) < 0))
         return st;
     uint32_t F = dg__project_n_frames(p);
     uint64_t extra = 0;
     for (uint32_t f = 0; f < F; f++)
-        extra += scene[f] == ps ? 3 : 0;
+        extra += kind == 2 && scene[f] == ps ? 3 : 0;
     dg_boxset b;
     dg__boxset_init(&b);
     if ((st = dg__boxset_reserve(ctx, &b, DG_BOXES_DETS, o->n + extra)) < 0)
@@ -95,6 +127,8 @@ static dg_status plant(dg_ctx *ctx, dg_project *p, uint32_t i,
     for (uint32_t f = 0; f < F; f++) {
         for (uint64_t q = o->frame_off[f]; q < o->frame_off[f + 1]; q++) {
             if (kind == 1 && scene[f] == ps && o->cls[q] == pc)
+                continue;
+            if (kind == 3 && o->cls[q] == pc && on_odd(o, q, lb, odd, f))
                 continue;
             dg__boxset_push(&b, f, o->cls[q], o->x[q], o->y[q], o->w[q],
                             o->h[q], o->score[q], 0, 0, 0);
@@ -121,11 +155,16 @@ static dg_status plant(dg_ctx *ctx, dg_project *p, uint32_t i,
     return DG_OK;
 }
 
-/* rows x dim: centre_a[ia[r]] + w_b * centre_b[ib[r]] + noise * N(0,1). */
+/*
+ * rows x dim: centre_a[ia[r]] + w_b * centre_b[ib[r]] + noise * N(0,1);
+ * planted rows (planted[r] 1) around fpc instead: a recurring false
+ * positive (0.3 noise), or an odd look (lookc: scene and noise as others).
+ */
 static float *crops(dg_ctx *ctx, uint64_t rows, uint32_t dim,
                     const uint32_t *cls, const uint32_t *frame,
                     const uint32_t *scene, const float *cc, const float *sc,
-                    const uint8_t *planted, const float *fpc, uint64_t seed)
+                    const uint8_t *planted, const float *fpc, int look,
+                    uint64_t seed)
 {
     float *m = dg__alloc(ctx, rows ? rows : 1, (size_t)dim * sizeof(float));
     if (!m)
@@ -133,12 +172,13 @@ static float *crops(dg_ctx *ctx, uint64_t rows, uint32_t dim,
     rng r = {seed};
     for (uint64_t q = 0; q < rows; q++) {
         float *o = m + q * dim;
-        if (planted && planted[q]) {
+        if (planted && planted[q] && !look) {
             for (uint32_t t = 0; t < dim; t++)
                 o[t] = fpc[t] + 0.3f * gauss(&r);
             continue;
         }
-        const float *a = cc + (size_t)cls[q] * dim;
+        const float *a =
+            planted && planted[q] ? fpc : cc + (size_t)cls[q] * dim;
         const float *s = sc + (size_t)scene[frame[q]] * dim;
         for (uint32_t t = 0; t < dim; t++)
             o[t] = a[t] + 0.3f * s[t] + 0.5f * gauss(&r);
@@ -177,11 +217,12 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
     float *cc = centres(ctx, C ? C : 1, dim, mix(o->seed ^ 0xc1a55ULL));
     float *fpc = centres(ctx, 1, dim, mix(o->seed ^ 0xf9ULL));
     uint64_t *count = dg__calloc(ctx, C ? C : 1, sizeof(uint64_t));
+    uint8_t *odd = NULL;
     if (!scene || !sc || !cc || !fpc || !count) {
         st = DG_ENOMEM;
         goto out;
     }
-    if (o->plant < 0 || o->plant > 2) {
+    if (o->plant < 0 || o->plant > 3) {
         st = dg__fail(ctx, DG_EINVAL, "unknown planted pattern %d", o->plant);
         goto out;
     }
@@ -191,16 +232,26 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
         goto out;
     if (o->plant && F && C) {
         ps = (uint32_t)(mix(o->seed ^ 0x91a47ULL) % S);
-        /* The class with the most labels in the planted scene. */
+        /* The class with the most labels in the planted scene ("look":
+         * in every scene). */
         for (uint64_t q = 0; q < lb->n; q++)
-            if (scene[lb->frame[q]] == ps && !lb->iscrowd[q])
+            if ((o->plant == 3 || scene[lb->frame[q]] == ps) &&
+                !lb->iscrowd[q])
                 count[lb->cls[q]]++;
         pc = 0;
         for (uint32_t k = 1; k < C; k++)
             if (count[k] > count[pc])
                 pc = k;
+        if (o->plant == 3) {
+            ps = UINT32_MAX;
+            if (!(odd = odd_looks(ctx, lb, pc))) {
+                st = DG_ENOMEM;
+                goto out;
+            }
+        }
         for (uint32_t i = 0; i < n_inf; i++)
-            if ((st = plant(ctx, p, i, scene, ps, pc, o->plant, o->seed)) < 0)
+            if ((st = plant(ctx, p, i, scene, ps, pc, o->plant, o->seed,
+                            odd)) < 0)
                 goto out;
     }
     if ((st = add_scene_meta(ctx, p, scene)) < 0)
@@ -220,8 +271,8 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
                                          fm, F, dim)) < 0)
         goto out;
     /* Label crops. */
-    float *lm = crops(ctx, lb->n, dim, lb->cls, lb->frame, scene, cc, sc, NULL,
-                      fpc, mix(o->seed ^ 0x1abe1ULL));
+    float *lm = crops(ctx, lb->n, dim, lb->cls, lb->frame, scene, cc, sc, odd,
+                      fpc, 1, mix(o->seed ^ 0x1abe1ULL));
     if (!lm) {
         st = DG_ENOMEM;
         goto out;
@@ -249,7 +300,7 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
                         fl[q] = 1;
         }
         float *dm = crops(ctx, b->n, dim, b->cls, b->frame, scene, cc, sc, fl,
-                          fpc, mix(o->seed ^ (0xde7ULL + i)));
+                          fpc, 0, mix(o->seed ^ (0xde7ULL + i)));
         free(fl);
         if (!dm) {
             st = DG_ENOMEM;
@@ -271,6 +322,7 @@ dg_status dg_synth_embeddings(dg_ctx *ctx, dg_project *p,
         scene = NULL;
     }
 out:
+    free(odd);
     free(count);
     free(fpc);
     free(cc);

@@ -127,7 +127,7 @@ static double mean_prec(const dg_coco_result *r, int t_sel, int a, int m,
 {
     size_t n = 0;
     for (int t = 0; t < NT; t++) {
-        if (t_sel >= 0 && t != t_sel)
+        if (t_sel >= 0 ? t != t_sel : t_sel == -2)
             continue;
         for (int ri = 0; ri < NR; ri++)
             for (uint32_t k = 0; k < r->n_cats; k++) {
@@ -139,15 +139,19 @@ static double mean_prec(const dg_coco_result *r, int t_sel, int a, int m,
     return n ? dg__np_mean(buf, n) : none;
 }
 
-static double mean_recall(const dg_coco_result *r, int a, int m, double *buf)
+static double mean_recall(const dg_coco_result *r, int t_sel, int a, int m,
+                          double *buf)
 {
     size_t n = 0;
-    for (int t = 0; t < NT; t++)
+    for (int t = 0; t < NT; t++) {
+        if (t_sel >= 0 ? t != t_sel : t_sel == -2)
+            continue;
         for (uint32_t k = 0; k < r->n_cats; k++) {
             double v = r->recall[dg_coco_recall_index(r, t, k, a, m)];
             if (v > -1)
                 buf[n++] = v;
         }
+    }
     return n ? dg__np_mean(buf, n) : -1;
 }
 
@@ -158,23 +162,42 @@ static dg_status summarize(dg_ctx *ctx, dg_coco_result *r)
     if (!buf)
         return DG_ENOMEM;
     int t50 = iou_index(r, 0.5), t75 = iou_index(r, 0.75);
-    double *s = r->stats;
     /* t = -2 selects nothing: a threshold absent from iouThrs gives -1. */
-    s[DG_COCO_AP] = mean_prec(r, -1, 0, 2, buf, -1);
-    s[DG_COCO_AP50] = mean_prec(r, t50 >= 0 ? t50 : -2, 0, 2, buf, -1);
-    s[DG_COCO_AP75] = mean_prec(r, t75 >= 0 ? t75 : -2, 0, 2, buf, -1);
-    for (int a = 1; a < NA; a++)
-        s[DG_COCO_AP_S + a - 1] = mean_prec(r, -1, a, 2, buf, -1);
-    for (int m = 0; m < NM; m++)
-        s[DG_COCO_AR1 + m] = mean_recall(r, 0, m, buf);
-    for (int a = 1; a < NA; a++)
-        s[DG_COCO_AR_S + a - 1] = mean_recall(r, a, 2, buf);
+    int s50 = t50 >= 0 ? t50 : -2, s75 = t75 >= 0 ? t75 : -2;
+    double *s = r->stats;
+    /* maxDets 100 (or 20: the last), area "all" is index 0. */
+    int mlast = r->n_max_dets - 1;
+    if (r->iou_type == DG_COCO_KEYPOINTS) {
+        /* _summarizeKps: maxDets 20; areas all, medium, large. */
+        s[0] = mean_prec(r, -1, 0, mlast, buf, -1);
+        s[1] = mean_prec(r, s50, 0, mlast, buf, -1);
+        s[2] = mean_prec(r, s75, 0, mlast, buf, -1);
+        s[3] = mean_prec(r, -1, 1, mlast, buf, -1);
+        s[4] = mean_prec(r, -1, 2, mlast, buf, -1);
+        s[5] = mean_recall(r, -1, 0, mlast, buf);
+        s[6] = mean_recall(r, s50, 0, mlast, buf);
+        s[7] = mean_recall(r, s75, 0, mlast, buf);
+        s[8] = mean_recall(r, -1, 1, mlast, buf);
+        s[9] = mean_recall(r, -1, 2, mlast, buf);
+        s[10] = s[11] = 0;
+    } else {
+        s[DG_COCO_AP] = mean_prec(r, -1, 0, mlast, buf, -1);
+        s[DG_COCO_AP50] = mean_prec(r, s50, 0, mlast, buf, -1);
+        s[DG_COCO_AP75] = mean_prec(r, s75, 0, mlast, buf, -1);
+        for (int a = 1; a < r->n_area; a++)
+            s[DG_COCO_AP_S + a - 1] = mean_prec(r, -1, a, mlast, buf, -1);
+        for (int m = 0; m < r->n_max_dets; m++)
+            s[DG_COCO_AR1 + m] = mean_recall(r, -1, 0, m, buf);
+        for (int a = 1; a < r->n_area; a++)
+            s[DG_COCO_AR_S + a - 1] = mean_recall(r, -1, a, mlast, buf);
+    }
 
     for (uint32_t k = 0; k < K; k++) {
         size_t n = 0;
         for (int t = 0; t < NT; t++)
             for (int ri = 0; ri < NR; ri++) {
-                double v = r->precision[dg_coco_index(r, t, ri, k, 0, 2)];
+                double v =
+                    r->precision[dg_coco_index(r, t, ri, k, 0, mlast)];
                 if (v > -1)
                     buf[n++] = v;
             }
@@ -185,7 +208,7 @@ static dg_status summarize(dg_ctx *ctx, dg_coco_result *r)
             n = 0;
             for (int ri = 0; ts[i] >= 0 && ri < NR; ri++) {
                 double v =
-                    r->precision[dg_coco_index(r, ts[i], ri, k, 0, 2)];
+                    r->precision[dg_coco_index(r, ts[i], ri, k, 0, mlast)];
                 if (v > -1)
                     buf[n++] = v;
             }
@@ -193,7 +216,7 @@ static dg_status summarize(dg_ctx *ctx, dg_coco_result *r)
         }
         n = 0;
         for (int t = 0; t < NT; t++) {
-            double v = r->recall[dg_coco_recall_index(r, t, k, 0, 2)];
+            double v = r->recall[dg_coco_recall_index(r, t, k, 0, mlast)];
             if (v > -1)
                 buf[n++] = v;
         }
@@ -245,6 +268,79 @@ const char *dg_coco_stat_name(int i)
         "AP", "AP50", "AP75", "APs", "APm", "APl",
         "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"};
     return i >= 0 && i < DG_COCO_N_STATS ? names[i] : NULL;
+}
+
+/* pycocotools' _summarizeKps lines and their names. */
+static const char *const kp_labels[10] = {
+    " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets= 20 ]",
+    " Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets= 20 ]",
+    " Average Precision  (AP) @[ IoU=0.75      | area=   all | maxDets= 20 ]",
+    " Average Precision  (AP) @[ IoU=0.50:0.95 | area=medium | maxDets= 20 ]",
+    " Average Precision  (AP) @[ IoU=0.50:0.95 | area= large | maxDets= 20 ]",
+    " Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets= 20 ]",
+    " Average Recall     (AR) @[ IoU=0.50      | area=   all | maxDets= 20 ]",
+    " Average Recall     (AR) @[ IoU=0.75      | area=   all | maxDets= 20 ]",
+    " Average Recall     (AR) @[ IoU=0.50:0.95 | area=medium | maxDets= 20 ]",
+    " Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets= 20 ]",
+};
+static const char *const kp_names[10] = {"AP", "AP50", "AP75", "APm", "APl",
+                                         "AR", "AR50", "AR75", "ARm", "ARl"};
+
+const char *dg_coco_result_stat_label(const dg_coco_result *r, int i)
+{
+    if (r && r->iou_type == DG_COCO_KEYPOINTS)
+        return i >= 0 && i < 10 ? kp_labels[i] : NULL;
+    return dg_coco_stat_label(i);
+}
+
+const char *dg_coco_result_stat_name(const dg_coco_result *r, int i)
+{
+    if (r && r->iou_type == DG_COCO_KEYPOINTS)
+        return i >= 0 && i < 10 ? kp_names[i] : NULL;
+    return dg_coco_stat_name(i);
+}
+
+static const char *const type_names[] = {"bbox", "segm", "boundary",
+                                         "keypoints"};
+
+const char *dg_coco_iou_type_name(int t)
+{
+    return t >= 0 && t < 4 ? type_names[t] : NULL;
+}
+
+int dg_coco_iou_type_parse(const char *str)
+{
+    for (int t = 0; str && t < 4; t++)
+        if (!strcmp(str, type_names[t]))
+            return t;
+    return -1;
+}
+
+/*
+ * pycocotools' Params for the type: areaRng 0 ** 2, 1e5 ** 2, 32 ** 2,
+ * 96 ** 2 and maxDets 1, 10, 100; for keypoints the ranges all, medium,
+ * large and maxDets 20.
+ */
+static void set_params(coco_state *s, int type)
+{
+    static const double det_rng[4][2] = {
+        {0.0, 1e10}, {0.0, 1024.0}, {1024.0, 9216.0}, {9216.0, 1e10}};
+    static const double kp_rng[3][2] = {
+        {0.0, 1e10}, {1024.0, 9216.0}, {9216.0, 1e10}};
+    s->iou_type = type;
+    if (type == DG_COCO_KEYPOINTS) {
+        s->na = 3;
+        s->nm = 1;
+        memcpy(s->area_rng, kp_rng, sizeof(kp_rng));
+        s->max_dets[0] = 20;
+    } else {
+        s->na = 4;
+        s->nm = 3;
+        memcpy(s->area_rng, det_rng, sizeof(det_rng));
+        s->max_dets[0] = 1;
+        s->max_dets[1] = 10;
+        s->max_dets[2] = 100;
+    }
 }
 
 /*
@@ -305,14 +401,25 @@ static dg_status result_init(coco_state *s, const dg_coco_opts *opts)
         out->rec[i] = dg__np_linspace(0.0, 1.0, NR, i);
     memcpy(s->iou, out->iou, sizeof(s->iou));
     memcpy(s->rec, out->rec, sizeof(s->rec));
-    for (int m = 0; m < NM; m++)
-        out->max_dets[m] = max_dets[m];
-    memcpy(out->area_rng, area_rng, sizeof(area_rng));
+    static const char *const det_lbl[4] = {"all", "small", "medium", "large"};
+    static const char *const kp_lbl[3] = {"all", "medium", "large"};
+    out->iou_type = s->iou_type;
+    out->n_stats = s->iou_type == DG_COCO_KEYPOINTS ? 10 : DG_COCO_N_STATS;
+    out->n_area = s->na;
+    out->n_max_dets = s->nm;
+    for (int m = 0; m < s->nm; m++)
+        out->max_dets[m] = s->max_dets[m];
+    for (int a = 0; a < s->na; a++) {
+        out->area_rng[a][0] = s->area_rng[a][0];
+        out->area_rng[a][1] = s->area_rng[a][1];
+        out->area_lbl[a] = s->iou_type == DG_COCO_KEYPOINTS ? kp_lbl[a]
+                                                            : det_lbl[a];
+    }
     out->n_cats = s->K;
     out->n_gt = s->gt->n;
 
-    size_t np_ = (size_t)NT * NR * s->K * NA * NM;
-    size_t nr = (size_t)NT * s->K * NA * NM;
+    size_t np_ = (size_t)NT * NR * s->K * s->na * s->nm;
+    size_t nr = (size_t)NT * s->K * s->na * s->nm;
     out->precision = dg__alloc(ctx, np_ ? np_ : 1, sizeof(double));
     out->scores = dg__alloc(ctx, np_ ? np_ : 1, sizeof(double));
     out->recall = dg__alloc(ctx, nr ? nr : 1, sizeof(double));
@@ -326,6 +433,24 @@ static dg_status result_init(coco_state *s, const dg_coco_opts *opts)
     /* precision and scores are written whole, category by category. */
     for (size_t i = 0; i < nr; i++)
         out->recall[i] = -1.0;
+    return DG_OK;
+}
+
+/*
+ * The area each detection evaluated has for the area ranges, when its
+ * inference set gives areas (masks, keypoints: pycocotools' loadRes),
+ * else its box's w * h.
+ */
+static dg_status det_areas(coco_state *s)
+{
+    if (!s->dsh || !s->dsh->area)
+        return DG_OK;
+    uint64_t n = s->w.n;
+    s->w_area = dg__alloc(s->ctx, n ? n : 1, sizeof(double));
+    if (!s->w_area)
+        return DG_ENOMEM;
+    for (uint64_t i = 0; i < n; i++)
+        s->w_area[i] = s->dsh->area[s->w_src[i]];
     return DG_OK;
 }
 
@@ -346,10 +471,16 @@ static void state_release(coco_state *s)
     free(s->class_off);
     free(s->order);
     free(s->rank);
+    free(s->w_src);
+    free(s->g_src);
+    free(s->w_area);
+    free(s->tile);
+    free(s->tile_off);
     free(s->pos);
     free(s->acc_score);
     free(s->acc_rank);
     free(s->ign);
+    free(s->zid);
     free(s->npig);
     free(s->mask);
     if (s->engine)
@@ -372,10 +503,9 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
     memset(out, 0, sizeof(*out));
     if (!p || !name)
         return dg__fail(ctx, DG_EINVAL, "coco: no project or no name");
-    int64_t which = dg_project_inference_index(p, name);
-    if (which < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "'%s': no inference set '%s'",
-                        dg__project_path(p), name);
+    uint32_t which;
+    if ((st = dg_project_find(ctx, p, DG_NAME_INFERENCES, name, &which)) < 0)
+        return st;
 
     memset(&s, 0, sizeof(s));
     dg__boxset_init(&s.w);
@@ -385,44 +515,62 @@ dg_status dg_coco_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
     s.out = out;
     s.n_threads = n_threads_for(opts);
     s.K = dg__project_n_classes(p);
+    int type = opts ? opts->iou_type : DG_COCO_BBOX;
+    if (type < DG_COCO_BBOX || type > DG_COCO_KEYPOINTS)
+        return dg__fail(ctx, DG_EINVAL, "coco: unknown iou type %d", type);
+    set_params(&s, type);
     pthread_mutex_init(&s.lock, NULL);
     atomic_init(&s.next_job, 0);
     atomic_init(&s.failed, 0);
 
     t0 = dg__now();
     if ((st = load_boxes(&s, which, &gt_view, &dt_view, &zero_off,
-                         &no_crowd)) < 0)
+                         &no_crowd)) < 0 ||
+        (st = dg__project_label_shapes(ctx, p, &s.gsh)) < 0 ||
+        (st = dg__project_inference_shapes(ctx, p, (uint32_t)which,
+                                           &s.dsh)) < 0)
         goto out;
     out->timing.load_s = dg__now() - t0;
     if ((st = result_init(&s, opts)) < 0)
         goto out;
 
+    /* Progress: the five steps of the header comment. */
+    dg__progress(ctx, "coco", 1, 5);
     t0 = dg__now();
     if ((st = dg__coco_prepare(&s, &dt_view)) < 0 ||
-        (st = dg__coco_prepare_labels(&s, opts && opts->use_ignore)) < 0)
+        (st = dg__coco_prepare_labels(&s, opts && opts->use_ignore,
+                                      opts && opts->pycocotools_id0)) < 0 ||
+        (st = det_areas(&s)) < 0)
         goto out;
     out->timing.prepare_s = dg__now() - t0;
 
     /* The device: as the engine chooses it for ctx. */
+    dg__progress(ctx, "coco", 2, 5);
     t0 = dg__now();
     if ((st = dg__engine_open(ctx, &s.engine)) < 0 ||
-        (st = dg__coco_match(&s)) < 0)
+        (st = dg__coco_tiles(&s, opts)) < 0)
+        goto out;
+    out->timing.tiles_s = dg__now() - t0;
+    if ((st = dg__coco_match(&s)) < 0)
         goto out;
     snprintf(out->device, sizeof(out->device), "%s",
              dg__engine_on_device(s.engine) ? dg__engine_desc(s.engine)
                                             : "reference");
-    out->timing.match_s = dg__now() - t0;
+    out->timing.match_s = dg__now() - t0 - out->timing.tiles_s;
 
+    dg__progress(ctx, "coco", 3, 5);
     t0 = dg__now();
     if ((st = dg__coco_accumulate(&s)) < 0)
         goto out;
     out->timing.accumulate_s = dg__now() - t0;
+    dg__progress(ctx, "coco", 4, 5);
 
     t0 = dg__now();
     if ((st = summarize(ctx, out)) < 0)
         goto out;
     out->timing.summarize_s = dg__now() - t0;
     out->timing.total_s = dg__now() - t_start;
+    dg__progress(ctx, "coco", 5, 5);
 out:
     if (st < 0)
         dg_coco_result_release(out);

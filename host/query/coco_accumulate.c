@@ -289,7 +289,8 @@ static void acc_worker(void *arg, int tid)
     size_t n_w = s->w.n;
     /* One category's entries, [T][R][A][M] as they lie in the arrays, so
      * that they go out as T x R blocks of A x M. */
-    const size_t blk = (size_t)NA * NM, per = (size_t)NT * NR * blk;
+    const int na = s->na, nm = s->nm;
+    const size_t blk = (size_t)na * nm, per = (size_t)NT * NR * blk;
     double *qs = malloc((size_t)2 * NM * NT * NR * sizeof(*qs));
     double *pk = malloc(2 * per * sizeof(*pk)), *sk = pk ? pk + per : NULL;
     (void)tid;
@@ -308,7 +309,7 @@ static void acc_worker(void *arg, int tid)
         size_t lo = (size_t)s->class_off[k], hi = (size_t)s->class_off[k + 1];
         for (size_t i = 0; i < 2 * per; i++)
             pk[i] = -1.0;
-        for (int a = 0; a < NA; a++) {
+        for (int a = 0; a < na; a++) {
             uint64_t npig = s->npig[(size_t)k * NA + a];
             if (!npig)
                 continue; /* no ground truth: the entries stay -1 */
@@ -320,12 +321,12 @@ static void acc_worker(void *arg, int tid)
             memset(n_fp, 0, sizeof(n_fp));
             for (size_t i = lo; i < hi; i++) {
                 int m0 = 0;
-                while (m0 < NM && s->acc_rank[i] >= max_dets[m0])
+                while (m0 < nm && s->acc_rank[i] >= s->max_dets[m0])
                     m0++;
                 uint32_t msk = mask[i];
                 uint64_t st = spread[msk & ((1u << NT) - 1)];
                 uint64_t sf = spread[(msk >> 16) & ((1u << NT) - 1)];
-                for (int m = m0; m < NM; m++) {
+                for (int m = m0; m < nm; m++) {
                     if (!nd[m])
                         first[m] = s->acc_score[i];
                     ltp[m] += st;
@@ -336,13 +337,13 @@ static void acc_worker(void *arg, int tid)
                     }
                 }
             }
-            for (int m = 0; m < NM; m++) {
+            for (int m = 0; m < nm; m++) {
                 lanes_flush(&ltp[m], n_tp[m]);
                 lanes_flush(&lfp[m], n_fp[m]);
             }
             curve cv[NM][NT];
             double dn = (double)npig;
-            for (int m = 0; m < NM; m++)
+            for (int m = 0; m < nm; m++)
                 for (int t = 0; t < NT; t++) {
                     double *q = qs + ((size_t)m * NT + (size_t)t) * 2 * NR;
                     curve_begin(&cv[m][t], n_tp[m][t], npig, s->rec, q,
@@ -355,12 +356,12 @@ static void acc_worker(void *arg, int tid)
             memset(n_after, 0, sizeof(n_after));
             for (size_t i = hi; i-- > lo;) {
                 int m0 = 0;
-                while (m0 < NM && s->acc_rank[i] >= max_dets[m0])
+                while (m0 < nm && s->acc_rank[i] >= s->max_dets[m0])
                     m0++;
                 uint32_t msk = mask[i];
                 uint64_t sf = spread[(msk >> 16) & ((1u << NT) - 1)];
                 double sc = s->acc_score[i];
-                for (int m = m0; m < NM; m++) {
+                for (int m = m0; m < nm; m++) {
                     /* A detection is a TP or an FP at a threshold, not
                      * both, so its own FP bits may count already. */
                     lfp[m] += sf;
@@ -378,13 +379,13 @@ static void acc_worker(void *arg, int tid)
                     }
                 }
             }
-            for (int m = 0; m < NM; m++)
+            for (int m = 0; m < nm; m++)
                 for (int t = 0; t < NT; t++) {
                     double *q = qs + ((size_t)m * NT + (size_t)t) * 2 * NR;
                     curve_end(&cv[m][t], nd[m], first[m], s->rec, q, q + NR);
                     for (int ri = 0; ri < NR; ri++) {
                         size_t x = ((size_t)t * NR + (size_t)ri) * blk +
-                                   (size_t)a * NM + (size_t)m;
+                                   (size_t)a * nm + (size_t)m;
                         pk[x] = q[ri];
                         sk[x] = q[NR + ri];
                     }

@@ -3,6 +3,7 @@
  * and the steps are described in coco.c):
  *
  *   coco_prepare.c     1, 2: order, ranks, truncation; the matcher's input
+ *   coco_tiles.c       3a: IoU tiles of masks, boundaries, keypoints
  *   coco_match.c       3: matching, into TP/FP masks per area range
  *   coco_accumulate.c  4: the PR curves (and numpy's arithmetic)
  *   coco.c             5: summaries; the driver and the API
@@ -25,10 +26,6 @@
 #define NM DG_COCO_N_MAXDET
 #define MAX_THREADS 16
 
-/* pycocotools' Params.areaRng: 0 ** 2, 1e5 ** 2, 32 ** 2, 96 ** 2. */
-static const double area_rng[NA][2] = {
-    {0.0, 1e10}, {0.0, 1024.0}, {1024.0, 9216.0}, {9216.0, 1e10}};
-static const int max_dets[NM] = {1, 10, 100};
 
 /* ---- the evaluation's state --------------------------------------------- */
 
@@ -41,6 +38,16 @@ typedef struct coco_state {
     dg_ctx *ctx;
     dg_project *p;
     const dg_boxset *gt;  /* the project's labels */
+    /*
+     * The protocol's parameters (pycocotools' Params for the iou type):
+     * na area ranges, nm maxDets, the last of which bounds the
+     * detections matched per image and category.
+     */
+    int iou_type;
+    const dg_shapes *gsh, *dsh; /* masks and keypoints of gt and dt */
+    int na, nm;
+    double area_rng[NA][2];
+    int max_dets[NM];
     /*
      * The matcher's input: "frames" are the n_pf (image, category) groups
      * with detections; w holds the detections evaluated (rank < 100) and
@@ -57,14 +64,30 @@ typedef struct coco_state {
     uint64_t *class_off;  /* K + 1, into order */
     uint32_t *order;      /* per category, accumulation order (w indices) */
     uint8_t *rank;        /* per detection of w, saturating at 255 */
+    uint32_t *w_src;      /* per detection of w: its index in the set */
+    uint32_t *g_src;      /* per label of g: its index in the labels */
+    /* Per detection of w, its area for the area ranges when that is not
+     * its box's w * h (masks, keypoints: pycocotools' loadRes), else
+     * NULL. */
+    double *w_area;
     /* In accumulation order (position i of category k's list is
      * class_off[k] + i): score and rank; pos maps w indices there. */
     uint32_t *pos;
     double *acc_score;
     uint8_t *acc_rank;
-    uint8_t *ign;         /* NA x g.n: area outside the range (or ignore) */
+    uint8_t *ign;         /* na x g.n: area outside the range (or ignore) */
+    /* g.n: 1 for a label whose COCO annotation id was 0, with
+     * pycocotools_id0; else NULL */
+    uint8_t *zid;
     uint64_t *npig;       /* K x NA */
-    uint32_t *mask;       /* NA x n_w: TP bits, FP bits << 16 */
+    uint32_t *mask;       /* na x n_w: TP bits, FP bits << 16 */
+    /*
+     * The IoUs to match on when they are not box IoUs (coco_tiles.c):
+     * group q's tile is nd x ng values, its detections (in group order)
+     * by its labels, at tile[tile_off[q]]; NULL for boxes.
+     */
+    double *tile;
+    uint64_t *tile_off;
     double iou[NT];
     double rec[NR];
     int n_threads;
@@ -105,9 +128,16 @@ void dg__coco_worker_fail(coco_state *s, dg_status st, const char *msg);
 dg_status dg__coco_prepare(coco_state *s, const dg_boxset *dt);
 /*
  * The labels of the matcher's groups, grouped likewise into s->g, with
- * their ignore column per area range; and npig.
+ * their ignore column per area range; and npig. With id0, s->zid marks
+ * the labels whose annotation id was 0 (dg_coco_opts.pycocotools_id0).
  */
-dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore);
+dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore, int id0);
+/*
+ * Step 3a (coco_tiles.c): the tiles of s->iou_type's IoUs, on the engine's
+ * device; a no-op for boxes. Checks that every object has what the type
+ * compares.
+ */
+dg_status dg__coco_tiles(coco_state *s, const dg_coco_opts *opts);
 /* Step 3 (coco_match.c): s->mask, by s->engine or the one-pass matcher. */
 dg_status dg__coco_match(coco_state *s);
 /* Step 4 (coco_accumulate.c): precision, scores and recall of s->out. */

@@ -74,23 +74,29 @@ static void chunk_views(const coco_state *s, const chunk *c, int a,
     d->frame_off = c->doff;
 }
 
-/* Status rows of a chunk into the TP/FP masks of area range a. */
+/* Status rows of a chunk into the TP/FP masks of area range a; matched
+ * (labels of the chunk) tells the labels of annotation id 0 (s->zid). */
 static void to_masks(coco_state *s, const chunk *c, int a,
-                     const uint8_t *status)
+                     const uint8_t *status, const int32_t *matched)
 {
     const dg_boxset *w = &s->w;
     uint64_t d0 = s->pf_doff[c->lo], nd = s->pf_doff[c->hi] - d0;
+    uint64_t g0 = s->pf_goff[c->lo];
     uint32_t *mask = s->mask + (size_t)a * w->n;
     const uint32_t *pos = s->pos + d0;
-    double lo = area_rng[a][0], hi = area_rng[a][1];
+    double lo = s->area_rng[a][0], hi = s->area_rng[a][1];
     for (uint64_t i = 0; i < nd; i++) {
         uint32_t tp = 0, fp = 0;
         for (int t = 0; t < NT; t++) {
             uint8_t v = status[(size_t)t * nd + i];
+            if (v == DG_TP && s->zid &&
+                s->zid[g0 + (uint64_t)matched[(size_t)t * nd + i]])
+                v = DG_FP;
             tp |= (uint32_t)(v == DG_TP) << t;
             fp |= (uint32_t)(v == DG_FP) << t;
         }
-        double da = w->w[d0 + i] * w->h[d0 + i];
+        double da = s->w_area ? s->w_area[d0 + i]
+                              : w->w[d0 + i] * w->h[d0 + i];
         if (da < lo || da > hi)
             fp = 0; /* an unmatched detection outside the range is ignored */
         mask[pos[i]] = tp | fp << 16;
@@ -190,12 +196,12 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
         m->ord[s->rank[d0 + i]] = (uint16_t)i;
     if (!ng) {
         /* Every detection unmatched at every threshold. */
-        for (int a = 0; a < NA; a++) {
-            double lo = area_rng[a][0], hi = area_rng[a][1];
+        for (int a = 0; a < s->na; a++) {
+            double lo = s->area_rng[a][0], hi = s->area_rng[a][1];
             uint32_t *mask = s->mask + (size_t)a * n_w;
             for (size_t i = 0; i < nd; i++) {
                 uint64_t o = d0 + i;
-                double da = w->w[o] * w->h[o];
+                double da = s->w_area ? s->w_area[o] : w->w[o] * w->h[o];
                 mask[s->pos[o]] = (da < lo || da > hi)
                                       ? 0
                                       : ((1u << NT) - 1) << 16;
@@ -209,14 +215,18 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
     uint32_t *cc = m->cc;
     double *cv = m->iou;
     size_t nc = 0;
+    /* The IoUs: boxes', or a row of the group's tile (masks, keypoints). */
+    const double *tile = s->tile ? s->tile + s->tile_off[q] : NULL;
     for (size_t i = 0; i < nd; i++) {
         uint64_t di = d0 + m->ord[i];
+        const double *row = tile ? tile + (size_t)m->ord[i] * ng : NULL;
         m->coff[i] = (uint32_t)nc;
         for (size_t j = 0; j < ng; j++) {
             uint64_t gj = g0 + j;
-            double v = dg__iou(w->x[di], w->y[di], w->w[di], w->h[di],
-                               gt->x[gj], gt->y[gj], gt->w[gj], gt->h[gj],
-                               gt->iscrowd[gj]);
+            double v = row ? row[j]
+                           : dg__iou(w->x[di], w->y[di], w->w[di], w->h[di],
+                                     gt->x[gj], gt->y[gj], gt->w[gj],
+                                     gt->h[gj], gt->iscrowd[gj]);
             if (!(v < tmin)) {
                 cc[nc] = (uint32_t)j;
                 cv[nc++] = v;
@@ -226,7 +236,7 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
     m->coff[nd] = (uint32_t)nc;
     const uint8_t *crowd = gt->iscrowd + g0;
     uint8_t *reg = m->reg;
-    for (int a = 0; a < NA; a++) {
+    for (int a = 0; a < s->na; a++) {
         /* Regular labels are tried first, then ignored ones (crowd, or
          * ignored in this range), each part in file order. */
         const uint8_t *ign = s->ign + (size_t)a * G2 + g0;
@@ -261,17 +271,21 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
                     fpm[i] |= 1u << t;
                 } else {
                     m->taken[mm] = 1;
-                    if (reg[mm])
+                    /* pycocotools_id0: a match is recorded as the
+                     * label's id, and id 0 reads as "no match". */
+                    if (reg[mm] && s->zid && s->zid[g0 + mm])
+                        fpm[i] |= 1u << t;
+                    else if (reg[mm])
                         tpm[i] |= 1u << t;
                 }
             }
         }
-        double lo = area_rng[a][0], hi = area_rng[a][1];
+        double lo = s->area_rng[a][0], hi = s->area_rng[a][1];
         uint32_t *mask = s->mask + (size_t)a * n_w;
         for (size_t i = 0; i < nd; i++) {
             uint64_t o = d0 + m->ord[i];
             uint32_t fp = fpm[i];
-            double da = w->w[o] * w->h[o];
+            double da = s->w_area ? s->w_area[o] : w->w[o] * w->h[o];
             if (da < lo || da > hi)
                 fp = 0; /* an unmatched detection outside the range */
             mask[s->pos[o]] = tpm[i] | fp << 16;
@@ -342,15 +356,15 @@ static dg_status match_engine(coco_state *s, int stop_on_fallback, int *left)
     *left = 0;
     if (!status || !matched)
         st = DG_ENOMEM;
-    for (int a = 0; a < NA && st >= 0; a++) {
+    for (int a = 0; a < s->na && st >= 0; a++) {
         dg_boxset g, d;
         chunk_views(s, &all, a, &g, &d);
         dg_match_input in = {s->n_pf, dg__project_n_classes(s->p), &g, &d,
-                             NT, s->iou};
-        dg_match_output mo = {status, matched};
+                             NT, s->iou, NULL, NULL};
+        dg_match_output mo = {status, matched, NULL, NULL, 0};
         st = dg__engine_match(s->engine, ctx, &in, &mo);
         if (st >= 0)
-            to_masks(s, &all, a, status);
+            to_masks(s, &all, a, status, matched);
         if (st >= 0 && stop_on_fallback && on_device &&
             !dg__engine_on_device(s->engine)) {
             *left = 1;
@@ -373,7 +387,11 @@ dg_status dg__coco_match(coco_state *s)
     int has_nan = 0;
     for (uint64_t i = 0; i < n_w && !has_nan; i++)
         has_nan = s->w.score[i] != s->w.score[i];
-    if (dg__engine_on_device(s->engine) || has_nan) {
+    if (s->tile && has_nan)
+        return dg__fail(ctx, DG_EINVAL, "coco: --iou-type %s: a detection's "
+                        "score is NaN", dg_coco_iou_type_name(s->iou_type));
+    /* The engine's matcher takes box IoUs only: tiles are matched here. */
+    if (!s->tile && (dg__engine_on_device(s->engine) || has_nan)) {
         int left;
         dg_status st = match_engine(s, !has_nan, &left);
         if (st < 0 || !left)

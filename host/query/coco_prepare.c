@@ -8,18 +8,6 @@
 
 #include "coco_impl.h"
 
-/* An order-preserving map from doubles to unsigned keys, reversed, so
- * that ascending keys are descending scores. -0.0 and 0.0 are equal. */
-static uint64_t desc_key(double s)
-{
-    uint64_t b;
-    if (s == 0)
-        s = 0;
-    memcpy(&b, &s, sizeof(b));
-    b = (b >> 63) ? ~b : b | (UINT64_C(1) << 63);
-    return ~b;
-}
-
 typedef struct skey {
     uint64_t key;
     uint32_t idx;
@@ -155,7 +143,7 @@ static void build_worker(void *arg, int tid)
             if (j->phase == 0) {
                 size_t nf = 0;
                 for (uint64_t d = base; d < dt->frame_off[f + 1]; d++) {
-                    if (j->rank[d] >= max_dets[NM - 1]) {
+                    if (j->rank[d] >= s->max_dets[s->nm - 1]) {
                         j->newidx[d] = UINT32_MAX;
                         continue;
                     }
@@ -181,6 +169,7 @@ static void build_worker(void *arg, int tid)
                     s->pf_k[q++] = k;
                 }
                 j->newidx[d] = (uint32_t)o;
+                s->w_src[o] = d;
                 s->rank[o] = j->rank[d];
                 w->frame[o] = f;
                 w->cls[o] = dt->cls[d];
@@ -260,7 +249,7 @@ static dg_status sort_by_score(coco_state *s, const dg_boxset *dt, prep *pr)
         uint32_t f = pr->img[i];
         for (uint64_t d = dt->frame_off[f]; d < dt->frame_off[f + 1]; d++) {
             skey *e = &pr->keys[next[s->class_rank[dt->cls[d]]]++];
-            e->key = desc_key(dt->score[d]);
+            e->key = dg__score_key(dt->score[d]);
             e->idx = (uint32_t)d;
         }
     }
@@ -302,7 +291,7 @@ static dg_status rank_detections(coco_state *s, const dg_boxset *dt,
             }
             uint32_t r = cnt[f]++;
             pr->rank[d] = r > 255 ? 255 : (uint8_t)r;
-            dropped += r >= (uint32_t)max_dets[NM - 1];
+            dropped += r >= (uint32_t)s->max_dets[s->nm - 1];
         }
     }
     free(stamp);
@@ -325,10 +314,12 @@ static dg_status group_detections(coco_state *s, const dg_boxset *dt,
     dg_status st;
     pr->newidx = dg__alloc(ctx, n ? n : 1, sizeof(*pr->newidx));
     s->rank = dg__alloc(ctx, m ? m : 1, 1);
+    s->w_src = dg__alloc(ctx, m ? m : 1, sizeof(uint32_t));
     s->pf_doff = dg__alloc(ctx, m + 1, sizeof(uint64_t));
     s->pf_k = dg__alloc(ctx, m ? m : 1, sizeof(uint32_t));
     s->pf_first = dg__alloc(ctx, (size_t)F + 1, sizeof(uint32_t));
-    if (!pr->newidx || !s->rank || !s->pf_doff || !s->pf_k || !s->pf_first)
+    if (!pr->newidx || !s->rank || !s->w_src || !s->pf_doff || !s->pf_k ||
+        !s->pf_first)
         return DG_ENOMEM;
     if ((st = dg__boxset_reserve(ctx, &s->w, DG_BOXES_DETS, m ? m : 1)) < 0)
         return st;
@@ -419,13 +410,43 @@ dg_status dg__coco_prepare(coco_state *s, const dg_boxset *dt)
 }
 
 /*
+ * s->zid: which labels of s->g had annotation id 0, placed as the loop
+ * below places the labels (grp: each label's group, fill: where each
+ * group starts). NULL when the project has none.
+ */
+static dg_status zero_id_marks(coco_state *s, const uint32_t *grp,
+                               const uint64_t *fill)
+{
+    const uint64_t *zid;
+    uint64_t nz, G2 = s->pf_goff[s->n_pf];
+    dg__project_coco_zero_ids(s->p, &zid, &nz);
+    if (!nz)
+        return DG_OK;
+    s->zid = dg__calloc(s->ctx, G2 ? G2 : 1, 1);
+    if (!s->zid)
+        return DG_ENOMEM;
+    /* Labels fill their group in record order: a label's place is its
+     * group's start plus the labels of that group before it. */
+    for (uint64_t i = 0; i < nz; i++) {
+        uint64_t j = zid[i];
+        if (j >= s->gt->n || grp[j] == UINT32_MAX)
+            continue;
+        uint64_t o = fill[grp[j]];
+        for (uint64_t k = s->gt->frame_off[s->gt->frame[j]]; k < j; k++)
+            o += grp[k] == grp[j];
+        s->zid[o] = 1;
+    }
+    return DG_OK;
+}
+
+/*
  * The labels of the matcher's groups, grouped likewise (labels of an
  * image and category without detections are not needed to match), with
  * their ignore column per area range; and npig, the labels of each
  * category and area range that are neither crowd nor out of range (nor,
  * with use_ignore, ignored), counted over all labels.
  */
-dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore)
+dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore, int id0)
 {
     dg_ctx *ctx = s->ctx;
     const dg_boxset *gt = s->gt;
@@ -447,10 +468,15 @@ dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore)
         for (uint64_t j = gt->frame_off[f]; j < gt->frame_off[f + 1]; j++) {
             double area = gt->area ? gt->area[j] : gt->w[j] * gt->h[j];
             int base = use_ignore && gt->ignore && gt->ignore[j];
+            /* Keypoints: a label with no keypoints marked is ignored
+             * (num_keypoints 0; absent counts as 0, as faster-coco-eval
+             * reads it). */
+            if (s->iou_type == DG_COCO_KEYPOINTS)
+                base |= !(s->gsh && s->gsh->num_kp && s->gsh->num_kp[j] > 0);
             uint32_t k = s->class_rank[gt->cls[j]];
-            for (int a = 0; a < NA; a++) {
-                int ig = base || area < area_rng[a][0] ||
-                         area > area_rng[a][1];
+            for (int a = 0; a < s->na; a++) {
+                int ig = base || area < s->area_rng[a][0] ||
+                         area > s->area_rng[a][1];
                 ign_all[(size_t)a * G + j] = (uint8_t)ig;
                 if (!ig && !gt->iscrowd[j])
                     s->npig[(size_t)k * NA + a]++;
@@ -475,18 +501,21 @@ dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore)
     uint64_t G2 = s->pf_goff[s->n_pf];
     memcpy(fill, s->pf_goff, ((size_t)s->n_pf + 1) * sizeof(*fill));
     s->ign = dg__alloc(ctx, (size_t)NA * (G2 ? G2 : 1), 1);
-    if (!s->ign) {
+    s->g_src = dg__alloc(ctx, G2 ? G2 : 1, sizeof(*s->g_src));
+    if (!s->ign || !s->g_src) {
         st = DG_ENOMEM;
         goto out;
     }
     if ((st = dg__boxset_reserve(ctx, &s->g, DG_BOXES_LABELS,
-                                 G2 ? G2 : 1)) < 0)
+                                 G2 ? G2 : 1)) < 0 ||
+        (id0 && (st = zero_id_marks(s, grp, fill)) < 0))
         goto out;
     s->g.n = G2;
     for (uint64_t j = 0; j < G; j++) {
         if (grp[j] == UINT32_MAX)
             continue;
         uint64_t o = fill[grp[j]]++;
+        s->g_src[o] = (uint32_t)j;
         s->g.frame[o] = gt->frame[j];
         s->g.cls[o] = gt->cls[j];
         s->g.x[o] = gt->x[j];
@@ -496,7 +525,7 @@ dg_status dg__coco_prepare_labels(coco_state *s, int use_ignore)
         s->g.area[o] = gt->area ? gt->area[j] : gt->w[j] * gt->h[j];
         s->g.iscrowd[o] = gt->iscrowd[j];
         s->g.ignore[o] = gt->ignore ? gt->ignore[j] : 0;
-        for (int a = 0; a < NA; a++)
+        for (int a = 0; a < s->na; a++)
             s->ign[(size_t)a * G2 + o] = ign_all[(size_t)a * G + j];
     }
 out:

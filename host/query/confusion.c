@@ -92,6 +92,7 @@ typedef struct entry {
     int64_t det; /* inference-set record or -1 */
     int64_t gt;  /* label record or -1 */
     double iou;
+    int64_t near; /* a lone box's nearest other box (dg_example) or -1 */
 } entry;
 
 struct dg_examples {
@@ -128,10 +129,13 @@ static double box_iou(const dg_boxset *d, uint64_t i, const dg_boxset *g,
                    g->w[j], g->h[j], 0);
 }
 
-static void max_into(double *best, double v)
+/* Keeps the highest v (> 0) and which record gave it. */
+static void max_into(double *best, int64_t *which, double v, uint64_t rec)
 {
-    if (v > *best)
+    if (v > *best) {
         *best = v;
+        *which = (int64_t)rec;
+    }
 }
 
 static dg_status grow(dg_ctx *ctx, dg_examples *x, uint64_t *cap)
@@ -220,6 +224,7 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_results *r, dg_project *p,
             e->det = d;
             e->gt = a >= 0 ? a : -1;
             e->frame = dt->frame[d];
+            e->near = -1;
             if (a >= 0) {
                 e->iou = box_iou(dt, d, gt, (uint64_t)a);
             } else {
@@ -228,7 +233,7 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_results *r, dg_project *p,
                 for (uint64_t m = gt->frame_off[f]; m < gt->frame_off[f + 1];
                      m++)
                     if (!gt->iscrowd[m] && !gt->ignore[m])
-                        max_into(&best, box_iou(dt, d, gt, m));
+                        max_into(&best, &e->near, box_iou(dt, d, gt, m), m);
                 e->iou = best;
             }
         }
@@ -258,11 +263,12 @@ dg_status dg_examples_new(dg_ctx *ctx, dg_results *r, dg_project *p,
             e->det = -1;
             e->gt = (int64_t)m;
             e->frame = gt->frame[m];
+            e->near = -1;
             double best = 0;
             uint32_t f = e->frame;
             for (uint64_t d = dt->frame_off[f]; d < dt->frame_off[f + 1]; d++)
                 if (dt->score[d] >= q->conf)
-                    max_into(&best, box_iou(dt, d, gt, m));
+                    max_into(&best, &e->near, box_iou(dt, d, gt, m), d);
             e->iou = best;
         }
     }
@@ -317,6 +323,15 @@ int dg_examples_next(dg_examples *x, dg_example *out)
     out->pred_class = x->pred_class;
     out->det_index = e->det;
     out->iou = e->iou;
+    out->near_index = e->near;
+    out->near_class = DG_BACKGROUND;
+    out->near_score = NAN;
+    if (e->near >= 0 && e->det < 0) {
+        out->near_class = (int32_t)dt->cls[e->near];
+        out->near_score = dt->score[e->near];
+    } else if (e->near >= 0) {
+        out->near_class = (int32_t)gt->cls[e->near];
+    }
     if (e->gt >= 0) {
         uint64_t j = (uint64_t)e->gt;
         out->gt_box[0] = gt->x[j];

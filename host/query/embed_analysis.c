@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "embed_impl.h"
-#include "store.h"
+#include "query.h"
 
 void dg_embeddings_opts_init(dg_embeddings_opts *o)
 {
@@ -136,58 +136,112 @@ static dg_status select_crops(dg_ctx *ctx, dg_project *p, dg_results *r,
     return DG_OK;
 }
 
-/* k-means on the points and the clusters ranked. */
+/*
+ * Merges the clusters that are one failure split by k-means
+ * (dg__patterns_merge): relabels the points, and gives the points of a
+ * merged cluster their squared distance to its new centroid.
+ */
+static dg_status merge(dg_ctx *ctx, const dg_embed_points *pts,
+                       const uint32_t *frame_cl, const uint32_t *crop_cl,
+                       double *cent, dg_embeddings_result *out)
+{
+    uint32_t k = out->k, F = out->n_frames, dim = out->dim, k2;
+    uint32_t *map = malloc((k ? k : 1) * sizeof(uint32_t));
+    uint32_t *cnt = calloc(k ? k : 1, sizeof(uint32_t));
+    if (!map || !cnt) {
+        free(map);
+        free(cnt);
+        return oom(ctx);
+    }
+    dg_status st = dg__patterns_merge(ctx, out->crop, out->n_crop, crop_cl,
+                                      frame_cl, F, k, cent, dim, map, &k2);
+    if (st >= 0 && k2 < k) {
+        for (uint32_t c = 0; c < k; c++)
+            cnt[map[c]]++;
+        for (uint64_t i = 0; i < out->n; i++) {
+            uint32_t c = map[out->assign[i]];
+            out->assign[i] = c;
+            if (cnt[c] > 1)
+                out->dist[i] = dg__embed_sqdist(pts->row[i],
+                                                cent + (size_t)c * dim, dim);
+        }
+        out->k = k2;
+    }
+    free(cnt);
+    free(map);
+    return st;
+}
+
+/* k-means on the points, split failures merged, the clusters ranked. */
 static dg_status cluster(dg_ctx *ctx, dg_engine *eng, dg_project *p,
                          dg_results *r, const dg_embeddings_opts *o,
                          const dg_embed_points *pts, dg_embeddings_result *out)
 {
     uint32_t F = out->n_frames, n_classes = dg__project_n_classes(p);
-    uint64_t n = out->n;
+    uint64_t n = out->n, nc = out->n_crop;
     dg_embed_kmeans_opts ko;
     dg_embed_kmeans_opts_init(&ko);
     ko.k = (uint32_t)(o->k > 0 ? o->k : 0);
     ko.seed = o->seed;
+    ko.choose = o->choose;
+    ko.k_max = o->k_max;
     if (o->crops && o->k < 0)
         ko.k = n_classes + 2 < 24 ? n_classes + 2 : 24;
     if (ko.k > n)
         ko.k = (uint32_t)n;
+    uint32_t room = ko.k ? ko.k : DG_K_CHOICE_MAX;
     out->assign = malloc(n * sizeof(uint32_t));
     out->dist = malloc(n * sizeof(double));
-    if (!out->assign || !out->dist)
-        return oom(ctx);
+    double *cent = malloc((size_t)room * out->dim * sizeof(double));
+    /* Every frame's or every crop's cluster (UINT32_MAX: not a point). */
+    uint32_t *fa = malloc((F ? F : 1) * sizeof(uint32_t));
+    double *fd = malloc((F ? F : 1) * sizeof(double));
+    uint32_t *ca = malloc((nc ? nc : 1) * sizeof(uint32_t));
+    double *cd = malloc((nc ? nc : 1) * sizeof(double));
+    dg_status st = DG_OK;
+    if (!out->assign || !out->dist || !cent || !fa || !fd || !ca || !cd) {
+        st = oom(ctx);
+        goto out;
+    }
     double t0 = dg__now();
-    dg_status st = dg__embed_kmeans_on(ctx, eng, pts, &ko, out->assign,
-                                       out->dist, NULL, NULL, &out->k);
-    if (st < 0)
-        return st;
-    out->seconds_clustering = dg__now() - t0;
-    if (!o->crops) {
-        uint32_t *fa = malloc((F ? F : 1) * sizeof(uint32_t));
-        double *fd = malloc((F ? F : 1) * sizeof(double));
-        if (!fa || !fd) {
-            free(fa);
-            free(fd);
-            return oom(ctx);
-        }
+    out->k_chosen = ko.k == 0;
+    if ((st = dg__embed_kmeans_on(ctx, eng, pts, &ko, out->assign,
+                                  out->dist, cent, NULL, &out->k,
+                                  &out->k_choice)) < 0)
+        goto out;
+    out->k_fit = out->k;
+    for (int pass = 0; pass < 2; pass++) {
         for (uint32_t f = 0; f < F; f++)
             fa[f] = UINT32_MAX, fd[f] = INFINITY;
-        for (uint64_t i = 0; i < n; i++)
-            fa[out->point[i]] = out->assign[i],
-            fd[out->point[i]] = out->dist[i];
+        for (uint64_t i = 0; i < nc; i++)
+            ca[i] = UINT32_MAX, cd[i] = INFINITY;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t q = out->point[i];
+            if (o->crops)
+                ca[q] = out->assign[i], cd[q] = out->dist[i];
+            else
+                fa[q] = out->assign[i], fd[q] = out->dist[i];
+        }
+        if (!o->crops)
+            for (uint64_t i = 0; i < nc; i++)
+                ca[i] = fa[out->crop[i].frame];
+        if (pass == 0 &&
+            (st = merge(ctx, pts, o->crops ? NULL : fa, ca, cent, out)) < 0)
+            goto out;
+    }
+    out->seconds_clustering = dg__now() - t0;
+    if (!o->crops)
         st = dg_patterns_frames(ctx, r, p, o->conf, o->iou_idx, fa, fd,
                                 out->k, &out->clusters);
-        free(fa);
-        free(fd);
-        return st;
-    }
-    dg_crop *sel = malloc(n * sizeof(*sel));
-    if (!sel)
-        return oom(ctx);
-    for (uint64_t i = 0; i < n; i++)
-        sel[i] = out->crop[out->point[i]];
-    st = dg_patterns_crops(ctx, sel, n, out->assign, out->dist, out->k,
-                           n_classes, &out->clusters);
-    free(sel);
+    else
+        st = dg_patterns_crops(ctx, r, p, o->conf, o->iou_idx, out->crop, nc,
+                               ca, cd, out->k, &out->clusters);
+out:
+    free(cd);
+    free(ca);
+    free(fd);
+    free(fa);
+    free(cent);
     return st;
 }
 
@@ -213,6 +267,9 @@ dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
         return dg__fail(ctx, DG_EINVAL, "embeddings: no model");
     out->n_frames = dg__project_n_frames(p);
     out->crops = opts->crops != 0;
+    /* Progress: the points, the projection (and layout), the clusters. */
+    uint64_t steps = 2 + (opts->layout != 0) + (opts->cluster != 0), step = 0;
+    dg__progress(ctx, "embeddings", step, steps);
     if ((st = load_outcomes(ctx, p, r, opts, out)) < 0 ||
         (st = opts->crops ? select_crops(ctx, p, r, opts, out, &rows)
                           : select_frames(ctx, p, r, opts, out, &rows)) < 0 ||
@@ -228,16 +285,23 @@ dg_status dg_embeddings_evaluate(dg_ctx *ctx, dg_results *r, dg_project *p,
     dg_embed_layout_opts_init(&lo);
     lo.seed = opts->seed;
     double t0 = dg__now();
+    dg__progress(ctx, "embeddings", ++step, steps);
     if ((st = dg__engine_open(ctx, &eng)) < 0 ||
         (st = dg__embed_pca_on(ctx, eng, &pts, 0, out->xy, out->var,
-                               NULL)) < 0 ||
-        (opts->layout &&
-         (st = dg__embed_layout_on(ctx, eng, &pts, &lo, out->xy)) < 0))
+                               NULL)) < 0)
         goto done;
+    dg__progress(ctx, "embeddings", ++step, steps);
+    if (opts->layout) {
+        if ((st = dg__embed_layout_on(ctx, eng, &pts, &lo, out->xy)) < 0)
+            goto done;
+        dg__progress(ctx, "embeddings", ++step, steps);
+    }
     out->seconds_projection = dg__now() - t0;
-    if (opts->cluster &&
-        (st = cluster(ctx, eng, p, r, opts, &pts, out)) < 0)
-        goto done;
+    if (opts->cluster) {
+        if ((st = cluster(ctx, eng, p, r, opts, &pts, out)) < 0)
+            goto done;
+        dg__progress(ctx, "embeddings", ++step, steps);
+    }
     snprintf(out->device, sizeof(out->device), "%s",
              dg__engine_on_device(eng) ? dg__engine_desc(eng) : "reference");
 done:

@@ -15,7 +15,7 @@
 #define MAX_DIM 4096
 #define CHUNK_ROWS 65536u
 
-static dg_status check_points(dg_ctx *ctx, const dg_embed_points *pts)
+dg_status dg__embed_check_points(dg_ctx *ctx, const dg_embed_points *pts)
 {
     if (!pts || !pts->row || pts->dim == 0 || pts->dim > MAX_DIM)
         return dg__fail(ctx, DG_EINVAL,
@@ -29,13 +29,13 @@ static dg_status check_points(dg_ctx *ctx, const dg_embed_points *pts)
 }
 
 /* Every stride-th point from 0: ceil(n / max) spacing. */
-static uint64_t fit_stride(uint64_t n, uint64_t max_fit)
+uint64_t dg__embed_fit_stride(uint64_t n, uint64_t max_fit)
 {
     return n <= max_fit ? 1 : (n + max_fit - 1) / max_fit;
 }
 
 /* Packs points first, first + stride, ... (count of them) into dst. */
-static void pack(const dg_embed_points *pts, uint64_t first, uint64_t stride,
+void dg__embed_pack(const dg_embed_points *pts, uint64_t first, uint64_t stride,
                  uint64_t count, float *dst)
 {
     for (uint64_t i = 0; i < count; i++)
@@ -189,14 +189,14 @@ dg_status dg__embed_pca_on(dg_ctx *ctx, dg_engine *eng,
                            const dg_embed_points *pts, uint64_t max_fit,
                            double *xy, double *var_out, double *comp_out)
 {
-    dg_status st = check_points(ctx, pts);
+    dg_status st = dg__embed_check_points(ctx, pts);
     if (st < 0)
         return st;
     uint32_t d = pts->dim;
     uint64_t n = pts->n;
     if (max_fit == 0)
         max_fit = 20000;
-    uint64_t stride = fit_stride(n, max_fit);
+    uint64_t stride = dg__embed_fit_stride(n, max_fit);
     uint64_t m = (n + stride - 1) / stride;
     uint64_t chunk = m > CHUNK_ROWS ? m : CHUNK_ROWS;
     float *x = dg__alloc(ctx, chunk, (size_t)d * sizeof(float));
@@ -207,7 +207,7 @@ dg_status dg__embed_pca_on(dg_ctx *ctx, dg_engine *eng,
         st = DG_ENOMEM;
         goto out;
     }
-    pack(pts, 0, stride, m, x);
+    dg__embed_pack(pts, 0, stride, m, x);
     for (uint64_t r = 0; r < m; r++)
         for (uint32_t t = 0; t < d; t++)
             mean[t] += (double)x[r * d + t];
@@ -225,7 +225,7 @@ dg_status dg__embed_pca_on(dg_ctx *ctx, dg_engine *eng,
         goto out;
     for (uint64_t a = 0; a < n; a += chunk) {
         uint64_t c = n - a < chunk ? n - a : chunk;
-        pack(pts, a, 1, c, x);
+        dg__embed_pack(pts, a, 1, c, x);
         if ((st = dg__engine_embed_project(eng, ctx, x, (uint32_t)c, d, mean,
                                            comp, xy + 2 * a)) < 0)
             goto out;
@@ -246,7 +246,7 @@ dg_status dg_embed_pca(dg_ctx *ctx, const dg_embed_points *pts,
                        double *comp)
 {
     dg_engine *eng;
-    dg_status st = check_points(ctx, pts);
+    dg_status st = dg__embed_check_points(ctx, pts);
     if (st < 0 || (st = dg__engine_open(ctx, &eng)) < 0)
         return st;
     st = dg__embed_pca_on(ctx, eng, pts, max_fit, xy, var, comp);
@@ -269,23 +269,39 @@ static double uniform(uint64_t *s)
     return (double)(splitmix(s) >> 11) / 9007199254740992.0;
 }
 
-static double sqdist(const float *x, const double *c, uint32_t d)
+/* A point drawn with probability proportional to mind (total > 0). */
+static uint32_t draw(const double *mind, uint32_t m, double total,
+                     uint64_t *s)
 {
-    double s = 0;
-    for (uint32_t t = 0; t < d; t++) {
-        double e = (double)x[t] - c[t];
-        s += e * e;
+    double u = uniform(s) * total, acc = 0;
+    for (uint32_t r = 0; r < m; r++) {
+        acc += mind[r];
+        if (acc > u && mind[r] > 0)
+            return r;
     }
-    return s;
+    return m - 1;
 }
 
-/* k-means++ seeding of cent (k x d) from the m packed points. */
-static dg_status seed_pp(dg_ctx *ctx, const float *x, uint32_t m, uint32_t d,
-                         uint32_t k, uint64_t seed, double *cent)
+/*
+ * Greedy k-means++ seeding of cent (k x d) from the m packed points: the
+ * first centre uniformly, then each next one the best of 2 + floor(ln k)
+ * candidates drawn with probability proportional to the squared distance
+ * to the nearest centre so far, "best" meaning the least sum of squared
+ * distances once it is added (the earliest candidate on a tie). Plain
+ * k-means++ often puts two centres in one of many well-separated groups
+ * and none in another, which Lloyd's iterations do not undo.
+ */
+dg_status dg__embed_seed_pp(dg_ctx *ctx, const float *x, uint32_t m,
+                            uint32_t d, uint32_t k, uint64_t seed,
+                            double *cent)
 {
-    double *mind = dg__alloc(ctx, m, sizeof(double));
+    double *mind = dg__alloc(ctx, 3 * (size_t)m, sizeof(double));
     if (!mind)
         return DG_ENOMEM;
+    double *cand = mind + m, *best = cand + m;
+    uint32_t trials = 2;
+    for (uint32_t t = k; t >= 3; t = (uint32_t)(t / 2.718281828459045))
+        trials++; /* 2 + floor(ln k), in integers */
     uint64_t s = seed;
     uint32_t first = (uint32_t)(uniform(&s) * m);
     if (first >= m)
@@ -293,37 +309,56 @@ static dg_status seed_pp(dg_ctx *ctx, const float *x, uint32_t m, uint32_t d,
     for (uint32_t t = 0; t < d; t++)
         cent[t] = x[(size_t)first * d + t];
     for (uint32_t r = 0; r < m; r++)
-        mind[r] = sqdist(x + (size_t)r * d, cent, d);
+        mind[r] = dg__embed_sqdist(x + (size_t)r * d, cent, d);
+    double *cc = dg__alloc(ctx, d, sizeof(double));
+    if (!cc) {
+        free(mind);
+        return DG_ENOMEM;
+    }
     for (uint32_t c = 1; c < k; c++) {
         double total = 0;
         for (uint32_t r = 0; r < m; r++)
             total += mind[r];
         uint32_t pick = m - 1;
-        if (total > 0) {
-            double u = uniform(&s) * total, acc = 0;
-            for (uint32_t r = 0; r < m; r++) {
-                acc += mind[r];
-                if (acc > u && mind[r] > 0) {
-                    pick = r;
-                    break;
-                }
-            }
-        } else {
+        if (!(total > 0)) {
             /* Every point sits on a centre: any point will do. */
             pick = (uint32_t)(uniform(&s) * m);
             if (pick >= m)
                 pick = m - 1;
+            memcpy(best, mind, m * sizeof(double));
+        } else {
+            double best_pot = INFINITY;
+            for (uint32_t t = 0; t < trials; t++) {
+                uint32_t r0 = draw(mind, m, total, &s);
+                for (uint32_t u = 0; u < d; u++)
+                    cc[u] = x[(size_t)r0 * d + u];
+                double pot = 0;
+                for (uint32_t r = 0; r < m; r++) {
+                    double v = dg__embed_sqdist(x + (size_t)r * d, cc, d);
+                    cand[r] = v < mind[r] ? v : mind[r];
+                    pot += cand[r];
+                }
+                if (pot < best_pot) {
+                    best_pot = pot;
+                    pick = r0;
+                    double *sw = best;
+                    best = cand;
+                    cand = sw;
+                }
+            }
         }
-        double *cc = cent + (size_t)c * d;
         for (uint32_t t = 0; t < d; t++)
-            cc[t] = x[(size_t)pick * d + t];
-        for (uint32_t r = 0; r < m; r++) {
-            double v = sqdist(x + (size_t)r * d, cc, d);
-            if (v < mind[r])
-                mind[r] = v;
-        }
+            cent[(size_t)c * d + t] = x[(size_t)pick * d + t];
+        double *sw = mind;
+        mind = best;
+        best = sw;
     }
-    free(mind);
+    free(cc);
+    /* mind, cand and best are the three thirds of one block, permuted. */
+    double *block = mind < cand ? mind : cand;
+    if (best < block)
+        block = best;
+    free(block);
     return DG_OK;
 }
 
@@ -335,10 +370,14 @@ static void transpose(const double *cent, uint32_t k, uint32_t d,
             cent_t[(size_t)t * k + c] = cent[(size_t)c * d + t];
 }
 
-/* Lloyd iterations on m packed points; cent holds the seeds on entry. */
-static dg_status lloyd(dg_ctx *ctx, dg_engine *e, const float *x, uint32_t m,
-                       uint32_t d, uint32_t k, uint32_t max_iter,
-                       double *cent, double *inertia)
+/*
+ * Lloyd iterations on m packed points; cent holds the seeds on entry.
+ * inertia and asg_out (m entries) may be NULL.
+ */
+dg_status dg__embed_lloyd(dg_ctx *ctx, dg_engine *e, const float *x,
+                          uint32_t m, uint32_t d, uint32_t k,
+                          uint32_t max_iter, double *cent, double *inertia,
+                          uint32_t *asg_out)
 {
     dg_status st = DG_OK;
     uint32_t *asg = dg__alloc(ctx, m, sizeof(uint32_t));
@@ -378,6 +417,8 @@ static dg_status lloyd(dg_ctx *ctx, dg_engine *e, const float *x, uint32_t m,
             s += dist[r];
         *inertia = s;
     }
+    if (asg_out)
+        memcpy(asg_out, asg, m * sizeof(uint32_t));
 out:
     free(cent_t);
     free(dist);
@@ -388,63 +429,59 @@ out:
     return st;
 }
 
-static dg_status choose_k(dg_ctx *ctx, dg_engine *e,
-                          const dg_embed_points *pts, uint32_t k_max,
-                          uint64_t seed, uint32_t *k_out)
+/* The seed of start i: the seed itself for the first. */
+uint64_t dg__embed_start_seed(uint64_t seed, uint32_t i)
 {
-    uint32_t d = pts->dim;
-    if (k_max == 0)
-        k_max = 12;
-    if (k_max > 60)
-        k_max = 60;
-    uint64_t stride = fit_stride(pts->n, 1000);
-    uint32_t m = (uint32_t)((pts->n + stride - 1) / stride);
-    if (k_max + 1 > m)
-        k_max = m > 2 ? m - 1 : 1;
-    if (k_max < 2) {
-        *k_out = m >= 2 ? 2 : 1;
-        return DG_OK;
-    }
-    dg_status st = DG_OK;
-    float *x = dg__alloc(ctx, m, (size_t)d * sizeof(float));
-    double *cent = dg__alloc(ctx, (size_t)(k_max + 1) * d, sizeof(double));
-    double in[64];
-    if (!x || !cent) {
-        st = DG_ENOMEM;
-        goto out;
-    }
-    pack(pts, 0, stride, m, x);
-    *k_out = k_max;
-    for (uint32_t k = 1; k <= k_max + 1; k++) {
-        if ((st = seed_pp(ctx, x, m, d, k, seed, cent)) < 0 ||
-            (st = lloyd(ctx, e, x, m, d, k, 15, cent, &in[k])) < 0)
-            goto out;
-        if (k >= 3 && in[k] > 0.85 * in[k - 1]) {
-            *k_out = k - 1 >= 2 ? k - 1 : 2;
-            break;
-        }
-        if (in[k] == 0) {
-            *k_out = k >= 2 ? k : 2;
-            break;
-        }
-    }
-out:
-    free(cent);
-    free(x);
-    return st;
+    uint64_t s = seed ^ ((uint64_t)i * 0xd1b54a32d192ed03ULL);
+    return i ? splitmix(&s) : seed;
 }
 
-dg_status dg_embed_choose_k(dg_ctx *ctx, const dg_embed_points *pts,
-                            uint32_t k_max, uint64_t seed, uint32_t *k)
+dg_status dg__embed_fit_best(dg_ctx *ctx, dg_engine *e, const float *x,
+                             uint32_t m, uint32_t d, uint32_t k,
+                             uint64_t seed, uint32_t starts,
+                             const double *pre, uint32_t pre_k,
+                             uint32_t max_iter, double *cent,
+                             double *inertia, uint32_t *asg)
 {
-    dg_status st = check_points(ctx, pts);
-    if (st < 0)
-        return st;
-    dg_engine *eng;
-    if ((st = dg__engine_open(ctx, &eng)) < 0)
-        return st;
-    st = choose_k(ctx, eng, pts, k_max, seed, k);
-    dg__engine_close(eng);
+    dg_status st = DG_OK;
+    double *c = NULL, best = INFINITY;
+    uint32_t *a = NULL;
+    if (starts > 1) {
+        c = dg__alloc(ctx, (size_t)k * d, sizeof(double));
+        a = asg ? dg__alloc(ctx, m, sizeof(uint32_t)) : NULL;
+        if (!c || (asg && !a)) {
+            st = DG_ENOMEM;
+            goto out;
+        }
+    }
+    for (uint32_t i = 0; i < (starts ? starts : 1); i++) {
+        double w;
+        double *ci = i == 0 ? cent : c;
+        uint32_t *ai = i == 0 ? asg : a;
+        if (pre)
+            memcpy(ci, pre + (size_t)i * pre_k * d,
+                   (size_t)k * d * sizeof(double));
+        else if ((st = dg__embed_seed_pp(ctx, x, m, d, k,
+                                         dg__embed_start_seed(seed, i),
+                                         ci)) < 0)
+            goto out;
+        if ((st = dg__embed_lloyd(ctx, e, x, m, d, k, max_iter, ci, &w,
+                                  ai)) < 0)
+            goto out;
+        if (i == 0 || w < best) {
+            best = w;
+            if (i > 0) {
+                memcpy(cent, c, (size_t)k * d * sizeof(double));
+                if (asg)
+                    memcpy(asg, a, m * sizeof(uint32_t));
+            }
+        }
+    }
+    if (inertia)
+        *inertia = best;
+out:
+    free(a);
+    free(c);
     return st;
 }
 
@@ -452,7 +489,7 @@ dg_status dg_embed_choose_k(dg_ctx *ctx, const dg_embed_points *pts,
 static dg_status check_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
                               const dg_embed_kmeans_opts *o)
 {
-    dg_status st = check_points(ctx, pts);
+    dg_status st = dg__embed_check_points(ctx, pts);
     if (st < 0)
         return st;
     if (o->k > pts->n)
@@ -466,7 +503,8 @@ dg_status dg__embed_kmeans_on(dg_ctx *ctx, dg_engine *eng,
                               const dg_embed_points *pts,
                               const dg_embed_kmeans_opts *o, uint32_t *assign,
                               double *dist, double *centroids,
-                              double *inertia, uint32_t *k_used)
+                              double *inertia, uint32_t *k_used,
+                              dg_k_choice *choice)
 {
     dg_status st = check_kmeans(ctx, pts, o);
     if (st < 0)
@@ -477,11 +515,28 @@ dg_status dg__embed_kmeans_on(dg_ctx *ctx, dg_engine *eng,
     uint64_t max_fit = o->max_fit ? o->max_fit : 20000;
     float *x = NULL;
     double *cent = NULL, *cent_t = NULL, *dd = NULL;
-    if (k == 0 && (st = choose_k(ctx, eng, pts, 12, o->seed, &k)) < 0)
-        goto out;
+    int chosen = k == 0;
+    if (chosen) {
+        /* The chosen clustering of the sample is the start. */
+        dg_k_choice kc;
+        uint32_t k_max = o->k_max ? o->k_max : 30;
+        cent = dg__alloc(ctx, (size_t)(k_max < DG_K_CHOICE_MAX
+                                           ? k_max
+                                           : DG_K_CHOICE_MAX),
+                         (size_t)d * sizeof(double));
+        if (!cent) {
+            st = DG_ENOMEM;
+            goto out;
+        }
+        if ((st = dg__embed_choose_k_on(ctx, eng, pts, o, &kc, cent)) < 0)
+            goto out;
+        k = kc.k;
+        if (choice)
+            *choice = kc;
+    }
     if (k == 0)
         k = 1;
-    uint64_t stride = fit_stride(n, max_fit);
+    uint64_t stride = dg__embed_fit_stride(n, max_fit);
     uint64_t m = (n + stride - 1) / stride;
     if (m < k) {
         stride = 1;
@@ -489,24 +544,46 @@ dg_status dg__embed_kmeans_on(dg_ctx *ctx, dg_engine *eng,
     }
     uint64_t chunk = m > CHUNK_ROWS ? m : CHUNK_ROWS;
     x = dg__alloc(ctx, chunk, (size_t)d * sizeof(float));
-    cent = dg__alloc(ctx, (size_t)k * d, sizeof(double));
+    if (!cent)
+        cent = dg__alloc(ctx, (size_t)k * d, sizeof(double));
     cent_t = dg__alloc(ctx, (size_t)k * d, sizeof(double));
     dd = dist ? dist : dg__alloc(ctx, chunk, sizeof(double));
     if (!x || !cent || !cent_t || !dd) {
         st = DG_ENOMEM;
         goto out;
     }
-    pack(pts, 0, stride, m, x);
-    if ((st = seed_pp(ctx, x, (uint32_t)m, d, k, o->seed, cent)) < 0 ||
-        (st = lloyd(ctx, eng, x, (uint32_t)m, d, k, max_iter, cent, NULL)) <
-            0)
+    dg__embed_pack(pts, 0, stride, m, x);
+    uint32_t starts = o->starts ? o->starts : DG__KMEANS_STARTS;
+    uint64_t ss = dg__embed_fit_stride(n, DG__KMEANS_SAMPLE);
+    uint64_t ms = (n + ss - 1) / ss;
+    if (!chosen && ms < m && ms >= k) {
+        /* The starts compete on the sample; the best one goes on. */
+        float *xs = dg__alloc(ctx, ms, (size_t)d * sizeof(float));
+        if (!xs) {
+            st = DG_ENOMEM;
+            goto out;
+        }
+        dg__embed_pack(pts, 0, ss, ms, xs);
+        st = dg__embed_fit_best(ctx, eng, xs, (uint32_t)ms, d, k, o->seed,
+                                starts, NULL, 0, DG__KMEANS_SAMPLE_ITER, cent,
+                                NULL, NULL);
+        free(xs);
+        chosen = 1;
+    } else if (!chosen) {
+        st = dg__embed_fit_best(ctx, eng, x, (uint32_t)m, d, k, o->seed,
+                                starts, NULL, 0, max_iter, cent, NULL, NULL);
+    }
+    if (st >= 0 && chosen)
+        st = dg__embed_lloyd(ctx, eng, x, (uint32_t)m, d, k, max_iter, cent,
+                             NULL, NULL);
+    if (st < 0)
         goto out;
     transpose(cent, k, d, cent_t);
     double total = 0;
     for (uint64_t a = 0; a < n; a += chunk) {
         uint64_t c = n - a < chunk ? n - a : chunk;
         double *dc = dist ? dist + a : dd;
-        pack(pts, a, 1, c, x);
+        dg__embed_pack(pts, a, 1, c, x);
         if ((st = dg__engine_embed_assign(eng, ctx, x, (uint32_t)c, d,
                                           cent_t, k, assign + a, dc)) < 0)
             goto out;
@@ -534,6 +611,9 @@ void dg_embed_kmeans_opts_init(dg_embed_kmeans_opts *o)
     o->seed = 1;
     o->max_iter = 50;
     o->max_fit = 20000;
+    o->choose = DG_CHOOSE_K_BIC;
+    o->k_max = 30;
+    o->starts = DG__KMEANS_STARTS;
 }
 
 dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
@@ -551,7 +631,7 @@ dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
     if (st < 0 || (st = dg__engine_open(ctx, &eng)) < 0)
         return st;
     st = dg__embed_kmeans_on(ctx, eng, pts, o, assign, dist, centroids,
-                             inertia, k_used);
+                             inertia, k_used, NULL);
     dg__engine_close(eng);
     return st;
 }

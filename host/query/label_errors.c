@@ -232,9 +232,9 @@ static dg_status le_options(dg_ctx *ctx, const dg_project *p,
         return dg__fail(ctx, DG_EINVAL,
                         "label errors: background IoU %g not in (0, %g)",
                         o->bg_iou, o->iou);
-    if (!(o->conf >= 0 && o->conf <= 1))
-        return dg__fail(ctx, DG_EINVAL,
-                        "label errors: confidence %g not in [0, 1]", o->conf);
+    if (!isfinite(o->conf))
+        return dg__fail(ctx, DG_EINVAL, "label errors: confidence %g is not "
+                        "a finite number", o->conf);
     return DG_OK;
 }
 

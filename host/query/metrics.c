@@ -28,6 +28,40 @@ int dg_results_find_iou(dg_ctx *ctx, const dg_results *r, double iou)
                     iou, list);
 }
 
+void dg_results_score_range(const dg_results *r, double *lo, double *hi)
+{
+    dg_results_info ri;
+    dg__results_info(r, &ri);
+    *lo = *hi = NAN;
+    /* Descending within each class: its first and last are its extremes. */
+    for (uint32_t c = 0; c < ri.n_classes; c++) {
+        uint64_t a = ri.class_off[c], b = ri.class_off[c + 1];
+        if (a == b)
+            continue;
+        if (isnan(*hi) || ri.score[a] > *hi)
+            *hi = ri.score[a];
+        if (isnan(*lo) || ri.score[b - 1] < *lo)
+            *lo = ri.score[b - 1];
+    }
+}
+
+dg_status dg_results_check_conf(dg_ctx *ctx, const dg_results *r,
+                                double conf)
+{
+    double lo, hi;
+    dg_results_score_range(r, &lo, &hi);
+    double a = isnan(lo) || lo > 0 ? 0 : lo, b = isnan(hi) || hi < 1 ? 1 : hi;
+    if (conf >= a && conf <= b)
+        return DG_OK;
+    if (isnan(lo))
+        return dg__fail(ctx, DG_ERANGE, "confidence %g is outside [0, 1] "
+                        "(the inference set has no detections)", conf);
+    return dg__fail(ctx, DG_ERANGE, "confidence %g is %s every score (the "
+                    "scores lie in [%g, %g]; a confidence applies to them as "
+                    "they are, so give one in [%g, %g])", conf,
+                    conf > b ? "above" : "below", lo, hi, a, b);
+}
+
 dg_prf dg_counts_prf(const dg_counts *c)
 {
     dg_prf r;
@@ -129,4 +163,73 @@ dg_status dg_results_sweep(dg_ctx *ctx, dg_results *r, uint32_t cls,
     *out = pts;
     *n = m;
     return DG_OK;
+}
+
+dg_status dg_results_sweep_micro(dg_ctx *ctx, dg_results *r, int iou_idx,
+                                 dg_sweep_point **out, uint64_t *n,
+                                 uint64_t *n_gt)
+{
+    dg_results_info ri;
+    dg__results_info(r, &ri);
+    const uint8_t *row;
+    dg_status st = dg__results_status_row(ctx, r, iou_idx, &row);
+    if (st < 0)
+        return st;
+    *out = NULL;
+    *n = 0;
+    const uint8_t *mask = ri.frame_mask;
+    const uint32_t *df = dg__results_mask_det_frame(r);
+    const uint64_t *gtc = mask ? ri.mask_gt_count : ri.gt_count;
+    *n_gt = 0;
+    for (uint32_t c = 0; c < ri.n_classes; c++)
+        *n_gt += gtc[c];
+    if (ri.n_det > UINT32_MAX)
+        return dg__fail(ctx, DG_ERANGE, "too many detections (%llu)",
+                        (unsigned long long)ri.n_det);
+    /* The kept detections of every class in one descending score order
+     * (dg__score_key); ties need no order, as a point takes them all. */
+    uint64_t nd = ri.n_det, m = 0;
+    uint64_t *key = dg__alloc(ctx, nd ? nd : 1, 8);
+    uint64_t *key2 = dg__alloc(ctx, nd ? nd : 1, 8);
+    uint32_t *idx = dg__alloc(ctx, nd ? nd : 1, 4);
+    uint32_t *idx2 = dg__alloc(ctx, nd ? nd : 1, 4);
+    uint64_t *cnt = dg__alloc(ctx, 65536, 8);
+    dg_sweep_point *pts = NULL;
+    if (!key || !key2 || !idx || !idx2 || !cnt) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    for (uint64_t k = 0; k < nd; k++) {
+        if (mask && !mask[df[k]])
+            continue;
+        key[m] = dg__score_key(ri.score[k]);
+        idx[m++] = (uint32_t)k;
+    }
+    dg__radix_sort_keys(&key, &idx, &key2, &idx2, cnt, m);
+    if (!(pts = dg__alloc(ctx, m ? m : 1, sizeof(*pts)))) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    uint64_t np = 0, tp = 0, fp = 0;
+    for (uint64_t i = 0; i < m; i++) {
+        uint64_t k = idx[i];
+        tp += row[k] == DG_TP;
+        fp += row[k] == DG_FP;
+        if (!np || ri.score[k] != pts[np - 1].conf)
+            pts[np++].conf = ri.score[k];
+        pts[np - 1].tp = tp;
+        pts[np - 1].fp = fp;
+        pts[np - 1].fn = *n_gt - tp;
+    }
+    *out = pts;
+    *n = np;
+    pts = NULL;
+out:
+    free(pts);
+    free(key);
+    free(key2);
+    free(idx);
+    free(idx2);
+    free(cnt);
+    return st;
 }

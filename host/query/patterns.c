@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "query.h"
 
 const char *dg_crop_outcome_name(dg_crop_outcome o)
 {
@@ -131,148 +131,329 @@ static double zscore(double x, double n, double p0)
     return (x / n - p0) / sqrt(v);
 }
 
-static int cmp_cluster(const void *a, const void *b)
-{
-    const dg_pattern_cluster *x = a, *y = b;
-    if (x->z != y->z)
-        return x->z > y->z ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
+/* A cluster while ranking, with log p (finite where p underflows). */
+typedef struct ranked {
+    dg_pattern_cluster c;
+    double logp;
+    int frames;
+} ranked;
 
-/* Fills top_class from per-class counts cc (n_classes entries). */
-static void top3(dg_pattern_cluster *pc, const uint64_t *cc, uint32_t nc)
+static int cmp_ranked(const void *a, const void *b)
 {
-    for (int i = 0; i < 3; i++) {
-        pc->top_class[i] = UINT32_MAX;
-        pc->top_count[i] = 0;
+    const ranked *x = a, *y = b;
+    if (x->frames && x->logp != y->logp)
+        return x->logp < y->logp ? -1 : 1;
+    if (x->c.z != y->c.z && !(isnan(x->c.z) && isnan(y->c.z))) {
+        if (isnan(x->c.z))
+            return 1;
+        if (isnan(y->c.z))
+            return -1;
+        return x->c.z > y->c.z ? -1 : 1;
     }
-    for (uint32_t k = 0; k < nc; k++) {
-        uint64_t v = cc[k];
-        if (!v)
-            continue;
-        for (int i = 0; i < 3; i++)
-            if (pc->top_class[i] == UINT32_MAX || v > pc->top_count[i]) {
-                for (int j = 2; j > i; j--) {
-                    pc->top_class[j] = pc->top_class[j - 1];
-                    pc->top_count[j] = pc->top_count[j - 1];
-                }
-                pc->top_class[i] = k;
-                pc->top_count[i] = v;
-                break;
-            }
-    }
+    return x->c.id < y->c.id ? -1 : x->c.id > y->c.id;
 }
 
 /* Adds frame f with distance dd to the five nearest of pc. */
 static void add_rep(dg_pattern_cluster *pc, double *rd, uint32_t f, double dd)
 {
-    for (int i = 0; i < 5; i++) {
-        if (pc->rep_frame[i] == f)
+    uint32_t *rep = pc->explain.rep_frame;
+    for (int i = 0; i < DG_EXPLAIN_FRAMES; i++) {
+        if (rep[i] == f)
             return;
     }
-    for (int i = 0; i < 5; i++)
-        if (pc->rep_frame[i] == UINT32_MAX || dd < rd[i]) {
-            for (int j = 4; j > i; j--) {
-                pc->rep_frame[j] = pc->rep_frame[j - 1];
+    for (int i = 0; i < DG_EXPLAIN_FRAMES; i++)
+        if (rep[i] == UINT32_MAX || dd < rd[i]) {
+            for (int j = DG_EXPLAIN_FRAMES - 1; j > i; j--) {
+                rep[j] = rep[j - 1];
                 rd[j] = rd[j - 1];
             }
-            pc->rep_frame[i] = f;
+            rep[i] = f;
             rd[i] = dd;
             return;
         }
 }
 
-static int is_fp(uint8_t o)
-{
-    return o == DG_CROP_FP || o == DG_CROP_MISCLASSIFIED;
-}
+/* What the test of a cluster needs, additive over clusters. */
+typedef struct csum {
+    dg__ratio ra;     /* frames: F1 over its frames */
+    dg_counts counts; /* pooled over its crops */
+    uint64_t size;    /* frames (frames mode) or crops */
+} csum;
 
 /*
- * Shared tail: per-cluster counts from the crops (cluster of crop i:
- * cl_of(i)), class tallies of the errors, then z, sort.
+ * Per-cluster sums (k entries, then the total over every cluster) of the
+ * crops (crop i in cluster cl[i], UINT32_MAX for none); in frames mode
+ * (frame_cl given) the frames' F1 sums too, each frame's counts from its
+ * crops.
  */
-static dg_status rank(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
-                      const uint32_t *crop_cluster, uint32_t k,
-                      uint32_t n_classes, int frames,
-                      dg_pattern_cluster *pc)
+static dg_status cluster_sums(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
+                              const uint32_t *cl, const uint32_t *frame_cl,
+                              uint32_t F, uint32_t k, csum *cs)
 {
-    uint64_t *cc = dg__calloc(ctx, (size_t)k * (n_classes ? n_classes : 1),
-                              sizeof(uint64_t));
-    uint64_t *nd = dg__calloc(ctx, k, sizeof(uint64_t));
-    uint64_t *nl = dg__calloc(ctx, k, sizeof(uint64_t));
-    if (!cc || !nd || !nl) {
-        free(cc);
-        free(nd);
-        free(nl);
+    memset(cs, 0, ((size_t)k + 1) * sizeof(csum));
+    dg_frame_counts *fc = NULL;
+    if (frame_cl && !(fc = dg__calloc(ctx, F ? F : 1, sizeof(*fc))))
         return DG_ENOMEM;
-    }
-    dg_counts all = {0, 0, 0, 0, 0};
     for (uint64_t i = 0; i < n; i++) {
         const dg_crop *e = &crops[i];
-        uint32_t c = crop_cluster[i];
+        uint32_t c = cl[i];
         if (c >= k)
             continue;
-        dg_counts *q = &pc[c].counts;
-        if (e->kind == 1) {
-            nd[c]++;
-            q->n_det++;
-            all.n_det++;
-            if (e->outcome == DG_CROP_TP)
-                q->tp++, all.tp++;
-            else
-                q->fp++, all.fp++;
-        } else {
-            nl[c]++;
-            q->n_gt++;
-            all.n_gt++;
-            if (e->outcome == DG_CROP_FN)
-                q->fn++, all.fn++;
+        if (!frame_cl)
+            cs[c].size++, cs[k].size++;
+        for (int t = 0; t < 2; t++) {
+            dg_counts *q = &cs[t ? k : c].counts;
+            if (e->kind == 1) {
+                q->n_det++;
+                if (e->outcome == DG_CROP_TP)
+                    q->tp++;
+                else
+                    q->fp++;
+            } else {
+                q->n_gt++;
+                if (e->outcome == DG_CROP_FN)
+                    q->fn++;
+            }
         }
-        if (e->outcome == DG_CROP_FN || is_fp(e->outcome))
-            if (e->cls < n_classes)
-                cc[(size_t)c * n_classes + e->cls]++;
-    }
-    dg_prf pall = dg_counts_prf(&all);
-    double e_all = isnan(pall.f1) ? 0 : 1 - pall.f1;
-    double p_fp = all.n_det ? (double)all.fp / (double)all.n_det : 0;
-    double p_fn = all.n_gt ? (double)all.fn / (double)all.n_gt : 0;
-    for (uint32_t c = 0; c < k; c++) {
-        dg_pattern_cluster *q = &pc[c];
-        q->prf = dg_counts_prf(&q->counts);
-        q->deficit = isnan(q->prf.f1) || isnan(pall.f1)
-                         ? NAN
-                         : pall.f1 - q->prf.f1;
-        q->fp_share = nd[c] ? (double)q->counts.fp / (double)nd[c] : NAN;
-        q->fn_share = nl[c] ? (double)q->counts.fn / (double)nl[c] : NAN;
-        if (frames) {
-            double N = 2.0 * (double)q->counts.tp + (double)q->counts.fp +
-                       (double)q->counts.fn;
-            q->z = zscore((double)(q->counts.fp + q->counts.fn), N, e_all);
-        } else {
-            double zf = zscore((double)q->counts.fp, (double)nd[c], p_fp);
-            double zn = zscore((double)q->counts.fn, (double)nl[c], p_fn);
-            q->z = zf > zn ? zf : zn;
+        if (fc) {
+            dg_frame_counts *f = &fc[e->frame];
+            if (e->kind == 1)
+                e->outcome == DG_CROP_TP ? f->tp++ : f->fp++;
+            else if (e->outcome == DG_CROP_FN)
+                f->fn++;
         }
-        top3(q, cc + (size_t)c * n_classes, n_classes);
     }
-    free(cc);
-    free(nd);
-    free(nl);
-    qsort(pc, k, sizeof(*pc), cmp_cluster);
+    if (fc) {
+        for (uint32_t f = 0; f < F; f++)
+            if (frame_cl[f] < k) {
+                cs[frame_cl[f]].size++;
+                cs[k].size++;
+                dg__ratio_add(&cs[frame_cl[f]].ra, DG__RATIO_F1, &fc[f]);
+                dg__ratio_add(&cs[k].ra, DG__RATIO_F1, &fc[f]);
+            }
+        free(fc);
+    }
     return DG_OK;
 }
 
-static dg_pattern_cluster *new_clusters(dg_ctx *ctx, uint32_t k)
+static csum csum_plus(const csum *a, const csum *b)
 {
-    dg_pattern_cluster *pc = dg__calloc(ctx, k ? k : 1, sizeof(*pc));
-    if (!pc)
-        return NULL;
-    for (uint32_t c = 0; c < k; c++) {
-        pc[c].id = c;
-        for (int i = 0; i < 5; i++)
-            pc[c].rep_frame[i] = UINT32_MAX;
+    csum s = *a;
+    s.ra.n += b->ra.n, s.ra.a += b->ra.a, s.ra.b += b->ra.b;
+    s.ra.aa += b->ra.aa, s.ra.ab += b->ra.ab, s.ra.bb += b->ra.bb;
+    s.counts.tp += b->counts.tp, s.counts.fp += b->counts.fp;
+    s.counts.fn += b->counts.fn, s.counts.n_gt += b->counts.n_gt;
+    s.counts.n_det += b->counts.n_det;
+    s.size += b->size;
+    return s;
+}
+
+/*
+ * The test of cluster c against the total: frames, its F1 against the
+ * other clustered frames (dg__ratio_test); crops, the larger binomial z of
+ * its FP share among detection crops and its FN share among label crops
+ * against the shares of every clustered crop, p its normal tail.
+ */
+static void cluster_test(const csum *c, const csum *tot, int frames,
+                         double *z, double *p, double *logp)
+{
+    if (frames) {
+        dg__ratio rest = dg__ratio_minus(&tot->ra, &c->ra);
+        dg__ratio_test(&c->ra, &rest, z, p, logp);
+        return;
     }
-    return pc;
+    const dg_counts *q = &c->counts, *a = &tot->counts;
+    double p_fp = a->n_det ? (double)a->fp / (double)a->n_det : 0;
+    double p_fn = a->n_gt ? (double)a->fn / (double)a->n_gt : 0;
+    double zf = zscore((double)q->fp, (double)q->n_det, p_fp);
+    double zn = zscore((double)q->fn, (double)q->n_gt, p_fn);
+    *z = zf > zn ? zf : zn;
+    *p = dg__normal_sf(*z);
+    *logp = log(*p);
+}
+
+dg_status dg__patterns_merge(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
+                             const uint32_t *cl, const uint32_t *frame_cl,
+                             uint32_t F, uint32_t k, double *cent,
+                             uint32_t dim, uint32_t *map, uint32_t *k_out)
+{
+    int frames = frame_cl != NULL;
+    csum *cs = dg__alloc(ctx, (size_t)k + 1, sizeof(csum));
+    uint32_t *root = dg__alloc(ctx, k ? k : 1, sizeof(uint32_t));
+    double *z = dg__alloc(ctx, 3 * (size_t)(k ? k : 1), sizeof(double));
+    dg_status st = DG_ENOMEM;
+    if (!cs || !root || !z)
+        goto out;
+    double *p = z + k, *q = p + k;
+    if ((st = cluster_sums(ctx, crops, n, cl, frame_cl, F, k, cs)) < 0)
+        goto out;
+    for (uint32_t c = 0; c < k; c++)
+        root[c] = c;
+    for (;;) {
+        /* The tests of the clusters left, adjusted together. */
+        uint32_t alive = 0;
+        for (uint32_t c = 0; c < k; c++) {
+            double lp;
+            if (root[c] != c)
+                continue;
+            cluster_test(&cs[c], &cs[k], frames, &z[c], &p[alive], &lp);
+            alive++;
+        }
+        if ((st = dg__bh_adjust(ctx, p, alive, p)) < 0)
+            goto out;
+        for (uint32_t c = 0, i = 0; c < k; c++)
+            q[c] = root[c] == c ? p[i++] : NAN;
+        uint32_t best_a = UINT32_MAX, best_b = 0;
+        double best_z = -INFINITY;
+        for (uint32_t a = 0; a < k; a++) {
+            if (root[a] != a || !(q[a] <= 0.05) || !(z[a] > 0))
+                continue;
+            /* Its nearest cluster by centroid (the lower index on a tie). */
+            uint32_t b = UINT32_MAX;
+            double bd = INFINITY;
+            for (uint32_t c = 0; c < k; c++) {
+                if (c == a || root[c] != c)
+                    continue;
+                double d2 = 0;
+                for (uint32_t t = 0; t < dim; t++) {
+                    double e = cent[(size_t)a * dim + t] -
+                               cent[(size_t)c * dim + t];
+                    d2 += e * e;
+                }
+                if (d2 < bd)
+                    bd = d2, b = c;
+            }
+            if (b == UINT32_MAX || !(q[b] <= 0.05) || !(z[b] > 0))
+                continue;
+            csum u = csum_plus(&cs[a], &cs[b]);
+            double zu, pu, lu;
+            cluster_test(&u, &cs[k], frames, &zu, &pu, &lu);
+            if (zu > z[a] && zu > z[b] && zu > best_z)
+                best_z = zu, best_a = a, best_b = b;
+        }
+        if (best_a == UINT32_MAX)
+            break;
+        /* b into a; the union's centroid is the size-weighted mean. */
+        uint32_t a = best_a < best_b ? best_a : best_b;
+        uint32_t b = best_a < best_b ? best_b : best_a;
+        double wa = (double)cs[a].size, wb = (double)cs[b].size;
+        for (uint32_t t = 0; t < dim; t++)
+            cent[(size_t)a * dim + t] =
+                (wa * cent[(size_t)a * dim + t] +
+                 wb * cent[(size_t)b * dim + t]) /
+                (wa + wb > 0 ? wa + wb : 1);
+        cs[a] = csum_plus(&cs[a], &cs[b]);
+        for (uint32_t c = 0; c < k; c++)
+            if (root[c] == b)
+                root[c] = a;
+    }
+    /* The clusters left, renumbered in order; their centroids moved down. */
+    uint32_t m = 0;
+    for (uint32_t c = 0; c < k; c++)
+        if (root[c] == c) {
+            if (m != c)
+                memmove(cent + (size_t)m * dim, cent + (size_t)c * dim,
+                        dim * sizeof(double));
+            map[c] = m++;
+        }
+    for (uint32_t c = 0; c < k; c++)
+        map[c] = map[root[c]];
+    *k_out = m;
+    st = DG_OK;
+out:
+    free(z);
+    free(root);
+    free(cs);
+    return st;
+}
+
+/*
+ * The clusters of the crops (crop i in cluster cl[i], UINT32_MAX for
+ * none): counts, the test, BH over the clusters, explanations (with the
+ * representatives from the crops' distances, or the frames' when
+ * frame_cl is given: frames mode) and the order, into out (k entries).
+ */
+static dg_status rank(dg_ctx *ctx, dg_results *r, dg_project *p, double conf,
+                      int iou_idx, const dg_crop *crops, uint64_t n,
+                      const uint32_t *cl, const double *crop_dist,
+                      const uint32_t *frame_cl, const double *frame_dist,
+                      uint32_t k, dg_pattern_cluster **out)
+{
+    dg_status st = DG_OK;
+    int frames = frame_cl != NULL;
+    uint32_t F = dg__project_n_frames(p);
+    ranked *rk = dg__calloc(ctx, k ? k : 1, sizeof(ranked));
+    csum *cs = dg__alloc(ctx, (size_t)k + 1, sizeof(csum));
+    double *rd = dg__alloc(ctx, (size_t)k * DG_EXPLAIN_FRAMES + 1,
+                           sizeof(double));
+    double *pv = dg__alloc(ctx, k ? k : 1, sizeof(double));
+    uint8_t *in = dg__alloc(ctx, n ? n : 1, 1);
+    dg__explainer ex;
+    memset(&ex, 0, sizeof(ex));
+    if (!rk || !cs || !rd || !pv || !in) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    if ((st = cluster_sums(ctx, crops, n, cl, frame_cl, F, k, cs)) < 0)
+        goto out;
+    dg_prf pall = dg_counts_prf(&cs[k].counts);
+    for (uint32_t c = 0; c < k; c++) {
+        dg_pattern_cluster *q = &rk[c].c;
+        const dg_counts *cc = &cs[c].counts;
+        rk[c].frames = frames;
+        q->id = c;
+        q->size = cs[c].size;
+        q->counts = *cc;
+        q->prf = dg_counts_prf(cc);
+        q->deficit = isnan(q->prf.f1) || isnan(pall.f1)
+                         ? NAN
+                         : pall.f1 - q->prf.f1;
+        q->fp_share = cc->n_det ? (double)cc->fp / (double)cc->n_det : NAN;
+        q->fn_share = cc->n_gt ? (double)cc->fn / (double)cc->n_gt : NAN;
+        cluster_test(&cs[c], &cs[k], frames, &q->z, &q->p, &rk[c].logp);
+        pv[c] = q->p;
+    }
+    if ((st = dg__bh_adjust(ctx, pv, k, pv)) < 0)
+        goto out;
+    /* Explanations, then the representatives. */
+    if ((st = dg__explainer_init(ctx, p, r, conf, iou_idx, crops, n, &ex)) <
+        0)
+        goto out;
+    for (uint32_t c = 0; c < k; c++) {
+        rk[c].c.q = pv[c];
+        for (uint64_t i = 0; i < n; i++)
+            in[i] = cl[i] == c;
+        dg__explain_group(&ex, in, NULL, &rk[c].c.explain);
+    }
+    if (frames) {
+        for (uint32_t f = 0; f < F; f++)
+            if (frame_cl[f] < k)
+                add_rep(&rk[frame_cl[f]].c,
+                        rd + (size_t)frame_cl[f] * DG_EXPLAIN_FRAMES, f,
+                        frame_dist ? frame_dist[f] : (double)f);
+    } else {
+        for (uint64_t i = 0; i < n; i++)
+            if (cl[i] < k)
+                add_rep(&rk[cl[i]].c, rd + (size_t)cl[i] * DG_EXPLAIN_FRAMES,
+                        crops[i].frame, crop_dist ? crop_dist[i] : (double)i);
+    }
+    qsort(rk, k, sizeof(*rk), cmp_ranked);
+    dg_pattern_cluster *pc = dg__calloc(ctx, k ? k : 1, sizeof(*pc));
+    if (!pc) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    for (uint32_t c = 0; c < k; c++)
+        pc[c] = rk[c].c;
+    *out = pc;
+out:
+    dg__explainer_release(&ex);
+    free(in);
+    free(pv);
+    free(rd);
+    free(cs);
+    free(rk);
+    return st;
 }
 
 dg_status dg_patterns_frames(dg_ctx *ctx, dg_results *r, dg_project *p,
@@ -285,63 +466,26 @@ dg_status dg_patterns_frames(dg_ctx *ctx, dg_results *r, dg_project *p,
     dg_status st = dg_results_crops(ctx, r, p, conf, iou_idx, &crops, &n);
     if (st < 0)
         return st;
-    dg_pattern_cluster *pc = new_clusters(ctx, k);
     uint32_t *cl = dg__alloc(ctx, n ? n : 1, sizeof(uint32_t));
-    double *rd = dg__alloc(ctx, (size_t)k * 5 + 1, sizeof(double));
-    if (!pc || !cl || !rd) {
-        st = DG_ENOMEM;
-        goto out;
+    if (!cl) {
+        free(crops);
+        return DG_ENOMEM;
     }
     for (uint64_t i = 0; i < n; i++)
         cl[i] = assign[crops[i].frame];
-    dg_results_info ri;
-    dg__results_info(r, &ri);
-    for (uint32_t f = 0; f < dg__project_n_frames(p); f++) {
-        uint32_t c = assign[f];
-        if (c >= k || (ri.frame_mask && !ri.frame_mask[f]))
-            continue;
-        pc[c].size++;
-        add_rep(&pc[c], rd + (size_t)c * 5, f, dist ? dist[f] : (double)f);
-    }
-    if ((st = rank(ctx, crops, n, cl, k, dg__project_n_classes(p), 1, pc)) <
-        0)
-        goto out;
-    *out = pc;
-    pc = NULL;
-out:
-    free(rd);
+    st = rank(ctx, r, p, conf, iou_idx, crops, n, cl, NULL, assign, dist, k,
+              out);
     free(cl);
-    free(pc);
     free(crops);
     return st;
 }
 
-dg_status dg_patterns_crops(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
-                            const uint32_t *assign, const double *dist,
-                            uint32_t k, uint32_t n_classes,
+dg_status dg_patterns_crops(dg_ctx *ctx, dg_results *r, dg_project *p,
+                            double conf, int iou_idx, const dg_crop *crops,
+                            uint64_t n, const uint32_t *assign,
+                            const double *dist, uint32_t k,
                             dg_pattern_cluster **out)
 {
-    dg_pattern_cluster *pc = new_clusters(ctx, k);
-    double *rd = dg__alloc(ctx, (size_t)k * 5 + 1, sizeof(double));
-    dg_status st = DG_OK;
-    if (!pc || !rd) {
-        st = DG_ENOMEM;
-        goto out;
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        uint32_t c = assign[i];
-        if (c >= k)
-            continue;
-        pc[c].size++;
-        add_rep(&pc[c], rd + (size_t)c * 5, crops[i].frame,
-                dist ? dist[i] : (double)i);
-    }
-    if ((st = rank(ctx, crops, n, assign, k, n_classes, 0, pc)) < 0)
-        goto out;
-    *out = pc;
-    pc = NULL;
-out:
-    free(rd);
-    free(pc);
-    return st;
+    return rank(ctx, r, p, conf, iou_idx, crops, n, assign, dist, NULL, NULL,
+                k, out);
 }

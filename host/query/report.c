@@ -222,6 +222,8 @@ dg_status dg_report_export_set(dg_ctx *ctx, dg_project *p, const char *name,
     size_t nb = out->plane_bytes;
     for (int t = 0; t < ri.n_iou; t++) {
         const uint8_t *row;
+        dg__progress(ctx, "report: outcomes", (uint64_t)t,
+                     (uint64_t)ri.n_iou + 1);
         if ((st = dg__results_status_row(ctx, r, t, &row)) < 0)
             goto fail;
         bit_plane(out->status + (size_t)(2 * t) * nb, row, n, DG_TP);
@@ -230,6 +232,8 @@ dg_status dg_report_export_set(dg_ctx *ctx, dg_project *p, const char *name,
     if (dg__results_has_agnostic(r) &&
         (st = agnostic_codes(ctx, r, name, loff, n_frames, out)) < 0)
         goto fail;
+    dg__progress(ctx, "report: outcomes", (uint64_t)ri.n_iou + 1,
+                 (uint64_t)ri.n_iou + 1);
     free(loff);
     free(doff);
     free(rec_frame);

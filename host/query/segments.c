@@ -84,13 +84,13 @@ dg_status dg_results_restrict_segment(dg_ctx *ctx, dg_results *r,
 {
     if (!segment || !strcmp(segment, DG_SEGMENT_ALL))
         return dg_results_restrict_frames(ctx, r, p, NULL, 0);
-    int64_t i = dg_project_segment_index(p, segment);
-    if (i < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "'%s': no segment '%s'", ptag(p),
-                        segment);
+    uint32_t i;
+    dg_status st = dg_project_find(ctx, p, DG_NAME_SEGMENT, segment, &i);
+    if (st < 0)
+        return st;
     const uint32_t *f;
     uint32_t n;
-    dg_status st = dg_project_segment_frames(ctx, p, (uint32_t)i, &f, &n);
+    st = dg_project_segment_frames(ctx, p, i, &f, &n);
     if (st < 0)
         return st;
     return dg_results_restrict_frames(ctx, r, p, f, n);
@@ -193,15 +193,16 @@ dg_status dg_project_frames_where(dg_ctx *ctx, const dg_project *p,
         if (!strcmp(dg__project_meta(p, i)->name, col))
             m = dg__project_meta(p, i);
     if (!m) {
-        char names[512] = "";
-        size_t len = 0;
-        for (uint32_t i = 0; i < n_meta && len + 64 < sizeof(names); i++)
-            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
-                                    i ? ", " : "",
-                                    dg__project_meta(p, i)->name);
-        return dg__fail(ctx, DG_ENOTFOUND,
-                        "'%s': no frame metadata column '%s' (columns: %s)",
-                        expr, col, n_meta ? names : "none");
+        const char **v = malloc((n_meta ? n_meta : 1) * sizeof(*v));
+        uint32_t nv = v ? n_meta : 0;
+        for (uint32_t i = 0; i < nv; i++)
+            v[i] = dg__project_meta(p, i)->name;
+        char what[600];
+        snprintf(what, sizeof(what), "'%s': no frame metadata column", expr);
+        dg_status st = dg__fail_unknown(ctx, DG_ENOTFOUND, what, col, v, nv,
+                                        "columns");
+        free(v);
+        return st;
     }
     double lo = 0, hi = 0;
     if (nop == 2) {

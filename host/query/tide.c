@@ -387,9 +387,9 @@ static dg_status tide_options(dg_ctx *ctx, const dg_tide_opts *opts,
     if (!(o->bg_iou > 0 && o->bg_iou <= o->fg_iou))
         return dg__fail(ctx, DG_EINVAL, "errors: background IoU %g not in "
                         "(0, %g]", o->bg_iou, o->fg_iou);
-    if (!(o->conf >= 0 && o->conf <= 1))
-        return dg__fail(ctx, DG_EINVAL, "errors: confidence %g not in [0, 1]",
-                        o->conf);
+    if (!isfinite(o->conf))
+        return dg__fail(ctx, DG_EINVAL, "errors: confidence %g is not a "
+                        "finite number", o->conf);
     return DG_OK;
 }
 

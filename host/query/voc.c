@@ -246,10 +246,9 @@ dg_status dg_voc_evaluate(dg_ctx *ctx, dg_project *p, const char *name,
     if (!(opts->iou > 0 && opts->iou <= 1))
         return dg__fail(ctx, DG_EINVAL, "voc: IoU threshold %g is not in "
                         "(0, 1]", opts->iou);
-    int64_t idx = dg_project_inference_index(p, name);
-    if (idx < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "no inference set '%s' in the "
-                        "project", name);
+    uint32_t idx;
+    if ((st = dg_project_find(ctx, p, DG_NAME_INFERENCES, name, &idx)) < 0)
+        return st;
     const dg_boxset *gt, *dt;
     if ((st = dg__project_labels(ctx, p, &gt)) < 0 ||
         (st = dg__project_inferences(ctx, p, (uint32_t)idx, &dt)) < 0)

@@ -110,6 +110,22 @@ static dg_status cand_grow(dg_ctx *ctx, scratch *s, size_t n)
     return DG_OK;
 }
 
+/* The IoU of chunk detection d and label j of frame f: from the boxes
+ * (crowd regions over the detection's area), or the tile an earlier stage
+ * gave (stages.h). */
+static double pair_iou(const dg_match_input *in, uint32_t f, uint64_t d,
+                       uint64_t j)
+{
+    const dg_boxset *gt = in->gt, *dt = in->dt;
+    if (in->iou_tile) {
+        uint64_t d0 = dt->frame_off[f], g0 = gt->frame_off[f];
+        uint64_t ng = gt->frame_off[f + 1] - g0;
+        return in->iou_tile[in->tile_off[f] + (d - d0) * ng + (j - g0)];
+    }
+    return dg__iou(dt->x[d], dt->y[d], dt->w[d], dt->h[d], gt->x[j], gt->y[j],
+                   gt->w[j], gt->h[j], gt->iscrowd[j]);
+}
+
 dg_status dg__match_agnostic_ref(dg_ctx *ctx, const dg_match_input *in,
                                  int32_t *agn)
 {
@@ -160,17 +176,14 @@ dg_status dg__match_agnostic_ref(dg_ctx *ctx, const dg_match_input *in,
             s.ibest[i] = -INFINITY;
             for (uint32_t q = 0; q < n_ign; q++) {
                 uint32_t j = s.ign[q];
-                double v = dg__iou(dt->x[d], dt->y[d], dt->w[d], dt->h[d],
-                                   gt->x[j], gt->y[j], gt->w[j], gt->h[j],
-                                   gt->iscrowd[j]);
+                double v = pair_iou(in, f, d, j);
                 if (v > s.ibest[i])
                     s.ibest[i] = v;
             }
             s.cstart[i] = n;
             for (uint32_t q = 0; q < n_reg; q++) {
                 uint32_t j = s.reg[q];
-                double v = dg__iou(dt->x[d], dt->y[d], dt->w[d], dt->h[d],
-                                   gt->x[j], gt->y[j], gt->w[j], gt->h[j], 0);
+                double v = pair_iou(in, f, d, j);
                 if (v >= thr_min) {
                     if ((st = cand_grow(ctx, &s, n)) < 0)
                         goto out;

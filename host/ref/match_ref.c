@@ -10,7 +10,8 @@
  * stopping at the first ignored one once it holds a regular one, and keeps
  * the last one whose IoU is >= the best so far (starting at min(t, 1-1e-10)).
  * These are pycocotools' evaluateImg rules, so ties go to the later ground
- * truth.
+ * truth. IoUs come from the boxes or from the tile an earlier stage gave
+ * (dg_match_input.iou_tile).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,24 +33,35 @@ static int by_score_desc(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx; /* stable */
 }
 
-/* Matches one group. g[] and d[] are chunk-relative indices, already in
- * matching order; iou is n_d x n_g scratch, taken a scratch of n_g bytes. */
+/* The IoU of chunk detection di and label gj of frame f: from the
+ * boxes, or the tile an earlier stage gave (stages.h). */
+static double pair_iou(const dg_match_input *in, uint32_t f, uint64_t di,
+                       uint64_t gj)
+{
+    const dg_boxset *gt = in->gt, *dt = in->dt;
+    if (in->iou_tile) {
+        uint64_t d0 = dt->frame_off[f], g0 = gt->frame_off[f];
+        uint64_t ng = gt->frame_off[f + 1] - g0;
+        return in->iou_tile[in->tile_off[f] + (di - d0) * ng + (gj - g0)];
+    }
+    return dg__iou(dt->x[di], dt->y[di], dt->w[di], dt->h[di], gt->x[gj],
+                   gt->y[gj], gt->w[gj], gt->h[gj], gt->iscrowd[gj]);
+}
+
+/* Matches one group of frame f. g[] and d[] are chunk-relative indices,
+ * already in matching order; iou is n_d x n_g scratch, taken a scratch of
+ * n_g bytes. */
 static void match_group(const dg_match_input *in, dg_match_output *out,
-                        const uint32_t *g, uint32_t n_g, const uint32_t *d,
-                        uint32_t n_d, double *iou, uint8_t *taken)
+                        uint32_t f, const uint32_t *g, uint32_t n_g,
+                        const uint32_t *d, uint32_t n_d, double *iou,
+                        uint8_t *taken)
 {
     const dg_boxset *gt = in->gt, *dt = in->dt;
     uint64_t n_dt = dt->n;
 
-    for (uint32_t i = 0; i < n_d; i++) {
-        uint32_t di = d[i];
-        for (uint32_t j = 0; j < n_g; j++) {
-            uint32_t gj = g[j];
-            iou[(size_t)i * n_g + j] =
-                dg__iou(dt->x[di], dt->y[di], dt->w[di], dt->h[di], gt->x[gj],
-                        gt->y[gj], gt->w[gj], gt->h[gj], gt->iscrowd[gj]);
-        }
-    }
+    for (uint32_t i = 0; i < n_d; i++)
+        for (uint32_t j = 0; j < n_g; j++)
+            iou[(size_t)i * n_g + j] = pair_iou(in, f, d[i], g[j]);
     for (int t = 0; t < in->n_iou; t++) {
         double thr = in->iou[t] < 1 - 1e-10 ? in->iou[t] : 1 - 1e-10;
         memset(taken, 0, n_g);
@@ -156,7 +168,7 @@ dg_status dg__match_ref(dg_ctx *ctx, const dg_match_input *in,
                 }
                 iou_cap = need;
             }
-            match_group(in, out, g, n_g, d, n_d, iou, taken);
+            match_group(in, out, f, g, n_g, d, n_d, iou, taken);
         }
     }
 out:

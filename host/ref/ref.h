@@ -30,14 +30,54 @@ dg_status dg__match_ref(dg_ctx *ctx, const dg_match_input *in,
 dg_status dg__match_agnostic_ref(dg_ctx *ctx, const dg_match_input *in,
                                  int32_t *agn);
 
-/* ---- accumulation (accum_ref.c) --------------------------------------------- */
+/*
+ * The two above are the oracles: one group or frame at a time, every
+ * ground truth scanned, IoUs from the boxes, outcomes at cell d, label
+ * indices into gt. The engine's reference path is this one (frames_ref.c):
+ * both matchings of the chunk at once, sharing each frame's IoU tile, on
+ * ctx's threads, with the whole contract of dg_match_output (stages.h):
+ * an IoU tile from an earlier stage, sorted positions, label_base, and
+ * every cell of the chunk's detections written. Its bytes are the
+ * oracles' (tests/test-frames.c).
+ *
+ * It scans, per detection, only its candidates: the ground truths whose
+ * IoU is >= the lowest threshold. The others change no match: the
+ * class-wise rules only ever pass over an IoU below the best so far,
+ * which starts at the threshold, and the one other thing such a ground
+ * truth could do, end the scan when it is the first ignored one after a
+ * regular one is held, the next ignored candidate does as well (every
+ * ground truth after the first ignored one is ignored too). That holds
+ * while the best is a number; a NaN IoU makes every later IoU compare as
+ * not below it, so a detection with a NaN IoU in its group keeps every
+ * ground truth of its group. The agnostic rules never take an IoU below
+ * the threshold, NaN included.
+ *
+ * Matching order is ascending (dg__match_key(score), index): descending
+ * score and input order on ties, as the oracles' comparator, and a total
+ * order when a score is NaN (NaN first).
+ */
+dg_status dg__match_frames_ref(dg_ctx *ctx, const dg_match_input *in,
+                               const dg_match_output *out);
 
-/* The permutation of dg_perm (stages.h), by class. */
+/* ---- shapes: mask IoU and OKS tiles (shape_ref.c) -------------------------------- */
 
-dg_status dg__permute_u8_ref(dg_ctx *ctx, const dg_perm *pm,
-                             const uint8_t *in, uint8_t *out);
-dg_status dg__permute_i32_ref(dg_ctx *ctx, const dg_perm *pm,
-                              const int32_t *in, int32_t *out);
+/* One pair of dg_mask_iou_input (stages.h): detection d, ground truth g. */
+double dg__mask_iou_pair_ref(const dg_mask_iou_input *in, uint32_t d,
+                             uint32_t g);
+/* Every tile of in into out (in->pairs.tile_off[n_groups] values). */
+dg_status dg__mask_iou_ref(dg_ctx *ctx, const dg_mask_iou_input *in,
+                           double *out);
+/*
+ * exp(x) to within a few parts in 2^80 before its one rounding (so
+ * correctly rounded but for about one x in 2^27; subnormal results, x <
+ * -708.4, round twice), in IEEE double operations alone: kernels/shapes.cl
+ * does the same ones.
+ */
+double dg__oks_exp(double x);
+/* One pair of dg_oks_input (stages.h). */
+double dg__oks_pair_ref(const dg_oks_input *in, uint32_t d, uint32_t g);
+/* Every tile of in into out. */
+dg_status dg__oks_ref(dg_ctx *ctx, const dg_oks_input *in, double *out);
 
 /* ---- bootstrap (bootstrap_ref.c) ------------------------------------------------ */
 

@@ -177,11 +177,12 @@ static dg_status expected_rows(dg_ctx *ctx, dg_project *p, dg_embed_kind kind,
     } else if (kind == DG_EMBED_LABELS) {
         *rows = p->labels_loaded ? p->labels.n : p->n_labels;
     } else if (kind == DG_EMBED_INFERENCES) {
-        int64_t i = set ? dg_project_inference_index(p, set) : -1;
-        if (i < 0)
-            return dg__fail(ctx, DG_ENOTFOUND, "%s: no inference set '%s'",
-                            ptag(p), set ? set : "(null)");
-        *rows = dg_project_inference_size(p, (uint32_t)i);
+        uint32_t i;
+        dg_status st = dg_project_find(ctx, p, DG_NAME_INFERENCES,
+                                       set ? set : "(null)", &i);
+        if (st < 0)
+            return st;
+        *rows = dg_project_inference_size(p, i);
     } else {
         return dg__fail(ctx, DG_EINVAL, "unknown embedding kind %d",
                         (int)kind);
@@ -202,7 +203,7 @@ dg_status dg_project_take_embeddings(dg_ctx *ctx, dg_project *p,
                                      uint64_t rows, uint32_t dim)
 {
     dg_status st;
-    uint64_t want;
+    uint64_t want = 0;
     char what[600];
     if (kind == DG_EMBED_INFERENCES)
         snprintf(what, sizeof(what), "embeddings '%s' of inference set '%s'",
@@ -321,7 +322,7 @@ dg_status dg_project_get_embeddings(dg_ctx *ctx, dg_project *p,
                         "%s: model '%s' has no %s embeddings", ptag(p), model,
                         kind_word(kind));
     }
-    uint64_t want;
+    uint64_t want = 0;
     dg_status st = expected_rows(ctx, p, kind, set, &want);
     if (st < 0)
         return st;

@@ -99,6 +99,12 @@ static dg_status write_nd(dg_ctx *ctx, hid_t loc, const char *name,
     hsize_t total = 1;
     for (int i = 0; i < rank; i++)
         total *= dims[i];
+    if (total && dg__h5_chunkable(rank, chunk, compress, memtype, filetype)) {
+        /* The same chunks, compressed on every core (h5chunk.c). */
+        st = dg__h5_write_all(ctx, ds, rank, dims, chunk,
+                              H5Tget_size(filetype), data, 0);
+        goto out;
+    }
     if (total && H5Dwrite(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
         goto fail;
     st = dg__h5_check_write(ctx, loc);
@@ -243,6 +249,11 @@ dg_status dg__h5_read_1d(dg_ctx *ctx, hid_t loc, const char *name,
     }
     if (!count)
         goto out;
+    int fast = dg__h5_read_rows(ctx, ds, memtype, 0, 1, start, count, out);
+    if (fast != 0) {
+        st = fast > 0 ? DG_OK : (dg_status)fast;
+        goto out;
+    }
     hsize_t hs[1] = {start}, hc[1] = {count};
     ms = H5Screate_simple(1, hc, NULL);
     if (H5Sselect_hyperslab(sp, H5S_SELECT_SET, hs, NULL, hc, NULL) < 0 ||
@@ -278,10 +289,15 @@ dg_status dg__h5_read_2d(dg_ctx *ctx, hid_t loc, const char *name,
                       "'%s': dataset '%s' does not have shape (%llu, %llu)",
                       dg__h5_fname(loc), name, (unsigned long long)rows,
                       (unsigned long long)cols);
-    else if (rows != 0 && cols != 0 &&
-             H5Dread(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-        st = dg__fail(ctx, DG_EIO, "'%s': cannot read dataset '%s'",
-                      dg__h5_fname(loc), name);
+    else if (rows != 0 && cols != 0) {
+        int fast = dg__h5_read_rows(ctx, ds, memtype, 0, rows, 0, cols, out);
+        if (fast < 0)
+            st = (dg_status)fast;
+        else if (!fast &&
+                 H5Dread(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+            st = dg__fail(ctx, DG_EIO, "'%s': cannot read dataset '%s'",
+                          dg__h5_fname(loc), name);
+    }
     H5Sclose(sp);
     H5Dclose(ds);
     return st;

@@ -297,21 +297,20 @@ static hid_t create_table(dg_ctx *ctx, hid_t g, const char *name,
     return ds;
 }
 
-static int write_row(hid_t ds, hid_t memtype, uint64_t t, uint64_t col,
-                     uint64_t w, const void *buf)
+/* Rows of one block of a table, held for the chunk writer: row t of the
+ * block at base + (t - t0) * w elements. */
+typedef struct rows_src {
+    const uint8_t *base;
+    size_t elem;
+    uint64_t t0, w;
+} rows_src;
+
+static void fill_rows(const void *arg, uint64_t row, uint64_t col0,
+                      uint64_t n, void *dst)
 {
-    hsize_t start[2] = {t, col}, count[2] = {1, w};
-    hid_t fs = H5Dget_space(ds);
-    hid_t ms = H5Screate_simple(2, count, NULL);
-    int ok = fs >= 0 && ms >= 0 &&
-             H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count,
-                                 NULL) >= 0 &&
-             H5Dwrite(ds, memtype, ms, fs, H5P_DEFAULT, buf) >= 0;
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
-    return ok ? 0 : -1;
+    const rows_src *r = arg;
+    (void)col0;
+    memcpy(dst, r->base + (row - r->t0) * r->w * r->elem, n * r->elem);
 }
 
 /* Reads bucket j's entries (spilled ones first, in order) into out. */
@@ -357,7 +356,15 @@ dg_status dg__pending_write(dg_ctx *ctx, dg_pending *pd, int64_t loc)
     uint32_t *lp = NULL;
     uint8_t *rs = NULL;
     int32_t *rm = NULL, *rprev = NULL, *rx = NULL, *ra = NULL;
+    dg_h5_job *jobs = NULL;
     uint64_t w0 = pd->width;
+    /* Rows decoded at a time: one per worker, so that their chunks
+     * compress together. */
+    uint64_t K = dg__team(ctx, (uint64_t)T, 0);
+    /* ... within 64 MiB of decoded rows (13 bytes an entry). */
+    uint64_t k_mem = ((uint64_t)64 << 20) / (w0 * 13);
+    if (K > k_mem)
+        K = k_mem ? k_mem : 1;
     if (pd->added != pd->n_det)
         return dg__fail(ctx, DG_EINVAL,
                         "match outcomes of %llu of %llu detections pending",
@@ -377,12 +384,13 @@ dg_status dg__pending_write(dg_ctx *ctx, dg_pending *pd, int64_t loc)
     }
     cur = dg__alloc(ctx, w0, sizeof(*cur));
     lp = dg__alloc(ctx, w0, sizeof(*lp));
-    rs = dg__alloc(ctx, w0, 1);
-    rm = dg__alloc(ctx, w0, 4);
+    rs = dg__alloc(ctx, K * w0, 1);
+    rm = dg__alloc(ctx, K * w0, 4);
     rprev = dg__alloc(ctx, w0, 4);
-    rx = dg__alloc(ctx, w0, 4);
-    ra = dg__alloc(ctx, w0, 4);
-    if (!cur || !lp || !rs || !rm || !rprev || !rx || !ra) {
+    rx = dg__alloc(ctx, K * w0, 4);
+    ra = dg__alloc(ctx, K * w0, 4);
+    jobs = dg__alloc(ctx, 3 * K, sizeof(*jobs));
+    if (!cur || !lp || !rs || !rm || !rprev || !rx || !ra || !jobs) {
         st = DG_ENOMEM;
         goto out;
     }
@@ -415,37 +423,54 @@ dg_status dg__pending_write(dg_ctx *ctx, dg_pending *pd, int64_t loc)
             cur[e] = o + 4; /* at the run count */
             o += 4 + sz;
         }
-        for (int t = 0; t < T; t++) {
-            for (uint64_t e = 0; e < w; e++) {
-                /* The run holding t: the last whose first threshold is at
-                 * or before t (runs are few: one to three, typically). */
-                const uint8_t *q = enc.p + cur[e];
-                const uint8_t *run = q + 1;
-                int left = q[0];
-                while (left > 1 && run[RUN_BYTES] <= t) {
-                    run += RUN_BYTES;
-                    left--;
+        for (uint64_t t0 = 0; t0 < (uint64_t)T; t0 += K) {
+            uint64_t nr = (uint64_t)T - t0 < K ? (uint64_t)T - t0 : K;
+            for (uint64_t r = 0; r < nr; r++) {
+                int t = (int)(t0 + r);
+                uint8_t *s_ = rs + r * w;
+                int32_t *m_ = rm + r * w, *a_ = ra + r * w, *x_ = rx + r * w;
+                for (uint64_t e = 0; e < w; e++) {
+                    /* The run holding t: the last whose first threshold is
+                     * at or before t (runs are few: one to three,
+                     * typically). */
+                    const uint8_t *q = enc.p + cur[e];
+                    const uint8_t *run = q + 1;
+                    int left = q[0];
+                    while (left > 1 && run[RUN_BYTES] <= t) {
+                        run += RUN_BYTES;
+                        left--;
+                    }
+                    uint32_t k = lp[e];
+                    s_[k] = run[1];
+                    m_[k] = get32(run + 2);
+                    a_[k] = get32(run + 6);
                 }
-                uint32_t k = lp[e];
-                rs[k] = run[1];
-                rm[k] = get32(run + 2);
-                ra[k] = get32(run + 6);
+                for (uint64_t k = 0; k < w; k++) {
+                    x_[k] = t ? (int32_t)((uint32_t)m_[k] ^ (uint32_t)rprev[k])
+                              : m_[k];
+                    rprev[k] = m_[k];
+                }
             }
-            for (uint64_t k = 0; k < w; k++) {
-                rx[k] = t ? (int32_t)((uint32_t)rm[k] ^ (uint32_t)rprev[k])
-                          : rm[k];
-                rprev[k] = rm[k];
-            }
-            if (write_row(ds_s, H5T_NATIVE_UINT8, (uint64_t)t, col, w, rs) <
-                    0 ||
-                write_row(ds_m, H5T_NATIVE_INT32, (uint64_t)t, col, w, rx) <
-                    0 ||
-                write_row(ds_a, H5T_NATIVE_INT32, (uint64_t)t, col, w, ra) <
-                    0) {
-                st = dg__fail(ctx, DG_EIO, "'%s': cannot write result tables",
-                              dg__h5_fname(g));
+            rows_src src[3] = {{rs, 1, t0, w},
+                               {(const uint8_t *)rx, 4, t0, w},
+                               {(const uint8_t *)ra, 4, t0, w}};
+            hid_t dss[3] = {ds_s, ds_m, ds_a};
+            size_t nj = 0;
+            for (int tb = 0; tb < 3; tb++)
+                for (uint64_t r = 0; r < nr; r++) {
+                    dg_h5_job *jb = &jobs[nj++];
+                    jb->ds = dss[tb];
+                    jb->rank = 2;
+                    jb->elem = src[tb].elem;
+                    jb->cols = pd->n_det;
+                    jb->width = w0;
+                    jb->row = t0 + r;
+                    jb->col0 = col;
+                    jb->fill = fill_rows;
+                    jb->arg = &src[tb];
+                }
+            if ((st = dg__h5_write_jobs(ctx, jobs, nj)) < 0)
                 goto out;
-            }
         }
     }
 out:
@@ -463,5 +488,6 @@ out:
     free(rprev);
     free(rx);
     free(ra);
+    free(jobs);
     return st;
 }

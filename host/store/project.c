@@ -49,6 +49,7 @@ static void infset_release(dg_infset *s)
     free(s->h5name);
     dg__boxset_release(&s->boxes);
     dg__results_destroy(s->results);
+    dg__shapes_free(s->shapes);
 }
 
 void dg_project_free(dg_project *p)
@@ -72,6 +73,8 @@ void dg_project_free(dg_project *p)
     }
     free(p->meta);
     dg__boxset_release(&p->labels);
+    dg__shapes_free(p->label_shapes);
+    free(p->zero_ids);
     for (uint32_t i = 0; i < p->n_inf; i++)
         infset_release(&p->inf[i]);
     free(p->inf);
@@ -125,6 +128,54 @@ int64_t dg_project_inference_index(const dg_project *p, const char *name)
         if (!strcmp(p->inf[i].name, name))
             return i;
     return -1;
+}
+
+dg_status dg_project_find(dg_ctx *ctx, const dg_project *p,
+                          dg_name_kind kind, const char *name, uint32_t *idx)
+{
+    static const char *const what[] = { "class", "inference set", "segment" };
+    static const char *const kinds[] = { "classes", "inference sets",
+                                         "segments" };
+    uint32_t n = 0;
+    const char *(*get)(const dg_project *, uint32_t) = NULL;
+    int64_t i = -1;
+    if (!p || !name || (unsigned)kind > DG_NAME_SEGMENT)
+        return dg__fail(ctx, DG_EINVAL, "dg_project_find: no project, no "
+                        "name or an unknown kind");
+    switch (kind) {
+    case DG_NAME_CLASS:
+        i = dg_project_class_index(p, name);
+        n = p->n_classes;
+        get = dg_project_class_name;
+        break;
+    case DG_NAME_INFERENCES:
+        i = dg_project_inference_index(p, name);
+        n = p->n_inf;
+        get = dg_project_inference_name;
+        break;
+    case DG_NAME_SEGMENT:
+        i = dg_project_segment_index(p, name);
+        n = dg_project_n_segments(p);
+        get = dg_project_segment_name;
+        break;
+    }
+    if (i >= 0) {
+        if (idx)
+            *idx = (uint32_t)i;
+        return DG_OK;
+    }
+    /* The choices for the message; without memory, the message has none. */
+    const char **v = malloc((n ? n : 1) * sizeof(*v));
+    if (!v)
+        n = 0;
+    for (uint32_t k = 0; k < n; k++)
+        v[k] = get(p, k);
+    char w[700];
+    snprintf(w, sizeof(w), "'%s': no %s", dg__project_path(p), what[kind]);
+    dg_status st = dg__fail_unknown(ctx, DG_ENOTFOUND, w, name, v, n,
+                                    kinds[kind]);
+    free(v);
+    return st;
 }
 
 uint64_t dg_project_inference_size(const dg_project *p, uint32_t i)
@@ -329,9 +380,9 @@ dg_status dg__project_spill_pending(dg_ctx *ctx, dg_project *p)
 dg_status dg_project_set_defaults(dg_ctx *ctx, dg_project *p, double conf,
                                   double iou)
 {
-    if (!(conf >= 0 && conf <= 1))
-        return dg__fail(ctx, DG_ERANGE, "confidence %g is outside [0, 1]",
-                        conf);
+    if (!isfinite(conf))
+        return dg__fail(ctx, DG_ERANGE, "confidence %g is not a finite "
+                        "number", conf);
     if (!(iou > 0 && iou <= 1))
         return dg__fail(ctx, DG_ERANGE, "IoU %g is outside (0, 1]", iou);
     p->default_conf = conf;
@@ -343,10 +394,10 @@ dg_status dg_project_set_defaults(dg_ctx *ctx, dg_project *p, double conf,
 dg_status dg_project_remove_inferences(dg_ctx *ctx, dg_project *p,
                                        const char *name)
 {
-    int64_t i = dg_project_inference_index(p, name);
-    if (i < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "%s: no inference set '%s'",
-                        ptag(p), name);
+    uint32_t i;
+    dg_status st = dg_project_find(ctx, p, DG_NAME_INFERENCES, name, &i);
+    if (st < 0)
+        return st;
     infset_release(&p->inf[i]);
     memmove(&p->inf[i], &p->inf[i + 1],
             (p->n_inf - (uint32_t)i - 1) * sizeof(p->inf[0]));
@@ -379,6 +430,7 @@ dg_status dg__project_add_inferences(dg_ctx *ctx, dg_project *p,
     }
     s->loaded = 1;
     s->dirty = 1;
+    s->shapes_known = 1;
     *idx = p->n_inf++;
     return DG_OK;
 }
@@ -498,6 +550,27 @@ void dg__project_take_labels(dg_project *p, dg_boxset *b)
     p->n_labels = p->labels.n;
     p->labels_loaded = 1;
     p->meta_dirty = 1;
+    /* Masks and keypoints belonged to the old boxes. */
+    dg__shapes_free(p->label_shapes);
+    p->label_shapes = NULL;
+    p->label_shapes_known = 1;
+    free(p->zero_ids);
+    p->zero_ids = NULL;
+    p->n_zero_ids = 0;
+}
+
+void dg__project_set_coco_zero_ids(dg_project *p, uint64_t *idx, uint64_t n)
+{
+    free(p->zero_ids);
+    p->zero_ids = idx;
+    p->n_zero_ids = n;
+}
+
+void dg__project_coco_zero_ids(const dg_project *p, const uint64_t **idx,
+                               uint64_t *n)
+{
+    *idx = p->zero_ids;
+    *n = p->n_zero_ids;
 }
 
 void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
@@ -510,6 +583,9 @@ void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
     inf->loaded = 1;
     inf->dirty = 1;
     inf->fingerprint = dg__boxset_fingerprint(&inf->boxes);
+    dg__shapes_free(inf->shapes);
+    inf->shapes = NULL;
+    inf->shapes_known = 1;
     if (inf->results) {
         dg__results_destroy(inf->results);
         inf->results = NULL;
@@ -595,7 +671,7 @@ static dg_status validate_boxes(dg_ctx *ctx, const dg_project *p,
             bad = "w", v = b->w[i];
         else if (!isfinite(b->h[i]) || b->h[i] < 0)
             bad = "h", v = b->h[i];
-        else if (b->score && !(b->score[i] >= 0 && b->score[i] <= 1))
+        else if (b->score && !isfinite(b->score[i]))
             bad = "score", v = b->score[i];
         else if (b->area && !(isfinite(b->area[i]) && b->area[i] >= 0))
             bad = "area", v = b->area[i];
@@ -731,9 +807,9 @@ dg_status dg__project_load_set(dg_ctx *ctx, dg_project *p, const char *name,
                                const dg_boxset **gt, const dg_boxset **dt)
 {
     dg_status st;
-    int64_t which = dg_project_inference_index(p, name);
-    if (which < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "no inference set '%s'", name);
+    uint32_t which;
+    if ((st = dg_project_find(ctx, p, DG_NAME_INFERENCES, name, &which)) < 0)
+        return st;
     if ((st = dg__project_load_labels(ctx, p)) < 0 ||
         (st = dg__project_load_inferences(ctx, p, (uint32_t)which)) < 0)
         return st;
@@ -913,12 +989,67 @@ out:
 }
 
 /*
- * Why H5Fopen (or H5Fis_hdf5: not_hdf5) refused path: another program
+ * The message for a file that is not HDF5: JSON (a COCO file, most
+ * likely, given where a project belongs) is named as such, with the
+ * command that makes a project of it.
+ */
+static dg_status not_hdf5(dg_ctx *ctx, const char *path)
+{
+    char head[64] = "";
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(head, 1, sizeof(head) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    size_t i = 0;
+    if (n >= 3 && !memcmp(head, "\xef\xbb\xbf", 3))
+        i = 3; /* a byte order mark */
+    while (i < n && strchr(" \t\r\n", head[i]))
+        i++;
+    if (i < n && (head[i] == '{' || head[i] == '['))
+        return dg__fail(ctx, DG_EFORMAT, "'%s' is JSON, not a detgrid "
+                        "project (HDF5): make a project of COCO files with "
+                        "'detgrid import coco --gt <instances.json> --dt "
+                        "<results.json> -o <project.h5>', or evaluate them "
+                        "in one shot with 'detgrid coco --gt ... --dt ...'",
+                        path);
+    return dg__fail(ctx, DG_EFORMAT, "'%s' is not an HDF5 file", path);
+}
+
+/* /labels/coco_id_zero, when present: label records, ascending. */
+static dg_status read_zero_ids(dg_ctx *ctx, dg_project *p)
+{
+    static const char *const path = "/labels/coco_id_zero";
+    hid_t file = (hid_t)p->file;
+    uint64_t n;
+    dg_status st;
+    if (!dg__h5_exists(file, path))
+        return DG_OK;
+    if ((st = dg__h5_len(ctx, file, path, &n)) < 0)
+        return st;
+    if (!(p->zero_ids = dg__alloc(ctx, n ? n : 1, sizeof(uint64_t))))
+        return DG_ENOMEM;
+    if ((st = dg__h5_read_1d(ctx, file, path, H5T_NATIVE_UINT64, H5T_INTEGER,
+                             p->zero_ids, n, 0, n)) < 0)
+        return st;
+    p->n_zero_ids = n;
+    for (uint64_t i = 0; i < n; i++)
+        if (p->zero_ids[i] >= p->n_labels ||
+            (i && p->zero_ids[i] <= p->zero_ids[i - 1]))
+            return dg__fail(ctx, DG_EFORMAT, "'%s': %s record %llu: %llu is "
+                            "not an ascending label record index (%llu "
+                            "labels)", ptag(p), path, (unsigned long long)i,
+                            (unsigned long long)p->zero_ids[i],
+                            (unsigned long long)p->n_labels);
+    return DG_OK;
+}
+
+/*
+ * Why H5Fopen (or H5Fis_hdf5: is_not_hdf5) refused path: another program
  * holding it open for writing (HDF5 locks files it writes, with flock),
  * not HDF5, or damage; names the complete copy an interrupted in-place
  * save left, if there is one.
  */
-static dg_status open_failure(dg_ctx *ctx, const char *path, int not_hdf5)
+static dg_status open_failure(dg_ctx *ctx, const char *path, int is_not_hdf5)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     int busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
@@ -929,8 +1060,8 @@ static dg_status open_failure(dg_ctx *ctx, const char *path, int not_hdf5)
         return dg__fail(ctx, DG_EIO, "cannot open '%s': another program has "
                         "it open for writing (HDF5 locks such files); close "
                         "it there and try again", path);
-    if (not_hdf5)
-        return dg__fail(ctx, DG_EFORMAT, "'%s' is not an HDF5 file", path);
+    if (is_not_hdf5)
+        return not_hdf5(ctx, path);
     char saved[4200];
     if (dg__saved_copy(path, saved, sizeof(saved)))
         return dg__fail(ctx, DG_EIO, "cannot open '%s': HDF5 cannot read it "
@@ -1073,7 +1204,7 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
                                &p->default_iou, 1)) < 0 &&
         st != DG_ENOTFOUND)
         goto fail;
-    if (!(p->default_conf >= 0 && p->default_conf <= 1) ||
+    if (!isfinite(p->default_conf) ||
         !(p->default_iou > 0 && p->default_iou <= 1)) {
         st = dg__fail(ctx, DG_EFORMAT,
                       "'%s': default thresholds out of range (conf %g, iou %g)",
@@ -1153,7 +1284,8 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         goto fail;
 
     if (dg__h5_exists(file, "/labels")) {
-        if ((st = dg__h5_len(ctx, file, "/labels/frame", &p->n_labels)) < 0)
+        if ((st = dg__h5_len(ctx, file, "/labels/frame", &p->n_labels)) < 0 ||
+            (st = read_zero_ids(ctx, p)) < 0)
             goto fail;
     } else {
         p->n_labels = 0;
@@ -1220,7 +1352,8 @@ fail:
 /* ---- writing ------------------------------------------------------------ */
 
 static dg_status write_boxes(dg_ctx *ctx, hid_t parent, const char *name,
-                             const dg_boxset *b, uint32_t n_frames)
+                             const dg_boxset *b, uint32_t n_frames,
+                             const dg_shapes *sh)
 {
     dg_status st = DG_OK;
     hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -1258,6 +1391,8 @@ static dg_status write_boxes(dg_ctx *ctx, hid_t parent, const char *name,
          (st = dg__h5_write_1d(ctx, g, "ignore", H5T_NATIVE_UINT8,
                                H5T_STD_U8LE, b->ignore, n, 1)) < 0))
         goto out;
+    if (sh)
+        st = dg__shapes_write(ctx, (int64_t)g, sh);
 out:
     H5Gclose(g);
     return st;
@@ -1365,20 +1500,36 @@ static dg_status check_unchanged(dg_ctx *ctx, const dg_project *p,
                     "(open it again and redo the change)", t->path);
 }
 
-/* Writes every part of p into the new file f (src: p's file, or -1). */
-static dg_status write_project(dg_ctx *ctx, dg_project *p, hid_t src, hid_t f)
+/*
+ * Writes every part of p into the new file f (src: p's file, or -1),
+ * reporting progress as steps of *step out of steps.
+ */
+static dg_status write_project(dg_ctx *ctx, dg_project *p, hid_t src, hid_t f,
+                               uint64_t *step, uint64_t steps)
 {
     dg_status st;
     hid_t g = H5I_INVALID_HID, rg = H5I_INVALID_HID;
     if ((st = write_meta(ctx, p, f)) < 0)
         return st;
+    dg__progress(ctx, "save", ++*step, steps);
     if (src < 0 || (p->labels_loaded &&
                     (p->meta_dirty || !has_fingerprint(src, "/labels")))) {
-        if ((st = write_boxes(ctx, f, "labels", &p->labels, p->n_frames)) < 0)
+        const dg_shapes *sh = NULL;
+        if ((st = dg__project_label_shapes(ctx, p, &sh)) < 0 ||
+            (st = write_boxes(ctx, f, "labels", &p->labels, p->n_frames,
+                              sh)) < 0)
+            return st;
+        if (p->n_zero_ids &&
+            (st = dg__h5_write_1d(ctx, f, "labels/coco_id_zero",
+                                  H5T_NATIVE_UINT64, H5T_STD_U64LE,
+                                  p->zero_ids, p->n_zero_ids, 0)) < 0)
             return st;
     } else if ((st = copy_obj(ctx, src, "/labels", f, NULL)) < 0) {
         return st;
     }
+    if ((st = dg__h5_check_write(ctx, f)) < 0)
+        return st;
+    dg__progress(ctx, "save", ++*step, steps);
     g = H5Gcreate2(f, "inferences", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     rg = H5Gcreate2(f, "results", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0 || rg < 0) {
@@ -1393,18 +1544,24 @@ static dg_status write_project(dg_ctx *ctx, dg_project *p, hid_t src, hid_t f)
         snprintf(rp, sizeof(rp), "/results/%s", dg__infset_src_name(s));
         snprintf(dip, sizeof(dip), "/inferences/%s", s->name);
         snprintf(drp, sizeof(drp), "/results/%s", s->name);
-        if (s->dirty || src < 0 || (s->loaded && !has_fingerprint(src, ip)))
-            st = write_boxes(ctx, g, s->name, &s->boxes, p->n_frames);
-        else
+        if (s->dirty || src < 0 || (s->loaded && !has_fingerprint(src, ip))) {
+            const dg_shapes *sh = NULL;
+            st = dg__project_inference_shapes(ctx, p, i, &sh);
+            if (st >= 0)
+                st = write_boxes(ctx, g, s->name, &s->boxes, p->n_frames, sh);
+        } else {
             st = copy_obj(ctx, src, ip, f, dip);
+        }
         if (st < 0)
             break;
+        dg__progress(ctx, "save", ++*step, steps);
         if (s->results && s->results_dirty)
             st = dg__results_write(ctx, (int64_t)rg, s->name, s->results);
         else if (!s->dirty && src >= 0 && dg__h5_exists(src, rp))
             st = copy_obj(ctx, src, rp, f, drp);
         if (st >= 0)
             st = dg__h5_check_write(ctx, f);
+        dg__progress(ctx, "save", ++*step, steps);
     }
 out:
     if (rg >= 0)
@@ -1412,12 +1569,18 @@ out:
     if (g >= 0)
         H5Gclose(g);
     if (st < 0 || (st = dg__segments_save(ctx, p, src, f)) < 0 ||
-        (st = dg__embeddings_save(ctx, p, src, f)) < 0 ||
+        (st = dg__h5_check_write(ctx, f)) < 0)
+        return st;
+    dg__progress(ctx, "save", ++*step, steps);
+    if ((st = dg__embeddings_save(ctx, p, src, f)) < 0 ||
         (st = dg__h5_check_write(ctx, f)) < 0)
         return st;
     if (src >= 0 && (st = dg__keep_user_data(ctx, src, f)) < 0)
         return st;
-    return dg__h5_check_write(ctx, f);
+    if ((st = dg__h5_check_write(ctx, f)) < 0)
+        return st;
+    dg__progress(ctx, "save", ++*step, steps);
+    return DG_OK;
 }
 
 /*
@@ -1482,8 +1645,12 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
         return st;
     /* Under the lock from here: the file cannot change any more, but it
      * may have before (a writer that did not wait for the lock). */
+    /* Progress: meta and labels, each set's boxes and results, segments
+     * and embeddings, the commit. */
+    uint64_t step = 0, steps = 2 + 2 * (uint64_t)p->n_inf + 3;
+    dg__progress(ctx, "save", step, steps);
     if ((st = check_unchanged(ctx, p, &t)) < 0 ||
-        (st = write_project(ctx, p, src, f)) < 0 ||
+        (st = write_project(ctx, p, src, f, &step, steps)) < 0 ||
         (st = check_unchanged(ctx, p, &t)) < 0) {
         dg__h5_abort_tmp(f, &t);
         return st;
@@ -1492,6 +1659,7 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
         dg__tmp_abort(&t);
         return st;
     }
+    dg__progress(ctx, "save", ++step, steps);
     /* Committed (a late error, such as the directory's fsync, still left
      * the new file in place): p now stands for it. */
     dg_status rst = reopen_saved(ctx, p, path, t.real);

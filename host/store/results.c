@@ -91,19 +91,7 @@ static dg_status load_order(dg_ctx *ctx, struct dg_results *r)
  */
 #define XOR_ENCODING "xor-previous-row"
 
-static void xor_rows(uint32_t *dst, const int32_t *src, int rows, uint64_t n)
-{
-    /* Encodes from the last row down so dst may not alias src. */
-    for (int t = rows - 1; t >= 0; t--)
-        for (uint64_t k = 0; k < n; k++) {
-            uint32_t v = (uint32_t)src[(size_t)t * n + k];
-            if (t)
-                v ^= (uint32_t)src[(size_t)(t - 1) * n + k];
-            dst[(size_t)t * n + k] = v;
-        }
-}
-
-/* Undoes xor_rows in place over rows [0, rows). */
+/* Undoes the encoding in place over rows [0, rows). */
 static void unxor_rows(int32_t *a, int rows, uint64_t n)
 {
     for (int t = 1; t < rows; t++)
@@ -125,25 +113,13 @@ static int xor_encoded(const struct dg_results *r, const char *name)
     return !strcmp(enc, XOR_ENCODING);
 }
 
-/* Writes a T x N int32 table with the XOR row encoding. */
-static dg_status write_xor_table(dg_ctx *ctx, hid_t g, const char *name,
-                                 const int32_t *a, int rows, uint64_t n)
+/* Marks dataset name of g as XOR row encoded. */
+static dg_status mark_xor(dg_ctx *ctx, hid_t g, const char *name)
 {
-    size_t tot = (size_t)rows * n;
-    uint32_t *enc = dg__alloc(ctx, tot ? tot : 1, 4);
-    if (!enc)
-        return DG_ENOMEM;
-    xor_rows(enc, a, rows, n);
-    /* Written as int32 bit patterns: no conversion may touch them. */
-    dg_status st = dg__h5_write_2d(ctx, g, name, H5T_NATIVE_INT32,
-                                   H5T_STD_I32LE, enc, (uint64_t)rows, n, 1);
-    free(enc);
-    if (st < 0)
-        return st;
     hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
     if (ds < 0)
         return dg__fail(ctx, DG_EIO, "cannot reopen dataset '%s'", name);
-    st = dg__h5_attr_write_str(ctx, ds, "encoding", XOR_ENCODING);
+    dg_status st = dg__h5_attr_write_str(ctx, ds, "encoding", XOR_ENCODING);
     H5Dclose(ds);
     return st;
 }
@@ -268,6 +244,7 @@ dg_status dg__results_adopt(dg_ctx *ctx, dg_project *p, dg_results_tables *t)
 static int read_rows(struct dg_results *r, const char *name, hid_t memtype,
                      int t, int rows, void *dst)
 {
+    /* No context here: chunks inflate on one thread per processor. */
     char path[700];
     snprintf(path, sizeof(path), "%s/%s", r->src_group, name);
     hid_t ds = H5Dopen2((hid_t)r->src, path, H5P_DEFAULT);
@@ -277,6 +254,13 @@ static int read_rows(struct dg_results *r, const char *name, hid_t memtype,
     if (sp >= 0 && H5Sget_simple_extent_ndims(sp) == 2 &&
         H5Sget_simple_extent_dims(sp, dims, NULL) == 2 &&
         dims[0] == (hsize_t)r->n_iou && dims[1] == r->n_det) {
+        int fast = dg__h5_read_rows(NULL, ds, memtype, (uint64_t)t,
+                                    (uint64_t)rows, 0, r->n_det, dst);
+        if (fast != 0) {
+            H5Sclose(sp);
+            H5Dclose(ds);
+            return fast > 0 ? 0 : -1;
+        }
         hsize_t start[2] = {(hsize_t)t, 0};
         hsize_t count[2] = {(hsize_t)rows, r->n_det};
         hid_t ms = H5Screate_simple(2, count, NULL);
@@ -472,30 +456,35 @@ static dg_status write_group(dg_ctx *ctx, int64_t loc, const char *name,
         (st = dg__h5_write_1d(ctx, g, "gt_count", H5T_NATIVE_UINT64,
                               H5T_STD_U64LE, r->gt_count, r->n_classes, 0)) < 0 ||
         (st = dg__h5_write_1d(ctx, g, "score", H5T_NATIVE_DOUBLE,
-                              H5T_IEEE_F64LE, r->score, n, 0)) < 0 ||
-        (st = dg__h5_write_1d(ctx, g, "order", H5T_NATIVE_UINT32,
-                              H5T_STD_U32LE, r->order, n, 1)) < 0)
+                              H5T_IEEE_F64LE, r->score, n, 0)) < 0)
         goto out;
     if (pending) {
         /* status, matched and agnostic, block by block. */
-        if ((st = dg__pending_write(ctx, r->pending, (int64_t)g)) < 0 ||
+        if ((st = dg__h5_write_1d(ctx, g, "order", H5T_NATIVE_UINT32,
+                                  H5T_STD_U32LE, r->order, n, 1)) < 0 ||
+            (st = dg__pending_write(ctx, r->pending, (int64_t)g)) < 0 ||
             (st = dg__h5_write_1d(ctx, g, "label_class", H5T_NATIVE_UINT32,
                                   H5T_STD_U32LE, r->label_class,
                                   r->n_gt_total, 1)) < 0)
             goto out;
         goto out;
     }
-    if ((st = dg__h5_write_2d(ctx, g, "status", H5T_NATIVE_UINT8, H5T_STD_U8LE,
-                              r->status, nt, n, 1)) < 0 ||
-        (st = write_xor_table(ctx, g, "matched", r->matched, (int)nt, n)) < 0)
-        goto out;
-    if (ver >= 2 &&
-        /* Not XOR-encoded: a confusion query reads one row of it. */
-        ((st = dg__h5_write_2d(ctx, g, "agnostic", H5T_NATIVE_INT32,
-                               H5T_STD_I32LE, r->agnostic, nt, n, 1)) < 0 ||
-         (st = dg__h5_write_1d(ctx, g, "label_class", H5T_NATIVE_UINT32,
-                               H5T_STD_U32LE, r->label_class, r->n_gt_total,
-                               1)) < 0))
+    /*
+     * The compressed datasets' chunks go to the workers as one list. The
+     * matched table is stored XOR-encoded (above); agnostic is not: a
+     * confusion query reads one row of it.
+     */
+    dg_h5_table tab[] = {
+        {"order", H5T_NATIVE_UINT32, H5T_STD_U32LE, r->order, 1, {n, 0}, 0},
+        {"status", H5T_NATIVE_UINT8, H5T_STD_U8LE, r->status, 2, {nt, n}, 0},
+        {"matched", H5T_NATIVE_INT32, H5T_STD_I32LE, r->matched, 2, {nt, n},
+         1},
+        {"agnostic", H5T_NATIVE_INT32, H5T_STD_I32LE, r->agnostic, 2,
+         {nt, n}, 0},
+        {"label_class", H5T_NATIVE_UINT32, H5T_STD_U32LE, r->label_class, 1,
+         {r->n_gt_total, 0}, 0}};
+    if ((st = dg__h5_write_tables(ctx, g, tab, ver >= 2 ? 5 : 3)) < 0 ||
+        (st = mark_xor(ctx, g, "matched")) < 0)
         goto out;
 out:
     H5Gclose(g);
@@ -642,7 +631,7 @@ static dg_status read_classes(dg_ctx *ctx, hid_t f, const char *gp,
                           r->gt_count, r->n_classes, 0, r->n_classes);
 }
 
-/* The scores (descending within each class, in [0, 1]) and room for the
+/* The scores (descending within each class, finite) and room for the
  * rows read later. */
 static dg_status read_scores(dg_ctx *ctx, hid_t f, const char *gp,
                              struct dg_results *r)
@@ -663,11 +652,11 @@ static dg_status read_scores(dg_ctx *ctx, hid_t f, const char *gp,
         return st;
     for (uint32_t c = 0; c < r->n_classes; c++)
         for (uint64_t k = r->class_off[c]; k < r->class_off[c + 1]; k++)
-            if (!(r->score[k] >= 0 && r->score[k] <= 1) ||
+            if (!isfinite(r->score[k]) ||
                 (k > r->class_off[c] && r->score[k] > r->score[k - 1]))
                 return dg__fail(ctx, DG_EFORMAT,
                                 "'%s': %s record %llu: scores must descend "
-                                "within a class and lie in [0, 1]",
+                                "within a class and be finite",
                                 dg__h5_fname(f), p1, (unsigned long long)k);
     return DG_OK;
 }

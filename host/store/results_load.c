@@ -20,7 +20,8 @@ static dg_status fingerprint_of(dg_ctx *ctx, dg_project *p, int which,
         if (which < 0)
             snprintf(gp, sizeof(gp), "/labels");
         else
-            snprintf(gp, sizeof(gp), "/inferences/%s", p->inf[which].name);
+            snprintf(gp, sizeof(gp), "/inferences/%s",
+                     dg__infset_src_name(&p->inf[which]));
         if (dg__h5_exists((hid_t)p->file, gp)) {
             hid_t g = H5Gopen2((hid_t)p->file, gp, H5P_DEFAULT);
             dg_status st = g >= 0 ? dg__h5_attr_read(ctx, g, "fingerprint",
@@ -50,12 +51,11 @@ dg_status dg__project_fingerprint(dg_ctx *ctx, dg_project *p, int which,
 dg_status dg_results_load(dg_ctx *ctx, dg_project *p, const char *name,
                           dg_results **out)
 {
-    int64_t i = dg_project_inference_index(p, name);
-    if (i < 0)
-        return dg__fail(ctx, DG_ENOTFOUND, "'%s': no inference set '%s'",
-                        p->path ? p->path : "(project)", name);
+    uint32_t i;
+    dg_status st = dg_project_find(ctx, p, DG_NAME_INFERENCES, name, &i);
+    if (st < 0)
+        return st;
     dg_infset *s = &p->inf[i];
-    dg_status st;
     if (!s->results) {
         if (s->dirty || p->file < 0 ||
             (st = dg__results_read(ctx, p->file, dg__infset_src_name(s),

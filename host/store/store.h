@@ -83,6 +83,14 @@ dg_status dg__project_label_columns(dg_ctx *ctx, dg_project *p,
 dg_status dg__project_fingerprint(dg_ctx *ctx, dg_project *p, int which,
                                   uint64_t *fp);
 
+/*
+ * The label records whose COCO annotation id was 0, ascending (borrowed;
+ * *n = 0 when none). pycocotools counts a detection matched to such a
+ * label as a false positive; dg_coco_opts.pycocotools_id0 does the same.
+ */
+void dg__project_coco_zero_ids(const dg_project *p, const uint64_t **idx,
+                               uint64_t *n);
+
 /* ---- project: frame metadata -------------------------------------------------- */
 
 typedef struct dg_meta_col {
@@ -125,6 +133,12 @@ void dg__project_move_classes_frames(dg_project *dst, dg_project *src);
  * labels, for the caller to release.
  */
 void dg__project_take_labels(dg_project *p, dg_boxset *b);
+/*
+ * Records which of the labels just taken had COCO annotation id 0: idx
+ * (malloc'd, taken over; NULL when n is 0) lists record indices of the
+ * frame-sorted labels, ascending. dg__project_take_labels forgets them.
+ */
+void dg__project_set_coco_zero_ids(dg_project *p, uint64_t *idx, uint64_t n);
 /*
  * Makes b's boxes those of inference set i (loaded, to be written) and
  * drops the set's results, which no longer belong to them; b gets the old
@@ -417,5 +431,29 @@ const uint32_t *dg__results_mask_det_frame(const struct dg_results *r);
 /* ---- added while porting host/query (coco, voc, tide, embeddings, ...) ---- */
 
 /* ---- added while porting host/engine ---- */
+
+/* ---- masks and keypoints (host/store/shapes.c) -------------------------- */
+
+/*
+ * The masks and keypoints of the labels, or of inference set i: *out is
+ * NULL when they have none, else borrowed (entry k for box k of the
+ * frame-sorted set; valid until p changes). Loaded with the boxes if need
+ * be.
+ */
+dg_status dg__project_label_shapes(dg_ctx *ctx, dg_project *p,
+                                   const dg_shapes **out);
+dg_status dg__project_inference_shapes(dg_ctx *ctx, dg_project *p,
+                                       uint32_t i, const dg_shapes **out);
+/*
+ * Makes *s (malloc'd, one entry per box in the frame-sorted order of the
+ * boxes; or NULL) the shapes of the labels or of set i, to be written;
+ * *s gets the old ones (or NULL), for the caller to free with
+ * dg__shapes_free. dg__project_take_labels and dg__project_take_inferences
+ * drop the shapes of the boxes they replace, so importers call these
+ * after them. Shapes without masks or keypoints are stored as none.
+ */
+void dg__project_take_label_shapes(dg_project *p, dg_shapes **s);
+void dg__project_take_inference_shapes(dg_project *p, uint32_t i,
+                                       dg_shapes **s);
 
 #endif

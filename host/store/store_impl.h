@@ -7,6 +7,7 @@
 #ifndef DG_STORE_IMPL_H
 #define DG_STORE_IMPL_H
 
+#include "h5chunk.h"
 #include "h5io.h"
 #include "store.h"
 
@@ -27,6 +28,8 @@ typedef struct dg_infset {
     uint64_t fingerprint; /* of the boxes, to detect stale results */
     struct dg_results *results; /* attached by eval, or NULL */
     int results_dirty;
+    dg_shapes *shapes;  /* masks and keypoints (shapes.c), or NULL */
+    int shapes_known;   /* shapes is what the set has (else: in the file) */
 } dg_infset;
 
 /* The name of set s's groups in the source file. */
@@ -64,6 +67,12 @@ struct dg_project {
     uint64_t n_labels;
     int labels_loaded;
     dg_boxset labels;
+    dg_shapes *label_shapes; /* masks and keypoints (shapes.c), or NULL */
+    int label_shapes_known;  /* label_shapes is what the labels have */
+    /* Label records whose COCO annotation id is 0, ascending (read at
+     * open; /labels/coco_id_zero). */
+    uint64_t *zero_ids;
+    uint64_t n_zero_ids;
 
     uint32_t n_inf;
     dg_infset *inf;
@@ -86,6 +95,11 @@ dg_status dg__project_write_meta(dg_ctx *ctx, dg_project *p, int64_t f);
  * (host/store/keep.c).
  */
 dg_status dg__keep_user_data(dg_ctx *ctx, int64_t src, int64_t dst);
+
+/* ---- masks and keypoints (shapes.c) ---------------------------------------- */
+
+/* Writes s (one entry per box of the group) into the box group g. */
+dg_status dg__shapes_write(dg_ctx *ctx, int64_t g, const dg_shapes *s);
 
 /* ---- segments (segments.c) ------------------------------------------------ */
 

@@ -111,6 +111,17 @@ typedef struct dg_example {
     /* Area (w * h) of the ground-truth box, or of the detection's box
      * when there is no ground truth. */
     double area;
+    /*
+     * Why a lone box matched nothing: the box that iou is measured
+     * against -- for a lone ground truth the counted detection of any
+     * class with that highest IoU (its record, class and score), for a
+     * lone detection the regular ground truth (record and class; score
+     * NaN). -1 / DG_BACKGROUND / NaN for a pair, and when nothing
+     * overlaps.
+     */
+    int64_t near_index;
+    int32_t near_class;
+    double near_score;
 } dg_example;
 
 typedef struct dg_examples dg_examples;

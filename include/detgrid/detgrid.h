@@ -115,6 +115,8 @@
 #include "detgrid/frames.h"
 #include "detgrid/bootstrap.h"
 #include "detgrid/embeddings.h"
+#include "detgrid/explain.h"
+#include "detgrid/slices.h"
 #include "detgrid/report.h"
 
 #define DG_VERSION_STRING "0.1.0"

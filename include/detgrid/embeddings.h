@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "detgrid/explain.h"
 #include "detgrid/frames.h"
 #include "detgrid/metrics.h"
 #include "detgrid/project.h"
@@ -144,15 +145,66 @@ void dg_embed_layout_opts_init(dg_embed_layout_opts *o);
 dg_status dg_embed_layout(dg_ctx *ctx, const dg_embed_points *pts,
                           const dg_embed_layout_opts *o, double *xy);
 
+/*
+ * How k-means chooses k when it is not given (docs/EMBEDDINGS.md has how
+ * each behaved on planted failures among many groups of frames).
+ */
+typedef enum dg_choose_k {
+    /*
+     * The default: the k of the highest BIC of a mixture of spherical
+     * Gaussians with one shared variance fitted by k-means (X-means,
+     * Pelleg and Moore 2000). It tends to cut groups that are not round
+     * into several clusters, which the merge of split failures
+     * (dg_embeddings_evaluate) undoes where it matters, but does not merge
+     * groups that lie close together.
+     */
+    DG_CHOOSE_K_BIC = 0,
+    /*
+     * The mean silhouette (Rousseeuw 1987) of the sample's clustering,
+     * exact pairwise Euclidean distances: the largest k that is a local
+     * maximum of it and scores at least 90 % of the highest (so that
+     * scenes within kinds of scenes stay apart). It merges groups that lie
+     * close together.
+     */
+    DG_CHOOSE_K_SILHOUETTE = 1,
+    /*
+     * The elbow (the earlier default): the smallest k after which one more
+     * cluster lowers the inertia by less than 15 %. Among many groups it
+     * stops at 2 or 3.
+     */
+    DG_CHOOSE_K_ELBOW = 2
+} dg_choose_k;
+
+/* "bic", "silhouette", "elbow"; NULL for another value. */
+const char *dg_choose_k_name(dg_choose_k c);
+/* The criterion named s, or -1. */
+int dg_choose_k_parse(const char *s);
+
+/* The largest k a choice considers. */
+#define DG_K_CHOICE_MAX 64
+
 typedef struct dg_embed_kmeans_opts {
     uint32_t k;        /* clusters; 0: chosen (dg_embed_choose_k) */
     uint64_t seed;     /* k-means++ initialisation */
     uint32_t max_iter; /* 0 also means 50 */
     uint64_t max_fit;  /* iterate on every ceil(n / max_fit)-th point; 0
                         * also means 20000 */
+    dg_choose_k choose; /* with k 0: the criterion */
+    uint32_t k_max;    /* with k 0: candidates 2 .. k_max, at most
+                        * DG_K_CHOICE_MAX; 0 also means 30 */
+    /*
+     * Greedy k-means++ starts (each centre the best of 2 + ln k
+     * candidates), each followed by at most 20 Lloyd iterations on a
+     * sample of at most 1000 evenly spaced points; the one of least
+     * inertia there (the earliest on a tie) goes on to Lloyd's iterations
+     * on the fit points. The first start is seeded with seed, start i > 0
+     * with a seed derived from seed and i. 0 also means 4.
+     */
+    uint32_t starts;
 } dg_embed_kmeans_opts;
 
-/* The defaults: k chosen, seed 1, 50 iterations, max_fit 20000. */
+/* The defaults: k chosen by the BIC among 2 .. 30, seed 1, 50 iterations,
+ * max_fit 20000, 4 starts. */
 void dg_embed_kmeans_opts_init(dg_embed_kmeans_opts *o);
 
 /*
@@ -164,24 +216,43 @@ void dg_embed_kmeans_opts_init(dg_embed_kmeans_opts *o);
  * assignment changes or max_iter; then every point is assigned. Device and
  * reference give identical assignments and centroids. assign gets n
  * cluster indices; dist (or NULL) each point's squared distance to its
- * centroid; centroids (or NULL) k x dim doubles (room for
- * 12 x dim when o->k is 0); inertia (or NULL)
- * the sum of squared distances of all points. *k_used (or NULL) gets k,
- * after choosing when o->k is 0. k must not exceed n. o NULL means the
- * defaults.
+ * centroid; centroids (or NULL) k x dim doubles (room for k_max x dim when
+ * o->k is 0); inertia (or NULL) the sum of squared distances of all
+ * points. *k_used (or NULL) gets k, after choosing when o->k is 0. k must
+ * not exceed n. o NULL means the defaults.
  */
 dg_status dg_embed_kmeans(dg_ctx *ctx, const dg_embed_points *pts,
                           const dg_embed_kmeans_opts *o, uint32_t *assign,
                           double *dist, double *centroids, double *inertia,
                           uint32_t *k_used);
 
+/* How k was chosen, with every candidate's score. */
+typedef struct dg_k_choice {
+    dg_choose_k method;
+    uint32_t k;              /* the choice */
+    uint32_t k_max;          /* candidates were 2 .. k_max (elbow: from 1) */
+    uint64_t sample;         /* points the candidates were fitted on */
+    /*
+     * score[k] for each candidate k (NaN elsewhere): the BIC, the mean
+     * silhouette, or for the elbow the inertia of k clusters over that of
+     * k - 1. The elbow stops at the first k whose ratio exceeds 0.85, so
+     * later entries stay NaN.
+     */
+    double score[DG_K_CHOICE_MAX + 2];
+} dg_k_choice;
+
 /*
- * Chooses k in 2 .. k_max (0: 12) by the elbow of k-means inertia on a
- * sample of at most 2000 points: the smallest k after which one more
- * cluster lowers the inertia by less than 15 %.
+ * Chooses k for dg_embed_kmeans by o->choose among 2 .. o->k_max (0: 30,
+ * at most DG_K_CHOICE_MAX and fewer than the sample's points) on a sample
+ * of at most 1000 evenly spaced points (every ceil(n / 1000)-th): per
+ * candidate, seeded k-means++ (o->seed) and at most 20 Lloyd iterations on
+ * the sample, on ctx's device or the reference path (identical bytes); the
+ * scores are computed on the host from those, in a fixed order, so both
+ * paths choose the same k. Fewer than 4 sample points: k = min(2, n). o
+ * NULL means the defaults.
  */
 dg_status dg_embed_choose_k(dg_ctx *ctx, const dg_embed_points *pts,
-                            uint32_t k_max, uint64_t seed, uint32_t *k);
+                            const dg_embed_kmeans_opts *o, dg_k_choice *out);
 
 /* ---- failure patterns --------------------------------------------------- */
 
@@ -225,20 +296,29 @@ typedef struct dg_pattern_cluster {
     dg_prf prf;
     double deficit;      /* frames: overall F1 - cluster F1 */
     double fp_share, fn_share; /* crops: FP (+ misclassified) among detection crops, FN among label crops */
-    double z;            /* significance: ranking key (larger = worse) */
-    uint32_t top_class[3];   /* dominant classes (labels + detections), UINT32_MAX when fewer */
-    uint64_t top_count[3];
-    uint32_t rep_frame[5];   /* frames nearest the centroid; UINT32_MAX when fewer */
+    /*
+     * How much worse the model does there. Frames: z and the one-sided p
+     * of the F1 of the cluster's frames against the other clustered
+     * frames, a ratio test over frames (Welch's t; the test of
+     * dg_slices_evaluate, docs/SLICES.md). Crops: z the larger of the
+     * binomial z-scores of the FP share among its detection crops and of
+     * the FN share among its label crops against the shares over every
+     * clustered crop, p its normal tail. q: p adjusted over the k clusters
+     * (Benjamini-Hochberg); a cluster is significantly worse when q <=
+     * 0.05.
+     */
+    double z, p, q;
+    /* Its classes, error types and representative frames (the frames
+     * nearest the centroid). */
+    dg_pattern_explain explain;
 } dg_pattern_cluster;
 
 /*
- * Frame clusters ranked worst first. assign[f] is the cluster of frame f
- * (n_frames entries), dist[f] (or NULL) its distance to its centroid, for
- * the representatives. Per cluster the pooled counts of its frames (all
- * classes) at (conf, iou index) and F1 are compared with the overall ones:
- * with e = 1 - F1 = (FP + FN) / (2TP + FP + FN) read as a proportion of N =
- * 2TP + FP + FN error opportunities, z = (e_c - e_all) / sqrt(e_all (1 -
- * e_all) / N_c). *out gets k entries sorted by z descending (malloc'd).
+ * Frame clusters ranked worst first (the smallest p, then the larger z,
+ * then the lower id). assign[f] is the cluster of frame f (n_frames
+ * entries; UINT32_MAX: not clustered), dist[f] (or NULL) its distance to
+ * its centroid, for the representatives. Counts at (conf, iou index), all
+ * classes. *out gets k entries (malloc'd).
  */
 dg_status dg_patterns_frames(dg_ctx *ctx, dg_results *r, dg_project *p,
                              double conf, int iou_idx, const uint32_t *assign,
@@ -246,14 +326,15 @@ dg_status dg_patterns_frames(dg_ctx *ctx, dg_results *r, dg_project *p,
                              dg_pattern_cluster **out);
 
 /*
- * Crop clusters ranked worst first: crops[i] is in cluster assign[i];
- * z is the larger of the binomial z-scores of the cluster's FP share among
- * its detection crops and of its FN share among its label crops against the
- * overall shares.
+ * Crop clusters ranked worst first (the larger z, then the lower id):
+ * crops (n, dg_results_crops of r at conf, iou index) with crops[i] in
+ * cluster assign[i] (UINT32_MAX: not clustered), dist (or NULL) its
+ * distance to the centroid.
  */
-dg_status dg_patterns_crops(dg_ctx *ctx, const dg_crop *crops, uint64_t n,
-                            const uint32_t *assign, const double *dist,
-                            uint32_t k, uint32_t n_classes,
+dg_status dg_patterns_crops(dg_ctx *ctx, dg_results *r, dg_project *p,
+                            double conf, int iou_idx, const dg_crop *crops,
+                            uint64_t n, const uint32_t *assign,
+                            const double *dist, uint32_t k,
                             dg_pattern_cluster **out);
 
 /* ---- the whole analysis (detgrid embeddings) ------------------------------ */
@@ -275,16 +356,18 @@ typedef struct dg_embeddings_opts {
     int layout;        /* 0: PCA; 1: the kNN layout (dg_embed_layout) */
     int cluster;       /* 1: k-means and failure patterns too */
     /*
-     * Clusters: 0 chosen by the elbow (dg_embed_choose_k); -1 the default:
-     * the elbow for frames, the classes + 2 (at most 24) for crops, which
+     * Clusters: 0 chosen by `choose` (dg_embed_choose_k); -1 the default:
+     * chosen for frames, the classes + 2 (at most 24) for crops, which
      * gather around their classes. At most the number of points.
      */
     int32_t k;
+    dg_choose_k choose; /* the criterion when k is chosen */
+    uint32_t k_max;     /* the largest k it considers; 0: 30 */
     uint64_t seed;     /* k-means and the layout */
 } dg_embeddings_opts;
 
 /* Model NULL, frames, conf 0.1, IoU index 0, every point, PCA, no
- * clusters, k -1, seed 1. */
+ * clusters, k -1 (BIC, k_max 30), seed 1. */
 void dg_embeddings_opts_init(dg_embeddings_opts *o);
 
 typedef struct dg_embeddings_result {
@@ -304,8 +387,16 @@ typedef struct dg_embeddings_result {
     uint64_t *point;   /* n: the frame (frames) or the index into crop */
     double *xy;        /* n x 2 */
     double var[2];     /* the two PCA eigenvalues (the layout starts there) */
-    /* Clusters (opts.cluster), else k 0 and NULL. */
-    uint32_t k;
+    /*
+     * Clusters (opts.cluster), else k 0 and NULL. k-means finds k_fit;
+     * clusters that are one failure split in parts are then merged (while
+     * a significantly worse cluster and its nearest, also significantly
+     * worse, test higher together than either: docs/EMBEDDINGS.md), which
+     * leaves k.
+     */
+    uint32_t k, k_fit;
+    int k_chosen;      /* 1 when k was chosen; then k_choice says how */
+    dg_k_choice k_choice;
     uint32_t *assign;  /* n: each point's cluster */
     double *dist;      /* n: its squared distance to the centroid */
     dg_pattern_cluster *clusters; /* k, worst first (dg_patterns_*) */
@@ -380,7 +471,10 @@ typedef struct dg_synth_embeddings_opts {
     uint32_t scenes;   /* frames fall into this many scenes; 0 also 8 */
     /* 0 none, 1 "miss": in one scene every detection of its most common
      * class is dropped; 2 "fp": in one scene, three confident false
-     * positives per frame of one class on empty space. */
+     * positives per frame of one class on empty space; 3 "look": every
+     * third label (in record order) of the most common class looks
+     * different (its crop around a centre of its own) and its detections
+     * (IoU >= 0.3 with it, of its class) are dropped, in every scene. */
     int plant;
     const char *model; /* NULL also means "synth" */
 } dg_synth_embeddings_opts;
@@ -393,8 +487,9 @@ void dg_synth_embeddings_opts_init(dg_synth_embeddings_opts *o);
  * frame to a scene, applies the planted pattern to every inference set, and
  * attaches frame, label and detection embeddings: a frame is its scene's
  * centre plus noise; a crop its class's centre plus a little of its scene's
- * plus noise (planted false positives share one centre). *planted_scene
- * and *planted_class (or NULL) say what was planted (UINT32_MAX: nothing).
+ * plus noise (planted false positives share one centre, as do the
+ * odd-looking labels). *planted_scene and *planted_class (or NULL) say what
+ * was planted (UINT32_MAX: nothing; the scene is UINT32_MAX for "look").
  * scene (or NULL) gets n_frames scene indices, malloc'd. o NULL means the
  * defaults.
  */

@@ -51,10 +51,23 @@ int dg_default_iou_thresholds(double *out, int cap);
 dg_status dg_eval(dg_ctx *ctx, dg_project *p, const char *name,
                   const double *iou, int n_iou);
 
-/* Timings of the last dg_eval on ctx, in seconds. */
+/*
+ * The stage profile of the last dg_eval on ctx: wall seconds of each step
+ * (load: reading the columns; order: the sort the results keep; match:
+ * the matching stage, transfers included), and for an OpenCL device the
+ * bytes that crossed to and from it and the device's own times for the
+ * uploads, the kernels and the downloads (zero on the reference path).
+ */
 typedef struct dg_eval_stats {
-    double load_s, match_s, accumulate_s, total_s;
+    double load_s, match_s;
+    double accumulate_s; /* the ordering, as order_s (older name) */
+    double total_s;
     char device[256]; /* "reference" or "OpenCL: <platform> / <device>" */
+    double order_s;
+    double upload_s, kernel_s, download_s;
+    uint64_t bytes_up, bytes_down;
+    uint64_t detections;
+    unsigned threads; /* host threads (reference path, sort, store) */
 } dg_eval_stats;
 void dg_eval_get_stats(const dg_ctx *ctx, dg_eval_stats *out);
 

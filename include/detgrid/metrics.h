@@ -73,6 +73,32 @@ typedef struct dg_sweep_point {
 dg_status dg_results_sweep(dg_ctx *ctx, dg_results *r, uint32_t cls,
                            int iou_idx, dg_sweep_point **out, uint64_t *n);
 
+/*
+ * The least and greatest score of the detections the results cover (NaN
+ * for both when there are none). Scores need not lie in [0, 1].
+ */
+void dg_results_score_range(const dg_results *r, double *lo, double *hi);
+
+/*
+ * DG_OK when conf can select something sensible: within [0, 1], or within
+ * the scores' range where they reach beyond it. DG_ERANGE otherwise, with
+ * a message that gives the range (a percentage given for a fraction, or a
+ * threshold on the wrong scale).
+ */
+dg_status dg_results_check_conf(dg_ctx *ctx, const dg_results *r,
+                                double conf);
+
+/*
+ * The micro-averaged sweep at iou index: every class pooled, one point per
+ * distinct score in descending order, each with the counts summed over
+ * the classes at conf = that score; *n_gt is the ground truths of every
+ * class. Its best-F1 point is the one confidence that serves all classes
+ * best. *out is malloc'd; free() it. *n may be 0.
+ */
+dg_status dg_results_sweep_micro(dg_ctx *ctx, dg_results *r, int iou_idx,
+                                 dg_sweep_point **out, uint64_t *n,
+                                 uint64_t *n_gt);
+
 /* Number of classes and detections the results cover. */
 uint32_t dg_results_n_classes(const dg_results *r);
 uint64_t dg_results_n_det(const dg_results *r);

@@ -88,6 +88,22 @@ const char *dg_project_inference_name(const dg_project *p, uint32_t i);
 /* Index of the inference set named name, or -1. */
 int64_t dg_project_inference_index(const dg_project *p, const char *name);
 
+/* What dg_project_find looks for. */
+typedef enum dg_name_kind {
+    DG_NAME_CLASS = 0,
+    DG_NAME_INFERENCES,
+    DG_NAME_SEGMENT
+} dg_name_kind;
+
+/*
+ * The index of the class, inference set or segment (segments.h) named
+ * name in *idx. DG_ENOTFOUND when there is none, with a message that
+ * lists what there is and the nearest name (dg_choices_hint):
+ *     "'val.h5': no class 'persn'; did you mean 'person'? (classes: ...)"
+ */
+dg_status dg_project_find(dg_ctx *ctx, const dg_project *p,
+                          dg_name_kind kind, const char *name, uint32_t *idx);
+
 /* Number of boxes in an inference set, loading nothing. */
 uint64_t dg_project_inference_size(const dg_project *p, uint32_t i);
 
@@ -95,7 +111,10 @@ uint64_t dg_project_inference_size(const dg_project *p, uint32_t i);
 dg_status dg_project_remove_inferences(dg_ctx *ctx, dg_project *p,
                                        const char *name);
 
-/* Sets the default thresholds (0 <= conf <= 1, 0 < iou <= 1). */
+/*
+ * Sets the default thresholds: conf any finite number (scores need not lie
+ * in [0, 1]; a confidence applies to the raw scores), 0 < iou <= 1.
+ */
 dg_status dg_project_set_defaults(dg_ctx *ctx, dg_project *p, double conf,
                                   double iou);
 

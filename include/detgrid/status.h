@@ -9,6 +9,8 @@
 #ifndef DETGRID_STATUS_H
 #define DETGRID_STATUS_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,6 +43,28 @@ const char *dg_strerror(dg_status st);
 
 /* The enum's name without prefix ("EFORMAT"); never NULL. */
 const char *dg_status_name(dg_status st);
+
+/*
+ * For messages about a name that is none of n choices (an inference set,
+ * class, segment, column or command): the choice nearest to name -- the
+ * least edit distance (typos, adjacent swaps, case) when at most a third
+ * of the name's letters differ (one for names under 6 letters), else one
+ * that name begins -- or NULL when none is close.
+ */
+const char *dg_nearest_name(const char *name, const char *const *choices,
+                            size_t n);
+
+/*
+ * The hint such a message ends with, written to buf (cap bytes, always
+ * terminated, cut short with "..."):
+ *     "; did you mean 'yolo'? (inference sets: yolo, detr)"
+ * the suggestion only when dg_nearest_name finds one (name may be NULL
+ * for none), the first 25 choices and how many more, kind naming them;
+ * " (there are no inference sets)" when n is 0. Returns buf.
+ */
+const char *dg_choices_hint(char *buf, size_t cap, const char *name,
+                            const char *const *choices, size_t n,
+                            const char *kind);
 
 #ifdef __cplusplus
 }

@@ -119,6 +119,45 @@ dg_status dg_synth_coco_json(dg_ctx *ctx, const dg_synth_opts *opts,
 dg_status dg_synth_planted(dg_ctx *ctx, const dg_synth_opts *opts,
                            dg_synth_plant **out, uint64_t *n);
 
+/* ---- synthetic frame metadata and a planted failing slice ------------- */
+
+typedef struct dg_synth_metadata_opts {
+    uint64_t seed;
+    /* 1: plant a failure in the frames of two metadata conditions that
+     * hold together (neither alone). */
+    int plant;
+    /* With plant: the share of those frames' detections that vanish;
+     * 0 also means 0.6. */
+    double drop;
+} dg_synth_metadata_opts;
+
+/* The defaults: seed 1, nothing planted, drop 0.6. */
+void dg_synth_metadata_opts_init(dg_synth_metadata_opts *o);
+
+/* The planted slice: two conditions, as `segment --where` takes them. */
+typedef struct dg_synth_slice {
+    char where[2][64];
+    uint32_t n_frames; /* frames where both hold; 0: nothing planted */
+} dg_synth_slice;
+
+/*
+ * Adds six frame metadata columns to a synthetic project in memory (before
+ * eval): weather, time, camera and location (strings) and speed and
+ * brightness (numbers), drawn per frame from the seed, with speed
+ * depending on the location and brightness on the time of day; the
+ * detector ignores them. With o->plant, a pair of conditions on two
+ * columns (a categorical value or a numeric column's lowest or highest
+ * quarter) is drawn among those that hold together on 4-15 % of the frames
+ * while each alone holds on at least twice as many, and a share o->drop of
+ * the detections of every inference set vanishes in those frames; *planted
+ * (or NULL) names it. Replaces columns of those names. o NULL means the
+ * defaults. DG_EINVAL for a bad drop or when no pair qualifies (too few
+ * frames).
+ */
+dg_status dg_synth_metadata(dg_ctx *ctx, dg_project *p,
+                            const dg_synth_metadata_opts *o,
+                            dg_synth_slice *planted);
+
 /* The frame id ("frame-000001" for frame 0) and class name ("person" for
  * class 0) that synthetic projects use, into buf. */
 void dg_synth_frame_id(uint32_t f, char *buf, size_t size);

@@ -9,7 +9,9 @@
  * Results files are read twice: by the parallel reader (which large files
  * take; the DETGRID_JSON_PAR hook makes small ones take it too, cut into
  * 2 to 16 parts) and by the sequential one. Both must succeed with the
- * same boxes and warnings or fail with the same message.
+ * same boxes, masks, keypoints and warnings or fail with the same message.
+ * What imports is also evaluated as masks, boundaries and keypoints
+ * (dg_coco_evaluate; refusing is fine, crashing is not).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -18,6 +20,7 @@
 
 #include "store.h"
 #include "fuzzutil.h"
+#include "detgrid/coco.h"
 
 static void same_boxes(const dg_boxset *a, const dg_boxset *b)
 {
@@ -33,6 +36,30 @@ static void same_boxes(const dg_boxset *a, const dg_boxset *b)
 #undef COLUMN
     if (!same) {
         fprintf(stderr, "parallel and sequential readers differ\n");
+        abort();
+    }
+}
+
+static void same_shapes(const dg_shapes *a, const dg_shapes *b)
+{
+    int same = (a == NULL) == (b == NULL);
+    if (same && a) {
+        same = a->n == b->n && (a->off == NULL) == (b->off == NULL) &&
+               (a->kp_off == NULL) == (b->kp_off == NULL) &&
+               (a->area == NULL) == (b->area == NULL);
+        if (same && a->off)
+            same = !memcmp(a->off, b->off, (a->n + 1) * 8) &&
+                   !memcmp(a->runs.v, b->runs.v, a->off[a->n] * 4) &&
+                   !memcmp(a->mh, b->mh, a->n * 4) &&
+                   !memcmp(a->mw, b->mw, a->n * 4);
+        if (same && a->kp_off)
+            same = !memcmp(a->kp_off, b->kp_off, (a->n + 1) * 8) &&
+                   !memcmp(a->kp, b->kp, a->kp_off[a->n] * 8);
+        if (same && a->area)
+            same = !memcmp(a->area, b->area, a->n * 8);
+    }
+    if (!same) {
+        fprintf(stderr, "parallel and sequential readers differ in shapes\n");
         abort();
     }
 }
@@ -55,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dg_project_create(ctx, &p) < 0)
         abort();
     const char *gt = fz_write("gt.json", part[0], len[0]);
-    dg_status st = dg_import_coco_gt(ctx, p, gt);
+    dg_status st = dg_import_coco_gt(ctx, p, gt, NULL);
     fz_check(ctx, st, "dg_import_coco_gt");
     if (st < 0) {
         if (n < 2)
@@ -64,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = NULL;
         if (dg_project_create(ctx, &p) < 0 ||
             dg_import_coco_gt(ctx, p, fz_write("gt.json", fixed_gt,
-                                               sizeof(fixed_gt) - 1)) < 0)
+                                               sizeof(fixed_gt) - 1), NULL) < 0)
             abort();
     }
     if (n == 2) {
@@ -73,12 +100,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(hook, sizeof(hook), "16,%d", 2 + (int)(len[1] % 15));
         (void)dg_ctx_take_warnings(ctx); /* the instances' */
         setenv("DETGRID_JSON_PAR", hook, 1);
-        st = dg_import_coco_dt(ctx, p, dt, "m", 0);
+        st = dg_import_coco_dt(ctx, p, dt, "m", 0, NULL);
         unsetenv("DETGRID_JSON_PAR");
         fz_check(ctx, st, "dg_import_coco_dt");
         char *msg = strdup(st < 0 ? dg_ctx_last_error(ctx) : "");
         char *warn = strdup(dg_ctx_take_warnings(ctx));
-        dg_status st2 = dg_import_coco_dt(ctx, p, dt, "s", 0);
+        dg_status st2 = dg_import_coco_dt(ctx, p, dt, "s", 0, NULL);
         if ((st < 0) != (st2 < 0) ||
             (st < 0 && strcmp(msg, dg_ctx_last_error(ctx))) ||
             strcmp(warn, dg_ctx_take_warnings(ctx))) {
@@ -97,8 +124,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 dg__project_inferences(ctx, p, (uint32_t)b, &bb) < 0)
                 abort();
             same_boxes(ba, bb);
+            const dg_shapes *sa, *sb;
+            if (dg__project_inference_shapes(ctx, p, (uint32_t)a, &sa) < 0 ||
+                dg__project_inference_shapes(ctx, p, (uint32_t)b, &sb) < 0)
+                abort();
+            same_shapes(sa, sb);
+            for (int t = DG_COCO_SEGM; t <= DG_COCO_KEYPOINTS; t++) {
+                dg_coco_opts o;
+                memset(&o, 0, sizeof(o));
+                o.iou_type = t;
+                o.n_threads = 1;
+                dg_coco_result r;
+                st = dg_coco_evaluate(ctx, p, "m", &o, &r);
+                fz_check(ctx, st, "dg_coco_evaluate");
+                if (st >= 0)
+                    dg_coco_result_release(&r);
+            }
             /* The same file again as a second set, replacing nothing. */
-            st = dg_import_coco_dt(ctx, p, dt, "m", 0);
+            st = dg_import_coco_dt(ctx, p, dt, "m", 0, NULL);
             if (st != DG_EEXIST)
                 abort();
             double iou[] = {0.5, 0.75};

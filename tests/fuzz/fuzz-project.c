@@ -20,7 +20,11 @@
  * on the reference path and a save and reopen.
  *
  * The embeddings part of the recipe follows "@@E" when the input holds
- * it, else the bytes the rest left over.
+ * it, else the bytes the rest left over. Masks and keypoints
+ * (mask_offsets, mask_counts, mask_size, keypoint_offsets, keypoints,
+ * num_keypoints, coco_area of /labels and the first inference set, right
+ * or wrong) follow "@@M", before "@@E"; they are read, evaluated as masks,
+ * boundaries and keypoints (dg_coco_evaluate) and saved.
  *
  * libhdf5 itself is not fuzzed here (it is not robust against corrupt
  * bytes; tests/test_bad_inputs.py covers truncated files instead).
@@ -33,6 +37,7 @@
 
 #include "store.h"
 #include "fuzzutil.h"
+#include "detgrid/coco.h"
 
 typedef fz_bytes rd;
 
@@ -298,6 +303,90 @@ static void attr_u64(rd *r, hid_t loc, const char *name, uint64_t v)
 static hid_t group(hid_t loc, const char *name)
 {
     return H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+}
+
+/* The masks and keypoints of box group gpath (n records), from r. */
+static void put_shapes(rd *r, hid_t f, const char *gpath, uint64_t n)
+{
+    if (!r || !r->n)
+        return;
+    hid_t g = H5Gopen2(f, gpath, H5P_DEFAULT);
+    if (g < 0)
+        return;
+    uint8_t flags = u8(r);
+    if (flags & 1) {
+        uint64_t *off = calloc(n + 2, 8), *hw = calloc(2 * n + 2, 8);
+        uint64_t *cnt = calloc(64 * n + 1, 8), m = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t h = u8(r) % 7, w = h ? 1 + u8(r) % 6 : 0;
+            hw[i] = h;
+            hw[n + i] = w;
+            /* Runs that cover h * w, but now and then not. */
+            uint64_t left = h * w, k = 0;
+            while (left && k < 60) {
+                uint64_t c = k + 1 < 60 ? u8(r) % (left + 1) : left;
+                cnt[m++] = c;
+                left -= c;
+                k++;
+            }
+            if (h && u8(r) < 16)
+                cnt[m++] = u8(r);
+            off[i + 1] = m;
+        }
+        if (u8(r) < 16 && n)
+            off[pos(r, n + 1)] = idx(r, m + 2);
+        put_u64(g, "mask_offsets", H5T_STD_U64LE, off, n + 1, wmode(r));
+        put_u64(g, "mask_counts", H5T_STD_U32LE, cnt, m, wmode(r));
+        int mode = wmode(r);
+        if (mode == W_OK) {
+            hsize_t dims[2] = {2, n};
+            hid_t sp = H5Screate_simple(2, dims, NULL);
+            hid_t ds = H5Dcreate2(g, "mask_size", H5T_STD_U32LE, sp,
+                                  H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            if (ds >= 0 && n)
+                H5Dwrite(ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL,
+                         H5P_DEFAULT, hw);
+            if (ds >= 0)
+                H5Dclose(ds);
+            H5Sclose(sp);
+        } else {
+            put_u64(g, "mask_size", H5T_STD_U32LE, hw, 2 * n, mode);
+        }
+        free(off);
+        free(hw);
+        free(cnt);
+    }
+    if (flags & 2) {
+        uint64_t *off = calloc(n + 2, 8), m = 0;
+        double *v = calloc(n * 9 + 1, sizeof(double));
+        int k = flags & 16 ? 2 : 3; /* keypoints an object */
+        for (uint64_t i = 0; i < n; i++) {
+            int ki = u8(r) < 32 ? 0 : k;
+            for (int j = 0; j < 3 * ki; j++)
+                v[m++] = j % 3 == 2 ? (double)(u8(r) % 3)
+                         : u8(r) < 240 ? (double)(u8(r) % 64) : dbl(r);
+            if (u8(r) < 8)
+                v[m++] = 1; /* not triples */
+            off[i + 1] = m;
+        }
+        put_u64(g, "keypoint_offsets", H5T_STD_U64LE, off, n + 1, wmode(r));
+        put_num(g, "keypoints", H5T_IEEE_F64LE, v, m, wmode(r));
+        free(off);
+        free(v);
+    }
+    double *a = calloc(n + 1, sizeof(double));
+    if (flags & 4) {
+        for (uint64_t i = 0; i < n; i++)
+            a[i] = (double)(u8(r) % 5) - 2;
+        put_num(g, "num_keypoints", H5T_STD_I32LE, a, n, wmode(r));
+    }
+    if (flags & 8) {
+        for (uint64_t i = 0; i < n; i++)
+            a[i] = u8(r) < 240 ? (double)u8(r) * 40 : dbl(r);
+        put_num(g, "coco_area", H5T_IEEE_F64LE, a, n, wmode(r));
+    }
+    free(a);
+    H5Gclose(g);
 }
 
 /* Box columns of n records over nf frames and nc classes. */
@@ -834,7 +923,7 @@ static void embedding_queries(dg_ctx *ctx, dg_project *p)
 }
 
 /* Builds the file image; returns a malloc'd buffer and its size. */
-static void *build(rd *r, rd *re, size_t *size)
+static void *build(rd *r, rd *re, rd *rm, size_t *size)
 {
     layout lo;
     memset(&lo, 0, sizeof(lo));
@@ -939,6 +1028,11 @@ static void *build(rd *r, rd *re, size_t *size)
     H5Gclose(ig);
     if (u8(r) >= 128)
         put_segments(r, f, nf);
+    if (rm) {
+        put_shapes(rm, f, "labels", lo.n_gt);
+        if (n_sets)
+            put_shapes(rm, f, "inferences/m", lo.n_det[0]);
+    }
     put_embeddings(re ? re : r, f, &lo);
     H5Fflush(f, H5F_SCOPE_GLOBAL);
     ssize_t n = H5Fget_file_image(f, NULL, 0);
@@ -960,12 +1054,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const uint8_t *part[2];
-    size_t len[2];
+    const uint8_t *part[2], *mpart[2];
+    size_t len[2], mlen[2];
     int np = fz_split(data, size, "@@E", part, len, 2);
-    rd r = {part[0], len[0]}, re = {np > 1 ? part[1] : NULL, np > 1 ? len[1] : 0};
+    int nm = fz_split(part[0], len[0], "@@M", mpart, mlen, 2);
+    rd r = {mpart[0], mlen[0]}, re = {np > 1 ? part[1] : NULL, np > 1 ? len[1] : 0};
+    rd rm = {nm > 1 ? mpart[1] : NULL, nm > 1 ? mlen[1] : 0};
     size_t n = 0;
-    void *img = build(&r, np > 1 ? &re : NULL, &n);
+    void *img = build(&r, np > 1 ? &re : NULL, nm > 1 ? &rm : NULL, &n);
     const char *path = fz_write("p.h5", img, n);
     free(img);
 
@@ -1011,6 +1107,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *name = dg_project_inference_name(p, 0);
         st = dg_eval(ctx, p, name, iou, 1);
         fz_check(ctx, st, "dg_eval");
+        /* Masks and keypoints: read, and evaluated (refusing is fine). */
+        const dg_shapes *sh;
+        st = dg__project_label_shapes(ctx, p, &sh);
+        fz_check(ctx, st, "dg__project_label_shapes");
+        st = dg__project_inference_shapes(ctx, p, 0, &sh);
+        fz_check(ctx, st, "dg__project_inference_shapes");
+        for (int t = DG_COCO_SEGM; t <= DG_COCO_KEYPOINTS; t++) {
+            dg_coco_opts o;
+            memset(&o, 0, sizeof(o));
+            o.iou_type = t;
+            o.n_threads = 1;
+            if (t == DG_COCO_KEYPOINTS && (data[0] & 2)) {
+                static const double sig[3] = {0.1, 0.2, 0.3};
+                o.kpt_sigmas = sig;
+                o.n_kpt_sigmas = 3;
+            }
+            dg_coco_result cr;
+            st = dg_coco_evaluate(ctx, p, name, &o, &cr);
+            fz_check(ctx, st, "dg_coco_evaluate");
+            if (st >= 0)
+                dg_coco_result_release(&cr);
+        }
     }
     embedding_queries(ctx, p);
     if (size && (data[0] & 1)) {

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""detgrid benchmark: eval phases, import and query times, peak RSS.
+"""detgrid benchmark: eval's stage profile per device, peak RSS.
 
 Generates COCO val2017-sized synthetic data (5,000 frames, 80 classes,
 ~36k boxes, ~400k detections) and multiples of it, evaluates it on every
-device kind present (the plain-C reference, each OpenCL device: PoCL here,
-a GPU where one is installed) and prints, per phase, the median wall time
-over --runs runs and the peak resident memory of the process.
+device kind present (the plain-C reference on all cores, each OpenCL
+device: PoCL here, a GPU where one is installed; --copies adds each
+OpenCL device driven a discrete GPU's way, DETGRID_CL_COPIES=1) and
+prints, per stage of `eval --json` (load, order, match; for a device the
+upload, kernel and download times and the bytes a detection moved each
+way) and for the atomic store, the median over --runs runs, with the
+process's wall time, CPU time (user + system: cores used x wall) and
+peak resident memory, and the load average around the runs.
 
     tools/dev/bench.py --bin build/detgrid --scales 1,10 --runs 5
     tools/dev/bench.py --scales 1,10,100 --runs 3 --json bench.json
@@ -37,7 +42,8 @@ def run(cmd, env=None):
 
 
 def run_rss(cmd, env=None):
-    """Like run, but measures the child's own peak RSS with wait4."""
+    """Like run, but measures the child's own peak RSS and CPU time with
+    wait4: (wall s, peak RSS MB, stdout, CPU s)."""
     t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:
@@ -55,15 +61,18 @@ def run_rss(cmd, env=None):
         sys.exit("bench: %s failed" % " ".join(cmd))
     with open(run_rss.outpath) as f:
         out = f.read()
-    return wall, ru.ru_maxrss / 1024.0, out
+    return wall, ru.ru_maxrss / 1024.0, out, ru.ru_utime + ru.ru_stime
 
 
-def devices(bin_):
+def devices(bin_, copies):
     kinds = ["ref"]
     _, out = run([bin_, "devices", "--json"])
     for d in json.loads(out):
         if d["usable"]:
-            kinds.append(("gpu:" if d["type"] == "gpu" else "cpu:") + d["selector"])
+            k = ("gpu:" if d["type"] == "gpu" else "cpu:") + d["selector"]
+            kinds.append(k)
+            if copies:
+                kinds.append(k + "+copies")
     return kinds
 
 
@@ -81,18 +90,24 @@ def main():
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--json", default=None, help="also write the results here")
     ap.add_argument("--import-json", action="store_true", help="also time COCO JSON import at scale 1")
+    ap.add_argument("--copies", action="store_true",
+                    help="also drive each OpenCL device a discrete GPU's way (DETGRID_CL_COPIES=1)")
+    ap.add_argument("--seed", type=int, default=1, help="synth seed")
     a = ap.parse_args()
     bin_ = os.path.abspath(a.bin)
     work = a.workdir or tempfile.mkdtemp(prefix="detgrid-bench-")
     run_rss.outpath = os.path.join(work, "stdout.txt")
-    kinds = a.devices.split(",") if a.devices else devices(bin_)
-    env = dict(os.environ)
-    env.setdefault("DETGRID_CACHE_DIR", os.path.join(work, "cl-cache"))
+    kinds = a.devices.split(",") if a.devices else devices(bin_, a.copies)
+    env0 = dict(os.environ)
+    env0.setdefault("DETGRID_CACHE_DIR", os.path.join(work, "cl-cache"))
     rows = []
-    print("device kinds: %s; runs per point: %d" % (", ".join(kinds), a.runs), file=sys.stderr)
+    load0 = os.getloadavg()
+    print("device kinds: %s; runs per point: %d; %d CPUs; load average %.2f"
+          % (", ".join(kinds), a.runs, os.cpu_count(), load0[0]), file=sys.stderr)
     for scale in [float(s) for s in a.scales.split(",")]:
         proj = os.path.join(work, "coco-x%g.h5" % scale)
-        wall, rss, _ = run_rss([bin_, "synth", "--coco-scale", str(scale), "-o", proj], env)
+        wall, rss, _, _ = run_rss([bin_, "synth", "--coco-scale", str(scale),
+                                   "--seed", str(a.seed), "-o", proj], env0)
         _, out = run([bin_, "info", proj, "--json"])
         info = json.loads(out)
         n_det = info["inferences"][0]["detections"]
@@ -102,57 +117,89 @@ def main():
         if a.import_json and scale == 1:
             gt = os.path.join(work, "gt.json")
             run([bin_, "synth", "--coco-scale", "1", "--coco-gt", gt,
-                 "--coco-dt-prefix", os.path.join(work, "dt")], env)
+                 "--coco-dt-prefix", os.path.join(work, "dt")], env0)
             times, rsss = [], []
             for _ in range(a.runs):
-                w, r, _ = run_rss([bin_, "import", "coco", "--gt", gt, "--dt",
-                                   os.path.join(work, "dt-model-a.json"), "--name", "model-a",
-                                   "-o", os.path.join(work, "imp.h5"), "--force"], env)
+                w, r, _, _ = run_rss([bin_, "import", "coco", "--gt", gt, "--dt",
+                                      os.path.join(work, "dt-model-a.json"), "--name", "model-a",
+                                      "-o", os.path.join(work, "imp.h5"), "--force"], env0)
                 times.append(w)
                 rsss.append(r)
             rows.append(dict(scale=scale, device="-", phase="import coco json",
                              median_s=med(times), peak_rss_mb=max(rsss), detections=n_det))
-        for kind in kinds:
-            ev = {k: [] for k in ("load_s", "match_s", "accumulate_s", "store_s", "wall_s")}
-            rsss = []
-            for _ in range(a.runs):
-                w, r, out = run_rss([bin_, "eval", proj, "--device", kind, "--json", "-q"], env)
+        # Runs interleaved across devices, so that a noisy neighbour
+        # favours none.
+        keys = ("load_s", "order_s", "match_s", "upload_s", "kernel_s",
+                "download_s", "bytes_up", "bytes_down", "store_s", "wall_s",
+                "cpu_s")
+        ev = {k: {x: [] for x in keys} for k in kinds}
+        rsss = {k: [] for k in kinds}
+        desc = {}
+        for _ in range(a.runs):
+            for kind in kinds:
+                env = dict(env0)
+                dev = kind
+                if kind.endswith("+copies"):
+                    dev = kind[:-len("+copies")]
+                    env["DETGRID_CL_COPIES"] = "1"
+                q = os.path.join(work, "eval.h5")
+                shutil.copy(proj, q)
+                w, r, out, cpu = run_rss([bin_, "eval", q, "--device", dev,
+                                          "--json", "-q"], env)
                 j = json.loads(out)
                 e = j["evaluations"][0]
-                for k in ("load_s", "match_s", "accumulate_s"):
-                    ev[k].append(e[k])
-                ev["store_s"].append(j["store_s"])
-                ev["wall_s"].append(w)
-                rsss.append(r)
-            q = []
-            for _ in range(a.runs):
-                w, r, _ = run_rss([bin_, "metrics", proj, "--conf", "0.37", "--iou", "0.55", "--json"], env)
-                q.append(w)
-            row = dict(scale=scale, device=kind, detections=n_det,
-                       load_s=med(ev["load_s"]), match_s=med(ev["match_s"]),
-                       accumulate_s=med(ev["accumulate_s"]), store_s=med(ev["store_s"]),
-                       eval_wall_s=med(ev["wall_s"]), peak_rss_mb=max(rsss),
-                       query_wall_s=med(q), project_mb=size / 1e6)
+                desc[kind] = e["device"]
+                dp = e.get("device_profile", {})
+                for k in ("load_s", "order_s", "match_s"):
+                    ev[kind][k].append(e[k])
+                for k in ("upload_s", "kernel_s", "download_s", "bytes_up",
+                          "bytes_down"):
+                    ev[kind][k].append(dp.get(k, 0))
+                ev[kind]["store_s"].append(j["store_s"])
+                ev[kind]["wall_s"].append(w)
+                ev[kind]["cpu_s"].append(cpu)
+                rsss[kind].append(r)
+        for kind in kinds:
+            row = dict(scale=scale, device=kind, description=desc[kind],
+                       detections=n_det, peak_rss_mb=max(rsss[kind]),
+                       project_mb=size / 1e6)
+            for k in keys:
+                row[k] = med(ev[kind][k])
+            row["up_b_per_det"] = row["bytes_up"] / n_det if n_det else 0
+            row["down_b_per_det"] = row["bytes_down"] / n_det if n_det else 0
             rows.append(row)
-            print("  %-10s load %.3f  match %.3f  accumulate %.3f  store %.3f  | eval wall %.3f s  "
-                  "peak RSS %.0f MB | metrics query wall %.4f s"
-                  % (kind, row["load_s"], row["match_s"], row["accumulate_s"], row["store_s"],
-                     row["eval_wall_s"], row["peak_rss_mb"], row["query_wall_s"]), file=sys.stderr)
+            print("  %-14s load %.3f  order %.3f  match %.3f (up %.3f, kernels %.3f, down %.3f; "
+                  "%.0f B/det up, %.0f down)  store %.3f | eval wall %.3f s, CPU %.2f s, "
+                  "peak RSS %.0f MB"
+                  % (kind, row["load_s"], row["order_s"], row["match_s"], row["upload_s"],
+                     row["kernel_s"], row["download_s"], row["up_b_per_det"],
+                     row["down_b_per_det"], row["store_s"], row["wall_s"], row["cpu_s"],
+                     row["peak_rss_mb"]), file=sys.stderr)
         os.unlink(proj)
+    load1 = os.getloadavg()
     # The table, markdown.
-    print("| scale | detections | device | load s | IoU+match s | accumulate s | store s | eval wall s | peak RSS MB | query wall s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| scale | detections | device | load s | order s | match s | upload s | kernels s "
+          "| download s | B/det up | B/det down | store s | eval wall s | CPU s | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r.get("phase"):
-            print("| %gx | %d | %s | import COCO JSON: %.3f s | | | | | %.0f | |"
+            print("| %gx | %d | %s | import COCO JSON: %.3f s | | | | | | | | | | | %.0f |"
                   % (r["scale"], r["detections"], r["device"], r["median_s"], r["peak_rss_mb"]))
             continue
-        print("| %gx | %d | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.0f | %.4f |"
-              % (r["scale"], r["detections"], r["device"], r["load_s"], r["match_s"],
-                 r["accumulate_s"], r["store_s"], r["eval_wall_s"], r["peak_rss_mb"], r["query_wall_s"]))
+        print("| %gx | %d | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.0f | %.0f | %.3f "
+              "| %.3f | %.2f | %.0f |"
+              % (r["scale"], r["detections"], r["device"], r["load_s"], r["order_s"],
+                 r["match_s"], r["upload_s"], r["kernel_s"], r["download_s"],
+                 r["up_b_per_det"], r["down_b_per_det"], r["store_s"], r["wall_s"],
+                 r["cpu_s"], r["peak_rss_mb"]))
+    print("\nMedians of %d runs, interleaved; %d CPUs; load average %.2f at the start, "
+          "%.2f at the end. Devices: %s."
+          % (a.runs, os.cpu_count(), load0[0], load1[0],
+             "; ".join("%s = %s" % (k, v) for k, v in sorted(desc.items()))))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump(rows, f, indent=1)
+            json.dump(dict(rows=rows, load_start=load0, load_end=load1,
+                           cpus=os.cpu_count()), f, indent=1)
     if not a.workdir:
         shutil.rmtree(work, ignore_errors=True)
 

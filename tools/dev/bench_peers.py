@@ -12,6 +12,13 @@ processes (each with its own peak RSS, read with wait4), --runs runs each:
     to end in a fresh interpreter: load the ground truth, load the results,
     evaluate, accumulate, summarize, as its documentation shows.
 
+With --iou-type segm the same, on instance masks: synth's boxes become
+masks (pycocotools, in the peers' environment): each ground truth an
+octagon polygon inscribed in its box (crowd regions: uncompressed RLE of
+the box), each detection the compressed RLE of a jittered octagon in its
+box, as a Mask R-CNN results file has them; every tool runs iouType
+'segm' and rasterises the polygons itself.
+
 Runs are interleaved (run 1 of every tool, then run 2, ...) so that a
 noisy neighbour does not favour one tool. Each tool's 12 stats are
 compared with detgrid's: `==` on every double, or the largest absolute
@@ -22,6 +29,7 @@ it used).
     tools/dev/bench_peers.py                          # scale 1, 3 runs
     tools/dev/bench_peers.py --scales 0.1,1 --runs 3 --json peers.json
     tools/dev/bench_peers.py --tools detgrid,hotcoco --runs 5
+    tools/dev/bench_peers.py --iou-type segm --scales 1 --runs 3
 
 A peer that cannot be installed is reported as unavailable with the first
 line of pip's error; one that fails or times out is reported so. Nothing
@@ -62,6 +70,7 @@ import json, os, sys, time
 _null = os.open(os.devnull, os.O_WRONLY)
 os.dup2(_null, 1)
 GT, DT, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
+IOU = sys.argv[4] if len(sys.argv) > 4 else "bbox"
 '''
 EPILOGUE = r'''
 _t1 = time.perf_counter()
@@ -80,7 +89,7 @@ from pycocotools.cocoeval import COCOeval
 _t0 = time.perf_counter()
 gt = COCO(GT)
 dt = gt.loadRes(DT)
-E = COCOeval(gt, dt, "bbox")
+E = COCOeval(gt, dt, IOU)
 E.evaluate()
 E.accumulate()
 E.summarize()
@@ -92,7 +101,7 @@ from faster_coco_eval import COCO, COCOeval_faster
 _t0 = time.perf_counter()
 gt = COCO(GT)
 dt = gt.loadRes(DT)
-E = COCOeval_faster(gt, dt, "bbox", print_function=print)
+E = COCOeval_faster(gt, dt, IOU, print_function=print)
 E.evaluate()
 E.accumulate()
 E.summarize()
@@ -104,7 +113,7 @@ from hotcoco import COCO, COCOeval
 _t0 = time.perf_counter()
 gt = COCO(GT)
 dt = gt.load_res(DT)
-E = COCOeval(gt, dt, "bbox")
+E = COCOeval(gt, dt, IOU)
 E.evaluate()
 E.accumulate()
 E.summarize()
@@ -116,7 +125,7 @@ from ultrafast_pycocotools import COCO, COCOeval
 _t0 = time.perf_counter()
 gt = COCO(GT)
 dt = gt.loadRes(DT)
-E = COCOeval(gt, dt, "bbox")
+E = COCOeval(gt, dt, IOU)
 E.evaluate()
 E.accumulate()
 E.summarize()
@@ -141,7 +150,7 @@ from vernier import COCOeval
 _t0 = time.perf_counter()
 gt = COCO(GT)
 dt = gt.loadRes(DT)
-E = COCOeval(gt, dt, iouType="bbox")
+E = COCOeval(gt, dt, iouType=IOU)
 E.evaluate()
 E.accumulate()
 E.summarize()
@@ -166,6 +175,60 @@ NEEDS["detgrid"] = []
 NEEDS["detgrid-project"] = []
 ALL_TOOLS = ["detgrid", "detgrid-project", "pycocotools", "faster-coco-eval", "hotcoco",
              "ultrafast-pycocotools", "vernier", "vernier-shim"]
+# The tools that evaluate masks. vernier's native API is driven with boxes
+# here, and its COCOeval shim (0.5.4) refuses the boxes pycocotools'
+# loadRes gives mask results ("detections[0].bbox: expected a 4-element
+# sequence: 'ndarray'"), so neither runs segm.
+SEGM_TOOLS = ["detgrid", "detgrid-project", "pycocotools", "faster-coco-eval",
+              "hotcoco", "ultrafast-pycocotools"]
+
+# Boxes to masks, run in the peers' environment (pycocotools):
+# argv: gt in, dt in, gt out, dt out, seed.
+MASKIFY = r'''
+import json, math, random, sys
+import numpy as np
+from pycocotools import mask as M
+gi, di, go, do, seed = sys.argv[1:6]
+rng = random.Random(int(seed))
+def octagon(x, y, w, h, jit):
+    cx, cy = x + w / 2, y + h / 2
+    pts = []
+    for i in range(8):
+        a = 2 * math.pi * (i + 0.5) / 8
+        f = 1 - jit * rng.random()
+        pts += [round(cx + f * w / 2 * math.cos(a), 2),
+                round(cy + f * h / 2 * math.sin(a), 2)]
+    return pts
+with open(gi) as f:
+    g = json.load(f)
+size = {im["id"]: (im["height"], im["width"]) for im in g["images"]}
+for a in g["annotations"]:
+    x, y, w, h = a["bbox"]
+    H, W = size[a["image_id"]]
+    if a.get("iscrowd"):
+        m = np.zeros((H, W), np.uint8)
+        m[int(y):int(math.ceil(y + h)), int(x):int(math.ceil(x + w))] = 1
+        fl = m.reshape(-1, order="F")
+        cuts = np.concatenate(([0], np.flatnonzero(np.diff(fl)) + 1, [fl.size]))
+        runs = [int(v) for v in np.diff(cuts)]
+        if fl[0]:
+            runs.insert(0, 0)
+        a["segmentation"] = {"size": [H, W], "counts": runs}
+    else:
+        a["segmentation"] = [octagon(x, y, w, h, 0.1)]
+with open(go, "w") as f:
+    json.dump(g, f)
+with open(di) as f:
+    d = json.load(f)
+for r in d:
+    x, y, w, h = r["bbox"]
+    H, W = size[r["image_id"]]
+    rle = M.merge(M.frPyObjects([octagon(x, y, w, h, 0.25)], H, W))
+    r["segmentation"] = {"size": [H, W], "counts": rle["counts"].decode()}
+    del r["bbox"]
+with open(do, "w") as f:
+    json.dump(d, f)
+'''
 
 
 def log(*a):
@@ -334,8 +397,12 @@ def main():
                     help="seconds one run may take before it is killed")
     ap.add_argument("--workdir", default=None, help="keep data and outputs here")
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--iou-type", default="bbox", choices=["bbox", "segm"],
+                    help="boxes, or instance masks (see above)")
     a = ap.parse_args()
 
+    if a.iou_type == "segm" and a.tools == ",".join(ALL_TOOLS):
+        a.tools = ",".join(SEGM_TOOLS)
     tools = [t.strip() for t in a.tools.split(",") if t.strip()]
     for t in tools:
         if t not in ALL_TOOLS:
@@ -412,6 +479,19 @@ def main():
                                capture_output=True, text=True)
             if p.returncode != 0:
                 sys.exit("bench: synth failed: %s" % p.stderr[-2000:])
+        if a.iou_type == "segm":
+            mgt = os.path.join(work, "g-x%g-segm.json" % scale)
+            mdt = os.path.join(work, "d-x%g-segm.json" % scale)
+            if not (os.path.exists(mgt) and os.path.exists(mdt)):
+                log("bench: making masks for scale %g" % scale)
+                mk = os.path.join(work, "maskify.py")
+                with open(mk, "w") as f:
+                    f.write(MASKIFY)
+                p = subprocess.run([py, mk, gt, dt, mgt, mdt, "7"],
+                                   capture_output=True, text=True)
+                if p.returncode != 0:
+                    sys.exit("bench: masks failed: %s" % p.stderr[-2000:])
+            gt, dt = mgt, mdt
         with open(gt) as f:
             g = json.load(f)
         with open(dt) as f:
@@ -442,12 +522,13 @@ def main():
                 so = os.path.join(work, "stdout-%s.txt" % t)
                 if os.path.exists(out):
                     os.unlink(out)
+                iou = ["--iou-type", a.iou_type]
                 if t == "detgrid":
-                    cmd = [bin_, "coco", "--gt", gt, "--dt", dt, "--json", "-v"]
+                    cmd = [bin_, "coco", "--gt", gt, "--dt", dt, "--json", "-v"] + iou
                 elif t == "detgrid-project":
-                    cmd = [bin_, "coco", proj, "--json", "-v"]
+                    cmd = [bin_, "coco", proj, "--json", "-v"] + iou
                 else:
-                    cmd = [py, snip_paths[t], gt, dt, out]
+                    cmd = [py, snip_paths[t], gt, dt, out, a.iou_type]
                 r = run_rss(cmd, so, a.timeout)
                 if r["rc"] != 0:
                     failed[t] = "exit %d: %s" % (r["rc"], first_error_line(r["err"]))
@@ -510,9 +591,9 @@ def main():
     # The tables, markdown.
     for res in results:
         d = res["data"]
-        print("\n**Scale %gx**: %d images, %d categories, %d ground truths, %d detections "
-              "(%.1f MB + %.1f MB of JSON); %d runs each, interleaved.\n"
-              % (d["scale"], d["images"], d["categories"], d["annotations"],
+        print("\n**Scale %gx, iouType %s**: %d images, %d categories, %d ground truths, "
+              "%d detections (%.1f MB + %.1f MB of JSON); %d runs each, interleaved.\n"
+              % (d["scale"], a.iou_type, d["images"], d["categories"], d["annotations"],
                  d["detections"], d["gt_mb"], d["dt_mb"], a.runs))
         print("| tool | version | median wall s | min / max s | peak RSS MB | CPU s "
               "| in-process s | × detgrid | 12 stats vs detgrid |")

@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers
-      pocl-opencl-icd clinfo libhdf5-dev hdf5-tools libcjson-dev libexpat1-dev)
+      pocl-opencl-icd clinfo libhdf5-dev hdf5-tools libcjson-dev libexpat1-dev
+      zlib1g-dev)
 want_test=0
 for a in "$@"; do
     case "$a" in

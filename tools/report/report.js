@@ -478,12 +478,23 @@
     /* Controls: one confidence and one IoU slider per inference set. */
     var ctl = $("controls");
     SETS.forEach(function (S) {
+      /* The slider spans [0, 1] and the scores, which may reach beyond
+       * it (logits, percentages): a confidence applies to them as they
+       * are. */
+      var lo = 0, hi = 1, k;
+      for (k = 0; k < S.score.length; k++) {
+        if (S.score[k] < lo) lo = S.score[k];
+        if (S.score[k] > hi) hi = S.score[k];
+      }
+      var st = hi - lo > 1 ? (hi - lo) / 1000 : 0.001;
       var d = document.createElement("div");
       d.className = "ctl s" + S.i;
       d.innerHTML =
         '<span class="setname">' + esc(S.name) + "</span>" +
-        '<label>confidence ≥ <input type="range" id="set' + S.i + '-conf" min="0" max="1" step="0.001" value="' +
-        S.conf + '"><input type="number" id="set' + S.i + '-conf-num" min="0" max="1" step="any" value="' +
+        '<label>confidence ≥ <input type="range" id="set' + S.i + '-conf" min="' + lo + '" max="' + hi +
+        '" step="' + st + '" value="' +
+        S.conf + '"><input type="number" id="set' + S.i + '-conf-num" min="' + lo + '" max="' + hi +
+        '" step="any" value="' +
         S.conf + '"></label>' +
         '<label>IoU ≥ <input type="range" id="set' + S.i + '-iou" min="0" max="' + (S.T - 1) +
         '" step="1" value="' + S.t + '"><span class="ioulab" id="set' + S.i + '-iou-val">' + S.iou[S.t] +
