@@ -14,6 +14,7 @@ file with h5py survives a save.
     tests/test_saves.py --each     every case, one line each (pass/FAIL):
                                    how each was shown to fail on the code
                                    before these fixes (DETGRID_BIN=<old>)
+    tests/test_saves.py <case>...  only the cases named
 """
 import errno
 import json
@@ -142,6 +143,43 @@ def writer_during_eval(ck, d):
 
 
 @case
+def new_writers_wait(ck, d):
+    """The writers of slices and embeddings (--save-segment) lock before
+    they read: started while another writer holds the lock (its save held
+    back 2 s), each waits, and every update is in the file."""
+    p = os.path.join(d, "p.h5")
+    synth(p, "--embeddings", "8", "--inferences", "1", "--metadata",
+          "--plant-slice")
+    run(["eval", p, "-q", "--device", "ref"])
+    holder = subprocess.Popen(
+        [BIN, "segment", "create", p, "first", "--frames",
+         frame_file(d, "one.txt", 7)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, DETGRID_FAULT="slowsave2000"))
+    time.sleep(0.3)
+    ck.ok(holder.poll() is None, "the holder ended before the others came")
+    cmds = [["slices", p, "--min-support", "5", "--save-segment", "sl%d" % k]
+            for k in range(3)]
+    cmds.append(["embeddings", p, "--clusters", "3", "--save-segment", "cl"])
+    procs = [subprocess.Popen([BIN] + c, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for c in cmds]
+    out, err = holder.communicate(timeout=300)
+    ck.eq(holder.returncode, 0, "the holder's exit (%s)" % err)
+    waited = 0
+    for c, q in zip(cmds, procs):
+        out, err = q.communicate(timeout=300)
+        ck.eq(q.returncode, 0, "%s: exit (%s)" % (" ".join(c[:1] + c[2:]),
+                                                   err))
+        waited += "is locked by another writer" in err
+    ck.ok(waited >= 1, "no writer said it waited for the lock")
+    ck.eq(segments(p), ["cl", "first", "sl0", "sl1", "sl2"],
+          "segments after the concurrent writers")
+    ck.eq([f for f in listing(d) if ".detgrid-" in f or f.endswith(".lock")],
+          [], "temporary and lock files left")
+
+
+@case
 def lock_timeout(ck, d):
     """A writer that cannot get the lock in time fails clearly, naming the
     holder, and changes nothing."""
@@ -245,11 +283,42 @@ def lock_of_another_user(ck, d):
 # Every command that writes, for the full-disk and I/O-error cases
 
 
+def masks_coco(d):
+    """A small COCO pair with polygon masks (4 images of 64 x 64, 2
+    classes): the paths of the instances and of the results."""
+    imgs = [{"id": k + 1, "width": 64, "height": 64,
+             "file_name": "m%d.png" % k} for k in range(4)]
+    cats = [{"id": 1, "name": "round"}, {"id": 2, "name": "square"}]
+    anns, dets = [], []
+    for k in range(4):
+        for c in (1, 2):
+            x, y, s = 4 + 10 * k + 3 * c, 6 + 8 * c, 2 * (k % 2)
+            anns.append({"id": len(anns) + 1, "image_id": k + 1,
+                         "category_id": c, "iscrowd": 0, "area": 320.0,
+                         "bbox": [x, y, 20, 16], "segmentation": [
+                             [x, y, x + 20, y, x + 20, y + 16, x, y + 16]]})
+            dets.append({"image_id": k + 1, "category_id": c,
+                         "score": 0.9 - 0.1 * k, "bbox": [x + s, y, 20, 16],
+                         "segmentation": [[x + s, y, x + 20 + s, y,
+                                           x + 20 + s, y + 16, x + s,
+                                           y + 16]]})
+    gt, dt = os.path.join(d, "mgt.json"), os.path.join(d, "mdt.json")
+    with open(gt, "w") as f:
+        json.dump({"images": imgs, "categories": cats, "annotations": anns},
+                  f)
+    with open(dt, "w") as f:
+        json.dump(dets, f)
+    return gt, dt
+
+
 def make_inputs(n):
     """Inputs outside the disk under test: a project with results,
-    segments and embeddings, COCO JSON, a cartucho folder, a .npy."""
+    segments, frame metadata (a planted slice) and embeddings, COCO JSON
+    (boxes, and masks with a project of them), a cartucho folder, a
+    .npy."""
     src = os.path.join(n, "src.h5")
-    synth(src, "--embeddings", "8", "--inferences", "1")
+    synth(src, "--embeddings", "8", "--inferences", "1", "--metadata",
+          "--plant-slice")
     run(["eval", src, "-q", "--device", "ref"])
     run(["segment", "create", src, "reg", "--kind", "regression", "--frames",
          frame_file(n, "reg.txt", 1, 2, 3)])
@@ -263,8 +332,13 @@ def make_inputs(n):
             f.write("cat 10 10 50 60\ndog 5 5 20 20\n")
     npy = os.path.join(n, "frames.npy")
     np.save(npy, np.ones((300, 4), np.float32))
+    mgt, mdt = masks_coco(n)
+    msrc = os.path.join(n, "masks.h5")
+    run(["import", "coco", "--gt", mgt, "--dt", mdt, "-o", msrc])
+    run(["eval", msrc, "-q", "--device", "ref"])
     return {"src": src, "gt": gt, "dt": os.path.join(n, "dt-model-a.json"),
-            "cart": g, "npy": npy, "frames": frame_file(n, "sel.txt", 4, 5)}
+            "cart": g, "npy": npy, "frames": frame_file(n, "sel.txt", 4, 5),
+            "mgt": mgt, "mdt": mdt, "msrc": msrc}
 
 
 def writers(t, i):
@@ -303,6 +377,11 @@ def writers(t, i):
          p),
         ("embeddings --save-segment", ["embeddings", p, "--clusters", "3",
                                        "--save-segment", "cl"], p),
+        ("slices --save-segment", ["slices", p, "--min-support", "5",
+                                   "--save-segment", "sl"], p),
+        ("import coco masks", ["import", "coco", "--gt", i["mgt"], "--dt",
+                               i["mdt"], "-o", os.path.join(t, "new.h5")],
+         os.path.join(t, "new.h5")),
         ("demo -o", ["demo", "-o", os.path.join(t, "demo.h5"), "--device",
                      "ref"], os.path.join(t, "demo.h5")),
         ("sweep -o", ["sweep", i["src"], "-o", os.path.join(t, "s.csv")],
@@ -313,6 +392,12 @@ def writers(t, i):
                            os.path.join(t, "j.xml")], os.path.join(t, "j.xml")),
         ("coco --curves", ["coco", i["src"], "--curves",
                            os.path.join(t, "c.json")], os.path.join(t, "c.json")),
+        ("coco --iou-type segm --curves",
+         ["coco", i["msrc"], "--iou-type", "segm", "--curves",
+          os.path.join(t, "c.json")], os.path.join(t, "c.json")),
+        ("coco --gt --iou-type segm --curves",
+         ["coco", "--gt", i["mgt"], "--dt", i["mdt"], "--iou-type", "segm",
+          "--curves", os.path.join(t, "c.json")], os.path.join(t, "c.json")),
         ("embeddings --plot", ["embeddings", i["src"], "--plot",
                                os.path.join(t, "e.svg")],
          os.path.join(t, "e.svg")),
@@ -604,6 +689,20 @@ def outputs_over_inputs(ck, d):
           "replace what this command reads (write elsewhere)" % (gt, gt),
           "import over its own input")
     ck.ok(file_bytes(gt) == g0, "import replaced its input")
+    mgt, mdt = masks_coco(d)
+    m0 = {f: file_bytes(f) for f in (mgt, mdt)}
+    for args, inp in (
+            (["import", "coco", "--gt", mgt, "--dt", mdt, "-o", mdt], mdt),
+            (["coco", "--gt", mgt, "--dt", mdt, "--iou-type", "segm",
+              "--curves", mgt], mgt),
+            (["coco", "--gt", mgt, "--dt", mdt, "--iou-type", "boundary",
+              "--curves", mdt], mdt)):
+        r = run(args, rc=2)
+        ck.eq(errors(r)[:1], ["output '%s' is the input '%s': writing it "
+                              "would replace what this command reads (write "
+                              "elsewhere)" % (inp, inp)], " ".join(args[:2]))
+    ck.ok(all(file_bytes(f) == b for f, b in m0.items()),
+          "a masks command replaced its input")
     for args in (["synth", "-o", p, "--frames", "10"],
                  ["demo", "-o", p, "--device", "ref"]):
         r = run(args, rc=2)
@@ -1005,9 +1104,15 @@ def user_data_kept(ck, d):
 
 def main():
     each = "--each" in sys.argv
+    only = [a for a in sys.argv[1:] if not a.startswith("-")]
+    unknown = set(only) - {fn.__name__ for fn in CASES}
+    if unknown:
+        sys.exit("no case %s" % ", ".join(sorted(unknown)))
     ck = Checker("test_saves")
     results = []
     for fn in CASES:
+        if only and fn.__name__ not in only:
+            continue
         with TempDir() as d:
             if not each:
                 fn(ck, d)
