@@ -348,6 +348,9 @@ def writers(t, i):
     return [
         ("synth -o", ["synth", "-o", os.path.join(t, "new.h5"), "--frames",
                       "300"], os.path.join(t, "new.h5")),
+        ("synth --metadata", ["synth", "-o", os.path.join(t, "new.h5"),
+                              "--frames", "300", "--metadata"],
+         os.path.join(t, "new.h5")),
         ("synth --stream", ["synth", "--stream", "-o",
                             os.path.join(t, "new.h5"), "--frames", "300"],
          os.path.join(t, "new.h5")),
@@ -762,7 +765,7 @@ def names_refused(ck, d):
     """A name that is not UTF-8 or holds a control character is refused
     by every command that writes one, before anything is written."""
     p = os.path.join(d, "p.h5")
-    synth(p, "--embeddings", "4")
+    synth(p, "--embeddings", "4", "--metadata", "--plant-slice")
     run(["eval", p, "-q", "--device", "ref"])
     f = frame_file(d, "f", 1)
     before = file_bytes(p)
@@ -776,6 +779,8 @@ def names_refused(ck, d):
                 (["segment", "create", p, "ok", "--frames", f, "--meta",
                   name + "=1"], "metadata key"),
                 (["embeddings", p, "--clusters", "2", "--save-segment", name],
+                 "segment name"),
+                (["slices", p, "--min-support", "5", "--save-segment", name],
                  "segment name")):
             r = run(args, rc=2)
             msg = errors(r)
@@ -795,6 +800,18 @@ def names_refused(ck, d):
     ck.contains(errors(r)[0], "invalid value", "not valid UTF-8",
                 what="metadata value")
     ck.ok(file_bytes(p) == before, "the project changed")
+    # A class name of a masks file (JSON escapes a control character).
+    mgt, mdt = masks_coco(d)
+    with open(mgt) as fh:
+        g = json.load(fh)
+    g["categories"][1]["name"] = "sq\u0001are"
+    with open(mgt, "w") as fh:
+        json.dump(g, fh)
+    r = run(["import", "coco", "--gt", mgt, "--dt", mdt, "-o",
+             os.path.join(d, "m.h5")], rc=2)
+    ck.contains(errors(r)[0], mgt, "categories", "name",
+                "contains a control character", what="a masks file's class")
+    ck.ok(not os.path.exists(os.path.join(d, "m.h5")), "m.h5 written")
 
 
 @case
