@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -150,6 +151,59 @@ static void lock_elsewhere(dg_ctx *ctx, const char *p1)
     close(done[1]);
 }
 
+/* The last step of the phase "save" reported, and its total. */
+typedef struct save_steps {
+    unsigned long long done, total;
+} save_steps;
+
+static void on_progress(void *user, const char *phase, unsigned long long done,
+                        unsigned long long total)
+{
+    save_steps *s = user;
+    if (!strcmp(phase, "save")) {
+        s->done = done;
+        s->total = total;
+    }
+}
+
+/*
+ * The latch of a failed write is seen from any object of the temporary
+ * file (HDF5 hands the driver's information back), so a save stops at the
+ * first dataset written after the disk filled, not at the commit.
+ */
+static void failed_write_stops(dg_ctx *ctx, const char *p1)
+{
+    dg_tmpfile t;
+    hid_t f;
+    CHECK_EQ_INT(dg__h5_create_tmp(ctx, p1, &t, &f), DG_OK);
+    hid_t g = H5Gcreate2(f, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(g >= 0);
+    CHECK(dg__h5_tmpfile_of(f) == &t);
+    CHECK(dg__h5_tmpfile_of(g) == &t);
+    CHECK(!strcmp(dg__h5_fname(g), p1));
+    H5Gclose(g);
+    dg__h5_abort_tmp(f, &t);
+    CHECK_EQ_INT(count_named(".detgrid-"), 0);
+
+    dg_project *p;
+    save_steps s = {0, 0};
+    CHECK_EQ_INT(dg_project_open(ctx, p1, &p), DG_OK);
+    CHECK_EQ_INT(dg_project_set_defaults(ctx, p, 0.2, 0.5), DG_OK);
+    dg_ctx_set_progress(ctx, on_progress, &s);
+    CHECK_EQ_INT(dg_project_save(ctx, p, p1), DG_OK);
+    CHECK(s.total > 3);
+    CHECK_EQ_INT(s.done, s.total);
+    s.done = s.total = 0;
+    setenv("DETGRID_FAULT", "enospc", 1);
+    CHECK_EQ_INT(dg_project_save(ctx, p, p1), DG_EIO);
+    unsetenv("DETGRID_FAULT");
+    /* Nothing past the metadata, the first thing written. */
+    CHECK_EQ_INT(s.done, 0);
+    CHECK(s.total > 3);
+    dg_ctx_set_progress(ctx, NULL, NULL);
+    dg_project_free(p);
+}
+
 static void failed_writes(dg_ctx *ctx, const char *p1)
 {
     struct stat before, after;
@@ -226,6 +280,7 @@ int main(void)
     lock_in_process(ctx, p1);
     lock_elsewhere(ctx, p1);
     failed_writes(ctx, p1);
+    failed_write_stops(ctx, p1);
     write_file(ctx);
 
     dg_ctx_free(ctx);

@@ -529,6 +529,47 @@ def full_disk_fault(ck, d):
 
 
 @case
+def full_disk_mid_chunks(ck, d):
+    """A disk that fills while eval's results are written (the parallel
+    chunk writer: the copied boxes fit, about half the result tables do
+    not): exit 2, the project unchanged, no temporary file; so too when
+    DETGRID_FAULT fails the writes at that byte."""
+    n = os.path.join(d, "inputs")
+    os.mkdir(n)
+    src, done = os.path.join(n, "big.h5"), os.path.join(n, "done.h5")
+    synth(src, frames=20000, classes=10)
+    shutil.copyfile(src, done)
+    run(["eval", done, "-q", "--device", "ref"])
+    s0, s1 = os.path.getsize(src), os.path.getsize(done)
+    ck.ok(s1 > s0 + (4 << 20), "results of %d bytes: too small to fill the "
+          "disk in their middle" % (s1 - s0))
+    mid = s0 + (s1 - s0) // 2  # bytes of the new file when the disk fills
+    args = lambda t: ["eval", os.path.join(t, "p.h5"), "-q", "--device",
+                      "ref"]
+    with Tmpfs(os.path.join(d, "tmpfs"), s0 + mid) as t:
+        if t is None:
+            print("SKIP full_disk_mid_chunks (tmpfs): needs root and mount")
+        else:
+            shutil.copyfile(src, os.path.join(t, "p.h5"))
+            before = {f: file_bytes(os.path.join(t, f)) for f in listing(t)}
+            r = run(args(t), rc=None)
+            expect_write_failure(ck, "eval (tmpfs full mid-results)", r,
+                                 os.path.join(t, "p.h5"), before, t,
+                                 "No space left on device")
+    t = os.path.join(d, "out")
+    os.mkdir(t)
+    shutil.copyfile(src, os.path.join(t, "p.h5"))
+    before = {f: file_bytes(os.path.join(t, f)) for f in listing(t)}
+    for fault, reason in (("enospc%d" % mid, "No space left on device "
+                           "(simulated: DETGRID_FAULT=enospc)"),
+                          ("eio%d" % mid, "Input/output error (simulated: "
+                           "DETGRID_FAULT=eio)")):
+        r = run(args(t), rc=None, env={"DETGRID_FAULT": fault})
+        expect_write_failure(ck, "eval (%s)" % fault, r,
+                             os.path.join(t, "p.h5"), before, t, reason)
+
+
+@case
 def fsync_and_rename_errors(ck, d):
     """A failed fsync or rename: exit 2, the target unchanged, nothing
     left; a failed directory fsync is reported, the new file in place."""

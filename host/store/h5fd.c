@@ -67,6 +67,20 @@ static herr_t fapl_free(void *info)
     return 0;
 }
 
+/*
+ * The driver information of an open file: what H5Fget_access_plist hands
+ * back, and so what dg__h5_tmpfile_of finds the dg_tmpfile by (without it
+ * HDF5 gives that list none, and the latch could be checked only at the
+ * commit). HDF5 copies it with fapl_copy and frees it with fapl_free.
+ */
+static void *fd_fapl_get(H5FD_t *file)
+{
+    fd_info *c = malloc(sizeof(*c));
+    if (c)
+        c->t = ((fd_file *)file)->t;
+    return c;
+}
+
 static H5FD_t *fd_open(const char *name, unsigned flags, hid_t fapl,
                        haddr_t maxaddr)
 {
@@ -242,6 +256,7 @@ static const H5FD_class_t fd_class = {
     .maxaddr = ((haddr_t)1 << 63) - 1,
     .fc_degree = H5F_CLOSE_WEAK,
     .fapl_size = sizeof(fd_info),
+    .fapl_get = fd_fapl_get,
     .fapl_copy = fapl_copy,
     .fapl_free = fapl_free,
     .open = fd_open,
