@@ -931,6 +931,49 @@ def json_duplicate_keys(ck, d):
     for a, b in zip(stats, e.stats):
         ck.close(a, float(b), "stat", rel=1e-12)
     ck.eq(len(stats), 12, "stats")
+    # Masks: a repeated 'segmentation' in the instances and in the
+    # results, and a repeated 'score', against pycocotools' segm.
+    sq = lambda x, y, w, h: [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    anns = ['{"id": 1, "image_id": 1, "category_id": 1, "segmentation": %s, '
+            '"segmentation": %s, "bbox": [10, 10, 40, 40], "area": 1600, '
+            '"iscrowd": 0}' % (json.dumps(sq(0, 0, 5, 5)),
+                               json.dumps(sq(10, 10, 40, 40))),
+            '{"id": 2, "image_id": 2, "category_id": 2, "segmentation": %s, '
+            '"bbox": [20, 20, 30, 30], "area": 900, "iscrowd": 0}'
+            % json.dumps(sq(20, 20, 30, 30))]
+    text = json.dumps(gt)[:-1] + ', "annotations": [' + ", ".join(anns) + "]}"
+    with open(gp, "w") as f:
+        f.write(text)
+    from pycocotools import mask as mu
+
+    def rle(x, y, w, h):  # results carry masks as compressed RLE
+        r = mu.merge(mu.frPyObjects(sq(x, y, w, h), 100, 100))
+        return json.dumps({"size": r["size"],
+                           "counts": r["counts"].decode()})
+    dets = ['{"image_id": 1, "category_id": 1, "segmentation": %s, '
+            '"segmentation": %s, "score": 0.9}' % (
+                rle(60, 60, 30, 30), rle(12, 12, 40, 38)),
+            '{"image_id": 2, "category_id": 2, "segmentation": %s, '
+            '"score": 0.2, "score": 0.8}' % rle(22, 20, 30, 30),
+            '{"image_id": 2, "category_id": 2, "segmentation": %s, '
+            '"score": 0.7}' % rle(60, 60, 20, 20)]
+    with open(dp, "w") as f:
+        f.write("[" + ", ".join(dets) + "]")
+    r = run(["coco", "--gt", gp, "--dt", dp, "--iou-type", "segm", "--json"])
+    ours = r.json()
+    ck.contains(r.err, "repeats the key 'segmentation'", what="masks warning")
+    with contextlib.redirect_stdout(io.StringIO()):
+        c = COCO(gp)
+        e = COCOeval(c, c.loadRes(dp), "segm")
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    stats = [ours["stats"][k] for k in sorted(ours["stats"])] \
+        if isinstance(ours["stats"], dict) else ours["stats"]
+    ck.eq(len(stats), 12, "segm stats")
+    for a, b in zip(stats, e.stats):
+        ck.close(a, float(b), "segm stat", rel=1e-12)
+    ck.ok(0 < e.stats[0] < 1, "segm AP %g: the repeats decide it" % e.stats[0])
 
 
 @case
