@@ -853,6 +853,19 @@ def names_refused(ck, d):
     ck.contains(errors(r)[0], mgt, "categories", "name",
                 "contains a control character", what="a masks file's class")
     ck.ok(not os.path.exists(os.path.join(d, "m.h5")), "m.h5 written")
+    # A string image id becomes a frame id: refused at its record.
+    g["categories"][1]["name"] = "square"
+    g["images"][2]["id"] = "img\u0007"
+    for a in g["annotations"]:
+        a["image_id"] = str(a["image_id"])
+    for im in g["images"][:2] + g["images"][3:]:
+        im["id"] = str(im["id"])
+    with open(mgt, "w") as fh:
+        json.dump(g, fh)
+    r = run(["import", "coco", "--gt", mgt, "-o", os.path.join(d, "m.h5")],
+            rc=2)
+    ck.eq(errors(r), ["'%s': images[2]: field 'id': contains a control "
+                      "character" % mgt], "a string image id")
 
 
 @case

@@ -618,8 +618,9 @@ static dg_status get_image_id(dg_ctx *ctx, gt_state *s, const rec *r,
     } else {
         ir->id = -1;
         ir->sid = dg__json_string(j, item);
-        if (!ir->sid[0])
-            return rec_fail(ctx, r, "id", "empty");
+        const char *why = dg__name_problem(ir->sid, 0);
+        if (why) /* it becomes the frame id, a name */
+            return rec_fail(ctx, r, "id", "%s", why);
         char what[120];
         snprintf(what, sizeof(what), "a string ('%.60s'), kept as the frame "
                  "id", ir->sid);
