@@ -34,7 +34,6 @@ static dg_project *small_project(dg_ctx *ctx)
     CHECK_EQ_INT(dg_project_create(ctx, &p), DG_OK);
     CHECK_EQ_INT(dg__project_add_class(ctx, p, "a", 7), DG_OK);
     CHECK_EQ_INT(dg__project_add_class(ctx, p, "b", 9), DG_OK);
-    CHECK_EQ_INT(dg__project_add_class(ctx, p, "a", 3), DG_EEXIST);
     CHECK_EQ_INT(dg__project_add_frame(ctx, p, "f0", 100, 640, 480), DG_OK);
     CHECK_EQ_INT(dg__project_add_frame(ctx, p, "f1", 101, 640, 480), DG_OK);
     dg_boxset *g = &p->labels;
@@ -107,6 +106,18 @@ int main(void)
     CHECK_EQ_INT(dg_ctx_new(&ctx), DG_OK);
     path_in(p1, sizeof(p1), "p.h5");
     path_in(p2, sizeof(p2), "q.h5");
+
+    /* A repeated class name is refused by the save, in one sort. */
+    dg_project *dup;
+    CHECK_EQ_INT(dg_project_create(ctx, &dup), DG_OK);
+    CHECK_EQ_INT(dg__project_add_class(ctx, dup, "a", 7), DG_OK);
+    CHECK_EQ_INT(dg__project_add_class(ctx, dup, "b", 8), DG_OK);
+    CHECK_EQ_INT(dg__project_add_class(ctx, dup, "a", 9), DG_OK);
+    CHECK_EQ_INT(dg_project_save(ctx, dup, p1), DG_EFORMAT);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx), "/classes/name record 2: "
+                       "duplicate class name 'a' (also record 0)");
+    CHECK_EQ_INT(file_size(p1), -1);
+    dg_project_free(dup);
 
     dg_project *p = small_project(ctx);
     double iou[19];

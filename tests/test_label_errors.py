@@ -232,8 +232,8 @@ def main():
                 ("COCO preset 0.2", ["--coco-scale", "0.2"])):
             p = os.path.join(d, "h.h5")
             pl = os.path.join(d, "h.json")
-            run(["synth", "-o", p, "--planted", pl, "--seed", "1"] + args +
-                PLANT)
+            run(["synth", "-o", p, "--force", "--planted", pl, "--seed", "1"]
+                + args + PLANT)
             le = run(["label-errors", p, "--limit", "0", "--json",
                       "--compact"]).json()
             report(what + " (report only)",

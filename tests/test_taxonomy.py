@@ -141,7 +141,7 @@ def main():
             gt = os.path.join(d, "g.json")
             pre = os.path.join(d, "d")
             p = os.path.join(d, "p.h5")
-            run(["synth", "--coco-gt", gt, "--coco-dt-prefix", pre, "-o", p] +
+            run(["synth", "--coco-gt", gt, "--coco-dt-prefix", pre, "-o", p, "--force"] +
                 args)
             e = run(["errors", p, "--json", "--conf", repr(conf)]).json()
             check_invariants(ck, e, what)

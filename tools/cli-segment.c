@@ -45,6 +45,7 @@ int cli_preload_segment(dg_ctx *ctx, dg_project *p, const char *name,
 
 char *cli_read_all(const char *path, size_t *len)
 {
+    cli_note_input(path);
     FILE *f = fopen(path, "rb");
     if (!f) {
         cli_error("cannot open '%s': %s", path, strerror(errno));

@@ -1,7 +1,7 @@
 /*
  * Option parsing, messages and output helpers for the CLI.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -317,40 +317,142 @@ void cli_print_json(cJSON *j, int compact)
     cJSON_Delete(j);
 }
 
+/* ---- inputs, outputs, locks ---------------------------------------------- */
+
+static const char *inputs[64];
+static int n_inputs;
+static int stdout_reported; /* an error on stdout was already reported */
+static int stdout_errno;    /* the first error writing stdout (errno) */
+
+void cli_note_input(const char *path)
+{
+    if (path && strcmp(path, "-") && n_inputs < 64)
+        inputs[n_inputs++] = path;
+}
+
+int cli_check_output(const char *path)
+{
+    if (!path || !strcmp(path, "-"))
+        return EXIT_OK;
+    for (int i = 0; i < n_inputs; i++)
+        if (dg_same_file(path, inputs[i]))
+            return cli_error("output '%s' is the input '%s': writing it "
+                             "would replace what this command reads (write "
+                             "elsewhere)", path, inputs[i]);
+    return EXIT_OK;
+}
+
 int cli_write_file(const char *path, const char *data, size_t len)
 {
+    int rc = cli_check_output(path);
+    if (rc != EXIT_OK)
+        return rc;
     if (!strcmp(path, "-")) {
-        fwrite(data, 1, len, stdout);
-        return fflush(stdout) ? cli_error("cannot write to stdout") : EXIT_OK;
-    }
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return cli_error("cannot create '%s': %s", tmp, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return cli_error("cannot write '%s': %s", tmp, strerror(e));
+        errno = 0;
+        if (fwrite(data, 1, len, stdout) != len || fflush(stdout)) {
+            stdout_reported = 1;
+            return cli_error("cannot write to stdout: %s",
+                             strerror(stdout_errno   ? stdout_errno
+                                      : errno        ? errno
+                                                     : EIO));
         }
-        off += (size_t)w;
+        return EXIT_OK;
     }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return cli_error("cannot write '%s': %s", tmp, strerror(e));
+    dg_ctx *ctx;
+    if (dg_ctx_new(&ctx) < 0)
+        return cli_error("out of memory");
+    dg_status st = dg_write_file(ctx, path, data, len);
+    rc = st < 0 ? cli_fail(ctx, st) : EXIT_OK;
+    dg_ctx_free(ctx);
+    return rc;
+}
+
+static dg_lock *locks[8];
+static int n_locks;
+
+static void release_locks(void)
+{
+    while (n_locks)
+        dg_lock_release(locks[--n_locks]);
+}
+
+void cli_lock(dg_ctx *ctx, const char *path)
+{
+    dg_lock *lk;
+    dg_status st = dg_lock_take(ctx, path, 0, &lk);
+    if (st == DG_EBUSY) {
+        fprintf(stderr, "%s; waiting for it\n", dg_ctx_last_error(ctx));
+        st = dg_lock_take(ctx, path, -1, &lk);
     }
-    if (rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return cli_error("cannot rename '%s' to '%s': %s", tmp, path,
-                         strerror(e));
+    if (st < 0)
+        exit(cli_fail(ctx, st));
+    if (!n_locks)
+        atexit(release_locks);
+    if (n_locks < 8)
+        locks[n_locks++] = lk;
+}
+
+int cli_save(dg_ctx *ctx, dg_project *p, const char *path, const char *src)
+{
+    int rc = EXIT_OK;
+    if (!src || !dg_same_file(path, src))
+        rc = cli_check_output(path);
+    dg_status st = rc == EXIT_OK ? dg_project_save(ctx, p, path) : DG_OK;
+    if (st < 0)
+        return cli_fail(ctx, st);
+    cli_flush_warnings(ctx);
+    return rc;
+}
+
+#if defined(__GLIBC__)
+static ssize_t stdout_write(void *cookie, const char *buf, size_t n)
+{
+    (void)cookie;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(STDOUT_FILENO, buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (!stdout_errno)
+                stdout_errno = w < 0 ? errno : EIO;
+            errno = stdout_errno;
+            return -1;
+        }
+        done += (size_t)w;
     }
-    return EXIT_OK;
+    return (ssize_t)n;
+}
+#endif
+
+void cli_watch_stdout(void)
+{
+#if defined(__GLIBC__)
+    /* stdout through a writer that keeps the reason of a failure. */
+    cookie_io_functions_t io = {NULL, stdout_write, NULL, NULL};
+    FILE *f = fopencookie(NULL, "w", io);
+    if (f) {
+        setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+        fflush(stdout);
+        stdout = f;
+    }
+#endif
+    atexit(cli_check_stdout);
+}
+
+void cli_check_stdout(void)
+{
+    /* What was printed must have reached its file: a full disk or a
+     * closed pipe behind stdout is an error, not a success (git does the
+     * same in run_builtin). */
+    errno = 0;
+    if (fflush(stdout) || ferror(stdout) || fclose(stdout) || stdout_errno) {
+        int e = stdout_errno ? stdout_errno : errno ? errno : EIO;
+        if (e != EPIPE && !stdout_reported)
+            fprintf(stderr, "error: cannot write to stdout: %s\n",
+                    strerror(e));
+        _exit(EXIT_ERROR);
+    }
 }
 
 dg_prf cli_avg_add(cli_avg *a, const dg_counts *c)
@@ -542,9 +644,11 @@ void cli_sigmas_release(cli_sigmas *s)
 dg_project *cli_open(dg_ctx *ctx, const char *path)
 {
     dg_project *p;
+    cli_note_input(path);
     dg_status st = dg_project_open(ctx, path, &p);
     if (st < 0)
         exit(cli_fail(ctx, st));
+    cli_flush_warnings(ctx);
     if (cli_iou_type_arg && cli_set_iou_type(ctx, p, cli_iou_type_arg)) {
         dg_project_free(p);
         exit(EXIT_ERROR);

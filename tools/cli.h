@@ -115,8 +115,39 @@ cJSON *cli_num(double v);
 /* The shortest decimal that reads back as v. */
 void cli_fmt_double(char *buf, size_t cap, double v);
 
-/* Writes text to path atomically (tmp, fsync, rename); "-" is stdout. */
+/*
+ * Inputs and outputs. A command notes every file it reads (cli_open and
+ * cli_read_all do it themselves), and no output may be one of them:
+ * writing it would replace what the command reads. cli_check_output says
+ * so (EXIT_ERROR, the message printed) when path is one.
+ */
+void cli_note_input(const char *path);
+int cli_check_output(const char *path);
+/* Writes text to path atomically (dg_write_file: lock, temporary file,
+ * fsync, rename), after cli_check_output; "-" is stdout, checked. */
 int cli_write_file(const char *path, const char *data, size_t len);
+/*
+ * Takes the writer lock of the project path a command is going to update
+ * or write, before it reads anything: waits (saying so on stderr) up to
+ * $DETGRID_LOCK_TIMEOUT seconds (default 30), or exits with the message.
+ * Held until the process exits; dg_project_save to path runs under it.
+ */
+void cli_lock(dg_ctx *ctx, const char *path);
+/*
+ * Saves p to path and prints the warnings (what of the user's data could
+ * not be kept); src is the file p was opened from (NULL for a new
+ * project): a path other than src must not be an input. EXIT_OK, or the
+ * message printed and EXIT_ERROR.
+ */
+int cli_save(dg_ctx *ctx, dg_project *p, const char *path, const char *src);
+/*
+ * main calls cli_watch_stdout first: stdout then keeps the reason of a
+ * failed write, and cli_check_stdout runs at exit: it flushes and closes
+ * stdout and exits 2 with the message if anything printed did not reach
+ * it (a full disk, /dev/full, an I/O error; a closed pipe quietly).
+ */
+void cli_watch_stdout(void);
+void cli_check_stdout(void);
 
 /*
  * Micro and macro averages over classes, which `metrics` and `confusion`

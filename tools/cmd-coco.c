@@ -346,6 +346,8 @@ int cmd_coco(int argc, const char **argv)
     dg_coco_import_opts_init(&io);
     io.strict = strict;
     if (npos == 0) {
+        cli_note_input(gt);
+        cli_note_input(dt);
         if ((st = dg_project_create(ctx, &p)) < 0 ||
             (st = dg_import_coco_gt(ctx, p, gt, &io)) < 0) {
             rc = cli_fail(ctx, st);

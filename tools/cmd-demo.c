@@ -13,23 +13,37 @@
 #include "cmds.h"
 
 static const char *const usage[] = {
-    "detgrid demo [-o <project.h5>] [--device <dev>] [--seed <n>]", NULL};
+    "detgrid demo [-o <project.h5> [--force]] [--device <dev>] [--seed <n>]",
+    NULL};
 
 int cmd_demo(int argc, const char **argv)
 {
     const char *out = NULL, *device = NULL;
     long seed = 1;
+    int force = 0;
     cli_opt opts[] = {
         {OPT_STR, 'o', "output", &out, "<project.h5>",
          "write the project here (default: demo.h5 in a new temporary "
          "directory)", 0},
+        {OPT_FLAG, 'f', "force", &force, NULL,
+         "overwrite an existing file at -o", 0},
         {OPT_STR, 'd', "device", &device, "<dev>", "auto|gpu|cpu|ref", 0},
         {OPT_INT, 's', "seed", &seed, "<n>", "random seed (default 1)", 0},
         {OPT_END, 0, NULL, NULL, NULL, NULL, 0}};
     const char *pos[1];
     if (cli_parse(argc, argv, opts, usage, pos, 0) != 0)
         cli_usage_error(usage, opts, "no positional arguments expected");
+    if (force && !out)
+        cli_usage_error(usage, opts, "--force goes with -o");
     dg_ctx *ctx = cli_ctx(device);
+    if (out) {
+        /* Held from the check that out exists to the last save. */
+        cli_lock(ctx, out);
+        if (!force && access(out, F_OK) == 0) {
+            dg_ctx_free(ctx);
+            return cli_error("'%s' exists (use --force to overwrite it)", out);
+        }
+    }
     char tmpdir[600], path[700];
     const char *base = getenv("TMPDIR");
     int rc = EXIT_OK;
@@ -55,11 +69,12 @@ int cmd_demo(int argc, const char **argv)
     fprintf(stderr, "generating a synthetic project: %u frames, %u classes, "
             "%u inference sets (seed %ld)\n",
             o.n_frames, o.n_classes, o.n_inferences, seed);
-    if ((st = dg_synth_project(ctx, &o, &p)) < 0 ||
-        (st = dg_project_save(ctx, p, out)) < 0) {
+    if ((st = dg_synth_project(ctx, &o, &p)) < 0) {
         rc = cli_fail(ctx, st);
         goto done;
     }
+    if ((rc = cli_save(ctx, p, out, NULL)) != EXIT_OK)
+        goto done;
     double iou[DG_MAX_IOU_THRESHOLDS];
     int n = dg_default_iou_thresholds(iou, DG_MAX_IOU_THRESHOLDS);
     dg_project_info in;
@@ -76,10 +91,8 @@ int cmd_demo(int argc, const char **argv)
         fprintf(stderr, "evaluated '%s' at %d IoU thresholds in %.3f s on %s\n",
                 name, n, s.total_s, s.device);
     }
-    if ((st = dg_project_save(ctx, p, out)) < 0) {
-        rc = cli_fail(ctx, st);
+    if ((rc = cli_save(ctx, p, out, out)) != EXIT_OK)
         goto done;
-    }
     fprintf(stderr, "wrote the project to '%s'\n", out);
     printf("\n");
     rc = cli_metrics_report(ctx, p, dg_project_inference_name(p, 0), NULL,

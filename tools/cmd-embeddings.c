@@ -366,10 +366,11 @@ static int save_cluster(dg_ctx *ctx, dg_project *p, const char *path,
                                     sn);
         free(sf);
     }
-    if (st >= 0)
-        st = dg_project_save(ctx, p, path);
     if (st < 0)
         return cli_fail(ctx, st);
+    int rc = cli_save(ctx, p, path, path);
+    if (rc != EXIT_OK)
+        return rc;
     fprintf(stderr, "saved cluster %ld (%u frames) as scenario segment "
             "'%s'\n", chosen, sn, save);
     return EXIT_OK;
@@ -514,6 +515,9 @@ int cmd_embeddings(int argc, const char **argv)
     double *value = NULL;
     uint8_t *cat = NULL, *hi = NULL;
     memset(&res, 0, sizeof(res));
+    /* --save updates the project: locked before it is read. */
+    if (save)
+        cli_lock(ctx, pos[0]);
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (!name)
         goto done;

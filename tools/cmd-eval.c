@@ -127,6 +127,11 @@ int cmd_eval(int argc, const char **argv)
         dg_mpi_finalize();
         return EXIT_USAGE;
     }
+    const char *dest = out ? out : pos[0];
+    /* Rank 0 alone writes: it holds the lock from before the read to the
+     * save, so that no other writer's update is lost. */
+    if (!rank)
+        cli_lock(ctx, dest);
     dg_project *p = cli_open(ctx, pos[0]);
     dg_project_info info;
     dg_project_get_info(p, &info);
@@ -209,11 +214,11 @@ int cmd_eval(int argc, const char **argv)
             cJSON_AddItemToArray(j, o);
         }
     }
-    const char *dest = out ? out : pos[0];
     double t0 = cli_now();
     /* Rank 0 alone writes; the others learn how that went. */
     dg_status st = rank ? DG_OK : dg_project_save(ctx, p, dest);
     st = dg_mpi_agree(ctx, st);
+    cli_flush_warnings(ctx);
     if (st < 0) {
         rc = rank ? EXIT_ERROR : cli_fail(ctx, st);
         cJSON_Delete(j);

@@ -63,6 +63,11 @@ int cmd_import_embeddings(int argc, const char **argv)
     dg_ctx *ctx = cli_ctx(NULL);
     dg_project *p = NULL;
     int rc = EXIT_ERROR;
+    cli_note_input(frames);
+    cli_note_input(labels);
+    for (int i = 0; i < sets.n; i++)
+        cli_note_input(strchr(sets.v[i], '=') + 1);
+    cli_lock(ctx, pos[0]);
     dg_status st = dg_project_open(ctx, pos[0], &p);
     if (st < 0) {
         rc = cli_fail(ctx, st);
@@ -82,11 +87,7 @@ int cmd_import_embeddings(int argc, const char **argv)
             EXIT_OK)
             goto done;
     }
-    if ((st = dg_project_save(ctx, p, pos[0])) < 0) {
-        rc = cli_fail(ctx, st);
-        goto done;
-    }
-    rc = EXIT_OK;
+    rc = cli_save(ctx, p, pos[0], pos[0]);
 done:
     dg_project_free(p);
     dg_ctx_free(ctx);

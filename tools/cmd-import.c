@@ -91,6 +91,18 @@ int cmd_import(int argc, const char **argv)
     dg_coco_import_opts io;
     dg_coco_import_opts_init(&io);
     io.strict = strict;
+    cli_note_input(gt);
+    for (int i = 0; i < dts.n; i++)
+        cli_note_input(dts.v[i]);
+    for (int i = 0; i < splits.n; i++) {
+        const char *eq = strchr(splits.v[i], '=');
+        cli_note_input(eq ? eq + 1 : NULL);
+    }
+    if ((rc = cli_check_output(out)) != EXIT_OK)
+        goto done;
+    /* Held from the check that out exists (or the read of it) to the
+     * save. */
+    cli_lock(ctx, out);
     if (gt) {
         if (!force && access(out, F_OK) == 0) {
             rc = cli_error("'%s' exists (use --force to overwrite, or leave "
@@ -141,10 +153,8 @@ int cmd_import(int argc, const char **argv)
             goto done;
         }
     }
-    if ((st = dg_project_save(ctx, p, out)) < 0) {
-        rc = cli_fail(ctx, st);
+    if ((rc = cli_save(ctx, p, out, gt ? NULL : out)) != EXIT_OK)
         goto done;
-    }
     dg_project_info in;
     dg_project_get_info(p, &in);
     fprintf(stderr, "wrote '%s': %u classes, %u frames, %llu labels, %u "

@@ -192,6 +192,23 @@ static int apply_settings(dg_ctx *ctx, dg_project *p, uint32_t i,
     }
     if (changed && (st = dg_project_set_segment_targets(ctx, p, i, &t)) < 0)
         return cli_fail(ctx, st);
+    if (o->tgt[5] && !isnan(t.iou)) {
+        /* Queries read the segment's IoU from the stored results: it must
+         * be one of their thresholds (sets not evaluated yet aside). */
+        dg_project_info in;
+        dg_project_get_info(p, &in);
+        for (uint32_t k = 0; k < in.n_inferences; k++) {
+            dg_results *r;
+            const char *set = dg_project_inference_name(p, k);
+            if (dg_results_load(ctx, p, set, &r) < 0)
+                continue;
+            int ti = dg_results_find_iou(ctx, r, t.iou);
+            dg_results_free(r);
+            if (ti < 0)
+                return cli_error("--iou %g: inference set '%s': %s", t.iou,
+                                 set, dg_ctx_last_error(ctx));
+        }
+    }
     if (o->kind) {
         int kd = dg_segment_kind_parse(o->kind);
         if (kd < 0)
@@ -536,6 +553,10 @@ int cmd_segment(int argc, const char **argv)
         cli_usage_error(usage, opts, "--split goes with create");
 
     dg_ctx *ctx = cli_ctx(NULL);
+    /* Every verb but list and show updates the project: lock it before
+     * reading, so that two updates at once both land. */
+    if (v != 1 && v != 2)
+        cli_lock(ctx, o.out ? o.out : pos[0]);
     dg_project *p = cli_open(ctx, pos[0]);
     int rc = EXIT_OK, save = 0;
     dg_status st;
@@ -577,9 +598,8 @@ int cmd_segment(int argc, const char **argv)
         save = 1;
         break;
     }
-    if (rc == EXIT_OK && save &&
-        (st = dg_project_save(ctx, p, o.out ? o.out : pos[0])) < 0)
-        rc = cli_fail(ctx, st);
+    if (rc == EXIT_OK && save)
+        rc = cli_save(ctx, p, o.out ? o.out : pos[0], pos[0]);
 out:
     dg_project_free(p);
     dg_ctx_free(ctx);

@@ -137,10 +137,11 @@ static int save_slice(dg_ctx *ctx, dg_project *p, const char *path,
     if (st >= 0)
         st = dg_project_set_segment_meta(ctx, p, (uint32_t)si, "slice",
                                          s->name);
-    if (st >= 0)
-        st = dg_project_save(ctx, p, path);
     if (st < 0)
         return cli_fail(ctx, st);
+    int rc = cli_save(ctx, p, path, path);
+    if (rc != EXIT_OK)
+        return rc;
     fprintf(stderr, "saved slice %ld (%s, %u frames) as scenario segment "
             "'%s'\n", rank, s->name, s->n_frames, save);
     return EXIT_OK;
@@ -247,6 +248,8 @@ int cmd_slices(int argc, const char **argv)
     memset(&res, 0, sizeof(res));
     int rc = EXIT_ERROR, t;
     dg_status st;
+    if (save)
+        cli_lock(ctx, pos[0]); /* held from the read to the save */
     const char *name = cli_open_inferences(ctx, pos[0], inf, &conf, &iou, &p);
     if (!name)
         goto done;

@@ -242,6 +242,9 @@ static int sweep_iou(dg_ctx *ctx, dg_project *p, dg_results *r, int t,
     return EXIT_OK;
 }
 
+/* The most rows --step may ask for (about 1 GB of CSV). */
+#define SWEEP_MAX_ROWS 20000000ULL
+
 int cmd_sweep(int argc, const char **argv)
 {
     const char *segment = NULL;
@@ -284,8 +287,10 @@ int cmd_sweep(int argc, const char **argv)
     if (!best && !strcmp(format, "table"))
         cli_usage_error(usage, opts, "--format table needs --best (the "
                         "curves are csv or json)");
-    if (!isnan(step) && !(step > 0))
-        cli_usage_error(usage, opts, "--step must be positive");
+    /* Confidences are rounded to 1e-9 below; a million points per curve
+     * is finer than any score data. */
+    if (!isnan(step) && !(step >= 1e-6 && step <= 1))
+        cli_usage_error(usage, opts, "--step must be in [1e-6, 1]");
     double iou_v = NAN; /* NaN: the project's */
     if (iou_s && strcmp(iou_s, "all")) {
         char *end = NULL;
@@ -333,6 +338,20 @@ int cmd_sweep(int argc, const char **argv)
         if ((rc = cli_find(p, DG_NAME_CLASS, cls, &c_lo)) != EXIT_OK)
             goto done;
         c_hi = c_lo + 1;
+    }
+    if (!isnan(step) && !best) {
+        /* The output is built in memory: bounded, with a way out. */
+        uint64_t m = (uint64_t)floor(1.0 / step + 1e-9) + 1;
+        uint64_t rows = m * (c_hi - c_lo) * (uint64_t)(t_hi - t_lo);
+        if (rows > SWEEP_MAX_ROWS) {
+            rc = cli_error("--step %g asks for %llu rows (%llu points x %u "
+                           "classes x %d thresholds), more than %llu: use a "
+                           "larger --step, or one --class or --iou", step,
+                           (unsigned long long)rows, (unsigned long long)m,
+                           c_hi - c_lo, t_hi - t_lo,
+                           (unsigned long long)SWEEP_MAX_ROWS);
+            goto done;
+        }
     }
     if (plot) {
         int t = t_hi - t_lo == 1 ? t_lo

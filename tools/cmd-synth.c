@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmds.h"
@@ -169,12 +170,14 @@ static int write_project(dg_ctx *ctx, const dg_synth_opts *o,
         return cli_fail(ctx, st);
     /* Metadata first: its plant rebuilds the detections, which the
      * embeddings then describe. */
-    if ((!mo || (st = cli_synth_metadata(ctx, p, mo)) >= 0) &&
-        (eo->dim == 0 || (st = cli_synth_embeddings(ctx, p, eo)) >= 0) &&
-        (st = dg_project_save(ctx, p, out)) >= 0)
+    int rc = EXIT_OK;
+    if ((mo && (st = cli_synth_metadata(ctx, p, mo)) < 0) ||
+        (eo->dim && (st = cli_synth_embeddings(ctx, p, eo)) < 0))
+        rc = cli_fail(ctx, st);
+    else if ((rc = cli_save(ctx, p, out, NULL)) == EXIT_OK)
         print_written(p, out, "");
     dg_project_free(p);
-    return st < 0 ? cli_fail(ctx, st) : EXIT_OK;
+    return rc;
 }
 
 /*
@@ -208,13 +211,15 @@ int cmd_synth(int argc, const char **argv)
     long seed = 1, frames = -1, classes = -1, sets = -1, levels = -1,
          maxdets = -1;
     long emb_dim = 0, emb_scenes = 0;
-    int stream = 0, meta = 0, plant_slice = 0;
+    int stream = 0, force = 0, meta = 0, plant_slice = 0;
     const char *emb_plant = NULL;
     double scale = NAN, objects = NAN, crowd = NAN, miss = NAN, jitter = NAN,
            confuse = NAN, dup = NAN, bgfp = NAN, junk = NAN, pmiss = NAN,
            pwrong = NAN, pbox = NAN, pspur = NAN;
     cli_opt opts[] = {
         {OPT_STR, 'o', "output", &out, "<project.h5>", "write a project file", 0},
+        {OPT_FLAG, 'f', "force", &force, NULL,
+         "overwrite an existing project file at -o", 0},
         {OPT_STR, 0, "coco-gt", &coco_gt, "<file>", "write COCO instances JSON", 0},
         {OPT_STR, 0, "coco-dt-prefix", &coco_dt, "<prefix>",
          "write COCO results JSON to <prefix>-<set>.json", 0},
@@ -280,8 +285,9 @@ int cmd_synth(int argc, const char **argv)
                         "need -o, --coco-gt, --coco-dt-prefix or --planted");
     dg_synth_opts o;
     if (!isnan(scale)) {
-        if (!(scale > 0))
-            cli_usage_error(usage, opts, "--coco-scale must be positive");
+        /* 5000 frames a unit: at most the 2e9 frames --frames allows. */
+        if (!(scale > 0 && scale <= 400000))
+            cli_usage_error(usage, opts, "--coco-scale must be in (0, 400000]");
         dg_synth_opts_coco(&o, scale);
     } else {
         dg_synth_opts_init(&o);
@@ -289,35 +295,39 @@ int cmd_synth(int argc, const char **argv)
     if (seed < 0)
         cli_usage_error(usage, opts, "--seed must be >= 0");
     o.seed = (uint64_t)seed;
-#define SETU(v, field, lo)                                                    \
+    /* Every count and mean is bounded, so that no option asks for more
+     * memory or time than a real dataset would. */
+#define SETU(v, field, lo, hi)                                                \
     if (v >= 0) {                                                             \
-        if (v < lo || v > 2000000000L)                                        \
-            cli_usage_error(usage, opts, "--%s out of range", #field);       \
+        if (v < lo || v > hi)                                                 \
+            cli_usage_error(usage, opts, "--%s must be in [%ld, %ld]",        \
+                            #field, (long)lo, (long)hi);                      \
         o.field = (uint32_t)v;                                                \
     }
-    SETU(frames, n_frames, 1);
-    SETU(classes, n_classes, 1);
-    SETU(sets, n_inferences, 1);
-    SETU(levels, score_levels, 0);
-    SETU(maxdets, max_dets_per_frame, 0);
-#define SETD(v, field)                                                        \
+    SETU(frames, n_frames, 1, 2000000000L);
+    SETU(classes, n_classes, 1, 1000000L);
+    SETU(sets, n_inferences, 1, 1000L);
+    SETU(levels, score_levels, 0, 2000000000L);
+    SETU(maxdets, max_dets_per_frame, 0, 2000000000L);
+#define SETD(v, field, hi)                                                    \
     if (!isnan(v)) {                                                          \
-        if (v < 0)                                                            \
-            cli_usage_error(usage, opts, "negative value for " #field);      \
+        if (!(v >= 0 && v <= hi))                                             \
+            cli_usage_error(usage, opts, "value for " #field                  \
+                            " must be in [0, %g]", (double)hi);               \
         o.field = v;                                                          \
     }
-    SETD(objects, objects_per_frame);
-    SETD(crowd, crowd_rate);
-    SETD(miss, miss_rate);
-    SETD(jitter, jitter);
-    SETD(confuse, confuse_rate);
-    SETD(dup, duplicate_rate);
-    SETD(bgfp, background_fp);
-    SETD(junk, low_score_fp);
-    SETD(pmiss, plant_missing);
-    SETD(pwrong, plant_wrong_class);
-    SETD(pbox, plant_bad_box);
-    SETD(pspur, plant_spurious);
+    SETD(objects, objects_per_frame, 10000);
+    SETD(crowd, crowd_rate, 1);
+    SETD(miss, miss_rate, 1);
+    SETD(jitter, jitter, 100);
+    SETD(confuse, confuse_rate, 1);
+    SETD(dup, duplicate_rate, 1);
+    SETD(bgfp, background_fp, 10000);
+    SETD(junk, low_score_fp, 10000);
+    SETD(pmiss, plant_missing, 1);
+    SETD(pwrong, plant_wrong_class, 1);
+    SETD(pbox, plant_bad_box, 1);
+    SETD(pspur, plant_spurious, 100);
     dg_synth_embeddings_opts eo;
     dg_synth_embeddings_opts_init(&eo);
     eo.seed = o.seed;
@@ -337,9 +347,23 @@ int cmd_synth(int argc, const char **argv)
                : !strcmp(emb_plant, "miss") ? 1
                : !strcmp(emb_plant, "fp")   ? 2
                                             : 3;
+    if (stream && (emb_dim > 0 || meta))
+        cli_usage_error(usage, opts, "--stream cannot attach --embeddings "
+                        "or --metadata");
+    if (force && !out)
+        cli_usage_error(usage, opts, "--force goes with -o");
     dg_ctx *ctx = cli_ctx(NULL);
     int rc = EXIT_OK;
     dg_status st;
+    if (out) {
+        /* As import: an existing project is not replaced without --force;
+         * the lock is held from that check to the save. */
+        cli_lock(ctx, out);
+        if (!force && access(out, F_OK) == 0) {
+            rc = cli_error("'%s' exists (use --force to overwrite it)", out);
+            goto done;
+        }
+    }
     if (planted && (rc = write_planted(ctx, &o, planted)) != EXIT_OK)
         goto done;
     if (coco_gt || coco_dt) {
@@ -348,9 +372,6 @@ int cmd_synth(int argc, const char **argv)
             goto done;
         }
     }
-    if (stream && (emb_dim > 0 || meta))
-        cli_usage_error(usage, opts, "--stream cannot attach --embeddings "
-                        "or --metadata");
     dg_synth_metadata_opts mo;
     dg_synth_metadata_opts_init(&mo);
     mo.seed = o.seed;

@@ -136,6 +136,9 @@ int cmd_import_txt(int argc, const char **argv, const char *format)
     dg_project *p = NULL;
     dg_status st;
     int rc = EXIT_OK;
+    /* Held from the check that out exists (or the read of it) to the
+     * save. */
+    cli_lock(ctx, out);
     if (gt) {
         if (!force && access(out, F_OK) == 0) {
             rc = cli_error("'%s' exists (use --force to overwrite, or leave "
@@ -157,10 +160,8 @@ int cmd_import_txt(int argc, const char **argv, const char *format)
                 "detections)\n", dts.v[i], set_names[i],
                 (unsigned long long)dg_project_inference_size(
                     p, (uint32_t)dg_project_inference_index(p, set_names[i])));
-    if ((st = dg_project_save(ctx, p, out)) < 0) {
-        rc = cli_fail(ctx, st);
+    if ((rc = cli_save(ctx, p, out, gt ? NULL : out)) != EXIT_OK)
         goto done;
-    }
     dg_project_info in;
     dg_project_get_info(p, &in);
     fprintf(stderr, "wrote '%s': %u classes, %u frames, %llu labels, %u "

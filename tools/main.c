@@ -2,6 +2,7 @@
  * detgrid: the command table and dispatch, as git's builtin table.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -48,6 +49,7 @@ static void usage(FILE *f)
 
 int main(int argc, const char **argv)
 {
+    cli_watch_stdout();
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -83,11 +83,21 @@ int sc_eval(dg_ctx *ctx, dg_project *p, const char *name, uint32_t seg,
                : !isnan(out->t.iou) ? out->t.iou
                                     : in.default_iou;
     dg_results *r;
-    int t, rc = cli_load_results(ctx, p, name, out->conf, out->iou, &r,
-                                &t);
-    if (rc != EXIT_OK)
-        return rc;
-    dg_status st;
+    dg_status st = dg_results_load(ctx, p, name, &r);
+    if (st < 0)
+        return cli_fail(ctx, st);
+    int t = dg_results_find_iou(ctx, r, out->iou);
+    st = t < 0 ? (dg_status)t : dg_results_check_conf(ctx, r, out->conf);
+    if (st < 0) {
+        dg_results_free(r);
+        /* Name where the threshold came from: one segment's own IoU
+         * must not fail the whole check anonymously. */
+        if (t < 0 && isnan(iou) && !isnan(out->t.iou))
+            return cli_error("segment '%s' (IoU %g, its own): inference set "
+                             "'%s': %s", dg_project_segment_name(p, seg),
+                             out->iou, name, dg_ctx_last_error(ctx));
+        return cli_fail(ctx, st);
+    }
     out->ap = NAN;
     if (!isnan(out->t.ap)) {
         /* AP needs the class-wise sweeps on the segment's frames. */

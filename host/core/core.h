@@ -10,6 +10,7 @@
 #ifndef DG_CORE_H
 #define DG_CORE_H
 
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -126,6 +127,18 @@ int dg__grow(void **p, size_t n, size_t size);
  */
 void dg__fmt_double(char *buf, size_t cap, double v);
 int dg__utf8_valid(const char *s);
+/*
+ * NULL when s may be written to a project as a name (a class, frame id,
+ * inference set, segment, metadata key or column, embedding model) or, with
+ * allow_empty, as a free text value: non-empty, valid UTF-8, no control
+ * character (C0, DEL, C1). Else the reason, for a message.
+ */
+const char *dg__name_problem(const char *s, int allow_empty);
+/*
+ * s for a message: printable text as it is, every other byte (invalid
+ * UTF-8, controls) as \xHH; cut to fit cap. Returns buf.
+ */
+const char *dg__name_show(const char *s, char *buf, size_t cap);
 
 /* Processors online (at least 1). */
 unsigned dg__cpu_count(void);
@@ -158,6 +171,17 @@ unsigned dg__parallel(const dg_ctx *ctx, uint64_t n, unsigned max_workers,
                       dg_task_fn fn, void *arg);
 
 /* ---- boxes ---------------------------------------------------------------- */
+
+/*
+ * 1 when a box and what every stage derives from it are finite numbers:
+ * x, y, w, h, the far corner (x + w, y + h) and the area w * h. Importers
+ * refuse the others, which would store and then fail every reader.
+ */
+static inline int dg__box_finite(double x, double y, double w, double h)
+{
+    return isfinite(x) && isfinite(y) && isfinite(w) && isfinite(h) &&
+           isfinite(x + w) && isfinite(y + h) && isfinite(w * h);
+}
 
 /*
  * A columnar set of boxes sorted by frame (stable: input order kept within a

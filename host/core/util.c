@@ -61,6 +61,55 @@ char *dg__strdup(dg_ctx *ctx, const char *s)
     return d;
 }
 
+const char *dg__name_problem(const char *s, int allow_empty)
+{
+    if (!s || (!*s && !allow_empty))
+        return "empty";
+    if (!dg__utf8_valid(s))
+        return "not valid UTF-8";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        /* C0 controls and DEL; C1 controls are U+0080..U+009F, which
+         * UTF-8 writes as 0xc2 0x80..0x9f. */
+        if (*p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 &&
+                                          p[1] <= 0x9f))
+            return "contains a control character";
+    }
+    return NULL;
+}
+
+const char *dg__name_show(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    if (!cap)
+        return buf;
+    while (*p && n + 5 < cap) {
+        int ok = *p >= 0x20 && *p < 0x7f;
+        if (*p >= 0x80) {
+            /* Keep whole valid sequences that are not C1 controls. */
+            size_t len = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc2 ? 2 : 0;
+            char seq[5] = {0};
+            size_t k = 0;
+            while (len && k < len && p[k])
+                seq[k] = (char)p[k], k++;
+            if (len && k == len && dg__utf8_valid(seq) &&
+                !(p[0] == 0xc2 && p[1] <= 0x9f) && n + len < cap - 1) {
+                memcpy(buf + n, seq, len);
+                n += len;
+                p += len;
+                continue;
+            }
+        }
+        if (ok)
+            buf[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", *p);
+        p++;
+    }
+    buf[n < cap ? n : cap - 1] = 0;
+    return buf;
+}
+
 void dg__fmt_double(char *buf, size_t cap, double v)
 {
     for (int prec = 15; prec <= 17; prec++) {

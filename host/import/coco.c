@@ -233,10 +233,15 @@ static dg_status get_int(dg_ctx *ctx, const rec *r, const char *field,
     dg_status st = get_number(ctx, r, field, j, item, &v);
     if (st < 0)
         return st;
+    /* Written as an integer: exact (a double would round above 2^53). */
+    int e = dg__json_int64(j, item, out);
+    if (e == 0)
+        return DG_OK;
     if (v != floor(v))
         return rec_fail(ctx, r, field, "not an integer (%s)",
                         fmt_num(nb, sizeof(nb), v));
-    if (fabs(v) > MAX_EXACT_INT)
+    /* 2^53 itself stands for 2^53 + 1 as well: out of range too. */
+    if (e < 0 || fabs(v) >= MAX_EXACT_INT)
         return rec_fail(ctx, r, field, "out of range (%s)",
                         fmt_num(nb, sizeof(nb), v));
     *out = (int64_t)v;
@@ -302,6 +307,9 @@ static dg_status get_bbox(dg_ctx *ctx, const rec *r, const dg_json *j,
             return rec_fail(ctx, r, "bbox", "%s is negative (%s)", what[i],
                             fmt_num(nb, sizeof(nb), v[i]));
     }
+    if (!dg__box_finite(v[0], v[1], v[2], v[3]))
+        return rec_fail(ctx, r, "bbox", "too large: its corner or area is "
+                        "not a finite number");
     *zero = v[2] == 0 || v[3] == 0;
     return DG_OK;
 }
@@ -470,6 +478,8 @@ static dg_status get_cat_name(dg_ctx *ctx, gt_state *s, const rec *r,
                         dg__json_type_name(j, item));
     else if (!(cr->name = dg__json_string(j, item))[0])
         why = "empty";
+    else if ((why = dg__name_problem(cr->name, 0)) != NULL)
+        return rec_fail(ctx, r, "name", "%s", why);
     if (!why)
         return DG_OK;
     if (s->strict)
@@ -609,8 +619,9 @@ static dg_status get_image_id(dg_ctx *ctx, gt_state *s, const rec *r,
     } else {
         ir->id = -1;
         ir->sid = dg__json_string(j, item);
-        if (!ir->sid[0])
-            return rec_fail(ctx, r, "id", "empty");
+        const char *why = dg__name_problem(ir->sid, 0);
+        if (why) /* it becomes the frame id, a name */
+            return rec_fail(ctx, r, "id", "%s", why);
         char what[120];
         snprintf(what, sizeof(what), "a string ('%.60s'), kept as the frame "
                  "id", ir->sid);
@@ -1617,8 +1628,8 @@ static int part_elem(void *arg, dg_json *j)
     }
     det_shapes ds = { &pt->sh, &pt->rd };
     if (read_det(NULL, &r, j, 0, pt->maps, 1, &pt->v[pt->n], &pt->warns,
-                 &ds) != 0)
-        return -1;
+                 &ds) != 0 || j->n_dup)
+        return -1; /* the sequential reader says why (or warns) */
     pt->n++;
     return 0;
 }

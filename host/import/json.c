@@ -100,6 +100,10 @@ dg_status dg__json_read_file(dg_ctx *ctx, const char *path, char **out,
 
 void dg__json_release(dg_json *j)
 {
+    if (j->n_dup > 1 && j->ctx)
+        dg__warn(j->ctx, "'%s': %llu repeated keys in all; each time the "
+                 "last value was used", j->path ? j->path : "?",
+                 (unsigned long long)j->n_dup);
     free(j->buf);
     free(j->node);
     memset(j, 0, sizeof(*j));
@@ -548,6 +552,8 @@ dg_status dg__json_parse(dg_ctx *ctx, const char *path, char *buf,
         why = "unexpected data after the value";
         goto fail;
     }
+    out->ctx = ctx;
+    out->path = path;
     return DG_OK;
 
 fail:
@@ -713,6 +719,28 @@ double dg__json_number(const dg_json *j, uint32_t i)
     return neg ? -v : v;
 }
 
+int dg__json_int64(const dg_json *j, uint32_t i, int64_t *out)
+{
+    const dg_jnode *nd = &j->node[i];
+    const char *s = j->buf + node_off(nd);
+    size_t n = nd->len, k = s[0] == '-';
+    uint64_t m = 0, lim = s[0] == '-' ? (uint64_t)INT64_MAX + 1 : INT64_MAX;
+    int over = 0;
+    for (size_t q = k; q < n; q++) {
+        if (!is_digit((unsigned char)s[q]))
+            return 1; /* a fraction or an exponent */
+        unsigned d = (unsigned)(s[q] - '0');
+        if (m > (lim - d) / 10)
+            over = 1;
+        else
+            m = m * 10 + d;
+    }
+    if (over)
+        return -1;
+    *out = s[0] == '-' ? (int64_t)(0 - m) : (int64_t)m;
+    return 0;
+}
+
 /* Decodes the escapes of string node i in place (they only shrink). */
 static void decode(dg_json *j, uint32_t i)
 {
@@ -789,6 +817,16 @@ int dg__json_string_is(dg_json *j, uint32_t i, const char *s, size_t n)
     return strcmp(dg__json_string(j, i), s) == 0;
 }
 
+static void dup_warning(dg_json *j, uint32_t obj, const char *name)
+{
+    size_t off = node_off(&j->node[obj]), line = 1;
+    for (size_t i = 0; i < off && i < j->len; i++)
+        line += j->buf[i] == '\n';
+    dg__warn(j->ctx, "'%s': the object at byte %zu (line %zu) repeats the "
+             "key '%s'; the last value is used, as Python's json does",
+             j->path ? j->path : "?", off, line, name);
+}
+
 void dg__json_fields(dg_json *j, uint32_t obj, const char *const *names,
                      int n, uint32_t *out)
 {
@@ -801,11 +839,14 @@ void dg__json_fields(dg_json *j, uint32_t obj, const char *const *names,
     for (uint32_t m = 0; m < cnt; m++) {
         uint32_t val = key + 1;
         for (int k = 0; k < n && k < 16; k++) {
-            if (out[k] == DG_JSON_NONE &&
-                dg__json_string_is(j, key, names[k], len[k])) {
-                out[k] = val;
-                break;
-            }
+            if (!dg__json_string_is(j, key, names[k], len[k]))
+                continue;
+            /* A repeated key: the last value counts, as in Python's json
+             * (and so pycocotools), with a warning. */
+            if (out[k] != DG_JSON_NONE && j->n_dup++ == 0 && j->ctx)
+                dup_warning(j, obj, names[k]);
+            out[k] = val;
+            break;
         }
         key = j->node[val].next;
     }

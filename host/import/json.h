@@ -43,6 +43,11 @@ typedef struct dg_json {
     size_t len;
     dg_jnode *node;
     uint32_t n, cap;
+    /* Set by dg__json_parse (NULL in a scratch of dg__json_scan_elements):
+     * where dg__json_fields and dg__json_release warn of repeated keys. */
+    dg_ctx *ctx;
+    const char *path;
+    uint64_t n_dup; /* repeated keys dg__json_fields met */
 } dg_json;
 
 /*
@@ -60,6 +65,8 @@ dg_status dg__json_read(dg_ctx *ctx, const char *path, dg_json *out);
 dg_status dg__json_parse(dg_ctx *ctx, const char *path, char *buf,
                          size_t len, dg_json *out);
 
+/* Frees j (warning of the repeated keys dg__json_fields met, if more
+ * than one). */
 void dg__json_release(dg_json *j);
 
 /*
@@ -116,6 +123,14 @@ static inline int dg__json_has_escape(const dg_json *j, uint32_t i)
 /* "number", "string", "boolean", "null", "array" or "object". */
 const char *dg__json_type_name(const dg_json *j, uint32_t i);
 
+/*
+ * Number node i exactly, when it is written as an integer (no fraction,
+ * no exponent): 0 with *out set, -1 when it does not fit in int64_t, 1
+ * when it is not written as an integer (read it with dg__json_number).
+ * Ids above 2^53 are exact this way, as Python's int keeps them.
+ */
+int dg__json_int64(const dg_json *j, uint32_t i, int64_t *out);
+
 /* The number of node i as strtod reads it (correctly rounded). */
 double dg__json_number(const dg_json *j, uint32_t i);
 
@@ -139,8 +154,11 @@ static inline const char *dg__json_raw(const dg_json *j, uint32_t i,
 int dg__json_string_is(dg_json *j, uint32_t i, const char *s, size_t n);
 
 /*
- * Finds the first member of object node obj named names[k] for each k <
- * n: out[k] is its value node, or UINT32_MAX when absent.
+ * Finds the member of object node obj named names[k] for each k < n:
+ * out[k] is its value node, or UINT32_MAX when absent. A name that occurs
+ * more than once gives its last value, as Python's json does (pycocotools
+ * reads COCO files with it); j->n_dup counts such repeats, the first one
+ * warned of (file, byte, line, key) and the total by dg__json_release.
  */
 void dg__json_fields(dg_json *j, uint32_t obj, const char *const *names,
                      int n, uint32_t *out);

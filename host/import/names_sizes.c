@@ -62,11 +62,12 @@ dg_status dg__txt_read_names(imp *s, const char *path)
         }
         char end = ln[n];
         ln[n] = 0;
-        int utf8 = dg__utf8_valid(ln);
+        const char *why = dg__name_problem(ln, 0);
         ln[n] = end;
-        if (!utf8) {
-            st = dg__txt_line_fail(ctx, path, it.no, NULL,
-                                   "class name is not valid UTF-8");
+        if (why) {
+            st = dg__txt_line_fail(ctx, path, it.no, NULL, "class name %s",
+                                   !strcmp(why, "not valid UTF-8")
+                                       ? "is not valid UTF-8" : why);
             goto out;
         }
         uint32_t have = dg__txt_strmap_find(&s->cmap, &s->cnames, ln, n);

@@ -1198,58 +1198,33 @@ static char *put_num(char *p, double v)
 
 typedef struct {
     FILE *fp;
-    char *tmp;
-    const char *path;
+    dg_tmpfile t;
 } out_file;
 
+/* The output file, written as every output of detgrid is (store.h, "safe
+ * files"): a temporary file renamed into place. */
 static dg_status out_open(dg_ctx *ctx, const char *path, out_file *o)
 {
-    size_t len = strlen(path) + 32;
-    o->path = path;
-    o->fp = NULL;
-    o->tmp = dg__alloc(ctx, len, 1);
-    if (!o->tmp)
-        return DG_ENOMEM;
-    snprintf(o->tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    o->fp = fopen(o->tmp, "wb");
-    if (!o->fp) {
-        dg_status st = dg__fail(ctx, DG_EIO, "cannot create '%s': %s", o->tmp,
-                                strerror(errno));
-        free(o->tmp);
-        o->tmp = NULL;
+    dg_status st = dg__tmp_open(ctx, path, 0, &o->t);
+    if (st < 0)
         return st;
+    if (!(o->fp = dg__tmp_stream(&o->t))) {
+        dg__tmp_abort(&o->t);
+        return dg__fail(ctx, DG_ENOMEM, "out of memory");
     }
-    setvbuf(o->fp, NULL, _IOFBF, 1 << 20);
     return DG_OK;
 }
 
-/* Finishes the file: flush, fsync, rename over path. On failure, or when
- * ok is 0, removes the temporary file instead. */
+/* Finishes the file: every write checked, fsync, rename over the path.
+ * On failure, or when ok is 0, removes the temporary file instead. */
 static dg_status out_close(dg_ctx *ctx, out_file *o, int ok)
 {
-    dg_status st = DG_OK;
-    if (!o->fp)
-        return DG_OK;
-    if (ok) {
-        if (fflush(o->fp) != 0 || ferror(o->fp))
-            st = dg__fail(ctx, DG_EIO, "cannot write '%s': %s", o->tmp,
-                          strerror(errno));
-        else if (fsync(fileno(o->fp)) != 0)
-            st = dg__fail(ctx, DG_EIO, "cannot sync '%s': %s", o->tmp,
-                          strerror(errno));
-    }
-    if (fclose(o->fp) != 0 && ok && st == DG_OK)
-        st = dg__fail(ctx, DG_EIO, "cannot write '%s': %s", o->tmp,
-                      strerror(errno));
+    dg_status st = dg__tmp_close_stream(ctx, &o->t, o->fp);
     o->fp = NULL;
-    if (ok && st == DG_OK && rename(o->tmp, o->path) != 0)
-        st = dg__fail(ctx, DG_EIO, "cannot rename '%s' to '%s': %s", o->tmp,
-                      o->path, strerror(errno));
-    if (!ok || st < 0)
-        remove(o->tmp);
-    free(o->tmp);
-    o->tmp = NULL;
-    return st;
+    if (ok && st >= 0)
+        st = dg__tmp_commit(ctx, &o->t, NULL);
+    dg__tmp_abort(&o->t);
+    return ok ? st : DG_OK;
 }
 
 static char *put_box(char *p, const sbox *b)

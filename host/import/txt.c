@@ -146,9 +146,14 @@ static dg_status make_frames(imp *s, const strvec *gt_files,
     for (size_t i = 0; i < gt_files->n; i++) {
         const char *f = gt_files->v[i];
         size_t sl = strlen(f) - el;
-        if (!dg__utf8_valid(f)) {
+        const char *why = dg__name_problem(f, 0);
+        if (why) {
+            char shown[600];
             st = dg__fail(ctx, DG_EFORMAT, "'%s/%s': the file name (the "
-                          "frame id) is not valid UTF-8", s->gt_dir, f);
+                          "frame id) is %s", s->gt_dir,
+                          dg__name_show(f, shown, sizeof(shown)),
+                          !strcmp(why, "not valid UTF-8") ? why
+                          : "not a name: it contains a control character");
             goto out;
         }
         if ((st = dg__txt_strmap_add(ctx, &seen, &seen_v, f, sl, &idx)) < 0)
@@ -163,9 +168,14 @@ static dg_status make_frames(imp *s, const strvec *gt_files,
             size_t sl = dg__txt_stem_len(f);
             if (dg__txt_strmap_find(&seen, &seen_v, f, sl) != NONE)
                 continue;
-            if (!dg__utf8_valid(f)) {
+            const char *why = dg__name_problem(f, 0);
+            if (why) {
+                char shown[600];
                 st = dg__fail(ctx, DG_EFORMAT, "'%s': the file name (the "
-                              "frame id) is not valid UTF-8", f);
+                              "frame id) is %s",
+                              dg__name_show(f, shown, sizeof(shown)),
+                              !strcmp(why, "not valid UTF-8") ? why
+                              : "not a name: it contains a control character");
                 goto out;
             }
             if ((st = dg__txt_strmap_add(ctx, &seen, &seen_v, f, sl, &idx)) < 0)
@@ -277,9 +287,11 @@ dg_status dg__txt_resolve_class(imp *s, const char *path, size_t line,
                                      s->cnames.n == 1 ? "" : "es");
     } else {
         size_t n = strlen(tok);
-        if (!dg__utf8_valid(tok))
+        const char *why = dg__name_problem(tok, 0);
+        if (why)
             return dg__txt_line_fail(ctx, path, line, field,
-                                     "class name is not valid UTF-8");
+                                     "class name %s", !strcmp(why, "not valid "
+                                     "UTF-8") ? "is not valid UTF-8" : why);
         idx = dg__txt_strmap_find(&s->cmap, &s->cnames, tok, n);
         if (idx == NONE) {
             if (!s->fixed) {

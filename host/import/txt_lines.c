@@ -97,6 +97,10 @@ static dg_status convert_box(imp *s, const char *path, size_t line,
         b[1] *= H;
         b[3] *= H;
     }
+    if (!dg__box_finite(b[0], b[1], b[2], b[3]))
+        return dg__txt_line_fail(ctx, path, line, NULL, "box too large: its "
+                                 "size, corner or area is not a finite "
+                                 "number");
     if (b[2] == 0 || b[3] == 0)
         dg__txt_warn_note(&s->zero_box, path, line, b[2] == 0 ? bf[2] : bf[3],
                           "zero width or height");

@@ -216,6 +216,11 @@ static dg_status end_object(xml_state *x)
                                                      x->v[i + 2]),
                                      dg__txt_fmt_num(n2, sizeof(n2), x->v[i]));
     }
+    if (!dg__box_finite(x->v[0], x->v[1], x->v[2] - x->v[0],
+                        x->v[3] - x->v[1]))
+        return dg__txt_line_fail(ctx, x->path, x->line[X_BNDBOX], "bndbox",
+                                 "too large: its size or area is not a "
+                                 "finite number");
     if (x->n_objs == x->cap_objs) {
         size_t cap = x->cap_objs ? x->cap_objs * 2 : 16;
         struct xobj *o = realloc(x->objs, cap * sizeof(*o));

@@ -286,10 +286,14 @@ static void frame_match(lestate *E, uint64_t g0, size_t ng, size_t nd)
 {
     const dg_boxset *gt = E->gt;
     scratch *s = &E->s;
-    memset(s->taken, 0, ng);
+    /* The scratch arrays are NULL while empty: no memset or qsort on
+     * NULL, even of nothing (UBSan). */
+    if (ng)
+        memset(s->taken, 0, ng);
     for (size_t j = 0; j < ng; j++)
         s->gmatch[j] = -1;
-    qsort(s->ord, nd, sizeof(*s->ord), by_class_score);
+    if (nd > 1)
+        qsort(s->ord, nd, sizeof(*s->ord), by_class_score);
     for (size_t k = 0; k < nd; k++) {
         uint32_t i = s->ord[k].local, c = s->ord[k].cls;
         double best = E->thr;

@@ -589,7 +589,8 @@ static int tide_frame(tstate *S, tpass *P, const dg_tide_opts *o,
     for (uint64_t d = d0; d < d1; d++)
         if (dt->score[d] >= o->conf)
             fd[nd++] = (sdet){dt->score[d], d};
-    qsort(fd, nd, sizeof(*fd), by_score);
+    if (nd > 1) /* fd is NULL for a set without detections */
+        qsort(fd, nd, sizeof(*fd), by_score);
     if (o->max_dets >= 0 && nd > (size_t)o->max_dets) {
         out->n_dropped += nd - (size_t)o->max_dets;
         nd = (size_t)o->max_dets;

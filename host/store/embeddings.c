@@ -98,16 +98,6 @@ static embed_mat *find_mat(embed_model *m, dg_embed_kind kind,
     return NULL;
 }
 
-static int valid_name(const char *s)
-{
-    if (!s || !*s || !strcmp(s, ".") || !strcmp(s, ".."))
-        return 0;
-    for (; *s; s++)
-        if (*s == '/' || (unsigned char)*s < 0x20)
-            return 0;
-    return 1;
-}
-
 static dg_status ensure_store(dg_ctx *ctx, dg_project *p)
 {
     if (!p->emb && !(p->emb = dg__calloc(ctx, 1, sizeof(*p->emb))))
@@ -221,11 +211,13 @@ dg_status dg_project_take_embeddings(dg_ctx *ctx, dg_project *p,
     else
         snprintf(what, sizeof(what), "%s embeddings '%s'", kind_word(kind),
                  model ? model : "");
-    if (!valid_name(model)) {
+    const char *why = dg__h5_name_problem(model);
+    if (why) {
+        char shown[600];
         st = dg__fail(ctx, DG_EINVAL,
-                      "invalid embedding model name '%s' (must be non-empty, "
-                      "without '/' or control characters)",
-                      model ? model : "");
+                      "invalid embedding model name '%s': %s (it must be "
+                      "non-empty UTF-8, without '/' or control characters)",
+                      dg__name_show(model, shown, sizeof(shown)), why);
         goto fail;
     }
     if ((st = expected_rows(ctx, p, kind, set, &want)) < 0)

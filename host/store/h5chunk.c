@@ -286,6 +286,10 @@ dg_status dg__h5_write_jobs(dg_ctx *ctx, const dg_h5_job *jobs, size_t n)
                               "'%s': cannot write a chunk of a dataset",
                               dg__h5_fname(j->ds));
         }
+        /* A write the temporary file's driver failed (a full disk): stop
+         * here rather than compress what cannot be kept. */
+        if (st >= 0)
+            st = dg__h5_check_write(ctx, jobs[a].ds);
         for (size_t i = 0; i < m; i++)
             free(w.slots[i].bytes);
     }

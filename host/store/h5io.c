@@ -27,7 +27,11 @@ void dg__h5_quiet(void)
 const char *dg__h5_fname(hid_t loc)
 {
     static char buf[1024];
-    if (H5Fget_name(loc, buf, sizeof(buf)) < 0)
+    /* A temporary file is named by its target, the file the user knows. */
+    dg_tmpfile *t = dg__h5_tmpfile_of(loc);
+    if (t)
+        snprintf(buf, sizeof(buf), "%s", t->path);
+    else if (H5Fget_name(loc, buf, sizeof(buf)) < 0)
         strcpy(buf, "?");
     return buf;
 }
@@ -103,6 +107,7 @@ static dg_status write_nd(dg_ctx *ctx, hid_t loc, const char *name,
     }
     if (total && H5Dwrite(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
         goto fail;
+    st = dg__h5_check_write(ctx, loc);
     goto out;
 fail:
     st = dg__fail(ctx, DG_EIO, "'%s': cannot write dataset '%s'",
@@ -307,8 +312,8 @@ void dg__strings_free(char **s, uint64_t n)
     free(s);
 }
 
-dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
-                              uint64_t n, char ***out)
+static dg_status read_strings(dg_ctx *ctx, hid_t loc, const char *name,
+                              uint64_t n, char ***out, uint8_t *repaired)
 {
     dg_status st = DG_OK;
     hid_t ds = open_ds(ctx, loc, name, &st), sp = H5I_INVALID_HID,
@@ -359,11 +364,7 @@ dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
                 st = DG_ENOMEM;
         }
         if (n) {
-#if H5_VERSION_GE(1, 12, 0)
-            H5Treclaim(mt, sp, H5P_DEFAULT, tmp);
-#else
-            H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
-#endif
+            dg__h5_reclaim(mt, sp, tmp);
         }
         free(tmp);
     } else {
@@ -393,11 +394,26 @@ dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
         free(buf);
     }
     /* Names and ids end up in JSON and tables: UTF-8 only. */
-    for (uint64_t i = 0; i < n && st == DG_OK; i++)
-        if (!dg__utf8_valid(res[i]))
+    for (uint64_t i = 0; i < n && st == DG_OK; i++) {
+        if (dg__utf8_valid(res[i]))
+            continue;
+        if (!repaired) {
             st = dg__fail(ctx, DG_EFORMAT,
                           "'%s': dataset '%s' record %llu: not valid UTF-8",
                           dg__h5_fname(loc), name, (unsigned long long)i);
+            break;
+        }
+        char shown[600];
+        char *fixed = dg__strdup(ctx, dg__name_show(res[i], shown,
+                                                    sizeof(shown)));
+        if (!fixed) {
+            st = DG_ENOMEM;
+            break;
+        }
+        free(res[i]);
+        res[i] = fixed;
+        repaired[i] = 1;
+    }
 out:
     if (st != DG_OK) {
         dg__strings_free(res, n);
@@ -412,6 +428,20 @@ out:
         H5Tclose(ft);
     H5Dclose(ds);
     return st;
+}
+
+dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
+                              uint64_t n, char ***out)
+{
+    return read_strings(ctx, loc, name, n, out, NULL);
+}
+
+dg_status dg__h5_read_strings_repair(dg_ctx *ctx, hid_t loc, const char *name,
+                                     uint64_t n, char ***out,
+                                     uint8_t *repaired)
+{
+    memset(repaired, 0, n);
+    return read_strings(ctx, loc, name, n, out, repaired);
 }
 
 dg_status dg__h5_attr_write(dg_ctx *ctx, hid_t loc, const char *name,
@@ -515,125 +545,75 @@ dg_status dg__h5_attr_read_str(dg_ctx *ctx, hid_t loc, const char *name,
     return st;
 }
 
-hid_t dg__h5_create_tmp(dg_ctx *ctx, const char *path, char *tmp,
-                        size_t tmpcap)
+dg_status dg__h5_create_tmp(dg_ctx *ctx, const char *path, dg_tmpfile *t,
+                            hid_t *file)
 {
     dg__h5_quiet();
-    if ((size_t)snprintf(tmp, tmpcap, "%s.tmp.%ld", path, (long)getpid()) >=
-        tmpcap) {
-        dg__fail(ctx, DG_EINVAL, "path too long: '%s'", path);
-        return H5I_INVALID_HID;
-    }
-    errno = 0;
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    *file = H5I_INVALID_HID;
+    dg_status st = dg__tmp_open(ctx, path, 1, t);
+    if (st < 0)
+        return st;
+    hid_t fapl = dg__h5_fapl_tmp(t);
+    hid_t f = fapl < 0 ? H5I_INVALID_HID
+                       : H5Fcreate(t->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     if (f < 0) {
-        int e = errno;
-        dg__fail(ctx, DG_EIO, "cannot write '%s': cannot create '%s': %s",
-                 path, tmp, e ? strerror(e) : "HDF5 error");
+        st = t->err ? dg__tmp_fail(ctx, t)
+                    : dg__fail(ctx, DG_EIO, "cannot write '%s': HDF5 cannot "
+                               "create its temporary file", path);
+        dg__tmp_abort(t);
+        return st;
     }
-    return f;
+    *file = f;
+    return DG_OK;
 }
 
-void dg__h5_abort_tmp(hid_t file, const char *tmp)
+dg_status dg__h5_check_write(dg_ctx *ctx, hid_t loc)
+{
+    dg_tmpfile *t = dg__h5_tmpfile_of(loc);
+    return t && t->err ? dg__tmp_fail(ctx, t) : DG_OK;
+}
+
+void dg__h5_abort_tmp(hid_t file, dg_tmpfile *t)
 {
     if (file >= 0)
         H5Fclose(file);
-    unlink(tmp);
+    dg__tmp_abort(t);
 }
 
-/*
- * Removes the temporary files "<path>.tmp.<pid>" that writers killed
- * before their rename left behind, once a save of the same target has
- * succeeded. Only files of processes that no longer exist (kill(pid, 0)
- * fails with ESRCH) go: a live writer's file is never touched, and a file
- * whose pid was reused by another process merely stays until later.
- */
-static void remove_stale_tmps(const char *path)
+dg_status dg__h5_commit_tmp(dg_ctx *ctx, hid_t file, dg_tmpfile *t,
+                            dg_file_id *id)
 {
-    char *d1 = strdup(path), *d2 = strdup(path);
-    DIR *dir = NULL;
-    if (!d1 || !d2)
-        goto out;
-    const char *dname = dirname(d1), *base = basename(d2);
-    size_t bl = strlen(base);
-    if (!(dir = opendir(dname)))
-        goto out;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        const char *n = e->d_name;
-        if (strncmp(n, base, bl) || strncmp(n + bl, ".tmp.", 5))
-            continue;
-        const char *num = n + bl + 5;
-        char *end = NULL;
-        long pid = strtol(num, &end, 10);
-        if (end == num || *end || pid <= 0 || pid == (long)getpid() ||
-            (pid_t)pid != pid)
-            continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;
-        char full[4096];
-        if ((size_t)snprintf(full, sizeof(full), "%s/%s", dname, n) <
-            sizeof(full))
-            unlink(full);
-    }
-out:
-    if (dir)
-        closedir(dir);
-    free(d1);
-    free(d2);
+    /* The driver (h5fd.c) never fails a write to HDF5: a failure is
+     * latched in t, and reported here with the real reason. */
+    int flushed = H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0;
+    int closed = H5Fclose(file) >= 0;
+    if (!t->err && (!flushed || !closed))
+        return dg__fail(ctx, DG_EIO, "cannot write '%s': HDF5 cannot finish "
+                        "the file; it is unchanged", t->path);
+    return dg__tmp_commit(ctx, t, id);
 }
 
-dg_status dg__h5_commit_tmp(dg_ctx *ctx, hid_t file, const char *tmp,
-                            const char *path)
+void dg__h5_reclaim(hid_t memtype, hid_t space, void *buf)
 {
-    /* DETGRID_FAULT=enospc: the disk fills up as the file is written. */
-    const char *fault = getenv("DETGRID_FAULT");
-    int enospc = fault && strstr(fault, "enospc");
-    errno = 0;
-    if (enospc || H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ||
-        H5Fclose(file) < 0) {
-        int e = enospc ? ENOSPC : errno;
-        if (enospc)
-            H5Fclose(file);
-        unlink(tmp);
-        return dg__fail(ctx, DG_EIO, "cannot write '%s': %s%s; '%s' is "
-                        "unchanged", tmp,
-                        e ? strerror(e) : "write failed (disk full?)",
-                        enospc ? " (simulated: DETGRID_FAULT=enospc)" : "",
-                        path);
-    }
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) < 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        unlink(tmp);
-        return dg__fail(ctx, DG_EIO, "cannot sync '%s': %s", tmp, strerror(e));
-    }
-    close(fd);
-    if (getenv("DETGRID_FAULT") && strstr(getenv("DETGRID_FAULT"), "rename")) {
-        unlink(tmp);
-        return dg__fail(ctx, DG_EIO, "cannot rename '%s' to '%s': %s", tmp,
-                        path, "simulated failure (DETGRID_FAULT=rename)");
-    }
-    if (rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return dg__fail(ctx, DG_EIO, "cannot rename '%s' to '%s': %s", tmp,
-                        path, strerror(e));
-    }
-    /* Make the rename itself durable. */
-    char *dup = strdup(path);
-    if (dup) {
-        int dfd = open(dirname(dup), O_RDONLY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        free(dup);
-    }
-    remove_stale_tmps(path);
-    return DG_OK;
+#if H5_VERSION_GE(1, 12, 0)
+    H5Treclaim(memtype, space, H5P_DEFAULT, buf);
+#else
+    H5Dvlen_reclaim(memtype, space, H5P_DEFAULT, buf);
+#endif
+}
+
+const char *dg__h5_name_problem(const char *s)
+{
+    const char *why = dg__name_problem(s, 0);
+    if (why)
+        return why;
+    if (!strcmp(s, ".") || !strcmp(s, ".."))
+        return "not a name";
+    if (strchr(s, '/'))
+        return "contains '/'";
+    return NULL;
 }
 
 /* ---- listing groups ------------------------------------------------------ */

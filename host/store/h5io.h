@@ -8,6 +8,7 @@
 #include <hdf5.h>
 
 #include "core.h"
+#include "store.h"
 
 /* Silences HDF5's own error printing (once per process). */
 void dg__h5_quiet(void);
@@ -62,6 +63,15 @@ dg_status dg__h5_read_2d(dg_ctx *ctx, hid_t loc, const char *name,
 dg_status dg__h5_read_strings(dg_ctx *ctx, hid_t loc, const char *name,
                               uint64_t n, char ***out);
 void dg__strings_free(char **s, uint64_t n);
+/*
+ * As dg__h5_read_strings, but a string that is not valid UTF-8 is replaced
+ * by its escaped form (dg__name_show) and marked in repaired (n bytes),
+ * instead of failing: for what a user must be able to fix with detgrid
+ * itself (segment names and metadata an older detgrid wrote).
+ */
+dg_status dg__h5_read_strings_repair(dg_ctx *ctx, hid_t loc, const char *name,
+                                     uint64_t n, char ***out,
+                                     uint8_t *repaired);
 
 /* Attributes: n == 0 writes a scalar, n >= 1 a 1-D array of n. */
 dg_status dg__h5_attr_write(dg_ctx *ctx, hid_t loc, const char *name,
@@ -76,14 +86,40 @@ dg_status dg__h5_attr_read(dg_ctx *ctx, hid_t loc, const char *name,
 dg_status dg__h5_attr_read_str(dg_ctx *ctx, hid_t loc, const char *name,
                                char *buf, size_t cap);
 
-/* Writes a file atomically: creates path.tmp.<pid>, returns its id. */
-hid_t dg__h5_create_tmp(dg_ctx *ctx, const char *path, char *tmp,
-                        size_t tmpcap);
-/* Closes, fsyncs and renames tmp to path; on failure removes tmp. */
-dg_status dg__h5_commit_tmp(dg_ctx *ctx, hid_t file, const char *tmp,
-                            const char *path);
-/* Closes and removes tmp after a failure. */
-void dg__h5_abort_tmp(hid_t file, const char *tmp);
+/*
+ * An atomic write of the HDF5 file path (host/store/safefile.c, h5fd.c):
+ * t as dg__tmp_open leaves it, for a regular file, and *file the new
+ * temporary file; or an error with the message set and t released.
+ */
+dg_status dg__h5_create_tmp(dg_ctx *ctx, const char *path, dg_tmpfile *t,
+                            hid_t *file);
+/* Closes file, then dg__tmp_commit (id: the new file's, may be NULL); the
+ * caller ends with dg__tmp_abort(t) either way. */
+dg_status dg__h5_commit_tmp(dg_ctx *ctx, hid_t file, dg_tmpfile *t,
+                            dg_file_id *id);
+/* Closes file and removes its temporary file after a failure. */
+void dg__h5_abort_tmp(hid_t file, dg_tmpfile *t);
+/*
+ * DG_OK, or the write error latched for the temporary file loc is in (a
+ * full disk, an I/O error) as dg__tmp_fail's message. The writers check it
+ * after each dataset, so a failed save stops early.
+ */
+dg_status dg__h5_check_write(dg_ctx *ctx, hid_t loc);
+/* The file access list of t's driver (h5fd.c); close with H5Pclose. */
+hid_t dg__h5_fapl_tmp(dg_tmpfile *t);
+/* The dg_tmpfile loc's file writes to, or NULL for any other file. */
+dg_tmpfile *dg__h5_tmpfile_of(hid_t loc);
+
+/* Frees what HDF5 allocated for the variable-length parts of buf (read
+ * as memtype over space), whatever HDF5's version. */
+void dg__h5_reclaim(hid_t memtype, hid_t space, void *buf);
+
+/*
+ * NULL when s may name an HDF5 group of the project (an inference set, an
+ * embedding model): dg__name_problem's rules, and neither '/' nor "." nor
+ * ".."; else the reason.
+ */
+const char *dg__h5_name_problem(const char *s);
 
 /*
  * Names of the links in group path, NULL-terminated, malloc'd (free with

@@ -2,12 +2,14 @@
  * The project file: open, lazy loading of boxes, range reads, atomic save.
  * The layout is documented in docs/FORMAT.md; keep the two in step.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "detgrid/image.h"
@@ -45,6 +47,7 @@ dg_status dg_project_create(dg_ctx *ctx, dg_project **out)
 static void infset_release(dg_infset *s)
 {
     free(s->name);
+    free(s->h5name);
     dg__boxset_release(&s->boxes);
     dg__results_destroy(s->results);
     for (int t = 1; t < DG_N_IOU_TYPES; t++)
@@ -60,6 +63,7 @@ void dg_project_free(dg_project *p)
         H5Fclose((hid_t)p->file);
     free(p->path);
     free(p->images_dir);
+    free(p->real);
     dg__strings_free(p->class_names, p->n_classes);
     free(p->class_ids);
     dg__strings_free(p->frame_ids, p->n_frames);
@@ -275,7 +279,8 @@ dg_status dg__project_det_column(dg_ctx *ctx, dg_project *p, uint32_t which,
     if (!*col)
         return DG_ENOMEM;
     *owned = 1;
-    snprintf(path, sizeof(path), "/inferences/%s/%s", s->name, name);
+    snprintf(path, sizeof(path), "/inferences/%s/%s", dg__infset_src_name(s),
+             name);
     return dg__h5_read_1d(ctx, (hid_t)p->file, path,
                           is_cls ? H5T_NATIVE_UINT32 : H5T_NATIVE_DOUBLE,
                           is_cls ? H5T_INTEGER : H5T_FLOAT, *col, n, 0, n);
@@ -302,9 +307,35 @@ static void meta_col_release(dg_meta_col *m, uint32_t n_frames)
     memset(m, 0, sizeof(*m));
 }
 
+/* DG_EINVAL naming what (a "class name") when name cannot be written. */
+static dg_status check_name(dg_ctx *ctx, const char *what, const char *name,
+                            const char *why)
+{
+    char shown[600];
+    if (!why)
+        return DG_OK;
+    return dg__fail(ctx, DG_EINVAL, "invalid %s '%s': %s (names are "
+                    "non-empty UTF-8 without control characters)", what,
+                    dg__name_show(name, shown, sizeof(shown)), why);
+}
+
 dg_status dg__project_set_meta(dg_ctx *ctx, dg_project *p, const char *name,
                                int is_num, double *num, char **str)
 {
+    dg_status st = DG_ENOMEM;
+    const char *why = dg__h5_name_problem(name);
+    for (uint32_t f = 0; !why && !is_num && f < p->n_frames; f++)
+        if ((why = dg__name_problem(str[f], 1)) != NULL) {
+            char shown[600];
+            st = dg__fail(ctx, DG_EINVAL, "metadata column '%s', frame %u: "
+                          "value '%s': %s", name, f,
+                          dg__name_show(str[f], shown, sizeof(shown)), why);
+            goto fail;
+        }
+    if (why) {
+        st = check_name(ctx, "metadata column name", name, why);
+        goto fail;
+    }
     uint32_t i = 0;
     while (i < p->n_meta && strcmp(p->meta[i].name, name))
         i++;
@@ -336,7 +367,7 @@ fail:
         for (uint32_t f = 0; f < p->n_frames; f++)
             free(str[f]);
     free(str);
-    return DG_ENOMEM;
+    return st;
 }
 
 dg_status dg__project_spill_pending(dg_ctx *ctx, dg_project *p)
@@ -416,24 +447,12 @@ dg_status dg_project_remove_inferences(dg_ctx *ctx, dg_project *p,
     return DG_OK;
 }
 
-static int valid_set_name(const char *s)
-{
-    if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))
-        return 0;
-    for (; *s; s++)
-        if (*s == '/' || (unsigned char)*s < 0x20)
-            return 0;
-    return 1;
-}
-
 dg_status dg__project_add_inferences(dg_ctx *ctx, dg_project *p,
                                      const char *name, uint32_t *idx)
 {
-    if (!valid_set_name(name))
-        return dg__fail(ctx, DG_EINVAL,
-                        "invalid inference set name '%s' (must be non-empty, "
-                        "without '/' or control characters)",
-                        name);
+    const char *why = dg__h5_name_problem(name);
+    if (why)
+        return check_name(ctx, "inference set name", name, why);
     if (dg_project_inference_index(p, name) >= 0)
         return dg__fail(ctx, DG_EEXIST, "%s: inference set '%s' exists",
                         ptag(p), name);
@@ -461,8 +480,12 @@ dg_status dg__project_add_inferences(dg_ctx *ctx, dg_project *p,
 dg_status dg__project_add_class(dg_ctx *ctx, dg_project *p, const char *name,
                                 int64_t id)
 {
-    if (dg_project_class_index(p, name) >= 0)
-        return dg__fail(ctx, DG_EEXIST, "duplicate class name '%s'", name);
+    dg_status st = check_name(ctx, "class name", name,
+                              dg__name_problem(name, 0));
+    if (st < 0)
+        return st;
+    /* Duplicates are refused at the save (check_unique), in one sort: a
+     * scan here would make an import of many classes quadratic. */
     char **nn = realloc(p->class_names, (p->n_classes + 1) * sizeof(*nn));
     if (!nn)
         return dg__fail(ctx, DG_ENOMEM, "out of memory");
@@ -485,6 +508,9 @@ dg_status dg__project_add_frame(dg_ctx *ctx, dg_project *p, const char *id,
                                 int64_t num, double w, double h)
 {
     uint32_t n = p->n_frames;
+    dg_status st = check_name(ctx, "frame id", id, dg__name_problem(id, 0));
+    if (st < 0)
+        return st;
     if (n == UINT32_MAX)
         return dg__fail(ctx, DG_ERANGE, "too many frames");
     /* Grow by doubling; capacity is implied by the count. */
@@ -696,6 +722,12 @@ static dg_status validate_boxes(dg_ctx *ctx, const dg_project *p,
             bad = "iscrowd", v = b->iscrowd[i];
         else if (b->ignore && b->ignore[i] > 1)
             bad = "ignore", v = b->ignore[i];
+        else if (!dg__box_finite(b->x[i], b->y[i], b->w[i], b->h[i]))
+            return dg__fail(ctx, DG_EFORMAT,
+                            "'%s': %s record %llu: the box (%g, %g, %g, %g) is "
+                            "too large: its far corner or area is not a finite "
+                            "number", ptag(p), gpath, r, b->x[i], b->y[i],
+                            b->w[i], b->h[i]);
         if (bad)
             return dg__fail(ctx, DG_EFORMAT,
                             "'%s': %s record %llu: field '%s': invalid value %g",
@@ -804,7 +836,7 @@ dg_status dg__project_load_inferences(dg_ctx *ctx, dg_project *p, uint32_t i)
     if (s->loaded)
         return DG_OK;
     char gpath[512];
-    snprintf(gpath, sizeof(gpath), "/inferences/%s", s->name);
+    snprintf(gpath, sizeof(gpath), "/inferences/%s", dg__infset_src_name(s));
     dg_boxset b;
     dg_status st = load_boxes(ctx, p, gpath, DG_BOXES_DETS, s->n, &b);
     if (st < 0)
@@ -843,7 +875,7 @@ dg_status dg__project_frame_offsets(dg_ctx *ctx, dg_project *p, int which,
             snprintf(gpath, sizeof(gpath), "/labels");
         else
             snprintf(gpath, sizeof(gpath), "/inferences/%s",
-                     p->inf[which].name);
+                     dg__infset_src_name(&p->inf[which]));
         if ((st = read_offsets(ctx, p, gpath, n, out)) < 0 || *out)
             return st;
         st = which < 0 ? dg__project_load_labels(ctx, p)
@@ -876,7 +908,8 @@ dg_status dg__project_read_range(dg_ctx *ctx, dg_project *p, int which,
     } else {
         if ((uint32_t)which >= p->n_inf)
             return dg__fail(ctx, DG_EINVAL, "no inference set %d", which);
-        snprintf(gpath, sizeof(gpath), "/inferences/%s", p->inf[which].name);
+        snprintf(gpath, sizeof(gpath), "/inferences/%s",
+                 dg__infset_src_name(&p->inf[which]));
         n = p->inf[which].n;
         if (p->inf[which].loaded)
             src = &p->inf[which].boxes;
@@ -1053,6 +1086,91 @@ static dg_status read_zero_ids(dg_ctx *ctx, dg_project *p)
     return DG_OK;
 }
 
+/*
+ * Why H5Fopen (or H5Fis_hdf5: is_not_hdf5) refused path: another program
+ * holding it open for writing (HDF5 locks files it writes, with flock),
+ * not HDF5, or damage; names the complete copy an interrupted in-place
+ * save left, if there is one.
+ */
+static dg_status open_failure(dg_ctx *ctx, const char *path, int is_not_hdf5)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
+               errno == EWOULDBLOCK;
+    if (fd >= 0)
+        close(fd);
+    if (busy)
+        return dg__fail(ctx, DG_EIO, "cannot open '%s': another program has "
+                        "it open for writing (HDF5 locks such files); close "
+                        "it there and try again", path);
+    if (is_not_hdf5)
+        return not_hdf5(ctx, path);
+    char saved[4200];
+    if (dg__saved_copy(path, saved, sizeof(saved)))
+        return dg__fail(ctx, DG_EIO, "cannot open '%s': HDF5 cannot read it "
+                        "(damaged or truncated?); an interrupted detgrid save "
+                        "left the complete new version in '%s': check it with "
+                        "'detgrid info' and move it over '%s'", path, saved,
+                        path);
+    return dg__fail(ctx, DG_EIO, "cannot open '%s': HDF5 cannot read it "
+                    "(damaged or truncated?)", path);
+}
+
+/* The real path and identity of the file p->file is, as HDF5 opened it. */
+static void record_source(dg_project *p)
+{
+    hid_t file = (hid_t)p->file;
+    hid_t fapl = H5Fget_access_plist(file);
+    void *h = NULL;
+    free(p->real);
+    p->real = realpath(p->path, NULL);
+    p->has_id = 0;
+    if (fapl >= 0 && H5Pget_driver(fapl) == H5FD_SEC2 &&
+        H5Fget_vfd_handle(file, fapl, &h) >= 0 && h)
+        p->has_id = dg__file_id_fd(*(int *)h, &p->src_id) == 0;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+}
+
+/*
+ * DG_EFORMAT naming the first repeated class name (in record order), found
+ * with a sort: opening a project of 100,000 classes must not take n^2
+ * string comparisons. file names the project for the message.
+ */
+static int cmp_name_idx(const void *a, const void *b, void *arg)
+{
+    char *const *names = arg;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = strcmp(names[x], names[y]);
+    return c ? c : (x > y) - (x < y);
+}
+
+static dg_status check_unique(dg_ctx *ctx, char *const *names, uint32_t n,
+                              const char *file)
+{
+    if (n < 2)
+        return DG_OK;
+    uint32_t *idx = dg__alloc(ctx, n, sizeof(*idx));
+    if (!idx)
+        return DG_ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        idx[i] = i;
+    qsort_r(idx, n, sizeof(*idx), cmp_name_idx, (void *)names);
+    uint32_t bad = UINT32_MAX, first = 0;
+    for (uint32_t i = 1; i < n; i++)
+        if (!strcmp(names[idx[i - 1]], names[idx[i]]) && idx[i] < bad) {
+            bad = idx[i];
+            first = idx[i - 1];
+        }
+    free(idx);
+    if (bad == UINT32_MAX)
+        return DG_OK;
+    char shown[600];
+    return dg__fail(ctx, DG_EFORMAT, "'%s': /classes/name record %u: "
+                    "duplicate class name '%s' (also record %u)", file, bad,
+                    dg__name_show(names[bad], shown, sizeof(shown)), first);
+}
+
 dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
 {
     dg_status st;
@@ -1061,11 +1179,10 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         return dg__fail(ctx, DG_EIO, "cannot open '%s': %s", path,
                         strerror(errno));
     if (H5Fis_hdf5(path) <= 0)
-        return not_hdf5(ctx, path);
+        return open_failure(ctx, path, 1);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
-        return dg__fail(ctx, DG_EIO, "cannot open '%s': HDF5 cannot read "
-                        "it (damaged or truncated?)", path);
+        return open_failure(ctx, path, 0);
     dg_project *p = dg__calloc(ctx, 1, sizeof(*p));
     char **sets = NULL;
     if (!p) {
@@ -1079,6 +1196,7 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         st = DG_ENOMEM;
         goto fail;
     }
+    record_source(p);
     char tag[64] = "";
     st = dg__h5_attr_read_str(ctx, file, "format", tag, sizeof(tag));
     if (st == DG_ENOTFOUND || (st == DG_OK && strcmp(tag, FORMAT_TAG))) {
@@ -1179,15 +1297,9 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
                           path, i);
             goto fail;
         }
-        for (uint32_t j = 0; j < i; j++)
-            if (!strcmp(p->class_names[i], p->class_names[j])) {
-                st = dg__fail(ctx, DG_EFORMAT,
-                              "'%s': /classes/name record %u: duplicate class "
-                              "name '%s'",
-                              path, i, p->class_names[i]);
-                goto fail;
-            }
     }
+    if ((st = check_unique(ctx, p->class_names, p->n_classes, path)) < 0)
+        goto fail;
 
     if ((st = dg__h5_len(ctx, file, "/frames/id", &n)) < 0)
         goto fail;
@@ -1255,7 +1367,23 @@ dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out)
         s->name = sets[i];
         sets[i] = strdup(""); /* ownership moved */
         p->n_inf++;
-        snprintf(gp, sizeof(gp), "/inferences/%s/frame", s->name);
+        if (!dg__utf8_valid(s->name)) {
+            /* Kept readable, under its escaped name (so that JSON and
+             * tables stay UTF-8); the next save writes that name. */
+            char shown[600];
+            s->h5name = s->name;
+            s->name = dg__strdup(ctx, dg__name_show(s->h5name, shown,
+                                                    sizeof(shown)));
+            if (!s->name) {
+                st = DG_ENOMEM;
+                goto fail;
+            }
+            dg__warn(ctx, "'%s': inference set name '%s' is not valid UTF-8; "
+                     "it is shown escaped, and the next save writes it so",
+                     path, s->name);
+        }
+        snprintf(gp, sizeof(gp), "/inferences/%s/frame",
+                 dg__infset_src_name(s));
         if ((st = dg__h5_len(ctx, file, gp, &s->n)) < 0)
             goto fail;
     }
@@ -1336,12 +1464,15 @@ static int has_fingerprint(hid_t src, const char *path)
     return r;
 }
 
-static dg_status copy_obj(dg_ctx *ctx, hid_t src, const char *path, hid_t dst)
+/* Copies src's object at path to dst's dpath (NULL: the same path). */
+static dg_status copy_obj(dg_ctx *ctx, hid_t src, const char *path, hid_t dst,
+                          const char *dpath)
 {
-    if (H5Ocopy(src, path, dst, path, H5P_DEFAULT, H5P_DEFAULT) < 0)
+    if (H5Ocopy(src, path, dst, dpath ? dpath : path, H5P_DEFAULT,
+                H5P_DEFAULT) < 0)
         return dg__fail(ctx, DG_EIO, "cannot copy '%s' from '%s'", path,
                         dg__h5_fname(src));
-    return DG_OK;
+    return dg__h5_check_write(ctx, dst);
 }
 
 static dg_status write_meta(dg_ctx *ctx, dg_project *p, hid_t f)
@@ -1416,7 +1547,7 @@ dg_status dg__project_write_meta(dg_ctx *ctx, dg_project *p, int64_t f)
  * root is always created; another type's only when some set has results.
  */
 static dg_status save_results(dg_ctx *ctx, dg_project *p, hid_t src,
-                              hid_t f, int t, const char *tmp)
+                              hid_t f, int t)
 {
     const char *root = dg__results_root(t);
     hid_t rg = H5I_INVALID_HID;
@@ -1424,121 +1555,221 @@ static dg_status save_results(dg_ctx *ctx, dg_project *p, hid_t src,
     for (uint32_t i = 0; i < p->n_inf && st >= 0; i++) {
         dg_infset *s = &p->inf[i];
         struct dg_results *r = *dg__infset_results(s, t);
-        char rp[600];
-        snprintf(rp, sizeof(rp), "/%s/%s", root, s->name);
+        char rp[600], drp[600];
+        snprintf(rp, sizeof(rp), "/%s/%s", root, dg__infset_src_name(s));
+        snprintf(drp, sizeof(drp), "/%s/%s", root, s->name);
         int write = r && *dg__infset_dirty(s, t);
         int copy = !write && !s->dirty && src >= 0 && dg__h5_exists(src, rp);
         if (!write && !copy)
             continue;
         if (rg < 0 && (rg = H5Gcreate2(f, root, H5P_DEFAULT, H5P_DEFAULT,
                                        H5P_DEFAULT)) < 0)
-            return dg__fail(ctx, DG_EIO, "'%s': cannot create groups", tmp);
+            return dg__fail(ctx, DG_EIO, "'%s': cannot create groups",
+                            dg__h5_fname(f));
         st = write ? dg__results_write(ctx, (int64_t)rg, s->name, r)
-                   : copy_obj(ctx, src, rp, f);
+                   : copy_obj(ctx, src, rp, f, drp);
+        if (st >= 0)
+            st = dg__h5_check_write(ctx, f);
     }
-    if (rg < 0 && !t &&
+    if (rg < 0 && !t && st >= 0 &&
         (rg = H5Gcreate2(f, root, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        return dg__fail(ctx, DG_EIO, "'%s': cannot create groups", tmp);
+        return dg__fail(ctx, DG_EIO, "'%s': cannot create groups",
+                        dg__h5_fname(f));
     if (rg >= 0)
         H5Gclose(rg);
     return st;
 }
 
-dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
+/*
+ * DG_ECONFLICT when the save of p to the target of t would overwrite a
+ * version of p's own file other than the one p was opened from.
+ */
+static dg_status check_unchanged(dg_ctx *ctx, const dg_project *p,
+                                 const dg_tmpfile *t)
 {
-    char tmp[4200];
+    dg_file_id now;
+    if (!p->has_id || !p->real || strcmp(p->real, t->real) ||
+        dg__file_id_path(t->real, &now) < 0 || dg__file_id_eq(&now, &p->src_id))
+        return DG_OK;
+    return dg__fail(ctx, DG_ECONFLICT, "cannot save '%s': it was changed by "
+                    "another writer since it was opened; nothing was saved "
+                    "(open it again and redo the change)", t->path);
+}
+
+/*
+ * Writes every part of p into the new file f (src: p's file, or -1),
+ * reporting progress as steps of *step out of steps.
+ */
+static dg_status write_project(dg_ctx *ctx, dg_project *p, hid_t src, hid_t f,
+                               uint64_t *step, uint64_t steps)
+{
     dg_status st;
-    hid_t src = (hid_t)p->file;
-    hid_t f = dg__h5_create_tmp(ctx, path, tmp, sizeof(tmp));
     hid_t g = H5I_INVALID_HID;
-    /* Progress: meta and labels, each set's boxes and results, segments
-     * and embeddings, the commit. */
-    uint64_t step = 0, steps = 2 + 2 * (uint64_t)p->n_inf + 3;
-    if (f < 0)
-        return DG_EIO;
-    dg__progress(ctx, "save", step, steps);
     if ((st = write_meta(ctx, p, f)) < 0)
-        goto fail;
-    dg__progress(ctx, "save", ++step, steps);
+        return st;
+    dg__progress(ctx, "save", ++*step, steps);
     if (src < 0 || (p->labels_loaded &&
                     (p->meta_dirty || !has_fingerprint(src, "/labels")))) {
         const dg_shapes *sh = NULL;
         if ((st = dg__project_label_shapes(ctx, p, &sh)) < 0 ||
             (st = write_boxes(ctx, f, "labels", &p->labels, p->n_frames,
                               sh)) < 0)
-            goto fail;
+            return st;
         if (p->n_zero_ids &&
             (st = dg__h5_write_1d(ctx, f, "labels/coco_id_zero",
                                   H5T_NATIVE_UINT64, H5T_STD_U64LE,
                                   p->zero_ids, p->n_zero_ids, 0)) < 0)
-            goto fail;
-    } else if ((st = copy_obj(ctx, src, "/labels", f)) < 0) {
-        goto fail;
+            return st;
+    } else if ((st = copy_obj(ctx, src, "/labels", f, NULL)) < 0) {
+        return st;
     }
-    dg__progress(ctx, "save", ++step, steps);
+    if ((st = dg__h5_check_write(ctx, f)) < 0)
+        return st;
+    dg__progress(ctx, "save", ++*step, steps);
     g = H5Gcreate2(f, "inferences", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) {
-        st = dg__fail(ctx, DG_EIO, "'%s': cannot create groups", tmp);
-        goto fail;
+        st = dg__fail(ctx, DG_EIO, "'%s': cannot create groups",
+                      dg__h5_fname(f));
+        goto out;
     }
     for (uint32_t i = 0; i < p->n_inf && st >= 0; i++) {
         dg_infset *s = &p->inf[i];
-        char ip[600];
-        snprintf(ip, sizeof(ip), "/inferences/%s", s->name);
+        char ip[600], dip[600];
+        snprintf(ip, sizeof(ip), "/inferences/%s", dg__infset_src_name(s));
+        snprintf(dip, sizeof(dip), "/inferences/%s", s->name);
         if (s->dirty || src < 0 || (s->loaded && !has_fingerprint(src, ip))) {
             const dg_shapes *sh = NULL;
             st = dg__project_inference_shapes(ctx, p, i, &sh);
             if (st >= 0)
                 st = write_boxes(ctx, g, s->name, &s->boxes, p->n_frames, sh);
-        } else
-            st = copy_obj(ctx, src, ip, f);
-        dg__progress(ctx, "save", ++step, steps);
+        } else {
+            st = copy_obj(ctx, src, ip, f, dip);
+        }
+        if (st >= 0)
+            st = dg__h5_check_write(ctx, f);
+        dg__progress(ctx, "save", ++*step, steps);
     }
     H5Gclose(g);
+    g = H5I_INVALID_HID;
     /* Results: /results (boxes, always there) and a root per other IoU
      * type, created when some set has results of it. */
     for (int t = 0; t < DG_N_IOU_TYPES && st >= 0; t++)
-        st = save_results(ctx, p, src, f, t, tmp);
+        st = save_results(ctx, p, src, f, t);
     for (uint32_t i = 0; i < p->n_inf; i++)
-        dg__progress(ctx, "save", ++step, steps);
-    if (st < 0 || (st = dg__segments_save(ctx, p, src, f)) < 0)
-        goto fail;
-    dg__progress(ctx, "save", ++step, steps);
-    if ((st = dg__embeddings_save(ctx, p, src, f)) < 0)
-        goto fail;
-    dg__progress(ctx, "save", ++step, steps);
-    if ((st = dg__h5_commit_tmp(ctx, f, tmp, path)) < 0)
+        dg__progress(ctx, "save", ++*step, steps);
+out:
+    if (g >= 0)
+        H5Gclose(g);
+    if (st < 0 || (st = dg__segments_save(ctx, p, src, f)) < 0 ||
+        (st = dg__h5_check_write(ctx, f)) < 0)
         return st;
-    dg__progress(ctx, "save", ++step, steps);
-    /* The saved file is the new source: reopen it so lazy reads see it. */
-    hid_t nf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (nf < 0)
-        return dg__fail(ctx, DG_EIO, "cannot reopen '%s' after saving", path);
-    /* Results read lazily from the old file now read from the new one,
-     * which holds the same bytes; stale ones are loaded fully first. */
+    dg__progress(ctx, "save", ++*step, steps);
+    if ((st = dg__embeddings_save(ctx, p, src, f)) < 0 ||
+        (st = dg__h5_check_write(ctx, f)) < 0)
+        return st;
+    if (src >= 0 && (st = dg__keep_user_data(ctx, src, f)) < 0)
+        return st;
+    if ((st = dg__h5_check_write(ctx, f)) < 0)
+        return st;
+    dg__progress(ctx, "save", ++*step, steps);
+    return DG_OK;
+}
+
+/*
+ * After a save: p's source becomes the file just written (its lock still
+ * held, so that it is this version). Results of every IoU type that read
+ * lazily from the old file read from the new one, which holds the same
+ * bytes; those of changed sets load fully first. The old file is closed
+ * before the new one opens: after an in-place save (hard links) both are
+ * one inode, and HDF5 would otherwise hand back the old file's cached
+ * state.
+ */
+static dg_status reopen_saved(dg_ctx *ctx, dg_project *p, const char *path,
+                              const char *real)
+{
+    hid_t src = (hid_t)p->file;
+    size_t n = (size_t)p->n_inf * DG_N_IOU_TYPES;
+    uint8_t *moved = dg__calloc(ctx, n ? n : 1, 1);
+    if (!moved)
+        return DG_ENOMEM;
     for (uint32_t i = 0; i < p->n_inf; i++)
         for (int t = 0; t < DG_N_IOU_TYPES; t++) {
             struct dg_results *r = *dg__infset_results(&p->inf[i], t);
             if (!r || r->src < 0)
                 continue;
-            if (p->inf[i].dirty) {
+            if (p->inf[i].dirty)
                 dg__results_load_all(ctx, r);
-                r->src = -1;
-            } else {
-                r->src = nf;
-            }
+            else
+                moved[(size_t)i * DG_N_IOU_TYPES + t] = r->src == src;
+            r->src = -1;
         }
     if (src >= 0)
         H5Fclose(src);
+    hid_t nf = H5Fopen(real, H5F_ACC_RDONLY, H5P_DEFAULT);
     p->file = nf;
+    for (uint32_t i = 0; i < p->n_inf; i++)
+        for (int t = 0; t < DG_N_IOU_TYPES; t++) {
+            if (!moved[(size_t)i * DG_N_IOU_TYPES + t])
+                continue;
+            struct dg_results *r = *dg__infset_results(&p->inf[i], t);
+            r->src = nf;
+            /* The group's name as written now (an escaped one). */
+            snprintf(r->src_group, sizeof(r->src_group), "/%s/%s",
+                     dg__results_root(t), p->inf[i].name);
+        }
+    free(moved);
+    if (nf < 0)
+        return dg__fail(ctx, DG_EIO, "saved '%s', but cannot open it again",
+                        path);
     char *np = dg__strdup(ctx, path);
     if (np) {
         free(p->path);
         p->path = np;
     }
+    record_source(p);
+    return DG_OK;
+}
+
+dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
+{
+    dg_tmpfile t;
+    dg_status st;
+    hid_t src = (hid_t)p->file, f;
+    if (p->meta_dirty &&
+        (st = check_unique(ctx, p->class_names, p->n_classes, path)) < 0)
+        return dg__fail_prefix(ctx, st, "cannot save");
+    if ((st = dg__h5_create_tmp(ctx, path, &t, &f)) < 0)
+        return st;
+    /* Under the lock from here: the file cannot change any more, but it
+     * may have before (a writer that did not wait for the lock). */
+    /* Progress: meta and labels, each set's boxes and results, segments
+     * and embeddings, the commit. */
+    uint64_t step = 0, steps = 2 + 2 * (uint64_t)p->n_inf + 3;
+    dg__progress(ctx, "save", step, steps);
+    if ((st = check_unchanged(ctx, p, &t)) < 0 ||
+        (st = write_project(ctx, p, src, f, &step, steps)) < 0 ||
+        (st = check_unchanged(ctx, p, &t)) < 0) {
+        dg__h5_abort_tmp(f, &t);
+        return st;
+    }
+    if ((st = dg__h5_commit_tmp(ctx, f, &t, NULL)) < 0 && !t.committed) {
+        dg__tmp_abort(&t);
+        return st;
+    }
+    dg__progress(ctx, "save", ++step, steps);
+    /* Committed (a late error, such as the directory's fsync, still left
+     * the new file in place): p now stands for it. */
+    dg_status rst = reopen_saved(ctx, p, path, t.real);
+    dg__tmp_abort(&t);
+    if (st < 0)
+        return st;
+    if (rst < 0)
+        return rst;
     p->meta_dirty = 0;
     p->n_labels = p->labels_loaded ? p->labels.n : p->n_labels;
     for (uint32_t i = 0; i < p->n_inf; i++) {
+        free(p->inf[i].h5name); /* written under its escaped name now */
+        p->inf[i].h5name = NULL;
         p->inf[i].dirty = 0;
         for (int t = 0; t < DG_N_IOU_TYPES; t++)
             *dg__infset_dirty(&p->inf[i], t) = 0;
@@ -1546,7 +1777,4 @@ dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path)
             p->inf[i].n = p->inf[i].boxes.n;
     }
     return DG_OK;
-fail:
-    dg__h5_abort_tmp(f, tmp);
-    return st;
 }

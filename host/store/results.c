@@ -592,18 +592,20 @@ static dg_status read_attrs(dg_ctx *ctx, hid_t f, hid_t g, const char *gp,
                         "with %lld values",
                         dg__h5_fname(f), gp, (long long)nt);
     r->n_iou = (int)nt;
-    if ((st = dg__h5_attr_read(ctx, g, "iou_thresholds", H5T_NATIVE_DOUBLE,
-                               r->iou, (uint64_t)nt)) < 0 ||
-        (st = dg__h5_attr_read(ctx, g, "fingerprint", H5T_NATIVE_UINT64,
+    const char *attr = "iou_thresholds";
+    if ((st = dg__h5_attr_read(ctx, g, attr, H5T_NATIVE_DOUBLE, r->iou,
+                               (uint64_t)nt)) < 0 ||
+        (st = dg__h5_attr_read(ctx, g, attr = "fingerprint", H5T_NATIVE_UINT64,
                                &r->fingerprint, 1)) < 0 ||
-        (st = dg__h5_attr_read(ctx, g, "labels_fingerprint",
+        (st = dg__h5_attr_read(ctx, g, attr = "labels_fingerprint",
                                H5T_NATIVE_UINT64, &r->labels_fingerprint,
                                1)) < 0 ||
-        (st = dg__h5_attr_read(ctx, g, "n_gt", H5T_NATIVE_UINT64,
+        (st = dg__h5_attr_read(ctx, g, attr = "n_gt", H5T_NATIVE_UINT64,
                                &r->n_gt_total, 1)) < 0) {
         if (st == DG_ENOTFOUND)
-            st = dg__fail(ctx, DG_EFORMAT, "'%s': %s: attribute missing",
-                          dg__h5_fname(f), gp);
+            st = dg__fail(ctx, DG_EFORMAT, "'%s': %s: attribute '%s' is "
+                          "missing (run 'detgrid eval' again to rewrite the "
+                          "results)", dg__h5_fname(f), gp, attr);
         return st;
     }
     for (int t = 0; t < r->n_iou; t++)

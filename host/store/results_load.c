@@ -20,7 +20,8 @@ static dg_status fingerprint_of(dg_ctx *ctx, dg_project *p, int which,
         if (which < 0)
             snprintf(gp, sizeof(gp), "/labels");
         else
-            snprintf(gp, sizeof(gp), "/inferences/%s", p->inf[which].name);
+            snprintf(gp, sizeof(gp), "/inferences/%s",
+                     dg__infset_src_name(&p->inf[which]));
         if (dg__h5_exists((hid_t)p->file, gp)) {
             hid_t g = H5Gopen2((hid_t)p->file, gp, H5P_DEFAULT);
             dg_status st = g >= 0 ? dg__h5_attr_read(ctx, g, "fingerprint",
@@ -72,7 +73,8 @@ unsigned dg_project_result_types(const dg_project *p, uint32_t i)
     dg_infset *s = &p->inf[i];
     for (int t = 0; t < DG_N_IOU_TYPES; t++) {
         char gp[600];
-        snprintf(gp, sizeof(gp), "/%s/%s", dg__results_root(t), s->name);
+        snprintf(gp, sizeof(gp), "/%s/%s", dg__results_root(t),
+                 dg__infset_src_name(s));
         if (*dg__infset_results(s, t) ||
             (!s->dirty && p->file >= 0 && dg__h5_exists((hid_t)p->file, gp)))
             bits |= 1u << t;
@@ -110,7 +112,8 @@ dg_status dg_results_load(dg_ctx *ctx, dg_project *p, const char *name,
     struct dg_results **slot = dg__infset_results(s, type);
     if (!*slot) {
         if (s->dirty || p->file < 0 ||
-            (st = dg__results_read(ctx, p->file, name, type, slot)) ==
+            (st = dg__results_read(ctx, p->file, dg__infset_src_name(s), type,
+                                   slot)) ==
                 DG_ENOTFOUND) {
             if (!type)
                 return dg__fail(ctx, DG_ESTALE,

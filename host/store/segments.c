@@ -233,7 +233,7 @@ dg_status dg__segments_open(dg_ctx *ctx, dg_project *p)
     dg_status st;
     uint64_t n = 0, nm = 0;
     char **names = NULL, **mk = NULL, **mv = NULL;
-    uint8_t *kind = NULL;
+    uint8_t *kind = NULL, *bad = NULL, *bad_k = NULL, *bad_v = NULL;
     uint32_t *ms = NULL;
     double *tc[TARGET_COLS] = {0};
     struct dg_segments *g = segs_get(ctx, p);
@@ -253,8 +253,12 @@ dg_status dg__segments_open(dg_ctx *ctx, dg_project *p)
     }
     g->s = ns;
     memset(g->s + 1, 0, (size_t)n * sizeof(*ns));
-    if ((st = dg__h5_read_strings(ctx, file, "/segments/name", n, &names)) <
-            0 ||
+    if (!(bad = dg__alloc(ctx, n ? n : 1, 1))) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    if ((st = dg__h5_read_strings_repair(ctx, file, "/segments/name", n,
+                                         &names, bad)) < 0 ||
         (st = dg__h5_read_1d(ctx, file, "/segments/kind", H5T_NATIVE_UINT8,
                              H5T_INTEGER, kind, n, 0, n)) < 0)
         goto out;
@@ -277,6 +281,13 @@ dg_status dg__segments_open(dg_ctx *ctx, dg_project *p)
         names[i] = NULL;
         g->n = (uint32_t)i + 2;
         targets_unset(&s->t);
+        if (bad[i])
+            g->dirty = 1; /* the next save writes the escaped name */
+        if (bad[i])
+            dg__warn(ctx, "'%s': /segments/name record %llu is not valid "
+                     "UTF-8; shown as '%s' (rename or delete it: 'detgrid "
+                     "segment rename|delete')", ptag(p), (unsigned long long)i,
+                     s->name);
         if (!s->name[0] || !strcmp(s->name, DG_SEGMENT_ALL)) {
             st = dg__fail(ctx, DG_EFORMAT,
                           "'%s': /segments/name record %llu: '%s' is not a "
@@ -324,13 +335,20 @@ dg_status dg__segments_open(dg_ctx *ctx, dg_project *p)
             st = DG_ENOMEM;
             goto out;
         }
+        bad_k = dg__alloc(ctx, nm ? nm : 1, 1);
+        bad_v = dg__alloc(ctx, nm ? nm : 1, 1);
+        if (!bad_k || !bad_v) {
+            st = DG_ENOMEM;
+            goto out;
+        }
         if ((st = dg__h5_read_1d(ctx, file, "/segments/meta_segment",
                                  H5T_NATIVE_UINT32, H5T_INTEGER, ms, nm, 0,
                                  nm)) < 0 ||
-            (st = dg__h5_read_strings(ctx, file, "/segments/meta_key", nm,
-                                      &mk)) < 0 ||
-            (st = dg__h5_read_strings(ctx, file, "/segments/meta_value", nm,
-                                      &mv)) < 0)
+            (st = dg__h5_read_strings_repair(ctx, file, "/segments/meta_key",
+                                             nm, &mk, bad_k)) < 0 ||
+            (st = dg__h5_read_strings_repair(ctx, file,
+                                             "/segments/meta_value", nm, &mv,
+                                             bad_v)) < 0)
             goto out;
         for (uint64_t j = 0; j < nm; j++) {
             if (ms[j] >= n) {
@@ -342,6 +360,13 @@ dg_status dg__segments_open(dg_ctx *ctx, dg_project *p)
                 goto out;
             }
             dg_segment *s = &g->s[ms[j] + 1];
+            if (bad_k[j] || bad_v[j])
+                g->dirty = 1;
+            if (bad_k[j] || bad_v[j])
+                dg__warn(ctx, "'%s': segment '%s': metadata record %llu is not "
+                         "valid UTF-8; shown as '%s' = '%s' (set or unset it: "
+                         "'detgrid segment set --meta|--unset-meta')",
+                         ptag(p), s->name, (unsigned long long)j, mk[j], mv[j]);
             char **k2 = realloc(s->key, (s->n_meta + 1) * sizeof(char *));
             if (k2)
                 s->key = k2;
@@ -368,6 +393,9 @@ out:
         dg__strings_free(mv, nm);
     free(ms);
     free(kind);
+    free(bad);
+    free(bad_k);
+    free(bad_v);
     for (int k = 0; k < TARGET_COLS; k++)
         free(tc[k]);
     return st;
@@ -563,14 +591,24 @@ static dg_status sorted_unique(dg_ctx *ctx, const dg_project *p,
     return DG_OK;
 }
 
-static int valid_name(const char *s)
+/* NULL when s can name a segment, else why not. */
+static const char *name_problem(const char *s)
 {
-    if (!s || !*s || !strcmp(s, DG_SEGMENT_ALL))
-        return 0;
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20)
-            return 0;
-    return 1;
+    const char *why = dg__name_problem(s, 0);
+    if (!why && !strcmp(s, DG_SEGMENT_ALL))
+        why = "the name of the implicit segment of every frame";
+    return why;
+}
+
+static dg_status bad_text(dg_ctx *ctx, const char *what, const char *s,
+                          const char *why)
+{
+    char shown[600];
+    int seg = !strcmp(what, "segment name");
+    return dg__fail(ctx, DG_EINVAL, "invalid %s '%s': %s (names are "
+                    "non-empty UTF-8 without control characters%s)", what,
+                    dg__name_show(s, shown, sizeof(shown)), why,
+                    seg ? ", and not '" DG_SEGMENT_ALL "'" : "");
 }
 
 /* Segment i for a change: loaded, not "all"; NULL with a message. */
@@ -596,11 +634,9 @@ dg_status dg_project_add_segment(dg_ctx *ctx, dg_project *p, const char *name,
                                  uint32_t n)
 {
     dg_status st;
-    if (!valid_name(name))
-        return dg__fail(ctx, DG_EINVAL,
-                        "invalid segment name '%s' (must be non-empty, not "
-                        "'" DG_SEGMENT_ALL "', without control characters)",
-                        name ? name : "");
+    const char *why = name_problem(name);
+    if (why)
+        return bad_text(ctx, "segment name", name, why);
     if ((int)kind < DG_SEGMENT_SPLIT || kind > DG_SEGMENT_SCENARIO)
         return dg__fail(ctx, DG_EINVAL, "unknown segment kind %d", (int)kind);
     if (dg_project_segment_index(p, name) >= 0)
@@ -707,9 +743,9 @@ dg_status dg_project_segment_edit_frames(dg_ctx *ctx, dg_project *p,
 dg_status dg_project_rename_segment(dg_ctx *ctx, dg_project *p, uint32_t i,
                                     const char *new_name)
 {
-    if (!valid_name(new_name))
-        return dg__fail(ctx, DG_EINVAL, "invalid segment name '%s'",
-                        new_name ? new_name : "");
+    const char *why = name_problem(new_name);
+    if (why)
+        return bad_text(ctx, "segment name", new_name, why);
     int64_t j = dg_project_segment_index(p, new_name);
     if (j >= 0 && j != i)
         return dg__fail(ctx, DG_EEXIST, "%s: segment '%s' exists", ptag(p),
@@ -769,8 +805,15 @@ const char *dg_project_segment_meta_value(const dg_project *p, uint32_t i,
 dg_status dg_project_set_segment_meta(dg_ctx *ctx, dg_project *p, uint32_t i,
                                       const char *key, const char *value)
 {
-    if (!key || !*key)
-        return dg__fail(ctx, DG_EINVAL, "empty metadata key");
+    const char *why = dg__name_problem(key, 0);
+    if (why)
+        return bad_text(ctx, "metadata key", key, why);
+    if (value && (why = dg__name_problem(value, 1)) != NULL) {
+        char shown[600];
+        return dg__fail(ctx, DG_EINVAL, "metadata '%s': invalid value '%s': "
+                        "%s (values are UTF-8 without control characters)",
+                        key, dg__name_show(value, shown, sizeof(shown)), why);
+    }
     dg_segment *s = editable(ctx, p, i);
     if (!s)
         return i == 0 ? DG_EINVAL : DG_ENOTFOUND;

@@ -254,7 +254,7 @@ dg_status dg__project_inference_shapes(dg_ctx *ctx, dg_project *p,
     dg_infset *s = &p->inf[i];
     if (!s->shapes_known) {
         char g[600];
-        snprintf(g, sizeof(g), "/inferences/%s", s->name);
+        snprintf(g, sizeof(g), "/inferences/%s", dg__infset_src_name(s));
         if (p->file >= 0 &&
             (st = read_shapes(ctx, p, g, s->boxes.n, 0, &s->shapes)) < 0)
             return st;

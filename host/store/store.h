@@ -11,6 +11,8 @@
 #ifndef DG_STORE_H
 #define DG_STORE_H
 
+#include <stdio.h>
+
 #include "core.h"
 
 /* ---- project: what it holds ------------------------------------------------ */
@@ -112,7 +114,9 @@ dg_status dg__project_set_meta(dg_ctx *ctx, dg_project *p, const char *name,
 /* Adds an empty inference set (boxes loaded, dirty); returns its index. */
 dg_status dg__project_add_inferences(dg_ctx *ctx, dg_project *p,
                                      const char *name, uint32_t *idx);
-/* Appends a class; returns DG_EEXIST on a duplicate name. */
+/* Appends a class (DG_EINVAL for a name dg__name_problem refuses). A
+ * repeated name is the importer's to refuse; dg_project_save refuses it
+ * too (DG_EFORMAT). */
 dg_status dg__project_add_class(dg_ctx *ctx, dg_project *p, const char *name,
                                 int64_t id);
 /* Appends a frame. */
@@ -162,6 +166,91 @@ dg_status dg__project_stream_write(dg_ctx *ctx, dg_project *p,
                                    const char *path, uint32_t n_sets,
                                    char *const *set_names,
                                    dg_frame_source_fn next, void *arg);
+
+/* ---- safe files (host/store/safefile.c; include/detgrid/files.h) ---------- */
+
+/*
+ * Where a write to path really goes: *real (malloc'd) is the absolute path
+ * of the file, symbolic links followed (a dangling one names the file to
+ * create); *is_link is 1 when path was a symbolic link. DG_EIO naming
+ * path when its directory does not exist or is not one.
+ */
+dg_status dg__resolve_target(dg_ctx *ctx, const char *path, char **real,
+                             int *is_link);
+
+/* What identifies one version of a file: a save replaces the inode. */
+typedef struct dg_file_id {
+    uint64_t dev, ino, size;
+    int64_t mtime_ns, ctime_ns;
+} dg_file_id;
+int dg__file_id_fd(int fd, dg_file_id *id);
+int dg__file_id_path(const char *path, dg_file_id *id);
+int dg__file_id_eq(const dg_file_id *a, const dg_file_id *b);
+
+/*
+ * The writer lock of the file whose real path is real (shown: the name for
+ * messages), as dg_lock_take; a lock this process holds is shared.
+ */
+dg_status dg__lock_target(dg_ctx *ctx, const char *real, const char *shown,
+                          double timeout_s, dg_lock **out);
+
+/*
+ * One atomic write: the target's lock (this process's own when it holds
+ * it), a temporary file beside the real target created with O_EXCL and
+ * O_NOFOLLOW under an unguessable name, with the target's mode and owner.
+ * Writes go through dg__tmp_pwrite / dg__tmp_write, which latch the first
+ * error (and inject DETGRID_FAULT=enospc, enospc<N>, eio, eio<N>: fail once
+ * N bytes are written). dg__tmp_commit fsyncs, renames over the target
+ * (or, for a target with several hard links, copies into it once the
+ * complete file is safe under a name no cleanup removes), fsyncs the
+ * directory and removes the temporary files of dead writers; on failure
+ * the target is unchanged and the message names it and the reason. The
+ * lock stays held until dg__tmp_abort, which every path ends with, so a
+ * saver can reopen what it wrote before another writer replaces it.
+ */
+typedef struct dg_tmpfile {
+    char *path;       /* as given, for messages */
+    char *real;       /* the real target */
+    char *tmp;        /* the temporary file, NULL when writing straight */
+    int fd;
+    int through_link; /* path was a symbolic link */
+    int existed, inplace, direct;
+    int committed;    /* the target holds the new content */
+    unsigned mode, uid, gid;
+    dg_lock *lock;
+    int err;          /* the first write error (errno), latched */
+    const char *fault; /* the DETGRID_FAULT item behind err, or NULL */
+    uint64_t written;
+} dg_tmpfile;
+
+/* regular_only: refuse a target that is not a regular file (a project);
+ * otherwise a pipe or device is written straight (t->direct). */
+dg_status dg__tmp_open(dg_ctx *ctx, const char *path, int regular_only,
+                       dg_tmpfile *t);
+/* 0, or -1 with the error latched in t. */
+int dg__tmp_pwrite(dg_tmpfile *t, const void *buf, size_t n, uint64_t off);
+/* Appends len bytes; DG_EIO with the message of dg__tmp_fail. */
+dg_status dg__tmp_write(dg_ctx *ctx, dg_tmpfile *t, const void *data,
+                        size_t len);
+/*
+ * A stdio stream whose writes go through dg__tmp_pwrite (fopencookie), for
+ * writers that print; NULL when it cannot be made. dg__tmp_close_stream
+ * flushes and closes it, DG_OK or t's error as dg__tmp_fail says it.
+ */
+FILE *dg__tmp_stream(dg_tmpfile *t);
+dg_status dg__tmp_close_stream(dg_ctx *ctx, dg_tmpfile *t, FILE *f);
+/* The message for t's latched error: path, reason, target unchanged. */
+dg_status dg__tmp_fail(dg_ctx *ctx, dg_tmpfile *t);
+/* id (may be NULL) gets the new file's identity. */
+dg_status dg__tmp_commit(dg_ctx *ctx, dg_tmpfile *t, dg_file_id *id);
+/* Removes the temporary file (if not committed), releases the lock and
+ * frees t's strings; idempotent. */
+void dg__tmp_abort(dg_tmpfile *t);
+/*
+ * The complete copy an interrupted in-place save of path left beside it
+ * ("<name>.detgrid-<hex>.saved"): 1 with its path in out, else 0.
+ */
+int dg__saved_copy(const char *path, char *out, size_t cap);
 
 /* ---- results ----------------------------------------------------------------- */
 

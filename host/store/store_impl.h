@@ -15,6 +15,12 @@
 
 typedef struct dg_infset {
     char *name;
+    /*
+     * The group's name in the source file when it is not valid UTF-8 (an
+     * older detgrid wrote such names): name is then its escaped, valid
+     * form, which the next save writes. NULL otherwise.
+     */
+    char *h5name;
     uint64_t n;         /* box count, known without loading */
     int loaded;
     int dirty;          /* boxes changed since open: must be written */
@@ -30,9 +36,23 @@ typedef struct dg_infset {
     int shapes_known;   /* shapes is what the set has (else: in the file) */
 } dg_infset;
 
+/* The name of set s's groups in the source file. */
+static inline const char *dg__infset_src_name(const dg_infset *s)
+{
+    return s->h5name ? s->h5name : s->name;
+}
+
 struct dg_project {
     char *path;         /* file it was opened from, or NULL */
     int64_t file;       /* hid_t of the open source file, or -1 */
+    /*
+     * The source's real path (symbolic links followed) and identity when
+     * opened: a save to the same file refuses to overwrite it when it is
+     * no longer that version (another writer saved meanwhile).
+     */
+    char *real;
+    int has_id;
+    dg_file_id src_id;
     int format_version;
     double default_conf, default_iou;
     char *images_dir;   /* default image folder (detgrid/image.h), or NULL */
@@ -84,6 +104,14 @@ dg_status dg__project_load_labels(dg_ctx *ctx, dg_project *p);
 dg_status dg__project_load_inferences(dg_ctx *ctx, dg_project *p, uint32_t i);
 /* Writes classes, frames, metadata and labels into the new file f. */
 dg_status dg__project_write_meta(dg_ctx *ctx, dg_project *p, int64_t f);
+
+/*
+ * Copies what detgrid does not own from the source file src into the new
+ * file dst (user groups, datasets and attributes added with h5py, say),
+ * after detgrid wrote its own parts; warns naming what cannot be kept
+ * (host/store/keep.c).
+ */
+dg_status dg__keep_user_data(dg_ctx *ctx, int64_t src, int64_t dst);
 
 /* ---- masks and keypoints (shapes.c) ---------------------------------------- */
 

@@ -125,7 +125,8 @@ static dg_status colset_fingerprint(dg_ctx *ctx, colset *cs, void *buf,
         if (!cs->f[c])
             continue;
         if (fflush(cs->f[c]) || fseek(cs->f[c], 0, SEEK_SET))
-            return dg__fail(ctx, DG_EIO, "cannot read a scratch file");
+            return dg__fail(ctx, DG_EIO, "cannot write a scratch file: %s",
+                            strerror(errno));
         for (uint64_t o = 0; o < cs->n; o += COPY_ELEMS) {
             size_t m = cs->n - o < COPY_ELEMS ? (size_t)(cs->n - o) : COPY_ELEMS;
             if (fread(buf, col_info[c].esz, m, cs->f[c]) != m)
@@ -175,6 +176,8 @@ static dg_status write_column(dg_ctx *ctx, hid_t g, const char *name,
             H5Sclose(ms);
         if (!ok)
             goto fail;
+        if ((st = dg__h5_check_write(ctx, g)) < 0)
+            goto out;
     }
     goto out;
 fail:
@@ -239,11 +242,11 @@ static dg_status write_file(dg_ctx *ctx, dg_project *p, const char *path,
                             uint32_t n_sets, char *const *set_names,
                             colset *cs, void *buf)
 {
-    char tmp[4200];
-    dg_status st;
-    hid_t f = dg__h5_create_tmp(ctx, path, tmp, sizeof(tmp));
-    if (f < 0)
-        return DG_EIO;
+    dg_tmpfile t;
+    hid_t f;
+    dg_status st = dg__h5_create_tmp(ctx, path, &t, &f);
+    if (st < 0)
+        return st;
     p->meta_dirty = 1;
     if ((st = dg__project_write_meta(ctx, p, (int64_t)f)) < 0 ||
         (st = colset_write(ctx, f, "labels", &cs[0], p->n_frames, buf)) < 0)
@@ -256,7 +259,7 @@ static dg_status write_file(dg_ctx *ctx, dg_project *p, const char *path,
             H5Gclose(g);
         if (rg >= 0)
             H5Gclose(rg);
-        st = dg__fail(ctx, DG_EIO, "'%s': cannot create groups", tmp);
+        st = dg__fail(ctx, DG_EIO, "'%s': cannot create groups", path);
         goto fail;
     }
     for (uint32_t k = 0; k < n_sets && st >= 0; k++)
@@ -264,11 +267,14 @@ static dg_status write_file(dg_ctx *ctx, dg_project *p, const char *path,
     H5Gclose(rg);
     H5Gclose(g);
     if (st < 0 || (st = dg__segments_save(ctx, p, -1, (int64_t)f)) < 0 ||
-        (st = dg__embeddings_save(ctx, p, -1, (int64_t)f)) < 0)
+        (st = dg__embeddings_save(ctx, p, -1, (int64_t)f)) < 0 ||
+        (st = dg__h5_check_write(ctx, f)) < 0)
         goto fail;
-    return dg__h5_commit_tmp(ctx, f, tmp, path);
+    st = dg__h5_commit_tmp(ctx, f, &t, NULL);
+    dg__tmp_abort(&t);
+    return st;
 fail:
-    dg__h5_abort_tmp(f, tmp);
+    dg__h5_abort_tmp(f, &t);
     return st;
 }
 
@@ -325,12 +331,22 @@ dg_status dg__project_stream_write(dg_ctx *ctx, dg_project *p,
             cs[1 + k].off[fr + 1] = cs[1 + k].n;
         }
     }
+    /* Every scratch byte on disk before the file is written from them. */
+    for (uint32_t i = 0; i < ncs; i++)
+        for (int c = 0; c < N_COLS; c++)
+            if (cs[i].f[c] && fflush(cs[i].f[c]))
+                goto werr;
     st = write_file(ctx, p, path, n_sets, set_names, cs, buf);
     goto out;
-werr:
-    /* synth --stream is the one writer; the message has always said so. */
-    st = dg__fail(ctx, DG_EIO, "synth: cannot write scratch files in '%s': %s",
-                  dir, strerror(errno));
+werr: {
+    /* The columns wait beside the target: a full disk shows here first,
+     * and is reported as any failed write of the target is. */
+    int e = errno ? errno : EIO;
+    int existed = access(path, F_OK) == 0;
+    st = dg__fail(ctx, DG_EIO, "cannot write '%s': %s (its scratch files in "
+                  "'%s'); %s", path, strerror(e), dir,
+                  existed ? "it is unchanged" : "nothing was written");
+}
 out:
     for (uint32_t i = 0; cs && i < ncs; i++)
         colset_close(&cs[i]);

@@ -98,6 +98,7 @@
 #include "detgrid/status.h"
 #include "detgrid/context.h"
 #include "detgrid/project.h"
+#include "detgrid/files.h"
 #include "detgrid/import.h"
 #include "detgrid/import_txt.h"
 #include "detgrid/voc.h"

@@ -48,8 +48,20 @@ dg_status dg_project_create(dg_ctx *ctx, dg_project **out);
 dg_status dg_project_open(dg_ctx *ctx, const char *path, dg_project **out);
 
 /*
- * Writes the project to path atomically (temporary file, fsync, rename).
- * path may be the file the project was opened from.
+ * Writes the project to path atomically, as include/detgrid/files.h
+ * describes: under path's writer lock (the process's own when it holds it,
+ * else taken for the save, waiting up to $DETGRID_LOCK_TIMEOUT seconds:
+ * DG_EBUSY), into an exclusive temporary file beside the real file (symbolic
+ * links followed), every write checked, fsynced and renamed over it (a file
+ * with several hard links is rewritten in place once the new file is safe).
+ * The file keeps its mode and owner, and what detgrid does not own in it
+ * (the user's groups and attributes) is copied; what cannot be is named in
+ * a warning. path may be the file the project was opened from: if that
+ * file was replaced since (another writer saved), nothing is written and
+ * DG_ECONFLICT says so; take the lock before opening (dg_lock_take) to wait
+ * for other writers instead. A full disk or an I/O error: DG_EIO naming
+ * the file and the reason, the file unchanged, no temporary file left.
+ * Afterwards p stands for the file just written.
  */
 dg_status dg_project_save(dg_ctx *ctx, dg_project *p, const char *path);
 

@@ -28,7 +28,9 @@ extern "C" {
     X(EEXIST, -9, "already exists")                                   \
     X(ESTALE, -10, "results missing or out of date")                  \
     X(ERANGE, -11, "value out of range")                              \
-    X(EMISMATCH, -12, "device and reference results differ")
+    X(EMISMATCH, -12, "device and reference results differ")          \
+    X(EBUSY, -13, "locked by another writer")                         \
+    X(ECONFLICT, -14, "changed by another writer")
 
 typedef enum {
 #define X(name, code, msg) DG_##name = code,

@@ -39,17 +39,11 @@
 #include "fuzzutil.h"
 #include "detgrid/coco.h"
 
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} rd;
+typedef fz_bytes rd;
 
 static uint8_t u8(rd *r)
 {
-    if (!r->n)
-        return 0;
-    r->n--;
-    return *r->p++;
+    return fz_u8(r);
 }
 
 static uint32_t u32(rd *r)

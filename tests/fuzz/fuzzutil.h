@@ -31,6 +31,20 @@ void fz_check(dg_ctx *ctx, dg_status st, const char *what);
 int fz_split(const uint8_t *data, size_t n, const char *sep,
              const uint8_t **part, size_t *len, int max);
 
+/* Input bytes read one at a time, 0 once they run out. */
+typedef struct fz_bytes {
+    const uint8_t *p;
+    size_t n;
+} fz_bytes;
+
+static inline uint8_t fz_u8(fz_bytes *r)
+{
+    if (!r->n)
+        return 0;
+    r->n--;
+    return *r->p++;
+}
+
 /* Runs every cheap query on the results of each inference set of p. */
 void fz_queries(dg_ctx *ctx, dg_project *p);
 #endif

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 build=${DETGRID_FUZZ_BUILD:-build-fuzz}
-all=(fuzz-coco-json fuzz-txt fuzz-voc-xml fuzz-project fuzz-npy fuzz-meta-image)
+all=(fuzz-coco-json fuzz-txt fuzz-voc-xml fuzz-project fuzz-npy fuzz-segments fuzz-meta-image)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
@@ -30,6 +30,7 @@ max_len() {
     fuzz-coco-json) echo 16384 ;;
     fuzz-project) echo 4096 ;;
     fuzz-npy) echo 4096 ;;
+    fuzz-segments) echo 1024 ;;
     *) echo 8192 ;;
     esac
 }
