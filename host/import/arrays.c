@@ -273,6 +273,49 @@ static dg_status category_index(dg_ctx *ctx, const char *src,
     return sort_distinct(ctx, src, "categories", "category", v, c->n);
 }
 
+/* A class name and its position, sorted by name then position. */
+typedef struct name_pos {
+    const char *name;
+    uint32_t pos;
+} name_pos;
+
+static int cmp_name_pos(const void *a, const void *b)
+{
+    const name_pos *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/*
+ * The class names of cats (the id where there are none) are unique:
+ * else DG_EFORMAT naming the later record of the first repeat. One sort,
+ * so many classes stay cheap.
+ */
+static dg_status unique_names(dg_ctx *ctx, const char *src,
+                              const dg_array_categories *cats, char (*ids)[24])
+{
+    uint32_t n = (uint32_t)cats->n;
+    if (n < 2)
+        return DG_OK;
+    name_pos *v = dg__alloc(ctx, n, sizeof(*v));
+    if (!v)
+        return DG_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        v[i].name = cats->name ? cats->name[i] : ids[i];
+        v[i].pos = i;
+    }
+    qsort(v, n, sizeof(*v), cmp_name_pos);
+    uint32_t bad = NONE;
+    for (uint32_t i = 1; i < n; i++)
+        if (!strcmp(v[i - 1].name, v[i].name) && v[i].pos < bad)
+            bad = v[i].pos;
+    free(v);
+    if (bad == NONE)
+        return DG_OK;
+    return rec_fail(ctx, src, "categories", bad, "name", "duplicate name '%s'",
+                    cats->name ? cats->name[bad] : ids[bad]);
+}
+
 dg_status dg_import_arrays_gt(dg_ctx *ctx, dg_project *p, const char *source,
                               const dg_array_images *images,
                               const dg_array_categories *cats,
@@ -280,6 +323,7 @@ dg_status dg_import_arrays_gt(dg_ctx *ctx, dg_project *p, const char *source,
 {
     const char *src = source ? source : "arrays";
     id_pos *imgs = NULL, *cv = NULL;
+    char (*ids)[24] = NULL;
     dg_project *tmp = NULL;
     dg_boxset b;
     dg_status st;
@@ -304,16 +348,18 @@ dg_status dg_import_arrays_gt(dg_ctx *ctx, dg_project *p, const char *source,
         (st = category_index(ctx, src, cats, &cv)) < 0 ||
         (st = dg_project_create(ctx, &tmp)) < 0)
         goto out;
+    if (!(ids = dg__alloc(ctx, cats->n, sizeof(*ids)))) {
+        st = DG_ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < cats->n; i++)
+        snprintf(ids[i], sizeof(ids[i]), "%" PRId64, cats->id[i]);
+    if ((st = unique_names(ctx, src, cats, ids)) < 0)
+        goto out;
     for (uint32_t i = 0; i < cats->n; i++) {
-        char id[24];
-        snprintf(id, sizeof(id), "%" PRId64, cats->id[i]);
-        const char *nm = cats->name ? cats->name[i] : id;
-        if ((st = dg__project_add_class(ctx, tmp, nm, cats->id[i])) < 0) {
-            if (st == DG_EEXIST)
-                st = rec_fail(ctx, src, "categories", i, "name",
-                              "duplicate name '%s'", nm);
+        const char *nm = cats->name ? cats->name[i] : ids[i];
+        if ((st = dg__project_add_class(ctx, tmp, nm, cats->id[i])) < 0)
             goto out;
-        }
     }
     /* Frames in ascending image id; an image's frame is its rank. */
     for (uint32_t r = 0; r < images->n; r++) {
@@ -337,6 +383,7 @@ out:
     dg_project_free(tmp);
     free(imgs);
     free(cv);
+    free(ids);
     return st;
 }
 
