@@ -197,6 +197,21 @@ def test_sample(ck, tmp):
     ck.ok("results of IoU types: bbox segm boundary" in run(["info", v]).out,
           "info: the types")
 
+    # Replacing the set drops the results of every type, and no save brings
+    # them back as if they were the user's own data (nor the masks of the
+    # set it replaced).
+    run(["import", "coco", "--dt", DT, "--name", "m", "--replace", "-o", v])
+    with h5py.File(v, "r") as f:
+        ck.ok("results_segm" not in f and "results_boundary" not in f,
+              "replaced set: no typed results left (%s)" % sorted(f))
+        ck.ok("m" not in f["results"], "replaced set: no box results left")
+    r = metrics(v, "segm", rc=2)
+    ck.ok("no segm results for 'm'" in r.err, r.err)
+    run(["eval", v, "--device", "ref"])
+    with h5py.File(v, "r") as f:
+        ck.ok("results_segm" not in f and "m" in f["results"],
+              "a later save keeps them gone")
+
 
 def test_keypoints(ck, tmp):
     gt, res = synth_people(3)

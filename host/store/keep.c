@@ -19,23 +19,27 @@
 #include "store_impl.h"
 
 static const char *const root_attrs[] = {
-    "format", "format_version", "default_conf", "default_iou", "writer", NULL};
+    "format", "format_version", "default_conf", "default_iou", "writer",
+    "images_dir", NULL};
 static const char *const root_links[] = {
-    "classes", "frames", "labels", "inferences", "results", "segments",
-    "embeddings", NULL};
+    "classes", "frames", "labels", "inferences", "results", "results_segm",
+    "results_boundary", "results_keypoints", "segments", "embeddings", NULL};
 static const char *const class_links[] = {"name", "id", NULL};
 static const char *const frame_links[] = {"id", "num", "width", "height",
                                           "meta", NULL};
 static const char *const box_links[] = {
     "frame", "class", "x", "y", "w", "h", "frame_offsets", "score", "area",
-    "iscrowd", "ignore", NULL};
+    "iscrowd", "ignore", "coco_id_zero", "mask_offsets", "mask_counts",
+    "mask_size", "keypoint_offsets", "keypoints", "num_keypoints",
+    "coco_area", NULL};
 static const char *const box_attrs[] = {"fingerprint", NULL};
 static const char *const result_links[] = {
     "class_offsets", "order", "score", "status", "matched", "gt_count",
     "agnostic", "label_class", NULL};
 static const char *const result_attrs[] = {
     "results_version", "iou_thresholds", "fingerprint", "labels_fingerprint",
-    "n_gt", "device", NULL};
+    "n_gt", "device", "iou_type", "dilation_ratio", "kpt_sigma_offsets",
+    "kpt_sigmas", NULL};
 static const char *const segment_links[] = {
     "name", "kind", "frame_offsets", "frames", "min_precision", "min_recall",
     "min_f1", "min_ap", "conf", "iou", "meta_segment", "meta_key",
@@ -94,12 +98,15 @@ static const char *const *owned(const char *path, int links)
         return links ? every : none;
     if ((n == 1 && IS(0, "labels")) || (n == 2 && IS(0, "inferences")))
         return links ? box_links : box_attrs;
-    if (n == 1 && (IS(0, "inferences") || IS(0, "results") ||
-                   IS(0, "embeddings")))
+    /* Results of every IoU type share one layout (docs/FORMAT.md). */
+    int res = n >= 1 && (IS(0, "results") || IS(0, "results_segm") ||
+                         IS(0, "results_boundary") ||
+                         IS(0, "results_keypoints"));
+    if (n == 1 && (IS(0, "inferences") || res || IS(0, "embeddings")))
         return links ? every : none;
-    if (n == 2 && IS(0, "results"))
+    if (n == 2 && res)
         return links ? result_links : result_attrs;
-    if (n == 3 && IS(0, "results") && len[2] == 7 && !strncmp(c[2], "matched", 7))
+    if (n == 3 && res && len[2] == 7 && !strncmp(c[2], "matched", 7))
         return links ? none : encoding_attr;
     if (n == 1 && IS(0, "segments"))
         return links ? segment_links : version_attr;
