@@ -404,6 +404,15 @@ def writers(t, i):
         ("embeddings --plot", ["embeddings", i["src"], "--plot",
                                os.path.join(t, "e.svg")],
          os.path.join(t, "e.svg")),
+        ("embeddings --plot png", ["embeddings", i["src"], "--plot",
+                                   os.path.join(t, "e.png")],
+         os.path.join(t, "e.png")),
+        ("sweep --plot", ["sweep", i["src"], "--plot",
+                          os.path.join(t, "pr.png")],
+         os.path.join(t, "pr.png")),
+        ("confusion --plot", ["confusion", i["src"], "--plot",
+                              os.path.join(t, "cm.pdf")],
+         os.path.join(t, "cm.pdf")),
     ]
 
 

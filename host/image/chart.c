@@ -15,6 +15,7 @@
 
 #include "core.h"
 #include "detgrid/embeddings.h"
+#include "detgrid/files.h"
 #include "detgrid/image.h"
 #include "image_impl.h"
 
@@ -70,15 +71,36 @@ dg_status dg_chart_heatmap_write(dg_ctx *ctx, const dg_chart_heatmap *h,
 
 typedef enum { OUT_PNG, OUT_SVG, OUT_PDF } out_kind;
 
-/* A drawing in progress: the surface, its context and where it goes. */
+/* A drawing in progress: the surface, its context, where it goes and the
+ * bytes of the file so far (cairo writes them through stream_write). */
 typedef struct chart {
     cairo_surface_t *s;
     cairo_t *cr;
     out_kind kind;
-    char *tmp;
     const char *path;
     double w, h;
+    unsigned char *buf;
+    size_t len, cap;
 } chart;
+
+static cairo_status_t stream_write(void *arg, const unsigned char *data,
+                                   unsigned int n)
+{
+    chart *c = arg;
+    if (c->len + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 65536;
+        while (cap < c->len + n)
+            cap *= 2;
+        unsigned char *b = realloc(c->buf, cap);
+        if (!b)
+            return CAIRO_STATUS_NO_MEMORY;
+        c->buf = b;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, data, n);
+    c->len += n;
+    return CAIRO_STATUS_SUCCESS;
+}
 
 static dg_status chart_open(dg_ctx *ctx, chart *c, const char *path,
                             double w, double h)
@@ -93,26 +115,21 @@ static dg_status chart_open(dg_ctx *ctx, chart *c, const char *path,
     else
         return dg__fail(ctx, DG_EINVAL,
                         "'%s': plots are .png, .svg or .pdf files", path);
-    size_t n = strlen(path) + 40;
-    if (!(c->tmp = malloc(n)))
-        return dg__fail(ctx, DG_ENOMEM, "out of memory");
-    snprintf(c->tmp, n, "%s.tmp%ld", path, (long)getpid());
     c->path = path;
     c->w = w;
     c->h = h;
     if (c->kind == OUT_PNG)
         c->s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
     else if (c->kind == OUT_SVG)
-        c->s = cairo_svg_surface_create(c->tmp, w, h);
+        c->s = cairo_svg_surface_create_for_stream(stream_write, c, w, h);
     else
-        c->s = cairo_pdf_surface_create(c->tmp, w, h);
+        c->s = cairo_pdf_surface_create_for_stream(stream_write, c, w, h);
     if (cairo_surface_status(c->s) != CAIRO_STATUS_SUCCESS) {
         dg_status st = dg__fail(ctx, DG_EIO, "'%s': cannot draw: %s", path,
                                 cairo_status_to_string(
                                     cairo_surface_status(c->s)));
         cairo_surface_destroy(c->s);
-        unlink(c->tmp);
-        free(c->tmp);
+        free(c->buf);
         return st;
     }
     c->cr = cairo_create(c->s);
@@ -123,27 +140,28 @@ static dg_status chart_open(dg_ctx *ctx, chart *c, const char *path,
     return DG_OK;
 }
 
-/* Finishes the file (atomically: temporary name, rename). */
+/* Finishes the drawing in memory, then writes the file as every output of
+ * detgrid is written (dg_write_file: locked, exclusive temporary file,
+ * every write checked, renamed over the target). */
 static dg_status chart_close(dg_ctx *ctx, chart *c)
 {
     cairo_status_t cs = cairo_status(c->cr);
     cairo_destroy(c->cr);
     if (cs == CAIRO_STATUS_SUCCESS && c->kind == OUT_PNG)
-        cs = cairo_surface_write_to_png(c->s, c->tmp);
+        cs = cairo_surface_write_to_png_stream(c->s, stream_write, c);
     cairo_surface_finish(c->s);
     if (cs == CAIRO_STATUS_SUCCESS)
         cs = cairo_surface_status(c->s);
     cairo_surface_destroy(c->s);
-    dg_status st = DG_OK;
-    if (cs != CAIRO_STATUS_SUCCESS)
-        st = dg__fail(ctx, DG_EIO, "'%s': cannot write: %s", c->path,
+    dg_status st;
+    if (cs == CAIRO_STATUS_NO_MEMORY)
+        st = dg__fail(ctx, DG_ENOMEM, "out of memory");
+    else if (cs != CAIRO_STATUS_SUCCESS)
+        st = dg__fail(ctx, DG_EIO, "'%s': cannot draw: %s", c->path,
                       cairo_status_to_string(cs));
-    else if (rename(c->tmp, c->path) != 0)
-        st = dg__fail(ctx, DG_EIO, "'%s': cannot write: %s", c->path,
-                      strerror(errno));
-    if (st < 0)
-        unlink(c->tmp);
-    free(c->tmp);
+    else
+        st = dg_write_file(ctx, c->path, c->buf, c->len);
+    free(c->buf);
     return st;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "detgrid/files.h"
 #include "detgrid/image.h"
 #include "image_impl.h"
 
@@ -530,43 +531,9 @@ dg_status dg_image_write(dg_ctx *ctx, const dg_image *im, const char *path,
     dg_status st = dg_image_encode(ctx, im, fmt, quality, &b, &n);
     if (st < 0)
         return st;
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 40);
-    if (!tmp) {
-        free(b);
-        return dg__fail(ctx, DG_ENOMEM, "out of memory");
-    }
-    /* O_EXCL on a name of our own: the file gets the usual umask'd mode
-     * (mkstemp would make it 0600). */
-    static unsigned seq;
-    int fd = -1;
-    for (int tries = 0; tries < 100 && fd < 0; tries++) {
-        snprintf(tmp, pl + 40, "%s.tmp%ld.%u", path, (long)getpid(), seq++);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        st = dg__fail(ctx, DG_EIO, "'%s': cannot create: %s", path,
-                      strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        goto out;
-    }
-    int ok = fwrite(b, 1, n, f) == n;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        st = dg__fail(ctx, DG_EIO, "'%s': cannot write: %s", path,
-                      strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    st = DG_OK;
-out:
-    free(tmp);
+    /* As every output of detgrid: under the file's lock, an exclusive
+     * temporary file, every write checked, renamed over the target. */
+    st = dg_write_file(ctx, path, b, n);
     free(b);
     return st;
 }
