@@ -82,7 +82,6 @@ static void to_masks(coco_state *s, const chunk *c, int a,
     const dg_boxset *w = &s->w;
     uint64_t d0 = s->pf_doff[c->lo], nd = s->pf_doff[c->hi] - d0;
     uint64_t g0 = s->pf_goff[c->lo];
-    uint32_t *mask = s->mask + (size_t)a * w->n;
     const uint32_t *pos = s->pos + d0;
     double lo = s->area_rng[a][0], hi = s->area_rng[a][1];
     for (uint64_t i = 0; i < nd; i++) {
@@ -99,7 +98,7 @@ static void to_masks(coco_state *s, const chunk *c, int a,
                               : w->w[d0 + i] * w->h[d0 + i];
         if (da < lo || da > hi)
             fp = 0; /* an unmatched detection outside the range is ignored */
-        mask[pos[i]] = tp | fp << 16;
+        MASK(s, pos[i], a) = tp | fp << 16;
     }
 }
 
@@ -184,7 +183,7 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
     uint64_t d0 = s->pf_doff[q], g0 = s->pf_goff[q];
     size_t nd = (size_t)(s->pf_doff[q + 1] - d0);
     size_t ng = (size_t)(s->pf_goff[q + 1] - g0);
-    size_t n_w = w->n, G2 = gt->n;
+    size_t G2 = gt->n;
     double thr[NT], tmin = INFINITY;
     for (int t = 0; t < NT; t++) {
         thr[t] = s->iou[t] < 1 - 1e-10 ? s->iou[t] : 1 - 1e-10;
@@ -198,11 +197,10 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
         /* Every detection unmatched at every threshold. */
         for (int a = 0; a < s->na; a++) {
             double lo = s->area_rng[a][0], hi = s->area_rng[a][1];
-            uint32_t *mask = s->mask + (size_t)a * n_w;
             for (size_t i = 0; i < nd; i++) {
                 uint64_t o = d0 + i;
                 double da = s->w_area ? s->w_area[o] : w->w[o] * w->h[o];
-                mask[s->pos[o]] = (da < lo || da > hi)
+                MASK(s, s->pos[o], a) = (da < lo || da > hi)
                                       ? 0
                                       : ((1u << NT) - 1) << 16;
             }
@@ -281,14 +279,13 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
             }
         }
         double lo = s->area_rng[a][0], hi = s->area_rng[a][1];
-        uint32_t *mask = s->mask + (size_t)a * n_w;
         for (size_t i = 0; i < nd; i++) {
             uint64_t o = d0 + m->ord[i];
             uint32_t fp = fpm[i];
             double da = s->w_area ? s->w_area[o] : w->w[o] * w->h[o];
             if (da < lo || da > hi)
                 fp = 0; /* an unmatched detection outside the range */
-            mask[s->pos[o]] = tpm[i] | fp << 16;
+            MASK(s, s->pos[o], a) = tpm[i] | fp << 16;
         }
     }
 }
