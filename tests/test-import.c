@@ -483,7 +483,20 @@ static void test_dt_small(void)
     CHECK_EQ_INT(s->loaded, 1);
     CHECK_EQ_INT(s->dirty, 1);
     CHECK(s->results == NULL);
-    CHECK_EQ_INT(s->fingerprint, dg__boxset_fingerprint(&s->boxes));
+    /* The fingerprint is hashed on first use, then kept; replacing the
+     * boxes forgets it. */
+    CHECK_EQ_INT(s->fp_known, 0);
+    uint64_t fp = 0;
+    CHECK_EQ_INT(dg__project_fingerprint(ctx, p, 0, &fp), DG_OK);
+    CHECK(fp == dg__boxset_fingerprint(&s->boxes));
+    CHECK_EQ_INT(s->fp_known, 1);
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, data("dt-small.json"), "det", 1,
+                                   NULL), DG_OK);
+    s = &p->inf[0];
+    CHECK_EQ_INT(s->fp_known, 0);
+    uint64_t fp2 = 0;
+    CHECK_EQ_INT(dg__project_fingerprint(ctx, p, 0, &fp2), DG_OK);
+    CHECK(fp2 == fp);
 
     /*
      * By frame, file order within a frame (pycocotools breaks score ties

@@ -149,8 +149,9 @@ static void test_defaults(void)
     CHECK_EQ_INT(a->n_labels, a->labels.n);
     CHECK_EQ_INT(a->labels_loaded, 1);
     CHECK_EQ_INT(a->inf[0].n, a->inf[0].boxes.n);
-    CHECK_EQ_INT(a->inf[0].fingerprint,
-                 dg__boxset_fingerprint(&a->inf[0].boxes));
+    uint64_t fp = 0;
+    CHECK_EQ_INT(dg__project_fingerprint(ctx, a, 0, &fp), DG_OK);
+    CHECK(fp == dg__boxset_fingerprint(&a->inf[0].boxes));
     check_set(a, &a->labels, 0);
     check_set(a, &a->inf[0].boxes, 1);
 out:

@@ -286,7 +286,6 @@ static void acc_worker(void *arg, int tid)
     acc_job *j = arg;
     coco_state *s = j->s;
     dg_coco_result *r = s->out;
-    size_t n_w = s->w.n;
     /* One category's entries, [T][R][A][M] as they lie in the arrays, so
      * that they go out as T x R blocks of A x M. */
     const int na = s->na, nm = s->nm;
@@ -313,7 +312,6 @@ static void acc_worker(void *arg, int tid)
             uint64_t npig = s->npig[(size_t)k * NA + a];
             if (!npig)
                 continue; /* no ground truth: the entries stay -1 */
-            const uint32_t *mask = s->mask + (size_t)a * n_w;
             uint64_t n_tp[NM][NT], n_fp[NM][NT], ltp[NM] = {0}, lfp[NM] = {0};
             size_t nd[NM] = {0};
             double first[NM] = {0};
@@ -323,7 +321,7 @@ static void acc_worker(void *arg, int tid)
                 int m0 = 0;
                 while (m0 < nm && s->acc_rank[i] >= s->max_dets[m0])
                     m0++;
-                uint32_t msk = mask[i];
+                uint32_t msk = MASK(s, i, a);
                 uint64_t st = spread[msk & ((1u << NT) - 1)];
                 uint64_t sf = spread[(msk >> 16) & ((1u << NT) - 1)];
                 for (int m = m0; m < nm; m++) {
@@ -358,7 +356,7 @@ static void acc_worker(void *arg, int tid)
                 int m0 = 0;
                 while (m0 < nm && s->acc_rank[i] >= s->max_dets[m0])
                     m0++;
-                uint32_t msk = mask[i];
+                uint32_t msk = MASK(s, i, a);
                 uint64_t sf = spread[(msk >> 16) & ((1u << NT) - 1)];
                 double sc = s->acc_score[i];
                 for (int m = m0; m < nm; m++) {

@@ -23,6 +23,8 @@
 #define NT DG_COCO_N_IOU
 #define NR DG_COCO_N_REC
 #define NA DG_COCO_N_AREA
+/* The TP/FP mask of evaluated detection i (sorted position) in area range a. */
+#define MASK(s, i, a) ((s)->mask[(size_t)(i) * NA + (size_t)(a)])
 #define NM DG_COCO_N_MAXDET
 #define MAX_THREADS 16
 
@@ -80,7 +82,10 @@ typedef struct coco_state {
      * pycocotools_id0; else NULL */
     uint8_t *zid;
     uint64_t *npig;       /* K x NA */
-    uint32_t *mask;       /* na x n_w: TP bits, FP bits << 16 */
+    /* n_w x NA, a detection's area ranges side by side (MASK(s, i, a)),
+     * so that the matcher's stores to a sorted position touch one cache
+     * line, not one per range: TP bits, FP bits << 16 */
+    uint32_t *mask;
     /*
      * The IoUs to match on when they are not box IoUs (coco_tiles.c):
      * group q's tile is nd x ng values, its detections (in group order)

@@ -82,7 +82,6 @@ static void to_masks(coco_state *s, const chunk *c, int a,
     const dg_boxset *w = &s->w;
     uint64_t d0 = s->pf_doff[c->lo], nd = s->pf_doff[c->hi] - d0;
     uint64_t g0 = s->pf_goff[c->lo];
-    uint32_t *mask = s->mask + (size_t)a * w->n;
     const uint32_t *pos = s->pos + d0;
     double lo = s->area_rng[a][0], hi = s->area_rng[a][1];
     for (uint64_t i = 0; i < nd; i++) {
@@ -99,7 +98,7 @@ static void to_masks(coco_state *s, const chunk *c, int a,
                               : w->w[d0 + i] * w->h[d0 + i];
         if (da < lo || da > hi)
             fp = 0; /* an unmatched detection outside the range is ignored */
-        mask[pos[i]] = tp | fp << 16;
+        MASK(s, pos[i], a) = tp | fp << 16;
     }
 }
 
@@ -120,7 +119,7 @@ static void to_masks(coco_state *s, const chunk *c, int a,
 typedef struct match_scratch {
     double *iou;        /* nd x ng: the candidates' IoUs */
     uint32_t *cc;       /* nd x ng: the candidates (labels of the group) */
-    uint8_t *reg;       /* ng: regular in the range at hand (neither
+    uint8_t *reg;       /* NA x ng: regular in each range (neither
                            crowd nor ignored) */
     uint8_t *taken;     /* ng */
     uint16_t *ord;      /* nd: group positions by rank */
@@ -146,7 +145,7 @@ static int scratch_fit(match_scratch *m, size_t nd, size_t ng)
         size_t cap = ng * 2;
         free(m->reg);
         free(m->taken);
-        m->reg = malloc(cap);
+        m->reg = malloc(cap * NA);
         m->taken = malloc(cap);
         if (!m->reg || !m->taken) {
             m->cap_g = 0;
@@ -184,7 +183,7 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
     uint64_t d0 = s->pf_doff[q], g0 = s->pf_goff[q];
     size_t nd = (size_t)(s->pf_doff[q + 1] - d0);
     size_t ng = (size_t)(s->pf_goff[q + 1] - g0);
-    size_t n_w = w->n, G2 = gt->n;
+    size_t G2 = gt->n;
     double thr[NT], tmin = INFINITY;
     for (int t = 0; t < NT; t++) {
         thr[t] = s->iou[t] < 1 - 1e-10 ? s->iou[t] : 1 - 1e-10;
@@ -198,11 +197,10 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
         /* Every detection unmatched at every threshold. */
         for (int a = 0; a < s->na; a++) {
             double lo = s->area_rng[a][0], hi = s->area_rng[a][1];
-            uint32_t *mask = s->mask + (size_t)a * n_w;
             for (size_t i = 0; i < nd; i++) {
                 uint64_t o = d0 + i;
                 double da = s->w_area ? s->w_area[o] : w->w[o] * w->h[o];
-                mask[s->pos[o]] = (da < lo || da > hi)
+                MASK(s, s->pos[o], a) = (da < lo || da > hi)
                                       ? 0
                                       : ((1u << NT) - 1) << 16;
             }
@@ -235,17 +233,30 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
     }
     m->coff[nd] = (uint32_t)nc;
     const uint8_t *crowd = gt->iscrowd + g0;
-    uint8_t *reg = m->reg;
+    /* The outcomes per range; a range whose labels are regular exactly
+     * where an earlier one's are has that range's outcomes (nothing else
+     * in the loop depends on the range), so it is not matched again: a
+     * group whose labels all fall in one size range has two patterns, not
+     * four. */
+    uint32_t tpa[NA][128], fpa[NA][128]; /* nd <= 100 */
     for (int a = 0; a < s->na; a++) {
         /* Regular labels are tried first, then ignored ones (crowd, or
          * ignored in this range), each part in file order. */
         const uint8_t *ign = s->ign + (size_t)a * G2 + g0;
+        uint8_t *reg = m->reg + (size_t)a * ng;
         for (size_t j = 0; j < ng; j++)
             reg[j] = !(crowd[j] || ign[j]);
-        uint32_t tpm[128], fpm[128]; /* nd <= 100 */
-        memset(tpm, 0, nd * sizeof(*tpm));
-        memset(fpm, 0, nd * sizeof(*fpm));
-        for (int t = 0; t < NT; t++) {
+        int same = -1;
+        for (int b = 0; b < a && same < 0; b++)
+            if (memcmp(m->reg + (size_t)b * ng, reg, ng) == 0)
+                same = b;
+        uint32_t *tpm = tpa[same < 0 ? a : same];
+        uint32_t *fpm = fpa[same < 0 ? a : same];
+        if (same < 0) {
+            memset(tpm, 0, nd * sizeof(*tpm));
+            memset(fpm, 0, nd * sizeof(*fpm));
+        }
+        for (int t = 0; same < 0 && t < NT; t++) {
             memset(m->taken, 0, ng);
             for (size_t i = 0; i < nd; i++) {
                 double best = thr[t];
@@ -281,14 +292,13 @@ static void match_group_areas(coco_state *s, uint32_t q, match_scratch *m)
             }
         }
         double lo = s->area_rng[a][0], hi = s->area_rng[a][1];
-        uint32_t *mask = s->mask + (size_t)a * n_w;
         for (size_t i = 0; i < nd; i++) {
             uint64_t o = d0 + m->ord[i];
             uint32_t fp = fpm[i];
             double da = s->w_area ? s->w_area[o] : w->w[o] * w->h[o];
             if (da < lo || da > hi)
                 fp = 0; /* an unmatched detection outside the range */
-            mask[s->pos[o]] = tpm[i] | fp << 16;
+            MASK(s, s->pos[o], a) = tpm[i] | fp << 16;
         }
     }
 }

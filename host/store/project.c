@@ -591,6 +591,7 @@ void dg__project_take_labels(dg_project *p, dg_boxset *b)
     *b = old;
     p->n_labels = p->labels.n;
     p->labels_loaded = 1;
+    p->labels_fp_known = 0;
     p->meta_dirty = 1;
     /* Masks and keypoints belonged to the old boxes. */
     dg__shapes_free(p->label_shapes);
@@ -624,7 +625,7 @@ void dg__project_take_inferences(dg_project *p, uint32_t i, dg_boxset *b)
     inf->n = inf->boxes.n;
     inf->loaded = 1;
     inf->dirty = 1;
-    inf->fingerprint = dg__boxset_fingerprint(&inf->boxes);
+    inf->fp_known = 0;
     dg__shapes_free(inf->shapes);
     inf->shapes = NULL;
     inf->shapes_known = 1;
@@ -825,6 +826,7 @@ dg_status dg__project_load_labels(dg_ctx *ctx, dg_project *p)
     dg__boxset_release(&p->labels);
     p->labels = b;
     p->labels_loaded = 1;
+    p->labels_fp_known = 0;
     return DG_OK;
 }
 
@@ -843,6 +845,7 @@ dg_status dg__project_load_inferences(dg_ctx *ctx, dg_project *p, uint32_t i)
         return st;
     s->boxes = b;
     s->loaded = 1;
+    s->fp_known = 0;
     return DG_OK;
 }
 

@@ -38,7 +38,15 @@ static dg_status fingerprint_of(dg_ctx *ctx, dg_project *p, int which,
                                                            (uint32_t)which);
     if (st < 0)
         return st;
-    *fp = dg__boxset_fingerprint(b);
+    /* Hashed once per boxes: every query asks, and the boxes only change
+     * by being replaced (dg__project_take_*) or loaded, which forget it. */
+    uint64_t *have = which < 0 ? &p->labels_fp : &p->inf[which].fp;
+    int *known = which < 0 ? &p->labels_fp_known : &p->inf[which].fp_known;
+    if (!*known) {
+        *have = dg__boxset_fingerprint(b);
+        *known = 1;
+    }
+    *fp = *have;
     return DG_OK;
 }
 

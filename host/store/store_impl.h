@@ -25,7 +25,10 @@ typedef struct dg_infset {
     int loaded;
     int dirty;          /* boxes changed since open: must be written */
     dg_boxset boxes;
-    uint64_t fingerprint; /* of the boxes, to detect stale results */
+    /* The fingerprint of the boxes (to detect stale results), computed on
+     * first use and kept while the boxes stay (fp_known). */
+    uint64_t fp;
+    int fp_known;
     struct dg_results *results; /* attached by eval, or NULL */
     int results_dirty;
     /* Results of the other IoU types (index DG_COCO_SEGM .. KEYPOINTS;
@@ -72,6 +75,8 @@ struct dg_project {
     uint64_t n_labels;
     int labels_loaded;
     dg_boxset labels;
+    uint64_t labels_fp; /* as dg_infset's fp */
+    int labels_fp_known;
     dg_shapes *label_shapes; /* masks and keypoints (shapes.c), or NULL */
     int label_shapes_known;  /* label_shapes is what the labels have */
     /* Label records whose COCO annotation id is 0, ascending (read at

@@ -64,7 +64,8 @@ PEERS = {
 }
 
 # The snippets: argv[1] ground truth, argv[2] results, argv[3] where to write
-# {"stats": [...], "eval_s": seconds from the first load to the stats}.
+# {"stats": [...], "eval_s": seconds from the first load to the stats,
+# "eval_cpu_s": the CPU seconds (user + system, every thread) in between}.
 # Everything between the two clocks is what a user of the tool runs; the
 # process wall time measured outside also counts interpreter start-up and
 # the imports. fd 1 goes to /dev/null (native code prints too).
@@ -77,11 +78,13 @@ IOU = sys.argv[4] if len(sys.argv) > 4 else "bbox"
 '''
 EPILOGUE = r'''
 _t1 = time.perf_counter()
+_c1 = time.process_time()
 def _f(x):
     x = float(x)
     return None if x != x else x
 with open(OUT, "w") as _o:
-    json.dump({"stats": [_f(x) for x in stats], "eval_s": _t1 - _t0}, _o)
+    json.dump({"stats": [_f(x) for x in stats], "eval_s": _t1 - _t0,
+               "eval_cpu_s": _c1 - _c0}, _o)
 '''
 
 SNIPPETS = {
@@ -499,7 +502,11 @@ def main():
         if t in SNIPPETS:
             path = os.path.join(work, "peer-%s.py" % t)
             with open(path, "w") as f:
-                f.write(PRELUDE + SNIPPETS[t] + EPILOGUE)
+                # The CPU clock starts with the wall clock.
+                body = SNIPPETS[t].replace(
+                    "_t0 = time.perf_counter()\n",
+                    "_t0 = time.perf_counter()\n_c0 = time.process_time()\n")
+                f.write(PRELUDE + body + EPILOGUE)
             snip_paths[t] = path
 
     # One untimed run of every tool on a tiny set first: shared libraries
@@ -598,10 +605,12 @@ def main():
                             j = json.load(f)
                         m = re.search(r"^total: ([0-9.]+) s", r["err"], re.M)
                         r["eval_s"] = float(m.group(1)) if m else None
+                        r["eval_cpu_s"] = None
                     else:
                         with open(out) as f:
                             j = json.load(f)
                         r["eval_s"] = j["eval_s"]
+                        r["eval_cpu_s"] = j.get("eval_cpu_s")
                 except (OSError, ValueError) as e:
                     failed[t] = "no stats: %s" % e
                     continue
@@ -635,6 +644,9 @@ def main():
                            cpu_s=statistics.median([r["cpu_s"] for r in rs]),
                            eval_s=(statistics.median([r["eval_s"] for r in rs])
                                    if rs[0]["eval_s"] is not None else None),
+                           eval_cpus_s=[r["eval_cpu_s"] for r in rs],
+                           eval_cpu_s=(statistics.median([r["eval_cpu_s"] for r in rs])
+                                       if rs[0]["eval_cpu_s"] is not None else None),
                            ratio=(med / ref_med) if ref_med else None,
                            stats=stats.get(t))
                 if t in failed:
@@ -654,25 +666,26 @@ def main():
               % (d["scale"], a.iou_type, d["images"], d["categories"], d["annotations"],
                  d["detections"], d["gt_mb"], d["dt_mb"], a.runs))
         print("| tool | version | median wall s | min / max s | peak RSS MB | CPU s "
-              "| in-process s | × detgrid | 12 stats vs detgrid |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+              "| in-process s | in-process CPU s | × detgrid | 12 stats vs detgrid |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in res["rows"]:
             if "unavailable" in r:
-                print("| %s | - | unavailable: %s | | | | | | |"
+                print("| %s | - | unavailable: %s | | | | | | | |"
                       % (r["label"], r["unavailable"].replace("|", "\\|")))
                 continue
             if "median_s" not in r:
-                print("| %s | %s | failed: %s | | | | | | |"
+                print("| %s | %s | failed: %s | | | | | | | |"
                       % (r["label"], r["version"], r["failed"].replace("|", "\\|")))
                 continue
-            print("| %s | %s | %s | %s / %s | %.0f | %s | %s | %s | %s |"
+            print("| %s | %s | %s | %s / %s | %.0f | %s | %s | %s | %s | %s |"
                   % (r["label"], r["version"], fmt_s(r["median_s"]), fmt_s(r["min_s"]),
                      fmt_s(r["max_s"]), r["peak_rss_mb"], fmt_s(r["cpu_s"]),
-                     fmt_s(r["eval_s"]),
+                     fmt_s(r["eval_s"]), fmt_s(r["eval_cpu_s"]),
                      "%.1f" % r["ratio"] if r["ratio"] is not None else "-",
                      r["identical"] + (" (%s)" % r["failed"] if "failed" in r else "")))
     print("\nwall: the whole process (interpreter start-up and imports included); "
-          "in-process: from the first load to the stats (detgrid: its `-v` total); CPU: user + system of the "
+          "in-process: from the first load to the stats (detgrid: its `-v` total), and the CPU "
+          "time of that stretch (Python rows); CPU: user + system of the "
           "process (CPU / wall = cores used). Machine: %s, %d CPUs, %s; load average "
           "%.2f at the start, %.2f at the end."
           % (mach["cpu_model"], mach["nproc"], mach["memory"],
