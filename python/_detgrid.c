@@ -619,6 +619,20 @@ static PyObject *Project_set_threads(PyObject *o, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* set_iou_type(t): the IoU type (DG_COCO_*) every query reads from. */
+static PyObject *Project_set_iou_type(PyObject *o, PyObject *args)
+{
+    ProjectObject *self = (ProjectObject *)o;
+    int t;
+    dg_status st;
+    if (!PyArg_ParseTuple(args, "i", &t) || !project_ready(self))
+        return NULL;
+    LOCKED(self, st = dg_project_set_iou_type(self->ctx, self->p, t));
+    if (st < 0)
+        return raise_locked(st);
+    Py_RETURN_NONE;
+}
+
 static PyObject *Project_take_warnings(PyObject *o, PyObject *unused)
 {
     (void)unused;
@@ -794,16 +808,21 @@ static PyObject *Project_set_defaults(PyObject *o, PyObject *args)
     return none_or_raise(st);
 }
 
-/* eval(name, iou buffer or None, memory_budget): the timings. */
+/* eval(name, iou buffer or None, memory_budget, iou_type): the timings. */
 static PyObject *Project_eval(PyObject *o, PyObject *args)
 {
     ProjectObject *self = (ProjectObject *)o;
     const char *name;
     PyObject *iou_obj;
     unsigned long long budget = 0;
-    if (!PyArg_ParseTuple(args, "sO|K", &name, &iou_obj, &budget) ||
+    int iou_type = DG_COCO_BBOX;
+    if (!PyArg_ParseTuple(args, "sO|Ki", &name, &iou_obj, &budget,
+                          &iou_type) ||
         !project_ready(self))
         return NULL;
+    dg_eval_opts eo;
+    dg_eval_opts_init(&eo);
+    eo.iou_type = iou_type;
     double dflt[DG_MAX_IOU_THRESHOLDS];
     inbuf ib;
     Py_ssize_t n;
@@ -820,7 +839,8 @@ static PyObject *Project_eval(PyObject *o, PyObject *args)
     dg_eval_stats es;
     LOCKED(self, {
         dg_ctx_set_memory_budget(self->ctx, budget);
-        st = dg_eval(self->ctx, self->p, name, iou ? iou : dflt, (int)n);
+        st = dg_eval_with(self->ctx, self->p, name, iou ? iou : dflt, (int)n,
+                          &eo);
         dg_eval_get_stats(self->ctx, &es);
     });
     put_in(&ib);
@@ -1925,6 +1945,7 @@ static PyMethodDef Project_methods[] = {
     {"segments", Project_segments, METH_NOARGS, NULL},
     {"set_device", Project_set_device, METH_VARARGS, NULL},
     {"set_threads", Project_set_threads, METH_VARARGS, NULL},
+    {"set_iou_type", Project_set_iou_type, METH_VARARGS, NULL},
     {"take_warnings", Project_take_warnings, METH_NOARGS, NULL},
     {"import_coco", Project_import_coco, METH_VARARGS, NULL},
     {"import_arrays", Project_import_arrays, METH_VARARGS, NULL},

@@ -269,12 +269,57 @@ def test_building(ck, tmp):
               ["iou_thresholds"]), 19, "stored in the file")
 
 
+def test_iou_types(ck, tmp):
+    """eval(iou_type=...) stores a grid per type, and Project.iou_type picks
+    the one every query reads, as the CLI's --iou-type (on cocoapi's segm
+    sample)."""
+    sample = os.path.join(dgtest.SHARED_DATA, "coco_val2014_100_fakebbox")
+    gt = os.path.join(sample, "instances_val2014_100.json")
+    dt = os.path.join(sample, "instances_val2014_fakesegm100_results.json")
+    v = os.path.join(tmp, "segm.h5")
+    run(["import", "coco", "--gt", gt, "--dt", dt, "--name", "m", "-o", v])
+    P = detgrid.Project(v)
+    ck.eq(P.iou_type, "bbox", "iou_type: boxes by default")
+    P.eval(iou_type="segm")
+    P.eval()
+    P.close()
+    inf = run(["info", v, "--json"]).json()
+    ck.eq(inf["inferences"][0]["iou_types"], ["bbox", "segm"],
+          "eval(iou_type='segm') stored beside the boxes")
+    P = detgrid.Project(v)
+    box = P.metrics("m", iou=0.5)
+    P.iou_type = "segm"
+    ck.eq(P.iou_type, "segm", "iou_type set")
+    for args, fn in (
+            (["metrics", v, "--iou", "0.5"], lambda: P.metrics("m", iou=0.5)),
+            (["sweep", v, "--format", "json"], lambda: P.sweep("m")),
+            (["confusion", v], lambda: P.confusion("m")),
+            (["frames", v, "--sort", "fn"], lambda: P.frames("m", sort="fn"))):
+        same_as_cli(ck, args + ["--iou-type", "segm"], fn(),
+                    "segm " + args[0])
+    ck.ok(P.metrics("m", iou=0.5) != box, "segm metrics differ from bbox")
+    try:
+        P.iou_type = "mask"
+        ck.ok(False, "a bad iou_type raises")
+    except detgrid.InvalidArgumentError as x:
+        ck.ok("bbox, segm, boundary or keypoints" in str(x), str(x))
+    P.iou_type = "keypoints"
+    try:
+        P.metrics("m")
+        ck.ok(False, "keypoints were not evaluated: raises")
+    except detgrid.StaleError as x:
+        ck.ok("no keypoints results for 'm' (stored: bbox, segm)" in str(x),
+              str(x))
+    P.close()
+
+
 def main():
     ck = Checker("test_python_project")
     with TempDir("dg-py-project-") as tmp:
         p, e = make_projects(tmp)
         test_queries(ck, p, e)
         test_building(ck, tmp)
+        test_iou_types(ck, tmp)
     ck.done()
 
 

@@ -40,6 +40,16 @@ class DetgridWarning(UserWarning):
     """A warning of the library (a fallback, a skipped record)."""
 
 
+IOU_TYPES = ("bbox", "segm", "boundary", "keypoints")
+
+
+def _iou_type_index(t):
+    if t not in IOU_TYPES:
+        raise InvalidArgumentError("iou_type must be bbox, segm, boundary or "
+                                   "keypoints, not %r" % (t,))
+    return IOU_TYPES.index(t)
+
+
 def num(v):
     """A float as the CLI's JSON has it: None for NaN and infinities."""
     v = float(v)
@@ -122,6 +132,7 @@ class Project:
 
     def __init__(self, path=None, *, device=None, _handle=None):
         self._lock = threading.RLock()
+        self._iou_type = "bbox"
         if _handle is not None:
             self._p = _handle
             self.path = path
@@ -273,12 +284,30 @@ class Project:
         if self.path is None:
             self.path = os.fspath(dest)
 
-    def eval(self, inferences=None, iou=None, save=None, memory_budget=0):
+    @property
+    def iou_type(self):
+        """The IoU type every query reads: "bbox" (default), "segm",
+        "boundary" or "keypoints" (as the CLI's ``--iou-type``). Set it to
+        query the results ``eval(iou_type=...)`` stored for that type."""
+        return self._iou_type
+
+    @iou_type.setter
+    def iou_type(self, t):
+        k = _iou_type_index(t)
+        with self._lock:
+            self._p.set_iou_type(k)
+        self._iou_type = IOU_TYPES[k]
+
+    def eval(self, inferences=None, iou=None, save=None, memory_budget=0,
+             iou_type="bbox"):
         """The heavy step, as ``detgrid eval --json``: every inference set
         (or those named) at the IoU thresholds (a list, a spec such as
-        "0.05:0.95:0.05", default the 19 of 0.05:0.95:0.05). The results
-        are saved to the project's file when it has one (save=False
-        keeps them in memory; save="other.h5" writes there)."""
+        "0.05:0.95:0.05", default the 19 of 0.05:0.95:0.05), on boxes or
+        (iou_type) masks, boundaries or keypoints, each type's results
+        stored beside the others. The results are saved to the project's
+        file when it has one (save=False keeps them in memory;
+        save="other.h5" writes there)."""
+        kind = _iou_type_index(iou_type)
         names = self._pick_sets(inferences)
         if iou is None or isinstance(iou, str):
             thr = _detgrid.parse_iou(iou)
@@ -288,7 +317,7 @@ class Project:
         with self._lock:
             for name in names:
                 s = self._p.eval(name, _convert.f64(thr),
-                                 int(memory_budget))
+                                 int(memory_budget), kind)
                 self._warn()
                 evals.append({
                     "inferences": name,
