@@ -358,7 +358,8 @@ static void put_shapes(rd *r, hid_t f, const char *gpath, uint64_t n)
     }
     if (flags & 2) {
         uint64_t *off = calloc(n + 2, 8), m = 0;
-        double *v = calloc(n * 9 + 1, sizeof(double));
+        /* up to 3 triples an object, and one more value when not triples */
+        double *v = calloc(n * 10 + 1, sizeof(double));
         int k = flags & 16 ? 2 : 3; /* keypoints an object */
         for (uint64_t i = 0; i < n; i++) {
             int ki = u8(r) < 32 ? 0 : k;

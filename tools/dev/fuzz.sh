@@ -10,7 +10,9 @@
 # New interesting inputs go to build-fuzz/fuzz-corpus/<target>/ (not into
 # the repository); a failing input is saved in build-fuzz/fuzz-artifacts/
 # and printed. DETGRID_FUZZ_BUILD overrides the build folder,
-# DETGRID_FUZZ_JOBS the build parallelism (default 2).
+# DETGRID_FUZZ_JOBS the build parallelism (default 2), DETGRID_FUZZ_SEED
+# libFuzzer's seed (default 0: a new one each run; CI fixes it, so that a
+# commit's short runs follow the same mutations each time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
@@ -51,6 +53,7 @@ for t in "${targets[@]}"; do
     if "$build/tests/fuzz/$t" "$work" "$seeds" "${dict[@]}" \
         -max_total_time="$secs" -max_len="$(max_len "$t")" -timeout=10 \
         -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
+        -seed="${DETGRID_FUZZ_SEED:-0}" \
         -artifact_prefix="$arts/" >"$log" 2>&1; then
         grep -E '^#[0-9]+.*(DONE|pulse)' "$log" | tail -1 || true
         grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$log" || true
