@@ -614,14 +614,16 @@ static dg_status frame_entries(gp_state *s, const dg_boxset *b, uint64_t lo,
             e->v[i].key = e->v[i].seq;
         for (size_t i = 0; i < e->n; i++)
             e->v[i].seq = (uint32_t)i;
-        qsort(e->v, e->n, sizeof(*e->v), by_key);
+        if (e->n > 1)
+            qsort(e->v, e->n, sizeof(*e->v), by_key);
         for (size_t i = 0; i < e->n; i++) {
             e->v[i].key = 0;
             e->v[i].seq = (uint32_t)i;
         }
         return DG_OK;
     }
-    qsort(e->v, e->n, sizeof(*e->v), by_key);
+    if (e->n > 1)
+        qsort(e->v, e->n, sizeof(*e->v), by_key);
     return DG_OK;
 }
 
@@ -1122,7 +1124,8 @@ static void acc_worker(void *arg, int tid)
                 n++;
             }
         }
-        qsort(x.ord, n, sizeof(*x.ord), by_score);
+        if (n > 1) /* none: x.ord may be NULL */
+            qsort(x.ord, n, sizeof(*x.ord), by_score);
         for (uint32_t a = 0; a < s->A; a++) {
             uint64_t npig = s->npig[(size_t)k * s->A + a];
             if (!npig)
