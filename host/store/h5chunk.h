@@ -2,11 +2,12 @@
  * The chunk writer and reader: compressed datasets written and read a
  * whole HDF5 chunk at a time, with the compression on every core.
  *
- * Writing: each chunk is filled, shuffled and deflated (zlib level 1, as
- * compress2 does it) on worker threads and handed to H5Dwrite_chunk in
- * chunk order. The bytes are those HDF5's own filter pipeline (shuffle +
- * deflate 1, dg__h5_dcpl) stores, chunk for chunk: tests/test-h5chunk.c
- * compares every raw chunk.
+ * Writing: each chunk is filled, shuffled and deflated (deflate_runs.h:
+ * a zlib stream HDF5's deflate filter reads, made by detgrid's own
+ * run-length encoder) on worker threads and handed to H5Dwrite_chunk in
+ * chunk order. HDF5's pipeline (shuffle + deflate, dg__h5_dcpl) reads
+ * them back: tests/test-h5chunk.c compares what it reads with what HDF5
+ * writes itself, chunk layout and elements.
  *
  * Reading: the raw chunks a read touches come out with H5Dread_chunk
  * (HDF5 is called from the calling thread only) and are inflated and
@@ -46,7 +47,7 @@ typedef struct dg_h5_job {
 } dg_h5_job;
 
 /*
- * Shuffles, deflates (level 1) and writes the n chunks of jobs, compressing
+ * Shuffles, deflates (deflate_runs.h) and writes the n chunks of jobs, compressing
  * on ctx's threads, writing in job order. DG_EIO naming the file on a
  * failed write, DG_ENOMEM.
  */

@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,52 +139,85 @@ static dg_status colset_fingerprint(dg_ctx *ctx, colset *cs, void *buf,
     return DG_OK;
 }
 
-/* A 1-D column laid out as dg__h5_write_1d(compress = 1) lays it out,
- * filled from file src or from memory mem. */
+/* Where a column's chunks come from: a scratch file (read with pread, so
+ * that the chunk writer's workers can fill chunks at once) or memory. */
+typedef struct colsrc {
+    int fd;
+    const uint8_t *mem;
+    size_t esz;
+    atomic_int failed;
+} colsrc;
+
+static void fill_column(const void *arg, uint64_t row, uint64_t col0,
+                        uint64_t n, void *dst)
+{
+    colsrc *c = (colsrc *)arg;
+    (void)row;
+    size_t want = (size_t)n * c->esz;
+    if (c->mem) {
+        memcpy(dst, c->mem + col0 * c->esz, want);
+        return;
+    }
+    uint8_t *p = dst;
+    off_t off = (off_t)(col0 * c->esz);
+    while (want) {
+        ssize_t k = pread(c->fd, p, want, off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            atomic_store(&c->failed, 1);
+            memset(p, 0, want);
+            return;
+        }
+        p += k;
+        want -= (size_t)k;
+        off += k;
+    }
+}
+
+/* A 1-D column laid out as dg__h5_write_1d(compress = 1) lays it out and
+ * compressed by the same chunk writer (so its bytes are those of a save
+ * from memory), filled from file src or from memory mem. */
 static dg_status write_column(dg_ctx *ctx, hid_t g, const char *name,
                               hid_t mt, hid_t ft, size_t esz, uint64_t n,
-                              FILE *src, const void *mem, void *buf)
+                              FILE *src, const void *mem)
 {
     hsize_t dims[1] = {n};
     hsize_t chunk[1] = {dg__h5_chunk_1d(n)};
     hid_t space = H5Screate_simple(1, dims, NULL);
     hid_t dcpl = dg__h5_dcpl(1, dims, chunk, 1);
     hid_t ds = H5I_INVALID_HID;
+    dg_h5_job *jobs = NULL;
     dg_status st = DG_OK;
-    if (space < 0 || dcpl < 0)
+    colsrc cs = {-1, mem, esz, 0};
+    if (space < 0 || dcpl < 0 || !dg__h5_chunkable(1, chunk, 1, mt, ft))
         goto fail;
     ds = H5Dcreate2(g, name, ft, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (ds < 0)
         goto fail;
-    if (src && (fflush(src) || fseek(src, 0, SEEK_SET)))
+    if (src && (fflush(src) || (cs.fd = fileno(src)) < 0))
         goto fail;
-    for (uint64_t o = 0; o < n; o += COPY_ELEMS) {
-        size_t m = n - o < COPY_ELEMS ? (size_t)(n - o) : COPY_ELEMS;
-        const void *data = buf;
-        if (src) {
-            if (fread(buf, esz, m, src) != m)
-                goto fail;
-        } else {
-            data = (const char *)mem + o * esz;
-        }
-        hsize_t start[1] = {o}, count[1] = {m};
-        hid_t ms = H5Screate_simple(1, count, NULL);
-        int ok = ms >= 0 &&
-                 H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count,
-                                     NULL) >= 0 &&
-                 H5Dwrite(ds, mt, ms, space, H5P_DEFAULT, data) >= 0;
-        if (ms >= 0)
-            H5Sclose(ms);
-        if (!ok)
-            goto fail;
-        if ((st = dg__h5_check_write(ctx, g)) < 0)
-            goto out;
+    size_t n_jobs = n ? (size_t)((n + chunk[0] - 1) / chunk[0]) : 0;
+    if (n_jobs && !(jobs = dg__calloc(ctx, n_jobs, sizeof(*jobs)))) {
+        st = DG_ENOMEM;
+        goto out;
     }
+    for (size_t k = 0; k < n_jobs; k++)
+        jobs[k] = (dg_h5_job){ds, 1, esz, n, chunk[0], 0,
+                              (uint64_t)k * chunk[0], fill_column, &cs};
+    if ((st = dg__h5_write_jobs(ctx, jobs, n_jobs)) < 0)
+        goto out;
+    if (atomic_load(&cs.failed)) {
+        st = dg__fail(ctx, DG_EIO, "cannot read a scratch file");
+        goto out;
+    }
+    st = dg__h5_check_write(ctx, g);
     goto out;
 fail:
     st = dg__fail(ctx, DG_EIO, "'%s': cannot write dataset '%s'",
                   dg__h5_fname(g), name);
 out:
+    free(jobs);
     if (ds >= 0)
         H5Dclose(ds);
     if (dcpl >= 0)
@@ -215,7 +249,7 @@ static dg_status colset_write(dg_ctx *ctx, hid_t parent, const char *name,
         if (c < 0) {
             st = write_column(ctx, g, "frame_offsets", H5T_NATIVE_UINT64,
                               H5T_STD_U64LE, 8, (uint64_t)n_frames + 1, NULL,
-                              cs->off, buf);
+                              cs->off);
             continue;
         }
         if (!cs->f[c])
@@ -228,7 +262,7 @@ static dg_status colset_write(dg_ctx *ctx, hid_t parent, const char *name,
         else
             mt = H5T_NATIVE_DOUBLE, ft = H5T_IEEE_F64LE;
         st = write_column(ctx, g, col_info[c].name, mt, ft, col_info[c].esz,
-                          cs->n, cs->f[c], NULL, buf);
+                          cs->n, cs->f[c], NULL);
     }
 out:
     H5Gclose(g);
