@@ -7,7 +7,8 @@
  * its paths: long runs, no runs, runs of exactly 3, small alphabets,
  * incompressible bytes (stored blocks), skewed counts that need
  * length-limited codes, and shuffled result tables as the store writes
- * them. It must also refuse a buffer too small, never write past it, give
+ * them. It must also fit a buffer of exactly its size, refuse one byte
+ * less without writing past it, give
  * the same bytes on every call, and compress the store's tables at least
  * as well as zlib's level 1.
  */
@@ -150,7 +151,10 @@ static size_t roundtrip(dg_deflate_scratch *s, const uint8_t *d, size_t n,
     size_t got2 = 0;
     CHECK_EQ_INT(dg__deflate_runs(s, d, n, z2, cap, &got2), 0);
     CHECK(got2 == got && !memcmp(z, z2, got));
-    /* Too small a buffer: refused, nothing written past it. */
+    /* Exactly the room it needs: taken. */
+    CHECK_EQ_INT(dg__deflate_runs(s, d, n, z2, got, &got2), 0);
+    CHECK(got2 == got && !memcmp(z, z2, got));
+    /* One byte less: refused, nothing written past it. */
     if (got > 12) {
         size_t small = got - 1;
         memset(z2, 0, cap);

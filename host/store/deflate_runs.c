@@ -432,8 +432,9 @@ int dg__deflate_runs(dg_deflate_scratch *S, const uint8_t *src, size_t n,
         for (unsigned k = 0; k < NLIT; k++)
             cost += (uint64_t)lf[k] * ll[k];
         uint64_t sb = stored_bits(e - s, w.n % 8);
+        /* Both counts are exact: the bytes this block ends in. */
         uint64_t need = (cost < sb ? cost : sb) + w.n;
-        if ((uint64_t)(end - w.p) < need / 8 + 8)
+        if ((uint64_t)(end - w.p) < (need + 7) / 8)
             return -1;
         if (sb <= cost) { /* the sums were taken by the tokens */
             put_stored(&w, src + s, e - s, final);

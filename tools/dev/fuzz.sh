@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 build=${DETGRID_FUZZ_BUILD:-build-fuzz}
-all=(fuzz-coco-json fuzz-txt fuzz-voc-xml fuzz-project fuzz-npy fuzz-segments fuzz-meta-image)
+all=(fuzz-coco-json fuzz-txt fuzz-voc-xml fuzz-project fuzz-npy fuzz-segments fuzz-meta-image fuzz-deflate)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 

@@ -1,0 +1,80 @@
+/*
+ * The store's deflate encoder (host/store/deflate_runs.c), fed the fuzz
+ * bytes: every stream must inflate with zlib to exactly its input, and
+ * a buffer too small must be refused without a byte written past it
+ * (the buffers are exactly their size, so AddressSanitizer sees any).
+ *
+ * The first byte chooses the input: the bytes as they are, or expanded as
+ * (count, byte) pairs into runs up to a few hundred KiB long, so that runs
+ * meet the 258-byte match limit, the 64 KiB stored block and the 256 KiB
+ * segment; the second byte a capacity to try below what the stream needs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "deflate_runs.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static dg_deflate_scratch *s;
+    if (!s && !(s = dg__deflate_scratch_new()))
+        abort();
+    if (size < 2)
+        return 0;
+    int expand = data[0] & 1;
+    unsigned shrink = data[1];
+    data += 2;
+    size -= 2;
+    uint8_t *in = NULL;
+    size_t n = 0;
+    if (expand) {
+        for (size_t i = 0; i + 1 < size; i += 2)
+            n += (size_t)data[i] * (data[i] & 0x80 ? 97 : 1) + 1;
+        in = malloc(n ? n : 1);
+        size_t k = 0;
+        for (size_t i = 0; i + 1 < size; i += 2) {
+            size_t r = (size_t)data[i] * (data[i] & 0x80 ? 97 : 1) + 1;
+            memset(in + k, data[i + 1], r);
+            k += r;
+        }
+    } else {
+        n = size;
+        in = malloc(n ? n : 1);
+        if (n)
+            memcpy(in, data, n);
+    }
+    size_t cap = n + n / 1000 + 12;
+    uint8_t *z = malloc(cap);
+    size_t got = 0;
+    if (dg__deflate_runs(s, in, n, z, cap, &got) < 0) {
+        fprintf(stderr, "deflate_runs: %zu bytes refused HDF5's buffer\n", n);
+        abort();
+    }
+    uint8_t *back = malloc(n + 1);
+    uLongf bl = (uLongf)n + 1;
+    if (uncompress(back, &bl, z, (uLong)got) != Z_OK || bl != n ||
+        (n && memcmp(back, in, n))) {
+        fprintf(stderr, "deflate_runs: %zu bytes do not come back\n", n);
+        abort();
+    }
+    /* A smaller buffer: refused exactly when the stream does not fit
+     * (the encoder counts a block's bits before writing it), else the same
+     * stream. */
+    size_t small = got > shrink ? got - shrink : 0;
+    uint8_t *z2 = malloc(small ? small : 1);
+    size_t got2 = 0;
+    int rc = dg__deflate_runs(s, in, n, z2, small, &got2);
+    if ((rc == 0) != (got <= small) ||
+        (rc == 0 && (got2 != got || memcmp(z2, z, got)))) {
+        fprintf(stderr, "deflate_runs: capacity %zu for a %zu-byte stream\n",
+                small, got);
+        abort();
+    }
+    free(z2);
+    free(back);
+    free(z);
+    free(in);
+    return 0;
+}
