@@ -113,23 +113,24 @@ static void make(uint8_t *d, size_t n, int kind)
 /* Compresses d, inflates it with zlib and checks everything. Returns the
  * compressed size. */
 static size_t roundtrip(dg_deflate_scratch *s, const uint8_t *d, size_t n,
-                        const char *what)
+                        size_t block, const char *what)
 {
     size_t cap = n + n / 1000 + 12 + 64; /* HDF5's buffer, and some */
     uint8_t *z = malloc(cap + 16);
     memset(z + cap, 0xee, 16);
     size_t got = 0;
-    int rc = dg__deflate_runs(s, d, n, z, cap, &got);
+    int rc = dg__deflate_runs(s, d, n, block, z, cap, &got);
     CHECK_EQ_INT(rc, 0);
     if (rc) {
-        fprintf(stderr, "  (%s, %zu bytes)\n", what, n);
+        fprintf(stderr, "  (%s, %zu bytes, blocks of %zu)\n", what, n, block);
         free(z);
         return 0;
     }
     CHECK(got <= cap);
-    /* Never more than a stored copy: 5 bytes a stored block (five to a
-     * 256 KiB segment), the header and the checksum. */
-    size_t bound = n + 5 * 5 * (n / ((size_t)256 << 10) + 1) + 6;
+    /* Never more than a stored copy: 5 bytes a stored block (up to 65,535
+     * bytes each, within a block), the header and the checksum. */
+    size_t b = block ? block : (size_t)256 << 10;
+    size_t bound = n + 5 * ((b + 65534) / 65535) * (n / b + 1) + 6;
     if (!(got <= bound))
         fprintf(stderr, "  %s: %zu bytes into %zu\n", what, n, got);
     CHECK(got <= bound);
@@ -145,21 +146,22 @@ static size_t roundtrip(dg_deflate_scratch *s, const uint8_t *d, size_t n,
     int same = zr == Z_OK && bl == n && (n == 0 || !memcmp(back, d, n));
     CHECK(same);
     if (!same)
-        fprintf(stderr, "  roundtrip failed: %s, %zu bytes\n", what, n);
+        fprintf(stderr, "  roundtrip failed: %s, %zu bytes, blocks of %zu\n",
+                what, n, block);
     /* The same bytes again: nothing carried over from the call before. */
     uint8_t *z2 = malloc(cap);
     size_t got2 = 0;
-    CHECK_EQ_INT(dg__deflate_runs(s, d, n, z2, cap, &got2), 0);
+    CHECK_EQ_INT(dg__deflate_runs(s, d, n, block, z2, cap, &got2), 0);
     CHECK(got2 == got && !memcmp(z, z2, got));
     /* Exactly the room it needs: taken. */
-    CHECK_EQ_INT(dg__deflate_runs(s, d, n, z2, got, &got2), 0);
+    CHECK_EQ_INT(dg__deflate_runs(s, d, n, block, z2, got, &got2), 0);
     CHECK(got2 == got && !memcmp(z, z2, got));
     /* One byte less: refused, nothing written past it. */
     if (got > 12) {
         size_t small = got - 1;
         memset(z2, 0, cap);
         memset(z2 + small, 0xee, cap - small);
-        CHECK_EQ_INT(dg__deflate_runs(s, d, n, z2, small, &got2), -1);
+        CHECK_EQ_INT(dg__deflate_runs(s, d, n, block, z2, small, &got2), -1);
         for (size_t k = small; k < cap; k++)
             if (z2[k] != 0xee) {
                 CHECK(!"wrote past a small buffer");
@@ -194,11 +196,15 @@ int main(void)
     size_t ns = sizeof(sizes) / sizeof(sizes[0]);
     uint8_t *d = malloc(((size_t)5 << 20) + 64);
     char what[64];
+    /* Blocks as the store cuts them: 256 KiB, or a shuffled chunk's byte
+     * plane (at least 16 KiB). */
+    size_t blocks[] = {0, 16384, 65536, 100003};
     for (int kind = 0; kind < N_KINDS; kind++)
         for (size_t si = 0; si < ns; si++) {
             make(d, sizes[si], kind);
             snprintf(what, sizeof(what), "%s", kind_name[kind]);
-            roundtrip(s, d, sizes[si], what);
+            for (size_t bi = 0; bi < 4; bi++)
+                roundtrip(s, d, sizes[si], blocks[bi], what);
         }
     /* Many random mixtures: runs of every length beside literals, so that
      * runs end on every position of a segment and of a 258-byte match. */
@@ -211,24 +217,25 @@ int main(void)
             for (size_t k = 0; k < len && i < n; k++)
                 d[i++] = v;
         }
-        roundtrip(s, d, n, "mixture");
+        roundtrip(s, d, n, blocks[t % 4], "mixture");
     }
     /* Compression: the store's tables at least as small as zlib level 1
      * makes them; incompressible bytes at most 0.01 % larger than they are. */
     size_t n = (size_t)4 << 20;
     table_bytes(d, n);
-    size_t ours = roundtrip(s, d, n, "table"), theirs = zlib1_size(d, n);
+    size_t ours = roundtrip(s, d, n, (size_t)1 << 20, "table");
+    size_t theirs = zlib1_size(d, n);
     printf("shuffled XOR table, 4 MiB: %zu bytes (zlib level 1: %zu)\n", ours,
            theirs);
     CHECK(ours <= theirs);
     make(d, n, K_ALPHABET3);
-    ours = roundtrip(s, d, n, "three symbols");
+    ours = roundtrip(s, d, n, 0, "three symbols");
     theirs = zlib1_size(d, n);
     printf("three symbols, 4 MiB: %zu bytes (zlib level 1: %zu)\n", ours,
            theirs);
     CHECK(ours <= theirs + theirs / 10);
     make(d, n, K_RANDOM);
-    ours = roundtrip(s, d, n, "random");
+    ours = roundtrip(s, d, n, 0, "random");
     printf("random, 4 MiB: %zu bytes\n", ours);
     CHECK(ours <= n + n / 10000 + 12); /* HDF5 keeps it up to 0.1 % */
     /* The Adler-32 the encoder carries along equals the plain one. */

@@ -385,8 +385,10 @@ static void put_stored(bits *w, const uint8_t *p, size_t m, int final)
 }
 
 int dg__deflate_runs(dg_deflate_scratch *S, const uint8_t *src, size_t n,
-                     uint8_t *dst, size_t cap, size_t *got)
+                     size_t block, uint8_t *dst, size_t cap, size_t *got)
 {
+    if (block == 0 || block > SEG)
+        block = SEG;
     if (cap < 2 + 4 + 5)
         return -1;
     /* Header 0x78 0x01: deflate, 32 KiB window, the fastest level. */
@@ -398,8 +400,8 @@ int dg__deflate_runs(dg_deflate_scratch *S, const uint8_t *src, size_t n,
     if (n == 0) {
         put_stored(&w, src, 0, 1);
     }
-    for (size_t s = 0; s < n; s += SEG) {
-        size_t e = n - s < SEG ? n : s + SEG;
+    for (size_t s = 0; s < n; s += block) {
+        size_t e = n - s < block ? n : s + block;
         int final = e == n;
         uint32_t lf[NLIT] = {0};
         uint64_t xb;
@@ -433,10 +435,12 @@ int dg__deflate_runs(dg_deflate_scratch *S, const uint8_t *src, size_t n,
             cost += (uint64_t)lf[k] * ll[k];
         uint64_t sb = stored_bits(e - s, w.n % 8);
         /* Both counts are exact: the bytes this block ends in. */
-        uint64_t need = (cost < sb ? cost : sb) + w.n;
+        uint64_t need = (sb <= cost + cost / 16 ? sb : cost) + w.n;
         if ((uint64_t)(end - w.p) < (need + 7) / 8)
             return -1;
-        if (sb <= cost) { /* the sums were taken by the tokens */
+        /* Stored unless the codes save a sixteenth: stored bytes inflate
+         * at the speed of a copy, coded ones several times slower. */
+        if (sb <= cost + cost / 16) { /* the tokens took the sums */
             put_stored(&w, src + s, e - s, final);
             continue;
         }

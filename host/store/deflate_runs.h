@@ -10,10 +10,11 @@
  * XOR-encoded rows is made of: byte planes of long runs beside planes of
  * nearly random low bytes, where a general LZ77 search costs time and finds
  * little (on detgrid's own tables and columns it compresses better than
- * zlib level 1, docs/FORMAT.md "Compression"). Each 256 KiB segment of
- * the input is one block with its own dynamic Huffman codes, or stored
- * blocks where those would be smaller, so the output is never more than
- * a few bytes per 64 KiB larger than the input.
+ * zlib level 1, docs/FORMAT.md "Compression"). Each block of the input
+ * (a shuffled chunk's byte plane, at most 256 KiB) has its own dynamic
+ * Huffman codes, or is stored when those save less than a sixteenth:
+ * the nearly random planes then inflate at the speed of a copy, and the
+ * output is never more than a few bytes per 64 KiB larger than the input.
  *
  * The output depends on the input bytes only: the same chunk gives the same
  * bytes on every machine, thread count and device, which the results'
@@ -33,10 +34,11 @@ void dg__deflate_scratch_free(dg_deflate_scratch *s);
 
 /*
  * Compresses the n bytes of src into the zlib stream dst of at most cap
- * bytes: 0 with its length in *got, -1 when it does not fit.
+ * bytes, in blocks of `block` bytes (0 or more than 256 KiB: 256 KiB):
+ * 0 with its length in *got, -1 when it does not fit.
  */
 int dg__deflate_runs(dg_deflate_scratch *s, const uint8_t *src, size_t n,
-                     uint8_t *dst, size_t cap, size_t *got);
+                     size_t block, uint8_t *dst, size_t cap, size_t *got);
 
 /* Adler-32 of len bytes continuing from adler, as zlib's adler32(). */
 uint32_t dg__adler32(uint32_t adler, const uint8_t *p, size_t len);

@@ -47,6 +47,12 @@ static void shuffle(const uint8_t *src, uint8_t *dst, size_t n, size_t e)
         }
         return;
     }
+    if (e == 8) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < 8; j++)
+                dst[j * n + i] = src[8 * i + j];
+        return;
+    }
     for (size_t j = 0; j < e; j++)
         for (size_t i = 0; i < n; i++)
             dst[j * n + i] = src[i * e + j];
@@ -62,6 +68,17 @@ static void unshuffle(const uint8_t *src, uint8_t *dst, size_t n, size_t e,
             dst[4 * i + 1] = src[n + a + i];
             dst[4 * i + 2] = src[2 * n + a + i];
             dst[4 * i + 3] = src[3 * n + a + i];
+        }
+        return;
+    }
+    if (e == 8) {
+        /* Eight planes into whole elements: one 8-byte store each. */
+        const uint8_t *p0 = src + a;
+        for (size_t i = 0; i < m; i++) {
+            uint8_t v[8];
+            for (size_t j = 0; j < 8; j++)
+                v[j] = p0[j * n + i];
+            memcpy(dst + 8 * i, v, 8);
         }
         return;
     }
@@ -157,7 +174,11 @@ static void compress_task(void *arg, uint64_t i, unsigned worker)
         return;
     }
     const uint8_t *bytes = w->zout[worker];
-    if (dg__deflate_runs(zw->enc, src, nbytes, w->zout[worker], cap,
+    /* A block per byte plane of the shuffled chunk (unless planes are
+     * small: a block's codes cost about 100 bytes). */
+    size_t plane = (size_t)j->width;
+    size_t block = j->elem > 1 && plane >= ((size_t)16 << 10) ? plane : 0;
+    if (dg__deflate_runs(zw->enc, src, nbytes, block, w->zout[worker], cap,
                          &got) < 0) {
         /* HDF5 skips the optional deflate filter: the shuffled bytes. */
         bytes = src;

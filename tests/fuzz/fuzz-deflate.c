@@ -4,7 +4,8 @@
  * a buffer too small must be refused without a byte written past it
  * (the buffers are exactly their size, so AddressSanitizer sees any).
  *
- * The first byte chooses the input: the bytes as they are, or expanded as
+ * The first byte chooses the input (and the block size, 256 KiB or one
+ * of 16 to 63 KiB): the bytes as they are, or expanded as
  * (count, byte) pairs into runs up to a few hundred KiB long, so that runs
  * meet the 258-byte match limit, the 64 KiB stored block and the 256 KiB
  * segment; the second byte a capacity to try below what the stream needs.
@@ -24,6 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     int expand = data[0] & 1;
+    /* blocks as the store cuts them: 256 KiB, or a byte plane >= 16 KiB */
+    size_t block = (data[0] >> 1) % 4 == 0 ? 0 : 16384 + (size_t)(data[0] >> 3) * 1500;
     unsigned shrink = data[1];
     data += 2;
     size -= 2;
@@ -48,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t cap = n + n / 1000 + 12;
     uint8_t *z = malloc(cap);
     size_t got = 0;
-    if (dg__deflate_runs(s, in, n, z, cap, &got) < 0) {
+    if (dg__deflate_runs(s, in, n, block, z, cap, &got) < 0) {
         fprintf(stderr, "deflate_runs: %zu bytes refused HDF5's buffer\n", n);
         abort();
     }
@@ -65,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t small = got > shrink ? got - shrink : 0;
     uint8_t *z2 = malloc(small ? small : 1);
     size_t got2 = 0;
-    int rc = dg__deflate_runs(s, in, n, z2, small, &got2);
+    int rc = dg__deflate_runs(s, in, n, block, z2, small, &got2);
     if ((rc == 0) != (got <= small) ||
         (rc == 0 && (got2 != got || memcmp(z2, z, got)))) {
         fprintf(stderr, "deflate_runs: capacity %zu for a %zu-byte stream\n",
