@@ -23,6 +23,7 @@
 #include "deflate_runs.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static dg_inflate_scratch *dec;
 static uint64_t next_u64(void)
 {
     rng ^= rng << 13;
@@ -148,6 +149,11 @@ static size_t roundtrip(dg_deflate_scratch *s, const uint8_t *d, size_t n,
     if (!same)
         fprintf(stderr, "  roundtrip failed: %s, %zu bytes, blocks of %zu\n",
                 what, n, block);
+    /* detgrid's inflater gives the same bytes back. */
+    memset(back, 0x5a, n + 1);
+    int ir = dg__inflate(dec, z, got, back, n);
+    CHECK_EQ_INT(ir, 0);
+    CHECK(ir == 0 && (n == 0 || !memcmp(back, d, n)));
     /* The same bytes again: nothing carried over from the call before. */
     uint8_t *z2 = malloc(cap);
     size_t got2 = 0;
@@ -183,10 +189,88 @@ static size_t zlib1_size(const uint8_t *d, size_t n)
     return (size_t)cap;
 }
 
+/*
+ * detgrid's inflater on zlib's own streams (the files HDF5 and h5py
+ * write): every level and strategy (stored, fixed and dynamic blocks,
+ * matches at every distance) must come back exactly; and on damaged ones
+ * (bits flipped, bytes cut) it must agree with zlib: fail where zlib
+ * fails, give zlib's bytes where zlib succeeds.
+ */
+static void zlib_streams(uint8_t *d)
+{
+    static const int strategies[] = {Z_DEFAULT_STRATEGY, Z_FILTERED,
+                                     Z_HUFFMAN_ONLY, Z_RLE, Z_FIXED};
+    size_t sizes[] = {0, 1, 100, 5000, 70000, 300000};
+    int agree = 0, damaged = 0;
+    for (int kind = 0; kind < N_KINDS; kind++)
+        for (size_t si = 0; si < 6; si++)
+            for (int lvl = 0; lvl <= 9; lvl += 3)
+                for (int st = 0; st < 5; st++) {
+                    size_t n = sizes[si];
+                    make(d, n, kind);
+                    /* words repeating at a distance: real LZ77 matches */
+                    if (kind == K_RANDOM && n > 64)
+                        for (size_t i = 64; i < n; i++)
+                            if ((i / 64) % 3 == 1)
+                                d[i] = d[i - 64 + (i % 7)];
+                    z_stream zs;
+                    memset(&zs, 0, sizeof(zs));
+                    deflateInit2(&zs, lvl, Z_DEFLATED, 15, 8, strategies[st]);
+                    size_t cap = deflateBound(&zs, (uLong)n) + 16;
+                    uint8_t *z = malloc(cap), *out = malloc(n + 1);
+                    zs.next_in = d;
+                    zs.avail_in = (uInt)n;
+                    zs.next_out = z;
+                    zs.avail_out = (uInt)cap;
+                    CHECK_EQ_INT(deflate(&zs, Z_FINISH), Z_STREAM_END);
+                    size_t zn = zs.total_out;
+                    deflateEnd(&zs);
+                    int ok = dg__inflate(dec, z, zn, out, n) == 0 &&
+                             (n == 0 || !memcmp(out, d, n));
+                    CHECK(ok);
+                    if (!ok)
+                        fprintf(stderr, "  zlib stream: %s, %zu bytes, level "
+                                "%d, strategy %d\n", kind_name[kind], n, lvl,
+                                strategies[st]);
+                    /* Damaged: a flipped bit, or the stream cut short. */
+                    for (int t = 0; t < 3 && zn > 2; t++) {
+                        uint8_t *bad = malloc(zn);
+                        memcpy(bad, z, zn);
+                        size_t bn = zn;
+                        if (t < 2)
+                            bad[next_u64() % zn] ^= (uint8_t)(1u << (next_u64() % 8));
+                        else
+                            bn = zn - 1 - next_u64() % (zn - 1);
+                        uint8_t *o1 = malloc(n + 1), *o2 = malloc(n + 1);
+                        int ours = dg__inflate(dec, bad, bn, o1, n);
+                        uLongf l2 = (uLongf)n;
+                        int theirs = uncompress(o2, &l2, bad, (uLong)bn);
+                        int zok = theirs == Z_OK && l2 == n;
+                        int same = ours == 0 ? zok && (n == 0 || !memcmp(o1, o2, n))
+                                             : !zok;
+                        CHECK(same);
+                        if (!same)
+                            fprintf(stderr, "  damaged %s stream (%zu bytes, "
+                                    "level %d): ours %d, zlib %d\n",
+                                    kind_name[kind], n, lvl, ours, theirs);
+                        agree += same;
+                        damaged++;
+                        free(o1);
+                        free(o2);
+                        free(bad);
+                    }
+                    free(z);
+                    free(out);
+                }
+    printf("damaged zlib streams: %d of %d judged as zlib judges them\n",
+           agree, damaged);
+}
+
 int main(void)
 {
     dg_deflate_scratch *s = dg__deflate_scratch_new();
-    CHECK(s != NULL);
+    dec = dg__inflate_scratch_new();
+    CHECK(s != NULL && dec != NULL);
     const size_t seg = (size_t)256 << 10;
     size_t sizes[] = {0,       1,       2,       3,       4,       5,
                       257,     258,     259,     260,     261,     516,
@@ -241,7 +325,9 @@ int main(void)
     /* The Adler-32 the encoder carries along equals the plain one. */
     make(d, 100000, K_RUNS);
     CHECK_EQ_INT(dg__adler32(1, d, 100000), adler32(1, d, 100000));
+    zlib_streams(d);
     free(d);
+    dg__inflate_scratch_free(dec);
     dg__deflate_scratch_free(s);
     return check_done("test-deflate");
 }

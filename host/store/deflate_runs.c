@@ -482,3 +482,327 @@ int dg__deflate_runs(dg_deflate_scratch *S, const uint8_t *src, size_t n,
     *got = (size_t)(w.p + 4 - dst);
     return 0;
 }
+
+/* ---- inflating ----------------------------------------------------------- */
+
+/*
+ * A table-driven inflater: any zlib stream (stored, fixed and dynamic
+ * blocks, any distance), checked as it goes, so that a damaged stream
+ * fails rather than overrunning; the caller falls back to zlib on any
+ * failure, and zlib's verdict stands.
+ */
+
+#define LOOK 11 /* bits a primary table entry decodes */
+
+/* A Huffman code for decoding: the primary table (symbol << 4 | length,
+ * 0 when the code is longer than LOOK or unused) and, for the long codes,
+ * canonical counts and symbols (RFC 1951's, as zlib's puff.c decodes). */
+typedef struct hdec {
+    uint16_t look[1u << LOOK];
+    uint16_t count[16];
+    uint16_t sym[NLIT + 2];
+} hdec;
+
+/*
+ * Builds h from n lengths: 0, or -1 when they over-subscribe the code or
+ * leave it incomplete, which zlib refuses too, but for a code of a single
+ * 1-bit length (allowed when `single`: literal and distance codes).
+ */
+static int hdec_build(hdec *h, const uint8_t *len, unsigned n, int single)
+{
+    uint16_t offs[16];
+    memset(h->count, 0, sizeof(h->count));
+    for (unsigned i = 0; i < n; i++)
+        h->count[len[i]]++;
+    h->count[0] = 0;
+    int left = 1, max = 0;
+    for (unsigned b = 1; b < 16; b++) {
+        left <<= 1;
+        left -= h->count[b];
+        if (left < 0)
+            return -1;
+        if (h->count[b])
+            max = (int)b;
+    }
+    if (left > 0 && (!single || max != 1) && max != 0)
+        return -1;
+    offs[1] = 0;
+    for (unsigned b = 1; b < 15; b++)
+        offs[b + 1] = (uint16_t)(offs[b] + h->count[b]);
+    for (unsigned i = 0; i < n; i++)
+        if (len[i])
+            h->sym[offs[len[i]]++] = (uint16_t)i;
+    memset(h->look, 0, sizeof(h->look));
+    unsigned code = 0, k = 0;
+    for (unsigned b = 1; b <= LOOK; b++) {
+        for (unsigned c = 0; c < h->count[b]; c++, k++, code++) {
+            unsigned r = 0;
+            for (unsigned x = 0; x < b; x++)
+                r |= ((code >> x) & 1u) << (b - 1 - x);
+            uint16_t e = (uint16_t)(h->sym[k] << 4 | b);
+            for (unsigned f = r; f < (1u << LOOK); f += 1u << b)
+                h->look[f] = e;
+        }
+        code <<= 1;
+    }
+    return 0;
+}
+
+typedef struct bitr {
+    const uint8_t *p, *end;
+    uint64_t buf;
+    unsigned n;
+} bitr;
+
+static inline void refill(bitr *r)
+{
+    if (r->end - r->p >= 8) {
+        uint64_t v;
+        memcpy(&v, r->p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        v = __builtin_bswap64(v);
+#endif
+        r->buf |= v << r->n;
+        r->p += (63 - r->n) >> 3;
+        r->n |= 56;
+        return;
+    }
+    while (r->n <= 56 && r->p < r->end) {
+        r->buf |= (uint64_t)*r->p++ << r->n;
+        r->n += 8;
+    }
+}
+
+/* k <= 32 bits, after a refill; -1 when the stream has run out. */
+static inline int64_t take(bitr *r, unsigned k)
+{
+    if (r->n < k)
+        return -1;
+    uint64_t v = r->buf & ((1ull << k) - 1);
+    r->buf >>= k;
+    r->n -= k;
+    return (int64_t)v;
+}
+
+/* The next symbol of h (refilled: at least 15 bits unless at the end), or
+ * -1. */
+static inline int decode(bitr *r, const hdec *h)
+{
+    uint16_t e = h->look[r->buf & ((1u << LOOK) - 1)];
+    if (e && (e & 15) <= r->n) {
+        r->buf >>= e & 15;
+        r->n -= e & 15;
+        return e >> 4;
+    }
+    /* A long code (or too few bits): one bit at a time. */
+    int code = 0, first = 0, index = 0;
+    for (unsigned b = 1; b < 16; b++) {
+        if (!r->n)
+            return -1;
+        code |= (int)(r->buf & 1);
+        r->buf >>= 1;
+        r->n--;
+        int count = h->count[b];
+        if (code - count < first)
+            return h->sym[index + (code - first)];
+        index += count;
+        first += count;
+        first <<= 1;
+        code <<= 1;
+    }
+    return -1;
+}
+
+static const uint16_t dist_base[30] = {
+    1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,   97,   129,
+    193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                       6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+
+/* The lengths of a dynamic block's codes into ll (NLIT + 2) and dl (32). */
+static int read_dynamic(bitr *r, uint8_t *ll, unsigned *nl, uint8_t *dl,
+                        unsigned *nd, hdec *tmp)
+{
+    refill(r);
+    int64_t hl = take(r, 5), hd = take(r, 5), hc = take(r, 4);
+    if (hl < 0 || hd < 0 || hc < 0 || hl > 29 || hd > 29)
+        return -1;
+    unsigned nlit = (unsigned)hl + 257, ndist = (unsigned)hd + 1;
+    uint8_t cl[NCL] = {0};
+    for (unsigned k = 0; k < (unsigned)hc + 4; k++) {
+        refill(r);
+        int64_t v = take(r, 3);
+        if (v < 0)
+            return -1;
+        cl[cl_order[k]] = (uint8_t)v;
+    }
+    if (hdec_build(tmp, cl, NCL, 0) < 0)
+        return -1;
+    uint8_t lens[NLIT + 32];
+    unsigned i = 0, tot = nlit + ndist;
+    while (i < tot) {
+        refill(r);
+        int s = decode(r, tmp);
+        if (s < 0)
+            return -1;
+        if (s < 16) {
+            lens[i++] = (uint8_t)s;
+            continue;
+        }
+        unsigned rep, val = 0;
+        int64_t x;
+        if (s == 16) {
+            if (!i || (x = take(r, 2)) < 0)
+                return -1;
+            val = lens[i - 1];
+            rep = 3 + (unsigned)x;
+        } else if (s == 17) {
+            if ((x = take(r, 3)) < 0)
+                return -1;
+            rep = 3 + (unsigned)x;
+        } else {
+            if ((x = take(r, 7)) < 0)
+                return -1;
+            rep = 11 + (unsigned)x;
+        }
+        if (i + rep > tot)
+            return -1;
+        while (rep--)
+            lens[i++] = (uint8_t)val;
+    }
+    if (!lens[256])
+        return -1; /* no end of block */
+    memcpy(ll, lens, nlit);
+    memcpy(dl, lens + nlit, ndist);
+    *nl = nlit;
+    *nd = ndist;
+    return 0;
+}
+
+struct dg_inflate_scratch {
+    hdec lit, dist, cl;
+};
+
+dg_inflate_scratch *dg__inflate_scratch_new(void)
+{
+    return malloc(sizeof(dg_inflate_scratch));
+}
+
+void dg__inflate_scratch_free(dg_inflate_scratch *s)
+{
+    free(s);
+}
+
+int dg__inflate(dg_inflate_scratch *S, const uint8_t *src, size_t n,
+                uint8_t *dst, size_t cap)
+{
+    if (n < 6 || (src[0] & 0x0f) != 8 || (src[0] >> 4) > 7 ||
+        ((unsigned)src[0] << 8 | src[1]) % 31 || (src[1] & 0x20))
+        return -1;
+    bitr r = {src + 2, src + n, 0, 0};
+    uint8_t *out = dst, *oend = dst + cap;
+    int final = 0;
+    while (!final) {
+        refill(&r);
+        int64_t h = take(&r, 3);
+        if (h < 0)
+            return -1;
+        final = (int)(h & 1);
+        unsigned type = (unsigned)(h >> 1);
+        if (type == 0) {
+            /* Stored: back to the byte the unused bits came from. */
+            unsigned drop = r.n & 7;
+            r.buf >>= drop;
+            r.n -= drop;
+            const uint8_t *q = r.p - r.n / 8;
+            r.buf = 0;
+            r.n = 0;
+            if (r.end - q < 4)
+                return -1;
+            unsigned len = q[0] | (unsigned)q[1] << 8;
+            unsigned nlen = q[2] | (unsigned)q[3] << 8;
+            if (len != (~nlen & 0xffffu) || (size_t)(r.end - q - 4) < len ||
+                (size_t)(oend - out) < len)
+                return -1;
+            memcpy(out, q + 4, len);
+            out += len;
+            r.p = q + 4 + len;
+            continue;
+        }
+        if (type == 3)
+            return -1;
+        uint8_t ll[NLIT + 2], dl[32];
+        unsigned nl, nd;
+        if (type == 1) {
+            nl = 288;
+            for (unsigned i = 0; i < 288; i++)
+                ll[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
+            nd = 32; /* 30 and 31 complete the code; they decode to -1 */
+            memset(dl, 5, 32);
+        } else if (read_dynamic(&r, ll, &nl, dl, &nd, &S->cl) < 0) {
+            return -1;
+        }
+        if (hdec_build(&S->lit, ll, nl, 1) < 0 ||
+            hdec_build(&S->dist, dl, nd, 1) < 0)
+            return -1;
+        const uint16_t *look = S->lit.look;
+        for (;;) {
+            refill(&r);
+            /* Literals whose codes the primary table holds, as many as
+             * the bits held allow: the planes are mostly these. */
+            while (r.n >= LOOK) {
+                uint16_t e = look[r.buf & ((1u << LOOK) - 1)];
+                if (!e || e >= 256 << 4)
+                    break;
+                if (out == oend)
+                    return -1;
+                *out++ = (uint8_t)(e >> 4);
+                r.buf >>= e & 15;
+                r.n -= e & 15;
+            }
+            refill(&r);
+            int s = decode(&r, &S->lit);
+            if (s < 256) {
+                if (s < 0 || out == oend)
+                    return -1;
+                *out++ = (uint8_t)s;
+                continue;
+            }
+            if (s == 256)
+                break;
+            s -= 257;
+            if (s >= 29)
+                return -1;
+            int64_t x = take(&r, len_extra[s]);
+            if (x < 0)
+                return -1;
+            size_t len = len_base[s] + (size_t)x;
+            refill(&r);
+            int ds = decode(&r, &S->dist);
+            if (ds < 0 || ds >= 30 || (x = take(&r, dist_extra[ds])) < 0)
+                return -1;
+            size_t dist = dist_base[ds] + (size_t)x;
+            if (dist > (size_t)(out - dst) || len > (size_t)(oend - out))
+                return -1;
+            if (dist == 1) {
+                memset(out, out[-1], len);
+            } else if (dist >= len) {
+                memcpy(out, out - dist, len);
+            } else { /* overlapping: byte by byte, forwards */
+                const uint8_t *from = out - dist;
+                for (size_t k = 0; k < len; k++)
+                    out[k] = from[k];
+            }
+            out += len;
+        }
+    }
+    /* The Adler-32 follows the last block, from its next whole byte. */
+    unsigned drop = r.n & 7;
+    r.n -= drop;
+    const uint8_t *q = r.p - r.n / 8;
+    if (out != oend || r.end - q < 4)
+        return -1;
+    uint32_t want = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+                    (uint32_t)q[2] << 8 | q[3];
+    return dg__adler32(1, dst, cap) == want ? 0 : -1;
+}

@@ -40,6 +40,21 @@ void dg__deflate_scratch_free(dg_deflate_scratch *s);
 int dg__deflate_runs(dg_deflate_scratch *s, const uint8_t *src, size_t n,
                      size_t block, uint8_t *dst, size_t cap, size_t *got);
 
+/*
+ * Inflates the zlib stream src (n bytes) into exactly cap bytes of dst and
+ * checks its Adler-32: 0, or -1 for anything else (a damaged stream, a
+ * shorter or longer one, trailing bytes before the checksum are not
+ * looked for). Any zlib stream, not only this encoder's; several times
+ * faster than zlib's inflate on the store's literal-heavy planes. Reads
+ * and writes stay within src and dst whatever the bytes: on -1 the caller
+ * asks zlib, whose verdict stands.
+ */
+typedef struct dg_inflate_scratch dg_inflate_scratch;
+dg_inflate_scratch *dg__inflate_scratch_new(void);
+void dg__inflate_scratch_free(dg_inflate_scratch *s);
+int dg__inflate(dg_inflate_scratch *s, const uint8_t *src, size_t n,
+                uint8_t *dst, size_t cap);
+
 /* Adler-32 of len bytes continuing from adler, as zlib's adler32(). */
 uint32_t dg__adler32(uint32_t adler, const uint8_t *p, size_t len);
 

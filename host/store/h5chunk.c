@@ -463,6 +463,7 @@ typedef struct rwave {
     size_t elem, width;
     int shuf, defl;
     uint8_t **scratch; /* per worker: one chunk */
+    dg_inflate_scratch **dec; /* per worker */
     atomic_int failed;
 } rwave;
 
@@ -474,7 +475,10 @@ static void inflate_task(void *arg, uint64_t i, unsigned worker)
     uint8_t *a = w->scratch[worker];
     const uint8_t *src = c->raw;
     if (w->defl >= 0 && !(c->mask & (1u << w->defl))) {
-        if (zlib_inflate(c->raw, c->n_raw, a, nbytes) < 0) {
+        /* detgrid's inflater; zlib's for what it refuses (zlib says
+         * whether the chunk is damaged). */
+        if (dg__inflate(w->dec[worker], c->raw, c->n_raw, a, nbytes) < 0 &&
+            zlib_inflate(c->raw, c->n_raw, a, nbytes) < 0) {
             atomic_store(&w->failed, 1);
             return;
         }
@@ -536,12 +540,14 @@ int dg__h5_read_rows(dg_ctx *ctx, hid_t ds, hid_t memtype, uint64_t row0,
         per = mem_cap > team ? mem_cap : team;
     w.c = calloc(per, sizeof(*w.c));
     w.scratch = calloc(team, sizeof(*w.scratch));
-    if (!w.c || !w.scratch) {
+    w.dec = calloc(team, sizeof(*w.dec));
+    if (!w.c || !w.scratch || !w.dec) {
         ret = dg__fail(ctx, DG_ENOMEM, "out of memory");
         goto out;
     }
     for (unsigned k = 0; k < team; k++)
-        if (!(w.scratch[k] = malloc(nbytes))) {
+        if (!(w.scratch[k] = malloc(nbytes)) ||
+            !(w.dec[k] = dg__inflate_scratch_new())) {
             ret = dg__fail(ctx, DG_ENOMEM, "out of memory");
             goto out;
         }
@@ -595,7 +601,11 @@ out:
     if (w.scratch)
         for (unsigned k = 0; k < team; k++)
             free(w.scratch[k]);
+    if (w.dec)
+        for (unsigned k = 0; k < team; k++)
+            dg__inflate_scratch_free(w.dec[k]);
     free(w.scratch);
+    free(w.dec);
     free(w.c);
     if (sp >= 0)
         H5Sclose(sp);

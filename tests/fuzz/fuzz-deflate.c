@@ -1,6 +1,9 @@
 /*
- * The store's deflate encoder (host/store/deflate_runs.c), fed the fuzz
- * bytes: every stream must inflate with zlib to exactly its input, and
+ * The store's deflate codec (host/store/deflate_runs.c), fed the fuzz
+ * bytes. First the bytes as a zlib stream: detgrid's inflater must judge
+ * it as zlib does (and give zlib's bytes). Then as data to compress:
+ * every stream must inflate with zlib and with detgrid's inflater to
+ * exactly its input, and
  * a buffer too small must be refused without a byte written past it
  * (the buffers are exactly their size, so AddressSanitizer sees any).
  *
@@ -17,11 +20,38 @@
 
 #include "deflate_runs.h"
 
+/* The bytes as a zlib stream, of an output size zlib finds (up to 1 MiB):
+ * detgrid's inflater must stay within its buffers (ASan) and judge the
+ * stream as zlib does. */
+static void inflate_raw(const uint8_t *data, size_t size)
+{
+    static dg_inflate_scratch *dec;
+    if (!dec && !(dec = dg__inflate_scratch_new()))
+        abort();
+    size_t cap = (size_t)1 << 20;
+    uint8_t *o2 = malloc(cap);
+    uLongf l2 = (uLongf)cap;
+    int theirs = uncompress(o2, &l2, data, (uLong)size);
+    /* zlib's length when it succeeds, else a length from the bytes */
+    size_t n = theirs == Z_OK ? (size_t)l2 : (size > 2 ? data[2] * 17u : 0);
+    uint8_t *o1 = malloc(n ? n : 1);
+    int ours = dg__inflate(dec, data, size, o1, n);
+    if ((ours == 0) != (theirs == Z_OK) ||
+        (ours == 0 && n && memcmp(o1, o2, n))) {
+        fprintf(stderr, "dg__inflate %d, zlib %d on a %zu-byte stream\n", ours,
+                theirs, size);
+        abort();
+    }
+    free(o1);
+    free(o2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static dg_deflate_scratch *s;
     if (!s && !(s = dg__deflate_scratch_new()))
         abort();
+    inflate_raw(data, size);
     if (size < 2)
         return 0;
     int expand = data[0] & 1;
@@ -57,7 +87,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint8_t *back = malloc(n + 1);
     uLongf bl = (uLongf)n + 1;
+    static dg_inflate_scratch *dec;
+    if (!dec && !(dec = dg__inflate_scratch_new()))
+        abort();
     if (uncompress(back, &bl, z, (uLong)got) != Z_OK || bl != n ||
+        (n && memcmp(back, in, n)) || dg__inflate(dec, z, got, back, n) ||
         (n && memcmp(back, in, n))) {
         fprintf(stderr, "deflate_runs: %zu bytes do not come back\n", n);
         abort();
