@@ -17,8 +17,9 @@
  * The stream is not zlib's: deflate_runs.h's encoder writes it, a
  * valid zlib stream (header 0x78 0x01, deflate, Adler-32) that HDF5's
  * filter and every inflater read, several times faster than zlib's level
- * 1 and smaller on these data. Inflating is zlib's, checking both the
- * header and the checksum.
+ * 1 and smaller on these data. Inflating is deflate_runs.h's too (any
+ * zlib stream, header and checksum checked); a chunk it refuses goes to
+ * zlib, whose verdict stands.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
