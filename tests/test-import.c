@@ -5,12 +5,14 @@
  * tests/data/import/ and on the 100-image val2014 sample.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "json.h"
 #include "store_impl.h"
 #include "detgrid/import.h"
 
@@ -720,6 +722,242 @@ static void test_dt_large(void)
     free(text);
 }
 
+/*
+ * The parallel reader reads the common record itself (part_fast in
+ * host/import/coco.c, over dg__json_flat_object) and leaves every other
+ * one to the parser. Files built from records of both kinds, cut into
+ * 2, 3 and 7 parts by the test hook (which also reads the file with
+ * several preads), must give what the sequential reader gives: the same
+ * status, message and warnings, and the same columns bit for bit (-0.0
+ * included).
+ */
+static const char *const fast_recs[] = {
+    /* read by the fast reader */
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1.5,2,3,4],\"score\":0.5}",
+    "{ \"score\" : 0.25 ,\t\"bbox\" : [ 0 , -0.0 , 1e1 , 2E-1 ] ,\n"
+    "\"category_id\" : 3 , \"image_id\" : 20 }",
+    "{\"image_id\":30,\"category_id\":7,\"bbox\":[0.1,0.2,0.3,0.7],"
+    "\"score\":1,\"id\":5,\"area\":0.21,\"iscrowd\":0,\"note\":\"x } , {\","
+    "\"flag\":true,\"off\":false,\"none\":null,\"list\":[1,2.5,-3e-2],"
+    "\"empty\":[]}",
+    "{\"image_id\":10,\"category_id\":3,\"bbox\":[123456789012345678901234.5,"
+    "0.1000000000000000055511151231257827,3.0e0,4E+0],"
+    "\"score\":0.30000000000000004}",
+    "{\"image_id\":20,\"category_id\":7,\"bbox\":[-1e-30,1e22,1e23,4.9e-324],"
+    "\"score\":1e-30}",
+    "{\"image_id\":30,\"category_id\":1,\"bbox\":[9007199254740993,"
+    "-9007199254740993,12345678901234567,0.5],\"score\":0}",
+    /* left to the parser (and read the same) */
+    "{\"image_id\":10.0,\"category_id\":1,\"bbox\":[1,2,3,4],\"score\":0.5}",
+    "{\"image_id\":1e1,\"category_id\":3e0,\"bbox\":[1,2,3,4],\"score\":0.5}",
+    "{\"image_id\":20,\"category_id\":99,\"bbox\":[1,2,3,4],\"score\":0.5}",
+    "{\"image_id\":20,\"category_id\":1,\"bbox\":[1,2,3,4],\"score\":1.5}",
+    "{\"image_id\":20,\"category_id\":1,\"bbox\":[1,2,3,4],\"score\":-0.0}",
+    "{\"image_id\":30,\"category_id\":1,\"bbox\":[1,2,0,4],\"score\":0.5}",
+    "{\"image_id\":30,\"category_id\":1,\"bbox\":[1,2,3,4],\"score\":0.5,"
+    "\"note\":\"caf\xc3\xa9\"}",
+    "{\"image_id\":30,\"category_id\":7,\"bbox\":[1,2,3,4],\"score\":0.5,"
+    "\"segmentation\":[]}",
+    "{\"image_id\":30,\"category_id\":7,\"bbox\":[1,2,3,4],\"score\":0.5,"
+    "\"keypoints\":null}",
+    "{\"image_id\":10,\"category_id\":3,\"bbox\":[1,2,3,4],\"score\":0.5,"
+    "\"extra\":{\"a\":[[1]]}}",
+    "{\"image_id\":10,\"category_id\":3,\"bbox\":[1,2,3,4],\"score\":0.5,"
+    "\"list\":[1,\"two\"]}",
+};
+#define N_FAST_OK 6
+
+/* Records that send the whole file to the sequential reader, or fail. */
+static const char *const fast_odd[] = {
+    "{\"image_id\":\"10\",\"category_id\":1,\"bbox\":[1,2,3,4],\"score\":0.5}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1,2,3,4],\"sc\\u006fre\":0.5}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1,2,3,4],\"score\":0.1,"
+    "\"score\":0.2}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1,2,3],\"score\":0.5}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1,NaN,3,4],\"score\":0.5}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1,2,3,4],\"score\":Infinity}",
+    "{\"image_id\":11,\"category_id\":1,\"bbox\":[1,2,3,4],\"score\":0.5}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":null,\"score\":0.5}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1,2,3,-4],\"score\":0.5}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1,2,3,4],\"score\":0.5,}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1,2,3,01],\"score\":0.5}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1,2,3,4.],\"score\":0.5}",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1,2,3,4],\"score\":0.5",
+    "{\"image_id\":10,\"category_id\":1,\"bbox\":[1e999,2,3,4],\"score\":0.5}",
+    "{\"image_id\":99999999999999999999,\"category_id\":1,\"bbox\":[1,2,3,4],"
+    "\"score\":0.5}",
+};
+
+/* n records, record i fast_recs[(i * 7) % n_recs], with odd (if not
+ * NULL) as record at. */
+static char *fast_file(size_t n, const char *odd, size_t at)
+{
+    size_t n_recs = sizeof(fast_recs) / sizeof(fast_recs[0]);
+    size_t cap = n * 400 + 64, len = 0;
+    char *b = malloc(cap);
+    if (!b)
+        exit(2);
+    len += (size_t)snprintf(b, cap, "[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(b + len, cap - len, "%s%s", i ? ",\n" : "",
+                                odd && i == at ? odd
+                                               : fast_recs[(i * 7) % n_recs]);
+    snprintf(b + len, cap - len, "]\n");
+    return b;
+}
+
+static int same_bits(const void *a, const void *b, size_t n)
+{
+    return n == 0 || memcmp(a, b, n) == 0;
+}
+
+/* Imports text in parts (the hook) and whole; the same either way. */
+static void fast_same(const char *text, const char *what)
+{
+    static const char *const hooks[] = { "64,2", "64,3", "64,7" };
+    int before = check_failures;
+    const char *path = write_tmp("dt.json", text);
+    dg_project *s = small_project();
+    dg_status st = dg_import_coco_dt(ctx, s, path, "det", 0, NULL);
+    char *msg = strdup(st < 0 ? dg_ctx_last_error(ctx) : "");
+    char *warn = strdup(dg_ctx_take_warnings(ctx));
+    for (int h = 0; h < 3; h++) {
+        dg_project *p = small_project();
+        setenv("DETGRID_JSON_PAR", hooks[h], 1);
+        dg_status pt = dg_import_coco_dt(ctx, p, path, "det", 0, NULL);
+        unsetenv("DETGRID_JSON_PAR");
+        CHECK_EQ_INT(pt, st);
+        if (st < 0)
+            CHECK(strcmp(dg_ctx_last_error(ctx), msg) == 0);
+        CHECK(strcmp(dg_ctx_take_warnings(ctx), warn) == 0);
+        if (st >= 0 && pt >= 0) {
+            const dg_boxset *a = &p->inf[0].boxes, *b = &s->inf[0].boxes;
+            CHECK_EQ_INT(a->n, b->n);
+            if (a->n == b->n) {
+                size_t n = (size_t)a->n;
+                CHECK(same_bits(a->frame, b->frame, n * 4));
+                CHECK(same_bits(a->cls, b->cls, n * 4));
+                CHECK(same_bits(a->x, b->x, n * 8));
+                CHECK(same_bits(a->y, b->y, n * 8));
+                CHECK(same_bits(a->w, b->w, n * 8));
+                CHECK(same_bits(a->h, b->h, n * 8));
+                CHECK(same_bits(a->score, b->score, n * 8));
+            }
+        }
+        dg_project_free(p);
+    }
+    dg_project_free(s);
+    free(msg);
+    free(warn);
+    note_case(before, what);
+}
+
+static void test_dt_fast_reader(void)
+{
+    size_t n_recs = sizeof(fast_recs) / sizeof(fast_recs[0]);
+    /* Every record alone, then all of them mixed. */
+    for (size_t r = 0; r < n_recs; r++) {
+        char *one = malloc(strlen(fast_recs[r]) + 8);
+        if (!one)
+            exit(2);
+        sprintf(one, "[%s]", fast_recs[r]);
+        fast_same(one, fast_recs[r]);
+        free(one);
+    }
+    char *text = fast_file(3000, NULL, 0);
+    fast_same(text, "mixed records");
+    /* The values themselves, as a check of both readers: -0.0 keeps its
+     * sign, and the long numbers round as strtod rounds them. */
+    dg_project *p = small_project();
+    CHECK_EQ_INT(dg_import_coco_dt(ctx, p, write_tmp("dt.json", text), "det",
+                                   0, NULL), DG_OK);
+    dg_ctx_take_warnings(ctx);
+    const dg_boxset *b = &p->inf[0].boxes;
+    int neg0 = 0, big = 0, tiny = 0;
+    for (uint64_t i = 0; i < b->n; i++) {
+        neg0 += b->y[i] == 0 && signbit(b->y[i]);
+        big += b->x[i] == 123456789012345678901234.5 &&
+               b->y[i] == 0.1000000000000000055511151231257827 &&
+               b->score[i] == 0.30000000000000004;
+        tiny += b->h[i] == 4.9e-324 && b->score[i] == 1e-30;
+    }
+    CHECK(neg0 > 0);
+    CHECK(big > 0);
+    CHECK(tiny > 0);
+    dg_project_free(p);
+    free(text);
+    for (size_t k = 0; k < sizeof(fast_odd) / sizeof(fast_odd[0]); k++) {
+        text = fast_file(3000, fast_odd[k], 1234 + 97 * k);
+        fast_same(text, fast_odd[k]);
+        free(text);
+    }
+}
+
+/* dg__json_flat_object itself: which objects it reads, where they end,
+ * and the values it gives. */
+static void test_flat_object(void)
+{
+    static const char *const names[] = { "image_id", "category_id", "bbox",
+                                         "score", "segmentation",
+                                         "keypoints" };
+    static const uint8_t lens[] = { 8, 11, 4, 5, 12, 9 };
+    dg_jfield f[6];
+    for (int r = 0; r < N_FAST_OK; r++) {
+        size_t n = strlen(fast_recs[r]);
+        CHECK_EQ_INT(dg__json_flat_object(fast_recs[r], 0, names, lens, 6, f),
+                     n);
+        CHECK_EQ_INT(f[0].type, DG_JSON_NUMBER);
+        CHECK(f[0].is_int);
+        CHECK_EQ_INT(f[2].type, DG_JSON_ARRAY);
+        CHECK_EQ_INT(f[2].n, 4);
+        CHECK_EQ_INT(f[4].type, -1);
+    }
+    /* Record 1: whitespace everywhere, exponents, -0.0. */
+    CHECK_EQ_INT(dg__json_flat_object(fast_recs[1], 0, names, lens, 6, f),
+                 strlen(fast_recs[1]));
+    CHECK_EQ_INT(f[0].iv, 20);
+    CHECK_EQ_INT(f[1].iv, 3);
+    CHECK(f[2].v[1] == 0 && signbit(f[2].v[1]));
+    CHECK_EQ_DBL(f[2].v[2], 10.0);
+    CHECK_EQ_DBL(f[2].v[3], 0.2);
+    CHECK_EQ_DBL(f[3].v[0], 0.25);
+    /* Integers past 2^53: exact as integers, rounded as doubles. */
+    CHECK_EQ_INT(dg__json_flat_object(fast_recs[5], 0, names, lens, 6, f),
+                 strlen(fast_recs[5]));
+    CHECK_EQ_DBL(f[2].v[0], 9007199254740992.0);
+    CHECK_EQ_DBL(f[2].v[2], 12345678901234568.0);
+    /* Not flat, or repeating a name: left to the parser. */
+    static const char *const refused[] = {
+        "{\"a\":{\"b\":1}}", "{\"a\":[[1]]}", "{\"a\":[1,\"x\"]}",
+        "{\"a\":\"caf\xc3\xa9\"}", "{\"a\":\"x\\ny\"}",
+        "{\"sc\\u006fre\":1}", "{\"score\":1,\"score\":2}",
+        "{\"a\":NaN}", "{\"a\":-Infinity}", "{\"a\":01}", "{\"a\":1.}",
+        "{\"a\":.5}", "{\"a\":1e}", "{\"a\":1,}", "{\"a\":[1,]}",
+        "{\"a\" 1}", "{\"a\":tru}", "{\"a\":1", "[1]", "{a:1}",
+    };
+    for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
+        int before = check_failures;
+        CHECK_EQ_INT(dg__json_flat_object(refused[k], 0, names, lens, 6, f),
+                     0);
+        note_case(before, refused[k]);
+    }
+    /* Accepted, with what the fields hold. */
+    const char *ok = "{} ";
+    CHECK_EQ_INT(dg__json_flat_object(ok, 0, names, lens, 6, f), 2);
+    CHECK_EQ_INT(f[3].type, -1);
+    ok = "{\"score\":\"high\",\"bbox\":[],\"image_id\":-0,"
+         "\"category_id\":true,\"keypoints\":null}";
+    CHECK_EQ_INT(dg__json_flat_object(ok, 0, names, lens, 6, f), strlen(ok));
+    CHECK_EQ_INT(f[3].type, DG_JSON_STRING);
+    CHECK_EQ_INT(f[3].len, 4);
+    CHECK(strncmp(ok + f[3].off, "high", 4) == 0);
+    CHECK_EQ_INT(f[2].type, DG_JSON_ARRAY);
+    CHECK_EQ_INT(f[2].n, 0);
+    CHECK(f[0].is_int && f[0].iv == 0 && signbit(f[0].v[0]));
+    CHECK_EQ_INT(f[1].type, DG_JSON_TRUE);
+    CHECK_EQ_INT(f[5].type, DG_JSON_NULL);
+}
+
 /* ---- arrays (dg_import_arrays_gt / _dt) --------------------------------- */
 
 /* The same records as JSON files and as arrays give the same project. */
@@ -1090,6 +1328,8 @@ int main(void)
     test_dt_errors();
     test_dt_small();
     test_dt_large();
+    test_dt_fast_reader();
+    test_flat_object();
     test_coco_sample();
     test_arrays_same();
     test_arrays_errors();

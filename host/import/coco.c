@@ -1320,12 +1320,67 @@ static dg_status det_maps_init(dg_ctx *ctx, const dg_project *p, int strict,
  */
 typedef struct det_rec {
     uint32_t frame, cls; /* cls IDMAP_NONE: an unknown category, skipped */
+    /* The bbox; without one, pycocotools' toBbox of the mask if any. */
     double bb[4], score;
+    uint32_t ext; /* with a mask or keypoints: its det_ext in the list */
     uint8_t has_bbox, has_mask, has_kp;
-    double mask_area;
-    uint32_t mask_bb[4]; /* pycocotools' toBbox of the mask */
-    double kp_ext[4];    /* x0, y0, x1, y1 of the keypoints */
 } det_rec;
+
+/* What a record with a mask or keypoints adds (most records have
+ * neither, so it is kept apart). */
+typedef struct det_ext {
+    double mask_area;
+    double kp_ext[4]; /* x0, y0, x1, y1 of the keypoints */
+} det_ext;
+
+/* Records as read, in order, and the extras of those with shapes. */
+typedef struct det_list {
+    det_rec *v;
+    size_t n, cap;
+    det_ext *x;
+    size_t nx, capx;
+} det_list;
+
+static void det_list_release(det_list *l)
+{
+    free(l->v);
+    free(l->x);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Doubles the array *v of *cap elements (first, when empty): 0 or -1. */
+static int grow_double(void **v, size_t *cap, size_t first, size_t size)
+{
+    size_t c = *cap ? *cap * 2 : first;
+    if (dg__grow(v, c, size))
+        return -1;
+    *cap = c;
+    return 0;
+}
+
+/* A slot for one more record (0), or -1 without memory. */
+static int det_list_room(det_list *l)
+{
+    return l->n < l->cap ? 0
+                         : grow_double((void **)&l->v, &l->cap, 4096,
+                                       sizeof(*l->v));
+}
+
+/* Keeps record l->v[l->n] (read_det's, with its extras x). */
+static int det_list_keep(det_list *l, const det_ext *x)
+{
+    det_rec *d = &l->v[l->n];
+    if (d->cls != IDMAP_NONE && (d->has_mask || d->has_kp)) {
+        if ((l->nx == l->capx &&
+             grow_double((void **)&l->x, &l->capx, 256, sizeof(*l->x))) ||
+            l->nx >= UINT32_MAX)
+            return -1;
+        d->ext = (uint32_t)l->nx;
+        l->x[l->nx++] = *x;
+    }
+    l->n++;
+    return 0;
+}
 
 /* The warnings of a results file, counted while reading. */
 typedef struct det_warns {
@@ -1368,7 +1423,8 @@ static int present(const dg_json *j, uint32_t item)
  * entry of ds->sh. */
 static int read_det_shapes(dg_ctx *ctx, const rec *r, dg_json *j,
                            const uint32_t *f, const det_maps *m,
-                           const det_shapes *ds, det_rec *d, det_warns *w)
+                           const det_shapes *ds, det_rec *d, det_ext *x,
+                           det_warns *w)
 {
     char err[256];
     dg_shapes *sh = ds->sh;
@@ -1388,17 +1444,20 @@ static int read_det_shapes(dg_ctx *ctx, const rec *r, dg_json *j,
     if (rc == DG_SHAPE_NOMEM)
         return dg__fail(ctx, DG_ENOMEM, "out of memory reading masks");
     d->has_mask = (uint8_t)dg__shapes_has_mask(sh, sh->n - 1);
-    d->mask_area = (double)area;
+    x->mask_area = (double)area;
     /* The mask's box, when the record gives none. */
     if (d->has_mask && !d->has_bbox) {
         uint64_t a = sh->off[sh->n - 1], b = sh->off[sh->n];
+        uint32_t mb[4];
         dg__rle_bbox(sh->runs.v + a, b - a, sh->mh[sh->n - 1],
-                     sh->mw[sh->n - 1], d->mask_bb);
+                     sh->mw[sh->n - 1], mb);
+        for (int c = 0; c < 4; c++)
+            d->bb[c] = mb[c];
     }
     if (other)
         warn_note(&w->other_size, r->index, "segmentation",
                   "size differs from the image's");
-    rc = dg__coco_read_kp(j, f[1], sh, d->kp_ext, err, sizeof(err));
+    rc = dg__coco_read_kp(j, f[1], sh, x->kp_ext, err, sizeof(err));
     if (rc == DG_SHAPE_BAD)
         return rec_fail(ctx, r, "keypoints", "%s", err);
     if (rc == DG_SHAPE_NOMEM)
@@ -1408,14 +1467,15 @@ static int read_det_shapes(dg_ctx *ctx, const rec *r, dg_json *j,
 }
 
 /*
- * Reads record c into d, its masks and keypoints into ds. An unknown
+ * Reads record c into d (what a mask or keypoints add into x), its masks
+ * and keypoints into ds. An unknown
  * category is skipped (d->cls = IDMAP_NONE) and a score outside [0, 1]
  * kept, each counted in w, unless strict; returns 1 where the parallel
  * reader (par) must leave the file to the sequential one.
  */
 static int read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
-                    const det_maps *m, int par, det_rec *d, det_warns *w,
-                    const det_shapes *ds)
+                    const det_maps *m, int par, det_rec *d, det_ext *x,
+                    det_warns *w, const det_shapes *ds)
 {
     static const char *const names[] = { "image_id", "category_id", "bbox",
                                          "score", "segmentation",
@@ -1425,6 +1485,7 @@ static int read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
     int st, zero = 0;
     char nb[40], what[120];
 
+    memset(d, 0, sizeof(*d));
     if (dg__json_type(j, c) != DG_JSON_OBJECT)
         return rec_fail(ctx, r, NULL, "not an object (got %s)",
                         dg__json_type_name(j, c));
@@ -1455,7 +1516,7 @@ static int read_det(dg_ctx *ctx, const rec *r, dg_json *j, uint32_t c,
         d->has_kp = (uint8_t)present(j, f[5]);
         return DG_OK;
     }
-    if ((st = read_det_shapes(ctx, r, j, f + 4, m, ds, d, w)) != 0)
+    if ((st = read_det_shapes(ctx, r, j, f + 4, m, ds, d, x, w)) != 0)
         return st;
     if (!d->has_bbox && !d->has_mask && !d->has_kp)
         return rec_fail(ctx, r, "bbox", "missing (and no 'segmentation' or "
@@ -1480,22 +1541,21 @@ enum { AREA_BOX, AREA_MASK, AREA_KP };
 /*
  * The kept detections into b, with their areas into sh when they are not
  * w * h; every kept record must have what the first record decides by.
- * The records come in n_parts parts, recs[k][0 .. nk[k]), one after
- * another; sh has an entry for each kept one.
+ * The records come in n_parts lists, one after another; sh has an entry
+ * for each kept one.
  */
 static dg_status finish_dets(dg_ctx *ctx, const char *path,
-                             const char *array, det_rec *const *recs,
-                             const size_t *nk, int n_parts, dg_boxset *b,
-                             dg_shapes *sh)
+                             const char *array, const det_list *parts,
+                             int n_parts, dg_boxset *b, dg_shapes *sh)
 {
     static const char *const field[] = { "bbox", "segmentation",
                                          "keypoints" };
     size_t n = 0;
     const det_rec *first = NULL;
     for (int k = 0; k < n_parts; k++) {
-        if (!first && nk[k])
-            first = recs[k];
-        n += nk[k];
+        if (!first && parts[k].n)
+            first = parts[k].v;
+        n += parts[k].n;
     }
     int mode = !first || first->has_bbox ? AREA_BOX
                : first->has_mask         ? AREA_MASK
@@ -1508,8 +1568,8 @@ static dg_status finish_dets(dg_ctx *ctx, const char *path,
         return st;
     size_t i = 0, kept = 0;
     for (int k = 0; k < n_parts; k++)
-        for (size_t e = 0; e < nk[k]; e++, i++) {
-            const det_rec *d = &recs[k][e];
+        for (size_t e = 0; e < parts[k].n; e++, i++) {
+            const det_rec *d = &parts[k].v[e];
             if (d->cls == IDMAP_NONE)
                 continue;
             int has = mode == AREA_BOX    ? d->has_bbox
@@ -1522,21 +1582,18 @@ static dg_status finish_dets(dg_ctx *ctx, const char *path,
                                 "every detection's box and area as the "
                                 "first's)");
             }
+            /* Past the check, a mask or keypoints mode has its extras. */
+            const det_ext *x = mode != AREA_BOX ? &parts[k].x[d->ext] : NULL;
             double bb[4] = { d->bb[0], d->bb[1], d->bb[2], d->bb[3] };
             if (mode == AREA_KP) {
-                bb[0] = d->kp_ext[0];
-                bb[1] = d->kp_ext[1];
-                bb[2] = d->kp_ext[2] - d->kp_ext[0];
-                bb[3] = d->kp_ext[3] - d->kp_ext[1];
-            } else if (!d->has_bbox) {
-                for (int c = 0; c < 4; c++)
-                    bb[c] = d->mask_bb[c];
+                bb[0] = x->kp_ext[0];
+                bb[1] = x->kp_ext[1];
+                bb[2] = x->kp_ext[2] - x->kp_ext[0];
+                bb[3] = x->kp_ext[3] - x->kp_ext[1];
+                sh->area[kept] = bb[2] * bb[3];
+            } else if (mode == AREA_MASK) {
+                sh->area[kept] = x->mask_area;
             }
-            if (mode == AREA_MASK)
-                sh->area[kept] = d->mask_area;
-            else if (mode == AREA_KP)
-                sh->area[kept] = (d->kp_ext[2] - d->kp_ext[0]) *
-                                 (d->kp_ext[3] - d->kp_ext[1]);
             kept++;
             dg__boxset_push(b, d->frame, d->cls, bb[0], bb[1], bb[2], bb[3],
                             d->score, 0.0, 0, 0);
@@ -1552,26 +1609,34 @@ static dg_status read_detections(dg_ctx *ctx, const det_maps *m,
     uint32_t c = arr + 1;
     rec r = { path, array, 0 };
     dg_shape_reader rd;
-    det_rec *recs = NULL;
+    det_list l;
     dg_status st;
 
     memset(&rd, 0, sizeof(rd));
-    if (!(recs = dg__alloc(ctx, n ? n : 1, sizeof(*recs))) ||
+    memset(&l, 0, sizeof(l));
+    if (!(l.v = dg__alloc(ctx, n ? n : 1, sizeof(*l.v))) ||
         (st = dg__shapes_reserve(ctx, sh, 0, n)) < 0) {
-        st = recs ? st : DG_ENOMEM;
+        st = l.v ? st : DG_ENOMEM;
         goto out;
     }
+    l.cap = n ? n : 1;
     det_shapes ds = { sh, &rd };
     for (size_t i = 0; i < n; i++, c = dg__json_next(j, c)) {
-        if ((st = (dg_status)read_det(ctx, &r, j, c, m, 0, &recs[i], w,
+        det_ext x;
+        if ((st = (dg_status)read_det(ctx, &r, j, c, m, 0, &l.v[i], &x, w,
                                       &ds)) < 0)
             goto out;
+        if (det_list_keep(&l, &x) < 0) {
+            st = dg__fail(ctx, DG_ENOMEM, "out of memory reading '%s'",
+                          path);
+            goto out;
+        }
         r.index++;
         tick(ctx, "import detections", r.index, n);
     }
-    st = finish_dets(ctx, path, array, &recs, &n, 1, b, sh);
+    st = finish_dets(ctx, path, array, &l, 1, b, sh);
 out:
-    free(recs);
+    det_list_release(&l);
     dg__shape_reader_release(&rd);
     return st;
 }
@@ -1589,7 +1654,8 @@ out:
  * messages and record indices are exactly its own.
  */
 #define PAR_MIN_BYTES (1u << 20)
-#define PAR_MAX_PARTS 16
+#define PAR_MAX_PARTS 64
+#define PAR_PARTS_PER_CPU 4
 
 typedef struct dt_part {
     const char *path;
@@ -1597,8 +1663,7 @@ typedef struct dt_part {
     dg_json scratch;
     size_t start, stop, end;
     int closed, ok;
-    det_rec *v;
-    size_t n, cap;
+    det_list l;
     det_warns warns;
     dg_shapes sh;
     dg_shape_reader rd;
@@ -1607,7 +1672,7 @@ typedef struct dt_part {
 static int part_elem(void *arg, dg_json *j)
 {
     dt_part *pt = arg;
-    rec r = { pt->path, "", pt->n };
+    rec r = { pt->path, "", pt->l.n };
     /* dg__json_fields would decode an escaped key in place, writing to a
      * buffer other threads read. */
     if (dg__json_type(j, 0) == DG_JSON_OBJECT) {
@@ -1618,29 +1683,101 @@ static int part_elem(void *arg, dg_json *j)
             key = dg__json_next(j, key + 1);
         }
     }
-    if (pt->n == pt->cap) {
-        size_t cap = pt->cap ? pt->cap * 2 : 4096;
-        det_rec *nv = realloc(pt->v, cap * sizeof(*nv));
-        if (!nv)
-            return -1;
-        pt->v = nv;
-        pt->cap = cap;
-    }
+    if (det_list_room(&pt->l) < 0)
+        return -1;
     det_shapes ds = { &pt->sh, &pt->rd };
-    if (read_det(NULL, &r, j, 0, pt->maps, 1, &pt->v[pt->n], &pt->warns,
-                 &ds) != 0 || j->n_dup)
+    det_ext x;
+    if (read_det(NULL, &r, j, 0, pt->maps, 1, &pt->l.v[pt->l.n], &x,
+                 &pt->warns, &ds) != 0 || j->n_dup)
         return -1; /* the sequential reader says why (or warns) */
-    pt->n++;
+    if (det_list_keep(&pt->l, &x) < 0)
+        return -1;
     return 0;
 }
 
+/*
+ * The common record, read without the parser's nodes: a flat object
+ * (dg__json_flat_object) with integer image and category ids of known
+ * images and categories, a bbox of 4 numbers with positive sizes and a
+ * score in [0, 1], and no masks or keypoints. It gives what read_det
+ * gives; anything else (0) goes to part_elem, which reads it or says why
+ * (and warns) through the sequential reader.
+ */
+static int part_fast(void *arg, const char *buf, size_t p, size_t *end)
+{
+    static const char *const names[] = { "image_id", "category_id", "bbox",
+                                         "score", "segmentation",
+                                         "keypoints" };
+    static const uint8_t lens[] = { 8, 11, 4, 5, 12, 9 };
+    dt_part *pt = arg;
+    dg_jfield f[6];
+    int64_t img, cat;
+    size_t q = dg__json_flat_object(buf, p, names, lens, 6, f);
+    if (!q || f[0].type != DG_JSON_NUMBER || f[1].type != DG_JSON_NUMBER ||
+        f[2].type != DG_JSON_ARRAY || f[2].n != 4 ||
+        f[3].type != DG_JSON_NUMBER || f[4].type != -1 || f[5].type != -1)
+        return 0;
+    if (!f[0].is_int || !f[1].is_int)
+        return 0;
+    img = f[0].iv;
+    cat = f[1].iv;
+    const det_maps *m = pt->maps;
+    uint32_t frame = m->frames.num.key ? idmap_get(&m->frames.num, img)
+                                       : IDMAP_NONE;
+    uint32_t cls = idmap_get(&m->classes, cat);
+    if (frame == IDMAP_NONE || cls == IDMAP_NONE)
+        return 0;
+    double bb[4] = { f[2].v[0], f[2].v[1], f[2].v[2], f[2].v[3] };
+    double score = f[3].v[0];
+    /* Not NaN: every comparison below fails on one. */
+    if (!(score >= 0 && score <= 1) || !(bb[2] > 0 && bb[3] > 0) ||
+        !isfinite(bb[0]) || !isfinite(bb[1]) || !isfinite(bb[2]) ||
+        !isfinite(bb[3]) || !dg__box_finite(bb[0], bb[1], bb[2], bb[3]))
+        return 0;
+    if (det_list_room(&pt->l) < 0)
+        return -1;
+    dg_shapes *sh = &pt->sh;
+    if (sh->n == sh->cap && dg__shapes_reserve(NULL, sh, 0, 1) < 0)
+        return -1;
+    dg__shapes_push_empty(sh);
+    det_rec *d = &pt->l.v[pt->l.n++];
+    memset(d, 0, sizeof(*d));
+    d->frame = frame;
+    d->cls = cls;
+    memcpy(d->bb, bb, sizeof(bb));
+    d->score = score;
+    d->has_bbox = 1;
+    *end = q;
+    return 1;
+}
+
+static void part_scan(dt_part *pt)
+{
+    pt->ok = dg__json_scan_elements(&pt->scratch, pt->start, pt->stop,
+                                    part_fast, part_elem, pt, &pt->end,
+                                    &pt->closed) == 0;
+}
+
+/* The parts, taken in turn by the threads (several per thread, so that a
+ * slow thread or a dense range does not keep the others waiting). */
+typedef struct part_queue {
+    dt_part *pt;
+    int n;
+    pthread_mutex_t mu;
+    int next;
+} part_queue;
+
 static void *part_main(void *arg)
 {
-    dt_part *pt = arg;
-    pt->ok = dg__json_scan_elements(&pt->scratch, pt->start, pt->stop,
-                                    part_elem, pt, &pt->end,
-                                    &pt->closed) == 0;
-    return NULL;
+    part_queue *q = arg;
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        int k = q->next < q->n ? q->next++ : -1;
+        pthread_mutex_unlock(&q->mu);
+        if (k < 0)
+            return NULL;
+        part_scan(&q->pt[k]);
+    }
 }
 
 /* A likely element start in [from, limit): the '{' of "}" "," "{". */
@@ -1683,19 +1820,21 @@ static int read_detections_par(dg_ctx *ctx, const det_maps *m,
      */
     size_t min_bytes = PAR_MIN_BYTES;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    long parts_wanted = ncpu * PAR_PARTS_PER_CPU;
     const char *hook = dg__env("DETGRID_JSON_PAR");
     if (hook) {
         unsigned long mb = 0, np_ = 0;
         if (sscanf(hook, "%lu,%lu", &mb, &np_) == 2 && mb >= 4)
-            min_bytes = mb, ncpu = (long)np_;
+            min_bytes = mb, parts_wanted = (long)np_;
     }
-    if (len < min_bytes)
+    if (len < min_bytes || ncpu < 1)
         return 0;
-    int parts = ncpu > PAR_MAX_PARTS ? PAR_MAX_PARTS : (int)ncpu;
-    if (parts < 2)
-        return 0;
+    int parts = parts_wanted > PAR_MAX_PARTS ? PAR_MAX_PARTS
+                                             : (int)parts_wanted;
     if ((size_t)parts > len / (min_bytes / 4))
         parts = (int)(len / (min_bytes / 4));
+    if (parts < 2)
+        return 0;
     size_t a0 = dg__json_array_start(buf, len);
     if (a0 == SIZE_MAX)
         return 0;
@@ -1716,11 +1855,15 @@ static int read_detections_par(dg_ctx *ctx, const det_maps *m,
         return 0;
     cut[np] = SIZE_MAX;
 
-    dt_part pt[PAR_MAX_PARTS];
+    dt_part *pt = dg__calloc(ctx, (size_t)np, sizeof(*pt));
+    if (!pt)
+        return -1;
+    int nth = ncpu < np ? (int)ncpu : np;
+    if (nth > PAR_MAX_PARTS)
+        nth = PAR_MAX_PARTS;
     pthread_t th[PAR_MAX_PARTS];
     int started[PAR_MAX_PARTS] = { 0 };
     int rc = 0;
-    memset(pt, 0, sizeof(pt));
     for (int k = 0; k < np; k++) {
         pt[k].path = path;
         pt[k].maps = m;
@@ -1730,15 +1873,13 @@ static int read_detections_par(dg_ctx *ctx, const det_maps *m,
         pt[k].start = cut[k];
         pt[k].stop = cut[k + 1];
     }
-    for (int k = 1; k < np; k++)
-        started[k] = pthread_create(&th[k], NULL, part_main, &pt[k]) == 0;
-    part_main(&pt[0]);
-    for (int k = 1; k < np; k++) {
+    part_queue q = { pt, np, PTHREAD_MUTEX_INITIALIZER, 0 };
+    for (int k = 1; k < nth; k++)
+        started[k] = pthread_create(&th[k], NULL, part_main, &q) == 0;
+    part_main(&q); /* and every part no thread took */
+    for (int k = 1; k < nth; k++)
         if (started[k])
             pthread_join(th[k], NULL);
-        else
-            part_main(&pt[k]);
-    }
 
     /* Every cut checked by the range before it; the last range ends the
      * array and the file. */
@@ -1749,7 +1890,7 @@ static int read_detections_par(dg_ctx *ctx, const det_maps *m,
         if (k + 1 < np ? (pt[k].closed || pt[k].end != cut[k + 1])
                        : (!pt[k].closed || pt[k].end != len))
             goto out;
-        total += pt[k].n;
+        total += pt[k].l.n;
     }
     /* Every record read: the file can go. */
     free(*bufp);
@@ -1764,22 +1905,20 @@ static int read_detections_par(dg_ctx *ctx, const det_maps *m,
         goto out;
     }
     size_t base = 0;
-    det_rec *recs[PAR_MAX_PARTS];
-    size_t nk[PAR_MAX_PARTS];
+    det_list lists[PAR_MAX_PARTS]; /* views: pt[k] keeps and frees them */
     for (int k = 0; k < np; k++) {
-        recs[k] = pt[k].v;
-        nk[k] = pt[k].n;
+        lists[k] = pt[k].l;
         if (dg__shapes_append(ctx, sh, &pt[k].sh) < 0) {
             rc = -1;
             goto out;
         }
         dg__shapes_release(&pt[k].sh);
         det_warns_merge(w, &pt[k].warns, base);
-        base += pt[k].n;
+        base += pt[k].l.n;
     }
     /* Every record passed read_det, so the first that the first one's
      * rule does not fit is the sequential reader's message too. */
-    dg_status fst = finish_dets(ctx, path, "", recs, nk, np, b, sh);
+    dg_status fst = finish_dets(ctx, path, "", lists, np, b, sh);
     if (fst < 0) {
         rc = fst == DG_ENOMEM ? -1 : -2;
         goto out;
@@ -1788,11 +1927,12 @@ static int read_detections_par(dg_ctx *ctx, const det_maps *m,
     rc = 1;
 out:
     for (int k = 0; k < np; k++) {
-        free(pt[k].v);
+        det_list_release(&pt[k].l);
         free(pt[k].scratch.node);
         dg__shapes_release(&pt[k].sh);
         dg__shape_reader_release(&pt[k].rd);
     }
+    free(pt);
     return rc;
 }
 

@@ -9,12 +9,15 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "json.h"
 
@@ -45,13 +48,98 @@ dg_status dg__json_read(dg_ctx *ctx, const char *path, dg_json *out)
     return dg__json_parse(ctx, path, buf, len, out);
 }
 
+/*
+ * A large regular file is read by several threads at once, each its own
+ * range with pread: the copy out of the page cache and the first touch of
+ * the buffer's pages are most of a read's time. A range that ends early
+ * (the file shrank while read) sends the whole file to the plain loop.
+ */
+#define PREAD_MIN_BYTES (8u << 20)
+#define PREAD_MAX_THREADS 4
+
+typedef struct pread_job {
+    int fd;
+    char *buf;
+    size_t off, n;
+    int err; /* errno, or -1 at an early end of the file */
+} pread_job;
+
+static void *pread_main(void *arg)
+{
+    pread_job *j = arg;
+    size_t got = 0;
+    while (got < j->n) {
+        ssize_t r = pread(j->fd, j->buf + j->off + got, j->n - got,
+                          (off_t)(j->off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            j->err = r < 0 ? errno : -1;
+            return NULL;
+        }
+        got += (size_t)r;
+    }
+    return NULL;
+}
+
+/*
+ * 1: buf[0..n) read; 0: not done (read it the plain way); -errno. The
+ * test hook DETGRID_JSON_PAR="<min bytes>,<parts>" of the results reader
+ * (coco.c) lowers the size from which files are read so.
+ */
+static int read_parallel(int fd, char *buf, size_t n)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = ncpu > PREAD_MAX_THREADS ? PREAD_MAX_THREADS : (int)ncpu;
+    unsigned long min_bytes = PREAD_MIN_BYTES, parts = 0;
+    const char *hook = dg__env("DETGRID_JSON_PAR");
+    if (hook && sscanf(hook, "%lu,%lu", &min_bytes, &parts) == 2 &&
+        parts >= 2) {
+        nt = parts > PREAD_MAX_THREADS ? PREAD_MAX_THREADS : (int)parts;
+    } else {
+        min_bytes = PREAD_MIN_BYTES;
+    }
+    if (n < min_bytes || nt < 2 || n < (size_t)nt)
+        return 0;
+    pread_job job[PREAD_MAX_THREADS];
+    pthread_t th[PREAD_MAX_THREADS];
+    int started[PREAD_MAX_THREADS] = { 0 };
+    size_t step = n / (size_t)nt;
+    for (int k = 0; k < nt; k++) {
+        job[k].fd = fd;
+        job[k].buf = buf;
+        job[k].off = step * (size_t)k;
+        job[k].n = k + 1 < nt ? step : n - step * (size_t)k;
+        job[k].err = 0;
+    }
+    for (int k = 1; k < nt; k++)
+        started[k] = pthread_create(&th[k], NULL, pread_main, &job[k]) == 0;
+    pread_main(&job[0]);
+    int rc = 1;
+    for (int k = 1; k < nt; k++) {
+        if (started[k])
+            pthread_join(th[k], NULL);
+        else
+            pread_main(&job[k]);
+    }
+    for (int k = 0; k < nt; k++)
+        if (job[k].err > 0)
+            return -job[k].err;
+        else if (job[k].err < 0)
+            rc = 0;
+    return rc;
+}
+
 dg_status dg__json_read_file(dg_ctx *ctx, const char *path, char **out,
                              size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
         return dg__fail(ctx, DG_EIO, "'%s': cannot open: %s", path,
                         strerror(errno));
 
@@ -59,39 +147,51 @@ dg_status dg__json_read_file(dg_ctx *ctx, const char *path, char **out,
      * otherwise, so pipes and special files work too. */
     size_t cap = 1 << 16, len = 0;
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
-        (uint64_t)sb.st_size < SIZE_MAX / 2)
+    int regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+                  sb.st_size > 0 && (uint64_t)sb.st_size < SIZE_MAX / 2;
+    if (regular)
         cap = (size_t)sb.st_size + 2;
     char *buf = malloc(cap);
     if (!buf) {
-        fclose(f);
+        close(fd);
         return dg__fail(ctx, DG_ENOMEM, "'%s': out of memory", path);
     }
-    for (;;) {
+    int e = 0;
+    if (regular) {
+        int rc = read_parallel(fd, buf, (size_t)sb.st_size);
+        if (rc < 0)
+            e = -rc;
+        else if (rc > 0 && lseek(fd, (off_t)sb.st_size, SEEK_SET) >= 0)
+            len = (size_t)sb.st_size; /* the loop reads what was added */
+    }
+    while (!e) {
         if (cap - len < 2) {
             char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
             if (!nb) {
                 free(buf);
-                fclose(f);
+                close(fd);
                 return dg__fail(ctx, DG_ENOMEM, "'%s': out of memory",
                                 path);
             }
             buf = nb;
             cap *= 2;
         }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
+        ssize_t got = read(fd, buf + len, cap - len - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            e = errno;
+        else if (got == 0)
             break;
+        else
+            len += (size_t)got;
     }
-    if (ferror(f)) {
-        int e = errno;
+    close(fd);
+    if (e) {
         free(buf);
-        fclose(f);
         return dg__fail(ctx, DG_EIO, "'%s': cannot read: %s", path,
                         strerror(e));
     }
-    fclose(f);
     buf[len] = '\0';
     *out = buf;
     *out_len = len;
@@ -582,8 +682,8 @@ size_t dg__json_array_start(const char *buf, size_t len)
 }
 
 int dg__json_scan_elements(dg_json *scratch, size_t start, size_t stop,
-                           dg_json_elem_fn fn, void *arg, size_t *end,
-                           int *closed)
+                           dg_json_fast_fn fast, dg_json_elem_fn fn,
+                           void *arg, size_t *end, int *closed)
 {
     const unsigned char *s = (const unsigned char *)scratch->buf;
     parser ps = {s, scratch->len, scratch, 0};
@@ -591,11 +691,19 @@ int dg__json_scan_elements(dg_json *scratch, size_t start, size_t stop,
     size_t p = start;
     *closed = 0;
     for (;;) {
-        scratch->n = 0;
-        if (parse_value(&ps, p, 1, &p, &why) < 0)
+        size_t q = 0;
+        int got = fast ? fast(arg, scratch->buf, p, &q) : 0;
+        if (got < 0)
             return -1;
-        if (fn(arg, scratch) < 0)
-            return -1;
+        if (got) {
+            p = q;
+        } else {
+            scratch->n = 0;
+            if (parse_value(&ps, p, 1, &p, &why) < 0)
+                return -1;
+            if (fn(arg, scratch) < 0)
+                return -1;
+        }
         p = skip_ws(s, p);
         if (s[p] == ',') {
             p = skip_ws(s, p + 1);
@@ -664,13 +772,30 @@ static double slow_number(const char *s, size_t n)
  * Clinger's fast path: with at most 19 significant digits forming an
  * integer m <= 2^53 and a decimal exponent e with |e| <= 22, m and 10^|e|
  * are exact doubles and one multiplication or division rounds correctly,
- * giving what strtod gives. Anything else goes to strtod.
+ * giving what strtod gives. Anything else (slow: more than 19 significant
+ * digits) goes to strtod with the text s[0..n).
  */
+static inline double number_value(uint64_t m, int exp10, int slow, int neg,
+                                  const char *s, size_t n)
+{
+    if (m == 0 && !slow)
+        return neg ? -0.0 : 0.0;
+    if (slow || m > (UINT64_C(1) << 53) || exp10 < -22 || exp10 > 22)
+        return slow_number(s, n);
+    double v = (double)m;
+    v = exp10 < 0 ? v / p10[-exp10] : v * p10[exp10];
+    return neg ? -v : v;
+}
+
 double dg__json_number(const dg_json *j, uint32_t i)
 {
     const dg_jnode *nd = &j->node[i];
-    const char *s = j->buf + node_off(nd);
-    size_t n = nd->len, k = 0;
+    return dg__json_number_text(j->buf + node_off(nd), nd->len);
+}
+
+double dg__json_number_text(const char *s, size_t n)
+{
+    size_t k = 0;
     int neg = 0, sig = 0, exp10 = 0, slow = 0;
     uint64_t m = 0;
     if (s[0] == 'N')
@@ -710,20 +835,18 @@ double dg__json_number(const dg_json *j, uint32_t i)
                 e = e * 10 + (s[k] - '0');
         exp10 += eneg ? -e : e;
     }
-    if (m == 0 && !slow)
-        return neg ? -0.0 : 0.0;
-    if (slow || m > (UINT64_C(1) << 53) || exp10 < -22 || exp10 > 22)
-        return slow_number(s, n);
-    double v = (double)m;
-    v = exp10 < 0 ? v / p10[-exp10] : v * p10[exp10];
-    return neg ? -v : v;
+    return number_value(m, exp10, slow, neg, s, n);
 }
 
 int dg__json_int64(const dg_json *j, uint32_t i, int64_t *out)
 {
     const dg_jnode *nd = &j->node[i];
-    const char *s = j->buf + node_off(nd);
-    size_t n = nd->len, k = s[0] == '-';
+    return dg__json_int64_text(j->buf + node_off(nd), nd->len, out);
+}
+
+int dg__json_int64_text(const char *s, size_t n, int64_t *out)
+{
+    size_t k = s[0] == '-';
     uint64_t m = 0, lim = s[0] == '-' ? (uint64_t)INT64_MAX + 1 : INT64_MAX;
     int over = 0;
     for (size_t q = k; q < n; q++) {
@@ -849,5 +972,186 @@ void dg__json_fields(dg_json *j, uint32_t obj, const char *const *names,
             break;
         }
         key = j->node[val].next;
+    }
+}
+
+/* ---- flat objects ------------------------------------------------------ */
+
+/*
+ * Scans the number at p (the grammar of scan_number) and converts it as
+ * dg__json_number_text and dg__json_int64_text do, in the same pass: *v,
+ * and *iv with *is_int 1 when it is written as an integer that fits in
+ * int64_t. The end, or 0 when it is not a number.
+ */
+static size_t flat_number(const unsigned char *s, size_t p, double *v,
+                          int64_t *iv, uint8_t *is_int)
+{
+    size_t a = p;
+    int neg = 0, sig = 0, exp10 = 0, slow = 0, integer = 1;
+    uint64_t m = 0;
+    if (s[p] == '-') {
+        neg = 1;
+        p++;
+    }
+    if (s[p] == '0') {
+        p++;
+    } else if (s[p] >= '1' && s[p] <= '9') {
+        do {
+            if (sig < 19) {
+                m = m * 10 + (uint64_t)(s[p] - '0');
+                sig += m != 0;
+            } else {
+                slow = 1;
+            }
+        } while (is_digit(s[++p]));
+    } else {
+        return 0;
+    }
+    if (s[p] == '.') {
+        integer = 0;
+        if (!is_digit(s[++p]))
+            return 0;
+        do {
+            if (sig < 19) {
+                m = m * 10 + (uint64_t)(s[p] - '0');
+                sig += m != 0;
+                exp10--;
+            } else {
+                slow = 1;
+            }
+        } while (is_digit(s[++p]));
+    }
+    if (s[p] == 'e' || s[p] == 'E') {
+        int eneg = 0, e = 0;
+        integer = 0;
+        p++;
+        if (s[p] == '+' || s[p] == '-')
+            eneg = s[p++] == '-';
+        if (!is_digit(s[p]))
+            return 0;
+        do
+            if (e < 100000)
+                e = e * 10 + (s[p] - '0');
+        while (is_digit(s[++p]));
+        exp10 += eneg ? -e : e;
+    }
+    if (p - a > UINT32_MAX)
+        return 0;
+    *v = number_value(m, exp10, slow, neg, (const char *)s + a, p - a);
+    *is_int = 0;
+    if (integer) {
+        if (!slow && sig <= 18) {
+            *iv = neg ? -(int64_t)m : (int64_t)m;
+            *is_int = 1;
+        } else {
+            *is_int = dg__json_int64_text((const char *)s + a, p - a,
+                                          iv) == 0;
+        }
+    }
+    return p;
+}
+
+/*
+ * One flat value at p: a number (not NaN or Infinity), a string of
+ * printable ASCII without escapes, true, false, null, or an array of
+ * numbers. Fills f (the first DG_JFLAT_ELEMS numbers of an array); the
+ * end, or 0 when the value is anything else.
+ */
+static size_t flat_value(const unsigned char *s, size_t p, dg_jfield *f)
+{
+    size_t q;
+    f->n = 0;
+    switch (s[p]) {
+    case '"':
+        for (q = p + 1; s[q] >= 0x20 && s[q] < 0x7f && s[q] != '"' &&
+                        s[q] != '\\';
+             q++)
+            ;
+        if (s[q] != '"' || q - p - 1 > UINT32_MAX)
+            return 0;
+        f->type = DG_JSON_STRING;
+        f->off = p + 1;
+        f->len = (uint32_t)(q - p - 1);
+        return q + 1;
+    case 't':
+        f->type = DG_JSON_TRUE;
+        return is_word(s + p, "true") ? p + 4 : 0;
+    case 'f':
+        f->type = DG_JSON_FALSE;
+        return is_word(s + p, "false") ? p + 5 : 0;
+    case 'n':
+        f->type = DG_JSON_NULL;
+        return is_word(s + p, "null") ? p + 4 : 0;
+    case '[':
+        f->type = DG_JSON_ARRAY;
+        q = skip_ws(s, p + 1);
+        if (s[q] == ']')
+            return q + 1;
+        for (;;) {
+            double v;
+            int64_t iv;
+            uint8_t is_int;
+            if (!(q = flat_number(s, q, &v, &iv, &is_int)))
+                return 0;
+            if (f->n < DG_JFLAT_ELEMS)
+                f->v[f->n] = v;
+            if (++f->n == UINT32_MAX)
+                return 0;
+            q = skip_ws(s, q);
+            if (s[q] == ']')
+                return q + 1;
+            if (s[q] != ',')
+                return 0;
+            q = skip_ws(s, q + 1);
+        }
+    default:
+        f->type = DG_JSON_NUMBER;
+        f->off = p;
+        return flat_number(s, p, &f->v[0], &f->iv, &f->is_int);
+    }
+}
+
+size_t dg__json_flat_object(const char *buf, size_t p,
+                            const char *const *names, const uint8_t *lens,
+                            int n, dg_jfield *out)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    dg_jfield skip;
+    for (int k = 0; k < n; k++)
+        out[k].type = -1;
+    if (s[p] != '{')
+        return 0;
+    p = skip_ws(s, p + 1);
+    if (s[p] == '}')
+        return p + 1;
+    for (;;) {
+        if (s[p] != '"')
+            return 0;
+        size_t k0 = p + 1, q = k0;
+        while (s[q] >= 0x20 && s[q] < 0x7f && s[q] != '"' && s[q] != '\\')
+            q++;
+        if (s[q] != '"')
+            return 0;
+        size_t klen = q - k0;
+        dg_jfield *f = &skip;
+        for (int k = 0; k < n; k++)
+            if (klen == lens[k] && memcmp(s + k0, names[k], klen) == 0) {
+                if (out[k].type != -1)
+                    return 0; /* a repeated key: the parser warns */
+                f = &out[k];
+                break;
+            }
+        p = skip_ws(s, q + 1);
+        if (s[p] != ':')
+            return 0;
+        p = skip_ws(s, p + 1);
+        if (!(p = flat_value(s, p, f)))
+            return 0;
+        p = skip_ws(s, p);
+        if (s[p] == '}')
+            return p + 1;
+        if (s[p] != ',')
+            return 0;
+        p = skip_ws(s, p + 1);
     }
 }

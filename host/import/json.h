@@ -89,10 +89,45 @@ void dg__json_release(dg_json *j);
  * exactly there.
  */
 typedef int (*dg_json_elem_fn)(void *arg, dg_json *j);
+/*
+ * fast, when given, is offered each element first: it reads the element
+ * at buf + p itself (dg__json_flat_object, say) and returns 1 with *end
+ * just past it, 0 to have it parsed into scratch and given to fn, or -1
+ * to stop.
+ */
+typedef int (*dg_json_fast_fn)(void *arg, const char *buf, size_t p,
+                               size_t *end);
 size_t dg__json_array_start(const char *buf, size_t len);
 int dg__json_scan_elements(dg_json *scratch, size_t start, size_t stop,
-                           dg_json_elem_fn fn, void *arg, size_t *end,
-                           int *closed);
+                           dg_json_fast_fn fast, dg_json_elem_fn fn,
+                           void *arg, size_t *end, int *closed);
+
+/*
+ * A flat object at buf + p, read without nodes: its keys plain printable
+ * ASCII (no escapes), its values numbers (RFC 8259; not NaN or
+ * Infinity), strings of printable ASCII without escapes, true, false,
+ * null, or arrays of such numbers. For each names[k] (lens[k] bytes) out[k]
+ * gets the value: type -1 when absent, else its DG_JSON_* type; a number
+ * in v[0] (as dg__json_number reads it) and, when written as an integer
+ * that fits, in iv with is_int set (as dg__json_int64); a string's text at
+ * off, len bytes; an array's count in n and its first DG_JFLAT_ELEMS
+ * numbers in v. Returns the offset just past the '}', or 0 when the
+ * object is not flat or repeats one of the names: the caller parses it
+ * the usual way, which accepts everything this does and reads the same
+ * values. Nothing is written to buf, so threads may share it.
+ */
+#define DG_JFLAT_ELEMS 4
+typedef struct dg_jfield {
+    int type;
+    uint32_t n, len;
+    uint8_t is_int;
+    int64_t iv;
+    size_t off;
+    double v[DG_JFLAT_ELEMS];
+} dg_jfield;
+size_t dg__json_flat_object(const char *buf, size_t p,
+                            const char *const *names, const uint8_t *lens,
+                            int n, dg_jfield *out);
 
 /* Reads path into a malloc'd buffer with one byte to spare for a NUL;
  * errors as dg__json_read's. */
@@ -133,6 +168,10 @@ int dg__json_int64(const dg_json *j, uint32_t i, int64_t *out);
 
 /* The number of node i as strtod reads it (correctly rounded). */
 double dg__json_number(const dg_json *j, uint32_t i);
+/* The same of a number's text s[0..n) (as scanned: valid grammar). */
+double dg__json_number_text(const char *s, size_t n);
+/* dg__json_int64 of a number's text s[0..n). */
+int dg__json_int64_text(const char *s, size_t n, int64_t *out);
 
 /* The string of node i, unescaped and NUL-terminated (decoded in place
  * the first time). */
