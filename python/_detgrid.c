@@ -256,8 +256,9 @@ static PyObject *str_list(const void *obj, uint32_t n,
 /* ---- device discovery ahead of time ---------------------------------- */
 
 /*
- * Loading the OpenCL platforms (dg_devices_list, which the engine's "auto"
- * choice needs once per process) takes tens of milliseconds on one thread.
+ * Loading the OpenCL platforms (dg_devices_auto_gpu, which the engine's
+ * "auto" choice needs once per process) takes tens of milliseconds on one
+ * thread where a GPU could be (none without a GPU device node).
  * warm_devices() starts it on a thread of its own while the caller reads
  * files, which is single-threaded too; every library call waits for it
  * first (warm_wait, in LOCKED), so nothing else touches OpenCL while the
@@ -270,11 +271,8 @@ static pthread_mutex_t warm_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *warm_main(void *arg)
 {
-    dg_device_desc *d = NULL;
-    int n = 0;
     (void)arg;
-    if (dg_devices_list(NULL, &d, &n) == DG_OK)
-        free(d);
+    (void)dg_devices_auto_gpu();
     return NULL;
 }
 

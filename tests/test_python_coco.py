@@ -285,6 +285,59 @@ def test_not_provided(ck, cases):
         ck.contains(str(x), "evaluate() first", what="accumulate first")
 
 
+AUTO_SCRIPT = r"""
+import contextlib, io, json, sys
+sys.path.insert(0, sys.argv[1])
+import detgrid
+with contextlib.redirect_stdout(io.StringIO()):
+    g = detgrid.COCO(sys.argv[2])
+    e = detgrid.COCOeval(g, g.loadRes(sys.argv[3]), "bbox")
+    e.evaluate()
+    e.accumulate()
+    e.summarize()
+maps = open("/proc/self/maps").read()
+print(json.dumps({"stats": [float(x) for x in e.stats],
+                  "pocl": "libpocl" in maps}))
+"""
+
+
+def test_auto_device(ck, tmp, case):
+    """The "auto" device looks for a GPU; on Linux a machine without a GPU
+    device node says there is none without loading any OpenCL platform
+    (PoCL's LLVM costs tens of milliseconds). DETGRID_DEV_DIR stands in
+    for /dev: an empty folder, then one with a DRM render node, where the
+    platforms are loaded (PoCL's when it is installed) and offer no GPU
+    here; the same stats either way."""
+    import glob
+    import subprocess
+    import sys
+    _, gt, dt = case
+    empty = os.path.join(tmp, "dev-empty")
+    render = os.path.join(tmp, "dev-render")
+    os.makedirs(empty, exist_ok=True)
+    os.makedirs(os.path.join(render, "dri"), exist_ok=True)
+    open(os.path.join(render, "dri", "renderD128"), "w").close()
+    pocl_icd = bool(glob.glob("/etc/OpenCL/vendors/*pocl*"))
+    out = {}
+    for name, dev in (("no GPU node", empty), ("a render node", render)):
+        env = dict(os.environ, DETGRID_DEV_DIR=dev)
+        env.pop("DETGRID_DEVICE", None)
+        p = subprocess.run([sys.executable, "-c", AUTO_SCRIPT,
+                            os.path.dirname(os.path.dirname(
+                                detgrid.__file__)), gt, dt],
+                           env=env, capture_output=True, text=True)
+        ck.eq(p.returncode, 0, what="auto device, %s: %s" % (name, p.stderr))
+        if p.returncode == 0:
+            out[name] = json.loads(p.stdout)
+    if len(out) == 2:
+        ck.eq(out["no GPU node"]["pocl"], False,
+              what="no GPU node: PoCL not loaded")
+        ck.eq(out["a render node"]["pocl"], pocl_icd,
+              what="a render node: the platforms (PoCL) loaded")
+        ck.eq(out["no GPU node"]["stats"], out["a render node"]["stats"],
+              what="auto device: the same stats")
+
+
 def main():
     ck = Checker("test_python_coco")
     with TempDir("dg-py-coco-") as tmp:
@@ -301,6 +354,7 @@ def main():
         test_params(ck, pick)
         test_inputs(ck, pick, tmp)
         test_not_provided(ck, cases)
+        test_auto_device(ck, tmp, pick[0])
     ck.done()
 
 

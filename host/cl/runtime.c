@@ -18,8 +18,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
-#include <pthread.h>
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -732,6 +733,47 @@ const char *dg__cl_device_desc(dg_ctx *ctx)
     return ctx && DG_CL(ctx) ? DG_CL(ctx)->label : NULL;
 }
 
+/*
+ * Whether a GPU could be here at all. Every GPU driver on Linux makes
+ * device nodes (NVIDIA /dev/nvidiactl, AMD's compute /dev/kfd, the DRM
+ * render and card nodes /dev/dri/renderD* and card* of Intel, AMD, Mesa,
+ * WSL's /dev/dxg, Android's /dev/kgsl-3d0 and /dev/mali0), so without one
+ * no OpenCL platform can offer a GPU, and the platforms need not be loaded
+ * (PoCL's, with its compiler, costs tens of milliseconds of CPU) to learn
+ * so. Elsewhere it is not known: 1. DETGRID_DEV_DIR names another folder
+ * to look in (tests).
+ */
+static int gpu_nodes_present(void)
+{
+#ifdef __linux__
+    static const char *const nodes[] = { "nvidiactl", "nvidia0", "kfd",
+                                         "dxg", "kgsl-3d0", "mali0" };
+    const char *dev = dg__env("DETGRID_DEV_DIR");
+    char path[4096];
+    struct stat sb;
+    if (!dev || !*dev)
+        dev = "/dev";
+    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dev, nodes[i]);
+        if (stat(path, &sb) == 0)
+            return 1;
+    }
+    snprintf(path, sizeof(path), "%s/dri", dev);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d)) != NULL)
+        found = strncmp(e->d_name, "renderD", 7) == 0 ||
+                strncmp(e->d_name, "card", 4) == 0;
+    closedir(d);
+    return found;
+#else
+    return 1;
+#endif
+}
+
 int dg__cl_have_gpu(dg_ctx *ctx)
 {
     /*
@@ -747,7 +789,8 @@ int dg__cl_have_gpu(dg_ctx *ctx)
         return cached;
     cand c;
     /* A quiet probe: no context, and ctx's message is left alone. */
-    int have = select_device(NULL, DG_DEVICE_GPU, sel, &c) == DG_OK;
+    int have = gpu_nodes_present() &&
+               select_device(NULL, DG_DEVICE_GPU, sel, &c) == DG_OK;
     if (plain)
         cached = have;
     return have;

@@ -325,6 +325,15 @@ dg_status dg__engine_embed_layout(dg_engine *e, dg_ctx *ctx, double *y,
           layout_ref(ctx, y, n, nbr, k, n_neg, seed, iters, lr));
 }
 
+int dg_devices_auto_gpu(void)
+{
+#if DG_HAVE_OPENCL
+    return dg__cl_have_gpu(NULL);
+#else
+    return 0;
+#endif
+}
+
 #if !DG_HAVE_OPENCL
 /* Without the OpenCL backend there are no devices to list. */
 dg_status dg_devices_list(dg_ctx *ctx, dg_device_desc **out, int *n)

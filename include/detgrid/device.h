@@ -48,6 +48,17 @@ typedef struct dg_device_desc {
  */
 dg_status dg_devices_list(dg_ctx *ctx, dg_device_desc **out, int *n);
 
+/*
+ * Whether the "auto" device choice finds a GPU (1) or takes the reference
+ * path (0), the answer kept for the process. On Linux a machine with no
+ * GPU device node (/dev/nvidia*, /dev/kfd, /dev/dri/renderD* or card*,
+ * /dev/dxg, ...) answers 0 at once, without loading any OpenCL platform;
+ * elsewhere the platforms are listed, which takes tens of milliseconds
+ * (PoCL's compiler is loaded), so a program may call this on a thread of
+ * its own while it reads its input. 0 in a build without OpenCL.
+ */
+int dg_devices_auto_gpu(void);
+
 #ifdef __cplusplus
 }
 #endif
