@@ -961,8 +961,17 @@ void dg__json_fields(dg_json *j, uint32_t obj, const char *const *names,
     uint32_t cnt = j->node[obj].len, key = obj + 1;
     for (uint32_t m = 0; m < cnt; m++) {
         uint32_t val = key + 1;
+        const dg_jnode *kn = &j->node[key];
+        const char *text = j->buf + node_off(kn);
+        int plain = !(node_flags(kn) & F_ESC);
         for (int k = 0; k < n && k < 16; k++) {
-            if (!dg__json_string_is(j, key, names[k], len[k]))
+            /* Most keys are plain: their length and first byte rule out
+             * most names without a call. */
+            int same = plain ? kn->len == len[k] &&
+                                   (!len[k] || text[0] == names[k][0]) &&
+                                   memcmp(text, names[k], len[k]) == 0
+                             : dg__json_string_is(j, key, names[k], len[k]);
+            if (!same)
                 continue;
             /* A repeated key: the last value counts, as in Python's json
              * (and so pycocotools), with a warning. */
