@@ -958,6 +958,79 @@ static void test_flat_object(void)
     CHECK_EQ_INT(f[5].type, DG_JSON_NULL);
 }
 
+/*
+ * Numbers as the JSON reader converts them (Clinger's path, the exact
+ * integer path for 17 to 19 digits, strtod beyond) against strtod itself,
+ * bit for bit: random decimals of 1 to 21 digits with the point anywhere
+ * and exponents, and decimals printed next to the midpoints between
+ * neighbouring doubles, where rounding is hardest.
+ */
+static uint64_t lcg_state = 88172645463325252ULL;
+static uint64_t lcg(void)
+{
+    lcg_state ^= lcg_state << 13;
+    lcg_state ^= lcg_state >> 7;
+    lcg_state ^= lcg_state << 17;
+    return lcg_state;
+}
+
+static int same_number(const char *text)
+{
+    double want = strtod(text, NULL);
+    double got = dg__json_number_text(text, strlen(text));
+    if (memcmp(&want, &got, sizeof(want)) == 0)
+        return 1;
+    fprintf(stderr, "    %s: %.17g, strtod %.17g\n", text, got, want);
+    return 0;
+}
+
+static void test_numbers(void)
+{
+    char b[64];
+    int bad = 0;
+    long n = 0;
+    for (int i = 0; i < 400000 && bad < 5; i++, n++) {
+        int nd = 1 + (int)(lcg() % 21), len = 0;
+        if (lcg() & 1)
+            b[len++] = '-';
+        int point = (int)(lcg() % (unsigned)(nd + 1));
+        int lead0 = point == 0;
+        if (lead0)
+            b[len++] = '0';
+        for (int d = 0; d < nd; d++) {
+            if (d == point && !lead0)
+                b[len++] = '.';
+            if (d == 0 && point == 0)
+                b[len++] = '.';
+            b[len++] = (char)('0' + (d == 0 && point != 0 ? 1 + lcg() % 9
+                                                           : lcg() % 10));
+        }
+        if (lcg() % 3 == 0)
+            len += snprintf(b + len, sizeof(b) - (size_t)len, "e%d",
+                            (int)(lcg() % 61) - 30);
+        b[len] = 0;
+        if (b[len - 1] == '.')
+            continue;
+        bad += !same_number(b);
+    }
+    /* Midpoints: 17 to 19 significant digits around the halfway point of
+     * a double and the next, from 1e-12 to 1e30. */
+    for (int i = 0; i < 200000 && bad < 5; i++) {
+        double d = ldexp(1.0 + (double)(lcg() >> 11) / 9007199254740992.0,
+                         (int)(lcg() % 140) - 40);
+        long double mid = ((long double)d + nextafter(d, INFINITY)) / 2;
+        for (int prec = 15; prec <= 18; prec++, n++) {
+            snprintf(b, sizeof(b), "%.*Le", prec, mid);
+            bad += !same_number(b);
+        }
+        snprintf(b, sizeof(b), "%.17g", d);
+        bad += !same_number(b);
+        n++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(n > 1000000);
+}
+
 /* ---- arrays (dg_import_arrays_gt / _dt) --------------------------------- */
 
 /* The same records as JSON files and as arrays give the same project. */
@@ -1330,6 +1403,7 @@ int main(void)
     test_dt_large();
     test_dt_fast_reader();
     test_flat_object();
+    test_numbers();
     test_coco_sample();
     test_arrays_same();
     test_arrays_errors();

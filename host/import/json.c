@@ -768,21 +768,93 @@ static double slow_number(const char *s, size_t n)
     return v;
 }
 
+#ifdef __SIZEOF_INT128__
+typedef unsigned __int128 u128;
+
+/* Exact powers of ten in 64 bits: 10^0 .. 10^19. */
+static const uint64_t p10u[] = {
+    UINT64_C(1), UINT64_C(10), UINT64_C(100), UINT64_C(1000),
+    UINT64_C(10000), UINT64_C(100000), UINT64_C(1000000),
+    UINT64_C(10000000), UINT64_C(100000000), UINT64_C(1000000000),
+    UINT64_C(10000000000), UINT64_C(100000000000),
+    UINT64_C(1000000000000), UINT64_C(10000000000000),
+    UINT64_C(100000000000000), UINT64_C(1000000000000000),
+    UINT64_C(10000000000000000), UINT64_C(100000000000000000),
+    UINT64_C(1000000000000000000), UINT64_C(10000000000000000000)
+};
+
+/*
+ * The double nearest to (q + f) * 2^e2, ties to even, where 0 <= f < 1 is
+ * nonzero exactly when sticky is set; a sticky q has more than 54 bits.
+ */
+static double round_u128(u128 q, int sticky, int e2)
+{
+    uint64_t hi = (uint64_t)(q >> 64);
+    int top = hi ? 127 - __builtin_clzll(hi)
+                 : 63 - __builtin_clzll((uint64_t)q);
+    int drop = top - 52;
+    if (drop <= 0)
+        return ldexp((double)(uint64_t)q, e2); /* exact */
+    u128 rem = q & (((u128)1 << drop) - 1), half = (u128)1 << (drop - 1);
+    uint64_t mant = (uint64_t)(q >> drop);
+    if (rem > half || (rem == half && (sticky || (mant & 1))))
+        mant++; /* 2^53 at most: still exact */
+    return ldexp((double)mant, e2 + drop);
+}
+
+/*
+ * m * 10^exp10 correctly rounded for 2^53 < m < 2^64 (17 to 19
+ * significant digits, which Clinger's path cannot take) and -18 <= exp10
+ * <= 19, in integers: a product exact in 128 bits, or a quotient of m
+ * shifted to the top of 128 bits (at least 67 bits of it) with its
+ * remainder as the sticky bit. 0 when out of that range.
+ */
+static int exact_value(uint64_t m, int exp10, double *v)
+{
+    if (exp10 < -18 || exp10 > 19)
+        return 0;
+    if (exp10 >= 0) {
+        *v = round_u128((u128)m * p10u[exp10], 0, 0);
+        return 1;
+    }
+    int sh = 64 + __builtin_clzll(m);
+    u128 num = (u128)m << sh, den = p10u[-exp10];
+    *v = round_u128(num / den, num % den != 0, -sh);
+    return 1;
+}
+#else
+static int exact_value(uint64_t m, int exp10, double *v)
+{
+    (void)m;
+    (void)exp10;
+    (void)v;
+    return 0;
+}
+#endif
+
 /*
  * Clinger's fast path: with at most 19 significant digits forming an
  * integer m <= 2^53 and a decimal exponent e with |e| <= 22, m and 10^|e|
  * are exact doubles and one multiplication or division rounds correctly,
- * giving what strtod gives. Anything else (slow: more than 19 significant
- * digits) goes to strtod with the text s[0..n).
+ * giving what strtod gives. Larger m (17 to 19 digits: areas and
+ * coordinates that Python printed from a float32 or a product) are
+ * rounded exactly in integers (exact_value). Anything else (slow: more
+ * than 19 significant digits) goes to strtod with the text s[0..n).
  */
 static inline double number_value(uint64_t m, int exp10, int slow, int neg,
                                   const char *s, size_t n)
 {
+    double v;
     if (m == 0 && !slow)
         return neg ? -0.0 : 0.0;
-    if (slow || m > (UINT64_C(1) << 53) || exp10 < -22 || exp10 > 22)
+    if (slow)
         return slow_number(s, n);
-    double v = (double)m;
+    if (m > (UINT64_C(1) << 53) || exp10 < -22 || exp10 > 22) {
+        if (m > (UINT64_C(1) << 53) && exact_value(m, exp10, &v))
+            return neg ? -v : v;
+        return slow_number(s, n);
+    }
+    v = (double)m;
     v = exp10 < 0 ? v / p10[-exp10] : v * p10[exp10];
     return neg ? -v : v;
 }
