@@ -921,6 +921,8 @@ static void test_flat_object(void)
     CHECK_EQ_DBL(f[2].v[2], 10.0);
     CHECK_EQ_DBL(f[2].v[3], 0.2);
     CHECK_EQ_DBL(f[3].v[0], 0.25);
+    CHECK_EQ_INT(f[3].len, 4);
+    CHECK(strncmp(fast_recs[1] + f[3].off, "0.25", 4) == 0);
     /* Integers past 2^53: exact as integers, rounded as doubles. */
     CHECK_EQ_INT(dg__json_flat_object(fast_recs[5], 0, names, lens, 6, f),
                  strlen(fast_recs[5]));

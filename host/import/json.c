@@ -1025,24 +1025,25 @@ static void dup_warning(dg_json *j, uint32_t obj, const char *name)
 void dg__json_fields(dg_json *j, uint32_t obj, const char *const *names,
                      int n, uint32_t *out)
 {
-    size_t len[16];
-    for (int k = 0; k < n; k++) {
+    for (int k = 0; k < n; k++)
         out[k] = DG_JSON_NONE;
-        len[k] = strlen(names[k]);
-    }
     uint32_t cnt = j->node[obj].len, key = obj + 1;
     for (uint32_t m = 0; m < cnt; m++) {
         uint32_t val = key + 1;
         const dg_jnode *kn = &j->node[key];
         const char *text = j->buf + node_off(kn);
         int plain = !(node_flags(kn) & F_ESC);
-        for (int k = 0; k < n && k < 16; k++) {
-            /* Most keys are plain: their length and first byte rule out
-             * most names without a call. */
-            int same = plain ? kn->len == len[k] &&
-                                   (!len[k] || text[0] == names[k][0]) &&
-                                   memcmp(text, names[k], len[k]) == 0
-                             : dg__json_string_is(j, key, names[k], len[k]);
+        for (int k = 0; k < n; k++) {
+            /* Most keys are plain: their first byte rules out most names
+             * before a length is taken or a byte compared. */
+            int same;
+            if (plain)
+                same = (kn->len ? text[0] == names[k][0] : !names[k][0]) &&
+                       strlen(names[k]) == kn->len &&
+                       memcmp(text, names[k], kn->len) == 0;
+            else
+                same = dg__json_string_is(j, key, names[k],
+                                          strlen(names[k]));
             if (!same)
                 continue;
             /* A repeated key: the last value counts, as in Python's json
@@ -1188,7 +1189,9 @@ static size_t flat_value(const unsigned char *s, size_t p, dg_jfield *f)
     default:
         f->type = DG_JSON_NUMBER;
         f->off = p;
-        return flat_number(s, p, &f->v[0], &f->iv, &f->is_int);
+        q = flat_number(s, p, &f->v[0], &f->iv, &f->is_int);
+        f->len = q ? (uint32_t)(q - p) : 0;
+        return q;
     }
 }
 

@@ -109,8 +109,8 @@ int dg__json_scan_elements(dg_json *scratch, size_t start, size_t stop,
  * null, or arrays of such numbers. For each names[k] (lens[k] bytes) out[k]
  * gets the value: type -1 when absent, else its DG_JSON_* type; a number
  * in v[0] (as dg__json_number reads it) and, when written as an integer
- * that fits, in iv with is_int set (as dg__json_int64); a string's text at
- * off, len bytes; an array's count in n and its first DG_JFLAT_ELEMS
+ * that fits, in iv with is_int set (as dg__json_int64); a number's or a
+ * string's text at off, len bytes; an array's count in n and its first DG_JFLAT_ELEMS
  * numbers in v. Returns the offset just past the '}', or 0 when the
  * object is not flat or repeats one of the names: the caller parses it
  * the usual way, which accepts everything this does and reads the same

@@ -20,6 +20,7 @@
 
 #include "store.h"
 #include "fuzzutil.h"
+#include "json.h"
 #include "detgrid/coco.h"
 
 static void same_boxes(const dg_boxset *a, const dg_boxset *b)
@@ -72,8 +73,37 @@ static const char fixed_gt[] =
     "{\"id\":2,\"image_id\":7,\"category_id\":3,\"bbox\":[5,5,10,10],"
     "\"iscrowd\":1}]}";
 
+/*
+ * The input's first line, when the flat-object reader takes it as a
+ * number, must convert to what strtod gives, bit for bit (Clinger's path,
+ * the exact 128-bit path and strtod all meet here).
+ */
+static void same_number(const uint8_t *data, size_t size)
+{
+    static const char *const name[] = { "a" };
+    static const uint8_t len[] = { 1 };
+    char buf[96];
+    size_t n = 0;
+    while (n < size && n < 60 && data[n] != '\n')
+        n++;
+    snprintf(buf, sizeof(buf), "{\"a\":%.*s}", (int)n, (const char *)data);
+    dg_jfield f;
+    if (!dg__json_flat_object(buf, 0, name, len, 1, &f) ||
+        f.type != DG_JSON_NUMBER)
+        return;
+    char text[96];
+    snprintf(text, sizeof(text), "%.*s", (int)f.len, buf + f.off);
+    double want = strtod(text, NULL);
+    if (memcmp(&want, &f.v[0], sizeof(want)) != 0) {
+        fprintf(stderr, "number '%s': %.17g, strtod %.17g\n", text, f.v[0],
+                want);
+        abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    same_number(data, size);
     const uint8_t *part[2];
     size_t len[2];
     int n = fz_split(data, size, "@@DT@@", part, len, 2);
