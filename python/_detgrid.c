@@ -647,9 +647,9 @@ static PyObject *Project_import_coco(PyObject *o, PyObject *args)
     ProjectObject *self = (ProjectObject *)o;
     PyObject *path;
     const char *name = NULL;
-    int replace = 0;
-    if (!PyArg_ParseTuple(args, "O&|zp", PyUnicode_FSConverter, &path, &name,
-                          &replace))
+    int replace = 0, masks = 1;
+    if (!PyArg_ParseTuple(args, "O&|zpp", PyUnicode_FSConverter, &path,
+                          &name, &replace, &masks))
         return NULL;
     if (!project_ready(self)) {
         Py_DECREF(path);
@@ -657,11 +657,14 @@ static PyObject *Project_import_coco(PyObject *o, PyObject *args)
     }
     const char *s = PyBytes_AsString(path);
     dg_status st = DG_OK;
+    dg_coco_import_opts io;
+    dg_coco_import_opts_init(&io);
+    io.skip_masks = !masks;
     if (s)
         LOCKED_IO(self, st = name ? dg_import_coco_dt(self->ctx, self->p, s,
                                                    name, replace, NULL)
                                : dg_import_coco_gt(self->ctx, self->p, s,
-                                                   NULL));
+                                                   &io));
     Py_DECREF(path);
     if (!s)
         return NULL;

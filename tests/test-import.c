@@ -1033,6 +1033,119 @@ static void test_numbers(void)
     CHECK(n > 1000000);
 }
 
+/*
+ * skip_masks: the ground truth's segmentation left unread. The labels
+ * (boxes, areas, crowd flags, frames, classes) are what a full import
+ * gives, keypoints are still read, and no mask is made; a segmentation
+ * that a full import refuses is not looked at.
+ */
+static void test_gt_skip_masks(void)
+{
+    static const char gt[] =
+        "{\"images\": [{\"id\": 1, \"width\": 40, \"height\": 30}],"
+        " \"categories\": [{\"id\": 1, \"name\": \"a\"}],"
+        " \"annotations\": ["
+        "{\"id\": 1, \"image_id\": 1, \"category_id\": 1, \"bbox\": [2, 3, 10,"
+        " 8], \"area\": 61.5, \"segmentation\": [[2, 3, 12, 3, 12, 11, 2, 11]]},"
+        "{\"id\": 2, \"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 40,"
+        " 30], \"iscrowd\": 1, \"segmentation\": {\"size\": [30, 40],"
+        " \"counts\": [0, 1200]}},"
+        "{\"id\": 3, \"image_id\": 1, \"category_id\": 1, \"bbox\": [5, 5, 4,"
+        " 4], \"keypoints\": [6, 6, 2, 7, 7, 1], \"num_keypoints\": 2}]}";
+    dg_coco_import_opts skip;
+    dg_coco_import_opts_init(&skip);
+    CHECK_EQ_INT(skip.skip_masks, 0);
+    skip.skip_masks = 1;
+    dg_project *full, *boxes;
+    CHECK_EQ_INT(dg_project_create(ctx, &full), DG_OK);
+    CHECK_EQ_INT(dg_project_create(ctx, &boxes), DG_OK);
+    const char *path = write_tmp("gt.json", gt);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, full, path, NULL), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, boxes, path, &skip), DG_OK);
+    dg_ctx_take_warnings(ctx);
+    const dg_boxset *a = &full->labels, *b = &boxes->labels;
+    CHECK_EQ_INT(b->n, 3);
+    CHECK_EQ_INT(a->n, b->n);
+    if (a->n == b->n) {
+        size_t n = (size_t)a->n;
+        CHECK(same_bits(a->frame, b->frame, n * 4));
+        CHECK(same_bits(a->cls, b->cls, n * 4));
+        CHECK(same_bits(a->x, b->x, n * 8) && same_bits(a->y, b->y, n * 8) &&
+              same_bits(a->w, b->w, n * 8) && same_bits(a->h, b->h, n * 8));
+        CHECK(same_bits(a->area, b->area, n * 8));
+        CHECK(same_bits(a->iscrowd, b->iscrowd, n));
+    }
+    const dg_shapes *sf = full->label_shapes, *sb = boxes->label_shapes;
+    CHECK(sf != NULL && sf->off != NULL);
+    int full_masks = 0, box_masks = 0, box_kp = 0;
+    for (uint64_t i = 0; sf && i < sf->n; i++)
+        full_masks += dg__shapes_has_mask(sf, i);
+    for (uint64_t i = 0; sb && i < sb->n; i++) {
+        box_masks += sb->off && dg__shapes_has_mask(sb, i);
+        box_kp += dg__shapes_has_kp(sb, i);
+    }
+    CHECK_EQ_INT(full_masks, 2);
+    CHECK_EQ_INT(box_masks, 0);
+    CHECK_EQ_INT(box_kp, 1);
+    dg_project_free(full);
+    dg_project_free(boxes);
+
+    /* A polygon of three numbers: refused when read, unread when not. */
+    static const char bad[] =
+        "{\"images\": [{\"id\": 1, \"width\": 40, \"height\": 30}],"
+        " \"categories\": [{\"id\": 1, \"name\": \"a\"}],"
+        " \"annotations\": [{\"id\": 1, \"image_id\": 1, \"category_id\": 1,"
+        " \"bbox\": [2, 3, 10, 8], \"segmentation\": [[2, 3, 12]]}]}";
+    path = write_tmp("gt.json", bad);
+    CHECK_EQ_INT(dg_project_create(ctx, &full), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, full, path, NULL), DG_EFORMAT);
+    CHECK_STR_CONTAINS(dg_ctx_last_error(ctx),
+                       "annotations[0]: field 'segmentation'");
+    dg_project_free(full);
+    CHECK_EQ_INT(dg_project_create(ctx, &boxes), DG_OK);
+    CHECK_EQ_INT(dg_import_coco_gt(ctx, boxes, path, &skip), DG_OK);
+    CHECK_EQ_INT(boxes->labels.n, 1);
+    dg_project_free(boxes);
+
+    /* Unread is not unchecked: the JSON of a segmentation is parsed all
+     * the same (polygons by their own loop, anything else as any value),
+     * and its errors are the full import's, byte for byte. */
+    static const char *const broken[] = {
+        "[[2, 3, 12, 01]]", "[[2, 3, 12,]]", "[[2, 3 12]]", "[[2, 3], 5]",
+        "{\"size\": [30, 40], \"counts\": [0 1200]}", "[[2, 3], [4, 5]",
+        "[[2, 3, \"x\"]]", "[[2, 3, NaN]]",
+    };
+    for (size_t k = 0; k < sizeof(broken) / sizeof(broken[0]); k++) {
+        char text[600];
+        int before = check_failures;
+        snprintf(text, sizeof(text),
+                 "{\"images\": [{\"id\": 1, \"width\": 40, \"height\": 30}],"
+                 " \"categories\": [{\"id\": 1, \"name\": \"a\"}],"
+                 " \"annotations\": [{\"id\": 1, \"image_id\": 1,"
+                 " \"category_id\": 1, \"bbox\": [2, 3, 10, 8],"
+                 " \"segmentation\": %s}]}", broken[k]);
+        path = write_tmp("gt.json", text);
+        CHECK_EQ_INT(dg_project_create(ctx, &full), DG_OK);
+        dg_status a_st = dg_import_coco_gt(ctx, full, path, NULL);
+        char *msg = strdup(dg_ctx_last_error(ctx));
+        dg_project_free(full);
+        CHECK_EQ_INT(dg_project_create(ctx, &boxes), DG_OK);
+        dg_status b_st = dg_import_coco_gt(ctx, boxes, path, &skip);
+        dg_project_free(boxes);
+        if (strstr(msg, "not valid JSON")) {
+            CHECK_EQ_INT(b_st, a_st);
+            CHECK(strcmp(dg_ctx_last_error(ctx), msg) == 0);
+        } else {
+            /* A valid value the full import refuses: unread, accepted. */
+            CHECK(a_st < 0);
+            CHECK_EQ_INT(b_st, DG_OK);
+        }
+        free(msg);
+        note_case(before, broken[k]);
+    }
+    dg_ctx_take_warnings(ctx);
+}
+
 /* ---- arrays (dg_import_arrays_gt / _dt) --------------------------------- */
 
 /* The same records as JSON files and as arrays give the same project. */
@@ -1406,6 +1519,7 @@ int main(void)
     test_dt_fast_reader();
     test_flat_object();
     test_numbers();
+    test_gt_skip_masks();
     test_coco_sample();
     test_arrays_same();
     test_arrays_errors();

@@ -822,6 +822,40 @@ def test_output_details(ck, d):
         raise AssertionError("\n".join(failures))
 
 
+def test_coco_masks_unread(ck, d):
+    """`detgrid coco` reads the ground truth's masks only for the mask
+    IoU types: box (and keypoint) evaluations never look at them, as
+    pycocotools' never does, so a polygon it could not rasterize does not
+    stop a box evaluation, and the segm one names it."""
+    import json
+    gt = os.path.join(d, "gt-badpoly.json")
+    dt = os.path.join(d, "dt-badpoly.json")
+    with open(gt, "w") as f:
+        json.dump({"images": [{"id": 1, "width": 40, "height": 30}],
+                   "categories": [{"id": 1, "name": "a"}],
+                   "annotations": [
+                       {"id": 1, "image_id": 1, "category_id": 1,
+                        "bbox": [2, 3, 10, 8], "area": 80,
+                        "segmentation": [[2, 3, 12, 3, 12, 11, 2, 11]]},
+                       {"id": 2, "image_id": 1, "category_id": 1,
+                        "bbox": [20, 10, 10, 10], "area": 100,
+                        "segmentation": [[20, 10, 30]]}]}, f)
+    with open(dt, "w") as f:
+        json.dump([{"image_id": 1, "category_id": 1, "bbox": [2, 3, 10, 8],
+                    "score": 0.9}], f)
+    r = run(["coco", "--gt", gt, "--dt", dt, "--json"], rc=0)
+    stats = json.loads(r.out)["stats"]
+    # One of the two labels found at every threshold: recall 0.5, and
+    # precision 1 (less pycocotools' eps) up to it: 51 of the 101 recall
+    # points.
+    ck.eq(stats[8], 0.5, what="bbox AR@100 beside an unreadable polygon")
+    ck.ok(abs(stats[0] - 51 / 101) < 1e-12,
+          "bbox AP beside an unreadable polygon: %r" % stats[0])
+    r = run(["coco", "--gt", gt, "--dt", dt, "--iou-type", "segm"], rc=2)
+    ck.contains(r.err, "annotations[1]: field 'segmentation'",
+                what="segm names the polygon")
+
+
 def main():
     ck = Checker("test_cli")
     with TempDir() as d:
@@ -843,6 +877,7 @@ def main():
         test_import(ck, d)
         test_atomic(ck, d)
         test_output_details(ck, d)
+        test_coco_masks_unread(ck, d)
     ck.done()
 
 

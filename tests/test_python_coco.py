@@ -301,6 +301,22 @@ print(json.dumps({"stats": [float(x) for x in e.stats],
 """
 
 
+def test_masks_on_demand(ck, case):
+    """COCO(path) reads boxes, areas and keypoints; the masks (polygons
+    rasterized, most of an instances file's import time) only when a mask
+    evaluation asks for them."""
+    _, gt, dt = case
+    with contextlib.redirect_stdout(io.StringIO()):
+        g = detgrid.COCO(gt)
+        e = detgrid.COCOeval(g, g.loadRes(dt), "bbox")
+        e.evaluate()
+    ck.eq(getattr(g, "_proj_shapes", None), None,
+          what="a box evaluation read no masks")
+    full = g._project(shapes=True)
+    ck.ok(full is not g._project(), "the masks in a project of their own")
+    ck.ok(full is g._project(shapes=True), "read once")
+
+
 def test_auto_device(ck, tmp, case):
     """The "auto" device looks for a GPU; on Linux a machine without a GPU
     device node says there is none without loading any OpenCL platform
@@ -355,6 +371,7 @@ def main():
         test_inputs(ck, pick, tmp)
         test_not_provided(ck, cases)
         test_auto_device(ck, tmp, pick[0])
+        test_masks_on_demand(ck, pick[0])
     ck.done()
 
 

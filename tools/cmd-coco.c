@@ -345,6 +345,9 @@ int cmd_coco(int argc, const char **argv)
     dg_coco_import_opts io;
     dg_coco_import_opts_init(&io);
     io.strict = strict;
+    /* Box and keypoint evaluations never look at the ground truth's
+     * masks: its polygons are not rasterized. */
+    io.skip_masks = type == DG_COCO_BBOX || type == DG_COCO_KEYPOINTS;
     if (npos == 0) {
         cli_note_input(gt);
         cli_note_input(dt);

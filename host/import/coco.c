@@ -441,6 +441,7 @@ static int get_image(dg_ctx *ctx, const rec *r, const char *field,
 typedef struct gt_state {
     const char *path;
     int strict;
+    int skip_masks; /* segmentation left unread */
     dg_json *j;
     size_t n_cat, n_img, n_ann;
     cat_rec *cats;    /* file order */
@@ -904,6 +905,8 @@ static dg_status read_annotations(dg_ctx *ctx, gt_state *s, uint32_t arr)
             goto out;
         in_frame[frame]++;
         dg__shapes_push_empty(s->shapes);
+        if (s->skip_masks)
+            f[7] = NONE;
         if ((st = read_gt_shapes(ctx, &r, j, f + 7, &s->imgs[frame],
                                  s->shapes, &s->rd, &s->other_size)) < 0)
             goto out;
@@ -957,7 +960,10 @@ static dg_status gt_arrays(dg_ctx *ctx, gt_state *s, uint32_t f[3],
     dg_json *j = s->j;
     dg_status st;
 
-    if ((st = dg__json_read(ctx, path, j)) < 0)
+    /* Without masks, the polygons are checked but take no nodes. */
+    if ((st = s->skip_masks
+                  ? dg__json_read_skipping(ctx, path, "segmentation", j)
+                  : dg__json_read(ctx, path, j)) < 0)
         return st;
     if (dg__json_type(j, 0) == DG_JSON_ARRAY)
         return dg__fail(ctx, DG_EFORMAT, "'%s': top level is an array: this "
@@ -1167,6 +1173,7 @@ dg_status dg_import_coco_gt(dg_ctx *ctx, dg_project *p, const char *path,
     memset(&j, 0, sizeof(j));
     s.path = path;
     s.strict = opts && opts->strict;
+    s.skip_masks = opts && opts->skip_masks;
     s.j = &j;
     dg__boxset_init(&s.labels);
 

@@ -216,6 +216,12 @@ typedef struct parser {
     size_t len;
     dg_json *j;
     int oom;
+    /* dg__json_parse_skipping: the values of members named skip_key are
+     * parsed into the scratch skip (checked as any value) and kept as
+     * null. */
+    const char *skip_key;
+    size_t skip_len;
+    dg_json *skip;
 } parser;
 
 /* Appends a node; its index, or UINT32_MAX when out of memory. */
@@ -448,6 +454,44 @@ static dg_status syntax_error(dg_ctx *ctx, const char *path,
 }
 
 /*
+ * A list of lists of numbers at p (COCO polygons; depth 2, far from the
+ * nesting limit), checked with scan_number's grammar: the end, or 0 when
+ * the value is anything else or not valid (parse_value then says why).
+ */
+static size_t skip_polygons(const unsigned char *s, size_t p)
+{
+    const char *why;
+    if (s[p] != '[')
+        return 0;
+    p = skip_ws(s, p + 1);
+    if (s[p] == ']')
+        return p + 1;
+    for (;;) {
+        if (s[p] != '[')
+            return 0;
+        p = skip_ws(s, p + 1);
+        if (s[p] != ']') {
+            for (;;) {
+                if (scan_number(s, &p, &why) < 0)
+                    return 0;
+                p = skip_ws(s, p);
+                if (s[p] == ']')
+                    break;
+                if (s[p] != ',')
+                    return 0;
+                p = skip_ws(s, p + 1);
+            }
+        }
+        p = skip_ws(s, p + 1);
+        if (s[p] == ']')
+            return p + 1;
+        if (s[p] != ',')
+            return 0;
+        p = skip_ws(s, p + 1);
+    }
+}
+
+/*
  * Parses the value at p (whitespace already skipped) into ps->j, with
  * `base` containers already open around it (for the depth limit). On
  * success *endp is just past the value; on failure it is where the error
@@ -564,12 +608,30 @@ key:
     }
     if (push(ps, DG_JSON_STRING, flags, p + 1, q - p - 2) == UINT32_MAX)
         goto fail;
+    size_t k0 = p + 1, klen = q - p - 2;
     p = skip_ws(s, q);
     if (s[p] != ':') {
         why = p == len ? "unexpected end of the file" : "expected ':'";
         goto fail;
     }
     p = skip_ws(s, p + 1);
+    if (ps->skip_key && !flags && klen == ps->skip_len &&
+        memcmp(s + k0, ps->skip_key, klen) == 0) {
+        /* Checked as any value (polygons by a loop of their own, the
+         * rest in the scratch); kept as null. */
+        parser sp = { s, len, ps->skip, 0, NULL, 0, NULL };
+        size_t at = p, q2 = skip_polygons(s, p);
+        ps->skip->n = 0;
+        if (q2)
+            p = q2;
+        else if (parse_value(&sp, p, base + depth, &p, &why) < 0) {
+            ps->oom = sp.oom;
+            goto fail;
+        }
+        if (push(ps, DG_JSON_NULL, 0, at, 0) == UINT32_MAX)
+            goto fail;
+        goto after;
+    }
     goto value;
 
 closed:
@@ -609,8 +671,29 @@ fail:
     return -1;
 }
 
+static dg_status parse_whole(dg_ctx *ctx, const char *path, char *buf,
+                             size_t len, dg_json *out, const char *skip_key);
+
 dg_status dg__json_parse(dg_ctx *ctx, const char *path, char *buf,
                          size_t len, dg_json *out)
+{
+    return parse_whole(ctx, path, buf, len, out, NULL);
+}
+
+dg_status dg__json_read_skipping(dg_ctx *ctx, const char *path,
+                                 const char *skip_key, dg_json *out)
+{
+    char *buf;
+    size_t len;
+    memset(out, 0, sizeof(*out));
+    dg_status st = dg__json_read_file(ctx, path, &buf, &len);
+    if (st < 0)
+        return st;
+    return parse_whole(ctx, path, buf, len, out, skip_key);
+}
+
+static dg_status parse_whole(dg_ctx *ctx, const char *path, char *buf,
+                             size_t len, dg_json *out, const char *skip_key)
 {
     const unsigned char *s = (const unsigned char *)buf;
     memset(out, 0, sizeof(*out));
@@ -631,7 +714,10 @@ dg_status dg__json_parse(dg_ctx *ctx, const char *path, char *buf,
         return st;
     }
 
-    parser ps = {s, len, out, 0};
+    dg_json skip;
+    memset(&skip, 0, sizeof(skip));
+    parser ps = {s, len, out, 0, skip_key, skip_key ? strlen(skip_key) : 0,
+                 &skip};
     const char *why = NULL;
     size_t p = 0;
 
@@ -652,11 +738,13 @@ dg_status dg__json_parse(dg_ctx *ctx, const char *path, char *buf,
         why = "unexpected data after the value";
         goto fail;
     }
+    free(skip.node);
     out->ctx = ctx;
     out->path = path;
     return DG_OK;
 
 fail:
+    free(skip.node);
     if (ps.oom) {
         dg__json_release(out);
         return dg__fail(ctx, DG_ENOMEM, "'%s': out of memory", path);
@@ -686,7 +774,7 @@ int dg__json_scan_elements(dg_json *scratch, size_t start, size_t stop,
                            void *arg, size_t *end, int *closed)
 {
     const unsigned char *s = (const unsigned char *)scratch->buf;
-    parser ps = {s, scratch->len, scratch, 0};
+    parser ps = {s, scratch->len, scratch, 0, NULL, 0, NULL};
     const char *why = NULL;
     size_t p = start;
     *closed = 0;

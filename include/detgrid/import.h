@@ -30,9 +30,18 @@ typedef struct dg_coco_import_opts {
     /* Refuse those inputs instead, with the record named (pipelines that
      * want a file to be exactly right). */
     int strict;
+    /*
+     * Ground truth only: leave the annotations' segmentation (polygons,
+     * RLE) unread; boxes, areas and keypoints are read as usual. For box
+     * and keypoint evaluations, which never look at masks: rasterizing the
+     * polygons is most of the time a COCO instances file takes to import.
+     * The project then has no masks. Results files are read whole either
+     * way (their masks may give their areas).
+     */
+    int skip_masks;
 } dg_coco_import_opts;
 
-/* The defaults: strict off. */
+/* The defaults: strict off, masks read. */
 void dg_coco_import_opts_init(dg_coco_import_opts *o);
 
 /*

@@ -67,7 +67,9 @@ class COCO:
         tic = time.time()
         self._path = os.fspath(annotation_file)
         self._proj = _detgrid.Project()
-        self._proj.import_coco(self._path)
+        # Boxes, areas and keypoints: what box and keypoint evaluations
+        # read. The masks (polygons rasterized) come on first use.
+        self._proj.import_coco(self._path, None, False, False)
         self.warnings = self._take_warnings()
         print("Done (t={:0.2f}s)".format(time.time() - tic))
         print("creating index...")
@@ -82,11 +84,22 @@ class COCO:
     def _project(self, shapes=False):
         """The project of the ground truth (built from the dataset dict
         when there is none yet); shapes: one with its masks and keypoints
-        (a file's project has them; a dict's goes through JSON once)."""
+        (a file is read again with its masks, a dict goes through JSON,
+        once)."""
         if self._gt is not None:
             return self._gt._project(shapes)
         if self._proj is None:
             self._proj = _convert.project_from_dataset(self.dataset)
+        if shapes and self._path is not None:
+            if getattr(self, "_proj_shapes", None) is None:
+                p = _detgrid.Project()
+                p.import_coco(self._path)
+                w = p.take_warnings()
+                # What reading the masks found that the boxes did not.
+                self.warnings += [x for x in (w.splitlines() if w else [])
+                                  if x not in self.warnings]
+                self._proj_shapes = p
+            return self._proj_shapes
         if shapes and self._path is None and \
                 _convert.has_shapes(self.dataset.get("annotations") or []):
             if getattr(self, "_proj_shapes", None) is None:
