@@ -1143,6 +1143,37 @@ static void test_gt_skip_masks(void)
         free(msg);
         note_case(before, broken[k]);
     }
+    /* Near the nesting limit (1000), a segmentation deep in 'info' fails
+     * or passes as in the full parse. */
+    for (int k = 993; k <= 999; k++) {
+        size_t cap = 4096, n = 0;
+        char *text = malloc(cap), *msg;
+        if (!text)
+            exit(2);
+        n += (size_t)snprintf(text + n, cap - n, "{\"info\": ");
+        for (int d = 0; d < k; d++)
+            text[n++] = '[';
+        n += (size_t)snprintf(text + n, cap - n,
+                              "{\"segmentation\": [[1, 2]]}");
+        for (int d = 0; d < k; d++)
+            text[n++] = ']';
+        snprintf(text + n, cap - n,
+                 ", \"images\": [{\"id\": 1}], \"categories\": [{\"id\":"
+                 " 1, \"name\": \"a\"}], \"annotations\": []}");
+        path = write_tmp("gt.json", text);
+        free(text);
+        CHECK_EQ_INT(dg_project_create(ctx, &full), DG_OK);
+        dg_status a_st = dg_import_coco_gt(ctx, full, path, NULL);
+        msg = strdup(a_st < 0 ? dg_ctx_last_error(ctx) : "");
+        dg_project_free(full);
+        CHECK_EQ_INT(dg_project_create(ctx, &boxes), DG_OK);
+        dg_status b_st = dg_import_coco_gt(ctx, boxes, path, &skip);
+        dg_project_free(boxes);
+        CHECK_EQ_INT(b_st, a_st);
+        if (a_st < 0)
+            CHECK(strcmp(dg_ctx_last_error(ctx), msg) == 0);
+        free(msg);
+    }
     dg_ctx_take_warnings(ctx);
 }
 

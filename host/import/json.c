@@ -216,7 +216,7 @@ typedef struct parser {
     size_t len;
     dg_json *j;
     int oom;
-    /* dg__json_parse_skipping: the values of members named skip_key are
+    /* dg__json_read_skipping: the values of members named skip_key are
      * parsed into the scratch skip (checked as any value) and kept as
      * null. */
     const char *skip_key;
@@ -620,7 +620,8 @@ key:
         /* Checked as any value (polygons by a loop of their own, the
          * rest in the scratch); kept as null. */
         parser sp = { s, len, ps->skip, 0, NULL, 0, NULL };
-        size_t at = p, q2 = skip_polygons(s, p);
+        size_t at = p, q2 = base + depth + 2 < MAX_DEPTH
+                                ? skip_polygons(s, p) : 0;
         ps->skip->n = 0;
         if (q2)
             p = q2;
