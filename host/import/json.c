@@ -453,36 +453,64 @@ static dg_status syntax_error(dg_ctx *ctx, const char *path,
                     off, line, why ? ": " : "", why ? why : "");
 }
 
+static size_t flat_number(const unsigned char *s, size_t p, double *v,
+                          int64_t *iv, uint8_t *is_int);
+
 /*
- * A list of lists of numbers at p (COCO polygons; depth 2, far from the
- * nesting limit), checked with scan_number's grammar: the end, or 0 when
- * the value is anything else or not valid (parse_value then says why).
+ * A list of numbers at p, checked with scan_number's grammar; with f, each
+ * converted (flat_number), counted in f->n, the first DG_JFLAT_ELEMS kept
+ * in f->v. The end, or 0 when it is anything else or not valid.
  */
-static size_t skip_polygons(const unsigned char *s, size_t p)
+static size_t number_list(const unsigned char *s, size_t p, dg_jfield *f)
 {
     const char *why;
+    uint32_t n = 0;
     if (s[p] != '[')
         return 0;
     p = skip_ws(s, p + 1);
     if (s[p] == ']')
         return p + 1;
     for (;;) {
-        if (s[p] != '[')
+        if (f) {
+            double v;
+            int64_t iv;
+            uint8_t is_int;
+            if (!(p = flat_number(s, p, &v, &iv, &is_int)))
+                return 0;
+            if (n < DG_JFLAT_ELEMS)
+                f->v[n] = v;
+        } else if (scan_number(s, &p, &why) < 0) {
+            return 0;
+        }
+        if (++n == UINT32_MAX)
+            return 0;
+        if (f)
+            f->n = n;
+        p = skip_ws(s, p);
+        if (s[p] == ']')
+            return p + 1;
+        if (s[p] != ',')
             return 0;
         p = skip_ws(s, p + 1);
-        if (s[p] != ']') {
-            for (;;) {
-                if (scan_number(s, &p, &why) < 0)
-                    return 0;
-                p = skip_ws(s, p);
-                if (s[p] == ']')
-                    break;
-                if (s[p] != ',')
-                    return 0;
-                p = skip_ws(s, p + 1);
-            }
-        }
-        p = skip_ws(s, p + 1);
+    }
+}
+
+/*
+ * A list of lists of numbers at p (COCO polygons; depth 2), checked: the
+ * end, or 0 when the value is anything else or not valid (parse_value
+ * then says why).
+ */
+static size_t skip_polygons(const unsigned char *s, size_t p)
+{
+    if (s[p] != '[')
+        return 0;
+    p = skip_ws(s, p + 1);
+    if (s[p] == ']')
+        return p + 1;
+    for (;;) {
+        if (!(p = number_list(s, p, NULL)))
+            return 0;
+        p = skip_ws(s, p);
         if (s[p] == ']')
             return p + 1;
         if (s[p] != ',')
@@ -1255,26 +1283,7 @@ static size_t flat_value(const unsigned char *s, size_t p, dg_jfield *f)
         return is_word(s + p, "null") ? p + 4 : 0;
     case '[':
         f->type = DG_JSON_ARRAY;
-        q = skip_ws(s, p + 1);
-        if (s[q] == ']')
-            return q + 1;
-        for (;;) {
-            double v;
-            int64_t iv;
-            uint8_t is_int;
-            if (!(q = flat_number(s, q, &v, &iv, &is_int)))
-                return 0;
-            if (f->n < DG_JFLAT_ELEMS)
-                f->v[f->n] = v;
-            if (++f->n == UINT32_MAX)
-                return 0;
-            q = skip_ws(s, q);
-            if (s[q] == ']')
-                return q + 1;
-            if (s[q] != ',')
-                return 0;
-            q = skip_ws(s, q + 1);
-        }
+        return number_list(s, p, f);
     default:
         f->type = DG_JSON_NUMBER;
         f->off = p;
