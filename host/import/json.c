@@ -39,13 +39,7 @@ static inline int node_flags(const dg_jnode *n)
 
 dg_status dg__json_read(dg_ctx *ctx, const char *path, dg_json *out)
 {
-    char *buf;
-    size_t len;
-    memset(out, 0, sizeof(*out));
-    dg_status st = dg__json_read_file(ctx, path, &buf, &len);
-    if (st < 0)
-        return st;
-    return dg__json_parse(ctx, path, buf, len, out);
+    return dg__json_read_skipping(ctx, path, NULL, out);
 }
 
 /*
@@ -457,6 +451,37 @@ static size_t flat_number(const unsigned char *s, size_t p, double *v,
                           int64_t *iv, uint8_t *is_int);
 
 /*
+ * The '[' of a list at *pp: 1 with *pp past the ']' of an empty one, 0
+ * with *pp at its first item, -1 when it is no list.
+ */
+static int open_list(const unsigned char *s, size_t *pp)
+{
+    if (s[*pp] != '[')
+        return -1;
+    size_t p = skip_ws(s, *pp + 1);
+    *pp = s[p] == ']' ? p + 1 : p;
+    return s[p] == ']';
+}
+
+/*
+ * After an item of a list closed by `close`, at *pp: 1 with *pp past the
+ * closer, 0 with *pp at the next item (past the ',' and whitespace), -1
+ * on anything else.
+ */
+static int next_item(const unsigned char *s, size_t *pp, unsigned char close)
+{
+    size_t p = skip_ws(s, *pp);
+    if (s[p] == close) {
+        *pp = p + 1;
+        return 1;
+    }
+    if (s[p] != ',')
+        return -1;
+    *pp = skip_ws(s, p + 1);
+    return 0;
+}
+
+/*
  * A list of numbers at p, checked with scan_number's grammar; with f, each
  * converted (flat_number), counted in f->n, the first DG_JFLAT_ELEMS kept
  * in f->v. The end, or 0 when it is anything else or not valid.
@@ -465,11 +490,9 @@ static size_t number_list(const unsigned char *s, size_t p, dg_jfield *f)
 {
     const char *why;
     uint32_t n = 0;
-    if (s[p] != '[')
-        return 0;
-    p = skip_ws(s, p + 1);
-    if (s[p] == ']')
-        return p + 1;
+    int r = open_list(s, &p);
+    if (r)
+        return r > 0 ? p : 0;
     for (;;) {
         if (f) {
             double v;
@@ -486,12 +509,9 @@ static size_t number_list(const unsigned char *s, size_t p, dg_jfield *f)
             return 0;
         if (f)
             f->n = n;
-        p = skip_ws(s, p);
-        if (s[p] == ']')
-            return p + 1;
-        if (s[p] != ',')
-            return 0;
-        p = skip_ws(s, p + 1);
+        r = next_item(s, &p, ']');
+        if (r)
+            return r > 0 ? p : 0;
     }
 }
 
@@ -502,20 +522,15 @@ static size_t number_list(const unsigned char *s, size_t p, dg_jfield *f)
  */
 static size_t skip_polygons(const unsigned char *s, size_t p)
 {
-    if (s[p] != '[')
-        return 0;
-    p = skip_ws(s, p + 1);
-    if (s[p] == ']')
-        return p + 1;
+    int r = open_list(s, &p);
+    if (r)
+        return r > 0 ? p : 0;
     for (;;) {
         if (!(p = number_list(s, p, NULL)))
             return 0;
-        p = skip_ws(s, p);
-        if (s[p] == ']')
-            return p + 1;
-        if (s[p] != ',')
-            return 0;
-        p = skip_ws(s, p + 1);
+        r = next_item(s, &p, ']');
+        if (r)
+            return r > 0 ? p : 0;
     }
 }
 
@@ -1329,11 +1344,8 @@ size_t dg__json_flat_object(const char *buf, size_t p,
         p = skip_ws(s, p + 1);
         if (!(p = flat_value(s, p, f)))
             return 0;
-        p = skip_ws(s, p);
-        if (s[p] == '}')
-            return p + 1;
-        if (s[p] != ',')
-            return 0;
-        p = skip_ws(s, p + 1);
+        int r = next_item(s, &p, '}');
+        if (r)
+            return r > 0 ? p : 0;
     }
 }

@@ -61,8 +61,9 @@ dg_status dg__json_read(dg_ctx *ctx, const char *path, dg_json *out);
 
 /*
  * dg__json_read, with the value of every object member named skip_key
- * checked as any value but kept as null, its nodes never stored: the
- * ground truth's segmentation polygons when masks are not read.
+ * (when not NULL) checked as any value but kept as null, its nodes never
+ * stored: the ground truth's segmentation polygons when masks are not
+ * read.
  */
 dg_status dg__json_read_skipping(dg_ctx *ctx, const char *path,
                                  const char *skip_key, dg_json *out);
