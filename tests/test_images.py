@@ -129,6 +129,16 @@ def main():
         with h5py.File(proj, "r") as f:
             ck.eq([x.decode() for x in f["frames/meta/site"][()]], ["south", "north"],
                   "keyed by COCO image id")
+        # ids out of int64's range match no image (fuzz-meta-image found
+        # the conversion undefined); the others still land
+        with open(csv, "w") as f:
+            f.write("image_id,zone\n%s,x\n1e300,y\n9223372036854775808,z\n"
+                    "2,w\n" % ("5" * 120))
+        r = run(["import", "meta", proj, csv])
+        ck.contains(r.err, "3 rows", what="out-of-range ids skipped")
+        with h5py.File(proj, "r") as f:
+            ck.eq([x.decode() for x in f["frames/meta/zone"][()]], ["w", ""],
+                  "in-range id kept")
 
         # ---- synth --images: pictures of the ground truth
         info = run(["info", sp, "--json"]).json()

@@ -92,6 +92,27 @@ static int cmp_id(const void *a, const void *b)
     return strcmp(ids[*(const uint32_t *)a], ids[*(const uint32_t *)b]);
 }
 
+/*
+ * A COCO image id from a CSV field: an integer, exactly (ids above 2^53
+ * included), else a number truncated to one; 0 when it is out of int64's
+ * range (converting such a double is undefined).
+ */
+static int key_num(const char *k, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(k, &end, 10);
+    if (end != k && *end == '\0' && errno == 0) {
+        *out = v;
+        return 1;
+    }
+    double d = strtod(k, NULL);
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        return 0;
+    *out = (int64_t)d;
+    return 1;
+}
+
 static int cmp_num(const void *a, const void *b)
 {
     int64_t x = dg_project_frame_num(sort_p, *(const uint32_t *)a);
@@ -218,7 +239,11 @@ dg_status dg_import_meta_csv(dg_ctx *ctx, dg_project *p, const char *path)
         qsort(order, nf, sizeof(*order), by_num ? cmp_num : cmp_id);
         for (size_t i = 0; i < nrows; i++) {
             const char *k = rows[i].f[0];
-            int64_t num = by_num ? (int64_t)strtod(k, NULL) : -1;
+            int64_t num = -1;
+            if (by_num && !key_num(k, &num)) {
+                unknown++; /* no image has an id out of int64's range */
+                continue;
+            }
             size_t lo = 0, hi = nf;
             while (lo < hi) {
                 size_t m = lo + (hi - lo) / 2;
